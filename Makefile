@@ -1,0 +1,61 @@
+# Thin driver over CMake. `make demo` and `make test` install what they need
+# from Debian's packages first (apt-get; sudo when not root).
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc)
+REL   := build
+ASAN  := build-asan
+FUZZ  := build-fuzz
+FUZZ_SECONDS ?= 30
+DEMO_OUT ?= out/demo
+
+DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
+                libssl-dev clang libclang-rt-dev valgrind python3
+
+.PHONY: all deps build build-asan test demo fuzz bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_WERROR=ON >/dev/null
+	cmake --build $(REL) -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DSB_WERROR=ON -DSB_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN) -j $(JOBS)
+
+# Every test under ASan/UBSan, then the CLI on the cases under valgrind.
+test: build-asan build
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(REL)/sanbao test tests/cases >/dev/null
+	@echo "valgrind: clean on tests/cases"
+	cd $(REL) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
+	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
+	  --out $(DEMO_OUT)
+
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null
+	cmake --build $(FUZZ) -j $(JOBS)
+	@for f in $(FUZZ)/fuzz_*; do \
+	  name=$$(basename $$f); mkdir -p $(FUZZ)/corpus/$$name; \
+	  echo "== $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    $(FUZZ)/corpus/$$name fuzz/seeds/$$name 2>&1 | tail -n 3 || exit 1; \
+	done
+
+clean:
+	rm -rf $(REL) $(ASAN) $(FUZZ) out

@@ -1,0 +1,84 @@
+/* csv.h: a streaming RFC 4180 reader that hands out fields as views into
+ * its buffer, and a buffered writer for CSV and other text output.
+ *
+ * The reader never copies an unquoted field; a quoted field with doubled
+ * quotes is unescaped in place. Records are bounded (SB_CSV_MAX_RECORD bytes,
+ * SB_CSV_MAX_FIELDS fields): a longer one is reported and skipped, never
+ * truncated silently.
+ */
+#ifndef SANBAO_CSV_H
+#define SANBAO_CSV_H
+
+#include <stdio.h>
+
+#include "sanbao/base.h"
+
+#define SB_CSV_MAX_RECORD (1u << 20)
+#define SB_CSV_MAX_FIELDS 256
+
+typedef struct sb_csv sb_csv;
+
+/* A view into the reader's buffer, valid until the next sb_csv_next. */
+typedef struct sb_csv_field {
+	const char *p;
+	size_t n;
+} sb_csv_field;
+
+/* Opens path and reads its header row (a UTF-8 BOM is skipped). The reader
+ * is freed by the caller with sb_csv_free. An empty file or a malformed
+ * header is an error (SB_ESYNTAX with line and column in d). */
+SB_MUST_USE sb_status sb_csv_open(const char *path, sb_csv **out, sb_diag *d);
+/* The same over a caller-owned buffer that must outlive the reader; `name`
+ * is used in diagnostics. */
+SB_MUST_USE sb_status sb_csv_open_mem(const char *name, const char *buf,
+				      size_t n, sb_csv **out, sb_diag *d);
+void sb_csv_free(sb_csv *c);
+
+/* The file name given at open (borrowed). */
+const char *sb_csv_name(const sb_csv *c);
+size_t sb_csv_ncols(const sb_csv *c);
+sb_csv_field sb_csv_header(const sb_csv *c, size_t i);
+/* Index of the first header column whose name equals (ASCII
+ * case-insensitively, after trimming blanks) any of the NULL-terminated
+ * names, or -1. */
+int sb_csv_find(const sb_csv *c, const char *const *names);
+
+/* Reads the next record. Returns 1 when a record is ready, 0 at the end,
+ * -1 when the record is malformed (unterminated quote, text after a closing
+ * quote, a field count different from the header's, too long): d holds
+ * line, column and the reason, the reader has moved past it, and the caller
+ * should report it as rejected and call again. Returns -2 on an I/O error
+ * (d says which). Blank lines are skipped and are not records. */
+int sb_csv_next(sb_csv *c, sb_diag *d);
+/* 1-based line on which the current record starts. */
+long sb_csv_line(const sb_csv *c);
+size_t sb_csv_nfields(const sb_csv *c);
+/* Field i of the current record; an empty view when i is out of range. */
+sb_csv_field sb_csv_get(const sb_csv *c, size_t i);
+/* The current record's raw text without its line ending (borrowed). */
+sb_csv_field sb_csv_raw(const sb_csv *c);
+
+/* ---- buffered output ------------------------------------------------- */
+
+/* A write buffer over a FILE. Errors are sticky: check sb_out_close. */
+typedef struct sb_out {
+	FILE *f;
+	int own; /* 1: sb_out_close closes f */
+	int err; /* errno of the first failed write, else 0 */
+	size_t n;
+	char buf[1 << 16];
+} sb_out;
+
+SB_MUST_USE sb_status sb_out_open(sb_out *o, const char *path, sb_diag *d);
+void sb_out_init_file(sb_out *o, FILE *f); /* f stays the caller's */
+void sb_out_bytes(sb_out *o, const char *p, size_t n);
+void sb_out_str(sb_out *o, const char *s);
+void sb_out_char(sb_out *o, char c);
+void sb_out_i64(sb_out *o, int64_t v);
+void sb_out_fen(sb_out *o, sb_fen v); /* "1234.50" */
+/* One CSV field, quoted when it holds a comma, quote, CR or LF. */
+void sb_out_field(sb_out *o, const char *p, size_t n);
+/* Flushes; closes the file when owned. SB_EIO (with path) on any error. */
+SB_MUST_USE sb_status sb_out_close(sb_out *o, const char *path, sb_diag *d);
+
+#endif

@@ -1,0 +1,69 @@
+/* policy.h: loading pooling-region policy files (policy-format.md, version 1)
+ * into a validated, merged, dated model that settlement reads.
+ *
+ * A policy set owns every policy loaded into it, their parents, and the
+ * symbol tables (levels, identities, tiers, layer and pool ids) that claims
+ * and persons are resolved against. Loading is all or nothing: a file that
+ * breaks the format is refused as a whole with file:line:column.
+ */
+#ifndef SANBAO_POLICY_H
+#define SANBAO_POLICY_H
+
+#include "sanbao/base.h"
+
+typedef struct sb_policyset sb_policyset;
+typedef struct sb_policy sb_policy;
+typedef struct sb_version sb_version;
+
+/* Symbol kinds: the policy's own words that claims and persons refer to. */
+typedef enum sb_symkind {
+	SB_SYM_LEVEL,
+	SB_SYM_IDENTITY,
+	SB_SYM_TIER,
+	SB_SYM_LAYER,
+	SB_SYM_POOL,
+	SB_SYM_KINDS
+} sb_symkind;
+
+/* Freed by the caller with sb_policyset_free. */
+SB_MUST_USE sb_status sb_policyset_new(sb_policyset **out);
+void sb_policyset_free(sb_policyset *set);
+
+/* Loads one policy file (and, through `extends`, its parents). On success
+ * *out (when not NULL) is the file's policy, owned by the set. Loading the
+ * same file twice returns the policy already loaded. A second file for a
+ * region that already has one is an error. */
+SB_MUST_USE sb_status sb_policyset_load_file(sb_policyset *set, const char *path,
+					     const sb_policy **out, sb_diag *d);
+/* Loads every `*.yaml` file of dir, in name order. */
+SB_MUST_USE sb_status sb_policyset_load_dir(sb_policyset *set, const char *dir,
+					    sb_diag *d);
+
+/* The policy of a 6-digit region code, or NULL. */
+const sb_policy *sb_policyset_find(const sb_policyset *set, const char *code);
+size_t sb_policyset_count(const sb_policyset *set);
+const sb_policy *sb_policyset_at(const sb_policyset *set, size_t i);
+
+/* Symbol id of a word (>= 0), or -1 when no loaded policy uses it. */
+int sb_policyset_symbol(const sb_policyset *set, sb_symkind kind, const char *p,
+			size_t n);
+const char *sb_policyset_symbol_name(const sb_policyset *set, sb_symkind kind,
+				     int id);
+int sb_policyset_symbol_count(const sb_policyset *set, sb_symkind kind);
+
+/* Layer ids in the order they first appear across the loaded policies (the
+ * column order of settlements.csv). Returns the count; ids[i] are symbols. */
+size_t sb_policyset_layer_order(const sb_policyset *set, const int **ids);
+
+const char *sb_policy_region(const sb_policy *p); /* "500112" */
+const char *sb_policy_name(const sb_policy *p);   /* may be "" */
+const char *sb_policy_path(const sb_policy *p);
+/* The version in force on date, or NULL. */
+const sb_version *sb_policy_version_at(const sb_policy *p, sb_date date);
+
+/* Writes a readable summary of what the policy does, version by version, to
+ * f: layers, conditions, deductibles, rates, bands, caps, adjustments,
+ * monitoring rules. */
+void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file);
+
+#endif

@@ -1,0 +1,45 @@
+/* main.c: the `sanbao` command line: a table of subcommands and their
+ * one-line help. The state of a run lives in each subcommand, not here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{"test", sb_cmd_test, "test PATH...                run case files (folders are searched)"},
+	{"settle", sb_cmd_settle, "settle --policies DIR --persons F [--identities F] --claims F --out DIR"},
+	{"check-policy", sb_cmd_check_policy, "check-policy FILE...        validate policies and summarise them"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "sanbao: one-stop settlement of medical claims through the payer chain\n"
+		   "(基本医保 → 大病保险 → 医疗救助 → …)\n\nusage:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  sanbao %s\n", commands[i].usage);
+	fprintf(f, "\nRun `sanbao COMMAND --help` for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "sanbao: unknown command \"%s\"\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

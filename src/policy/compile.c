@@ -1,0 +1,660 @@
+/* compile.c: turns one merged YAML layer, adjust list or monitoring rule
+ * into the compiled model, checking every value against the policy format
+ * and naming the place and what is allowed when one is wrong. */
+#include "policy/load_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const sb_scheme_names[] = {"employee", "resident", NULL};
+const char *const sb_employment_names[] = {"active", "retired", NULL};
+const char *const sb_visit_names[] = {"inpatient", "chronic_outpatient", "outpatient",
+				      "pharmacy", NULL};
+const char *const sb_visit_codes[] = {"21", "14", "11", "41", NULL};
+const char *const sb_place_names[] = {"local", "in_province", "cross_province", NULL};
+const char *const sb_filing_names[] = {"filed", "referral", "emergency", "unfiled",
+				       "long_term", NULL};
+const char *const sb_income_kind_names[] = {"all", "urban", "rural", NULL};
+
+int sb_name_index(const char *const *names, const char *p, size_t n)
+{
+	for (int i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && !memcmp(names[i], p, n))
+			return i;
+	return -1;
+}
+
+static void join_names(const char *const *names, char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; names[i]; i++) {
+		int w = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", names[i]);
+		if (w < 0 || (size_t)w >= cap - used)
+			return;
+		used += (size_t)w;
+	}
+}
+
+sb_src sb_ynode_src(sb_ynode n)
+{
+	sb_src s = {n.doc ? n.doc->path : "", n.n ? (int)n.n->start_mark.line + 1 : 0,
+		    n.n ? (int)n.n->start_mark.column + 1 : 0};
+	return s;
+}
+
+bool sb_is_word(const char *p, size_t n)
+{
+	if (!n || !(p[0] >= 'a' && p[0] <= 'z'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
+			return false;
+	return true;
+}
+
+/* An enumerated scalar: its index in names, or an error listing them. */
+sb_status sb_compile_enum(sb_ynode n, const char *what, const char *const *names,
+			  uint8_t *out, sb_diag *d)
+{
+	size_t len;
+	const char *t = sb_ynode_text(n, &len);
+	int i = t ? sb_name_index(names, t, len) : -1;
+	if (i < 0) {
+		char list[256];
+		join_names(names, list, sizeof list);
+		if (!t)
+			return sb_ynode_error(d, SB_EPOLICY, n, "%s must be one word: one of %s",
+					      what, list);
+		return sb_ynode_error(d, SB_EPOLICY, n, "\"%.*s\" is not a %s: allowed are %s",
+				      (int)(len > 60 ? 60 : len), t, what, list);
+	}
+	*out = (uint8_t)i;
+	return SB_OK;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static sb_status scalar_val(sb_comp *c, sb_ynode n, const char *what, int is_rate,
+			    sb_val *v)
+{
+	(void)c;
+	if (is_rate) {
+		v->kind = SB_VAL_BP;
+		return sb_ynode_bp(n, what, 0, 10000, &v->v, c->d);
+	}
+	v->kind = SB_VAL_FEN;
+	return sb_ynode_money(n, what, &v->v, c->d);
+}
+
+static sb_status share_val(sb_comp *c, sb_ynode n, const char *what, sb_val *v)
+{
+	static const char *const keys[] = {"income_share", "kind", "min", "max", NULL};
+	sb_status st = sb_ynode_check_keys(n, "an income share", keys, c->d);
+	if (st)
+		return st;
+	v->kind = SB_VAL_SHARE;
+	st = sb_ynode_bp(sb_ynode_get(n, "income_share"), "income_share", 0, 1000000, &v->v, c->d);
+	if (st)
+		return st;
+	sb_ynode k = sb_ynode_get(n, "kind");
+	if (k.n && (st = sb_compile_enum(k, "income kind", sb_income_kind_names,
+					 &v->income_kind, c->d)))
+		return st;
+	sb_ynode mn = sb_ynode_get(n, "min"), mx = sb_ynode_get(n, "max");
+	if (mn.n) {
+		if ((st = sb_ynode_money(mn, "min", &v->min, c->d)))
+			return st;
+		v->has_min = true;
+	}
+	if (mx.n) {
+		if ((st = sb_ynode_money(mx, "max", &v->max, c->d)))
+			return st;
+		v->has_max = true;
+	}
+	if (v->has_min && v->has_max && v->min > v->max)
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s: min is above max", what);
+	return SB_OK;
+}
+
+sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, int flags, sb_val *v)
+{
+	int is_rate = flags & SB_V_RATE;
+	memset(v, 0, sizeof *v);
+	v->src = sb_ynode_src(n);
+	if (sb_ynode_is_scalar(n)) {
+		if ((flags & SB_V_NONE) && sb_ynode_eq(n, "none")) {
+			v->kind = SB_VAL_NONE;
+			return SB_OK;
+		}
+		return scalar_val(c, n, what, is_rate, v);
+	}
+	if (!sb_ynode_is_map(n))
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "%s must be %s, or a map by facility level", what,
+				      is_rate ? "a rate (0.7 or \"70%\")" :
+				      "an amount in yuan or {income_share: ...}");
+	if (!is_rate && sb_ynode_get(n, "income_share").n)
+		return share_val(c, n, what, v);
+
+	/* A map keyed by facility level, `other` as the fallback. */
+	size_t len = sb_ynode_len(n);
+	if (!len)
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s: an empty level map", what);
+	v->kind = SB_VAL_LEVELS;
+	v->nlev = (uint16_t)len;
+	v->lev = sb_arena_alloc(c->arena, len * sizeof *v->lev);
+	if (!v->lev)
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	for (size_t i = 0; i < len; i++) {
+		sb_ynode k = sb_ynode_key(n, i), val = sb_ynode_value(n, i);
+		size_t kl;
+		const char *kt = sb_ynode_text(k, &kl);
+		if (!kt || !sb_is_word(kt, kl))
+			return sb_ynode_error(c->d, SB_EPOLICY, k,
+					      "%s: a facility level must be a word such as primary, "
+					      "secondary, tertiary or other", what);
+		for (size_t j = 0; j < i; j++) {
+			size_t jl;
+			const char *jt = sb_ynode_text(sb_ynode_key(n, j), &jl);
+			if (jt && jl == kl && !memcmp(jt, kt, kl))
+				return sb_ynode_error(c->d, SB_EPOLICY, k, "duplicate level \"%.*s\"",
+						      (int)kl, kt);
+		}
+		if (kl == 5 && !memcmp(kt, "other", 5)) {
+			v->lev[i].level = -1;
+		} else {
+			v->lev[i].level = sb_policyset_intern(c->set, SB_SYM_LEVEL, kt, kl);
+			if (v->lev[i].level < 0)
+				return sb_ynode_error(c->d, SB_ELIMIT, k,
+						      "too many facility levels (at most %d)",
+						      SB_MAX_MASK_SYMS);
+		}
+		sb_status st;
+		sb_val *sub = &v->lev[i].val;
+		sub->src = sb_ynode_src(val);
+		if (sb_ynode_is_scalar(val)) {
+			if ((flags & SB_V_NONE) && sb_ynode_eq(val, "none")) {
+				sub->kind = SB_VAL_NONE;
+				continue;
+			}
+			st = scalar_val(c, val, what, is_rate, sub);
+		} else if (!is_rate && sb_ynode_is_map(val) && sb_ynode_get(val, "income_share").n) {
+			st = share_val(c, val, what, sub);
+		} else {
+			st = sb_ynode_error(c->d, SB_EPOLICY, val,
+					    "%s for level \"%.*s\" must be %s", what, (int)kl, kt,
+					    is_rate ? "a rate" : "an amount or an income share");
+		}
+		if (st)
+			return st;
+	}
+	return SB_OK;
+}
+
+/* ---- conditions --------------------------------------------------------- */
+
+static const char *const cond_keys[] = {"scheme", "tier", "employment", "visit", "level",
+					"place", "filing", "identity", "holds", "age", NULL};
+
+/* Calls one item of a scalar-or-list condition value. */
+typedef sb_status (*cond_item_fn)(sb_comp *c, sb_ynode item, sb_cond *cond, void *arg);
+
+static sb_status each_item(sb_comp *c, sb_ynode v, const char *key, sb_cond *cond,
+			   cond_item_fn fn, void *arg)
+{
+	if (sb_ynode_is_scalar(v))
+		return fn(c, v, cond, arg);
+	if (!sb_ynode_is_seq(v) || !sb_ynode_len(v))
+		return sb_ynode_error(c->d, SB_EPOLICY, v,
+				      "condition %s must be one value or a non-empty list", key);
+	for (size_t i = 0; i < sb_ynode_len(v); i++) {
+		sb_ynode item = sb_ynode_item(v, i);
+		if (!sb_ynode_is_scalar(item))
+			return sb_ynode_error(c->d, SB_EPOLICY, item,
+					      "condition %s: a list item must be one value", key);
+		sb_status st = fn(c, item, cond, arg);
+		if (st)
+			return st;
+	}
+	return SB_OK;
+}
+
+struct enum_arg {
+	const char *what;
+	const char *const *names;
+	const char *const *codes; /* also accepted (NHSA codes), or NULL */
+	uint8_t *mask;
+};
+
+static sb_status enum_item(sb_comp *c, sb_ynode item, sb_cond *cond, void *arg)
+{
+	(void)cond;
+	struct enum_arg *a = arg;
+	uint8_t i;
+	size_t len;
+	const char *t = sb_ynode_text(item, &len);
+	int code = a->codes ? sb_name_index(a->codes, t, len) : -1;
+	if (code >= 0) {
+		*a->mask |= (uint8_t)(1u << code);
+		return SB_OK;
+	}
+	sb_status st = sb_compile_enum(item, a->what, a->names, &i, c->d);
+	if (!st)
+		*a->mask |= (uint8_t)(1u << i);
+	return st;
+}
+
+static sb_status sym_item(sb_comp *c, sb_ynode item, sb_cond *cond, void *arg)
+{
+	(void)cond;
+	uint64_t *mask = ((void **)arg)[0];
+	const sb_symkind *kind = ((void **)arg)[1];
+	size_t len;
+	const char *t = sb_ynode_text(item, &len);
+	if (!len)
+		return sb_ynode_error(c->d, SB_EPOLICY, item, "an empty value in a condition");
+	int sym = sb_policyset_intern(c->set, *kind, t, len);
+	if (sym < 0)
+		return sb_ynode_error(c->d, SB_ELIMIT, item, "too many distinct %s values (at most %d)",
+				      *kind == SB_SYM_LEVEL ? "level" : "tier", SB_MAX_MASK_SYMS);
+	*mask |= (uint64_t)1 << sym;
+	return SB_OK;
+}
+
+/* identity: declared ids or `none`; holds: declared ids. */
+static sb_status identity_item(sb_comp *c, sb_ynode item, sb_cond *cond, void *arg)
+{
+	int is_holds = *(int *)arg;
+	size_t len;
+	const char *t = sb_ynode_text(item, &len);
+	if (!is_holds && len == 4 && !memcmp(t, "none", 4)) {
+		cond->identity |= 1;
+		return SB_OK;
+	}
+	for (size_t i = 0; i < c->nidentities; i++) {
+		if (strlen(c->identity_names[i]) == len && !memcmp(c->identity_names[i], t, len)) {
+			uint64_t bit = (uint64_t)1 << (c->identities[i] + 1);
+			if (is_holds)
+				cond->holds |= bit;
+			else
+				cond->identity |= bit;
+			return SB_OK;
+		}
+	}
+	char list[512];
+	size_t used = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < c->nidentities; i++) {
+		int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+				 c->identity_names[i]);
+		if (w < 0 || (size_t)w >= sizeof list - used)
+			break;
+		used += (size_t)w;
+	}
+	return sb_ynode_error(c->d, SB_EPOLICY, item,
+			      "unknown identity \"%.*s\": the policy's `identities` declare %s%s",
+			      (int)len, t, c->nidentities ? list : "none",
+			      is_holds ? "" : " (or write none)");
+}
+
+static sb_status parse_age(sb_comp *c, sb_ynode v, sb_cond *cond)
+{
+	int64_t lim[2];
+	if (!sb_ynode_is_seq(v) || sb_ynode_len(v) != 2)
+		return sb_ynode_error(c->d, SB_EPOLICY, v,
+				      "age must be [min, max] in whole years, e.g. [0, 14]");
+	for (size_t i = 0; i < 2; i++) {
+		sb_ynode item = sb_ynode_item(v, i);
+		size_t len;
+		const char *t = sb_ynode_text(item, &len);
+		const char *why;
+		if (!t || sb_bp_parse(t, len, 0, &lim[i], &why) || lim[i] % 10000 ||
+		    lim[i] < 0 || lim[i] > 150 * 10000)
+			return sb_ynode_error(c->d, SB_EPOLICY, item,
+					      "age must be [min, max] in whole years from 0 to 150");
+		lim[i] /= 10000;
+	}
+	if (lim[0] > lim[1])
+		return sb_ynode_error(c->d, SB_EPOLICY, v, "age must be [min, max] with min <= max");
+	cond->age_min = (int)lim[0];
+	cond->age_max = (int)lim[1];
+	return SB_OK;
+}
+
+sb_status sb_compile_cond(sb_comp *c, sb_ynode n, sb_cond *cond)
+{
+	memset(cond, 0, sizeof *cond);
+	sb_status st = sb_ynode_check_keys(n, "a condition (when)", cond_keys, c->d);
+	if (st)
+		return st;
+	for (size_t i = 0; i < sb_ynode_len(n); i++) {
+		sb_ynode k = sb_ynode_key(n, i), v = sb_ynode_value(n, i);
+		size_t kl;
+		const char *key = sb_ynode_text(k, &kl);
+		int ki = sb_name_index(cond_keys, key, kl);
+		struct enum_arg ea = {NULL, NULL, NULL, NULL};
+		sb_symkind kind;
+		void *symarg[2] = {NULL, &kind};
+		int holds;
+		switch (ki) {
+		case 0:
+			ea = (struct enum_arg){"scheme", sb_scheme_names, NULL, &cond->scheme};
+			break;
+		case 2:
+			ea = (struct enum_arg){"employment", sb_employment_names, NULL, &cond->employment};
+			break;
+		case 3:
+			ea = (struct enum_arg){"visit type", sb_visit_names, sb_visit_codes, &cond->visit};
+			break;
+		case 5:
+			ea = (struct enum_arg){"place", sb_place_names, NULL, &cond->place};
+			break;
+		case 6:
+			ea = (struct enum_arg){"filing", sb_filing_names, NULL, &cond->filing};
+			break;
+		default:
+			break;
+		}
+		if (ea.names) {
+			st = each_item(c, v, key, cond, enum_item, &ea);
+		} else if (ki == 1 || ki == 4) {
+			kind = ki == 1 ? SB_SYM_TIER : SB_SYM_LEVEL;
+			symarg[0] = ki == 1 ? &cond->tier : &cond->level;
+			st = each_item(c, v, key, cond, sym_item, symarg);
+		} else if (ki == 7 || ki == 8) {
+			holds = ki == 8;
+			st = each_item(c, v, key, cond, identity_item, &holds);
+		} else {
+			st = parse_age(c, v, cond);
+		}
+		if (st)
+			return st;
+		cond->keys |= 1u << ki;
+	}
+	return SB_OK;
+}
+
+/* ---- bands, adjust, layers ----------------------------------------------- */
+
+static sb_status compile_bands(sb_comp *c, sb_ynode n, sb_band **out, uint16_t *nout)
+{
+	if (!sb_ynode_is_seq(n) || !sb_ynode_len(n))
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "bands must be a non-empty list of {from: amount, rate: rate}");
+	size_t len = sb_ynode_len(n);
+	if (len > 64)
+		return sb_ynode_error(c->d, SB_ELIMIT, n, "at most 64 bands");
+	sb_band *b = sb_arena_alloc(c->arena, len * sizeof *b);
+	if (!b)
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	static const char *const keys[] = {"from", "rate", NULL};
+	for (size_t i = 0; i < len; i++) {
+		sb_ynode item = sb_ynode_item(n, i);
+		sb_status st = sb_ynode_check_keys(item, "a band", keys, c->d);
+		if (st)
+			return st;
+		sb_ynode from = sb_ynode_get(item, "from"), rate = sb_ynode_get(item, "rate");
+		if (!from.n || !rate.n)
+			return sb_ynode_error(c->d, SB_EPOLICY, item, "a band needs both from and rate");
+		if ((st = sb_compile_val(c, from, "band from", 0, &b[i].from)) ||
+		    (st = sb_compile_val(c, rate, "band rate", SB_V_RATE, &b[i].rate)))
+			return st;
+		if (i && b[i].from.kind == SB_VAL_FEN && b[i - 1].from.kind == SB_VAL_FEN &&
+		    b[i].from.v <= b[i - 1].from.v)
+			return sb_ynode_error(c->d, SB_EPOLICY, from,
+					      "band from values must be in increasing order: "
+					      "each band starts above the one before it");
+	}
+	*out = b;
+	*nout = (uint16_t)len;
+	return SB_OK;
+}
+
+static const char *const adjust_keys[] = {"when", "deductible", "deductible_factor", "repeat",
+					  "rate", "bands", "mode", "rate_delta", "cap", "skip",
+					  "penalty", NULL};
+static const char *const mode_names[] = {"above_deductible", "cumulative", NULL};
+
+static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
+				sb_adjust *a)
+{
+	sb_status st = sb_ynode_check_keys(n, "an adjust entry", adjust_keys, c->d);
+	if (st)
+		return st;
+	a->src = sb_ynode_src(n);
+	sb_ynode v;
+	if ((v = sb_ynode_get(n, "when")).n && (st = sb_compile_cond(c, v, &a->when)))
+		return st;
+	if ((v = sb_ynode_get(n, "deductible")).n) {
+		if ((st = sb_compile_val(c, v, "deductible", 0, &a->deductible)))
+			return st;
+		a->has |= SB_A_DEDUCTIBLE;
+	}
+	if ((v = sb_ynode_get(n, "deductible_factor")).n) {
+		if ((st = sb_ynode_bp(v, "deductible_factor", 0, 1000000, &a->factor_bp, c->d)))
+			return st;
+		a->has |= SB_A_FACTOR;
+	}
+	if ((v = sb_ynode_get(n, "repeat")).n) {
+		if (layer->scope == SB_SCOPE_YEAR)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "repeat applies only to a layer with scope: visit");
+		if ((st = sb_compile_val(c, v, "repeat", 0, &a->repeat)))
+			return st;
+		a->has |= SB_A_REPEAT;
+	}
+	if ((v = sb_ynode_get(n, "rate")).n) {
+		if ((st = sb_compile_val(c, v, "rate", SB_V_RATE, &a->rate)))
+			return st;
+		a->has |= SB_A_RATE;
+	}
+	if ((v = sb_ynode_get(n, "bands")).n) {
+		if (a->has & SB_A_RATE)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "an adjust entry has both rate and bands: give one");
+		if ((st = compile_bands(c, v, &a->bands, &a->nbands)))
+			return st;
+		a->has |= SB_A_BANDS;
+	}
+	if ((v = sb_ynode_get(n, "mode")).n) {
+		if ((st = sb_compile_enum(v, "mode", mode_names, &a->mode, c->d)))
+			return st;
+		a->has |= SB_A_MODE;
+	}
+	if ((v = sb_ynode_get(n, "rate_delta")).n) {
+		if ((st = sb_ynode_bp(v, "rate_delta", -10000, 10000, &a->delta_bp, c->d)))
+			return st;
+		a->has |= SB_A_DELTA;
+	}
+	if ((v = sb_ynode_get(n, "cap")).n) {
+		if ((st = sb_compile_val(c, v, "cap", SB_V_NONE, &a->cap)))
+			return st;
+		a->has |= SB_A_CAP;
+	}
+	bool flag;
+	if ((v = sb_ynode_get(n, "skip")).n) {
+		if ((st = sb_ynode_bool(v, "skip", &flag, c->d)))
+			return st;
+		if (flag)
+			a->has |= SB_A_SKIP;
+	}
+	if ((v = sb_ynode_get(n, "penalty")).n) {
+		if ((st = sb_ynode_bool(v, "penalty", &flag, c->d)))
+			return st;
+		if (flag)
+			a->has |= SB_A_PENALTY;
+	}
+	if (!(a->has & ~SB_A_PENALTY))
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "an adjust entry changes nothing: give at least one of "
+				      "deductible, deductible_factor, repeat, rate, bands, mode, "
+				      "rate_delta, cap, skip");
+	return SB_OK;
+}
+
+static const char *const base_names[] = {"in_scope", "in_scope_and_pre_selfpay", NULL};
+static const char *const scope_names[] = {"visit", "year", NULL};
+
+static sb_status word_text(sb_comp *c, sb_ynode n, const char *what, const char **out)
+{
+	size_t len;
+	const char *t = sb_ynode_text(n, &len);
+	if (!t)
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s must be text", what);
+	if (!(*out = sb_arena_strndup(c->arena, t, len)))
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	return SB_OK;
+}
+
+sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
+{
+	sb_status st;
+	sb_ynode v;
+	memset(l, 0, sizeof *l);
+	l->src = sb_ynode_src(raw->node);
+	l->id = raw->id;
+	l->sym = sb_policyset_intern(c->set, SB_SYM_LAYER, raw->id, strlen(raw->id));
+	if (l->sym < 0)
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	l->name = l->fund_code = "";
+	if ((v = raw->keys[SB_LK_NAME]).n && (st = word_text(c, v, "name", &l->name)))
+		return st;
+	if ((v = raw->keys[SB_LK_FUND_CODE]).n && (st = word_text(c, v, "fund_code", &l->fund_code)))
+		return st;
+	if ((v = raw->keys[SB_LK_WHEN]).n && (st = sb_compile_cond(c, v, &l->when)))
+		return st;
+	if ((v = raw->keys[SB_LK_BASE]).n && (st = sb_compile_enum(v, "base", base_names, &l->base, c->d)))
+		return st;
+	if ((v = raw->keys[SB_LK_EXCLUDE_PENALTY]).n &&
+	    (st = sb_ynode_bool(v, "exclude_penalty", &l->exclude_penalty, c->d)))
+		return st;
+	if ((v = raw->keys[SB_LK_SCOPE]).n && (st = sb_compile_enum(v, "scope", scope_names, &l->scope, c->d)))
+		return st;
+	if ((v = raw->keys[SB_LK_MODE]).n && (st = sb_compile_enum(v, "mode", mode_names, &l->mode, c->d)))
+		return st;
+	l->deductible.kind = SB_VAL_FEN;
+	l->deductible.src = l->src;
+	if ((v = raw->keys[SB_LK_DEDUCTIBLE]).n &&
+	    (st = sb_compile_val(c, v, "deductible", 0, &l->deductible)))
+		return st;
+	if ((v = raw->keys[SB_LK_REPEAT]).n) {
+		if (l->scope == SB_SCOPE_YEAR)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "repeat applies only to a layer with scope: visit "
+					      "(a per-claim deductible for the 2nd and later claims)");
+		if ((st = sb_compile_val(c, v, "repeat", 0, &l->repeat)))
+			return st;
+	}
+	l->cap.kind = SB_VAL_NONE;
+	if ((v = raw->keys[SB_LK_CAP]).n && (st = sb_compile_val(c, v, "cap", SB_V_NONE, &l->cap)))
+		return st;
+	sb_ynode rate = raw->keys[SB_LK_RATE], bands = raw->keys[SB_LK_BANDS];
+	if (rate.n && bands.n)
+		return sb_ynode_error(c->d, SB_EPOLICY, bands,
+				      "layer %s has both rate and bands: give one (rate is a "
+				      "single band from 0)", l->id);
+	if (!rate.n && !bands.n)
+		return sb_ynode_error(c->d, SB_EPOLICY, raw->node,
+				      "layer %s needs rate or bands", l->id);
+	if (rate.n) {
+		l->bands = sb_arena_alloc(c->arena, sizeof *l->bands);
+		if (!l->bands)
+			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		l->nbands = 1;
+		l->bands[0].from.kind = SB_VAL_FEN;
+		if ((st = sb_compile_val(c, rate, "rate", SB_V_RATE, &l->bands[0].rate)))
+			return st;
+	} else if ((st = compile_bands(c, bands, &l->bands, &l->nbands))) {
+		return st;
+	}
+	l->pool = -1;
+	if ((v = raw->keys[SB_LK_POOL]).n) {
+		size_t len;
+		const char *t = sb_ynode_text(v, &len);
+		if (!t || !sb_is_word(t, len))
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "pool must be a word of a-z, 0-9 and _ starting with a letter");
+		l->pool = sb_policyset_intern(c->set, SB_SYM_POOL, t, len);
+	} else {
+		l->pool = sb_policyset_intern(c->set, SB_SYM_POOL, l->id, strlen(l->id));
+	}
+	if (l->pool < 0)
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if ((v = raw->keys[SB_LK_ADJUST]).n) {
+		if (!sb_ynode_is_seq(v))
+			return sb_ynode_error(c->d, SB_EPOLICY, v, "adjust must be a list of entries");
+		size_t len = sb_ynode_len(v);
+		l->adjust = sb_arena_alloc(c->arena, (len ? len : 1) * sizeof *l->adjust);
+		if (!l->adjust)
+			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		l->nadjust = (uint16_t)len;
+		for (size_t i = 0; i < len; i++)
+			if ((st = compile_adjust(c, sb_ynode_item(v, i), l, &l->adjust[i])))
+				return st;
+	}
+	return SB_OK;
+}
+
+/* ---- monitoring rules ------------------------------------------------------ */
+
+static const char *const rule_keys[] = {"id", "name", "when", "measure", "window", "unit",
+					"threshold", "per_household", NULL};
+static const char *const measure_names[] = {"oop", "oop_in_scope", NULL};
+static const char *const window_names[] = {"year", "12m", NULL};
+static const char *const unit_names[] = {"person", "household", NULL};
+
+sb_status sb_compile_rules(sb_comp *c, sb_ynode n, sb_rule **out, uint16_t *nout)
+{
+	if (!sb_ynode_is_seq(n))
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "monitoring must be a list of rules");
+	size_t len = sb_ynode_len(n);
+	sb_rule *r = sb_arena_alloc(c->arena, (len ? len : 1) * sizeof *r);
+	if (!r)
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	for (size_t i = 0; i < len; i++) {
+		sb_ynode item = sb_ynode_item(n, i), v;
+		sb_status st = sb_ynode_check_keys(item, "a monitoring rule", rule_keys, c->d);
+		if (st)
+			return st;
+		r[i].src = sb_ynode_src(item);
+		v = sb_ynode_get(item, "id");
+		size_t il;
+		const char *it = sb_ynode_text(v, &il);
+		if (!v.n || !it || !sb_is_word(it, il))
+			return sb_ynode_error(c->d, SB_EPOLICY, v.n ? v : item,
+					      "a monitoring rule needs an id: a word of a-z, 0-9 and _");
+		for (size_t j = 0; j < i; j++)
+			if (strlen(r[j].id) == il && !memcmp(r[j].id, it, il))
+				return sb_ynode_error(c->d, SB_EPOLICY, v,
+						      "duplicate monitoring rule id \"%.*s\"", (int)il, it);
+		if ((st = word_text(c, v, "id", &r[i].id)))
+			return st;
+		r[i].name = "";
+		if ((v = sb_ynode_get(item, "name")).n && (st = word_text(c, v, "name", &r[i].name)))
+			return st;
+		if ((v = sb_ynode_get(item, "when")).n && (st = sb_compile_cond(c, v, &r[i].when)))
+			return st;
+		if ((v = sb_ynode_get(item, "measure")).n &&
+		    (st = sb_compile_enum(v, "measure", measure_names, &r[i].measure, c->d)))
+			return st;
+		if ((v = sb_ynode_get(item, "window")).n &&
+		    (st = sb_compile_enum(v, "window", window_names, &r[i].window, c->d)))
+			return st;
+		if ((v = sb_ynode_get(item, "unit")).n &&
+		    (st = sb_compile_enum(v, "unit", unit_names, &r[i].unit, c->d)))
+			return st;
+		if ((v = sb_ynode_get(item, "per_household")).n &&
+		    (st = sb_ynode_bool(v, "per_household", &r[i].per_household, c->d)))
+			return st;
+		if (!(v = sb_ynode_get(item, "threshold")).n)
+			return sb_ynode_error(c->d, SB_EPOLICY, item,
+					      "monitoring rule %s needs a threshold (an amount or "
+					      "{income_share: ...})", r[i].id);
+		if ((st = sb_compile_val(c, v, "threshold", 0, &r[i].threshold)))
+			return st;
+	}
+	*out = r;
+	*nout = (uint16_t)len;
+	return SB_OK;
+}

@@ -1,0 +1,203 @@
+/* policy_int.h: the compiled policy model, shared by the loader (policy/)
+ * and its readers (settle/, monitor/, the CLI's describe). Values that
+ * depend on the claim (level maps, income shares) stay symbolic here and
+ * are resolved per claim by sb_val_resolve. */
+#ifndef SANBAO_POLICY_INT_H
+#define SANBAO_POLICY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "sanbao/policy.h"
+
+#define SB_MAX_LAYERS 32
+#define SB_MAX_MASK_SYMS 63 /* levels, identities, tiers: bit masks */
+
+enum sb_scheme { SB_SCHEME_EMPLOYEE, SB_SCHEME_RESIDENT, SB_SCHEME_N };
+enum sb_employment { SB_EMP_ACTIVE, SB_EMP_RETIRED, SB_EMP_N, SB_EMP_UNKNOWN = 0xff };
+enum sb_visit { SB_VISIT_INPATIENT, SB_VISIT_CHRONIC, SB_VISIT_OUTPATIENT,
+		SB_VISIT_PHARMACY, SB_VISIT_N };
+enum sb_place { SB_PLACE_LOCAL, SB_PLACE_IN_PROVINCE, SB_PLACE_CROSS_PROVINCE, SB_PLACE_N };
+enum sb_filing { SB_FILING_FILED, SB_FILING_REFERRAL, SB_FILING_EMERGENCY,
+		 SB_FILING_UNFILED, SB_FILING_LONG_TERM, SB_FILING_N };
+enum sb_base { SB_BASE_IN_SCOPE, SB_BASE_WITH_PRE_SELFPAY };
+enum sb_scope { SB_SCOPE_VISIT, SB_SCOPE_YEAR };
+enum sb_mode { SB_MODE_ABOVE, SB_MODE_CUMULATIVE };
+enum sb_income_kind { SB_INCOME_ALL, SB_INCOME_URBAN, SB_INCOME_RURAL, SB_INCOME_N };
+enum sb_measure { SB_MEASURE_OOP, SB_MEASURE_OOP_IN_SCOPE };
+enum sb_window { SB_WINDOW_YEAR, SB_WINDOW_12M };
+enum sb_unit { SB_UNIT_PERSON, SB_UNIT_HOUSEHOLD };
+
+/* Names of the enumerations above, index = value (NULL-terminated). */
+extern const char *const sb_scheme_names[];
+extern const char *const sb_employment_names[];
+extern const char *const sb_visit_names[];
+extern const char *const sb_visit_codes[]; /* NHSA med_type: "21", "14", ... */
+extern const char *const sb_place_names[];
+extern const char *const sb_filing_names[];
+extern const char *const sb_income_kind_names[];
+/* Index of p[0..n) in a NULL-terminated name list, or -1. */
+int sb_name_index(const char *const *names, const char *p, size_t n);
+
+/* Where a value was written, for messages raised at claim time. */
+typedef struct sb_src {
+	const char *file;
+	int line;
+	int column;
+} sb_src;
+
+enum sb_val_kind { SB_VAL_UNSET, SB_VAL_FEN, SB_VAL_BP, SB_VAL_SHARE, SB_VAL_LEVELS,
+		   SB_VAL_NONE };
+
+typedef struct sb_levval sb_levval;
+
+/* An amount (fen), a rate (bp), an income share, a level map, or `none`. */
+typedef struct sb_val {
+	uint8_t kind;
+	uint8_t income_kind; /* SB_VAL_SHARE */
+	bool has_min, has_max;
+	uint16_t nlev;
+	int64_t v; /* fen, bp, or the share in bp */
+	int64_t min, max;
+	sb_levval *lev; /* SB_VAL_LEVELS; level -1 is `other` */
+	sb_src src;
+} sb_val;
+
+struct sb_levval {
+	int level;
+	sb_val val;
+};
+
+/* Conditions: an absent key is 0 (any). Masks have bit i for value i. */
+enum {
+	SB_C_SCHEME = 1 << 0, SB_C_TIER = 1 << 1, SB_C_EMPLOYMENT = 1 << 2,
+	SB_C_VISIT = 1 << 3, SB_C_LEVEL = 1 << 4, SB_C_PLACE = 1 << 5,
+	SB_C_FILING = 1 << 6, SB_C_IDENTITY = 1 << 7, SB_C_HOLDS = 1 << 8,
+	SB_C_AGE = 1 << 9
+};
+
+typedef struct sb_cond {
+	uint32_t keys;
+	uint8_t scheme, employment, visit, place, filing;
+	uint64_t tier, level;
+	uint64_t identity; /* bit 0: `none`; bit (sym + 1): identity sym */
+	uint64_t holds;    /* bit (sym + 1) */
+	int age_min, age_max;
+} sb_cond;
+
+typedef struct sb_band {
+	sb_val from;
+	sb_val rate;
+} sb_band;
+
+enum {
+	SB_A_DEDUCTIBLE = 1 << 0, SB_A_FACTOR = 1 << 1, SB_A_REPEAT = 1 << 2,
+	SB_A_RATE = 1 << 3, SB_A_BANDS = 1 << 4, SB_A_MODE = 1 << 5,
+	SB_A_DELTA = 1 << 6, SB_A_CAP = 1 << 7, SB_A_SKIP = 1 << 8,
+	SB_A_PENALTY = 1 << 9
+};
+
+typedef struct sb_adjust {
+	sb_cond when;
+	uint32_t has;
+	uint8_t mode;
+	int64_t factor_bp;
+	int64_t delta_bp;
+	sb_val deductible, repeat, rate, cap;
+	sb_band *bands;
+	uint16_t nbands;
+	sb_src src;
+} sb_adjust;
+
+typedef struct sb_layer {
+	int sym;  /* layer id symbol */
+	int pool; /* pool symbol */
+	const char *id, *name, *fund_code;
+	sb_cond when;
+	uint8_t base, scope, mode;
+	bool exclude_penalty;
+	sb_val deductible, repeat, cap; /* repeat: SB_VAL_UNSET when absent */
+	sb_band *bands;
+	uint16_t nbands;
+	uint16_t nadjust;
+	sb_adjust *adjust;
+	sb_src src;
+} sb_layer;
+
+typedef struct sb_rule {
+	const char *id, *name;
+	sb_cond when;
+	uint8_t measure, window, unit;
+	bool per_household;
+	sb_val threshold;
+	sb_src src;
+} sb_rule;
+
+struct sb_version {
+	sb_date from;
+	sb_date until; /* first day no longer in force; INT32_MAX when open */
+	int index;     /* position in the policy's list */
+	const char *source;
+	int year_start_month, year_start_day;
+	uint16_t nlayers, nrules;
+	sb_layer *layers;
+	sb_rule *rules;
+};
+
+typedef struct sb_income {
+	int year;
+	bool has[SB_INCOME_N];
+	sb_fen fen[SB_INCOME_N];
+} sb_income;
+
+struct sb_policy {
+	char region[7];
+	const char *name;
+	const char *path;
+	const sb_policy *parent;
+	uint16_t nincome, nidentities, nversions;
+	sb_income *income;
+	int *identities; /* identity symbols in priority order */
+	const char **identity_names;
+	sb_version *versions;
+};
+
+/* Everything a condition or value looks at on one claim. */
+typedef struct sb_claimctx {
+	uint8_t scheme, employment, visit, place, filing;
+	int tier;      /* symbol or -1 */
+	int level;     /* symbol or -1 */
+	int identity;  /* applied identity symbol, or -1 for none */
+	uint64_t holds; /* bit (sym + 1) per identity held on the date */
+	int age;
+	int year; /* policy year */
+	const char *level_name; /* for messages */
+	const sb_policy *policy;
+} sb_claimctx;
+
+bool sb_cond_holds(const sb_cond *c, const sb_claimctx *x);
+
+/* Resolves v for the claim: level maps by the claim's level (then `other`),
+ * income shares from the policy's income of the year before the claim's
+ * policy year. SB_EINPUT with a sentence in d when the claim cannot be
+ * resolved (no level entry, no income). `what` names the value. */
+SB_MUST_USE sb_status sb_val_resolve(const sb_val *v, const sb_claimctx *x,
+				     const char *what, int64_t *out, sb_diag *d);
+
+/* Policy year of date under a version (its year_start). */
+int sb_version_policy_year(const sb_version *v, sb_date date);
+/* First day of a policy year under a version. */
+sb_date sb_version_year_start(const sb_version *v, int year);
+
+/* The set's symbol table as the loader sees it. */
+int sb_policyset_intern(sb_policyset *set, sb_symkind kind, const char *p, size_t n);
+sb_arena *sb_policyset_arena(sb_policyset *set);
+
+/* Loads an inline policy node (a case's `policy:`); relative `extends` are
+ * resolved against the node's document folder. */
+struct sb_ynode;
+SB_MUST_USE sb_status sb_policyset_load_node(sb_policyset *set, struct sb_ynode node,
+					     const sb_policy **out, sb_diag *d);
+
+#endif
