@@ -1,10 +1,12 @@
 /* csv.h: a streaming RFC 4180 reader that hands out fields as views into
  * its buffer, and a buffered writer for CSV and other text output.
  *
- * The reader never copies an unquoted field; a quoted field with doubled
- * quotes is unescaped in place. Records are bounded (SB_CSV_MAX_RECORD bytes,
- * SB_CSV_MAX_FIELDS fields): a longer one is reported and skipped, never
- * truncated silently.
+ * The reader never copies an unquoted field, nor a quoted one without
+ * doubled quotes; a field with doubled quotes is unescaped into a scratch
+ * buffer of the reader, so the raw record text stays as read (and memory
+ * given to sb_csv_open_mem is never written). Records are bounded
+ * (SB_CSV_MAX_RECORD bytes, SB_CSV_MAX_FIELDS fields): a longer one is
+ * reported and skipped, never truncated silently.
  */
 #ifndef SANBAO_CSV_H
 #define SANBAO_CSV_H
@@ -32,6 +34,17 @@ SB_MUST_USE sb_status sb_csv_open(const char *path, sb_csv **out, sb_diag *d);
  * is used in diagnostics. */
 SB_MUST_USE sb_status sb_csv_open_mem(const char *name, const char *buf,
 				      size_t n, sb_csv **out, sb_diag *d);
+/* Opens path to read only the records that start in its byte range
+ * [start, end), so that threads can share one file. The header is still
+ * read from the file's start (sb_csv_header and sb_csv_find work) and must
+ * have ncols fields (else SB_ESYNTAX). start must be the first byte of a
+ * line after the header; a record that starts before end is read whole even
+ * when a quoted line feed carries it past end (sb_csv_multiline then says
+ * so). Line numbers count from 1 at start: the caller adds the range's first
+ * line. Freed by the caller with sb_csv_free. */
+SB_MUST_USE sb_status sb_csv_open_range(const char *path, size_t ncols,
+					int64_t start, int64_t end,
+					sb_csv **out, sb_diag *d);
 void sb_csv_free(sb_csv *c);
 
 /* The file name given at open (borrowed). */
@@ -48,7 +61,14 @@ int sb_csv_find(const sb_csv *c, const char *const *names);
  * quote, a field count different from the header's, too long): d holds
  * line, column and the reason, the reader has moved past it, and the caller
  * should report it as rejected and call again. Returns -2 on an I/O error
- * (d says which). Blank lines are skipped and are not records. */
+ * (d says which). Blank lines are skipped and are not records.
+ * After -1, sb_csv_line is the record's first line while d points at the
+ * problem itself (a later line inside a multi-line quoted record; column in
+ * UTF-8 characters, 0 for the whole record). A record whose only fault is
+ * its field count keeps its fields and raw text (for the reject report's
+ * id); other malformed records have no fields. After a stray quote or text
+ * after a closing quote, reading resumes on the next physical line; after
+ * an over-long record, past its end outside quotes. */
 int sb_csv_next(sb_csv *c, sb_diag *d);
 /* 1-based line on which the current record starts. */
 long sb_csv_line(const sb_csv *c);
@@ -57,6 +77,15 @@ size_t sb_csv_nfields(const sb_csv *c);
 sb_csv_field sb_csv_get(const sb_csv *c, size_t i);
 /* The current record's raw text without its line ending (borrowed). */
 sb_csv_field sb_csv_raw(const sb_csv *c);
+/* 1 when the current record (returned as 1 or -1) spans more than one
+ * physical line, i.e. a quoted field holds a line feed. A file cut into
+ * ranges at line starts is read right only when no record does. */
+int sb_csv_multiline(const sb_csv *c);
+/* Byte offset in the file (or buffer) just past what has been consumed. */
+int64_t sb_csv_offset(const sb_csv *c);
+/* Physical lines consumed so far: line feeds read, the header's included
+ * (for a range reader, only those from start on). */
+long sb_csv_lines(const sb_csv *c);
 
 /* ---- buffered output ------------------------------------------------- */
 

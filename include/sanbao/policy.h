@@ -22,6 +22,7 @@ typedef enum sb_symkind {
 	SB_SYM_TIER,
 	SB_SYM_LAYER,
 	SB_SYM_POOL,
+	SB_SYM_RULE, /* monitoring rule ids */
 	SB_SYM_KINDS
 } sb_symkind;
 

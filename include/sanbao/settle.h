@@ -80,6 +80,12 @@ typedef struct sb_result {
 	uint8_t nlayers;
 	sb_layer_result layer[SB_SETTLE_MAX_LAYERS]; /* in the version's order */
 	sb_fen fund, oop, oop_in_scope;
+	/* Monitoring: bit i when rule i of the version holds for the claim,
+	 * and rule i's threshold for it (-1 when it cannot be resolved, e.g.
+	 * no income for the year), before any household multiple. */
+	uint8_t nrules;
+	uint16_t rules_held;
+	sb_fen rule_threshold[16];
 } sb_result;
 
 /* Checks a claim's amounts on their own: none negative, the parts within

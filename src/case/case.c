@@ -579,7 +579,7 @@ static sb_status run_path(const char *path, FILE *out, bool verbose, bool walkin
 		snprintf(names[n++], len, "%s/%s", path, e->d_name);
 	}
 	closedir(dh);
-	if (!st)
+	if (!st && n)
 		qsort(names, n, sizeof *names, cmp_names);
 	for (size_t i = 0; i < n && !st; i++)
 		st = run_path(names[i], out, verbose, true, stats);

@@ -609,6 +609,9 @@ sb_status sb_compile_rules(sb_comp *c, sb_ynode n, sb_rule **out, uint16_t *nout
 	if (!sb_ynode_is_seq(n))
 		return sb_ynode_error(c->d, SB_EPOLICY, n, "monitoring must be a list of rules");
 	size_t len = sb_ynode_len(n);
+	if (len > SB_MAX_RULES)
+		return sb_ynode_error(c->d, SB_ELIMIT, n, "at most %d monitoring rules in a version",
+				      SB_MAX_RULES);
 	sb_rule *r = sb_arena_alloc(c->arena, (len ? len : 1) * sizeof *r);
 	if (!r)
 		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -630,6 +633,8 @@ sb_status sb_compile_rules(sb_comp *c, sb_ynode n, sb_rule **out, uint16_t *nout
 						      "duplicate monitoring rule id \"%.*s\"", (int)il, it);
 		if ((st = word_text(c, v, "id", &r[i].id)))
 			return st;
+		if ((r[i].sym = sb_policyset_intern(c->set, SB_SYM_RULE, it, il)) < 0)
+			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		r[i].name = "";
 		if ((v = sb_ynode_get(item, "name")).n && (st = word_text(c, v, "name", &r[i].name)))
 			return st;

@@ -321,6 +321,12 @@ static sb_status overlay(sb_policyset *set, const sb_rawversion *pv, const sb_ra
 			for (int k = 0; k < SB_LK_N; k++)
 				if (cl->keys[k].n)
 					m->keys[k] = cl->keys[k];
+			/* rate is one band: a child's rate replaces the parent's
+			 * bands and a child's bands the parent's rate. */
+			if (cl->keys[SB_LK_RATE].n && !cl->keys[SB_LK_BANDS].n)
+				m->keys[SB_LK_BANDS].n = NULL;
+			if (cl->keys[SB_LK_BANDS].n && !cl->keys[SB_LK_RATE].n)
+				m->keys[SB_LK_RATE].n = NULL;
 			m->node = cl->node;
 		} else {
 			out->layers[out->nlayers++] = *cl;
@@ -797,7 +803,7 @@ sb_status sb_policyset_load_dir(sb_policyset *set, const char *dir, sb_diag *d)
 	closedir(dh);
 	if (!st && !n)
 		st = sb_diag_set(d, SB_ENOTFOUND, dir, 0, 0, "no *.yaml policy files in this folder");
-	if (!st)
+	if (!st && n)
 		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; !st && i < n; i++)
 		st = sb_policyset_load_file(set, names[i], NULL, d);

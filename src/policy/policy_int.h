@@ -125,7 +125,10 @@ typedef struct sb_layer {
 	sb_src src;
 } sb_layer;
 
+#define SB_MAX_RULES 16 /* monitoring rules in one version */
+
 typedef struct sb_rule {
+	int sym; /* rule id symbol */
 	const char *id, *name;
 	sb_cond when;
 	uint8_t measure, window, unit;

@@ -486,6 +486,15 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 	r->fund = fund;
 	r->oop = c->total - fund;
 	r->oop_in_scope = rem_in;
+	r->nrules = (uint8_t)v->nrules;
+	for (uint16_t i = 0; i < v->nrules && i < 16; i++) {
+		sb_diag quiet;
+		if (sb_cond_holds(&v->rules[i].when, &x))
+			r->rules_held |= (uint16_t)(1u << i);
+		if (sb_val_resolve(&v->rules[i].threshold, &x, "threshold", &r->rule_threshold[i],
+				   &quiet))
+			r->rule_threshold[i] = -1;
+	}
 	if (ex) {
 		fprintf(ex, "  fund ");
 		put_fen(ex, r->fund);

@@ -1,0 +1,59 @@
+/* batch.h: settling a province-year of claims from CSV (data-format.md).
+ *
+ * Persons and their identities are held in memory (memory grows with
+ * persons). Claims are streamed: parsed in parallel into binary records
+ * that are spilled to partition files by household, then each partition is
+ * sorted by person, date and claim id and settled, in parallel, with the
+ * output written in partition order so that it is the same, byte for byte,
+ * for any thread count. Claims need not be sorted; the claims file may be
+ * larger than memory.
+ */
+#ifndef SANBAO_BATCH_H
+#define SANBAO_BATCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sanbao/base.h"
+
+typedef struct sb_batch_config {
+	const char *policies_dir;
+	const char *persons_path;
+	const char *identities_path; /* optional */
+	const char *claims_path;
+	const char *out_dir;
+	const char *tmp_dir;         /* spill folder; default out_dir */
+	int threads;                 /* 0: one per core */
+	size_t partition_bytes;      /* target CSV bytes per partition; 0: default */
+	const char *explain_id;      /* settle this claim step by step to explain */
+	FILE *explain;
+	bool progress;               /* draw a progress bar on stderr */
+	bool monitor;                /* also run the policies' monitoring rules */
+	bool show_ids;               /* write resident IDs unmasked in warnings */
+	sb_fen poverty_line;         /* impoverishing-spending line, yuan/person/yr; 0 off */
+} sb_batch_config;
+
+typedef struct sb_batch_totals {
+	long long claim_rows, settled, rejected;
+	long long person_rows, persons_rejected;
+	long long identity_rows, identities_rejected;
+	sb_fen total, fund, oop;
+	sb_fen rejected_total;        /* totals of rejected rows that had one */
+	long long rejected_unreadable; /* rejected rows whose total was unreadable */
+	int threads, partitions;
+	double seconds;
+	bool explained;               /* explain_id was found */
+	int nlayers;                  /* layers in settlements.csv order (first 64) */
+	char layer_id[64][48];
+	sb_fen layer_paid[64];
+	long long layer_claims[64];   /* claims the layer paid something on */
+} sb_batch_totals;
+
+/* Runs the batch: writes settlements.csv, rejects.csv and summary.json (and,
+ * with monitor, warnings.csv, approaching.csv and monitor.json) under
+ * out_dir. Bad rows are rejected, never fatal; a bad policy or an unreadable
+ * file is. */
+SB_MUST_USE sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t,
+				      sb_diag *d);
+
+#endif

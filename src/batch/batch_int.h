@@ -1,0 +1,134 @@
+/* batch_int.h: the batch's shared state: the person table (the one thing
+ * that grows with persons), the spilled claim record, the reject list and
+ * the run context that the passes share. */
+#ifndef SANBAO_BATCH_INT_H
+#define SANBAO_BATCH_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "policy/policy_int.h"
+#include "sanbao/batch.h"
+#include "sanbao/csv.h"
+#include "sanbao/settle.h"
+
+#define SB_NO_POLICY 0xffff
+
+/* One enrolled person: 40 bytes, plus 8 in the hash index. */
+typedef struct sb_bperson {
+	uint64_t key;        /* the first 17 digits of the ID */
+	uint32_t household;  /* 1-based index into the household names; 0: none */
+	uint32_t ident_off;  /* first identity interval in ctx->idents */
+	uint32_t line;       /* persons.csv line */
+	uint32_t region;     /* region code as a number */
+	sb_date birth;
+	uint16_t policy;     /* index in the policy set, SB_NO_POLICY when none */
+	uint8_t nidents, scheme, employment;
+	int8_t tier;
+	int64_t income;      /* household income per year in fen, -1 when not given */
+} sb_bperson;
+
+/* A claim as pass 1 leaves it for pass 2 (8-byte aligned, variable size:
+ * paid entries, then the id, then an unknown level's text). */
+typedef struct sb_crec {
+	uint32_t person;
+	sb_date date;
+	uint64_t line;  /* chunk << 56 | line within the chunk, until resolved */
+	sb_fen total, in_scope, pre_selfpay, over_limit;
+	int16_t level;
+	uint8_t visit, place, filing, npaid, idlen, levlen;
+} sb_crec;
+
+typedef struct sb_crec_paid {
+	int32_t layer;
+	int32_t pad;
+	sb_fen fen;
+} sb_crec_paid;
+
+static inline size_t sb_crec_size(const sb_crec *r)
+{
+	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen;
+	return (n + 7) & ~(size_t)7;
+}
+static inline const char *sb_crec_id(const sb_crec *r)
+{
+	return (const char *)(r + 1) + r->npaid * sizeof(sb_crec_paid);
+}
+
+/* A rejected row. */
+typedef struct sb_reject {
+	uint8_t file;    /* 0 persons, 1 identities, 2 claims */
+	bool has_total;
+	uint64_t line;
+	sb_fen total;
+	char *id;        /* heap, may be "" */
+	char *reason;    /* heap */
+} sb_reject;
+
+typedef struct sb_rejects {
+	sb_reject *v;
+	size_t n, cap;
+} sb_rejects;
+
+SB_MUST_USE sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, const char *id,
+				     size_t idlen, const char *reason, bool has_total,
+				     sb_fen total);
+void sb_rejects_release(sb_rejects *r);
+
+/* Per-layer and per-region money, merged across threads at the end. */
+typedef struct sb_layer_sum {
+	long long claims; /* claims the layer paid something on */
+	sb_fen paid;
+	sb_fen penalty;
+} sb_layer_sum;
+
+typedef struct sb_region_sum {
+	long long claims;
+	sb_fen total, in_scope, fund, oop, oop_in_scope;
+	sb_layer_sum *layer; /* by layer symbol */
+} sb_region_sum;
+
+typedef struct sb_batch {
+	const sb_batch_config *cfg;
+	sb_policyset *set;
+	int nlayers;          /* layer symbols */
+	/* persons */
+	sb_bperson *persons;
+	size_t npersons, cappersons;
+	uint32_t *index;      /* open addressing: person index + 1, 0 empty */
+	size_t index_mask;
+	char **households;    /* household names, heap */
+	size_t nhouseholds, caphouseholds;
+	uint32_t *hh_index;
+	size_t hh_mask;
+	sb_ident *idents;
+	size_t nidents;
+	sb_rejects rejects;   /* persons and identities rows */
+	long long person_rows, identity_rows;
+	/* claims */
+	int threads, partitions;
+	char tmp[4096];
+	int *part_fd, *id_fd;
+	_Atomic int64_t *part_size, *id_size;
+	uint64_t *chunk_base;  /* first line of each chunk */
+	int nchunks;
+	atomic_llong bytes_done;
+	long long file_bytes;
+	atomic_int parts_done;
+} sb_batch;
+
+uint64_t sb_batch_hash(uint64_t x);
+/* Person index for a resident ID, or -1. */
+long sb_batch_find_person(const sb_batch *b, const char *id, size_t n);
+/* Packs an ID's first 17 digits; writes the whole ID back from a key. */
+uint64_t sb_batch_id_key(const char *id);
+void sb_batch_id_text(uint64_t key, char out[SB_ID_LEN + 1]);
+int sb_batch_partition_of(const sb_batch *b, uint32_t person);
+
+SB_MUST_USE sb_status sb_batch_load_people(sb_batch *b, sb_diag *d);
+void sb_batch_release_people(sb_batch *b);
+/* Fills a settlement person from the table. */
+void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p);
+
+#endif

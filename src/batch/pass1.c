@@ -1,0 +1,540 @@
+/* pass1.c: claims.csv into binary records spilled to partition files, one
+ * byte range of the file per thread. A row that cannot be read is rejected
+ * here with its reason; claim ids go to id partitions so that duplicates
+ * can be found without holding every id in memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "batch/batch_int.h"
+#include "batch/pass_int.h"
+
+#define PART_BUF (64u << 10)
+
+enum { C_ID, C_PERSON, C_DATE, C_VISIT, C_LEVEL, C_PLACE, C_CARE, C_FILING, C_TOTAL,
+       C_IN_SCOPE, C_PRE, C_OVER, C_OUT, C_N };
+
+static const char *const col_names[C_N][4] = {
+	{"id", "setl_id", NULL}, {"person", "certno", "psn_no", NULL}, {"date", "setl_time", NULL},
+	{"visit", "med_type", NULL}, {"level", NULL}, {"place", NULL},
+	{"care_region", "mdtrtarea_admvs", NULL}, {"filing", NULL},
+	{"total", "medfee_sumamt", NULL}, {"in_scope", "inscp_scp_amt", NULL},
+	{"pre_selfpay", "preselfpay_amt", NULL}, {"over_limit", "overlmt_selfpay", NULL},
+	{"out_of_scope", "fulamt_ownpay_amt", NULL},
+};
+
+static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *cols, sb_diag *d)
+{
+	for (int i = 0; i < C_N; i++)
+		cols->col[i] = sb_csv_find(c, col_names[i]);
+	const char *missing = cols->col[C_ID] < 0 ? "id (or setl_id)" :
+			      cols->col[C_PERSON] < 0 ? "person (or certno, psn_no)" :
+			      cols->col[C_DATE] < 0 ? "date (or setl_time)" :
+			      cols->col[C_VISIT] < 0 ? "visit (or med_type)" :
+			      cols->col[C_TOTAL] < 0 ? "total (or medfee_sumamt)" :
+			      cols->col[C_IN_SCOPE] < 0 ? "in_scope (or inscp_scp_amt)" : NULL;
+	if (missing)
+		return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
+				   "claims.csv has no column %s", missing);
+	cols->npaid = 0;
+	for (size_t i = 0; i < sb_csv_ncols(c); i++) {
+		sb_csv_field h = sb_csv_header(c, i);
+		if (h.n <= 5 || memcmp(h.p, "paid_", 5))
+			continue;
+		if (cols->npaid == SB_MAX_PAID)
+			return sb_diag_set(d, SB_ELIMIT, b->cfg->claims_path, 1, 1,
+					   "at most %d paid_<layer> columns", SB_MAX_PAID);
+		cols->paid_col[cols->npaid] = (int)i;
+		cols->paid_layer[cols->npaid] =
+			sb_policyset_symbol(b->set, SB_SYM_LAYER, h.p + 5, h.n - 5);
+		cols->npaid++;
+	}
+	cols->ncols = sb_csv_ncols(c);
+	return SB_OK;
+}
+
+/* A thread's share of pass 1. */
+typedef struct worker {
+	sb_batch *b;
+	const sb_claim_cols *cols;
+	int chunk;
+	int64_t start, end;
+	char **pbuf, **ibuf;
+	size_t *plen, *ilen;
+	sb_rejects rejects;
+	long long rows, rejected;
+	sb_fen rejected_total;
+	long long rejected_unreadable;
+	long lines;
+	bool multiline;
+	sb_status st;
+	sb_diag d;
+} worker;
+
+static sb_status spill(int fd, _Atomic int64_t *size, const char *buf, size_t n, sb_diag *d)
+{
+	int64_t off = atomic_fetch_add(size, (int64_t)n);
+	while (n) {
+		ssize_t w = pwrite(fd, buf, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot write the spill folder: %s",
+					   strerror(errno));
+		}
+		buf += w;
+		off += w;
+		n -= (size_t)w;
+	}
+	return SB_OK;
+}
+
+static sb_status put(worker *w, bool id_part, int p, const void *rec, size_t n)
+{
+	char **buf = id_part ? w->ibuf : w->pbuf;
+	size_t *len = id_part ? w->ilen : w->plen;
+	if (len[p] + n > PART_BUF) {
+		sb_status st = spill(id_part ? w->b->id_fd[p] : w->b->part_fd[p],
+				     id_part ? &w->b->id_size[p] : &w->b->part_size[p], buf[p], len[p],
+				     &w->d);
+		if (st)
+			return st;
+		len[p] = 0;
+	}
+	memcpy(buf[p] + len[p], rec, n);
+	len[p] += n;
+	return SB_OK;
+}
+
+static sb_csv_field get(const sb_csv *c, int col)
+{
+	sb_csv_field f = {"", 0};
+	return col < 0 ? f : sb_csv_get(c, (size_t)col);
+}
+
+static int shown(size_t n)
+{
+	return (int)(n < 40 ? n : 40);
+}
+
+/* Reads one amount column; *set says whether it was present. Returns a
+ * reason or NULL. */
+static const char *amount(const sb_csv *c, int col, const char *name, bool required,
+			  sb_fen *out, char *why, size_t cap)
+{
+	sb_csv_field f = get(c, col);
+	const char *w;
+	*out = 0;
+	if (!f.n) {
+		if (!required)
+			return NULL;
+		snprintf(why, cap, "%s is empty", name);
+		return why;
+	}
+	if (sb_money_parse(f.p, f.n, out, &w)) {
+		snprintf(why, cap, "%s \"%.*s\" %s", name, shown(f.n), f.p, w);
+		return why;
+	}
+	if (*out < 0) {
+		snprintf(why, cap, "%s \"%.*s\" is negative", name, shown(f.n), f.p);
+		return why;
+	}
+	return NULL;
+}
+
+static int enum_of(sb_csv_field f, const char *const *names, const char *const *codes)
+{
+	int i = sb_name_index(names, f.p, f.n);
+	if (i < 0 && codes)
+		i = sb_name_index(codes, f.p, f.n);
+	return i;
+}
+
+/* Parses the current row into rec (a buffer of at least 1 KiB). Returns
+ * NULL or a reason; *total_ok tells whether *total was read. */
+static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why, size_t cap,
+			     bool *total_ok, sb_fen *total)
+{
+	const sb_claim_cols *cols = w->cols;
+	sb_batch *b = w->b;
+	memset(rec, 0, sizeof *rec);
+	*total_ok = false;
+	const char *r = amount(c, cols->col[C_TOTAL], "total", true, &rec->total, why, cap);
+	if (!r) {
+		*total_ok = true;
+		*total = rec->total;
+	}
+	sb_csv_field id = get(c, cols->col[C_ID]);
+	if (!id.n)
+		return "claim id is empty";
+	if (id.n > 64)
+		return "claim id is longer than 64 characters";
+	sb_csv_field pf = get(c, cols->col[C_PERSON]);
+	const char *w2;
+	if (sb_id_check(pf.p, pf.n, NULL, &w2)) {
+		snprintf(why, cap, "resident ID %s", w2);
+		return why;
+	}
+	long person = sb_batch_find_person(b, pf.p, pf.n);
+	if (person < 0)
+		return "unknown person: not enrolled in persons.csv (or rejected there)";
+	rec->person = (uint32_t)person;
+	sb_csv_field f = get(c, cols->col[C_DATE]);
+	if (sb_date_parse(f.p, f.n, 1, &rec->date, &w2)) {
+		snprintf(why, cap, "date \"%.*s\" is not a date (YYYY-MM-DD)", shown(f.n), f.p);
+		return why;
+	}
+	f = get(c, cols->col[C_VISIT]);
+	int v = enum_of(f, sb_visit_names, sb_visit_codes);
+	if (v < 0) {
+		snprintf(why, cap, "visit \"%.*s\" is not inpatient, chronic_outpatient, outpatient, "
+			 "pharmacy (or 21, 14, 11, 41)", shown(f.n), f.p);
+		return why;
+	}
+	rec->visit = (uint8_t)v;
+	f = get(c, cols->col[C_LEVEL]);
+	rec->level = -1;
+	if (f.n) {
+		rec->level = (int16_t)sb_policyset_symbol(b->set, SB_SYM_LEVEL, f.p, f.n);
+		if (rec->level < 0)
+			rec->levlen = (uint8_t)(f.n < 40 ? f.n : 40);
+	}
+	f = get(c, cols->col[C_PLACE]);
+	if (f.n) {
+		v = enum_of(f, sb_place_names, NULL);
+		if (v < 0) {
+			snprintf(why, cap, "place \"%.*s\" is not local, in_province or cross_province",
+				 shown(f.n), f.p);
+			return why;
+		}
+		rec->place = (uint8_t)v;
+	} else if ((f = get(c, cols->col[C_CARE])).n) {
+		bool digits = f.n == 6;
+		for (size_t i = 0; digits && i < 6; i++)
+			digits = f.p[i] >= '0' && f.p[i] <= '9';
+		if (!digits) {
+			snprintf(why, cap, "care_region \"%.*s\" is not a 6-digit region code",
+				 shown(f.n), f.p);
+			return why;
+		}
+		char own[7];
+		snprintf(own, sizeof own, "%06u", b->persons[person].region % 1000000u);
+		rec->place = !memcmp(own, f.p, 6) ? SB_PLACE_LOCAL :
+			     !memcmp(own, f.p, 2) ? SB_PLACE_IN_PROVINCE : SB_PLACE_CROSS_PROVINCE;
+	}
+	f = get(c, cols->col[C_FILING]);
+	if (f.n) {
+		v = enum_of(f, sb_filing_names, NULL);
+		if (v < 0) {
+			snprintf(why, cap, "filing \"%.*s\" is not filed, referral, emergency, unfiled "
+				 "or long_term", shown(f.n), f.p);
+			return why;
+		}
+		rec->filing = (uint8_t)v;
+	}
+	if (r)
+		return r;
+	sb_fen out_of_scope;
+	if ((r = amount(c, cols->col[C_IN_SCOPE], "in_scope", true, &rec->in_scope, why, cap)) ||
+	    (r = amount(c, cols->col[C_PRE], "pre_selfpay", false, &rec->pre_selfpay, why, cap)) ||
+	    (r = amount(c, cols->col[C_OVER], "over_limit", false, &rec->over_limit, why, cap)) ||
+	    (r = amount(c, cols->col[C_OUT], "out_of_scope", false, &out_of_scope, why, cap)))
+		return r;
+	sb_fen parts = rec->in_scope + rec->pre_selfpay + rec->over_limit;
+	char a[SB_MONEY_BUF], t[SB_MONEY_BUF];
+	if (parts > rec->total) {
+		sb_money_format(parts, a);
+		sb_money_format(rec->total, t);
+		snprintf(why, cap, "in_scope + pre_selfpay + over_limit = %s exceed the total %s", a, t);
+		return why;
+	}
+	if (get(c, cols->col[C_OUT]).n && parts + out_of_scope != rec->total) {
+		sb_money_format(parts + out_of_scope, a);
+		sb_money_format(rec->total, t);
+		snprintf(why, cap, "the four parts add up to %s, not the total %s", a, t);
+		return why;
+	}
+	sb_crec_paid *paid = (sb_crec_paid *)(rec + 1);
+	for (int i = 0; i < cols->npaid; i++) {
+		f = get(c, cols->paid_col[i]);
+		if (!f.n)
+			continue;
+		sb_csv_field h = sb_csv_header(c, (size_t)cols->paid_col[i]);
+		if (cols->paid_layer[i] < 0) {
+			snprintf(why, cap, "%.*s names no layer of the loaded policies", shown(h.n), h.p);
+			return why;
+		}
+		sb_fen fen;
+		if ((r = amount(c, cols->paid_col[i], "paid", true, &fen, why, cap)))
+			return r;
+		paid[rec->npaid].layer = cols->paid_layer[i];
+		paid[rec->npaid].pad = 0;
+		paid[rec->npaid].fen = fen;
+		rec->npaid++;
+	}
+	rec->idlen = (uint8_t)id.n;
+	char *tail = (char *)(paid + rec->npaid);
+	memcpy(tail, id.p, id.n);
+	if (rec->levlen)
+		memcpy(tail + id.n, get(c, cols->col[C_LEVEL]).p, rec->levlen);
+	size_t size = sb_crec_size(rec);
+	memset(tail + id.n + rec->levlen, 0, size - sizeof *rec - rec->npaid * sizeof *paid -
+						     id.n - rec->levlen);
+	return NULL;
+}
+
+static void *run_worker(void *arg)
+{
+	worker *w = arg;
+	sb_batch *b = w->b;
+	sb_csv *c = NULL;
+	sb_diag_clear(&w->d);
+	w->st = w->b->nchunks == 1 ? sb_csv_open(b->cfg->claims_path, &c, &w->d) :
+		sb_csv_open_range(b->cfg->claims_path, w->cols->ncols, w->start, w->end, &c, &w->d);
+	if (w->st)
+		return NULL;
+	_Alignas(8) char rec[2048];
+	char why[1100];
+	int r;
+	long long since = 0;
+	int64_t last_pos = w->start;
+	while ((r = sb_csv_next(c, &w->d)) != 0) {
+		if (r == -2) {
+			w->st = w->d.code;
+			break;
+		}
+		if (sb_csv_multiline(c) && b->nchunks > 1) {
+			w->multiline = true;
+			break;
+		}
+		uint64_t line = (uint64_t)w->chunk << 56 | (uint64_t)sb_csv_line(c);
+		w->rows++;
+		if (++since == 4096) {
+			int64_t pos = sb_csv_offset(c);
+			atomic_fetch_add(&b->bytes_done, pos - last_pos);
+			last_pos = pos;
+			since = 0;
+		}
+		bool total_ok = false;
+		sb_fen total = 0;
+		const char *reason;
+		if (r < 0) {
+			snprintf(why, sizeof why, "malformed CSV record: %s", w->d.message);
+			reason = why;
+		} else {
+			reason = parse_row(w, c, (sb_crec *)rec, why, sizeof why, &total_ok, &total);
+		}
+		if (reason) {
+			sb_csv_field id = r < 0 ? (sb_csv_field){"", 0} : get(c, w->cols->col[C_ID]);
+			w->rejected++;
+			if (total_ok)
+				w->rejected_total += total;
+			else
+				w->rejected_unreadable++;
+			if ((w->st = sb_rejects_add(&w->rejects, 2, line, id.p, id.n, reason, total_ok,
+						    total)))
+				break;
+			continue;
+		}
+		sb_crec *cr = (sb_crec *)rec;
+		cr->line = line;
+		if ((w->st = put(w, false, sb_batch_partition_of(b, cr->person), rec, sb_crec_size(cr))))
+			break;
+		/* The id record: line, length, id, padded to 8 bytes. */
+		_Alignas(8) char idrec[96];
+		memcpy(idrec, &line, 8);
+		idrec[8] = (char)cr->idlen;
+		memcpy(idrec + 9, sb_crec_id(cr), cr->idlen);
+		size_t n = (9 + (size_t)cr->idlen + 7) & ~(size_t)7;
+		memset(idrec + 9 + cr->idlen, 0, n - 9 - cr->idlen);
+		uint64_t h = 1469598103934665603ULL;
+		for (size_t i = 0; i < cr->idlen; i++)
+			h = (h ^ (unsigned char)sb_crec_id(cr)[i]) * 1099511628211ULL;
+		if ((w->st = put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, n)))
+			break;
+	}
+	if (!w->st) {
+		atomic_fetch_add(&b->bytes_done, sb_csv_offset(c) - last_pos);
+		w->lines = sb_csv_lines(c);
+		for (int p = 0; p < b->partitions && !w->st; p++) {
+			if (w->plen[p])
+				w->st = spill(b->part_fd[p], &b->part_size[p], w->pbuf[p], w->plen[p], &w->d);
+			if (!w->st && w->ilen[p])
+				w->st = spill(b->id_fd[p], &b->id_size[p], w->ibuf[p], w->ilen[p], &w->d);
+		}
+	}
+	if (w->st == SB_ENOMEM)
+		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	sb_csv_free(c);
+	return NULL;
+}
+
+/* Byte offset just past the header line, and whether the file can be cut
+ * into ranges at line starts (so far as the header shows). */
+static sb_status body_start(const char *path, int64_t *start, int64_t *size, sb_diag *d)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+	struct stat st;
+	fstat(fd, &st);
+	*size = st.st_size;
+	char buf[65536];
+	ssize_t n = read(fd, buf, sizeof buf);
+	close(fd);
+	*start = -1;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\n') {
+			*start = i + 1;
+			break;
+		}
+	return SB_OK;
+}
+
+static int64_t next_line(int fd, int64_t pos, int64_t size)
+{
+	char buf[4096];
+	while (pos < size) {
+		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
+		if (n <= 0)
+			return size;
+		char *nl = memchr(buf, '\n', (size_t)n);
+		if (nl)
+			return pos + (nl - buf) + 1;
+		pos += n;
+	}
+	return size;
+}
+
+static sb_status reset_spill(sb_batch *b, sb_diag *d)
+{
+	for (int p = 0; p < b->partitions; p++) {
+		if (ftruncate(b->part_fd[p], 0) || ftruncate(b->id_fd[p], 0))
+			return sb_diag_set(d, SB_EIO, b->tmp, 0, 0, "cannot reset spill files: %s",
+					   strerror(errno));
+		atomic_store(&b->part_size[p], 0);
+		atomic_store(&b->id_size[p], 0);
+	}
+	return SB_OK;
+}
+
+sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
+{
+	sb_csv *hc;
+	sb_status st = sb_csv_open(b->cfg->claims_path, &hc, d);
+	if (st)
+		return st;
+	st = sb_pass1_columns(b, hc, &res->cols, d);
+	sb_csv_free(hc);
+	if (st)
+		return st;
+	int64_t start, size;
+	if ((st = body_start(b->cfg->claims_path, &start, &size, d)))
+		return st;
+	b->file_bytes = size;
+	int nchunks = b->threads;
+	if (start < 0 || size - start < (int64_t)nchunks * (1 << 20))
+		nchunks = 1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (attempt && (st = reset_spill(b, d)))
+			return st;
+		b->nchunks = nchunks;
+		worker *w = sb_calloc((size_t)nchunks, sizeof *w);
+		pthread_t *tid = sb_calloc((size_t)nchunks, sizeof *tid);
+		if (!w || !tid) {
+			sb_free(w);
+			sb_free(tid);
+			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		}
+		int fd = open(b->cfg->claims_path, O_RDONLY);
+		int64_t pos = start;
+		for (int i = 0; i < nchunks; i++) {
+			w[i].b = b;
+			w[i].cols = &res->cols;
+			w[i].chunk = i;
+			w[i].start = pos;
+			pos = i + 1 == nchunks ? size :
+			      next_line(fd, start + (size - start) / nchunks * (i + 1), size);
+			if (pos < w[i].start)
+				pos = w[i].start;
+			w[i].end = pos;
+			w[i].pbuf = sb_calloc((size_t)b->partitions, sizeof(char *));
+			w[i].ibuf = sb_calloc((size_t)b->partitions, sizeof(char *));
+			w[i].plen = sb_calloc((size_t)b->partitions, sizeof(size_t));
+			w[i].ilen = sb_calloc((size_t)b->partitions, sizeof(size_t));
+			if (!w[i].pbuf || !w[i].ibuf || !w[i].plen || !w[i].ilen)
+				st = SB_ENOMEM;
+			for (int p = 0; !st && p < b->partitions; p++)
+				if (!(w[i].pbuf[p] = sb_malloc(PART_BUF)) || !(w[i].ibuf[p] = sb_malloc(PART_BUF)))
+					st = SB_ENOMEM;
+		}
+		if (fd >= 0)
+			close(fd);
+		for (int i = 0; !st && i < nchunks; i++)
+			if (pthread_create(&tid[i], NULL, run_worker, &w[i]))
+				st = SB_ENOMEM;
+		for (int i = 0; i < nchunks; i++)
+			if (tid[i])
+				pthread_join(tid[i], NULL);
+		bool multiline = false;
+		for (int i = 0; i < nchunks; i++) {
+			multiline |= w[i].multiline;
+			if (!st && w[i].st) {
+				st = w[i].st;
+				*d = w[i].d;
+			}
+		}
+		if (st == SB_ENOMEM && !d->message[0])
+			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		/* Line numbers: chunk i starts where chunk i-1's lines end. */
+		sb_free(b->chunk_base);
+		b->chunk_base = sb_calloc((size_t)nchunks, sizeof *b->chunk_base);
+		if (!b->chunk_base && !st)
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		res->rows = res->rejected = res->rejected_unreadable = 0;
+		res->rejected_total = 0;
+		for (int i = 0; !st && i < nchunks; i++) {
+			b->chunk_base[i] = i ? b->chunk_base[i - 1] + (uint64_t)w[i - 1].lines : 1;
+			res->rows += w[i].rows;
+			res->rejected += w[i].rejected;
+			res->rejected_total += w[i].rejected_total;
+			res->rejected_unreadable += w[i].rejected_unreadable;
+		}
+		/* Chunk 0 was read with its header (one line) or from the start of
+		 * the body, which is line 2. */
+		if (!st && nchunks > 1)
+			b->chunk_base[0] = 2;
+		for (int i = 0; i < nchunks; i++) {
+			for (int p = 0; p < b->partitions && w[i].pbuf; p++) {
+				sb_free(w[i].pbuf[p]);
+				if (w[i].ibuf)
+					sb_free(w[i].ibuf[p]);
+			}
+			sb_free(w[i].pbuf);
+			sb_free(w[i].ibuf);
+			sb_free(w[i].plen);
+			sb_free(w[i].ilen);
+			if (!st && !multiline) {
+				for (size_t k = 0; k < w[i].rejects.n && !st; k++) {
+					sb_reject *x = &w[i].rejects.v[k];
+					x->line = sb_pass_line(b, x->line);
+				}
+				st = sb_pass_take_rejects(&res->rejects, &w[i].rejects);
+			}
+			sb_rejects_release(&w[i].rejects);
+		}
+		sb_free(w);
+		sb_free(tid);
+		if (st || !multiline)
+			return st;
+		nchunks = 1; /* a quoted field spans lines: read the file in one piece */
+		atomic_store(&b->bytes_done, 0);
+	}
+	return st;
+}

@@ -1,0 +1,651 @@
+/* pass2.c: finds duplicate claim ids in the id partitions, then settles the
+ * claim partitions in parallel: each is sorted by person, date and claim id
+ * and run through sb_settle_claim; rows are formatted into a buffer per
+ * partition and written in partition order, so the output does not depend
+ * on the number of threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "batch/pass_int.h"
+
+sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
+{
+	if (!from->n) {
+		sb_rejects_release(from);
+		return SB_OK;
+	}
+	if (into->n + from->n > into->cap) {
+		size_t cap = into->n + from->n + 64;
+		sb_reject *v = sb_realloc(into->v, cap * sizeof *v);
+		if (!v)
+			return SB_ENOMEM;
+		into->v = v;
+		into->cap = cap;
+	}
+	memcpy(into->v + into->n, from->v, from->n * sizeof *from->v);
+	into->n += from->n;
+	sb_free(from->v);
+	memset(from, 0, sizeof *from);
+	return SB_OK;
+}
+
+static sb_status read_all(int fd, int64_t size, char **out, sb_diag *d)
+{
+	char *buf = sb_malloc((size_t)size + 8);
+	if (!buf)
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	int64_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, buf + got, (size_t)(size - got), (off_t)got);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			sb_free(buf);
+			return sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot read a spill file back: %s",
+					   n ? strerror(errno) : "short read");
+		}
+		got += n;
+	}
+	*out = buf;
+	return SB_OK;
+}
+
+/* ---- duplicates -------------------------------------------------------- */
+
+typedef struct idref {
+	uint64_t line;
+	const char *id;
+	uint8_t len;
+} idref;
+
+static int cmp_idref(const void *a, const void *b)
+{
+	const idref *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->id, y->id, n);
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int cmp_dup(const void *a, const void *b)
+{
+	const sb_dup *x = a, *y = b;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
+{
+	sb_dup *v = NULL;
+	size_t n = 0, cap = 0;
+	sb_status st = SB_OK;
+	for (int p = 0; p < b->partitions && !st; p++) {
+		int64_t size = atomic_load(&b->id_size[p]);
+		if (!size)
+			continue;
+		char *buf;
+		if ((st = read_all(b->id_fd[p], size, &buf, d)))
+			break;
+		size_t count = 0;
+		for (int64_t off = 0; off < size;
+		     off += (int64_t)((9 + (size_t)(unsigned char)buf[off + 8] + 7) & ~(size_t)7))
+			count++;
+		idref *refs = sb_malloc((count + 1) * sizeof *refs);
+		if (!refs) {
+			sb_free(buf);
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			break;
+		}
+		size_t i = 0;
+		for (int64_t off = 0; off < size; i++) {
+			uint64_t packed;
+			memcpy(&packed, buf + off, 8);
+			refs[i].line = sb_pass_line(b, packed);
+			refs[i].len = (uint8_t)buf[off + 8];
+			refs[i].id = buf + off + 9;
+			off += (int64_t)((9 + (size_t)refs[i].len + 7) & ~(size_t)7);
+		}
+		qsort(refs, count, sizeof *refs, cmp_idref);
+		for (i = 1; i < count && !st; i++) {
+			if (refs[i].len != refs[i - 1].len || memcmp(refs[i].id, refs[i - 1].id, refs[i].len))
+				continue;
+			size_t first = i - 1;
+			while (first > 0 && refs[first - 1].len == refs[i].len &&
+			       !memcmp(refs[first - 1].id, refs[i].id, refs[i].len))
+				first--;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				sb_dup *nv = sb_realloc(v, cap * sizeof *nv);
+				if (!nv) {
+					st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+					break;
+				}
+				v = nv;
+			}
+			v[n].line = refs[i].line;
+			v[n].first = refs[first].line;
+			n++;
+		}
+		sb_free(refs);
+		sb_free(buf);
+	}
+	if (st) {
+		sb_free(v);
+		return st;
+	}
+	if (n)
+		qsort(v, n, sizeof *v, cmp_dup);
+	*dups = v;
+	*ndups = n;
+	return SB_OK;
+}
+
+/* ---- settlement --------------------------------------------------------- */
+
+typedef struct obuf {
+	char *p;
+	size_t n, cap;
+	bool failed;
+} obuf;
+
+static void ob_reserve(obuf *o, size_t more)
+{
+	if (o->n + more <= o->cap || o->failed)
+		return;
+	size_t cap = o->cap ? o->cap * 2 : 1 << 20;
+	while (cap < o->n + more)
+		cap *= 2;
+	char *p = sb_realloc(o->p, cap);
+	if (!p) {
+		o->failed = true;
+		return;
+	}
+	o->p = p;
+	o->cap = cap;
+}
+
+static void ob_bytes(obuf *o, const char *s, size_t n)
+{
+	ob_reserve(o, n);
+	if (o->failed)
+		return;
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+}
+
+static void ob_str(obuf *o, const char *s)
+{
+	ob_bytes(o, s, strlen(s));
+}
+
+/* Fen as yuan with two decimals, hand-formatted: this is the hot path. */
+static void ob_fen(obuf *o, sb_fen v)
+{
+	char buf[32], *e = buf + sizeof buf, *p = e;
+	bool neg = v < 0;
+	uint64_t u = neg ? (uint64_t)(-v) : (uint64_t)v;
+	*--p = (char)('0' + u % 10);
+	u /= 10;
+	*--p = (char)('0' + u % 10);
+	u /= 10;
+	*--p = '.';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--p = '-';
+	ob_bytes(o, p, (size_t)(e - p));
+}
+
+static void ob_date(obuf *o, sb_date dt)
+{
+	char buf[11];
+	sb_date_format(dt, buf);
+	ob_bytes(o, buf, 10);
+}
+
+/* The CSV field, quoted when needed (claim ids come from the input). */
+static void ob_field(obuf *o, const char *s, size_t n)
+{
+	bool quote = false;
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	if (!quote) {
+		ob_bytes(o, s, n);
+		return;
+	}
+	ob_bytes(o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			ob_bytes(o, "\"", 1);
+		ob_bytes(o, s + i, 1);
+	}
+	ob_bytes(o, "\"", 1);
+}
+
+typedef struct run2 {
+	sb_batch *b;
+	const sb_dup *dups;
+	size_t ndups;
+	FILE *out;
+	atomic_int next;
+	pthread_mutex_t lock;
+	int next_write;
+	obuf *slots;
+	bool *ready;
+	sb_status st;
+	sb_diag d;
+} run2;
+
+typedef struct w2 {
+	run2 *run;
+	sb_pass2_result res;
+	sb_status st;
+	sb_diag d;
+} w2;
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const sb_crec *x = *(const sb_crec *const *)a, *y = *(const sb_crec *const *)b;
+	if (x->person != y->person)
+		return x->person < y->person ? -1 : 1;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	size_t n = x->idlen < y->idlen ? x->idlen : y->idlen;
+	int c = memcmp(sb_crec_id(x), sb_crec_id(y), n);
+	if (c)
+		return c;
+	if (x->idlen != y->idlen)
+		return x->idlen < y->idlen ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static const sb_dup *find_dup(const run2 *r, uint64_t line)
+{
+	size_t lo = 0, hi = r->ndups;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->dups[mid].line < line)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->ndups && r->dups[lo].line == line ? &r->dups[lo] : NULL;
+}
+
+static sb_status reject_rec(w2 *w, const sb_crec *r, const char *reason)
+{
+	w->res.rejected++;
+	w->res.rejected_total += r->total;
+	return sb_rejects_add(&w->res.rejects, 2, r->line, sb_crec_id(r), r->idlen, reason, true,
+			      r->total);
+}
+
+static void write_row(const sb_batch *b, obuf *o, const sb_crec *r, const sb_person *p,
+		      const sb_result *res, sb_fen *cols)
+{
+	const sb_policyset *set = b->set;
+	ob_field(o, sb_crec_id(r), r->idlen);
+	ob_bytes(o, ",", 1);
+	ob_bytes(o, p->id, SB_ID_LEN);
+	ob_bytes(o, ",", 1);
+	ob_bytes(o, p->region, 6);
+	ob_bytes(o, ",", 1);
+	ob_date(o, r->date);
+	ob_bytes(o, ",", 1);
+	ob_str(o, sb_visit_names[r->visit]);
+	ob_bytes(o, ",", 1);
+	if (r->level >= 0)
+		ob_str(o, sb_policyset_symbol_name(set, SB_SYM_LEVEL, r->level));
+	else if (r->levlen)
+		ob_field(o, sb_crec_id(r) + r->idlen, r->levlen);
+	ob_bytes(o, ",", 1);
+	ob_str(o, sb_place_names[r->place]);
+	ob_bytes(o, ",", 1);
+	ob_str(o, res->identity < 0 ? "none" :
+		  sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity));
+	ob_bytes(o, ",", 1);
+	ob_date(o, res->version->from);
+	ob_bytes(o, ",", 1);
+	ob_fen(o, r->total);
+	ob_bytes(o, ",", 1);
+	ob_fen(o, r->in_scope);
+	for (int i = 0; i < b->nlayers; i++)
+		cols[i] = 0;
+	for (uint8_t i = 0; i < res->nlayers; i++)
+		cols[res->layer[i].sym] = res->layer[i].pay;
+	const int *order;
+	sb_policyset_layer_order(set, &order);
+	for (int i = 0; i < b->nlayers; i++) {
+		ob_bytes(o, ",", 1);
+		ob_fen(o, cols[order[i]]);
+	}
+	ob_bytes(o, ",", 1);
+	ob_fen(o, res->fund);
+	ob_bytes(o, ",", 1);
+	ob_fen(o, res->oop);
+	ob_bytes(o, ",", 1);
+	ob_fen(o, res->oop_in_scope);
+	ob_bytes(o, "\n", 1);
+}
+
+static void account(w2 *w, const sb_batch *b, const sb_bperson *bp, const sb_crec *r,
+		    const sb_result *res)
+{
+	sb_pass2_result *s = &w->res;
+	sb_region_sum *g = &s->regions[bp->policy];
+	s->settled++;
+	s->total += r->total;
+	s->in_scope += r->in_scope;
+	s->fund += res->fund;
+	s->oop += res->oop;
+	s->oop_in_scope += res->oop_in_scope;
+	g->claims++;
+	g->total += r->total;
+	g->in_scope += r->in_scope;
+	g->fund += res->fund;
+	g->oop += res->oop;
+	g->oop_in_scope += res->oop_in_scope;
+	sb_fen sum = 0;
+	for (uint8_t i = 0; i < res->nlayers; i++) {
+		const sb_layer_result *lr = &res->layer[i];
+		sum += lr->pay;
+		if (lr->pay < 0 || lr->pay > lr->base)
+			s->identities_ok = false;
+		if (lr->pay) {
+			s->layers[lr->sym].claims++;
+			g->layer[lr->sym].claims++;
+		}
+		s->layers[lr->sym].paid += lr->pay;
+		s->layers[lr->sym].penalty += lr->penalty;
+		g->layer[lr->sym].paid += lr->pay;
+		g->layer[lr->sym].penalty += lr->penalty;
+	}
+	if (sum != res->fund || res->fund + res->oop != r->total)
+		s->identities_ok = false;
+	(void)b;
+}
+
+static sb_status settle_partition(w2 *w, int part, obuf *o)
+{
+	run2 *run = w->run;
+	sb_batch *b = run->b;
+	int64_t size = atomic_load(&b->part_size[part]);
+	if (!size)
+		return SB_OK;
+	char *buf;
+	sb_status st = read_all(b->part_fd[part], size, &buf, &w->d);
+	if (st)
+		return st;
+	size_t count = 0;
+	for (int64_t off = 0; off < size; off += (int64_t)sb_crec_size((sb_crec *)(buf + off)))
+		count++;
+	sb_crec **recs = sb_malloc((count + 1) * sizeof *recs);
+	sb_fen *cols = sb_malloc(((size_t)b->nlayers + 1) * sizeof *cols);
+	if (!recs || !cols) {
+		sb_free(recs);
+		sb_free(cols);
+		sb_free(buf);
+		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	size_t i = 0;
+	for (int64_t off = 0; off < size; i++) {
+		recs[i] = (sb_crec *)(buf + off);
+		recs[i]->line = sb_pass_line(b, recs[i]->line);
+		off += (int64_t)sb_crec_size(recs[i]);
+	}
+	qsort(recs, count, sizeof *recs, cmp_rec);
+	sb_person person;
+	sb_acc acc;
+	uint32_t current = UINT32_MAX;
+	const sb_policy *pol = NULL;
+	char id[72], level[48], reason[1100];
+	for (i = 0; i < count && !st; i++) {
+		const sb_crec *r = recs[i];
+		if (run->ndups) {
+			const sb_dup *dup = find_dup(run, r->line);
+			if (dup) {
+				snprintf(reason, sizeof reason,
+					 "duplicate claim id: the same id is first at line %llu",
+					 (unsigned long long)dup->first);
+				st = reject_rec(w, r, reason);
+				continue;
+			}
+		}
+		const sb_bperson *bp = &b->persons[r->person];
+		if (r->person != current) {
+			current = r->person;
+			sb_batch_person(b, current, &person);
+			memset(&acc, 0, sizeof acc);
+			pol = sb_policyset_at(b->set, bp->policy);
+		}
+		sb_claim c;
+		memset(&c, 0, sizeof c);
+		memcpy(id, sb_crec_id(r), r->idlen);
+		id[r->idlen] = '\0';
+		c.id = id;
+		c.date = r->date;
+		c.visit = r->visit;
+		c.place = r->place;
+		c.filing = r->filing;
+		c.level = r->level;
+		if (r->level >= 0) {
+			c.level_name = sb_policyset_symbol_name(b->set, SB_SYM_LEVEL, r->level);
+		} else {
+			memcpy(level, sb_crec_id(r) + r->idlen, r->levlen);
+			level[r->levlen] = '\0';
+			c.level_name = level;
+		}
+		c.total = r->total;
+		c.in_scope = r->in_scope;
+		c.pre_selfpay = r->pre_selfpay;
+		c.over_limit = r->over_limit;
+		const sb_crec_paid *paid = (const sb_crec_paid *)(r + 1);
+		c.npaid = r->npaid;
+		for (uint8_t k = 0; k < r->npaid; k++) {
+			c.paid[k].layer = paid[k].layer;
+			c.paid[k].fen = paid[k].fen;
+		}
+		FILE *ex = NULL;
+		if (b->cfg->explain_id && !strcmp(b->cfg->explain_id, id)) {
+			ex = b->cfg->explain;
+			w->res.explained = true;
+		}
+		sb_result res;
+		sb_diag d;
+		sb_diag_clear(&d);
+		if (sb_settle_claim(b->set, pol, &person, &c, &acc, &res, ex, &d)) {
+			if (d.code == SB_ENOMEM) {
+				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+				break;
+			}
+			sb_diag_format(&d, reason, sizeof reason);
+			if (ex)
+				fprintf(ex, "  refused: %s\n", reason);
+			st = reject_rec(w, r, reason);
+			continue;
+		}
+		write_row(b, o, r, &person, &res, cols);
+		account(w, b, bp, r, &res);
+	}
+	if (o->failed && !st)
+		st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if (st == SB_ENOMEM && !w->d.message[0])
+		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	sb_free(cols);
+	sb_free(recs);
+	sb_free(buf);
+	return st;
+}
+
+static sb_status commit(run2 *run, int part, obuf *o)
+{
+	sb_status st = SB_OK;
+	pthread_mutex_lock(&run->lock);
+	run->slots[part] = *o;
+	run->ready[part] = true;
+	while (run->next_write < run->b->partitions && run->ready[run->next_write]) {
+		obuf *s = &run->slots[run->next_write];
+		if (s->n && fwrite(s->p, 1, s->n, run->out) != s->n && !run->st)
+			run->st = st = sb_diag_set(&run->d, SB_EIO, NULL, 0, 0,
+						   "cannot write settlements.csv: %s", strerror(errno));
+		sb_free(s->p);
+		memset(s, 0, sizeof *s);
+		run->next_write++;
+	}
+	pthread_mutex_unlock(&run->lock);
+	return st;
+}
+
+static void *run_w2(void *arg)
+{
+	w2 *w = arg;
+	run2 *run = w->run;
+	for (;;) {
+		int part = atomic_fetch_add(&run->next, 1);
+		if (part >= run->b->partitions || w->st)
+			break;
+		obuf o = {NULL, 0, 0, false};
+		w->st = settle_partition(w, part, &o);
+		sb_status st = commit(run, part, &o);
+		if (!w->st)
+			w->st = st;
+		atomic_fetch_add(&run->b->parts_done, 1);
+		if (w->st)
+			break;
+	}
+	return NULL;
+}
+
+static sb_status result_init(sb_pass2_result *r, const sb_batch *b)
+{
+	memset(r, 0, sizeof *r);
+	r->identities_ok = true;
+	size_t np = sb_policyset_count(b->set), nl = (size_t)b->nlayers + 1;
+	r->regions = sb_calloc(np + 1, sizeof *r->regions);
+	r->layers = sb_calloc(nl, sizeof *r->layers);
+	if (!r->regions || !r->layers)
+		return SB_ENOMEM;
+	for (size_t i = 0; i < np; i++)
+		if (!(r->regions[i].layer = sb_calloc(nl, sizeof *r->regions[i].layer)))
+			return SB_ENOMEM;
+	return SB_OK;
+}
+
+static void result_merge(sb_pass2_result *into, const sb_pass2_result *w, const sb_batch *b)
+{
+	into->settled += w->settled;
+	into->rejected += w->rejected;
+	into->total += w->total;
+	into->in_scope += w->in_scope;
+	into->fund += w->fund;
+	into->oop += w->oop;
+	into->oop_in_scope += w->oop_in_scope;
+	into->rejected_total += w->rejected_total;
+	into->explained |= w->explained;
+	into->identities_ok &= w->identities_ok;
+	for (int l = 0; l < b->nlayers; l++) {
+		into->layers[l].claims += w->layers[l].claims;
+		into->layers[l].paid += w->layers[l].paid;
+		into->layers[l].penalty += w->layers[l].penalty;
+	}
+	for (size_t g = 0; g < sb_policyset_count(b->set); g++) {
+		sb_region_sum *a = &into->regions[g];
+		const sb_region_sum *x = &w->regions[g];
+		a->claims += x->claims;
+		a->total += x->total;
+		a->in_scope += x->in_scope;
+		a->fund += x->fund;
+		a->oop += x->oop;
+		a->oop_in_scope += x->oop_in_scope;
+		for (int l = 0; l < b->nlayers; l++) {
+			a->layer[l].claims += x->layer[l].claims;
+			a->layer[l].paid += x->layer[l].paid;
+			a->layer[l].penalty += x->layer[l].penalty;
+		}
+	}
+}
+
+void sb_pass2_release(sb_pass2_result *r, const sb_batch *b)
+{
+	if (r->regions)
+		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
+			sb_free(r->regions[i].layer);
+	sb_free(r->regions);
+	sb_free(r->layers);
+	sb_rejects_release(&r->rejects);
+	memset(r, 0, sizeof *r);
+}
+
+sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, const char *path,
+		   sb_pass2_result *res, sb_diag *d)
+{
+	run2 run;
+	memset(&run, 0, sizeof run);
+	run.b = b;
+	run.dups = dups;
+	run.ndups = ndups;
+	pthread_mutex_init(&run.lock, NULL);
+	sb_status st = SB_OK;
+	run.out = fopen(path, "wb");
+	if (!run.out)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	/* Header: the fixed columns, one per layer id, then the totals. */
+	fputs("id,person,region,date,visit,level,place,identity,version,total,in_scope", run.out);
+	const int *order;
+	sb_policyset_layer_order(b->set, &order);
+	for (int i = 0; i < b->nlayers; i++)
+		fprintf(run.out, ",%s", sb_policyset_symbol_name(b->set, SB_SYM_LAYER, order[i]));
+	fputs(",fund,oop,oop_in_scope\n", run.out);
+
+	run.slots = sb_calloc((size_t)b->partitions, sizeof *run.slots);
+	run.ready = sb_calloc((size_t)b->partitions, sizeof *run.ready);
+	w2 *w = sb_calloc((size_t)b->threads, sizeof *w);
+	pthread_t *tid = sb_calloc((size_t)b->threads, sizeof *tid);
+	if (!run.slots || !run.ready || !w || !tid || result_init(res, b))
+		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	for (int i = 0; !st && i < b->threads; i++) {
+		w[i].run = &run;
+		if (result_init(&w[i].res, b))
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	for (int i = 0; !st && i < b->threads; i++)
+		if (pthread_create(&tid[i], NULL, run_w2, &w[i]))
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "cannot start a thread");
+	for (int i = 0; tid && i < b->threads; i++)
+		if (tid[i])
+			pthread_join(tid[i], NULL);
+	for (int i = 0; w && i < b->threads; i++) {
+		if (!st && w[i].st) {
+			st = w[i].st;
+			*d = w[i].d;
+		}
+		if (!st)
+			result_merge(res, &w[i].res, b);
+		if (!st && (st = sb_pass_take_rejects(&res->rejects, &w[i].res.rejects)))
+			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		sb_pass2_release(&w[i].res, b);
+	}
+	if (!st && run.st) {
+		st = run.st;
+		*d = run.d;
+	}
+	for (int i = 0; run.slots && i < b->partitions; i++)
+		sb_free(run.slots[i].p);
+	sb_free(run.slots);
+	sb_free(run.ready);
+	sb_free(w);
+	sb_free(tid);
+	if (fclose(run.out) && !st)
+		st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	pthread_mutex_destroy(&run.lock);
+	return st;
+}

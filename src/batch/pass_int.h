@@ -1,0 +1,51 @@
+/* pass_int.h: what the batch passes hand each other. */
+#ifndef SANBAO_PASS_INT_H
+#define SANBAO_PASS_INT_H
+
+#include "batch/batch_int.h"
+
+typedef struct sb_claim_cols {
+	int col[13];
+	int npaid;
+	int paid_col[SB_MAX_PAID];
+	int paid_layer[SB_MAX_PAID];
+	size_t ncols;
+} sb_claim_cols;
+
+typedef struct sb_pass1_result {
+	sb_claim_cols cols;
+	long long rows, rejected, rejected_unreadable;
+	sb_fen rejected_total;
+	sb_rejects rejects;
+} sb_pass1_result;
+
+/* A later row with an id already seen, and the line of the first. */
+typedef struct sb_dup {
+	uint64_t line, first;
+} sb_dup;
+
+typedef struct sb_pass2_result {
+	long long settled, rejected, rejected_unreadable;
+	sb_fen total, in_scope, fund, oop, oop_in_scope, rejected_total;
+	sb_region_sum *regions; /* by policy index */
+	sb_layer_sum *layers;   /* by layer symbol */
+	sb_rejects rejects;
+	bool explained;
+	bool identities_ok;     /* fund + oop = total and pay <= base on every claim */
+} sb_pass2_result;
+
+/* The absolute claims.csv line of a (chunk << 56 | line) pair. */
+static inline uint64_t sb_pass_line(const sb_batch *b, uint64_t packed)
+{
+	uint64_t chunk = packed >> 56, rel = packed & ((1ULL << 56) - 1);
+	return b->chunk_base[chunk] + rel - 1;
+}
+
+SB_MUST_USE sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from);
+SB_MUST_USE sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d);
+SB_MUST_USE sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d);
+SB_MUST_USE sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups,
+			       const char *settlements_path, sb_pass2_result *res, sb_diag *d);
+void sb_pass2_release(sb_pass2_result *r, const sb_batch *b);
+
+#endif

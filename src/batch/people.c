@@ -1,0 +1,530 @@
+/* people.c: persons.csv and identities.csv into the batch's person table:
+ * one 40-byte record per person behind an open-addressing index on the
+ * packed ID, identity intervals in one array sorted by person. A bad row is
+ * rejected with its line and reason; the rest load. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "batch/batch_int.h"
+
+uint64_t sb_batch_hash(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+uint64_t sb_batch_id_key(const char *id)
+{
+	uint64_t k = 0;
+	for (int i = 0; i < 17; i++)
+		k = k * 10 + (uint64_t)(id[i] - '0');
+	return k;
+}
+
+void sb_batch_id_text(uint64_t key, char out[SB_ID_LEN + 1])
+{
+	for (int i = 16; i >= 0; i--) {
+		out[i] = (char)('0' + key % 10);
+		key /= 10;
+	}
+	out[17] = sb_id_check_char(out);
+	out[18] = '\0';
+}
+
+long sb_batch_find_person(const sb_batch *b, const char *id, size_t n)
+{
+	if (n != SB_ID_LEN || !b->index)
+		return -1;
+	for (int i = 0; i < 17; i++)
+		if (id[i] < '0' || id[i] > '9')
+			return -1;
+	uint64_t key = sb_batch_id_key(id);
+	for (size_t h = sb_batch_hash(key) & b->index_mask;; h = (h + 1) & b->index_mask) {
+		uint32_t v = b->index[h];
+		if (!v)
+			return -1;
+		if (b->persons[v - 1].key == key)
+			return (long)(v - 1);
+	}
+}
+
+int sb_batch_partition_of(const sb_batch *b, uint32_t person)
+{
+	const sb_bperson *p = &b->persons[person];
+	uint64_t h = p->household ? sb_batch_hash((uint64_t)p->household << 32) :
+				    sb_batch_hash(p->key);
+	return (int)(h % (uint64_t)b->partitions);
+}
+
+sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, const char *id, size_t idlen,
+			 const char *reason, bool has_total, sb_fen total)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		sb_reject *v = sb_realloc(r->v, cap * sizeof *v);
+		if (!v)
+			return SB_ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	sb_reject *x = &r->v[r->n];
+	if (idlen > 64)
+		idlen = 64;
+	x->id = sb_malloc(idlen + 1);
+	x->reason = sb_malloc(strlen(reason) + 1);
+	if (!x->id || !x->reason) {
+		sb_free(x->id);
+		sb_free(x->reason);
+		return SB_ENOMEM;
+	}
+	memcpy(x->id, id, idlen);
+	x->id[idlen] = '\0';
+	strcpy(x->reason, reason);
+	x->file = (uint8_t)file;
+	x->line = line;
+	x->has_total = has_total;
+	x->total = total;
+	r->n++;
+	return SB_OK;
+}
+
+void sb_rejects_release(sb_rejects *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		sb_free(r->v[i].id);
+		sb_free(r->v[i].reason);
+	}
+	sb_free(r->v);
+	memset(r, 0, sizeof *r);
+}
+
+static sb_status oom(sb_diag *d)
+{
+	return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+static sb_status grow_index(sb_batch *b)
+{
+	size_t cap = b->index ? (b->index_mask + 1) * 2 : 1024;
+	uint32_t *idx = sb_calloc(cap, sizeof *idx);
+	if (!idx)
+		return SB_ENOMEM;
+	for (size_t i = 0; i < b->npersons; i++) {
+		size_t h = sb_batch_hash(b->persons[i].key) & (cap - 1);
+		while (idx[h])
+			h = (h + 1) & (cap - 1);
+		idx[h] = (uint32_t)(i + 1);
+	}
+	sb_free(b->index);
+	b->index = idx;
+	b->index_mask = cap - 1;
+	return SB_OK;
+}
+
+/* Household index (1-based) for a name, added when new; 0 on OOM. */
+static uint32_t household(sb_batch *b, const char *p, size_t n)
+{
+	if (b->nhouseholds * 2 >= (b->hh_index ? b->hh_mask + 1 : 0)) {
+		size_t cap = b->hh_index ? (b->hh_mask + 1) * 2 : 1024;
+		uint32_t *idx = sb_calloc(cap, sizeof *idx);
+		if (!idx)
+			return 0;
+		for (size_t i = 0; i < b->nhouseholds; i++) {
+			const char *s = b->households[i];
+			uint64_t hv = 1469598103934665603ULL;
+			for (size_t j = 0; s[j]; j++)
+				hv = (hv ^ (unsigned char)s[j]) * 1099511628211ULL;
+			size_t h = sb_batch_hash(hv) & (cap - 1);
+			while (idx[h])
+				h = (h + 1) & (cap - 1);
+			idx[h] = (uint32_t)(i + 1);
+		}
+		sb_free(b->hh_index);
+		b->hh_index = idx;
+		b->hh_mask = cap - 1;
+	}
+	uint64_t hv = 1469598103934665603ULL;
+	for (size_t j = 0; j < n; j++)
+		hv = (hv ^ (unsigned char)p[j]) * 1099511628211ULL;
+	size_t h = sb_batch_hash(hv) & b->hh_mask;
+	for (; b->hh_index[h]; h = (h + 1) & b->hh_mask) {
+		const char *s = b->households[b->hh_index[h] - 1];
+		if (!strncmp(s, p, n) && s[n] == '\0')
+			return b->hh_index[h];
+	}
+	if (b->nhouseholds == b->caphouseholds) {
+		size_t cap = b->caphouseholds ? b->caphouseholds * 2 : 1024;
+		char **v = sb_realloc(b->households, cap * sizeof *v);
+		if (!v)
+			return 0;
+		b->households = v;
+		b->caphouseholds = cap;
+	}
+	char *s = sb_malloc(n + 1);
+	if (!s)
+		return 0;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	b->households[b->nhouseholds++] = s;
+	b->hh_index[h] = (uint32_t)b->nhouseholds;
+	return (uint32_t)b->nhouseholds;
+}
+
+static int column(const sb_csv *c, const char *a, const char *b2, const char *c3)
+{
+	const char *names[] = {a, b2, c3, NULL};
+	return sb_csv_find(c, names);
+}
+
+static sb_csv_field field(const sb_csv *c, int col)
+{
+	sb_csv_field f = {"", 0};
+	return col < 0 ? f : sb_csv_get(c, (size_t)col);
+}
+
+static sb_status reject(sb_batch *b, int file, long line, sb_csv_field id, bool mask,
+			const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static sb_status reject(sb_batch *b, int file, long line, sb_csv_field id, bool mask,
+			const char *fmt, ...)
+{
+	char reason[512], masked[80];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	size_t n = id.n < 64 ? id.n : 64;
+	if (mask && !b->cfg->show_ids) {
+		sb_id_mask(id.p, n, masked);
+		return sb_rejects_add(&b->rejects, file, (uint64_t)line, masked, n, reason, false, 0);
+	}
+	return sb_rejects_add(&b->rejects, file, (uint64_t)line, id.p, n, reason, false, 0);
+}
+
+static sb_status load_persons(sb_batch *b, sb_diag *d)
+{
+	sb_csv *c;
+	sb_status st = sb_csv_open(b->cfg->persons_path, &c, d);
+	if (st)
+		return st;
+	int cid = column(c, "id", "certno", "psn_no"), cscheme = column(c, "scheme", "insutype", NULL),
+	    cregion = column(c, "region", "insuplc_admdvs", NULL),
+	    chh = column(c, "household", NULL, NULL), cemp = column(c, "employment", NULL, NULL),
+	    ctier = column(c, "tier", NULL, NULL), cinc = column(c, "income", NULL, NULL);
+	const char *missing = cid < 0 ? "id (or certno, psn_no)" : cscheme < 0 ? "scheme (or insutype)" :
+			      cregion < 0 ? "region (or insuplc_admdvs)" : NULL;
+	if (missing) {
+		sb_csv_free(c);
+		return sb_diag_set(d, SB_EINPUT, b->cfg->persons_path, 1, 1,
+				   "persons.csv has no column %s", missing);
+	}
+	int r;
+	while ((r = sb_csv_next(c, d)) != 0) {
+		if (r == -2) {
+			st = d->code;
+			break;
+		}
+		long line = sb_csv_line(c);
+		b->person_rows++;
+		sb_csv_field id = field(c, cid);
+		if (r < 0) {
+			char msg[900];
+			snprintf(msg, sizeof msg, "%s", d->message);
+			if ((st = reject(b, 0, line, id, true, "malformed CSV record: %s", msg)))
+				break;
+			continue;
+		}
+		const char *why;
+		sb_date birth;
+		if (sb_id_check(id.p, id.n, &birth, &why)) {
+			if ((st = reject(b, 0, line, id, true, "resident ID %s", why)))
+				break;
+			continue;
+		}
+		sb_bperson p;
+		memset(&p, 0, sizeof p);
+		p.key = sb_batch_id_key(id.p);
+		p.birth = birth;
+		p.line = (uint32_t)line;
+		p.tier = -1;
+		p.income = -1;
+		p.employment = SB_EMP_UNKNOWN;
+		sb_csv_field f = field(c, cscheme);
+		int s = sb_name_index(sb_scheme_names, f.p, f.n);
+		if (s < 0 && f.n == 3 && !memcmp(f.p, "310", 3))
+			s = SB_SCHEME_EMPLOYEE;
+		if (s < 0 && f.n == 3 && !memcmp(f.p, "390", 3))
+			s = SB_SCHEME_RESIDENT;
+		if (s < 0) {
+			if ((st = reject(b, 0, line, id, true,
+					 "scheme \"%.*s\" is not employee, resident, 310 or 390",
+					 (int)(f.n < 40 ? f.n : 40), f.p)))
+				break;
+			continue;
+		}
+		p.scheme = (uint8_t)s;
+		f = field(c, cregion);
+		bool digits = f.n == 6;
+		for (size_t i = 0; digits && i < 6; i++)
+			digits = f.p[i] >= '0' && f.p[i] <= '9';
+		char code[7] = "";
+		if (digits)
+			memcpy(code, f.p, 6);
+		const sb_policy *pol = digits ? sb_policyset_find(b->set, code) : NULL;
+		if (!pol) {
+			if (digits)
+				st = reject(b, 0, line, id, true,
+					    "region %s has no policy: add %s.yaml to the policy folder",
+					    code, code);
+			else
+				st = reject(b, 0, line, id, true,
+					    "region \"%.*s\" is not a 6-digit region code",
+					    (int)(f.n < 40 ? f.n : 40), f.p);
+			if (st)
+				break;
+			continue;
+		}
+		p.region = (uint32_t)atoi(code);
+		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
+			if (sb_policyset_at(b->set, i) == pol)
+				p.policy = (uint16_t)i;
+		f = field(c, cemp);
+		if (f.n) {
+			int e = sb_name_index(sb_employment_names, f.p, f.n);
+			if (e < 0) {
+				if ((st = reject(b, 0, line, id, true,
+						 "employment \"%.*s\" is not active or retired",
+						 (int)(f.n < 40 ? f.n : 40), f.p)))
+					break;
+				continue;
+			}
+			p.employment = (uint8_t)e;
+		}
+		f = field(c, ctier);
+		if (f.n)
+			p.tier = (int8_t)sb_policyset_symbol(b->set, SB_SYM_TIER, f.p, f.n);
+		f = field(c, cinc);
+		if (f.n) {
+			sb_fen inc;
+			if (sb_money_parse(f.p, f.n, &inc, &why) || inc < 0) {
+				if ((st = reject(b, 0, line, id, true,
+						 "income \"%.*s\" is not an amount in yuan >= 0",
+						 (int)(f.n < 40 ? f.n : 40), f.p)))
+					break;
+				continue;
+			}
+			p.income = inc;
+		}
+		f = field(c, chh);
+		if (f.n && !(p.household = household(b, f.p, f.n))) {
+			st = oom(d);
+			break;
+		}
+		long dup = sb_batch_find_person(b, id.p, id.n);
+		if (dup >= 0) {
+			if ((st = reject(b, 0, line, id, true,
+					 "person is listed twice in persons.csv (first at line %u)",
+					 b->persons[dup].line)))
+				break;
+			continue;
+		}
+		if (b->npersons == b->cappersons) {
+			size_t cap = b->cappersons ? b->cappersons * 2 : 4096;
+			sb_bperson *v = sb_realloc(b->persons, cap * sizeof *v);
+			if (!v) {
+				st = oom(d);
+				break;
+			}
+			b->persons = v;
+			b->cappersons = cap;
+		}
+		b->persons[b->npersons++] = p;
+		if (b->npersons * 2 > b->index_mask && (st = grow_index(b))) {
+			st = oom(d);
+			break;
+		}
+		size_t h = sb_batch_hash(p.key) & b->index_mask;
+		while (b->index[h])
+			h = (h + 1) & b->index_mask;
+		b->index[h] = (uint32_t)b->npersons;
+	}
+	if (st == SB_ENOMEM)
+		oom(d);
+	sb_csv_free(c);
+	return st;
+}
+
+typedef struct ident_row {
+	uint32_t person;
+	uint32_t line;
+	sb_ident ident;
+} ident_row;
+
+static int cmp_ident_rows(const void *a, const void *b)
+{
+	const ident_row *x = a, *y = b;
+	if (x->person != y->person)
+		return x->person < y->person ? -1 : 1;
+	if (x->ident.from != y->ident.from)
+		return x->ident.from < y->ident.from ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static sb_status load_identities(sb_batch *b, sb_diag *d)
+{
+	sb_csv *c;
+	sb_status st = sb_csv_open(b->cfg->identities_path, &c, d);
+	if (st)
+		return st;
+	int cp = column(c, "person", "certno", "psn_no"), ci = column(c, "identity", "psn_idet_type", NULL),
+	    cf = column(c, "from", "begntime", NULL), ct = column(c, "to", "endtime", NULL);
+	const char *missing = cp < 0 ? "person (or certno, psn_no)" : ci < 0 ? "identity (or psn_idet_type)" :
+			      cf < 0 ? "from (or begntime)" : NULL;
+	if (missing) {
+		sb_csv_free(c);
+		return sb_diag_set(d, SB_EINPUT, b->cfg->identities_path, 1, 1,
+				   "identities.csv has no column %s", missing);
+	}
+	ident_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+	while ((r = sb_csv_next(c, d)) != 0) {
+		if (r == -2) {
+			st = d->code;
+			break;
+		}
+		long line = sb_csv_line(c);
+		b->identity_rows++;
+		sb_csv_field id = field(c, cp);
+		if (r < 0) {
+			char msg[900];
+			snprintf(msg, sizeof msg, "%s", d->message);
+			if ((st = reject(b, 1, line, id, true, "malformed CSV record: %s", msg)))
+				break;
+			continue;
+		}
+		const char *why;
+		if (sb_id_check(id.p, id.n, NULL, &why)) {
+			if ((st = reject(b, 1, line, id, true, "resident ID %s", why)))
+				break;
+			continue;
+		}
+		long person = sb_batch_find_person(b, id.p, id.n);
+		if (person < 0) {
+			if ((st = reject(b, 1, line, id, true,
+					 "unknown person: not enrolled in persons.csv (or rejected there)")))
+				break;
+			continue;
+		}
+		ident_row row;
+		row.person = (uint32_t)person;
+		row.line = (uint32_t)line;
+		sb_csv_field f = field(c, ci);
+		row.ident.sym = sb_policyset_symbol(b->set, SB_SYM_IDENTITY, f.p, f.n);
+		if (row.ident.sym < 0) {
+			if ((st = reject(b, 1, line, id, true,
+					 "identity \"%.*s\" is not declared by any policy: check the "
+					 "policies' identities lists",
+					 (int)(f.n < 40 ? f.n : 40), f.p)))
+				break;
+			continue;
+		}
+		f = field(c, cf);
+		if (sb_date_parse(f.p, f.n, 1, &row.ident.from, &why)) {
+			if ((st = reject(b, 1, line, id, true, "from \"%.*s\" is not a date (YYYY-MM-DD)",
+					 (int)(f.n < 40 ? f.n : 40), f.p)))
+				break;
+			continue;
+		}
+		row.ident.to = INT32_MAX;
+		f = field(c, ct);
+		if (f.n && sb_date_parse(f.p, f.n, 1, &row.ident.to, &why)) {
+			if ((st = reject(b, 1, line, id, true, "to \"%.*s\" is not a date (YYYY-MM-DD)",
+					 (int)(f.n < 40 ? f.n : 40), f.p)))
+				break;
+			continue;
+		}
+		if (row.ident.to < row.ident.from) {
+			if ((st = reject(b, 1, line, id, true, "the interval ends (to) before it starts (from)")))
+				break;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			ident_row *v = sb_realloc(rows, cap * sizeof *v);
+			if (!v) {
+				st = SB_ENOMEM;
+				break;
+			}
+			rows = v;
+		}
+		rows[n++] = row;
+	}
+	sb_csv_free(c);
+	if (!st && n) {
+		qsort(rows, n, sizeof *rows, cmp_ident_rows);
+		b->idents = sb_malloc(n * sizeof *b->idents);
+		if (!b->idents)
+			st = SB_ENOMEM;
+	}
+	for (size_t i = 0; !st && i < n; i++) {
+		sb_bperson *p = &b->persons[rows[i].person];
+		if (p->nidents == SB_MAX_PERSON_IDENTITIES) {
+			sb_csv_field none = {"", 0};
+			char masked[SB_ID_LEN + 1];
+			sb_batch_id_text(p->key, masked);
+			sb_csv_field idf = {masked, SB_ID_LEN};
+			(void)none;
+			st = reject(b, 1, rows[i].line, idf, true,
+				    "more than %d identity intervals for one person",
+				    SB_MAX_PERSON_IDENTITIES);
+			continue;
+		}
+		if (!p->nidents)
+			p->ident_off = (uint32_t)b->nidents;
+		b->idents[b->nidents++] = rows[i].ident;
+		p->nidents++;
+	}
+	sb_free(rows);
+	if (st == SB_ENOMEM)
+		oom(d);
+	return st;
+}
+
+sb_status sb_batch_load_people(sb_batch *b, sb_diag *d)
+{
+	sb_status st = load_persons(b, d);
+	if (!st && b->cfg->identities_path)
+		st = load_identities(b, d);
+	return st;
+}
+
+void sb_batch_release_people(sb_batch *b)
+{
+	sb_free(b->persons);
+	sb_free(b->index);
+	for (size_t i = 0; i < b->nhouseholds; i++)
+		sb_free(b->households[i]);
+	sb_free(b->households);
+	sb_free(b->hh_index);
+	sb_free(b->idents);
+	sb_rejects_release(&b->rejects);
+}
+
+void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p)
+{
+	const sb_bperson *bp = &b->persons[i];
+	sb_batch_id_text(bp->key, p->id);
+	snprintf(p->region, sizeof p->region, "%06u", bp->region % 1000000u);
+	p->birth = bp->birth;
+	p->scheme = bp->scheme;
+	p->employment = bp->employment;
+	p->tier = bp->tier;
+	p->nidents = bp->nidents;
+	memcpy(p->idents, b->idents + bp->ident_off, bp->nidents * sizeof *p->idents);
+}

@@ -1,0 +1,239 @@
+/* describe.c: a readable account of a compiled policy, version by version,
+ * for `sanbao check-policy`: what an analyst compares with the document a
+ * policy file cites. */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy_int.h"
+
+static void put_val(FILE *f, const sb_policyset *set, const sb_val *v, int is_rate)
+{
+	char buf[SB_MONEY_BUF];
+	switch (v->kind) {
+	case SB_VAL_FEN:
+		sb_money_format(v->v, buf);
+		fputs(buf, f);
+		break;
+	case SB_VAL_BP:
+		sb_bp_format(v->v, buf);
+		fputs(buf, f);
+		break;
+	case SB_VAL_NONE:
+		fputs("none", f);
+		break;
+	case SB_VAL_SHARE:
+		sb_bp_format(v->v, buf);
+		fprintf(f, "%s of last year's %s income", buf, sb_income_kind_names[v->income_kind]);
+		if (v->has_min) {
+			sb_money_format(v->min, buf);
+			fprintf(f, ", at least %s", buf);
+		}
+		if (v->has_max) {
+			sb_money_format(v->max, buf);
+			fprintf(f, ", at most %s", buf);
+		}
+		break;
+	case SB_VAL_LEVELS:
+		fputc('{', f);
+		for (uint16_t i = 0; i < v->nlev; i++) {
+			fprintf(f, "%s%s: ", i ? ", " : "",
+				v->lev[i].level < 0 ? "other" :
+				sb_policyset_symbol_name(set, SB_SYM_LEVEL, v->lev[i].level));
+			put_val(f, set, &v->lev[i].val, is_rate);
+		}
+		fputc('}', f);
+		break;
+	default:
+		fputs("-", f);
+	}
+}
+
+static void put_enum_mask(FILE *f, const char *key, unsigned mask, const char *const *names,
+			  int *first)
+{
+	fprintf(f, "%s%s ", *first ? "" : "; ", key);
+	*first = 0;
+	int n = 0;
+	for (int i = 0; names[i]; i++)
+		if (mask >> i & 1)
+			fprintf(f, "%s%s", n++ ? "|" : "", names[i]);
+}
+
+static void put_sym_mask(FILE *f, const sb_policyset *set, const char *key, uint64_t mask,
+			 sb_symkind kind, int shift, int *first)
+{
+	fprintf(f, "%s%s ", *first ? "" : "; ", key);
+	*first = 0;
+	int n = 0;
+	if (shift && (mask & 1))
+		fprintf(f, "%snone", n++ ? "|" : "");
+	for (int i = 0; i < 63; i++)
+		if (mask >> (i + shift) & 1)
+			fprintf(f, "%s%s", n++ ? "|" : "", sb_policyset_symbol_name(set, kind, i));
+}
+
+static void put_cond(FILE *f, const sb_policyset *set, const sb_cond *c)
+{
+	if (!c->keys) {
+		fputs("always", f);
+		return;
+	}
+	int first = 1;
+	if (c->keys & SB_C_SCHEME)
+		put_enum_mask(f, "scheme", c->scheme, sb_scheme_names, &first);
+	if (c->keys & SB_C_TIER)
+		put_sym_mask(f, set, "tier", c->tier, SB_SYM_TIER, 0, &first);
+	if (c->keys & SB_C_EMPLOYMENT)
+		put_enum_mask(f, "employment", c->employment, sb_employment_names, &first);
+	if (c->keys & SB_C_VISIT)
+		put_enum_mask(f, "visit", c->visit, sb_visit_names, &first);
+	if (c->keys & SB_C_LEVEL)
+		put_sym_mask(f, set, "level", c->level, SB_SYM_LEVEL, 0, &first);
+	if (c->keys & SB_C_PLACE)
+		put_enum_mask(f, "place", c->place, sb_place_names, &first);
+	if (c->keys & SB_C_FILING)
+		put_enum_mask(f, "filing", c->filing, sb_filing_names, &first);
+	if (c->keys & SB_C_IDENTITY)
+		put_sym_mask(f, set, "identity", c->identity, SB_SYM_IDENTITY, 1, &first);
+	if (c->keys & SB_C_HOLDS)
+		put_sym_mask(f, set, "holds", c->holds, SB_SYM_IDENTITY, 1, &first);
+	if (c->keys & SB_C_AGE)
+		fprintf(f, "%sage %d-%d", first ? "" : "; ", c->age_min, c->age_max);
+}
+
+static void put_bands(FILE *f, const sb_policyset *set, const sb_band *b, uint16_t n)
+{
+	if (n == 1 && b[0].from.kind == SB_VAL_FEN && b[0].from.v == 0) {
+		fputs("rate ", f);
+		put_val(f, set, &b[0].rate, 1);
+		return;
+	}
+	fputs("bands", f);
+	for (uint16_t i = 0; i < n; i++) {
+		fputs(i ? ", from " : " from ", f);
+		put_val(f, set, &b[i].from, 0);
+		fputs(" at ", f);
+		put_val(f, set, &b[i].rate, 1);
+	}
+}
+
+static void put_adjust(FILE *f, const sb_policyset *set, const sb_adjust *a, int i)
+{
+	char buf[32];
+	fprintf(f, "      adjust #%d when ", i + 1);
+	put_cond(f, set, &a->when);
+	fputs(":", f);
+	if (a->has & SB_A_DEDUCTIBLE) {
+		fputs(" deductible ", f);
+		put_val(f, set, &a->deductible, 0);
+	}
+	if (a->has & SB_A_FACTOR) {
+		sb_bp_format(a->factor_bp, buf);
+		fprintf(f, " deductible x %s", buf);
+	}
+	if (a->has & SB_A_REPEAT) {
+		fputs(" repeat ", f);
+		put_val(f, set, &a->repeat, 0);
+	}
+	if (a->has & SB_A_RATE) {
+		fputs(" rate ", f);
+		put_val(f, set, &a->rate, 1);
+	}
+	if (a->has & SB_A_BANDS) {
+		fputc(' ', f);
+		put_bands(f, set, a->bands, a->nbands);
+	}
+	if (a->has & SB_A_MODE)
+		fprintf(f, " mode %s", a->mode ? "cumulative" : "above_deductible");
+	if (a->has & SB_A_DELTA) {
+		sb_bp_format(a->delta_bp, buf);
+		fprintf(f, " rate %s%s points", a->delta_bp >= 0 ? "+" : "", buf);
+	}
+	if (a->has & SB_A_CAP) {
+		fputs(" cap ", f);
+		put_val(f, set, &a->cap, 0);
+	}
+	if (a->has & SB_A_SKIP)
+		fputs(" skip the layer", f);
+	if (a->has & SB_A_PENALTY)
+		fputs(" [penalty]", f);
+	fputc('\n', f);
+}
+
+void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
+{
+	FILE *f = file;
+	fprintf(f, "region %s %s (%s)\n", p->region, p->name, p->path);
+	if (p->parent)
+		fprintf(f, "  extends %s %s (%s)\n", p->parent->region, p->parent->name,
+			p->parent->path);
+	if (p->nidentities) {
+		fputs("  identities by priority:", f);
+		for (uint16_t i = 0; i < p->nidentities; i++)
+			fprintf(f, " %d.%s", i + 1, p->identity_names[i]);
+		fputc('\n', f);
+	}
+	for (uint16_t i = 0; i < p->nincome; i++) {
+		char a[SB_MONEY_BUF];
+		fprintf(f, "  income %d:", p->income[i].year);
+		for (int k = 0; k < SB_INCOME_N; k++)
+			if (p->income[i].has[k]) {
+				sb_money_format(p->income[i].fen[k], a);
+				fprintf(f, " %s %s", sb_income_kind_names[k], a);
+			}
+		fputc('\n', f);
+	}
+	for (uint16_t vi = 0; vi < p->nversions; vi++) {
+		const sb_version *v = &p->versions[vi];
+		char from[11], until[11];
+		sb_date_format(v->from, from);
+		if (v->until == INT32_MAX)
+			strcpy(until, "open");
+		else
+			sb_date_format(v->until - 1, until);
+		fprintf(f, "  version %s .. %s", from, until);
+		if (v->year_start_month != 1 || v->year_start_day != 1)
+			fprintf(f, ", policy year starts %02d-%02d", v->year_start_month,
+				v->year_start_day);
+		fprintf(f, "\n    source: %s\n", *v->source ? v->source : "(none given)");
+		for (uint16_t li = 0; li < v->nlayers; li++) {
+			const sb_layer *l = &v->layers[li];
+			fprintf(f, "    %d. %s %s%s%s%s\n", li + 1, l->id, l->name,
+				*l->fund_code ? " [fund " : "", l->fund_code, *l->fund_code ? "]" : "");
+			fputs("       when ", f);
+			put_cond(f, set, &l->when);
+			fprintf(f, "\n       base %s%s, scope %s, mode %s\n",
+				l->base ? "in_scope_and_pre_selfpay" : "in_scope",
+				l->exclude_penalty ? " less earlier penalties" : "",
+				l->scope ? "year" : "visit", l->mode ? "cumulative" : "above_deductible");
+			fputs("       deductible ", f);
+			put_val(f, set, &l->deductible, 0);
+			if (l->repeat.kind != SB_VAL_UNSET) {
+				fputs(", repeat ", f);
+				put_val(f, set, &l->repeat, 0);
+			}
+			fputs("; ", f);
+			put_bands(f, set, l->bands, l->nbands);
+			fputs("; cap ", f);
+			put_val(f, set, &l->cap, 0);
+			const char *pool = sb_policyset_symbol_name(set, SB_SYM_POOL, l->pool);
+			if (strcmp(pool, l->id))
+				fprintf(f, " (pool %s)", pool);
+			fputc('\n', f);
+			for (uint16_t ai = 0; ai < l->nadjust; ai++)
+				put_adjust(f, set, &l->adjust[ai], ai);
+		}
+		for (uint16_t ri = 0; ri < v->nrules; ri++) {
+			const sb_rule *r = &v->rules[ri];
+			fprintf(f, "    monitor %s %s: %s of %s over %s above ", r->id, r->name,
+				r->measure ? "oop_in_scope" : "oop", r->unit ? "household" : "person",
+				r->window ? "12 months" : "the policy year");
+			put_val(f, set, &r->threshold, 0);
+			if (r->unit && !r->per_household)
+				fputs(" per member", f);
+			fputs(", when ", f);
+			put_cond(f, set, &r->when);
+			fputc('\n', f);
+		}
+	}
+}
