@@ -117,4 +117,19 @@ char sb_id_check_char(const char *first17);
  * shorter strings than 10 characters are fully masked. */
 void sb_id_mask(const char *p, size_t n, char *out);
 
+/* ---- person keys: resident IDs and their pseudonyms ------------------- */
+
+/* Reads a person reference: a valid resident ID (key = its first 17 digits
+ * as a number, *pseudo = 0, *birth from the ID) or a pseudonym "PS" plus 16
+ * lowercase hex digits made by `sanbao pseudonymize` (key = those 64 bits,
+ * *pseudo = 1, *birth = 0: unknown). Both forms are 18 characters, and no ID
+ * starts with 'P', so the two never overlap; equal (key, pseudo) pairs are
+ * the same person. Anything else is SB_EINPUT with *why (static) saying
+ * which rule broke, in sb_id_check's words for an ID. birth may be NULL. */
+SB_MUST_USE sb_status sb_person_key(const char *p, size_t n, uint64_t *key, int *pseudo,
+				    sb_date *birth, const char **why);
+/* Writes the reference back: 17 digits and the computed check character,
+ * or "PS" and 16 lowercase hex digits; out gets 18 characters and NUL. */
+void sb_person_key_text(uint64_t key, int pseudo, char out[19]);
+
 #endif

@@ -29,6 +29,8 @@ typedef struct sb_batch_config {
 	FILE *explain;
 	bool progress;               /* draw a progress bar on stderr */
 	bool monitor;                /* also run the policies' monitoring rules */
+	bool monitor_only;           /* claims_path is a settlements.csv: monitor it,
+				      * settle nothing (`sanbao monitor`) */
 	bool show_ids;               /* write resident IDs unmasked in warnings */
 	sb_fen poverty_line;         /* impoverishing-spending line, yuan/person/yr; 0 off */
 } sb_batch_config;
@@ -42,7 +44,10 @@ typedef struct sb_batch_totals {
 	long long rejected_unreadable; /* rejected rows whose total was unreadable */
 	int threads, partitions;
 	double seconds;
+	double stage[4];              /* policies+persons, read claims, duplicates, settle */
 	bool explained;               /* explain_id was found */
+	long long warnings, approaching; /* with monitor */
+	long long unresolved;         /* claims whose rule threshold could not be resolved */
 	int nlayers;                  /* layers in settlements.csv order (first 64) */
 	char layer_id[64][48];
 	sb_fen layer_paid[64];

@@ -99,6 +99,17 @@ SB_MUST_USE sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *
 				      const sb_person *p, const sb_claim *c, sb_acc *acc,
 				      sb_result *r, FILE *explain, sb_diag *d);
 
+/* What monitoring needs of a claim without settling it: the version in
+ * force, identity, policy year, age and rules (r's layers stay empty). */
+SB_MUST_USE sb_status sb_settle_context(const sb_policy *pol, const sb_person *p,
+					const sb_claim *c, sb_result *r, sb_diag *d);
+
+/* Why rule i of the claim's version has no threshold for it (the error
+ * path of a result whose rule_threshold[i] is -1): SB_EINPUT with the
+ * reason in d, or SB_OK when it does resolve. */
+SB_MUST_USE sb_status sb_settle_rule_threshold(const sb_policy *pol, const sb_person *p,
+					       const sb_claim *c, int rule, sb_diag *d);
+
 /* The identity applied on a date (first held in the policy's priority
  * order, or -1) and the bit mask of identities held (bit sym + 1). */
 int sb_settle_identity(const sb_policy *pol, const sb_person *p, sb_date date,

@@ -228,8 +228,22 @@ static void json_layers(FILE *f, const sb_batch *b, const sb_layer_sum *l, const
 	fprintf(f, "\n%s}", indent);
 }
 
+static sb_status write_monitor(const sb_batch *b, sb_pass2_result *p2, sb_diag *d)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/monitor.json", b->cfg->out_dir);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	sb_monb_json(f, b, &p2->mon, "");
+	fputc('\n', f);
+	if (fclose(f))
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	return SB_OK;
+}
+
 static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
-			       const sb_pass2_result *p2, const sb_batch_totals *t, sb_diag *d)
+			       sb_pass2_result *p2, const sb_batch_totals *t, sb_diag *d)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/summary.json", b->cfg->out_dir);
@@ -300,8 +314,15 @@ static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
 	fprintf(f, ", \"fund_plus_oop_equals_total\": %s, \"every_layer_within_its_base\": %s}",
 		p2->fund + p2->oop == p2->total ? "true" : "false",
 		p2->identities_ok ? "true" : "false");
-	fprintf(f, "\n  },\n  \"run\": {\"threads\": %d, \"partitions\": %d, \"seconds\": %.3f}",
-		t->threads, t->partitions, t->seconds);
+	fprintf(f, "\n  },\n  \"run\": {\"threads\": %d, \"partitions\": %d, \"seconds\": %.3f, "
+		   "\"stages\": {\"policies_and_persons\": %.3f, \"read_claims\": %.3f, "
+		   "\"duplicate_ids\": %.3f, \"settle_and_write\": %.3f}}",
+		t->threads, t->partitions, t->seconds, t->stage[0], t->stage[1], t->stage[2],
+		t->stage[3]);
+	if (b->cfg->monitor) {
+		fputs(",\n  \"monitor\": ", f);
+		sb_monb_json(f, b, &p2->mon, "  ");
+	}
 	fputs("\n}\n", f);
 	if (fclose(f))
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
@@ -337,6 +358,7 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	b->nlayers = sb_policyset_symbol_count(b->set, SB_SYM_LAYER);
 	if ((st = sb_batch_load_people(b, d)))
 		goto done;
+	double t_people = now();
 	for (size_t i = 0; i < b->rejects.n; i++) {
 		if (b->rejects.v[i].file == 0)
 			t->persons_rejected++;
@@ -369,14 +391,18 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	if (drawing && pthread_create(&ptid, NULL, draw, &prog))
 		drawing = false;
 	st = sb_pass1(b, &p1, d);
+	double t_read = now();
 	if (!st)
 		st = sb_pass_dups(b, &dups, &ndups, d);
+	double t_dups = now();
 	atomic_store(&prog.stage, 2);
-	if (!st) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/settlements.csv", cfg->out_dir);
-		st = sb_pass2(b, dups, ndups, path, &p2, d);
-	}
+	if (!st)
+		st = sb_pass2(b, dups, ndups, &p2, d);
+	double t_settle = now();
+	t->stage[0] = t_people - start;
+	t->stage[1] = t_read - t_people;
+	t->stage[2] = t_dups - t_read;
+	t->stage[3] = t_settle - t_dups;
 	atomic_store(&prog.stage, 3);
 	if (drawing) {
 		pthread_mutex_lock(&prog.lock);
@@ -425,7 +451,13 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 		t->nlayers = i + 1;
 	}
 	t->seconds = now() - start;
-	st = write_summary(b, &p1, &p2, t, d);
+	if (!cfg->monitor_only)
+		st = write_summary(b, &p1, &p2, t, d);
+	if (!st && cfg->monitor)
+		st = write_monitor(b, &p2, d);
+	t->warnings = p2.mon.warnings;
+	t->approaching = p2.mon.approaching;
+	t->unresolved = p2.mon.unresolved;
 done:
 	sb_free(dups);
 	sb_rejects_release(&p1.rejects);

@@ -29,10 +29,24 @@ static const char *const col_names[C_N][4] = {
 	{"out_of_scope", "fulamt_ownpay_amt", NULL},
 };
 
+/* settlements.csv as `sanbao monitor` reads it: oop and oop_in_scope take
+ * the places of total and in_scope. */
+static const char *const monitor_names[C_N][4] = {
+	{"id", "setl_id", NULL}, {"person", "certno", "psn_no", NULL}, {"date", "setl_time", NULL},
+	{"visit", "med_type", NULL}, {"level", NULL}, {"place", NULL}, {"care_region", NULL},
+	{"filing", NULL}, {"oop", NULL}, {"oop_in_scope", NULL}, {NULL}, {NULL}, {NULL},
+};
+
 static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *cols, sb_diag *d)
 {
 	for (int i = 0; i < C_N; i++)
-		cols->col[i] = sb_csv_find(c, col_names[i]);
+		cols->col[i] = b->cfg->monitor_only ? (monitor_names[i][0] ?
+						       sb_csv_find(c, monitor_names[i]) : -1) :
+						      sb_csv_find(c, col_names[i]);
+	if (b->cfg->monitor_only && (cols->col[C_TOTAL] < 0 || cols->col[C_IN_SCOPE] < 0))
+		return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
+				   "settlements.csv has no column %s",
+				   cols->col[C_TOTAL] < 0 ? "oop" : "oop_in_scope");
 	const char *missing = cols->col[C_ID] < 0 ? "id (or setl_id)" :
 			      cols->col[C_PERSON] < 0 ? "person (or certno, psn_no)" :
 			      cols->col[C_DATE] < 0 ? "date (or setl_time)" :
@@ -43,7 +57,7 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 		return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
 				   "claims.csv has no column %s", missing);
 	cols->npaid = 0;
-	for (size_t i = 0; i < sb_csv_ncols(c); i++) {
+	for (size_t i = 0; i < sb_csv_ncols(c) && !b->cfg->monitor_only; i++) {
 		sb_csv_field h = sb_csv_header(c, i);
 		if (h.n <= 5 || memcmp(h.p, "paid_", 5))
 			continue;
@@ -165,7 +179,9 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	sb_batch *b = w->b;
 	memset(rec, 0, sizeof *rec);
 	*total_ok = false;
-	const char *r = amount(c, cols->col[C_TOTAL], "total", true, &rec->total, why, cap);
+	bool mon = b->cfg->monitor_only;
+	const char *r = amount(c, cols->col[C_TOTAL], mon ? "oop" : "total", true, &rec->total, why,
+			       cap);
 	if (!r) {
 		*total_ok = true;
 		*total = rec->total;
@@ -240,7 +256,12 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	}
 	if (r)
 		return r;
+	if (mon && (r = amount(c, cols->col[C_IN_SCOPE], "oop_in_scope", true, &rec->in_scope, why,
+			       cap)))
+		return r;
 	sb_fen out_of_scope;
+	if (mon)
+		goto tail;
 	if ((r = amount(c, cols->col[C_IN_SCOPE], "in_scope", true, &rec->in_scope, why, cap)) ||
 	    (r = amount(c, cols->col[C_PRE], "pre_selfpay", false, &rec->pre_selfpay, why, cap)) ||
 	    (r = amount(c, cols->col[C_OVER], "over_limit", false, &rec->over_limit, why, cap)) ||
@@ -278,13 +299,15 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		paid[rec->npaid].fen = fen;
 		rec->npaid++;
 	}
+tail:;
+	sb_crec_paid *paid_end = (sb_crec_paid *)(rec + 1) + rec->npaid;
 	rec->idlen = (uint8_t)id.n;
-	char *tail = (char *)(paid + rec->npaid);
+	char *tail = (char *)paid_end;
 	memcpy(tail, id.p, id.n);
 	if (rec->levlen)
 		memcpy(tail + id.n, get(c, cols->col[C_LEVEL]).p, rec->levlen);
 	size_t size = sb_crec_size(rec);
-	memset(tail + id.n + rec->levlen, 0, size - sizeof *rec - rec->npaid * sizeof *paid -
+	memset(tail + id.n + rec->levlen, 0, size - sizeof *rec - rec->npaid * sizeof *paid_end -
 						     id.n - rec->levlen);
 	return NULL;
 }

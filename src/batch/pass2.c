@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "batch/monitor_batch.h"
 #include "batch/pass_int.h"
 
 sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
@@ -149,97 +150,23 @@ sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
 
 /* ---- settlement --------------------------------------------------------- */
 
-typedef struct obuf {
-	char *p;
-	size_t n, cap;
-	bool failed;
-} obuf;
-
-static void ob_reserve(obuf *o, size_t more)
+static void ob_text(sb_obuf *o, const char *s)
 {
-	if (o->n + more <= o->cap || o->failed)
-		return;
-	size_t cap = o->cap ? o->cap * 2 : 1 << 20;
-	while (cap < o->n + more)
-		cap *= 2;
-	char *p = sb_realloc(o->p, cap);
-	if (!p) {
-		o->failed = true;
-		return;
-	}
-	o->p = p;
-	o->cap = cap;
+	sb_obuf_bytes(o, s, strlen(s));
 }
 
-static void ob_bytes(obuf *o, const char *s, size_t n)
-{
-	ob_reserve(o, n);
-	if (o->failed)
-		return;
-	memcpy(o->p + o->n, s, n);
-	o->n += n;
-}
-
-static void ob_str(obuf *o, const char *s)
-{
-	ob_bytes(o, s, strlen(s));
-}
-
-/* Fen as yuan with two decimals, hand-formatted: this is the hot path. */
-static void ob_fen(obuf *o, sb_fen v)
-{
-	char buf[32], *e = buf + sizeof buf, *p = e;
-	bool neg = v < 0;
-	uint64_t u = neg ? (uint64_t)(-v) : (uint64_t)v;
-	*--p = (char)('0' + u % 10);
-	u /= 10;
-	*--p = (char)('0' + u % 10);
-	u /= 10;
-	*--p = '.';
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (neg)
-		*--p = '-';
-	ob_bytes(o, p, (size_t)(e - p));
-}
-
-static void ob_date(obuf *o, sb_date dt)
-{
-	char buf[11];
-	sb_date_format(dt, buf);
-	ob_bytes(o, buf, 10);
-}
-
-/* The CSV field, quoted when needed (claim ids come from the input). */
-static void ob_field(obuf *o, const char *s, size_t n)
-{
-	bool quote = false;
-	for (size_t i = 0; i < n && !quote; i++)
-		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-	if (!quote) {
-		ob_bytes(o, s, n);
-		return;
-	}
-	ob_bytes(o, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			ob_bytes(o, "\"", 1);
-		ob_bytes(o, s + i, 1);
-	}
-	ob_bytes(o, "\"", 1);
-}
+/* One partition's output, one buffer per file. */
+enum { OUT_SETTLE, OUT_WARN, OUT_NEAR, OUT_N };
 
 typedef struct run2 {
 	sb_batch *b;
 	const sb_dup *dups;
 	size_t ndups;
-	FILE *out;
+	FILE *out[OUT_N];
 	atomic_int next;
 	pthread_mutex_t lock;
 	int next_write;
-	obuf *slots;
+	sb_obuf (*slots)[OUT_N];
 	bool *ready;
 	sb_status st;
 	sb_diag d;
@@ -248,6 +175,9 @@ typedef struct run2 {
 typedef struct w2 {
 	run2 *run;
 	sb_pass2_result res;
+	sb_monb_stats mon;
+	sb_mon_event *ev;
+	size_t nev, cap_ev;
 	sb_status st;
 	sb_diag d;
 } w2;
@@ -289,35 +219,35 @@ static sb_status reject_rec(w2 *w, const sb_crec *r, const char *reason)
 			      r->total);
 }
 
-static void write_row(const sb_batch *b, obuf *o, const sb_crec *r, const sb_person *p,
+static void write_row(const sb_batch *b, sb_obuf *o, const sb_crec *r, const sb_person *p,
 		      const sb_result *res, sb_fen *cols)
 {
 	const sb_policyset *set = b->set;
-	ob_field(o, sb_crec_id(r), r->idlen);
-	ob_bytes(o, ",", 1);
-	ob_bytes(o, p->id, SB_ID_LEN);
-	ob_bytes(o, ",", 1);
-	ob_bytes(o, p->region, 6);
-	ob_bytes(o, ",", 1);
-	ob_date(o, r->date);
-	ob_bytes(o, ",", 1);
-	ob_str(o, sb_visit_names[r->visit]);
-	ob_bytes(o, ",", 1);
+	sb_obuf_field(o, sb_crec_id(r), r->idlen);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_bytes(o, p->id, SB_ID_LEN);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_bytes(o, p->region, 6);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_date(o, r->date);
+	sb_obuf_bytes(o, ",", 1);
+	ob_text(o, sb_visit_names[r->visit]);
+	sb_obuf_bytes(o, ",", 1);
 	if (r->level >= 0)
-		ob_str(o, sb_policyset_symbol_name(set, SB_SYM_LEVEL, r->level));
+		ob_text(o, sb_policyset_symbol_name(set, SB_SYM_LEVEL, r->level));
 	else if (r->levlen)
-		ob_field(o, sb_crec_id(r) + r->idlen, r->levlen);
-	ob_bytes(o, ",", 1);
-	ob_str(o, sb_place_names[r->place]);
-	ob_bytes(o, ",", 1);
-	ob_str(o, res->identity < 0 ? "none" :
+		sb_obuf_field(o, sb_crec_id(r) + r->idlen, r->levlen);
+	sb_obuf_bytes(o, ",", 1);
+	ob_text(o, sb_place_names[r->place]);
+	sb_obuf_bytes(o, ",", 1);
+	ob_text(o, res->identity < 0 ? "none" :
 		  sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity));
-	ob_bytes(o, ",", 1);
-	ob_date(o, res->version->from);
-	ob_bytes(o, ",", 1);
-	ob_fen(o, r->total);
-	ob_bytes(o, ",", 1);
-	ob_fen(o, r->in_scope);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_date(o, res->version->from);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_fen(o, r->total);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_fen(o, r->in_scope);
 	for (int i = 0; i < b->nlayers; i++)
 		cols[i] = 0;
 	for (uint8_t i = 0; i < res->nlayers; i++)
@@ -325,16 +255,18 @@ static void write_row(const sb_batch *b, obuf *o, const sb_crec *r, const sb_per
 	const int *order;
 	sb_policyset_layer_order(set, &order);
 	for (int i = 0; i < b->nlayers; i++) {
-		ob_bytes(o, ",", 1);
-		ob_fen(o, cols[order[i]]);
+		sb_obuf_bytes(o, ",", 1);
+		sb_obuf_fen(o, cols[order[i]]);
 	}
-	ob_bytes(o, ",", 1);
-	ob_fen(o, res->fund);
-	ob_bytes(o, ",", 1);
-	ob_fen(o, res->oop);
-	ob_bytes(o, ",", 1);
-	ob_fen(o, res->oop_in_scope);
-	ob_bytes(o, "\n", 1);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_fen(o, res->fund);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_fen(o, res->oop);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_fen(o, res->oop_in_scope);
+	sb_obuf_bytes(o, ",", 1);
+	ob_text(o, sb_filing_names[r->filing]);
+	sb_obuf_bytes(o, "\n", 1);
 }
 
 static void account(w2 *w, const sb_batch *b, const sb_bperson *bp, const sb_crec *r,
@@ -374,8 +306,40 @@ static void account(w2 *w, const sb_batch *b, const sb_bperson *bp, const sb_cre
 	(void)b;
 }
 
-static sb_status settle_partition(w2 *w, int part, obuf *o)
+/* Keeps what the monitor needs of a settled claim. */
+static sb_status add_event(w2 *w, const sb_batch *b, const sb_crec *r, const sb_result *res)
 {
+	if (w->cap_ev == (size_t)w->nev) {
+		size_t cap = w->cap_ev ? w->cap_ev * 2 : 4096;
+		sb_mon_event *v = sb_realloc(w->ev, cap * sizeof *v);
+		if (!v)
+			return SB_ENOMEM;
+		w->ev = v;
+		w->cap_ev = cap;
+	}
+	const sb_bperson *bp = &b->persons[r->person];
+	sb_mon_event *e = &w->ev[w->nev++];
+	e->person = r->person;
+	e->household = bp->household;
+	e->members = bp->household ? b->hh_members[bp->household - 1] : 1;
+	e->claim_id = sb_crec_id(r);
+	e->claim_idlen = r->idlen;
+	e->date = r->date;
+	e->year = res->year;
+	e->identity = res->identity;
+	e->region = bp->region;
+	e->version = res->version;
+	e->oop = res->oop;
+	e->oop_in_scope = res->oop_in_scope;
+	e->rules_held = res->rules_held;
+	memcpy(e->threshold, res->rule_threshold, sizeof e->threshold);
+	return SB_OK;
+}
+
+static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
+{
+	sb_obuf *o = &outs[OUT_SETTLE];
+	w->nev = 0;
 	run2 *run = w->run;
 	sb_batch *b = run->b;
 	int64_t size = atomic_load(&b->part_size[part]);
@@ -462,6 +426,20 @@ static sb_status settle_partition(w2 *w, int part, obuf *o)
 		sb_result res;
 		sb_diag d;
 		sb_diag_clear(&d);
+		if (b->cfg->monitor_only) {
+			/* Already settled: only the context the rules need. */
+			if (sb_settle_context(pol, &person, &c, &res, &d)) {
+				sb_diag_format(&d, reason, sizeof reason);
+				st = reject_rec(w, r, reason);
+				continue;
+			}
+			res.oop = r->total;
+			res.oop_in_scope = r->in_scope;
+			w->res.settled++;
+			if ((st = add_event(w, b, r, &res)))
+				sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			continue;
+		}
 		if (sb_settle_claim(b->set, pol, &person, &c, &acc, &res, ex, &d)) {
 			if (d.code == SB_ENOMEM) {
 				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -475,7 +453,14 @@ static sb_status settle_partition(w2 *w, int part, obuf *o)
 		}
 		write_row(b, o, r, &person, &res, cols);
 		account(w, b, bp, r, &res);
+		if (b->cfg->monitor && (st = add_event(w, b, r, &res)))
+			sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
+	/* The events point into buf: monitor before it is freed. */
+	if (!st && b->cfg->monitor &&
+	    (st = sb_monb_partition(b, w->ev, (size_t)w->nev, &outs[OUT_WARN],
+				    &outs[OUT_NEAR], &w->mon)))
+		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	if (o->failed && !st)
 		st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	if (st == SB_ENOMEM && !w->d.message[0])
@@ -486,19 +471,22 @@ static sb_status settle_partition(w2 *w, int part, obuf *o)
 	return st;
 }
 
-static sb_status commit(run2 *run, int part, obuf *o)
+static sb_status commit(run2 *run, int part, sb_obuf *outs)
 {
 	sb_status st = SB_OK;
 	pthread_mutex_lock(&run->lock);
-	run->slots[part] = *o;
+	memcpy(run->slots[part], outs, sizeof run->slots[part]);
 	run->ready[part] = true;
 	while (run->next_write < run->b->partitions && run->ready[run->next_write]) {
-		obuf *s = &run->slots[run->next_write];
-		if (s->n && fwrite(s->p, 1, s->n, run->out) != s->n && !run->st)
-			run->st = st = sb_diag_set(&run->d, SB_EIO, NULL, 0, 0,
-						   "cannot write settlements.csv: %s", strerror(errno));
-		sb_free(s->p);
-		memset(s, 0, sizeof *s);
+		for (int k = 0; k < OUT_N; k++) {
+			sb_obuf *s = &run->slots[run->next_write][k];
+			if (run->out[k] && s->n && fwrite(s->p, 1, s->n, run->out[k]) != s->n &&
+			    !run->st)
+				run->st = st = sb_diag_set(&run->d, SB_EIO, NULL, 0, 0,
+							   "cannot write an output file: %s",
+							   strerror(errno));
+			sb_obuf_release(s);
+		}
 		run->next_write++;
 	}
 	pthread_mutex_unlock(&run->lock);
@@ -513,9 +501,10 @@ static void *run_w2(void *arg)
 		int part = atomic_fetch_add(&run->next, 1);
 		if (part >= run->b->partitions || w->st)
 			break;
-		obuf o = {NULL, 0, 0, false};
-		w->st = settle_partition(w, part, &o);
-		sb_status st = commit(run, part, &o);
+		sb_obuf outs[OUT_N];
+		memset(outs, 0, sizeof outs);
+		w->st = settle_partition(w, part, outs);
+		sb_status st = commit(run, part, outs);
 		if (!w->st)
 			w->st = st;
 		atomic_fetch_add(&run->b->parts_done, 1);
@@ -576,6 +565,7 @@ static void result_merge(sb_pass2_result *into, const sb_pass2_result *w, const 
 
 void sb_pass2_release(sb_pass2_result *r, const sb_batch *b)
 {
+	sb_monb_stats_release(&r->mon);
 	if (r->regions)
 		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
 			sb_free(r->regions[i].layer);
@@ -585,36 +575,65 @@ void sb_pass2_release(sb_pass2_result *r, const sb_batch *b)
 	memset(r, 0, sizeof *r);
 }
 
-sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, const char *path,
-		   sb_pass2_result *res, sb_diag *d)
+static FILE *open_out(const sb_batch *b, const char *name, sb_diag *d)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%s", b->cfg->out_dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	return f;
+}
+
+sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_result *res,
+		   sb_diag *d)
 {
 	run2 run;
 	memset(&run, 0, sizeof run);
 	run.b = b;
 	run.dups = dups;
 	run.ndups = ndups;
-	pthread_mutex_init(&run.lock, NULL);
 	sb_status st = SB_OK;
-	run.out = fopen(path, "wb");
-	if (!run.out)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	static const char *const names[OUT_N] = {"settlements.csv", "warnings.csv",
+						 "approaching.csv"};
+	for (int k = 0; k < OUT_N && !st; k++) {
+		if ((k != OUT_SETTLE && !b->cfg->monitor) || (k == OUT_SETTLE && b->cfg->monitor_only))
+			continue;
+		if (!(run.out[k] = open_out(b, names[k], d)))
+			st = SB_EIO;
+	}
+	if (st) {
+		for (int k = 0; k < OUT_N; k++)
+			if (run.out[k])
+				fclose(run.out[k]);
+		return st;
+	}
+	pthread_mutex_init(&run.lock, NULL);
 	/* Header: the fixed columns, one per layer id, then the totals. */
-	fputs("id,person,region,date,visit,level,place,identity,version,total,in_scope", run.out);
-	const int *order;
-	sb_policyset_layer_order(b->set, &order);
-	for (int i = 0; i < b->nlayers; i++)
-		fprintf(run.out, ",%s", sb_policyset_symbol_name(b->set, SB_SYM_LAYER, order[i]));
-	fputs(",fund,oop,oop_in_scope\n", run.out);
+	FILE *out = run.out[OUT_SETTLE];
+	if (out) {
+		fputs("id,person,region,date,visit,level,place,identity,version,total,in_scope", out);
+		const int *order;
+		sb_policyset_layer_order(b->set, &order);
+		for (int i = 0; i < b->nlayers; i++)
+			fprintf(out, ",%s", sb_policyset_symbol_name(b->set, SB_SYM_LAYER, order[i]));
+		fputs(",fund,oop,oop_in_scope,filing\n", out);
+	}
+	if (b->cfg->monitor) {
+		fputs(sb_monb_header, run.out[OUT_WARN]);
+		fputs(sb_monb_header, run.out[OUT_NEAR]);
+	}
 
 	run.slots = sb_calloc((size_t)b->partitions, sizeof *run.slots);
 	run.ready = sb_calloc((size_t)b->partitions, sizeof *run.ready);
 	w2 *w = sb_calloc((size_t)b->threads, sizeof *w);
 	pthread_t *tid = sb_calloc((size_t)b->threads, sizeof *tid);
-	if (!run.slots || !run.ready || !w || !tid || result_init(res, b))
+	if (!run.slots || !run.ready || !w || !tid || result_init(res, b) ||
+	    (b->cfg->monitor && sb_monb_stats_init(&res->mon, b)))
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	for (int i = 0; !st && i < b->threads; i++) {
 		w[i].run = &run;
-		if (result_init(&w[i].res, b))
+		if (result_init(&w[i].res, b) || (b->cfg->monitor && sb_monb_stats_init(&w[i].mon, b)))
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
 	for (int i = 0; !st && i < b->threads; i++)
@@ -632,20 +651,26 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, const char *pa
 			result_merge(res, &w[i].res, b);
 		if (!st && (st = sb_pass_take_rejects(&res->rejects, &w[i].res.rejects)))
 			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		if (!st && b->cfg->monitor && (st = sb_monb_stats_merge(&res->mon, &w[i].mon)))
+			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		sb_pass2_release(&w[i].res, b);
+		sb_monb_stats_release(&w[i].mon);
+		sb_free(w[i].ev);
 	}
 	if (!st && run.st) {
 		st = run.st;
 		*d = run.d;
 	}
 	for (int i = 0; run.slots && i < b->partitions; i++)
-		sb_free(run.slots[i].p);
+		for (int k = 0; k < OUT_N; k++)
+			sb_obuf_release(&run.slots[i][k]);
 	sb_free(run.slots);
 	sb_free(run.ready);
 	sb_free(w);
 	sb_free(tid);
-	if (fclose(run.out) && !st)
-		st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	for (int k = 0; k < OUT_N; k++)
+		if (run.out[k] && fclose(run.out[k]) && !st)
+			st = sb_diag_set(d, SB_EIO, names[k], 0, 0, "cannot write: %s", strerror(errno));
 	pthread_mutex_destroy(&run.lock);
 	return st;
 }

@@ -3,6 +3,7 @@
 #define SANBAO_PASS_INT_H
 
 #include "batch/batch_int.h"
+#include "batch/monitor_batch.h"
 
 typedef struct sb_claim_cols {
 	int col[13];
@@ -32,6 +33,7 @@ typedef struct sb_pass2_result {
 	sb_rejects rejects;
 	bool explained;
 	bool identities_ok;     /* fund + oop = total and pay <= base on every claim */
+	sb_monb_stats mon;      /* with cfg->monitor */
 } sb_pass2_result;
 
 /* The absolute claims.csv line of a (chunk << 56 | line) pair. */
@@ -44,8 +46,10 @@ static inline uint64_t sb_pass_line(const sb_batch *b, uint64_t packed)
 SB_MUST_USE sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from);
 SB_MUST_USE sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d);
 SB_MUST_USE sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d);
+/* Settles the partitions into settlements.csv (and, with monitor,
+ * warnings.csv and approaching.csv) under the output folder. */
 SB_MUST_USE sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups,
-			       const char *settlements_path, sb_pass2_result *res, sb_diag *d);
+			       sb_pass2_result *res, sb_diag *d);
 void sb_pass2_release(sb_pass2_result *r, const sb_batch *b);
 
 #endif

@@ -45,11 +45,11 @@ long sb_batch_find_person(const sb_batch *b, const char *id, size_t n)
 			return -1;
 	uint64_t key = sb_batch_id_key(id);
 	for (size_t h = sb_batch_hash(key) & b->index_mask;; h = (h + 1) & b->index_mask) {
-		uint32_t v = b->index[h];
-		if (!v)
+		const sb_pslot *s = &b->index[h];
+		if (!s->v)
 			return -1;
-		if (b->persons[v - 1].key == key)
-			return (long)(v - 1);
+		if (s->key == key)
+			return (long)(s->v - 1);
 	}
 }
 
@@ -111,14 +111,15 @@ static sb_status oom(sb_diag *d)
 static sb_status grow_index(sb_batch *b)
 {
 	size_t cap = b->index ? (b->index_mask + 1) * 2 : 1024;
-	uint32_t *idx = sb_calloc(cap, sizeof *idx);
+	sb_pslot *idx = sb_calloc(cap, sizeof *idx);
 	if (!idx)
 		return SB_ENOMEM;
 	for (size_t i = 0; i < b->npersons; i++) {
 		size_t h = sb_batch_hash(b->persons[i].key) & (cap - 1);
-		while (idx[h])
+		while (idx[h].v)
 			h = (h + 1) & (cap - 1);
-		idx[h] = (uint32_t)(i + 1);
+		idx[h].key = b->persons[i].key;
+		idx[h].v = (uint32_t)(i + 1);
 	}
 	sb_free(b->index);
 	b->index = idx;
@@ -349,9 +350,10 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 			break;
 		}
 		size_t h = sb_batch_hash(p.key) & b->index_mask;
-		while (b->index[h])
+		while (b->index[h].v)
 			h = (h + 1) & b->index_mask;
-		b->index[h] = (uint32_t)b->npersons;
+		b->index[h].key = p.key;
+		b->index[h].v = (uint32_t)b->npersons;
 	}
 	if (st == SB_ENOMEM)
 		oom(d);
@@ -499,6 +501,14 @@ static sb_status load_identities(sb_batch *b, sb_diag *d)
 sb_status sb_batch_load_people(sb_batch *b, sb_diag *d)
 {
 	sb_status st = load_persons(b, d);
+	if (!st) {
+		b->hh_members = sb_calloc(b->nhouseholds + 1, sizeof *b->hh_members);
+		if (!b->hh_members)
+			return oom(d);
+		for (size_t i = 0; i < b->npersons; i++)
+			if (b->persons[i].household)
+				b->hh_members[b->persons[i].household - 1]++;
+	}
 	if (!st && b->cfg->identities_path)
 		st = load_identities(b, d);
 	return st;
@@ -512,6 +522,7 @@ void sb_batch_release_people(sb_batch *b)
 		sb_free(b->households[i]);
 	sb_free(b->households);
 	sb_free(b->hh_index);
+	sb_free(b->hh_members);
 	sb_free(b->idents);
 	sb_rejects_release(&b->rejects);
 }

@@ -292,6 +292,12 @@ static sb_status run_case(sb_case *k, sb_ynode root, sb_diag *d)
 			return st;
 		}
 		cc->settled = true;
+		/* A rule that holds but whose threshold cannot be computed would
+		 * miss warnings silently: a case refuses it like a layer. */
+		for (int r = 0; r < cc->r.nrules && r < 16; r++)
+			if ((cc->r.rules_held >> r & 1) && cc->r.rule_threshold[r] < 0 &&
+			    (st = sb_settle_rule_threshold(pp, p, &cc->c, r, d)))
+				return st;
 	}
 	return SB_OK;
 }

@@ -6,5 +6,9 @@
 int sb_cmd_test(int argc, char **argv);
 int sb_cmd_settle(int argc, char **argv);
 int sb_cmd_check_policy(int argc, char **argv);
+int sb_cmd_gen(int argc, char **argv);
+int sb_cmd_roster(int argc, char **argv);
+int sb_cmd_pseudonymize(int argc, char **argv);
+int sb_cmd_monitor(int argc, char **argv);
 
 #endif

@@ -102,6 +102,7 @@ int sb_cmd_settle(int argc, char **argv)
 		return 2;
 	}
 	sb_batch_totals t;
+	memset(&t, 0, sizeof t);
 	sb_diag d;
 	sb_diag_clear(&d);
 	if (sb_batch_settle(&cfg, &t, &d)) {
@@ -128,6 +129,13 @@ int sb_cmd_settle(int argc, char **argv)
 	put_money("out of pocket (个人负担)", t.oop);
 	printf("  outputs: %s/settlements.csv, %s/rejects.csv, %s/summary.json\n", cfg.out_dir,
 	       cfg.out_dir, cfg.out_dir);
+	if (t.unresolved)
+		fprintf(stderr, "sanbao settle: warning: monitoring thresholds of %lld claims could not "
+				"be resolved (no income for the year before their policy year): those "
+				"claims were not monitored; add the income to the policies\n", t.unresolved);
+	if (cfg.monitor)
+		printf("  monitoring: %lld warnings (warnings.csv), %lld approaching 80%% of a threshold "
+		       "(approaching.csv), summary in monitor.json\n", t.warnings, t.approaching);
 	bool balanced = t.claim_rows == t.settled + t.rejected && t.fund + t.oop == t.total;
 	printf("  reconciliation: rows %lld = %lld settled + %lld rejected; fund + oop = total: %s\n",
 	       t.claim_rows, t.settled, t.rejected, balanced ? "yes" : "NO");

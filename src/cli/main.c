@@ -15,6 +15,10 @@ static const struct command commands[] = {
 	{"test", sb_cmd_test, "test PATH...                run case files (folders are searched)"},
 	{"settle", sb_cmd_settle, "settle --policies DIR --persons F [--identities F] --claims F --out DIR"},
 	{"check-policy", sb_cmd_check_policy, "check-policy FILE...        validate policies and summarise them"},
+	{"monitor", sb_cmd_monitor, "monitor --policies DIR --persons F --settlements F --out DIR   warnings"},
+	{"gen", sb_cmd_gen, "gen --persons N --seed S [--year Y] --out DIR   synthetic province"},
+	{"roster", sb_cmd_roster, "roster --policies DIR --persons F --identities F [--settlements F] --out DIR"},
+	{"pseudonymize", sb_cmd_pseudonymize, "pseudonymize --key FILE [--hash sm3|sha256] IN.csv OUT.csv   keyed IDs"},
 };
 
 static void usage(FILE *f)

@@ -321,12 +321,10 @@ static void explain_head(const sb_policyset *set, const sb_policy *pol, const sb
 	fputc('\n', ex);
 }
 
-sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const sb_person *p,
-			  const sb_claim *c, sb_acc *acc, sb_result *r, FILE *ex, sb_diag *d)
+/* The version in force and the claim's context, or a refusal. */
+static sb_status claim_context(const sb_policy *pol, const sb_person *p, const sb_claim *c,
+			       const sb_version **vout, sb_claimctx *x, sb_diag *d)
 {
-	sb_status st = sb_claim_check(c, d);
-	if (st)
-		return st;
 	const sb_version *v = sb_policy_version_at(pol, c->date);
 	if (!v) {
 		char date[11], first[11];
@@ -336,13 +334,73 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 				   "claim %s: no version of region %s's policy is in force on %s "
 				   "(the first starts %s)", c->id, pol->region, date, first);
 	}
-	sb_claimctx x = {
+	*x = (sb_claimctx){
 		.scheme = p->scheme, .employment = p->employment, .visit = c->visit,
 		.place = c->place, .filing = c->filing, .tier = p->tier, .level = c->level,
 		.age = sb_age_years(p->birth, c->date), .year = sb_version_policy_year(v, c->date),
 		.level_name = c->level_name, .policy = pol,
 	};
-	x.identity = sb_settle_identity(pol, p, c->date, &x.holds);
+	x->identity = sb_settle_identity(pol, p, c->date, &x->holds);
+	*vout = v;
+	return SB_OK;
+}
+
+/* Monitoring: which of the version's rules hold, and their thresholds. */
+static void eval_rules(const sb_version *v, const sb_claimctx *x, sb_result *r)
+{
+	r->nrules = (uint8_t)v->nrules;
+	r->rules_held = 0;
+	for (uint16_t i = 0; i < v->nrules && i < 16; i++) {
+		sb_diag quiet;
+		if (sb_cond_holds(&v->rules[i].when, x))
+			r->rules_held |= (uint16_t)(1u << i);
+		if (sb_val_resolve(&v->rules[i].threshold, x, "threshold", &r->rule_threshold[i],
+				   &quiet))
+			r->rule_threshold[i] = -1;
+	}
+}
+
+sb_status sb_settle_context(const sb_policy *pol, const sb_person *p, const sb_claim *c,
+			    sb_result *r, sb_diag *d)
+{
+	const sb_version *v;
+	sb_claimctx x;
+	memset(r, 0, sizeof *r);
+	sb_status st = claim_context(pol, p, c, &v, &x, d);
+	if (st)
+		return st;
+	r->version = v;
+	r->identity = x.identity;
+	r->year = x.year;
+	r->age = x.age;
+	eval_rules(v, &x, r);
+	return SB_OK;
+}
+
+sb_status sb_settle_rule_threshold(const sb_policy *pol, const sb_person *p, const sb_claim *c,
+				   int rule, sb_diag *d)
+{
+	const sb_version *v;
+	sb_claimctx x;
+	sb_fen t;
+	sb_status st = claim_context(pol, p, c, &v, &x, d);
+	if (st || rule < 0 || rule >= v->nrules)
+		return st;
+	char what[96];
+	snprintf(what, sizeof what, "the threshold of monitoring rule %s", v->rules[rule].id);
+	return sb_val_resolve(&v->rules[rule].threshold, &x, what, &t, d);
+}
+
+sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const sb_person *p,
+			  const sb_claim *c, sb_acc *acc, sb_result *r, FILE *ex, sb_diag *d)
+{
+	sb_status st = sb_claim_check(c, d);
+	if (st)
+		return st;
+	const sb_version *v;
+	sb_claimctx x;
+	if ((st = claim_context(pol, p, c, &v, &x, d)))
+		return st;
 
 	sb_acc a = *acc;
 	if (a.policy != pol || a.year != x.year) {
@@ -486,15 +544,7 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 	r->fund = fund;
 	r->oop = c->total - fund;
 	r->oop_in_scope = rem_in;
-	r->nrules = (uint8_t)v->nrules;
-	for (uint16_t i = 0; i < v->nrules && i < 16; i++) {
-		sb_diag quiet;
-		if (sb_cond_holds(&v->rules[i].when, &x))
-			r->rules_held |= (uint16_t)(1u << i);
-		if (sb_val_resolve(&v->rules[i].threshold, &x, "threshold", &r->rule_threshold[i],
-				   &quiet))
-			r->rule_threshold[i] = -1;
-	}
+	eval_rules(v, &x, r);
 	if (ex) {
 		fprintf(ex, "  fund ");
 		put_fen(ex, r->fund);

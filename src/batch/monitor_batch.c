@@ -1,0 +1,408 @@
+/* monitor_batch.c: monitoring inside the batch. Partitions are keyed by
+ * household, so a partition holds every claim of its households and the
+ * monitor runs on it alone, in the same pass as settlement. This file turns
+ * the hits into warnings.csv / approaching.csv rows and counts them by
+ * region, identity and rule, and collects each household's out-of-pocket
+ * spending by year for the financial-protection measures. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "batch/monitor_batch.h"
+
+sb_status sb_monb_stats_init(sb_monb_stats *s, const sb_batch *b)
+{
+	memset(s, 0, sizeof *s);
+	s->npol = sb_policyset_count(b->set);
+	s->nident = (size_t)sb_policyset_symbol_count(b->set, SB_SYM_IDENTITY) + 1;
+	s->nrules = (size_t)sb_policyset_symbol_count(b->set, SB_SYM_RULE);
+	s->cell = sb_calloc(s->npol * s->nident * (s->nrules ? s->nrules : 1) * 2 + 1,
+			    sizeof *s->cell);
+	return s->cell ? SB_OK : SB_ENOMEM;
+}
+
+void sb_monb_stats_release(sb_monb_stats *s)
+{
+	sb_free(s->cell);
+	sb_free(s->hh);
+	memset(s, 0, sizeof *s);
+}
+
+long long *sb_monb_cell(const sb_monb_stats *s, size_t pol, int identity, int rule, int near)
+{
+	size_t id = (size_t)(identity + 1);
+	return &s->cell[((pol * s->nident + id) * s->nrules + (size_t)rule) * 2 + (size_t)near];
+}
+
+sb_status sb_monb_stats_merge(sb_monb_stats *into, sb_monb_stats *from)
+{
+	size_t cells = into->npol * into->nident * into->nrules * 2;
+	for (size_t i = 0; i < cells; i++)
+		into->cell[i] += from->cell[i];
+	into->warnings += from->warnings;
+	into->approaching += from->approaching;
+	into->unresolved += from->unresolved;
+	if (from->nhh) {
+		if (into->nhh + from->nhh > into->caphh) {
+			size_t cap = into->nhh + from->nhh + 64;
+			sb_monb_hh *v = sb_realloc(into->hh, cap * sizeof *v);
+			if (!v)
+				return SB_ENOMEM;
+			into->hh = v;
+			into->caphh = cap;
+		}
+		memcpy(into->hh + into->nhh, from->hh, from->nhh * sizeof *from->hh);
+		into->nhh += from->nhh;
+	}
+	return SB_OK;
+}
+
+static void ob_text(sb_obuf *o, const char *s)
+{
+	sb_obuf_bytes(o, s, strlen(s));
+}
+
+static void put_hit(const sb_batch *b, sb_obuf *o, const sb_mon_hit *h)
+{
+	char id[SB_ID_LEN + 1], shown[SB_ID_LEN + 1], buf[48];
+	const sb_bperson *bp = &b->persons[h->person];
+	sb_batch_id_text(bp->key, id);
+	if (b->cfg->show_ids)
+		memcpy(shown, id, sizeof id);
+	else
+		sb_id_mask(id, SB_ID_LEN, shown);
+	ob_text(o, h->rule->id);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_field(o, h->rule->name, strlen(h->rule->name));
+	sb_obuf_bytes(o, ",", 1);
+	ob_text(o, h->household ? "household," : "person,");
+	if (h->household)
+		sb_obuf_field(o, b->households[h->unit - 1], strlen(b->households[h->unit - 1]));
+	else
+		ob_text(o, shown);
+	sb_obuf_bytes(o, ",", 1);
+	ob_text(o, shown);
+	snprintf(buf, sizeof buf, ",%06u,", h->region % 1000000u);
+	ob_text(o, buf);
+	ob_text(o, h->identity < 0 ? "none" :
+		   sb_policyset_symbol_name(b->set, SB_SYM_IDENTITY, h->identity));
+	sb_obuf_bytes(o, ",", 1);
+	sb_date_format(h->date, buf);
+	ob_text(o, buf);
+	snprintf(buf, sizeof buf, ",%d,", h->year);
+	ob_text(o, buf);
+	sb_obuf_fen(o, h->measure);
+	sb_obuf_bytes(o, ",", 1);
+	sb_obuf_fen(o, h->threshold);
+	int64_t r = sb_monitor_ratio_bp(h->measure, h->threshold);
+	if (r == INT64_MAX)
+		snprintf(buf, sizeof buf, ",inf\n");
+	else
+		snprintf(buf, sizeof buf, ",%lld.%04lld\n", (long long)(r / 10000), (long long)(r % 10000));
+	ob_text(o, buf);
+}
+
+const char sb_monb_header[] = "rule,rule_name,unit_type,unit,person,region,identity,date,"
+			      "policy_year,measure,threshold,ratio\n";
+
+/* Sums of oop per unit and policy year, for the financial-protection
+ * measures: events are in (household, date) order after the monitor ran on
+ * household rules, or in (person, date) order otherwise, so sort first. */
+static int cmp_unit_year(const void *a, const void *b)
+{
+	const sb_mon_event *x = a, *y = b;
+	uint64_t kx = x->household ? x->household : ((uint64_t)1 << 32) + x->person;
+	uint64_t ky = y->household ? y->household : ((uint64_t)1 << 32) + y->person;
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	return x->year < y->year ? -1 : x->year > y->year;
+}
+
+sb_status sb_monb_partition(const sb_batch *b, sb_mon_event *ev, size_t n, sb_obuf *warn,
+			    sb_obuf *near, sb_monb_stats *s)
+{
+	sb_mon_out mo;
+	memset(&mo, 0, sizeof mo);
+	sb_status st = sb_monitor_run(ev, n, &mo);
+	if (st)
+		return st;
+	for (size_t i = 0; i < mo.nwarn; i++) {
+		const sb_mon_hit *h = &mo.warn[i];
+		put_hit(b, warn, h);
+		(*sb_monb_cell(s, b->persons[h->person].policy, h->identity, h->rule->sym, 0))++;
+	}
+	for (size_t i = 0; i < mo.nnear; i++) {
+		const sb_mon_hit *h = &mo.near[i];
+		put_hit(b, near, h);
+		(*sb_monb_cell(s, b->persons[h->person].policy, h->identity, h->rule->sym, 1))++;
+	}
+	s->warnings += (long long)mo.nwarn;
+	s->approaching += (long long)mo.nnear;
+	s->unresolved += mo.unresolved;
+	sb_mon_out_release(&mo);
+
+	qsort(ev, n, sizeof *ev, cmp_unit_year);
+	for (size_t i = 0; i < n;) {
+		sb_monb_hh h = {ev[i].household ? ev[i].household : ((uint64_t)1 << 32) + ev[i].person,
+				ev[i].year, 0};
+		size_t j = i;
+		for (; j < n && cmp_unit_year(&ev[i], &ev[j]) == 0; j++)
+			h.oop += ev[j].oop;
+		if (s->nhh == s->caphh) {
+			size_t cap = s->caphh ? s->caphh * 2 : 1024;
+			sb_monb_hh *v = sb_realloc(s->hh, cap * sizeof *v);
+			if (!v)
+				return SB_ENOMEM;
+			s->hh = v;
+			s->caphh = cap;
+		}
+		s->hh[s->nhh++] = h;
+		i = j;
+	}
+	return warn->failed || near->failed ? SB_ENOMEM : SB_OK;
+}
+
+/* ---- the summary ----------------------------------------------------------- */
+
+static int cmp_hh(const void *a, const void *b)
+{
+	const sb_monb_hh *x = a, *y = b;
+	if (x->unit != y->unit)
+		return x->unit < y->unit ? -1 : 1;
+	return x->year < y->year ? -1 : x->year > y->year;
+}
+
+static sb_fen unit_oop(const sb_monb_stats *s, uint64_t unit, int year)
+{
+	size_t lo = 0, hi = s->nhh;
+	sb_monb_hh key = {unit, year, 0};
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (cmp_hh(&s->hh[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nhh && !cmp_hh(&s->hh[lo], &key) ? s->hh[lo].oop : 0;
+}
+
+/* The highest-priority identity any member held at some time in the
+ * calendar year, by the first member's region policy; -1 for none. */
+static int unit_identity(const sb_batch *b, const uint32_t *members, size_t n, int year)
+{
+	const sb_policy *pol = sb_policyset_at(b->set, b->persons[members[0]].policy);
+	sb_date from = sb_date_from_ymd(year, 1, 1), to = sb_date_from_ymd(year, 12, 31);
+	int best = -1, best_rank = 1 << 30;
+	for (size_t m = 0; m < n; m++) {
+		const sb_bperson *p = &b->persons[members[m]];
+		for (uint16_t k = 0; k < p->nidents; k++) {
+			const sb_ident *id = &b->idents[p->ident_off + k];
+			if (id->to < from || id->from > to)
+				continue;
+			for (uint16_t r = 0; r < pol->nidentities; r++)
+				if (pol->identities[r] == id->sym && r < best_rank) {
+					best_rank = r;
+					best = id->sym;
+				}
+		}
+	}
+	return best;
+}
+
+typedef struct fp_count {
+	long long households, people, over10_h, over10_p, over25_h, over25_p, poor_h, poor_p;
+} fp_count;
+
+static void fp_add(fp_count *c, long long members, bool over10, bool over25, bool poor)
+{
+	c->households++;
+	c->people += members;
+	if (over10) {
+		c->over10_h++;
+		c->over10_p += members;
+	}
+	if (over25) {
+		c->over25_h++;
+		c->over25_p += members;
+	}
+	if (poor) {
+		c->poor_h++;
+		c->poor_p += members;
+	}
+}
+
+static double share(long long a, long long b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static void fp_json(FILE *f, const fp_count *c, bool poverty)
+{
+	fprintf(f, "\"households_with_income\": %lld, \"people\": %lld, "
+		   "\"oop_over_10pct\": {\"households\": %lld, \"people\": %lld, "
+		   "\"household_share\": %.4f, \"people_share\": %.4f}, "
+		   "\"oop_over_25pct\": {\"households\": %lld, \"people\": %lld, "
+		   "\"household_share\": %.4f, \"people_share\": %.4f}",
+		c->households, c->people, c->over10_h, c->over10_p, share(c->over10_h, c->households),
+		share(c->over10_p, c->people), c->over25_h, c->over25_p,
+		share(c->over25_h, c->households), share(c->over25_p, c->people));
+	if (poverty)
+		fprintf(f, ", \"impoverished\": {\"households\": %lld, \"people\": %lld}", c->poor_h,
+			c->poor_p);
+}
+
+/* SDG 3.8.2: households whose out-of-pocket spending exceeds 10% and 25%
+ * of their income (or consumption, as persons.csv gives it), and those
+ * whom it pushes below the poverty line. Units are households (persons
+ * without one stand alone); a household's income is the first value its
+ * members give. */
+static void financial_protection(FILE *f, const sb_batch *b, sb_monb_stats *s, const char *ind)
+{
+	if (s->nhh)
+		qsort(s->hh, s->nhh, sizeof *s->hh, cmp_hh);
+	size_t nh = b->nhouseholds, np = b->npersons;
+	uint32_t *off = sb_calloc(nh + 2, sizeof *off);
+	uint32_t *list = sb_malloc((np + 1) * sizeof *list);
+	size_t npol = sb_policyset_count(b->set), nid = s->nident;
+	fp_count *byreg = sb_calloc(npol + 1, sizeof *byreg), *byid = sb_calloc(nid + 1, sizeof *byid);
+	if (!off || !list || !byreg || !byid) {
+		fprintf(f, "null");
+		goto out;
+	}
+	/* Members of each household, by counting sort. */
+	for (size_t i = 0; i < np; i++)
+		if (b->persons[i].household)
+			off[b->persons[i].household]++;
+	for (size_t h = 1; h <= nh + 1; h++)
+		off[h] += off[h - 1];
+	for (size_t i = np; i-- > 0;)
+		if (b->persons[i].household)
+			list[--off[b->persons[i].household]] = (uint32_t)i;
+	bool poverty = b->cfg->poverty_line > 0;
+	fputs("[", f);
+	int nyears = 0;
+	for (size_t yi = 0; yi < s->nhh; yi++) {
+		int year = s->hh[yi].year;
+		bool seen = false;
+		for (size_t k = 0; k < yi && !seen; k++)
+			seen = s->hh[k].year == year;
+		if (seen)
+			continue;
+		fp_count all = {0};
+		memset(byreg, 0, (npol + 1) * sizeof *byreg);
+		memset(byid, 0, (nid + 1) * sizeof *byid);
+		for (size_t u = 0; u < nh + np; u++) {
+			const uint32_t *mem;
+			size_t nm;
+			uint64_t key;
+			uint32_t single;
+			if (u < nh) {
+				mem = list + off[u + 1];
+				nm = off[u + 2] - off[u + 1];
+				key = u + 1;
+			} else {
+				single = (uint32_t)(u - nh);
+				if (b->persons[single].household)
+					continue;
+				mem = &single;
+				nm = 1;
+				key = ((uint64_t)1 << 32) + single;
+			}
+			if (!nm)
+				continue;
+			sb_fen income = -1;
+			for (size_t m = 0; m < nm && income < 0; m++)
+				income = b->persons[mem[m]].income;
+			if (income < 0)
+				continue;
+			sb_fen oop = unit_oop(s, key, year);
+			bool over10 = oop * 100 > income * 10, over25 = oop * 100 > income * 25;
+			sb_fen line = b->cfg->poverty_line * (sb_fen)nm;
+			bool poor = poverty && income >= line && income - oop < line;
+			int ident = unit_identity(b, mem, nm, year);
+			fp_add(&all, (long long)nm, over10, over25, poor);
+			fp_add(&byreg[b->persons[mem[0]].policy], (long long)nm, over10, over25, poor);
+			fp_add(&byid[ident + 1], (long long)nm, over10, over25, poor);
+		}
+		fprintf(f, "%s\n%s  {\"year\": %d, ", nyears++ ? "," : "", ind, year);
+		fp_json(f, &all, poverty);
+		if (poverty) {
+			char l[SB_MONEY_BUF];
+			sb_money_format(b->cfg->poverty_line, l);
+			fprintf(f, ", \"poverty_line_per_person\": %s", l);
+		}
+		fprintf(f, ",\n%s   \"by_region\": [", ind);
+		int first = 1;
+		for (size_t g = 0; g < npol; g++) {
+			if (!byreg[g].households)
+				continue;
+			fprintf(f, "%s\n%s    {\"region\": \"%s\", ", first ? "" : ",", ind,
+				sb_policy_region(sb_policyset_at(b->set, g)));
+			fp_json(f, &byreg[g], poverty);
+			fputs("}", f);
+			first = 0;
+		}
+		fprintf(f, "],\n%s   \"by_identity\": [", ind);
+		first = 1;
+		for (size_t k = 0; k < nid; k++) {
+			if (!byid[k].households)
+				continue;
+			fprintf(f, "%s\n%s    {\"identity\": \"%s\", ", first ? "" : ",", ind,
+				k ? sb_policyset_symbol_name(b->set, SB_SYM_IDENTITY, (int)k - 1) : "none");
+			fp_json(f, &byid[k], poverty);
+			fputs("}", f);
+			first = 0;
+		}
+		fputs("]}", f);
+	}
+	fprintf(f, "\n%s]", ind);
+out:
+	sb_free(off);
+	sb_free(list);
+	sb_free(byreg);
+	sb_free(byid);
+}
+
+static void rule_counts(FILE *f, const sb_batch *b, const sb_monb_stats *s, size_t pol_lo,
+			size_t pol_hi, int id_lo, int id_hi)
+{
+	fputs("{", f);
+	for (size_t r = 0; r < s->nrules; r++) {
+		long long w = 0, n = 0;
+		for (size_t g = pol_lo; g < pol_hi; g++)
+			for (int k = id_lo; k < id_hi; k++) {
+				w += *sb_monb_cell(s, g, k, (int)r, 0);
+				n += *sb_monb_cell(s, g, k, (int)r, 1);
+			}
+		fprintf(f, "%s\"%s\": {\"warnings\": %lld, \"approaching\": %lld}", r ? ", " : "",
+			sb_policyset_symbol_name(b->set, SB_SYM_RULE, (int)r), w, n);
+	}
+	fputs("}", f);
+}
+
+void sb_monb_json(FILE *f, const sb_batch *b, sb_monb_stats *s, const char *ind)
+{
+	int nid = (int)s->nident - 1;
+	fprintf(f, "{\n%s  \"warnings\": %lld, \"approaching\": %lld, "
+		   "\"claims_whose_threshold_could_not_be_resolved\": %lld,\n%s  \"by_rule\": ",
+		ind, s->warnings, s->approaching, s->unresolved, ind);
+	rule_counts(f, b, s, 0, s->npol, -1, nid);
+	fprintf(f, ",\n%s  \"by_region\": [", ind);
+	for (size_t g = 0; g < s->npol; g++) {
+		fprintf(f, "%s\n%s    {\"region\": \"%s\", \"rules\": ", g ? "," : "", ind,
+			sb_policy_region(sb_policyset_at(b->set, g)));
+		rule_counts(f, b, s, g, g + 1, -1, nid);
+		fputs("}", f);
+	}
+	fprintf(f, "],\n%s  \"by_identity\": [", ind);
+	for (int k = -1; k < nid; k++) {
+		fprintf(f, "%s\n%s    {\"identity\": \"%s\", \"rules\": ", k >= 0 ? "," : "", ind,
+			k < 0 ? "none" : sb_policyset_symbol_name(b->set, SB_SYM_IDENTITY, k));
+		rule_counts(f, b, s, 0, s->npol, k, k + 1);
+		fputs("}", f);
+	}
+	fprintf(f, "],\n%s  \"financial_protection\": ", ind);
+	financial_protection(f, b, s, ind);
+	fprintf(f, "\n%s}", ind);
+}

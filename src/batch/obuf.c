@@ -1,0 +1,81 @@
+/* obuf.c: the partition output buffer. */
+#include "batch/obuf.h"
+
+#include <string.h>
+
+#include "base/arena.h"
+
+static void reserve(sb_obuf *o, size_t more)
+{
+	if (o->n + more <= o->cap || o->failed)
+		return;
+	size_t cap = o->cap ? o->cap * 2 : (size_t)1 << 20;
+	while (cap < o->n + more)
+		cap *= 2;
+	char *p = sb_realloc(o->p, cap);
+	if (!p) {
+		o->failed = true;
+		return;
+	}
+	o->p = p;
+	o->cap = cap;
+}
+
+void sb_obuf_bytes(sb_obuf *o, const char *s, size_t n)
+{
+	reserve(o, n);
+	if (o->failed)
+		return;
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+}
+
+void sb_obuf_fen(sb_obuf *o, sb_fen v)
+{
+	char buf[32], *e = buf + sizeof buf, *p = e;
+	bool neg = v < 0;
+	uint64_t u = neg ? 0 - (uint64_t)v : (uint64_t)v;
+	*--p = (char)('0' + u % 10);
+	u /= 10;
+	*--p = (char)('0' + u % 10);
+	u /= 10;
+	*--p = '.';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--p = '-';
+	sb_obuf_bytes(o, p, (size_t)(e - p));
+}
+
+void sb_obuf_date(sb_obuf *o, sb_date d)
+{
+	char buf[11];
+	sb_date_format(d, buf);
+	sb_obuf_bytes(o, buf, 10);
+}
+
+void sb_obuf_field(sb_obuf *o, const char *s, size_t n)
+{
+	bool quote = false;
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	if (!quote) {
+		sb_obuf_bytes(o, s, n);
+		return;
+	}
+	sb_obuf_bytes(o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			sb_obuf_bytes(o, "\"", 1);
+		sb_obuf_bytes(o, s + i, 1);
+	}
+	sb_obuf_bytes(o, "\"", 1);
+}
+
+void sb_obuf_release(sb_obuf *o)
+{
+	sb_free(o->p);
+	memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,238 @@
+/* monitor.c: 因病返贫致贫 early warning. For each unit (person, or household
+ * with its enrolled members) and rule, walks the unit's claims in date
+ * order, keeps the sum of the rule's measure over the claims its `when`
+ * holds for, within the window, and fires the first time in a policy year
+ * that the sum exceeds the threshold (the income share of the claim's
+ * year, times the members for a household unless per_household). */
+#include "monitor/monitor_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+
+int64_t sb_monitor_ratio_bp(sb_fen measure, sb_fen threshold)
+{
+	if (threshold <= 0)
+		return measure > 0 ? INT64_MAX : 0;
+	return sb_div_round(measure * 10000, threshold);
+}
+
+static int cmp_id(const sb_mon_event *x, const sb_mon_event *y)
+{
+	uint32_t n = x->claim_idlen < y->claim_idlen ? x->claim_idlen : y->claim_idlen;
+	int c = memcmp(x->claim_id, y->claim_id, n);
+	if (c)
+		return c;
+	return x->claim_idlen < y->claim_idlen ? -1 : x->claim_idlen > y->claim_idlen;
+}
+
+static int cmp_person(const void *a, const void *b)
+{
+	const sb_mon_event *x = a, *y = b;
+	if (x->person != y->person)
+		return x->person < y->person ? -1 : 1;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return cmp_id(x, y);
+}
+
+/* Households first by household, persons without one after them. */
+static int cmp_household(const void *a, const void *b)
+{
+	const sb_mon_event *x = a, *y = b;
+	uint64_t kx = x->household ? x->household : ((uint64_t)1 << 32) + x->person;
+	uint64_t ky = y->household ? y->household : ((uint64_t)1 << 32) + y->person;
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	int c = cmp_id(x, y);
+	if (c)
+		return c;
+	return x->person < y->person ? -1 : x->person > y->person;
+}
+
+static sb_status push(sb_mon_hit **v, size_t *n, size_t *cap, const sb_mon_hit *h)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		sb_mon_hit *nv = sb_realloc(*v, c * sizeof *nv);
+		if (!nv)
+			return SB_ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = *h;
+	return SB_OK;
+}
+
+void sb_mon_out_release(sb_mon_out *out)
+{
+	sb_free(out->warn);
+	sb_free(out->near);
+	memset(out, 0, sizeof *out);
+}
+
+/* The running state of one rule in one unit. */
+typedef struct rstate {
+	int sym;
+	int year;           /* policy year of the last matching claim */
+	bool fired;         /* fired in that year */
+	sb_fen sum;         /* year window: the year's sum so far */
+	size_t lo;          /* 12m window: first event still inside it */
+	sb_fen wsum;        /* 12m window: sum of matching events in [lo, now] */
+	sb_mon_hit last;    /* the last evaluation, for `approaching` */
+	bool has_last;
+} rstate;
+
+static sb_status close_year(rstate *s, sb_mon_out *out)
+{
+	if (!s->has_last || s->fired || s->last.threshold <= 0) {
+		s->has_last = false;
+		return SB_OK;
+	}
+	s->has_last = false;
+	/* 80% or more, not crossed: measure * 10 >= threshold * 8. */
+	if (s->last.measure * 10 >= s->last.threshold * 8)
+		return push(&out->near, &out->nnear, &out->capnear, &s->last);
+	return SB_OK;
+}
+
+/* The rule with symbol sym in e's version when its `when` held for e, or
+ * NULL; *r is its index. */
+static const sb_rule *matching(const sb_mon_event *e, int sym, bool household, uint16_t *r)
+{
+	for (uint16_t i = 0; i < e->version->nrules && i < 16; i++) {
+		const sb_rule *rule = &e->version->rules[i];
+		if (rule->sym == sym && (e->rules_held >> i & 1) &&
+		    (rule->unit == SB_UNIT_HOUSEHOLD) == household) {
+			*r = i;
+			return rule;
+		}
+	}
+	return NULL;
+}
+
+static sb_fen measure(const sb_rule *rule, const sb_mon_event *e)
+{
+	return rule->measure == SB_MEASURE_OOP ? e->oop : e->oop_in_scope;
+}
+
+/* One unit's events [0, n), date-ordered, for the rules of one unit kind. */
+static sb_status run_unit(const sb_mon_event *ev, size_t n, bool household, bool unit_is_hh,
+			  uint32_t unit, sb_mon_out *out)
+{
+	rstate st[32];
+	int nst = 0;
+	sb_status rc = SB_OK;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const sb_mon_event *e = &ev[i];
+		const sb_version *v = e->version;
+		for (uint16_t r = 0; r < v->nrules && r < 16 && !rc; r++) {
+			const sb_rule *rule = &v->rules[r];
+			if ((rule->unit == SB_UNIT_HOUSEHOLD) != household || !(e->rules_held >> r & 1))
+				continue;
+			rstate *s = NULL;
+			for (int k = 0; k < nst && !s; k++)
+				if (st[k].sym == rule->sym)
+					s = &st[k];
+			if (!s) {
+				if (nst == 32)
+					continue;
+				s = &st[nst++];
+				memset(s, 0, sizeof *s);
+				s->sym = rule->sym;
+				s->year = e->year;
+				s->lo = i;
+			}
+			if (e->year != s->year) {
+				if ((rc = close_year(s, out)))
+					break;
+				s->year = e->year;
+				s->fired = false;
+				s->sum = 0;
+			}
+			sb_fen amt = measure(rule, e), sum;
+			s->sum += amt;
+			s->wsum += amt;
+			if (rule->window == SB_WINDOW_YEAR) {
+				sum = s->sum;
+			} else {
+				/* The 12 months ending on the claim's date: the same
+				 * day a year earlier is already out. */
+				sb_date edge = sb_date_minus_year(e->date);
+				while (s->lo < i && ev[s->lo].date <= edge) {
+					uint16_t rk;
+					const sb_rule *old = matching(&ev[s->lo], rule->sym, household, &rk);
+					if (old)
+						s->wsum -= measure(old, &ev[s->lo]);
+					s->lo++;
+				}
+				sum = s->wsum;
+			}
+			if (e->threshold[r] < 0) {
+				out->unresolved++;
+				continue;
+			}
+			sb_fen t = e->threshold[r];
+			if (household && !rule->per_household)
+				t *= e->members;
+			sb_mon_hit h = {rule, unit_is_hh, unit, e->person, e->region, e->identity,
+					e->date, e->year, sum, t};
+			s->last = h;
+			s->has_last = true;
+			if (sum > t && !s->fired) {
+				s->fired = true;
+				rc = push(&out->warn, &out->nwarn, &out->capwarn, &h);
+			}
+		}
+	}
+	for (int k = 0; k < nst && !rc; k++)
+		rc = close_year(&st[k], out);
+	return rc;
+}
+
+static sb_status run_kind(sb_mon_event *ev, size_t n, bool household, sb_mon_out *out)
+{
+	qsort(ev, n, sizeof *ev, household ? cmp_household : cmp_person);
+	sb_status rc = SB_OK;
+	for (size_t i = 0; i < n && !rc;) {
+		size_t j = i + 1;
+		if (household)
+			while (j < n && ev[j].household == ev[i].household &&
+			       (ev[i].household || ev[j].person == ev[i].person))
+				j++;
+		else
+			while (j < n && ev[j].person == ev[i].person)
+				j++;
+		uint32_t unit = household && ev[i].household ? ev[i].household : ev[i].person;
+		/* A person without a household is a household of one. */
+		rc = run_unit(ev + i, j - i, household, household && ev[i].household, unit, out);
+		i = j;
+	}
+	return rc;
+}
+
+sb_status sb_monitor_run(sb_mon_event *ev, size_t n, sb_mon_out *out)
+{
+	if (!n)
+		return SB_OK;
+	/* Is there any rule of each kind at all? Skip the sorts when not. */
+	bool person = false, household = false;
+	for (size_t i = 0; i < n; i++)
+		for (uint16_t r = 0; r < ev[i].version->nrules && r < 16; r++) {
+			if (!(ev[i].rules_held >> r & 1))
+				continue;
+			if (ev[i].version->rules[r].unit == SB_UNIT_HOUSEHOLD)
+				household = true;
+			else
+				person = true;
+		}
+	sb_status rc = SB_OK;
+	if (person)
+		rc = run_kind(ev, n, false, out);
+	if (!rc && household)
+		rc = run_kind(ev, n, true, out);
+	return rc;
+}

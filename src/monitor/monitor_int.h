@@ -1,0 +1,60 @@
+/* monitor_int.h: the monitoring rules of policy-format.md run over settled
+ * claims ("events"): sums of a measure per person or household within a
+ * policy year or a rolling 12 months, a warning when a sum first exceeds
+ * its threshold in a policy year, and the units at 80% or more that have
+ * not crossed. Callers (the case runner, the batch, `sanbao monitor`)
+ * turn their claims into events and their hits into output. */
+#ifndef SANBAO_MONITOR_INT_H
+#define SANBAO_MONITOR_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/policy_int.h"
+#include "sanbao/settle.h"
+
+/* One settled claim as the monitor sees it. Within a unit, events are taken
+ * in order of date, then claim id, as settlement takes a person's claims. */
+typedef struct sb_mon_event {
+	uint32_t person;     /* the caller's person index */
+	uint32_t household;  /* the caller's household index + 1; 0: none */
+	uint32_t members;    /* enrolled members of the household (1 when none) */
+	const char *claim_id; /* not NUL-terminated: claim_idlen bytes */
+	uint32_t claim_idlen;
+	sb_date date;
+	int year;            /* policy year of the claim */
+	int identity;        /* applied identity symbol or -1 */
+	uint32_t region;     /* the person's region code */
+	const sb_version *version;
+	sb_fen oop, oop_in_scope;
+	uint16_t rules_held;
+	sb_fen threshold[16];
+} sb_mon_event;
+
+typedef struct sb_mon_hit {
+	const sb_rule *rule;
+	bool household;      /* the unit is a household (else a person) */
+	uint32_t unit;       /* household index + 1, or person index */
+	uint32_t person;     /* whose claim crossed (or came last) */
+	uint32_t region;
+	int identity;
+	sb_date date;
+	int year;
+	sb_fen measure, threshold;
+} sb_mon_hit;
+
+typedef struct sb_mon_out {
+	sb_mon_hit *warn, *near;
+	size_t nwarn, nnear, capwarn, capnear;
+	long long unresolved; /* claims whose threshold could not be resolved */
+} sb_mon_out;
+
+/* Runs every rule over the events (reordered in place). Hits are appended
+ * to out in (unit kind, unit, date) order. */
+SB_MUST_USE sb_status sb_monitor_run(sb_mon_event *ev, size_t n, sb_mon_out *out);
+void sb_mon_out_release(sb_mon_out *out);
+
+/* The measure / threshold as a ratio in basis points (10000 = 100%). */
+int64_t sb_monitor_ratio_bp(sb_fen measure, sb_fen threshold);
+
+#endif
