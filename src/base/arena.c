@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct sb_arena_chunk {
 	sb_arena_chunk *next;
@@ -58,6 +59,26 @@ void *sb_realloc(void *p, size_t n)
 void sb_free(void *p)
 {
 	free(p);
+}
+
+void *sb_huge_alloc(size_t n)
+{
+	if (alloc_should_fail())
+		return NULL;
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (n >= ((size_t)2 << 20))
+		madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+void sb_huge_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n ? n : 1);
 }
 
 void sb_arena_init(sb_arena *a)

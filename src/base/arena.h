@@ -27,6 +27,12 @@ void *sb_calloc(size_t count, size_t size);
 void *sb_realloc(void *p, size_t n);
 void sb_free(void *p);
 
+/* Zeroed memory for large tables that are probed at random (the person
+ * index): mapped with transparent huge pages where the kernel offers them,
+ * which spares a TLB miss on most probes. Freed with sb_huge_free(p, n). */
+void *sb_huge_alloc(size_t n);
+void sb_huge_free(void *p, size_t n);
+
 /* Test hook: after `n` more successful allocations, every allocation fails
  * (n < 0 switches injection off). Returns the number of allocations made
  * since the last call. This is the library's one piece of process-wide

@@ -35,6 +35,22 @@ sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
 	return SB_OK;
 }
 
+static sb_status read_into(int fd, int64_t size, char *buf, sb_diag *d)
+{
+	int64_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, buf + got, (size_t)(size - got), (off_t)got);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot read a spill file back: %s",
+					   n ? strerror(errno) : "short read");
+		}
+		got += n;
+	}
+	return SB_OK;
+}
+
 static sb_status read_all(int fd, int64_t size, char **out, sb_diag *d)
 {
 	char *buf = sb_malloc((size_t)size + 8);
@@ -60,21 +76,10 @@ static sb_status read_all(int fd, int64_t size, char **out, sb_diag *d)
 
 typedef struct idref {
 	uint64_t line;
+	uint64_t hash;
 	const char *id;
-	uint8_t len;
+	uint32_t len;
 } idref;
-
-static int cmp_idref(const void *a, const void *b)
-{
-	const idref *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->id, y->id, n);
-	if (c)
-		return c;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return x->line < y->line ? -1 : x->line > y->line;
-}
 
 static int cmp_dup(const void *a, const void *b)
 {
@@ -82,61 +87,146 @@ static int cmp_dup(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
+static bool same_id(const idref *x, const idref *y)
+{
+	return x->hash == y->hash && x->len == y->len && !memcmp(x->id, y->id, x->len);
+}
+
+typedef struct dupwork {
+	sb_batch *b;
+	atomic_int *next;
+	sb_dup *v;
+	size_t n, cap;
+	sb_status st;
+	sb_diag d;
+} dupwork;
+
+/* One id partition: a hash table of ids keeps, per id, the record with the
+ * lowest line; every other record of that id is a duplicate of it. */
+static sb_status dups_in(dupwork *w, int p)
+{
+	sb_batch *b = w->b;
+	int64_t size = atomic_load(&b->id_size[p]);
+	if (!size)
+		return SB_OK;
+	char *buf = NULL;
+	sb_status st = read_all(b->id_fd[p], size, &buf, &w->d);
+	if (st)
+		return st;
+	size_t count = 0;
+	for (int64_t off = 0; off < size;
+	     off += (int64_t)((9 + (size_t)(unsigned char)buf[off + 8] + 7) & ~(size_t)7))
+		count++;
+	size_t cap = 16;
+	while (cap < count * 2)
+		cap *= 2;
+	idref *refs = sb_malloc((count + 1) * sizeof *refs);
+	uint32_t *table = sb_calloc(cap, sizeof *table);
+	if (!refs || !table) {
+		st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	size_t i = 0;
+	for (int64_t off = 0; off < size; i++) {
+		uint64_t packed;
+		memcpy(&packed, buf + off, 8);
+		idref *r = &refs[i];
+		r->line = sb_pass_line(b, packed);
+		r->len = (unsigned char)buf[off + 8];
+		r->id = buf + off + 9;
+		uint64_t h = 1469598103934665603ULL;
+		for (uint32_t k = 0; k < r->len; k++)
+			h = (h ^ (unsigned char)r->id[k]) * 1099511628211ULL;
+		r->hash = sb_batch_hash(h);
+		off += (int64_t)((9 + (size_t)r->len + 7) & ~(size_t)7);
+		size_t slot = r->hash & (cap - 1);
+		for (;; slot = (slot + 1) & (cap - 1)) {
+			uint32_t v = table[slot];
+			if (!v) {
+				table[slot] = (uint32_t)i + 1;
+				break;
+			}
+			if (same_id(&refs[v - 1], r)) {
+				if (r->line < refs[v - 1].line)
+					table[slot] = (uint32_t)i + 1;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < count && !st; i++) {
+		size_t slot = refs[i].hash & (cap - 1);
+		while (!same_id(&refs[table[slot] - 1], &refs[i]))
+			slot = (slot + 1) & (cap - 1);
+		const idref *first = &refs[table[slot] - 1];
+		if (first == &refs[i])
+			continue;
+		if (w->n == w->cap) {
+			size_t nc = w->cap ? w->cap * 2 : 64;
+			sb_dup *nv = sb_realloc(w->v, nc * sizeof *nv);
+			if (!nv) {
+				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+				break;
+			}
+			w->v = nv;
+			w->cap = nc;
+		}
+		w->v[w->n].line = refs[i].line;
+		w->v[w->n].first = first->line;
+		w->n++;
+	}
+out:
+	sb_free(table);
+	sb_free(refs);
+	sb_free(buf);
+	return st;
+}
+
+static void *run_dups(void *arg)
+{
+	dupwork *w = arg;
+	for (;;) {
+		int p = atomic_fetch_add(w->next, 1);
+		if (p >= w->b->partitions || w->st)
+			break;
+		w->st = dups_in(w, p);
+	}
+	return NULL;
+}
+
 sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
 {
-	sb_dup *v = NULL;
-	size_t n = 0, cap = 0;
-	sb_status st = SB_OK;
-	for (int p = 0; p < b->partitions && !st; p++) {
-		int64_t size = atomic_load(&b->id_size[p]);
-		if (!size)
-			continue;
-		char *buf;
-		if ((st = read_all(b->id_fd[p], size, &buf, d)))
-			break;
-		size_t count = 0;
-		for (int64_t off = 0; off < size;
-		     off += (int64_t)((9 + (size_t)(unsigned char)buf[off + 8] + 7) & ~(size_t)7))
-			count++;
-		idref *refs = sb_malloc((count + 1) * sizeof *refs);
-		if (!refs) {
-			sb_free(buf);
-			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-			break;
-		}
-		size_t i = 0;
-		for (int64_t off = 0; off < size; i++) {
-			uint64_t packed;
-			memcpy(&packed, buf + off, 8);
-			refs[i].line = sb_pass_line(b, packed);
-			refs[i].len = (uint8_t)buf[off + 8];
-			refs[i].id = buf + off + 9;
-			off += (int64_t)((9 + (size_t)refs[i].len + 7) & ~(size_t)7);
-		}
-		qsort(refs, count, sizeof *refs, cmp_idref);
-		for (i = 1; i < count && !st; i++) {
-			if (refs[i].len != refs[i - 1].len || memcmp(refs[i].id, refs[i - 1].id, refs[i].len))
-				continue;
-			size_t first = i - 1;
-			while (first > 0 && refs[first - 1].len == refs[i].len &&
-			       !memcmp(refs[first - 1].id, refs[i].id, refs[i].len))
-				first--;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				sb_dup *nv = sb_realloc(v, cap * sizeof *nv);
-				if (!nv) {
-					st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-					break;
-				}
-				v = nv;
-			}
-			v[n].line = refs[i].line;
-			v[n].first = refs[first].line;
-			n++;
-		}
-		sb_free(refs);
-		sb_free(buf);
+	atomic_int next = 0;
+	dupwork *w = sb_calloc((size_t)b->threads, sizeof *w);
+	pthread_t *tid = sb_calloc((size_t)b->threads, sizeof *tid);
+	sb_status st = w && tid ? SB_OK : sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	for (int i = 0; !st && i < b->threads; i++) {
+		w[i].b = b;
+		w[i].next = &next;
+		if (pthread_create(&tid[i], NULL, run_dups, &w[i]))
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "cannot start a thread");
 	}
+	size_t n = 0;
+	for (int i = 0; tid && i < b->threads; i++) {
+		if (tid[i])
+			pthread_join(tid[i], NULL);
+		if (!st && w[i].st) {
+			st = w[i].st;
+			*d = w[i].d;
+		}
+		n += w[i].n;
+	}
+	sb_dup *v = NULL;
+	if (!st && n && !(v = sb_malloc(n * sizeof *v)))
+		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	size_t k = 0;
+	for (int i = 0; w && i < b->threads; i++) {
+		if (v && w[i].n)
+			memcpy(v + k, w[i].v, w[i].n * sizeof *v);
+		k += w[i].n;
+		sb_free(w[i].v);
+	}
+	sb_free(w);
+	sb_free(tid);
 	if (st) {
 		sb_free(v);
 		return st;
@@ -178,6 +268,8 @@ typedef struct w2 {
 	sb_monb_stats mon;
 	sb_mon_event *ev;
 	size_t nev, cap_ev;
+	char *buf; /* the partition being settled */
+	size_t bufcap;
 	sb_status st;
 	sb_diag d;
 } w2;
@@ -336,6 +428,65 @@ static sb_status add_event(w2 *w, const sb_batch *b, const sb_crec *r, const sb_
 	return SB_OK;
 }
 
+/* Sorts records by person, date, then claim id: a radix sort on
+ * (person, date) packed in 64 bits, then insertion sort of the short runs
+ * that share both (the same person on the same day) by id and line. */
+typedef struct sortkey {
+	uint64_t key;
+	sb_crec *rec;
+} sortkey;
+
+static sb_status sort_recs(sb_crec **recs, size_t n)
+{
+	sortkey *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
+	if (!a || !tmp) {
+		sb_free(a);
+		sb_free(tmp);
+		return SB_ENOMEM;
+	}
+	uint64_t maxkey = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* Dates from 1900 on are positive in 17 bits once offset. */
+		uint64_t day = (uint64_t)(recs[i]->date + 25567);
+		a[i].key = (uint64_t)recs[i]->person << 17 | day;
+		a[i].rec = recs[i];
+		if (a[i].key > maxkey)
+			maxkey = a[i].key;
+	}
+	size_t count[1 << 12];
+	for (unsigned shift = 0; shift < 64 && (maxkey >> shift); shift += 12) {
+		memset(count, 0, sizeof count);
+		for (size_t i = 0; i < n; i++)
+			count[a[i].key >> shift & 0xfff]++;
+		size_t sum = 0;
+		for (size_t k = 0; k < (1 << 12); k++) {
+			size_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[a[i].key >> shift & 0xfff]++] = a[i];
+		sortkey *t = a;
+		a = tmp;
+		tmp = t;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+		while (j > 0 && a[j - 1].key == a[j].key && cmp_rec(&a[j - 1].rec, &a[j].rec) > 0) {
+			sortkey t = a[j];
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+			j--;
+		}
+		recs[i] = a[i].rec;
+	}
+	for (size_t i = 0; i < n; i++)
+		recs[i] = a[i].rec;
+	sb_free(a);
+	sb_free(tmp);
+	return SB_OK;
+}
+
 static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 {
 	sb_obuf *o = &outs[OUT_SETTLE];
@@ -345,8 +496,18 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 	int64_t size = atomic_load(&b->part_size[part]);
 	if (!size)
 		return SB_OK;
-	char *buf;
-	sb_status st = read_all(b->part_fd[part], size, &buf, &w->d);
+	/* One read buffer per thread, kept across partitions: fresh memory
+	 * for every partition costs a page fault per page. */
+	if ((size_t)size + 8 > w->bufcap) {
+		sb_free(w->buf);
+		w->bufcap = (size_t)size + (size_t)size / 4 + 8;
+		if (!(w->buf = sb_malloc(w->bufcap))) {
+			w->bufcap = 0;
+			return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		}
+	}
+	char *buf = w->buf;
+	sb_status st = read_into(b->part_fd[part], size, buf, &w->d);
 	if (st)
 		return st;
 	size_t count = 0;
@@ -357,7 +518,6 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 	if (!recs || !cols) {
 		sb_free(recs);
 		sb_free(cols);
-		sb_free(buf);
 		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
 	size_t i = 0;
@@ -366,7 +526,14 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 		recs[i]->line = sb_pass_line(b, recs[i]->line);
 		off += (int64_t)sb_crec_size(recs[i]);
 	}
-	qsort(recs, count, sizeof *recs, cmp_rec);
+	if (sort_recs(recs, count)) {
+		sb_free(recs);
+		sb_free(cols);
+		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	/* Rows are about 200 bytes: size the output once. */
+	o->p = sb_malloc(count * 200 + 4096);
+	o->cap = o->p ? count * 200 + 4096 : 0;
 	sb_person person;
 	sb_acc acc;
 	uint32_t current = UINT32_MAX;
@@ -467,7 +634,6 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	sb_free(cols);
 	sb_free(recs);
-	sb_free(buf);
 	return st;
 }
 
@@ -656,6 +822,7 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		sb_pass2_release(&w[i].res, b);
 		sb_monb_stats_release(&w[i].mon);
 		sb_free(w[i].ev);
+		sb_free(w[i].buf);
 	}
 	if (!st && run.st) {
 		st = run.st;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/arena.h"
 #include "batch/batch_int.h"
@@ -111,7 +112,7 @@ static sb_status oom(sb_diag *d)
 static sb_status grow_index(sb_batch *b)
 {
 	size_t cap = b->index ? (b->index_mask + 1) * 2 : 1024;
-	sb_pslot *idx = sb_calloc(cap, sizeof *idx);
+	sb_pslot *idx = sb_huge_alloc(cap * sizeof *idx);
 	if (!idx)
 		return SB_ENOMEM;
 	for (size_t i = 0; i < b->npersons; i++) {
@@ -121,7 +122,8 @@ static sb_status grow_index(sb_batch *b)
 		idx[h].key = b->persons[i].key;
 		idx[h].v = (uint32_t)(i + 1);
 	}
-	sb_free(b->index);
+	if (b->index)
+		sb_huge_free(b->index, (b->index_mask + 1) * sizeof *b->index);
 	b->index = idx;
 	b->index_mask = cap - 1;
 	return SB_OK;
@@ -207,12 +209,37 @@ static sb_status reject(sb_batch *b, int file, long line, sb_csv_field id, bool 
 	return sb_rejects_add(&b->rejects, file, (uint64_t)line, id.p, n, reason, false, 0);
 }
 
+/* Sizes the table and index for the rows a file of `bytes` likely holds
+ * (at least 40 bytes a row), so that loading does not grow them step by
+ * step: each step copies or rehashes everything so far. */
+static sb_status presize(sb_batch *b, long long bytes)
+{
+	size_t rows = (size_t)(bytes / 40) + 1024;
+	b->persons = sb_malloc(rows * sizeof *b->persons);
+	if (!b->persons)
+		return SB_ENOMEM;
+	b->cappersons = rows;
+	size_t cap = 1024;
+	while (cap < rows * 2)
+		cap *= 2;
+	b->index = sb_huge_alloc(cap * sizeof *b->index);
+	if (!b->index)
+		return SB_ENOMEM;
+	b->index_mask = cap - 1;
+	return SB_OK;
+}
+
 static sb_status load_persons(sb_batch *b, sb_diag *d)
 {
 	sb_csv *c;
 	sb_status st = sb_csv_open(b->cfg->persons_path, &c, d);
 	if (st)
 		return st;
+	struct stat sbuf;
+	if (!stat(b->cfg->persons_path, &sbuf) && presize(b, (long long)sbuf.st_size)) {
+		sb_csv_free(c);
+		return oom(d);
+	}
 	int cid = column(c, "id", "certno", "psn_no"), cscheme = column(c, "scheme", "insutype", NULL),
 	    cregion = column(c, "region", "insuplc_admdvs", NULL),
 	    chh = column(c, "household", NULL, NULL), cemp = column(c, "employment", NULL, NULL),
@@ -225,6 +252,7 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 				   "persons.csv has no column %s", missing);
 	}
 	int r;
+	uint32_t last_hh = 0;
 	while ((r = sb_csv_next(c, d)) != 0) {
 		if (r == -2) {
 			st = d->code;
@@ -322,15 +350,27 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 			p.income = inc;
 		}
 		f = field(c, chh);
-		if (f.n && !(p.household = household(b, f.p, f.n))) {
+		if (f.n && last_hh && f.n == strlen(b->households[last_hh - 1]) &&
+		    !memcmp(f.p, b->households[last_hh - 1], f.n)) {
+			p.household = last_hh; /* members usually come one after another */
+		} else if (f.n && !(p.household = household(b, f.p, f.n))) {
 			st = oom(d);
 			break;
 		}
-		long dup = sb_batch_find_person(b, id.p, id.n);
-		if (dup >= 0) {
+		last_hh = p.household;
+		/* Find or insert in one probe: the table is far larger than the
+		 * caches, so each probe is a miss. */
+		if ((b->npersons + 1) * 2 > b->index_mask && grow_index(b)) {
+			st = oom(d);
+			break;
+		}
+		size_t h = sb_batch_hash(p.key) & b->index_mask;
+		while (b->index[h].v && b->index[h].key != p.key)
+			h = (h + 1) & b->index_mask;
+		if (b->index[h].v) {
 			if ((st = reject(b, 0, line, id, true,
 					 "person is listed twice in persons.csv (first at line %u)",
-					 b->persons[dup].line)))
+					 b->persons[b->index[h].v - 1].line)))
 				break;
 			continue;
 		}
@@ -345,13 +385,6 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 			b->cappersons = cap;
 		}
 		b->persons[b->npersons++] = p;
-		if (b->npersons * 2 > b->index_mask && (st = grow_index(b))) {
-			st = oom(d);
-			break;
-		}
-		size_t h = sb_batch_hash(p.key) & b->index_mask;
-		while (b->index[h].v)
-			h = (h + 1) & b->index_mask;
 		b->index[h].key = p.key;
 		b->index[h].v = (uint32_t)b->npersons;
 	}
@@ -517,7 +550,8 @@ sb_status sb_batch_load_people(sb_batch *b, sb_diag *d)
 void sb_batch_release_people(sb_batch *b)
 {
 	sb_free(b->persons);
-	sb_free(b->index);
+	if (b->index)
+		sb_huge_free(b->index, (b->index_mask + 1) * sizeof *b->index);
 	for (size_t i = 0; i < b->nhouseholds; i++)
 		sb_free(b->households[i]);
 	sb_free(b->households);

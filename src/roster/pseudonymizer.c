@@ -370,13 +370,16 @@ sb_status sb_pseudonymizer_file(sb_pseudonymizer *p, const char *in_path, const 
 		}
 		/* A record with a wrong field count is carried with its IDs
 		 * replaced, so that the reader of the copy rejects it on the
-		 * same line as the reader of the original. */
+		 * same line as the reader of the original. Its fields may have
+		 * shifted (an unquoted comma in a name), so there any field that
+		 * is a valid ID is replaced, wherever it is. */
 		for (size_t i = 0; i < nf; i++) {
 			sb_csv_field f = sb_csv_get(c, i);
+			int id_column = i < ncols && replace[i];
 
 			if (i)
 				sb_out_char(o, ',');
-			if (i >= ncols || !replace[i] || !f.n) {
+			if (!f.n || (!id_column && (r == 1 || sb_id_check(f.p, f.n, NULL, NULL)))) {
 				sb_out_field(o, f.p, f.n);
 				continue;
 			}

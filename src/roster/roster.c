@@ -247,8 +247,15 @@ static void load_identity_names(sb_roster *r)
 	for (size_t i = 0; i < sb_policyset_count(r->set); i++) {
 		const sb_policy *p = sb_policyset_at(r->set, i);
 
-		for (uint16_t j = 0; j < p->nidentities; j++)
-			r->declared |= (uint64_t)1 << (p->identities[j] + 1);
+		for (uint16_t j = 0; j < p->nidentities; j++) {
+			uint64_t bit = (uint64_t)1 << (p->identities[j] + 1);
+			size_t used = strlen(r->declared_list);
+
+			if (!(r->declared & bit))
+				snprintf(r->declared_list + used, sizeof r->declared_list - used,
+					 "%s%s", used ? ", " : "", p->identity_names[j]);
+			r->declared |= bit;
+		}
 		sb_ydoc *doc;
 		sb_diag ignore;
 
@@ -643,9 +650,11 @@ static sb_status read_identities(sb_roster *r, sb_diag *d)
 		if (k < 0) {
 			char msg[1400];
 
-			bad.file[0] = '\0'; /* the line is in its own column */
-			snprintf(reason, sizeof reason, "the row is not well-formed CSV: %s",
-				 sb_diag_format(&bad, msg, sizeof msg));
+			/* The line is in its own column; the place inside it helps. */
+			bad.file[0] = '\0';
+			snprintf(reason, sizeof reason,
+				 "the row is not well-formed CSV (%s): fix the quoting or the "
+				 "number of fields", sb_diag_format(&bad, msg, sizeof msg));
 			kind = ERR_RECORD;
 		}
 		sb_csv_field fp = sb_csv_get(c, (size_t)col[0]), fi = sb_csv_get(c, (size_t)col[1]),
@@ -660,7 +669,8 @@ static sb_status read_identities(sb_roster *r, sb_diag *d)
 			kind = ERR_ID;
 		} else if (kind < 0 && sb_person_key(fp.p, fp.n, &x.key, &pseudo, NULL, &why)) {
 			reason_add(reason, sizeof reason,
-				   "the person ID %s: correct it from the identity card", why);
+				   "the person ID %s: correct it from the identity card (or the "
+				   "pseudonymised file)", why);
 			kind = ERR_ID;
 		}
 		x.pseudo = (uint8_t)pseudo;
@@ -677,8 +687,9 @@ static sb_status read_identities(sb_roster *r, sb_diag *d)
 			if (sym < 0 || sym >= SB_MAX_MASK_SYMS || !(r->declared >> (sym + 1) & 1)) {
 				reason_add(reason, sizeof reason,
 					   "identity \"%.*s\" is not declared by any policy: use one of "
-					   "the policies' identity ids, or add it to the policy",
-					   (int)(fi.n < 40 ? fi.n : 40), fi.p);
+					   "%s, or declare it in the policy",
+					   (int)(fi.n < 40 ? fi.n : 40), fi.p,
+					   r->declared_list[0] ? r->declared_list : "(none declared)");
 				if (kind < 0)
 					kind = ERR_IDENTITY;
 			}
@@ -691,14 +702,14 @@ static sb_status read_identities(sb_roster *r, sb_diag *d)
 				date_bad = 1;
 			} else if (sb_date_parse(ff.p, ff.n, 1, &x.from, &why)) {
 				reason_add(reason, sizeof reason,
-					   "from \"%.*s\" is not a date (YYYY-MM-DD): %s",
+					   "from \"%.*s\" %s: write the first day held as YYYY-MM-DD",
 					   (int)(ff.n < 40 ? ff.n : 40), ff.p, why);
 				date_bad = 1;
 			}
 			if (ft.n && sb_date_parse(ft.p, ft.n, 1, &x.to, &why)) {
 				reason_add(reason, sizeof reason,
-					   "to \"%.*s\" is not a date (YYYY-MM-DD, or empty while "
-					   "still held): %s",
+					   "to \"%.*s\" %s: write the last day held as YYYY-MM-DD, "
+					   "or leave it empty while still held",
 					   (int)(ft.n < 40 ? ft.n : 40), ft.p, why);
 				date_bad = 1;
 			} else if (!date_bad && x.to < x.from) {

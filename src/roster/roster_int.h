@@ -47,6 +47,7 @@ typedef struct sb_roster {
 	sb_roster_totals *t;
 	sb_policyset *set;
 	uint64_t declared; /* bit (sym + 1) per identity some policy declares */
+	char declared_list[512]; /* their ids, for messages */
 	char names[SB_MAX_MASK_SYMS][SB_ROSTER_NAME_MAX]; /* display names by symbol */
 	sb_rperson *persons;  /* sorted by (pseudo, key, line) once read */
 	size_t npersons, cappersons;
