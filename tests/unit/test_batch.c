@@ -1,0 +1,544 @@
+/* test_batch.c: the batch against the engine claim by claim, across thread
+ * counts and partition sizes, and with bad rows planted in generated input:
+ * every claim of a generated province must settle to the same fen as
+ * sb_settle_claim called one claim at a time, the output must not depend
+ * on the number of threads, and every planted row must be rejected with
+ * its line and reason while rows and money still reconcile. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch/batch_int.h"
+#include "sanbao/batch.h"
+#include "sanbao/csv.h"
+#include "sanbao/gen.h"
+#include "sanbao/policy.h"
+#include "sanbao/settle.h"
+
+static char policies_src[PATH_MAX];
+
+static void make_dir(char *out, size_t n)
+{
+	snprintf(out, n, "/tmp/sanbao-test-batch-XXXXXX");
+	assert_non_null(mkdtemp(out));
+}
+
+static void generate(const char *dir, uint64_t persons, uint64_t seed)
+{
+	sb_gen_config cfg;
+	sb_gen_stats stats;
+	sb_diag d;
+	sb_gen_config_init(&cfg);
+	cfg.persons = persons;
+	cfg.seed = seed;
+	cfg.year = 2024;
+	cfg.threads = 2;
+	cfg.out_dir = dir;
+	cfg.policies_src = policies_src;
+	assert_int_equal(sb_gen_run(&cfg, &stats, &d), SB_OK);
+}
+
+static void run_batch(const char *in, const char *out, int threads, size_t part_bytes,
+		      bool monitor, sb_batch_totals *t)
+{
+	char pol[PATH_MAX], persons[PATH_MAX], idents[PATH_MAX], claims[PATH_MAX];
+	snprintf(pol, sizeof pol, "%s/policies", in);
+	snprintf(persons, sizeof persons, "%s/persons.csv", in);
+	snprintf(idents, sizeof idents, "%s/identities.csv", in);
+	snprintf(claims, sizeof claims, "%s/claims.csv", in);
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = pol;
+	cfg.persons_path = persons;
+	cfg.identities_path = idents;
+	cfg.claims_path = claims;
+	cfg.out_dir = out;
+	cfg.threads = threads;
+	cfg.partition_bytes = part_bytes;
+	cfg.monitor = monitor;
+	sb_diag d;
+	sb_diag_clear(&d);
+	sb_status st = sb_batch_settle(&cfg, t, &d);
+	if (st)
+		fail_msg("batch failed: %s", d.message);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	*n = (size_t)len;
+	return buf;
+}
+
+/* ---- the reference: one claim at a time through sb_settle_claim ---- */
+
+typedef struct ref_person {
+	sb_person p;
+	const sb_policy *pol;
+} ref_person;
+
+typedef struct ref_claim {
+	char id[72];
+	char person[SB_ID_LEN + 1];
+	int pidx;
+	sb_claim c;
+	char level[32];
+	sb_result r;
+} ref_claim;
+
+static int cmp_person_id(const void *a, const void *b)
+{
+	return strcmp(((const ref_person *)a)->p.id, ((const ref_person *)b)->p.id);
+}
+
+static int cmp_claim_order(const void *a, const void *b)
+{
+	const ref_claim *x = a, *y = b;
+	if (x->pidx != y->pidx)
+		return x->pidx < y->pidx ? -1 : 1;
+	if (x->c.date != y->c.date)
+		return x->c.date < y->c.date ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int cmp_claim_id(const void *a, const void *b)
+{
+	return strcmp(((const ref_claim *)a)->id, ((const ref_claim *)b)->id);
+}
+
+static sb_csv_field col(sb_csv *c, const char *name)
+{
+	const char *names[] = {name, NULL};
+	int i = sb_csv_find(c, names);
+	assert_true(i >= 0);
+	return sb_csv_get(c, (size_t)i);
+}
+
+static sb_fen money(sb_csv_field f)
+{
+	sb_fen v = 0;
+	const char *why;
+	if (f.n)
+		assert_int_equal(sb_money_parse(f.p, f.n, &v, &why), SB_OK);
+	return v;
+}
+
+/* Settles dir's claims one by one; returns them sorted by claim id. */
+static ref_claim *reference(const char *dir, sb_policyset **setp, size_t *nclaims)
+{
+	char path[PATH_MAX];
+	sb_diag d;
+	sb_policyset *set;
+	assert_int_equal(sb_policyset_new(&set), SB_OK);
+	snprintf(path, sizeof path, "%s/policies", dir);
+	assert_int_equal(sb_policyset_load_dir(set, path, &d), SB_OK);
+
+	size_t np = 0, capp = 1024;
+	ref_person *persons = malloc(capp * sizeof *persons);
+	sb_csv *c;
+	snprintf(path, sizeof path, "%s/persons.csv", dir);
+	assert_int_equal(sb_csv_open(path, &c, &d), SB_OK);
+	while (sb_csv_next(c, &d) == 1) {
+		if (np == capp)
+			persons = realloc(persons, (capp *= 2) * sizeof *persons);
+		ref_person *rp = &persons[np++];
+		memset(rp, 0, sizeof *rp);
+		sb_csv_field f = col(c, "id");
+		const char *why;
+		assert_int_equal(sb_id_check(f.p, f.n, &rp->p.birth, &why), SB_OK);
+		memcpy(rp->p.id, f.p, SB_ID_LEN);
+		f = col(c, "region");
+		memcpy(rp->p.region, f.p, 6);
+		rp->pol = sb_policyset_find(set, rp->p.region);
+		assert_non_null(rp->pol);
+		f = col(c, "scheme");
+		rp->p.scheme = f.n == 8 && !memcmp(f.p, "employee", 8) ? 0 : 1;
+		f = col(c, "employment");
+		rp->p.employment = f.n == 6 ? 0 : f.n == 7 ? 1 : 0xff;
+		rp->p.tier = -1;
+	}
+	sb_csv_free(c);
+	qsort(persons, np, sizeof *persons, cmp_person_id);
+
+	snprintf(path, sizeof path, "%s/identities.csv", dir);
+	assert_int_equal(sb_csv_open(path, &c, &d), SB_OK);
+	while (sb_csv_next(c, &d) == 1) {
+		ref_person key;
+		sb_csv_field f = col(c, "person");
+		memcpy(key.p.id, f.p, SB_ID_LEN);
+		key.p.id[SB_ID_LEN] = '\0';
+		ref_person *rp = bsearch(&key, persons, np, sizeof *persons, cmp_person_id);
+		assert_non_null(rp);
+		sb_ident *id = &rp->p.idents[rp->p.nidents++];
+		f = col(c, "identity");
+		id->sym = sb_policyset_symbol(set, SB_SYM_IDENTITY, f.p, f.n);
+		const char *why;
+		f = col(c, "from");
+		assert_int_equal(sb_date_parse(f.p, f.n, 0, &id->from, &why), SB_OK);
+		f = col(c, "to");
+		id->to = INT32_MAX;
+		if (f.n)
+			assert_int_equal(sb_date_parse(f.p, f.n, 0, &id->to, &why), SB_OK);
+	}
+	sb_csv_free(c);
+
+	size_t nc = 0, capc = 4096;
+	ref_claim *claims = malloc(capc * sizeof *claims);
+	snprintf(path, sizeof path, "%s/claims.csv", dir);
+	assert_int_equal(sb_csv_open(path, &c, &d), SB_OK);
+	while (sb_csv_next(c, &d) == 1) {
+		if (nc == capc)
+			claims = realloc(claims, (capc *= 2) * sizeof *claims);
+		ref_claim *rc = &claims[nc++];
+		memset(rc, 0, sizeof *rc);
+		sb_csv_field f = col(c, "id");
+		memcpy(rc->id, f.p, f.n);
+		f = col(c, "person");
+		memcpy(rc->person, f.p, SB_ID_LEN);
+		ref_person key;
+		memcpy(key.p.id, rc->person, SB_ID_LEN + 1);
+		ref_person *rp = bsearch(&key, persons, np, sizeof *persons, cmp_person_id);
+		assert_non_null(rp);
+		rc->pidx = (int)(rp - persons);
+		const char *why;
+		f = col(c, "date");
+		assert_int_equal(sb_date_parse(f.p, f.n, 1, &rc->c.date, &why), SB_OK);
+		f = col(c, "visit");
+		rc->c.visit = (uint8_t)sb_name_index(sb_visit_names, f.p, f.n);
+		f = col(c, "level");
+		memcpy(rc->level, f.p, f.n < 31 ? f.n : 31);
+		rc->c.level = sb_policyset_symbol(set, SB_SYM_LEVEL, f.p, f.n);
+		f = col(c, "care_region");
+		rc->c.place = !memcmp(f.p, rp->p.region, 6) ? SB_PLACE_LOCAL :
+			      !memcmp(f.p, rp->p.region, 2) ? SB_PLACE_IN_PROVINCE :
+							     SB_PLACE_CROSS_PROVINCE;
+		f = col(c, "filing");
+		rc->c.filing = f.n ? (uint8_t)sb_name_index(sb_filing_names, f.p, f.n) : 0;
+		rc->c.total = money(col(c, "total"));
+		rc->c.in_scope = money(col(c, "in_scope"));
+		rc->c.pre_selfpay = money(col(c, "pre_selfpay"));
+		rc->c.over_limit = money(col(c, "over_limit"));
+	}
+	sb_csv_free(c);
+	qsort(claims, nc, sizeof *claims, cmp_claim_order);
+	sb_acc acc;
+	int last = -1;
+	for (size_t i = 0; i < nc; i++) {
+		ref_claim *rc = &claims[i];
+		rc->c.id = rc->id;
+		rc->c.level_name = rc->level;
+		if (rc->pidx != last) {
+			memset(&acc, 0, sizeof acc);
+			last = rc->pidx;
+		}
+		const ref_person *rp = &persons[rc->pidx];
+		if (sb_settle_claim(set, rp->pol, &rp->p, &rc->c, &acc, &rc->r, NULL, &d))
+			fail_msg("claim %s refused: %s", rc->id, d.message);
+	}
+	qsort(claims, nc, sizeof *claims, cmp_claim_id);
+	free(persons);
+	*setp = set;
+	*nclaims = nc;
+	return claims;
+}
+
+static void test_batch_equals_claim_by_claim(void **state)
+{
+	(void)state;
+	char dir[64], out[128], path[256];
+	make_dir(dir, sizeof dir);
+	/* Big enough that 2 threads read claims.csv in 2 byte ranges. */
+	generate(dir, 15000, 11);
+	snprintf(out, sizeof out, "%s/out", dir);
+	sb_batch_totals t;
+	run_batch(dir, out, 2, 200 << 10, false, &t);
+	assert_true(t.partitions > 4);
+
+	sb_policyset *set;
+	size_t nc;
+	ref_claim *ref = reference(dir, &set, &nc);
+	assert_int_equal(t.settled, (long long)nc);
+	assert_int_equal(t.rejected, 0);
+
+	sb_csv *c;
+	sb_diag d;
+	snprintf(path, sizeof path, "%s/settlements.csv", out);
+	assert_int_equal(sb_csv_open(path, &c, &d), SB_OK);
+	const int *order;
+	size_t nl = sb_policyset_layer_order(set, &order);
+	size_t rows = 0, paying = 0;
+	while (sb_csv_next(c, &d) == 1) {
+		rows++;
+		sb_csv_field f = col(c, "id");
+		ref_claim key;
+		memset(&key, 0, sizeof key);
+		memcpy(key.id, f.p, f.n);
+		ref_claim *rc = bsearch(&key, ref, nc, sizeof *ref, cmp_claim_id);
+		assert_non_null(rc);
+		for (size_t l = 0; l < nl; l++) {
+			const char *name = sb_policyset_symbol_name(set, SB_SYM_LAYER, order[l]);
+			sb_fen want = 0;
+			for (uint8_t k = 0; k < rc->r.nlayers; k++)
+				if (rc->r.layer[k].sym == order[l])
+					want = rc->r.layer[k].pay;
+			if (money(col(c, name)) != want)
+				fail_msg("claim %s layer %s: batch %.*s, claim by claim %lld", rc->id, name,
+					 (int)col(c, name).n, col(c, name).p, (long long)want);
+			paying += want > 0;
+		}
+		assert_int_equal(money(col(c, "fund")), rc->r.fund);
+		assert_int_equal(money(col(c, "oop")), rc->r.oop);
+		assert_int_equal(money(col(c, "oop_in_scope")), rc->r.oop_in_scope);
+		assert_int_equal(money(col(c, "fund")) + money(col(c, "oop")), money(col(c, "total")));
+	}
+	sb_csv_free(c);
+	assert_int_equal(rows, nc);
+	/* The comparison means something only if layers actually pay. */
+	assert_true(paying > nc / 2);
+	free(ref);
+	sb_policyset_free(set);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_same_output_for_any_thread_count(void **state)
+{
+	(void)state;
+	char dir[64], out[128], path[256];
+	make_dir(dir, sizeof dir);
+	generate(dir, 12000, 3);
+	char *first[3] = {NULL, NULL, NULL};
+	size_t first_n[3] = {0, 0, 0};
+	const char *files[3] = {"settlements.csv", "warnings.csv", "approaching.csv"};
+	for (int threads = 1; threads <= 3; threads++) {
+		snprintf(out, sizeof out, "%s/out%d", dir, threads);
+		sb_batch_totals t;
+		run_batch(dir, out, threads, 128 << 10, true, &t);
+		for (int k = 0; k < 3; k++) {
+			snprintf(path, sizeof path, "%s/%s", out, files[k]);
+			size_t n;
+			char *buf = slurp(path, &n);
+			if (!first[k]) {
+				first[k] = buf;
+				first_n[k] = n;
+				continue;
+			}
+			assert_int_equal(n, first_n[k]);
+			assert_memory_equal(buf, first[k], n);
+			free(buf);
+		}
+	}
+	/* The monitor must have found something for the check to matter. */
+	assert_true(strchr(first[1], '\n') != strrchr(first[1], '\n'));
+	for (int k = 0; k < 3; k++)
+		free(first[k]);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Appends a line to a file and returns its 1-based line number. */
+static long append_line(const char *path, const char *text)
+{
+	size_t n;
+	char *buf = slurp(path, &n);
+	long lines = 0;
+	for (size_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	free(buf);
+	FILE *f = fopen(path, "ab");
+	assert_non_null(f);
+	fprintf(f, "%s\n", text);
+	fclose(f);
+	return lines + 1;
+}
+
+static void test_bad_rows_rejected_and_reconciled(void **state)
+{
+	(void)state;
+	char dir[64], out[128], claims[128], persons[128], path[256];
+	make_dir(dir, sizeof dir);
+	generate(dir, 3000, 5);
+	snprintf(claims, sizeof claims, "%s/claims.csv", dir);
+	snprintf(persons, sizeof persons, "%s/persons.csv", dir);
+
+	/* A real person and claim row to build bad rows from. */
+	sb_csv *c;
+	sb_diag d;
+	assert_int_equal(sb_csv_open(claims, &c, &d), SB_OK);
+	assert_int_equal(sb_csv_next(c, &d), 1);
+	sb_csv_field raw = sb_csv_raw(c);
+	char good[1024];
+	snprintf(good, sizeof good, "%.*s", (int)raw.n, raw.p);
+	char header[1024];
+	size_t hn;
+	char *all = slurp(claims, &hn);
+	snprintf(header, sizeof header, "%.*s", (int)(strchr(all, '\n') - all), all);
+	free(all);
+	sb_csv_free(c);
+
+	/* Fields of the good row, to rewrite one at a time. */
+	char fields[32][128];
+	int nf = 0;
+	for (char *p = good, *q; nf < 32; p = q + 1) {
+		q = strchr(p, ',');
+		size_t len = q ? (size_t)(q - p) : strlen(p);
+		snprintf(fields[nf++], sizeof fields[0], "%.*s", (int)len, p);
+		if (!q)
+			break;
+	}
+	int ci[32];
+	int nh = 0;
+	char names[32][32];
+	for (char *p = header, *q; nh < 32; p = q + 1) {
+		q = strchr(p, ',');
+		size_t len = q ? (size_t)(q - p) : strlen(p);
+		snprintf(names[nh++], sizeof names[0], "%.*s", (int)len, p);
+		if (!q)
+			break;
+	}
+	for (int i = 0; i < nh; i++)
+		ci[i] = i;
+	(void)ci;
+
+	struct plant {
+		const char *column;
+		const char *value;
+		const char *reason;
+		bool readable_total;
+		long line;
+	} plants[] = {
+		{"person", "BADID", "check digit", true, 0},
+		{"date", "2024-02-30", "is not a date", true, 0},
+		{"in_scope", "-5.00", "negative", true, 0},
+		{"total", "100.123", "more than 2 decimals", false, 0},
+		{"pre_selfpay", "999999999.00", "exceed the total", true, 0},
+		{"person", "110105194910010082", "unknown person", true, 0},
+		{"person", "REGIONLESS", "unknown person", true, 0},
+		{"id", NULL, "duplicate claim id", true, 0},
+	};
+	/* A person enrolled in a region with no policy is refused in
+	 * persons.csv, so a claim for them is for an unknown person. */
+	char regionless[SB_ID_LEN + 1] = "99010019800101001";
+	regionless[17] = sb_id_check_char(regionless);
+	regionless[18] = '\0';
+	char pline[256];
+	snprintf(pline, sizeof pline, "%s,resident,123456,,,", regionless);
+	long person_line = append_line(persons, pline);
+
+	int nplants = (int)(sizeof plants / sizeof plants[0]);
+	for (int k = 0; k < nplants; k++) {
+		char row[2048] = "";
+		for (int i = 0; i < nf; i++) {
+			const char *v = fields[i];
+			if (!strcmp(names[i], plants[k].column) && plants[k].value)
+				v = plants[k].value;
+			if (!strcmp(v, "BADID")) {
+				static char bad[SB_ID_LEN + 1];
+				memcpy(bad, fields[i], SB_ID_LEN);
+				bad[SB_ID_LEN] = '\0';
+				bad[17] = bad[17] == '0' ? '1' : '0';
+				if (sb_id_check(bad, SB_ID_LEN, NULL, &(const char *){NULL}) == SB_OK)
+					bad[17] = bad[17] == '2' ? '3' : '2';
+				v = bad;
+			}
+			if (!strcmp(v, "REGIONLESS"))
+				v = regionless;
+			if (!strcmp(names[i], "id") && plants[k].value == NULL)
+				v = fields[i]; /* the same id again: the later row is the duplicate */
+			else if (!strcmp(names[i], "id")) {
+				static char idbuf[64];
+				snprintf(idbuf, sizeof idbuf, "PLANT%d", k);
+				v = idbuf;
+			}
+			strcat(row, i ? "," : "");
+			strcat(row, v);
+		}
+		plants[k].line = append_line(claims, row);
+	}
+	long malformed = append_line(claims, "\"unterminated,quote");
+
+	snprintf(out, sizeof out, "%s/out", dir);
+	sb_batch_totals t;
+	run_batch(dir, out, 2, 64 << 10, false, &t);
+	assert_int_equal(t.claim_rows, t.settled + t.rejected);
+	assert_int_equal(t.rejected, nplants + 1);
+	assert_int_equal(t.fund + t.oop, t.total);
+	assert_int_equal(t.persons_rejected, 1);
+
+	snprintf(path, sizeof path, "%s/rejects.csv", out);
+	size_t n;
+	char *rej = slurp(path, &n);
+	for (int k = 0; k < nplants; k++) {
+		char needle[64];
+		snprintf(needle, sizeof needle, "claims.csv,%ld,", plants[k].line);
+		char *at = strstr(rej, needle);
+		if (!at)
+			fail_msg("planted row at line %ld (%s) was not rejected", plants[k].line,
+				 plants[k].reason);
+		char *eol = strchr(at, '\n');
+		*eol = '\0';
+		if (!strstr(at, plants[k].reason))
+			fail_msg("line %ld rejected for another reason: %s (want %s)", plants[k].line,
+				 at, plants[k].reason);
+		*eol = '\n';
+	}
+	char needle[64];
+	snprintf(needle, sizeof needle, "claims.csv,%ld,", malformed);
+	assert_non_null(strstr(rej, needle));
+	snprintf(needle, sizeof needle, "persons.csv,%ld,", person_line);
+	assert_non_null(strstr(rej, needle));
+	assert_non_null(strstr(rej, "region 123456 has no policy"));
+	free(rej);
+
+	/* Money: every readable total is either settled or rejected. */
+	sb_fen input = 0;
+	long long unreadable = 0;
+	assert_int_equal(sb_csv_open(claims, &c, &d), SB_OK);
+	int r;
+	while ((r = sb_csv_next(c, &d)) != 0) {
+		sb_fen v;
+		const char *why;
+		sb_csv_field f = r == 1 ? col(c, "total") : (sb_csv_field){"", 0};
+		if (r == 1 && !sb_money_parse(f.p, f.n, &v, &why))
+			input += v;
+		else
+			unreadable++;
+	}
+	sb_csv_free(c);
+	assert_int_equal(t.total + t.rejected_total, input);
+	assert_int_equal(t.rejected_unreadable, unreadable);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const char *src = getenv("SB_SOURCE_DIR");
+	snprintf(policies_src, sizeof policies_src, "%s/policies/demo", src ? src : ".");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batch_equals_claim_by_claim),
+		cmocka_unit_test(test_same_output_for_any_thread_count),
+		cmocka_unit_test(test_bad_rows_rejected_and_reconciled),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
