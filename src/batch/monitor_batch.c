@@ -125,8 +125,10 @@ sb_status sb_monb_partition(const sb_batch *b, sb_mon_event *ev, size_t n, sb_ob
 	sb_mon_out mo;
 	memset(&mo, 0, sizeof mo);
 	sb_status st = sb_monitor_run(ev, n, &mo);
-	if (st)
+	if (st) {
+		sb_mon_out_release(&mo);
 		return st;
+	}
 	for (size_t i = 0; i < mo.nwarn; i++) {
 		const sb_mon_hit *h = &mo.warn[i];
 		put_hit(b, warn, h);

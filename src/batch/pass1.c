@@ -548,7 +548,8 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 					sb_reject *x = &w[i].rejects.v[k];
 					x->line = sb_pass_line(b, x->line);
 				}
-				st = sb_pass_take_rejects(&res->rejects, &w[i].rejects);
+				if ((st = sb_pass_take_rejects(&res->rejects, &w[i].rejects)))
+					sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 			}
 			sb_rejects_release(&w[i].rejects);
 		}

@@ -165,6 +165,8 @@ sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, int flags, sb
 			v->lev[i].level = -1;
 		} else {
 			v->lev[i].level = sb_policyset_intern(c->set, SB_SYM_LEVEL, kt, kl);
+			if (v->lev[i].level == SB_SYM_OOM)
+				return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			if (v->lev[i].level < 0)
 				return sb_ynode_error(c->d, SB_ELIMIT, k,
 						      "too many facility levels (at most %d)",
@@ -255,6 +257,8 @@ static sb_status sym_item(sb_comp *c, sb_ynode item, sb_cond *cond, void *arg)
 	if (!len)
 		return sb_ynode_error(c->d, SB_EPOLICY, item, "an empty value in a condition");
 	int sym = sb_policyset_intern(c->set, *kind, t, len);
+	if (sym == SB_SYM_OOM)
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	if (sym < 0)
 		return sb_ynode_error(c->d, SB_ELIMIT, item, "too many distinct %s values (at most %d)",
 				      *kind == SB_SYM_LEVEL ? "level" : "tier", SB_MAX_MASK_SYMS);

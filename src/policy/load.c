@@ -110,20 +110,20 @@ int sb_policyset_intern(sb_policyset *set, sb_symkind kind, const char *p, size_
 		int cap = t->cap ? t->cap * 2 : 16;
 		char **names = sb_realloc(t->names, (size_t)cap * sizeof *names);
 		if (!names)
-			return -1;
+			return SB_SYM_OOM;
 		t->names = names;
 		t->cap = cap;
 	}
 	char *s = sb_malloc(n + 1);
 	if (!s)
-		return -1;
+		return SB_SYM_OOM;
 	memcpy(s, p, n);
 	s[n] = '\0';
 	if (kind == SB_SYM_LAYER) {
 		int *order = sb_realloc(set->layer_order, (size_t)(t->n + 1) * sizeof *order);
 		if (!order) {
 			sb_free(s);
-			return -1;
+			return SB_SYM_OOM;
 		}
 		set->layer_order = order;
 		order[set->nlayer_order++] = t->n;
@@ -420,6 +420,8 @@ static sb_status compile_identities(sb_policyset *set, rawfile *f, sb_policy *po
 				return sb_ynode_error(d, SB_EPOLICY, id, "identity \"%.*s\" is listed twice",
 						      (int)il, t);
 		int sym = sb_policyset_intern(set, SB_SYM_IDENTITY, t, il);
+		if (sym == SB_SYM_OOM)
+			return oom(d);
 		if (sym < 0)
 			return sb_ynode_error(d, SB_ELIMIT, id, "too many identities across policies");
 		pol->identities[i] = sym;

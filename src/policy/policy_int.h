@@ -194,6 +194,10 @@ int sb_version_policy_year(const sb_version *v, sb_date date);
 sb_date sb_version_year_start(const sb_version *v, int year);
 
 /* The set's symbol table as the loader sees it. */
+/* The symbol of a word, added when new: >= 0; SB_SYM_FULL when a kind
+ * kept in bit masks has no room left; SB_SYM_OOM when out of memory. */
+#define SB_SYM_FULL (-1)
+#define SB_SYM_OOM (-2)
 int sb_policyset_intern(sb_policyset *set, sb_symkind kind, const char *p, size_t n);
 sb_arena *sb_policyset_arena(sb_policyset *set);
 

@@ -20,16 +20,12 @@ static char *dup_str(const char *s)
 	return p;
 }
 
-sb_status sb_ydoc_load(const char *path, sb_ydoc **out, sb_diag *d)
+static sb_status load(const char *path, FILE *f, const char *buf, size_t n, sb_ydoc **out,
+			  sb_diag *d)
 {
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
 	sb_ydoc *doc = sb_calloc(1, sizeof *doc);
 	char *slash;
 	if (!doc || !(doc->path = dup_str(path)) || !(doc->dir = dup_str(path))) {
-		fclose(f);
 		sb_ydoc_free(doc);
 		return sb_diag_set(d, SB_ENOMEM, path, 0, 0, "out of memory");
 	}
@@ -42,11 +38,13 @@ sb_status sb_ydoc_load(const char *path, sb_ydoc **out, sb_diag *d)
 	yaml_parser_t parser;
 	sb_status st = SB_OK;
 	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
 		sb_ydoc_free(doc);
 		return sb_diag_set(d, SB_ENOMEM, path, 0, 0, "out of memory");
 	}
-	yaml_parser_set_input_file(&parser, f);
+	if (f)
+		yaml_parser_set_input_file(&parser, f);
+	else
+		yaml_parser_set_input_string(&parser, (const unsigned char *)buf, n);
 	if (!yaml_parser_load(&parser, &doc->doc)) {
 		if (parser.error == YAML_MEMORY_ERROR)
 			st = sb_diag_set(d, SB_ENOMEM, path, 0, 0, "out of memory");
@@ -61,13 +59,30 @@ sb_status sb_ydoc_load(const char *path, sb_ydoc **out, sb_diag *d)
 			st = sb_diag_set(d, SB_ESYNTAX, path, 1, 1, "the file is empty");
 	}
 	yaml_parser_delete(&parser);
-	fclose(f);
 	if (st != SB_OK) {
 		sb_ydoc_free(doc);
 		return st;
 	}
 	*out = doc;
 	return SB_OK;
+}
+
+sb_status sb_ydoc_load(const char *path, sb_ydoc **out, sb_diag *d)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+	sb_status st = load(path, f, NULL, 0, out, d);
+	fclose(f);
+	return st;
+}
+
+sb_status sb_ydoc_load_mem(const char *name, const char *buf, size_t n, sb_ydoc **out,
+			   sb_diag *d)
+{
+	*out = NULL;
+	return load(name, NULL, buf, n, out, d);
 }
 
 void sb_ydoc_free(sb_ydoc *doc)

@@ -25,6 +25,10 @@ typedef struct sb_ynode {
 /* Reads and parses path. A YAML syntax error is SB_ESYNTAX at its place.
  * The document is freed by the caller with sb_ydoc_free. */
 SB_MUST_USE sb_status sb_ydoc_load(const char *path, sb_ydoc **out, sb_diag *d);
+/* The same over a caller's buffer (copied by libyaml as it parses); `name`
+ * stands for the path in messages and relative references. */
+SB_MUST_USE sb_status sb_ydoc_load_mem(const char *name, const char *buf, size_t n,
+				       sb_ydoc **out, sb_diag *d);
 void sb_ydoc_free(sb_ydoc *doc);
 sb_ynode sb_ydoc_root(sb_ydoc *doc);
 
