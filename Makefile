@@ -27,25 +27,34 @@ deps:
 	fi
 
 build: deps
-	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_WERROR=ON >/dev/null
+	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_WERROR=ON -DSB_SANITIZE=OFF \
+	  -DSB_FUZZ=OFF >/dev/null
 	cmake --build $(REL) -j $(JOBS)
 
 build-asan: deps
-	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DSB_WERROR=ON -DSB_SANITIZE=ON >/dev/null
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DSB_WERROR=ON -DSB_SANITIZE=ON \
+	  -DSB_FUZZ=OFF >/dev/null
 	cmake --build $(ASAN) -j $(JOBS)
 
-# Every test under ASan/UBSan, then the CLI on the cases under valgrind.
+# Every test under ASan/UBSan, the CLI on the cases and the demo under
+# valgrind, then every test again on the release build.
 test: build-asan build
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(REL)/sanbao test tests/cases >/dev/null
-	@echo "valgrind: clean on tests/cases"
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
+	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
+	  --out $(REL)/valgrind-demo --monitor --quiet
+	@echo "valgrind: clean on tests/cases and the demo settlement"
 	cd $(REL) && ctest --output-on-failure -j $(JOBS)
 
+# The demo province's sample claims through the whole chain, with the
+# early-warning monitor; outputs in $(DEMO_OUT).
 demo: build
 	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
-	  --out $(DEMO_OUT)
+	  --out $(DEMO_OUT) --monitor --poverty-line 2300
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null

@@ -25,6 +25,10 @@ typedef struct sb_ident {
 	sb_date to;   /* inclusive; INT32_MAX when still held */
 } sb_ident;
 
+/* The birth date of a person known only by a pseudonym: age conditions
+ * never hold for them. */
+#define SB_BIRTH_UNKNOWN INT32_MIN
+
 /* A person as settlement needs them (strings are borrowed). */
 typedef struct sb_person {
 	char id[SB_ID_LEN + 1];

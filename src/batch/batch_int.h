@@ -26,6 +26,7 @@ typedef struct sb_bperson {
 	uint16_t policy;     /* index in the policy set, SB_NO_POLICY when none */
 	uint8_t nidents, scheme, employment;
 	int8_t tier;
+	uint8_t pseudo;      /* key is a pseudonym's 64 bits, not ID digits */
 	int64_t income;      /* household income per year in fen, -1 when not given */
 } sb_bperson;
 
@@ -33,8 +34,8 @@ typedef struct sb_bperson {
  * one cache miss, not two: it is the hottest lookup of pass 1. */
 typedef struct sb_pslot {
 	uint64_t key;
-	uint32_t v; /* person index + 1; 0: empty */
-	uint32_t pad;
+	uint32_t v;      /* person index + 1; 0: empty */
+	uint32_t pseudo; /* keys of IDs and of pseudonyms are separate spaces */
 } sb_pslot;
 
 /* A claim as pass 1 leaves it for pass 2 (8-byte aligned, variable size:
@@ -128,11 +129,12 @@ typedef struct sb_batch {
 } sb_batch;
 
 uint64_t sb_batch_hash(uint64_t x);
-/* Person index for a resident ID, or -1. */
+/* Person index for a resident ID or pseudonym (already checked), or -1. */
 long sb_batch_find_person(const sb_batch *b, const char *id, size_t n);
-/* Packs an ID's first 17 digits; writes the whole ID back from a key. */
+/* Packs an ID's first 17 digits. */
 uint64_t sb_batch_id_key(const char *id);
-void sb_batch_id_text(uint64_t key, char out[SB_ID_LEN + 1]);
+/* The person's ID or pseudonym, 18 characters and NUL. */
+void sb_batch_id_text(const sb_bperson *p, char out[SB_ID_LEN + 1]);
 int sb_batch_partition_of(const sb_batch *b, uint32_t person);
 
 SB_MUST_USE sb_status sb_batch_load_people(sb_batch *b, sb_diag *d);

@@ -67,7 +67,7 @@ static void put_hit(const sb_batch *b, sb_obuf *o, const sb_mon_hit *h)
 {
 	char id[SB_ID_LEN + 1], shown[SB_ID_LEN + 1], buf[48];
 	const sb_bperson *bp = &b->persons[h->person];
-	sb_batch_id_text(bp->key, id);
+	sb_batch_id_text(bp, id);
 	if (b->cfg->show_ids)
 		memcpy(shown, id, sizeof id);
 	else

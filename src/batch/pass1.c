@@ -193,7 +193,9 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		return "claim id is longer than 64 characters";
 	sb_csv_field pf = get(c, cols->col[C_PERSON]);
 	const char *w2;
-	if (sb_id_check(pf.p, pf.n, NULL, &w2)) {
+	uint64_t key;
+	int pseudo;
+	if (sb_person_key(pf.p, pf.n, &key, &pseudo, NULL, &w2)) {
 		snprintf(why, cap, "resident ID %s", w2);
 		return why;
 	}

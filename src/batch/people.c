@@ -27,29 +27,32 @@ uint64_t sb_batch_id_key(const char *id)
 	return k;
 }
 
-void sb_batch_id_text(uint64_t key, char out[SB_ID_LEN + 1])
+void sb_batch_id_text(const sb_bperson *p, char out[SB_ID_LEN + 1])
 {
-	for (int i = 16; i >= 0; i--) {
-		out[i] = (char)('0' + key % 10);
-		key /= 10;
-	}
-	out[17] = sb_id_check_char(out);
-	out[18] = '\0';
+	sb_person_key_text(p->key, p->pseudo, out);
 }
 
 long sb_batch_find_person(const sb_batch *b, const char *id, size_t n)
 {
 	if (n != SB_ID_LEN || !b->index)
 		return -1;
-	for (int i = 0; i < 17; i++)
-		if (id[i] < '0' || id[i] > '9')
+	uint64_t key;
+	int pseudo = 0;
+	if (id[0] == 'P') {
+		const char *why;
+		if (sb_person_key(id, n, &key, &pseudo, NULL, &why))
 			return -1;
-	uint64_t key = sb_batch_id_key(id);
+	} else {
+		for (int i = 0; i < 17; i++)
+			if (id[i] < '0' || id[i] > '9')
+				return -1;
+		key = sb_batch_id_key(id);
+	}
 	for (size_t h = sb_batch_hash(key) & b->index_mask;; h = (h + 1) & b->index_mask) {
 		const sb_pslot *s = &b->index[h];
 		if (!s->v)
 			return -1;
-		if (s->key == key)
+		if (s->key == key && s->pseudo == (uint32_t)pseudo)
 			return (long)(s->v - 1);
 	}
 }
@@ -120,6 +123,7 @@ static sb_status grow_index(sb_batch *b)
 		while (idx[h].v)
 			h = (h + 1) & (cap - 1);
 		idx[h].key = b->persons[i].key;
+		idx[h].pseudo = b->persons[i].pseudo;
 		idx[h].v = (uint32_t)(i + 1);
 	}
 	if (b->index)
@@ -270,15 +274,18 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 		}
 		const char *why;
 		sb_date birth;
-		if (sb_id_check(id.p, id.n, &birth, &why)) {
+		uint64_t key;
+		int pseudo;
+		if (sb_person_key(id.p, id.n, &key, &pseudo, &birth, &why)) {
 			if ((st = reject(b, 0, line, id, true, "resident ID %s", why)))
 				break;
 			continue;
 		}
 		sb_bperson p;
 		memset(&p, 0, sizeof p);
-		p.key = sb_batch_id_key(id.p);
-		p.birth = birth;
+		p.key = key;
+		p.pseudo = (uint8_t)pseudo;
+		p.birth = pseudo ? SB_BIRTH_UNKNOWN : birth;
 		p.line = (uint32_t)line;
 		p.tier = -1;
 		p.income = -1;
@@ -365,7 +372,7 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 			break;
 		}
 		size_t h = sb_batch_hash(p.key) & b->index_mask;
-		while (b->index[h].v && b->index[h].key != p.key)
+		while (b->index[h].v && (b->index[h].key != p.key || b->index[h].pseudo != p.pseudo))
 			h = (h + 1) & b->index_mask;
 		if (b->index[h].v) {
 			if ((st = reject(b, 0, line, id, true,
@@ -386,6 +393,7 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 		}
 		b->persons[b->npersons++] = p;
 		b->index[h].key = p.key;
+		b->index[h].pseudo = p.pseudo;
 		b->index[h].v = (uint32_t)b->npersons;
 	}
 	if (st == SB_ENOMEM)
@@ -444,7 +452,9 @@ static sb_status load_identities(sb_batch *b, sb_diag *d)
 			continue;
 		}
 		const char *why;
-		if (sb_id_check(id.p, id.n, NULL, &why)) {
+		uint64_t key;
+		int pseudo;
+		if (sb_person_key(id.p, id.n, &key, &pseudo, NULL, &why)) {
 			if ((st = reject(b, 1, line, id, true, "resident ID %s", why)))
 				break;
 			continue;
@@ -512,7 +522,7 @@ static sb_status load_identities(sb_batch *b, sb_diag *d)
 		if (p->nidents == SB_MAX_PERSON_IDENTITIES) {
 			sb_csv_field none = {"", 0};
 			char masked[SB_ID_LEN + 1];
-			sb_batch_id_text(p->key, masked);
+			sb_batch_id_text(p, masked);
 			sb_csv_field idf = {masked, SB_ID_LEN};
 			(void)none;
 			st = reject(b, 1, rows[i].line, idf, true,
@@ -564,7 +574,7 @@ void sb_batch_release_people(sb_batch *b)
 void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p)
 {
 	const sb_bperson *bp = &b->persons[i];
-	sb_batch_id_text(bp->key, p->id);
+	sb_batch_id_text(bp, p->id);
 	snprintf(p->region, sizeof p->region, "%06u", bp->region % 1000000u);
 	p->birth = bp->birth;
 	p->scheme = bp->scheme;

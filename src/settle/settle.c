@@ -337,7 +337,8 @@ static sb_status claim_context(const sb_policy *pol, const sb_person *p, const s
 	*x = (sb_claimctx){
 		.scheme = p->scheme, .employment = p->employment, .visit = c->visit,
 		.place = c->place, .filing = c->filing, .tier = p->tier, .level = c->level,
-		.age = sb_age_years(p->birth, c->date), .year = sb_version_policy_year(v, c->date),
+		.age = p->birth == SB_BIRTH_UNKNOWN ? -1 : sb_age_years(p->birth, c->date),
+		.year = sb_version_policy_year(v, c->date),
 		.level_name = c->level_name, .policy = pol,
 	};
 	x->identity = sb_settle_identity(pol, p, c->date, &x->holds);
