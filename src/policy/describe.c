@@ -146,7 +146,10 @@ static void put_adjust(FILE *f, const sb_policyset *set, const sb_adjust *a, int
 	if (a->has & SB_A_MODE)
 		fprintf(f, " mode %s", a->mode ? "cumulative" : "above_deductible");
 	if (a->has & SB_A_DELTA) {
-		sb_bp_format(a->delta_bp, buf);
+		/* Percentage points: "70%" less its sign reads "70". */
+		size_t n = sb_bp_format(a->delta_bp, buf);
+		if (n && buf[n - 1] == '%')
+			buf[n - 1] = '\0';
 		fprintf(f, " rate %s%s points", a->delta_bp >= 0 ? "+" : "", buf);
 	}
 	if (a->has & SB_A_CAP) {
