@@ -170,10 +170,27 @@ static int enum_of(sb_csv_field f, const char *const *names, const char *const *
 	return i;
 }
 
+/* What a parsed row still needs from the person table. The lookups are
+ * done a batch of rows at a time, after prefetching: the table is far
+ * larger than the caches and each probe would otherwise wait for memory. */
+typedef struct pending {
+	uint64_t key;
+	size_t slot;   /* where the key's probe starts */
+	int pseudo;
+	bool has_care; /* place comes from care_region and the person's region */
+	char care[6];
+	bool total_ok;
+	sb_fen total;
+	uint64_t line;
+	long person;
+} pending;
+
+#define BATCH 16
+
 /* Parses the current row into rec (a buffer of at least 1 KiB). Returns
  * NULL or a reason; *total_ok tells whether *total was read. */
 static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why, size_t cap,
-			     bool *total_ok, sb_fen *total)
+			     bool *total_ok, sb_fen *total, pending *pd)
 {
 	const sb_claim_cols *cols = w->cols;
 	sb_batch *b = w->b;
@@ -193,16 +210,11 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		return "claim id is longer than 64 characters";
 	sb_csv_field pf = get(c, cols->col[C_PERSON]);
 	const char *w2;
-	uint64_t key;
-	int pseudo;
-	if (sb_person_key(pf.p, pf.n, &key, &pseudo, NULL, &w2)) {
+	pd->has_care = false;
+	if (sb_person_key(pf.p, pf.n, &pd->key, &pd->pseudo, NULL, &w2)) {
 		snprintf(why, cap, "resident ID %s", w2);
 		return why;
 	}
-	long person = sb_batch_find_person(b, pf.p, pf.n);
-	if (person < 0)
-		return "unknown person: not enrolled in persons.csv (or rejected there)";
-	rec->person = (uint32_t)person;
 	sb_csv_field f = get(c, cols->col[C_DATE]);
 	if (sb_date_parse(f.p, f.n, 1, &rec->date, &w2)) {
 		snprintf(why, cap, "date \"%.*s\" is not a date (YYYY-MM-DD)", shown(f.n), f.p);
@@ -241,10 +253,8 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 				 shown(f.n), f.p);
 			return why;
 		}
-		char own[7];
-		snprintf(own, sizeof own, "%06u", b->persons[person].region % 1000000u);
-		rec->place = !memcmp(own, f.p, 6) ? SB_PLACE_LOCAL :
-			     !memcmp(own, f.p, 2) ? SB_PLACE_IN_PROVINCE : SB_PLACE_CROSS_PROVINCE;
+		memcpy(pd->care, f.p, 6);
+		pd->has_care = true;
 	}
 	f = get(c, cols->col[C_FILING]);
 	if (f.n) {
@@ -314,6 +324,70 @@ tail:;
 	return NULL;
 }
 
+static sb_status reject_row(worker *w, uint64_t line, const char *id, size_t idlen,
+			    const char *reason, bool total_ok, sb_fen total)
+{
+	w->rejected++;
+	if (total_ok)
+		w->rejected_total += total;
+	else
+		w->rejected_unreadable++;
+	return sb_rejects_add(&w->rejects, 2, line, id, idlen, reason, total_ok, total);
+}
+
+/* Resolves the persons of a batch of parsed rows and spills them. */
+static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
+{
+	sb_batch *b = w->b;
+	for (int i = 0; i < n; i++) {
+		pd[i].person = -1;
+		for (size_t h = pd[i].slot;; h = (h + 1) & b->index_mask) {
+			const sb_pslot *s = &b->index[h];
+			if (!s->v)
+				break;
+			if (s->key == pd[i].key && s->pseudo == (uint32_t)pd[i].pseudo) {
+				pd[i].person = (long)s->v - 1;
+				__builtin_prefetch(&b->persons[pd[i].person]);
+				break;
+			}
+		}
+	}
+	sb_status st = SB_OK;
+	for (int i = 0; i < n && !st; i++) {
+		sb_crec *cr = (sb_crec *)recs[i];
+		if (pd[i].person < 0) {
+			st = reject_row(w, pd[i].line, sb_crec_id(cr), cr->idlen,
+					"unknown person: not enrolled in persons.csv (or rejected there)",
+					true, cr->total);
+			continue;
+		}
+		cr->person = (uint32_t)pd[i].person;
+		const sb_bperson *bp = &b->persons[cr->person];
+		if (pd[i].has_care) {
+			char own[7];
+			snprintf(own, sizeof own, "%06u", bp->region % 1000000u);
+			cr->place = !memcmp(own, pd[i].care, 6) ? SB_PLACE_LOCAL :
+				    !memcmp(own, pd[i].care, 2) ? SB_PLACE_IN_PROVINCE :
+								  SB_PLACE_CROSS_PROVINCE;
+		}
+		cr->line = pd[i].line;
+		if ((st = put(w, false, sb_batch_partition_of(b, cr->person), cr, sb_crec_size(cr))))
+			break;
+		/* The id record: line, length, id, padded to 8 bytes. */
+		_Alignas(8) char idrec[96];
+		memcpy(idrec, &cr->line, 8);
+		idrec[8] = (char)cr->idlen;
+		memcpy(idrec + 9, sb_crec_id(cr), cr->idlen);
+		size_t len = (9 + (size_t)cr->idlen + 7) & ~(size_t)7;
+		memset(idrec + 9 + cr->idlen, 0, len - 9 - cr->idlen);
+		uint64_t h = 1469598103934665603ULL;
+		for (size_t k = 0; k < cr->idlen; k++)
+			h = (h ^ (unsigned char)sb_crec_id(cr)[k]) * 1099511628211ULL;
+		st = put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, len);
+	}
+	return st;
+}
+
 static void *run_worker(void *arg)
 {
 	worker *w = arg;
@@ -324,7 +398,9 @@ static void *run_worker(void *arg)
 		sb_csv_open_range(b->cfg->claims_path, w->cols->ncols, w->start, w->end, &c, &w->d);
 	if (w->st)
 		return NULL;
-	_Alignas(8) char rec[2048];
+	_Alignas(8) char recs[BATCH][2048];
+	pending pd[BATCH];
+	int nb = 0;
 	char why[1100];
 	int r;
 	long long since = 0;
@@ -346,44 +422,34 @@ static void *run_worker(void *arg)
 			last_pos = pos;
 			since = 0;
 		}
-		bool total_ok = false;
-		sb_fen total = 0;
+		pending *p = &pd[nb];
+		p->total_ok = false;
+		p->total = 0;
 		const char *reason;
 		if (r < 0) {
 			snprintf(why, sizeof why, "malformed CSV record: %s", w->d.message);
 			reason = why;
 		} else {
-			reason = parse_row(w, c, (sb_crec *)rec, why, sizeof why, &total_ok, &total);
+			reason = parse_row(w, c, (sb_crec *)recs[nb], why, sizeof why, &p->total_ok,
+					   &p->total, p);
 		}
 		if (reason) {
 			sb_csv_field id = r < 0 ? (sb_csv_field){"", 0} : get(c, w->cols->col[C_ID]);
-			w->rejected++;
-			if (total_ok)
-				w->rejected_total += total;
-			else
-				w->rejected_unreadable++;
-			if ((w->st = sb_rejects_add(&w->rejects, 2, line, id.p, id.n, reason, total_ok,
-						    total)))
+			if ((w->st = reject_row(w, line, id.p, id.n, reason, p->total_ok, p->total)))
 				break;
 			continue;
 		}
-		sb_crec *cr = (sb_crec *)rec;
-		cr->line = line;
-		if ((w->st = put(w, false, sb_batch_partition_of(b, cr->person), rec, sb_crec_size(cr))))
-			break;
-		/* The id record: line, length, id, padded to 8 bytes. */
-		_Alignas(8) char idrec[96];
-		memcpy(idrec, &line, 8);
-		idrec[8] = (char)cr->idlen;
-		memcpy(idrec + 9, sb_crec_id(cr), cr->idlen);
-		size_t n = (9 + (size_t)cr->idlen + 7) & ~(size_t)7;
-		memset(idrec + 9 + cr->idlen, 0, n - 9 - cr->idlen);
-		uint64_t h = 1469598103934665603ULL;
-		for (size_t i = 0; i < cr->idlen; i++)
-			h = (h ^ (unsigned char)sb_crec_id(cr)[i]) * 1099511628211ULL;
-		if ((w->st = put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, n)))
-			break;
+		p->line = line;
+		p->slot = sb_batch_hash(p->key) & b->index_mask;
+		__builtin_prefetch(&b->index[p->slot]);
+		if (++nb == BATCH) {
+			if ((w->st = flush_batch(w, recs, pd, nb)))
+				break;
+			nb = 0;
+		}
 	}
+	if (!w->st && nb)
+		w->st = flush_batch(w, recs, pd, nb);
 	if (!w->st) {
 		atomic_fetch_add(&b->bytes_done, sb_csv_offset(c) - last_pos);
 		w->lines = sb_csv_lines(c);
