@@ -262,6 +262,13 @@ typedef struct run2 {
 	sb_diag d;
 } run2;
 
+/* Dates as text through a small direct-mapped cache: a province-year
+ * touches a few hundred distinct days. */
+typedef struct datecache {
+	sb_date date[1024];
+	char text[1024][10];
+} datecache;
+
 typedef struct w2 {
 	run2 *run;
 	sb_pass2_result res;
@@ -270,6 +277,7 @@ typedef struct w2 {
 	size_t nev, cap_ev;
 	char *buf; /* the partition being settled */
 	size_t bufcap;
+	datecache dates;
 	sb_status st;
 	sb_diag d;
 } w2;
@@ -311,35 +319,112 @@ static sb_status reject_rec(w2 *w, const sb_crec *r, const char *reason)
 			      r->total);
 }
 
+/* Row formatting writes through a cursor into space reserved once per
+ * row: the hot path of the output. */
+static char *put_str(char *q, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(q, s, n);
+	return q + n;
+}
+
+static char *put_fen(char *q, sb_fen v)
+{
+	char buf[32], *e = buf + sizeof buf, *p = e;
+	bool neg = v < 0;
+	uint64_t u = neg ? 0 - (uint64_t)v : (uint64_t)v;
+	*--p = (char)('0' + u % 10);
+	u /= 10;
+	*--p = (char)('0' + u % 10);
+	u /= 10;
+	*--p = '.';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--p = '-';
+	memcpy(q, p, (size_t)(e - p));
+	return q + (e - p);
+}
+
+static char *put_date(char *q, datecache *dc, sb_date d)
+{
+	size_t k = (size_t)d & 1023;
+	if (dc->date[k] != d) {
+		char buf[11];
+		sb_date_format(d, buf);
+		memcpy(dc->text[k], buf, 10);
+		dc->date[k] = d;
+	}
+	memcpy(q, dc->text[k], 10);
+	return q + 10;
+}
+
 static void write_row(const sb_batch *b, sb_obuf *o, const sb_crec *r, const sb_person *p,
-		      const sb_result *res, sb_fen *cols)
+		      const sb_result *res, sb_fen *cols, datecache *dc)
 {
 	const sb_policyset *set = b->set;
+	/* Claim ids and unknown levels may need quoting: those go through
+	 * sb_obuf_field; everything else has a known bound. */
 	sb_obuf_field(o, sb_crec_id(r), r->idlen);
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_bytes(o, p->id, SB_ID_LEN);
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_bytes(o, p->region, 6);
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_date(o, r->date);
-	sb_obuf_bytes(o, ",", 1);
-	ob_text(o, sb_visit_names[r->visit]);
-	sb_obuf_bytes(o, ",", 1);
-	if (r->level >= 0)
-		ob_text(o, sb_policyset_symbol_name(set, SB_SYM_LEVEL, r->level));
-	else if (r->levlen)
+	if (r->level < 0 && r->levlen) {
+		char head[64];
+		char *q = head;
+		*q++ = ',';
+		q = put_str(q, p->id);
+		*q++ = ',';
+		memcpy(q, p->region, 6);
+		q += 6;
+		*q++ = ',';
+		q = put_date(q, dc, r->date);
+		*q++ = ',';
+		sb_obuf_bytes(o, head, (size_t)(q - head));
+		ob_text(o, sb_visit_names[r->visit]);
+		sb_obuf_bytes(o, ",", 1);
 		sb_obuf_field(o, sb_crec_id(r) + r->idlen, r->levlen);
-	sb_obuf_bytes(o, ",", 1);
-	ob_text(o, sb_place_names[r->place]);
-	sb_obuf_bytes(o, ",", 1);
-	ob_text(o, res->identity < 0 ? "none" :
-		  sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity));
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_date(o, res->version->from);
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_fen(o, r->total);
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_fen(o, r->in_scope);
+	}
+	const char *level = r->level >= 0 ? sb_policyset_symbol_name(set, SB_SYM_LEVEL, r->level) : "";
+	const char *ident = res->identity < 0 ? "none" :
+			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity);
+	/* Fixed columns, two names and the amounts (at most 24 bytes each). */
+	size_t need = 128 + strlen(level) + strlen(ident) + ((size_t)b->nlayers + 5) * 24;
+	if (o->n + need > o->cap) {
+		size_t cap = o->cap ? o->cap : 1 << 20;
+		while (cap < o->n + need)
+			cap *= 2;
+		char *np = o->failed ? NULL : sb_realloc(o->p, cap);
+		if (!np) {
+			o->failed = true;
+			return;
+		}
+		o->p = np;
+		o->cap = cap;
+	}
+	char *q = o->p + o->n;
+	if (!(r->level < 0 && r->levlen)) {
+		*q++ = ',';
+		q = put_str(q, p->id);
+		*q++ = ',';
+		memcpy(q, p->region, 6);
+		q += 6;
+		*q++ = ',';
+		q = put_date(q, dc, r->date);
+		*q++ = ',';
+		q = put_str(q, sb_visit_names[r->visit]);
+		*q++ = ',';
+		q = put_str(q, level);
+	}
+	*q++ = ',';
+	q = put_str(q, sb_place_names[r->place]);
+	*q++ = ',';
+	q = put_str(q, ident);
+	*q++ = ',';
+	q = put_date(q, dc, res->version->from);
+	*q++ = ',';
+	q = put_fen(q, r->total);
+	*q++ = ',';
+	q = put_fen(q, r->in_scope);
 	for (int i = 0; i < b->nlayers; i++)
 		cols[i] = 0;
 	for (uint8_t i = 0; i < res->nlayers; i++)
@@ -347,18 +432,19 @@ static void write_row(const sb_batch *b, sb_obuf *o, const sb_crec *r, const sb_
 	const int *order;
 	sb_policyset_layer_order(set, &order);
 	for (int i = 0; i < b->nlayers; i++) {
-		sb_obuf_bytes(o, ",", 1);
-		sb_obuf_fen(o, cols[order[i]]);
+		*q++ = ',';
+		q = put_fen(q, cols[order[i]]);
 	}
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_fen(o, res->fund);
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_fen(o, res->oop);
-	sb_obuf_bytes(o, ",", 1);
-	sb_obuf_fen(o, res->oop_in_scope);
-	sb_obuf_bytes(o, ",", 1);
-	ob_text(o, sb_filing_names[r->filing]);
-	sb_obuf_bytes(o, "\n", 1);
+	*q++ = ',';
+	q = put_fen(q, res->fund);
+	*q++ = ',';
+	q = put_fen(q, res->oop);
+	*q++ = ',';
+	q = put_fen(q, res->oop_in_scope);
+	*q++ = ',';
+	q = put_str(q, sb_filing_names[r->filing]);
+	*q++ = '\n';
+	o->n = (size_t)(q - o->p);
 }
 
 static void account(w2 *w, const sb_batch *b, const sb_bperson *bp, const sb_crec *r,
@@ -618,7 +704,7 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 			st = reject_rec(w, r, reason);
 			continue;
 		}
-		write_row(b, o, r, &person, &res, cols);
+		write_row(b, o, r, &person, &res, cols, &w->dates);
 		account(w, b, bp, r, &res);
 		if (b->cfg->monitor && (st = add_event(w, b, r, &res)))
 			sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -799,6 +885,8 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	for (int i = 0; !st && i < b->threads; i++) {
 		w[i].run = &run;
+		for (size_t k = 0; k < 1024; k++)
+			w[i].dates.date[k] = INT32_MIN; /* no day cached yet */
 		if (result_init(&w[i].res, b) || (b->cfg->monitor && sb_monb_stats_init(&w[i].mon, b)))
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
