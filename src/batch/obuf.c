@@ -30,7 +30,7 @@ void sb_obuf_bytes(sb_obuf *o, const char *s, size_t n)
 	o->n += n;
 }
 
-void sb_obuf_fen(sb_obuf *o, sb_fen v)
+char *sb_fen_put(char *q, sb_fen v)
 {
 	char buf[32], *e = buf + sizeof buf, *p = e;
 	bool neg = v < 0;
@@ -46,7 +46,14 @@ void sb_obuf_fen(sb_obuf *o, sb_fen v)
 	} while (u);
 	if (neg)
 		*--p = '-';
-	sb_obuf_bytes(o, p, (size_t)(e - p));
+	memcpy(q, p, (size_t)(e - p));
+	return q + (e - p);
+}
+
+void sb_obuf_fen(sb_obuf *o, sb_fen v)
+{
+	char buf[32];
+	sb_obuf_bytes(o, buf, (size_t)(sb_fen_put(buf, v) - buf));
 }
 
 void sb_obuf_date(sb_obuf *o, sb_date d)

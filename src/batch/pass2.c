@@ -56,17 +56,10 @@ static sb_status read_all(int fd, int64_t size, char **out, sb_diag *d)
 	char *buf = sb_malloc((size_t)size + 8);
 	if (!buf)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	int64_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, buf + got, (size_t)(size - got), (off_t)got);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			sb_free(buf);
-			return sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot read a spill file back: %s",
-					   n ? strerror(errno) : "short read");
-		}
-		got += n;
+	sb_status st = read_into(fd, size, buf, d);
+	if (st) {
+		sb_free(buf);
+		return st;
 	}
 	*out = buf;
 	return SB_OK;
@@ -328,25 +321,6 @@ static char *put_str(char *q, const char *s)
 	return q + n;
 }
 
-static char *put_fen(char *q, sb_fen v)
-{
-	char buf[32], *e = buf + sizeof buf, *p = e;
-	bool neg = v < 0;
-	uint64_t u = neg ? 0 - (uint64_t)v : (uint64_t)v;
-	*--p = (char)('0' + u % 10);
-	u /= 10;
-	*--p = (char)('0' + u % 10);
-	u /= 10;
-	*--p = '.';
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (neg)
-		*--p = '-';
-	memcpy(q, p, (size_t)(e - p));
-	return q + (e - p);
-}
 
 static char *put_date(char *q, datecache *dc, sb_date d)
 {
@@ -422,9 +396,9 @@ static void write_row(const sb_batch *b, sb_obuf *o, const sb_crec *r, const sb_
 	*q++ = ',';
 	q = put_date(q, dc, res->version->from);
 	*q++ = ',';
-	q = put_fen(q, r->total);
+	q = sb_fen_put(q, r->total);
 	*q++ = ',';
-	q = put_fen(q, r->in_scope);
+	q = sb_fen_put(q, r->in_scope);
 	for (int i = 0; i < b->nlayers; i++)
 		cols[i] = 0;
 	for (uint8_t i = 0; i < res->nlayers; i++)
@@ -433,14 +407,14 @@ static void write_row(const sb_batch *b, sb_obuf *o, const sb_crec *r, const sb_
 	sb_policyset_layer_order(set, &order);
 	for (int i = 0; i < b->nlayers; i++) {
 		*q++ = ',';
-		q = put_fen(q, cols[order[i]]);
+		q = sb_fen_put(q, cols[order[i]]);
 	}
 	*q++ = ',';
-	q = put_fen(q, res->fund);
+	q = sb_fen_put(q, res->fund);
 	*q++ = ',';
-	q = put_fen(q, res->oop);
+	q = sb_fen_put(q, res->oop);
 	*q++ = ',';
-	q = put_fen(q, res->oop_in_scope);
+	q = sb_fen_put(q, res->oop_in_scope);
 	*q++ = ',';
 	q = put_str(q, sb_filing_names[r->filing]);
 	*q++ = '\n';
