@@ -20,11 +20,13 @@ static const char usage_text[] =
 	"  --tmp DIR          folder for spill files (default: --out)\n"
 	"  --partition-mb N   claims CSV megabytes per partition (default 32)\n";
 
-static void put_money(const char *label, sb_fen v)
+/* The English label pads; the Chinese term follows the amount, because
+ * its characters are two columns wide on a terminal. */
+static void put_money(const char *label, sb_fen v, const char *term)
 {
 	char buf[SB_MONEY_BUF];
 	sb_money_format(v, buf);
-	printf("  %-28s %18s\n", label, buf);
+	printf("  %-30s %16s%s%s\n", label, buf, *term ? "  " : "", term);
 }
 
 int sb_cmd_settle(int argc, char **argv)
@@ -119,14 +121,14 @@ int sb_cmd_settle(int argc, char **argv)
 	       "(%d threads, %.2f s)\n", t.claim_rows, t.settled, t.rejected, t.threads, t.seconds);
 	printf("  persons: %lld rows, %lld rejected; identities: %lld rows, %lld rejected\n",
 	       t.person_rows, t.persons_rejected, t.identity_rows, t.identities_rejected);
-	put_money("total cost (医疗费总额)", t.total);
-	put_money("paid by funds (基金支付)", t.fund);
+	put_money("total cost", t.total, "医疗费总额");
+	put_money("paid by funds", t.fund, "基金支付");
 	for (int i = 0; i < t.nlayers; i++) {
 		char label[80];
 		snprintf(label, sizeof label, "  %s (%lld claims)", t.layer_id[i], t.layer_claims[i]);
-		put_money(label, t.layer_paid[i]);
+		put_money(label, t.layer_paid[i], "");
 	}
-	put_money("out of pocket (个人负担)", t.oop);
+	put_money("out of pocket", t.oop, "个人负担");
 	printf("  outputs: %s/settlements.csv, %s/rejects.csv, %s/summary.json\n", cfg.out_dir,
 	       cfg.out_dir, cfg.out_dir);
 	if (t.unresolved)
