@@ -443,6 +443,14 @@ static void test_bad_rows_rejected_and_reconciled(void **state)
 	char pline[256];
 	snprintf(pline, sizeof pline, "%s,resident,123456,,,", regionless);
 	long person_line = append_line(persons, pline);
+	/* The first person listed again: the later line is refused. */
+	size_t pn;
+	char *pall = slurp(persons, &pn);
+	char *first = strchr(pall, '\n') + 1;
+	char again[512];
+	snprintf(again, sizeof again, "%.*s", (int)(strchr(first, '\n') - first), first);
+	free(pall);
+	long twice_line = append_line(persons, again);
 
 	int nplants = (int)(sizeof plants / sizeof plants[0]);
 	for (int k = 0; k < nplants; k++) {
@@ -482,7 +490,7 @@ static void test_bad_rows_rejected_and_reconciled(void **state)
 	assert_int_equal(t.claim_rows, t.settled + t.rejected);
 	assert_int_equal(t.rejected, nplants + 1);
 	assert_int_equal(t.fund + t.oop, t.total);
-	assert_int_equal(t.persons_rejected, 1);
+	assert_int_equal(t.persons_rejected, 2);
 
 	snprintf(path, sizeof path, "%s/rejects.csv", out);
 	size_t n;
@@ -507,6 +515,10 @@ static void test_bad_rows_rejected_and_reconciled(void **state)
 	snprintf(needle, sizeof needle, "persons.csv,%ld,", person_line);
 	assert_non_null(strstr(rej, needle));
 	assert_non_null(strstr(rej, "region 123456 has no policy"));
+	snprintf(needle, sizeof needle, "persons.csv,%ld,", twice_line);
+	char *tw = strstr(rej, needle);
+	assert_non_null(tw);
+	assert_non_null(strstr(tw, "listed twice in persons.csv (first at line 2)"));
 	free(rej);
 
 	/* Money: every readable total is either settled or rejected. */
