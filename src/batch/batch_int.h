@@ -139,6 +139,15 @@ int sb_batch_partition_of(const sb_batch *b, uint32_t person);
 
 SB_MUST_USE sb_status sb_batch_load_people(sb_batch *b, sb_diag *d);
 void sb_batch_release_people(sb_batch *b);
+/* A region code as its 6 digits (no NUL). */
+static inline void sb_region_text(uint32_t region, char out[6])
+{
+	for (int i = 5; i >= 0; i--) {
+		out[i] = (char)('0' + region % 10);
+		region /= 10;
+	}
+}
+
 /* Fills a settlement person from the table. */
 void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p);
 

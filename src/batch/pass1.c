@@ -89,6 +89,8 @@ typedef struct worker {
 	bool multiline;
 	sb_status st;
 	sb_diag d;
+	int nlevels;
+	struct { char text[32]; size_t n; int sym; } levels[8];
 } worker;
 
 static sb_status spill(int fd, _Atomic int64_t *size, const char *buf, size_t n, sb_diag *d)
@@ -135,6 +137,23 @@ static sb_csv_field get(const sb_csv *c, int col)
 static int shown(size_t n)
 {
 	return (int)(n < 40 ? n : 40);
+}
+
+/* A level's symbol, through a memo of the last words seen: a province
+ * has a handful of levels, and every claim names one. */
+static int level_symbol(worker *w, sb_csv_field f)
+{
+	for (int i = 0; i < w->nlevels; i++)
+		if (w->levels[i].n == f.n && !memcmp(w->levels[i].text, f.p, f.n))
+			return w->levels[i].sym;
+	int sym = sb_policyset_symbol(w->b->set, SB_SYM_LEVEL, f.p, f.n);
+	if (f.n <= sizeof w->levels[0].text) {
+		int k = w->nlevels < 8 ? w->nlevels++ : (int)(f.n % 8);
+		memcpy(w->levels[k].text, f.p, f.n);
+		w->levels[k].n = f.n;
+		w->levels[k].sym = sym;
+	}
+	return sym;
 }
 
 /* Reads one amount column; *set says whether it was present. Returns a
@@ -231,7 +250,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	f = get(c, cols->col[C_LEVEL]);
 	rec->level = -1;
 	if (f.n) {
-		rec->level = (int16_t)sb_policyset_symbol(b->set, SB_SYM_LEVEL, f.p, f.n);
+		rec->level = (int16_t)level_symbol(w, f);
 		if (rec->level < 0)
 			rec->levlen = (uint8_t)(f.n < 40 ? f.n : 40);
 	}
@@ -364,8 +383,8 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 		cr->person = (uint32_t)pd[i].person;
 		const sb_bperson *bp = &b->persons[cr->person];
 		if (pd[i].has_care) {
-			char own[7];
-			snprintf(own, sizeof own, "%06u", bp->region % 1000000u);
+			char own[6];
+			sb_region_text(bp->region, own);
 			cr->place = !memcmp(own, pd[i].care, 6) ? SB_PLACE_LOCAL :
 				    !memcmp(own, pd[i].care, 2) ? SB_PLACE_IN_PROVINCE :
 								  SB_PLACE_CROSS_PROVINCE;

@@ -601,7 +601,8 @@ void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p)
 {
 	const sb_bperson *bp = &b->persons[i];
 	sb_batch_id_text(bp, p->id);
-	snprintf(p->region, sizeof p->region, "%06u", bp->region % 1000000u);
+	sb_region_text(bp->region, p->region);
+	p->region[6] = '\0';
 	p->birth = bp->birth;
 	p->scheme = bp->scheme;
 	p->employment = bp->employment;

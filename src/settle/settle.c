@@ -422,12 +422,16 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 	if (ex)
 		explain_head(set, pol, v, p, c, &x, ex);
 
-	memset(r, 0, sizeof *r);
+	/* The result is large (room for every layer) and this is per claim:
+	 * clear only what this version uses. */
+	memset(r->layer, 0, v->nlayers * sizeof r->layer[0]);
 	r->version = v;
 	r->identity = x.identity;
 	r->year = x.year;
 	r->age = x.age;
 	r->nlayers = (uint8_t)v->nlayers;
+	r->nrules = 0;
+	r->rules_held = 0;
 	sb_fen rem_in = c->in_scope, rem_pre = c->pre_selfpay, pen_sum = 0, fund = 0;
 	for (uint16_t i = 0; i < v->nlayers; i++) {
 		const sb_layer *l = &v->layers[i];
