@@ -13,15 +13,17 @@
 typedef __int128 wide; /* fen x bp sums: exact, no overflow */
 
 /* A layer's values resolved for one claim. */
+/* The scalar fields come first: resolve_layer clears them up to `from`
+ * and leaves the band arrays, which are filled as far as nbands. */
 typedef struct resolved {
 	sb_fen deductible, repeat;
 	bool has_repeat, skip, penalty_matched;
 	uint8_t mode;
 	sb_fen cap; /* -1: none */
 	uint16_t nbands;
+	uint32_t applied_adjust; /* bit i: adjust entry i applied (first 32) */
 	sb_fen from[64];
 	int64_t rate[64];
-	uint32_t applied_adjust; /* bit i: adjust entry i applied (first 32) */
 } resolved;
 
 static sb_status resolve_bands(const sb_band *b, uint16_t n, const sb_claimctx *x,

@@ -35,6 +35,9 @@ claim=$(sed -n 2p "$tmp/demo/settlements.csv" | cut -d, -f1)
 for word in "claim $claim" "version from" "base B =" "deductible D =" "rounded half up" "fund "; do
 	grep -q "$word" "$tmp/explain.txt" || fail "explain lacks '$word'"
 done
+# That claim is local and filed: no penalty entry may be listed as applied.
+grep -q "local filed" "$tmp/explain.txt" || fail "explained claim is not local and filed"
+if grep -q "adjust applied:.*penalty" "$tmp/explain.txt"; then fail "explain lists a penalty"; fi
 
 # The same findings from `sanbao monitor` over the settlements.
 "$bin" monitor --policies "$src/policies/demo" --persons "$src/data/demo/persons.csv" \
