@@ -66,5 +66,13 @@ fuzz: deps
 	    $(FUZZ)/corpus/$$name fuzz/seeds/$$name 2>&1 | tail -n 3 || exit 1; \
 	done
 
+BENCH_PERSONS ?= 2000000
+BENCH_SEED    ?= 1
+
+# The benchmark (not a test): sanbao against the I/O floor, DuckDB and pandas
+# on a generated province, payments checked claim by claim; see bench/README.md.
+bench: build
+	bash bench/run.sh --persons $(BENCH_PERSONS) --seed $(BENCH_SEED)
+
 clean:
 	rm -rf $(REL) $(ASAN) $(FUZZ) out

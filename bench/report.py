@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""report.py: the table of `make bench`, from the files bench/run.sh left in TMP.
+
+    report.py TMP PERSONS SEED RUNS CORES SANBAO
+
+Prints contender | wall s | claims/s | peak RSS MB | bytes/person | vs sanbao,
+then the I/O floor ratio, the monitor overhead and the payment check, and
+writes the same figures to TMP/bench.json.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+tmp, persons, seed, runs, cores, sanbao = sys.argv[1:7]
+persons, runs, cores = int(persons), int(runs), int(cores)
+
+
+def timing(name):
+    secs, kb = open(os.path.join(tmp, f"time.{name}")).read().split()[:2]
+    return float(secs), int(kb)
+
+
+def median_of(prefix):
+    got = [timing(f"{prefix}.{i}") for i in range(1, runs + 1)]
+    return statistics.median(s for s, _ in got), max(k for _, k in got), [s for s, _ in got]
+
+
+summary = json.load(open(os.path.join(tmp, "out-sanbao", "summary.json")))
+claims = summary["claims"]["rows"]
+check = json.load(open(os.path.join(tmp, "compare.json")))
+
+rows = []
+s_wall, s_kb, s_runs = median_of("sanbao")
+m_wall, m_kb, m_runs = median_of("monitor")
+rows.append(("sanbao settle", s_wall, s_kb, s_runs))
+rows.append(("sanbao settle --monitor", m_wall, m_kb, m_runs))
+for name, label in (("iofloor", "I/O floor (read + write)"), ("duckdb", "DuckDB SQL"),
+                    ("pandas", "pandas")):
+    w, kb = timing(name)
+    rows.append((label, w, kb, [w]))
+
+contenders = {}
+head = f"{'contender':<26} | {'wall s':>8} | {'claims/s':>11} | {'peak RSS MB':>11} | {'bytes/person':>12} | vs sanbao"
+print()
+print(f"province: {persons:,} persons, {claims:,} claims (seed {seed}), {cores} cores; "
+      f"sanbao: median of {runs} runs")
+print(head)
+print("-" * len(head))
+for label, wall, kb, all_runs in rows:
+    rate = claims / wall if wall > 0 else float("inf")
+    ratio = wall / s_wall if s_wall > 0 else float("inf")
+    bpp = kb * 1024 / persons
+    if label == "sanbao settle":
+        vs = "1.00x"
+    elif label.startswith("I/O floor"):
+        vs = f"{ratio:.2f}x (sanbao is {s_wall / wall:.2f}x the floor)" if wall > 0 else "-"
+    elif label.startswith("sanbao"):
+        vs = f"{ratio:.2f}x"
+    else:
+        vs = f"{ratio:.2f}x (sanbao {ratio:.1f}x faster)"
+    print(f"{label:<26} | {wall:>8.2f} | {rate:>11,.0f} | {kb / 1024:>11,.0f} | {bpp:>12,.0f} | {vs}")
+    contenders[label] = {"wall_s": wall, "runs_s": all_runs, "claims_per_s": round(rate),
+                         "peak_rss_mb": round(kb / 1024, 1), "bytes_per_person": round(bpp),
+                         "time_vs_sanbao": round(ratio, 3)}
+
+floor = contenders["I/O floor (read + write)"]["wall_s"]
+floor_ratio = s_wall / floor if floor > 0 else None
+overhead = (m_wall - s_wall) / s_wall * 100 if s_wall > 0 else None
+print()
+print(f"I/O floor: sanbao settle takes {floor_ratio:.2f}x the time to read its inputs and write "
+      f"{os.path.getsize(os.path.join(tmp, 'out-sanbao', 'settlements.csv')):,} bytes"
+      if floor_ratio else "I/O floor: too fast to measure (0.00 s)")
+print(f"monitor overhead: {overhead:+.1f}% of the settlement time "
+      f"(median {m_wall:.2f} s vs {s_wall:.2f} s; runs {m_runs} vs {s_runs}; target < 20%)")
+for peer, r in check["peers"].items():
+    bad = {c: v["differ"] for c, v in r["columns"].items() if v["differ"]}
+    print(f"payments {peer}: {r['claims_differing']:,} of {check['sanbao_claims']:,} claims differ"
+          + (f" (missing {r['missing']['count']}, extra {r['extra']['count']}; by column: "
+             + ", ".join(f"{c} {n}" for c, n in bad.items()) + ")"
+             if r["claims_differing"] or r["extra"]["count"] else " (every layer, fund and oop equal)"))
+
+try:
+    commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
+                             "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+except OSError:
+    commit = ""
+gen_wall, gen_kb = timing("gen")
+out = {
+    "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    "commit": commit, "sanbao": sanbao, "cores": cores,
+    "persons": persons, "seed": int(seed), "claims": claims,
+    "input_bytes": {f: os.path.getsize(os.path.join(tmp, "data", f))
+                    for f in ("persons.csv", "identities.csv", "claims.csv")},
+    "output_bytes": os.path.getsize(os.path.join(tmp, "out-sanbao", "settlements.csv")),
+    "gen": {"wall_s": gen_wall, "peak_rss_mb": round(gen_kb / 1024, 1)},
+    "sanbao_runs": runs,
+    "contenders": contenders,
+    "sanbao_vs_io_floor": round(floor_ratio, 3) if floor_ratio else None,
+    "monitor_overhead_pct": round(overhead, 1) if overhead is not None else None,
+    "sanbao_speedup": {p: round(contenders[l]["wall_s"] / s_wall, 2)
+                       for p, l in (("duckdb", "DuckDB SQL"), ("pandas", "pandas"))},
+    "payment_check": check,
+}
+with open(os.path.join(tmp, "bench.json"), "w") as f:
+    json.dump(out, f, indent=2, ensure_ascii=False)
+    f.write("\n")
