@@ -106,26 +106,20 @@ static void put_hit(const sb_batch *b, sb_obuf *o, const sb_mon_hit *h)
 const char sb_monb_header[] = "rule,rule_name,unit_type,unit,person,region,identity,date,"
 			      "policy_year,measure,threshold,ratio\n";
 
-/* Sums of oop per unit and policy year, for the financial-protection
- * measures: events are in (household, date) order after the monitor ran on
- * household rules, or in (person, date) order otherwise, so sort first. */
-static int cmp_unit_year(const void *a, const void *b)
+static uint64_t unit_key(const sb_mon_event *e)
 {
-	const sb_mon_event *x = a, *y = b;
-	uint64_t kx = x->household ? x->household : ((uint64_t)1 << 32) + x->person;
-	uint64_t ky = y->household ? y->household : ((uint64_t)1 << 32) + y->person;
-	if (kx != ky)
-		return kx < ky ? -1 : 1;
-	return x->year < y->year ? -1 : x->year > y->year;
+	return e->household ? e->household : ((uint64_t)1 << 32) + e->person;
 }
 
-sb_status sb_monb_partition(const sb_batch *b, sb_mon_event *ev, size_t n, sb_obuf *warn,
+sb_status sb_monb_partition(const sb_batch *b, const sb_mon_event *ev, size_t n, sb_obuf *warn,
 			    sb_obuf *near, sb_monb_stats *s)
 {
 	sb_mon_out mo;
 	memset(&mo, 0, sizeof mo);
-	sb_status st = sb_monitor_run(ev, n, &mo);
+	const sb_mon_event **hh = sb_malloc((n + 1) * sizeof *hh);
+	sb_status st = hh ? sb_monitor_run(ev, n, hh, &mo) : SB_ENOMEM;
 	if (st) {
+		sb_free(hh);
 		sb_mon_out_release(&mo);
 		return st;
 	}
@@ -144,25 +138,31 @@ sb_status sb_monb_partition(const sb_batch *b, sb_mon_event *ev, size_t n, sb_ob
 	s->unresolved += mo.unresolved;
 	sb_mon_out_release(&mo);
 
-	qsort(ev, n, sizeof *ev, cmp_unit_year);
-	for (size_t i = 0; i < n;) {
-		sb_monb_hh h = {ev[i].household ? ev[i].household : ((uint64_t)1 << 32) + ev[i].person,
-				ev[i].year, 0};
+	/* Out-of-pocket by unit and policy year, for the financial-protection
+	 * measures: in household order a unit's claims are together and by
+	 * date, so its years follow one another. */
+	for (size_t i = 0; i < n && !st;) {
+		sb_monb_hh h = {unit_key(hh[i]), hh[i]->year, 0};
 		size_t j = i;
-		for (; j < n && cmp_unit_year(&ev[i], &ev[j]) == 0; j++)
-			h.oop += ev[j].oop;
+		for (; j < n && unit_key(hh[j]) == h.unit && hh[j]->year == h.year; j++)
+			h.oop += hh[j]->oop;
 		if (s->nhh == s->caphh) {
 			size_t cap = s->caphh ? s->caphh * 2 : 1024;
 			sb_monb_hh *v = sb_realloc(s->hh, cap * sizeof *v);
-			if (!v)
-				return SB_ENOMEM;
+			if (!v) {
+				st = SB_ENOMEM;
+				break;
+			}
 			s->hh = v;
 			s->caphh = cap;
 		}
 		s->hh[s->nhh++] = h;
 		i = j;
 	}
-	return warn->failed || near->failed ? SB_ENOMEM : SB_OK;
+	sb_free(hh);
+	if (!st && (warn->failed || near->failed))
+		st = SB_ENOMEM;
+	return st;
 }
 
 /* ---- the summary ----------------------------------------------------------- */

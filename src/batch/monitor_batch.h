@@ -29,7 +29,7 @@ SB_MUST_USE sb_status sb_monb_stats_merge(sb_monb_stats *into, sb_monb_stats *fr
 long long *sb_monb_cell(const sb_monb_stats *s, size_t pol, int identity, int rule, int near);
 
 /* Runs the monitor over one partition's events and appends its rows. */
-SB_MUST_USE sb_status sb_monb_partition(const sb_batch *b, sb_mon_event *ev, size_t n,
+SB_MUST_USE sb_status sb_monb_partition(const sb_batch *b, const sb_mon_event *ev, size_t n,
 					sb_obuf *warn, sb_obuf *near, sb_monb_stats *s);
 
 /* Writes the "monitor" JSON object (counts by region, identity and rule;

@@ -246,6 +246,7 @@ typedef struct run2 {
 	const sb_dup *dups;
 	size_t ndups;
 	FILE *out[OUT_N];
+	int max_rules; /* the most monitoring rules of any version */
 	atomic_int next;
 	pthread_mutex_t lock;
 	int next_write;
@@ -268,6 +269,8 @@ typedef struct w2 {
 	sb_monb_stats mon;
 	sb_mon_event *ev;
 	size_t nev, cap_ev;
+	sb_fen *thr; /* the events' thresholds */
+	size_t nthr, cap_thr;
 	char *buf; /* the partition being settled */
 	size_t bufcap;
 	datecache dates;
@@ -458,17 +461,34 @@ static void account(w2 *w, const sb_batch *b, const sb_bperson *bp, const sb_cre
 	(void)b;
 }
 
+/* Room for a partition's events and their thresholds, reserved before
+ * settling it so that neither moves (events point into the pool). */
+static sb_status reserve_events(w2 *w, size_t count)
+{
+	size_t nthr = count * (size_t)w->run->max_rules + 1;
+	if (count > w->cap_ev) {
+		sb_free(w->ev);
+		w->cap_ev = 0;
+		if (!(w->ev = sb_malloc(count * sizeof *w->ev)))
+			return SB_ENOMEM;
+		w->cap_ev = count;
+	}
+	if (nthr > w->cap_thr) {
+		sb_free(w->thr);
+		w->cap_thr = 0;
+		if (!(w->thr = sb_malloc(nthr * sizeof *w->thr)))
+			return SB_ENOMEM;
+		w->cap_thr = nthr;
+	}
+	w->nev = w->nthr = 0;
+	return SB_OK;
+}
+
 /* Keeps what the monitor needs of a settled claim. */
 static sb_status add_event(w2 *w, const sb_batch *b, const sb_crec *r, const sb_result *res)
 {
-	if (w->cap_ev == (size_t)w->nev) {
-		size_t cap = w->cap_ev ? w->cap_ev * 2 : 4096;
-		sb_mon_event *v = sb_realloc(w->ev, cap * sizeof *v);
-		if (!v)
-			return SB_ENOMEM;
-		w->ev = v;
-		w->cap_ev = cap;
-	}
+	if (w->nev == w->cap_ev || w->nthr + res->nrules > w->cap_thr)
+		return SB_ENOMEM; /* reserve_events sized both for the partition */
 	const sb_bperson *bp = &b->persons[r->person];
 	sb_mon_event *e = &w->ev[w->nev++];
 	e->person = r->person;
@@ -484,7 +504,9 @@ static sb_status add_event(w2 *w, const sb_batch *b, const sb_crec *r, const sb_
 	e->oop = res->oop;
 	e->oop_in_scope = res->oop_in_scope;
 	e->rules_held = res->rules_held;
-	memcpy(e->threshold, res->rule_threshold, sizeof e->threshold);
+	memcpy(w->thr + w->nthr, res->rule_threshold, res->nrules * sizeof *w->thr);
+	e->threshold = w->thr + w->nthr;
+	w->nthr += res->nrules;
 	return SB_OK;
 }
 
@@ -586,7 +608,7 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 		recs[i]->line = sb_pass_line(b, recs[i]->line);
 		off += (int64_t)sb_crec_size(recs[i]);
 	}
-	if (sort_recs(recs, count)) {
+	if ((b->cfg->monitor && reserve_events(w, count)) || sort_recs(recs, count)) {
 		sb_free(recs);
 		sb_free(cols);
 		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -822,6 +844,12 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 	run.b = b;
 	run.dups = dups;
 	run.ndups = ndups;
+	for (size_t i = 0; i < sb_policyset_count(b->set); i++) {
+		const sb_policy *pol = sb_policyset_at(b->set, i);
+		for (uint16_t v = 0; v < pol->nversions; v++)
+			if (pol->versions[v].nrules > run.max_rules)
+				run.max_rules = pol->versions[v].nrules;
+	}
 	sb_status st = SB_OK;
 	static const char *const names[OUT_N] = {"settlements.csv", "warnings.csv",
 						 "approaching.csv"};
@@ -887,6 +915,7 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		sb_pass2_release(&w[i].res, b);
 		sb_monb_stats_release(&w[i].mon);
 		sb_free(w[i].ev);
+		sb_free(w[i].thr);
 		sb_free(w[i].buf);
 	}
 	if (!st && run.st) {

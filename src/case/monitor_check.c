@@ -64,9 +64,9 @@ bool sb_case_check_monitor(sb_case *k, sb_ynode monitor, FILE *out)
 		e->oop = cc->r.oop;
 		e->oop_in_scope = cc->r.oop_in_scope;
 		e->rules_held = cc->r.rules_held;
-		memcpy(e->threshold, cc->r.rule_threshold, sizeof e->threshold);
+		e->threshold = cc->r.rule_threshold;
 	}
-	if (ok && sb_monitor_run(ev, nev, &mo)) {
+	if (ok && sb_monitor_run(ev, nev, NULL, &mo)) {
 		fprintf(out, "    out of memory\n");
 		ok = false;
 	}

@@ -27,9 +27,8 @@ static int cmp_id(const sb_mon_event *x, const sb_mon_event *y)
 	return x->claim_idlen < y->claim_idlen ? -1 : x->claim_idlen > y->claim_idlen;
 }
 
-static int cmp_person(const void *a, const void *b)
+static int cmp_person(const sb_mon_event *x, const sb_mon_event *y)
 {
-	const sb_mon_event *x = a, *y = b;
 	if (x->person != y->person)
 		return x->person < y->person ? -1 : 1;
 	if (x->date != y->date)
@@ -37,10 +36,16 @@ static int cmp_person(const void *a, const void *b)
 	return cmp_id(x, y);
 }
 
+static int cmp_person_ref(const void *a, const void *b)
+{
+	return cmp_person(*(const sb_mon_event *const *)a, *(const sb_mon_event *const *)b);
+}
+
 /* Households first by household, persons without one after them. */
 static int cmp_household(const void *a, const void *b)
 {
-	const sb_mon_event *x = a, *y = b;
+	const sb_mon_event *x = *(const sb_mon_event *const *)a;
+	const sb_mon_event *y = *(const sb_mon_event *const *)b;
 	uint64_t kx = x->household ? x->household : ((uint64_t)1 << 32) + x->person;
 	uint64_t ky = y->household ? y->household : ((uint64_t)1 << 32) + y->person;
 	if (kx != ky)
@@ -120,14 +125,14 @@ static sb_fen measure(const sb_rule *rule, const sb_mon_event *e)
 }
 
 /* One unit's events [0, n), date-ordered, for the rules of one unit kind. */
-static sb_status run_unit(const sb_mon_event *ev, size_t n, bool household, bool unit_is_hh,
-			  uint32_t unit, sb_mon_out *out)
+static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool household,
+			  bool unit_is_hh, uint32_t unit, sb_mon_out *out)
 {
 	rstate st[32];
 	int nst = 0;
 	sb_status rc = SB_OK;
 	for (size_t i = 0; i < n && !rc; i++) {
-		const sb_mon_event *e = &ev[i];
+		const sb_mon_event *e = ev[i];
 		const sb_version *v = e->version;
 		for (uint16_t r = 0; r < v->nrules && r < 16 && !rc; r++) {
 			const sb_rule *rule = &v->rules[r];
@@ -162,11 +167,11 @@ static sb_status run_unit(const sb_mon_event *ev, size_t n, bool household, bool
 				/* The 12 months ending on the claim's date: the same
 				 * day a year earlier is already out. */
 				sb_date edge = sb_date_minus_year(e->date);
-				while (s->lo < i && ev[s->lo].date <= edge) {
+				while (s->lo < i && ev[s->lo]->date <= edge) {
 					uint16_t rk;
-					const sb_rule *old = matching(&ev[s->lo], rule->sym, household, &rk);
+					const sb_rule *old = matching(ev[s->lo], rule->sym, household, &rk);
 					if (old)
-						s->wsum -= measure(old, &ev[s->lo]);
+						s->wsum -= measure(old, ev[s->lo]);
 					s->lo++;
 				}
 				sum = s->wsum;
@@ -193,34 +198,35 @@ static sb_status run_unit(const sb_mon_event *ev, size_t n, bool household, bool
 	return rc;
 }
 
-static sb_status run_kind(sb_mon_event *ev, size_t n, bool household, sb_mon_out *out)
+static sb_status run_kind(const sb_mon_event *const *ev, size_t n, bool household,
+			 sb_mon_out *out)
 {
-	qsort(ev, n, sizeof *ev, household ? cmp_household : cmp_person);
 	sb_status rc = SB_OK;
 	for (size_t i = 0; i < n && !rc;) {
 		size_t j = i + 1;
 		if (household)
-			while (j < n && ev[j].household == ev[i].household &&
-			       (ev[i].household || ev[j].person == ev[i].person))
+			while (j < n && ev[j]->household == ev[i]->household &&
+			       (ev[i]->household || ev[j]->person == ev[i]->person))
 				j++;
 		else
-			while (j < n && ev[j].person == ev[i].person)
+			while (j < n && ev[j]->person == ev[i]->person)
 				j++;
-		uint32_t unit = household && ev[i].household ? ev[i].household : ev[i].person;
+		uint32_t unit = household && ev[i]->household ? ev[i]->household : ev[i]->person;
 		/* A person without a household is a household of one. */
-		rc = run_unit(ev + i, j - i, household, household && ev[i].household, unit, out);
+		rc = run_unit(ev + i, j - i, household, household && ev[i]->household, unit, out);
 		i = j;
 	}
 	return rc;
 }
 
-sb_status sb_monitor_run(sb_mon_event *ev, size_t n, sb_mon_out *out)
+sb_status sb_monitor_run(const sb_mon_event *ev, size_t n, const sb_mon_event **by_household,
+			 sb_mon_out *out)
 {
 	if (!n)
 		return SB_OK;
-	/* Is there any rule of each kind at all? Skip the sorts when not. */
-	bool person = false, household = false;
-	for (size_t i = 0; i < n; i++)
+	/* Is there any rule of each kind at all? Skip the orders when not. */
+	bool person = false, household = false, sorted = true;
+	for (size_t i = 0; i < n; i++) {
 		for (uint16_t r = 0; r < ev[i].version->nrules && r < 16; r++) {
 			if (!(ev[i].rules_held >> r & 1))
 				continue;
@@ -229,10 +235,29 @@ sb_status sb_monitor_run(sb_mon_event *ev, size_t n, sb_mon_out *out)
 			else
 				person = true;
 		}
+		if (i && sorted && cmp_person(&ev[i - 1], &ev[i]) > 0)
+			sorted = false;
+	}
+	const sb_mon_event **ord = sb_malloc(n * sizeof *ord);
+	if (!ord)
+		return SB_ENOMEM;
 	sb_status rc = SB_OK;
-	if (person)
-		rc = run_kind(ev, n, false, out);
-	if (!rc && household)
-		rc = run_kind(ev, n, true, out);
+	if (person) {
+		for (size_t i = 0; i < n; i++)
+			ord[i] = &ev[i];
+		if (!sorted)
+			qsort(ord, n, sizeof *ord, cmp_person_ref);
+		rc = run_kind(ord, n, false, out);
+	}
+	if (!rc && (household || by_household)) {
+		for (size_t i = 0; i < n; i++)
+			ord[i] = &ev[i];
+		qsort(ord, n, sizeof *ord, cmp_household);
+		if (household)
+			rc = run_kind(ord, n, true, out);
+		if (by_household)
+			memcpy(by_household, ord, n * sizeof *ord);
+	}
+	sb_free(ord);
 	return rc;
 }

@@ -28,7 +28,7 @@ typedef struct sb_mon_event {
 	const sb_version *version;
 	sb_fen oop, oop_in_scope;
 	uint16_t rules_held;
-	sb_fen threshold[16];
+	const sb_fen *threshold; /* one per rule of the version (borrowed) */
 } sb_mon_event;
 
 typedef struct sb_mon_hit {
@@ -49,9 +49,14 @@ typedef struct sb_mon_out {
 	long long unresolved; /* claims whose threshold could not be resolved */
 } sb_mon_out;
 
-/* Runs every rule over the events (reordered in place). Hits are appended
- * to out in (unit kind, unit, date) order. */
-SB_MUST_USE sb_status sb_monitor_run(sb_mon_event *ev, size_t n, sb_mon_out *out);
+/* Runs every rule over the events (left in place; ordered through
+ * pointers, and not at all for persons when they already come in person,
+ * date, claim id order, as settlement produces them). Hits are appended to
+ * out in (unit kind, unit, date) order. When by_household is not NULL it
+ * receives the n events in household order (households, then persons
+ * without one; by date, claim id), for callers that sum by household. */
+SB_MUST_USE sb_status sb_monitor_run(const sb_mon_event *ev, size_t n,
+				     const sb_mon_event **by_household, sb_mon_out *out);
 void sb_mon_out_release(sb_mon_out *out);
 
 /* The measure / threshold as a ratio in basis points (10000 = 100%). */
