@@ -228,14 +228,17 @@ static void json_layers(FILE *f, const sb_batch *b, const sb_layer_sum *l, const
 	fprintf(f, "\n%s}", indent);
 }
 
-static sb_status write_monitor(const sb_batch *b, sb_pass2_result *p2, sb_diag *d)
+/* The monitor's JSON goes both into monitor.json and into summary.json:
+ * it is rendered once (the financial-protection measures walk every
+ * household). */
+static sb_status write_monitor(const sb_batch *b, const char *json, sb_diag *d)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/monitor.json", b->cfg->out_dir);
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-	sb_monb_json(f, b, &p2->mon, "");
+	fputs(json, f);
 	fputc('\n', f);
 	if (fclose(f))
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
@@ -243,7 +246,8 @@ static sb_status write_monitor(const sb_batch *b, sb_pass2_result *p2, sb_diag *
 }
 
 static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
-			       sb_pass2_result *p2, const sb_batch_totals *t, sb_diag *d)
+			       sb_pass2_result *p2, const sb_batch_totals *t, const char *monitor,
+			       sb_diag *d)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/summary.json", b->cfg->out_dir);
@@ -319,9 +323,9 @@ static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
 		   "\"duplicate_ids\": %.3f, \"settle_and_write\": %.3f}}",
 		t->threads, t->partitions, t->seconds, t->stage[0], t->stage[1], t->stage[2],
 		t->stage[3]);
-	if (b->cfg->monitor) {
+	if (monitor) {
 		fputs(",\n  \"monitor\": ", f);
-		sb_monb_json(f, b, &p2->mon, "  ");
+		fputs(monitor, f);
 	}
 	fputs("\n}\n", f);
 	if (fclose(f))
@@ -451,10 +455,26 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 		t->nlayers = i + 1;
 	}
 	t->seconds = now() - start;
+	char *monitor = NULL;
+	size_t monitor_len = 0;
+	if (cfg->monitor) {
+		FILE *mf = open_memstream(&monitor, &monitor_len);
+		if (!mf) {
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			goto done;
+		}
+		sb_monb_json(mf, b, &p2.mon, "");
+		if (fclose(mf)) {
+			free(monitor);
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			goto done;
+		}
+	}
 	if (!cfg->monitor_only)
-		st = write_summary(b, &p1, &p2, t, d);
+		st = write_summary(b, &p1, &p2, t, monitor, d);
 	if (!st && cfg->monitor)
-		st = write_monitor(b, &p2, d);
+		st = write_monitor(b, monitor, d);
+	free(monitor);
 	t->warnings = p2.mon.warnings;
 	t->approaching = p2.mon.approaching;
 	t->unresolved = p2.mon.unresolved;

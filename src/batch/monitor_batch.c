@@ -175,20 +175,6 @@ static int cmp_hh(const void *a, const void *b)
 	return x->year < y->year ? -1 : x->year > y->year;
 }
 
-static sb_fen unit_oop(const sb_monb_stats *s, uint64_t unit, int year)
-{
-	size_t lo = 0, hi = s->nhh;
-	sb_monb_hh key = {unit, year, 0};
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (cmp_hh(&s->hh[mid], &key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->nhh && !cmp_hh(&s->hh[lo], &key) ? s->hh[lo].oop : 0;
-}
-
 /* The highest-priority identity any member held at some time in the
  * calendar year, by the first member's region policy; -1 for none. */
 static int unit_identity(const sb_batch *b, const uint32_t *members, size_t n, int year)
@@ -259,16 +245,77 @@ static void fp_json(FILE *f, const fp_count *c, bool poverty)
  * whom it pushes below the poverty line. Units are households (persons
  * without one stand alone); a household's income is the first value its
  * members give. */
+#define FP_MAX_YEARS 16
+
+static void fp_json_year(FILE *f, const sb_batch *b, int year, const fp_count *all,
+			 const fp_count *byreg, size_t npol, const fp_count *byid, size_t nid,
+			 bool poverty, const char *ind, bool first_year)
+{
+	fprintf(f, "%s\n%s  {\"year\": %d, ", first_year ? "" : ",", ind, year);
+	fp_json(f, all, poverty);
+	if (poverty) {
+		char l[SB_MONEY_BUF];
+		sb_money_format(b->cfg->poverty_line, l);
+		fprintf(f, ", \"poverty_line_per_person\": %s", l);
+	}
+	fprintf(f, ",\n%s   \"by_region\": [", ind);
+	int first = 1;
+	for (size_t g = 0; g < npol; g++) {
+		if (!byreg[g].households)
+			continue;
+		fprintf(f, "%s\n%s    {\"region\": \"%s\", ", first ? "" : ",", ind,
+			sb_policy_region(sb_policyset_at(b->set, g)));
+		fp_json(f, &byreg[g], poverty);
+		fputs("}", f);
+		first = 0;
+	}
+	fprintf(f, "],\n%s   \"by_identity\": [", ind);
+	first = 1;
+	for (size_t k = 0; k < nid; k++) {
+		if (!byid[k].households)
+			continue;
+		fprintf(f, "%s\n%s    {\"identity\": \"%s\", ", first ? "" : ",", ind,
+			k ? sb_policyset_symbol_name(b->set, SB_SYM_IDENTITY, (int)k - 1) : "none");
+		fp_json(f, &byid[k], poverty);
+		fputs("}", f);
+		first = 0;
+	}
+	fputs("]}", f);
+}
+
+/* SDG 3.8.2: households whose out-of-pocket spending exceeds 10% and 25%
+ * of their income (or consumption, as persons.csv gives it), and those
+ * whom it pushes below the poverty line. Units are households (persons
+ * without one stand alone); a household's income is the first value its
+ * members give. Units and their yearly sums are both in unit order, so one
+ * walk pairs them. */
 static void financial_protection(FILE *f, const sb_batch *b, sb_monb_stats *s, const char *ind)
 {
 	if (s->nhh)
 		qsort(s->hh, s->nhh, sizeof *s->hh, cmp_hh);
+	int years[FP_MAX_YEARS];
+	int nyears = 0;
+	for (size_t i = 0; i < s->nhh && nyears < FP_MAX_YEARS; i++) {
+		int k = 0;
+		while (k < nyears && years[k] != s->hh[i].year)
+			k++;
+		if (k == nyears)
+			years[nyears++] = s->hh[i].year;
+	}
+	for (int i = 1; i < nyears; i++) /* a handful: insertion sort */
+		for (int j = i; j > 0 && years[j - 1] > years[j]; j--) {
+			int t = years[j];
+			years[j] = years[j - 1];
+			years[j - 1] = t;
+		}
 	size_t nh = b->nhouseholds, np = b->npersons;
+	size_t npol = sb_policyset_count(b->set), nid = s->nident;
 	uint32_t *off = sb_calloc(nh + 2, sizeof *off);
 	uint32_t *list = sb_malloc((np + 1) * sizeof *list);
-	size_t npol = sb_policyset_count(b->set), nid = s->nident;
-	fp_count *byreg = sb_calloc(npol + 1, sizeof *byreg), *byid = sb_calloc(nid + 1, sizeof *byid);
-	if (!off || !list || !byreg || !byid) {
+	fp_count *all = sb_calloc((size_t)nyears + 1, sizeof *all);
+	fp_count *byreg = sb_calloc((size_t)nyears * (npol + 1) + 1, sizeof *byreg);
+	fp_count *byid = sb_calloc((size_t)nyears * (nid + 1) + 1, sizeof *byid);
+	if (!off || !list || !all || !byreg || !byid) {
 		fprintf(f, "null");
 		goto out;
 	}
@@ -282,86 +329,58 @@ static void financial_protection(FILE *f, const sb_batch *b, sb_monb_stats *s, c
 		if (b->persons[i].household)
 			list[--off[b->persons[i].household]] = (uint32_t)i;
 	bool poverty = b->cfg->poverty_line > 0;
-	fputs("[", f);
-	int nyears = 0;
-	for (size_t yi = 0; yi < s->nhh; yi++) {
-		int year = s->hh[yi].year;
-		bool seen = false;
-		for (size_t k = 0; k < yi && !seen; k++)
-			seen = s->hh[k].year == year;
-		if (seen)
+	size_t cur = 0;
+	for (size_t u = 0; u < nh + np; u++) {
+		const uint32_t *mem;
+		size_t nm;
+		uint64_t key;
+		uint32_t single;
+		if (u < nh) {
+			mem = list + off[u + 1];
+			nm = off[u + 2] - off[u + 1];
+			key = u + 1;
+		} else {
+			single = (uint32_t)(u - nh);
+			if (b->persons[single].household)
+				continue;
+			mem = &single;
+			nm = 1;
+			key = ((uint64_t)1 << 32) + single;
+		}
+		while (cur < s->nhh && s->hh[cur].unit < key)
+			cur++;
+		if (!nm)
 			continue;
-		fp_count all = {0};
-		memset(byreg, 0, (npol + 1) * sizeof *byreg);
-		memset(byid, 0, (nid + 1) * sizeof *byid);
-		for (size_t u = 0; u < nh + np; u++) {
-			const uint32_t *mem;
-			size_t nm;
-			uint64_t key;
-			uint32_t single;
-			if (u < nh) {
-				mem = list + off[u + 1];
-				nm = off[u + 2] - off[u + 1];
-				key = u + 1;
-			} else {
-				single = (uint32_t)(u - nh);
-				if (b->persons[single].household)
-					continue;
-				mem = &single;
-				nm = 1;
-				key = ((uint64_t)1 << 32) + single;
-			}
-			if (!nm)
-				continue;
-			sb_fen income = -1;
-			for (size_t m = 0; m < nm && income < 0; m++)
-				income = b->persons[mem[m]].income;
-			if (income < 0)
-				continue;
-			sb_fen oop = unit_oop(s, key, year);
+		sb_fen income = -1;
+		for (size_t m = 0; m < nm && income < 0; m++)
+			income = b->persons[mem[m]].income;
+		if (income < 0)
+			continue;
+		for (int y = 0; y < nyears; y++) {
+			sb_fen oop = 0;
+			for (size_t k = cur; k < s->nhh && s->hh[k].unit == key; k++)
+				if (s->hh[k].year == years[y])
+					oop = s->hh[k].oop;
 			bool over10 = oop * 100 > income * 10, over25 = oop * 100 > income * 25;
 			sb_fen line = b->cfg->poverty_line * (sb_fen)nm;
 			bool poor = poverty && income >= line && income - oop < line;
-			int ident = unit_identity(b, mem, nm, year);
-			fp_add(&all, (long long)nm, over10, over25, poor);
-			fp_add(&byreg[b->persons[mem[0]].policy], (long long)nm, over10, over25, poor);
-			fp_add(&byid[ident + 1], (long long)nm, over10, over25, poor);
+			int ident = unit_identity(b, mem, nm, years[y]);
+			fp_add(&all[y], (long long)nm, over10, over25, poor);
+			fp_add(&byreg[(size_t)y * (npol + 1) + b->persons[mem[0]].policy], (long long)nm,
+			       over10, over25, poor);
+			fp_add(&byid[(size_t)y * (nid + 1) + (size_t)(ident + 1)], (long long)nm, over10,
+			       over25, poor);
 		}
-		fprintf(f, "%s\n%s  {\"year\": %d, ", nyears++ ? "," : "", ind, year);
-		fp_json(f, &all, poverty);
-		if (poverty) {
-			char l[SB_MONEY_BUF];
-			sb_money_format(b->cfg->poverty_line, l);
-			fprintf(f, ", \"poverty_line_per_person\": %s", l);
-		}
-		fprintf(f, ",\n%s   \"by_region\": [", ind);
-		int first = 1;
-		for (size_t g = 0; g < npol; g++) {
-			if (!byreg[g].households)
-				continue;
-			fprintf(f, "%s\n%s    {\"region\": \"%s\", ", first ? "" : ",", ind,
-				sb_policy_region(sb_policyset_at(b->set, g)));
-			fp_json(f, &byreg[g], poverty);
-			fputs("}", f);
-			first = 0;
-		}
-		fprintf(f, "],\n%s   \"by_identity\": [", ind);
-		first = 1;
-		for (size_t k = 0; k < nid; k++) {
-			if (!byid[k].households)
-				continue;
-			fprintf(f, "%s\n%s    {\"identity\": \"%s\", ", first ? "" : ",", ind,
-				k ? sb_policyset_symbol_name(b->set, SB_SYM_IDENTITY, (int)k - 1) : "none");
-			fp_json(f, &byid[k], poverty);
-			fputs("}", f);
-			first = 0;
-		}
-		fputs("]}", f);
 	}
+	fputs("[", f);
+	for (int y = 0; y < nyears; y++)
+		fp_json_year(f, b, years[y], &all[y], &byreg[(size_t)y * (npol + 1)], npol,
+			     &byid[(size_t)y * (nid + 1)], nid, poverty, ind, y == 0);
 	fprintf(f, "\n%s]", ind);
 out:
 	sb_free(off);
 	sb_free(list);
+	sb_free(all);
 	sb_free(byreg);
 	sb_free(byid);
 }
