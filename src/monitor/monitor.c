@@ -198,6 +198,62 @@ static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool househol
 	return rc;
 }
 
+/* Household order: a radix sort on (unit, day) packed in 64 bits, then
+ * insertion sort of the short runs that share both. A comparison sort
+ * through pointers would miss the cache on every comparison. */
+typedef struct hkey {
+	uint64_t key;
+	const sb_mon_event *e;
+} hkey;
+
+static sb_status order_households(const sb_mon_event *ev, size_t n, const sb_mon_event **ord)
+{
+	hkey *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
+	if (!a || !tmp) {
+		sb_free(a);
+		sb_free(tmp);
+		return SB_ENOMEM;
+	}
+	uint64_t maxkey = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t unit = ev[i].household ? ev[i].household : ((uint64_t)1 << 32) + ev[i].person;
+		a[i].key = unit << 17 | (uint64_t)(ev[i].date + 25567);
+		a[i].e = &ev[i];
+		if (a[i].key > maxkey)
+			maxkey = a[i].key;
+	}
+	size_t count[1 << 12];
+	for (unsigned shift = 0; shift < 64 && (maxkey >> shift); shift += 12) {
+		memset(count, 0, sizeof count);
+		for (size_t i = 0; i < n; i++)
+			count[a[i].key >> shift & 0xfff]++;
+		size_t sum = 0;
+		for (size_t k = 0; k < (1 << 12); k++) {
+			size_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[a[i].key >> shift & 0xfff]++] = a[i];
+		hkey *t = a;
+		a = tmp;
+		tmp = t;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = i; j > 0 && a[j - 1].key == a[j].key &&
+				   cmp_household(&a[j - 1].e, &a[j].e) > 0; j--) {
+			hkey t = a[j];
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		ord[i] = a[i].e;
+	sb_free(a);
+	sb_free(tmp);
+	return SB_OK;
+}
+
 static sb_status run_kind(const sb_mon_event *const *ev, size_t n, bool household,
 			 sb_mon_out *out)
 {
@@ -249,10 +305,7 @@ sb_status sb_monitor_run(const sb_mon_event *ev, size_t n, const sb_mon_event **
 			qsort(ord, n, sizeof *ord, cmp_person_ref);
 		rc = run_kind(ord, n, false, out);
 	}
-	if (!rc && (household || by_household)) {
-		for (size_t i = 0; i < n; i++)
-			ord[i] = &ev[i];
-		qsort(ord, n, sizeof *ord, cmp_household);
+	if (!rc && (household || by_household) && !(rc = order_households(ev, n, ord))) {
 		if (household)
 			rc = run_kind(ord, n, true, out);
 		if (by_household)

@@ -355,8 +355,12 @@ static void eval_rules(const sb_version *v, const sb_claimctx *x, sb_result *r)
 	r->rules_held = 0;
 	for (uint16_t i = 0; i < v->nrules && i < 16; i++) {
 		sb_diag quiet;
-		if (sb_cond_holds(&v->rules[i].when, x))
-			r->rules_held |= (uint16_t)(1u << i);
+		/* A threshold matters only where its rule holds: resolve it
+		 * there alone (0 elsewhere, never read). */
+		r->rule_threshold[i] = 0;
+		if (!sb_cond_holds(&v->rules[i].when, x))
+			continue;
+		r->rules_held |= (uint16_t)(1u << i);
 		if (sb_val_resolve(&v->rules[i].threshold, x, "threshold", &r->rule_threshold[i],
 				   &quiet))
 			r->rule_threshold[i] = -1;
