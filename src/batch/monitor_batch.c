@@ -167,13 +167,6 @@ sb_status sb_monb_partition(const sb_batch *b, const sb_mon_event *ev, size_t n,
 
 /* ---- the summary ----------------------------------------------------------- */
 
-static int cmp_hh(const void *a, const void *b)
-{
-	const sb_monb_hh *x = a, *y = b;
-	if (x->unit != y->unit)
-		return x->unit < y->unit ? -1 : 1;
-	return x->year < y->year ? -1 : x->year > y->year;
-}
 
 /* The highest-priority identity any member held at some time in the
  * calendar year, by the first member's region policy; -1 for none. */
@@ -287,12 +280,9 @@ static void fp_json_year(FILE *f, const sb_batch *b, int year, const fp_count *a
  * of their income (or consumption, as persons.csv gives it), and those
  * whom it pushes below the poverty line. Units are households (persons
  * without one stand alone); a household's income is the first value its
- * members give. Units and their yearly sums are both in unit order, so one
- * walk pairs them. */
+ * members give. */
 static void financial_protection(FILE *f, const sb_batch *b, sb_monb_stats *s, const char *ind)
 {
-	if (s->nhh)
-		qsort(s->hh, s->nhh, sizeof *s->hh, cmp_hh);
 	int years[FP_MAX_YEARS];
 	int nyears = 0;
 	for (size_t i = 0; i < s->nhh && nyears < FP_MAX_YEARS; i++) {
@@ -315,7 +305,10 @@ static void financial_protection(FILE *f, const sb_batch *b, sb_monb_stats *s, c
 	fp_count *all = sb_calloc((size_t)nyears + 1, sizeof *all);
 	fp_count *byreg = sb_calloc((size_t)nyears * (npol + 1) + 1, sizeof *byreg);
 	fp_count *byid = sb_calloc((size_t)nyears * (nid + 1) + 1, sizeof *byid);
-	if (!off || !list || !all || !byreg || !byid) {
+	/* Out-of-pocket by year and unit (households, then persons): the sums
+	 * scattered by index, no sort needed. */
+	sb_fen *oop_at = sb_calloc((size_t)nyears * (nh + np) + 1, sizeof *oop_at);
+	if (!off || !list || !all || !byreg || !byid || !oop_at) {
 		fprintf(f, "null");
 		goto out;
 	}
@@ -328,27 +321,31 @@ static void financial_protection(FILE *f, const sb_batch *b, sb_monb_stats *s, c
 	for (size_t i = np; i-- > 0;)
 		if (b->persons[i].household)
 			list[--off[b->persons[i].household]] = (uint32_t)i;
+	for (size_t i = 0; i < s->nhh; i++) {
+		int y = 0;
+		while (y < nyears && years[y] != s->hh[i].year)
+			y++;
+		if (y == nyears)
+			continue; /* beyond FP_MAX_YEARS */
+		uint64_t unit = s->hh[i].unit;
+		size_t u = unit >> 32 ? nh + (size_t)(unit & 0xffffffffu) : (size_t)unit - 1;
+		oop_at[(size_t)y * (nh + np) + u] += s->hh[i].oop;
+	}
 	bool poverty = b->cfg->poverty_line > 0;
-	size_t cur = 0;
 	for (size_t u = 0; u < nh + np; u++) {
 		const uint32_t *mem;
 		size_t nm;
-		uint64_t key;
 		uint32_t single;
 		if (u < nh) {
 			mem = list + off[u + 1];
 			nm = off[u + 2] - off[u + 1];
-			key = u + 1;
 		} else {
 			single = (uint32_t)(u - nh);
 			if (b->persons[single].household)
 				continue;
 			mem = &single;
 			nm = 1;
-			key = ((uint64_t)1 << 32) + single;
 		}
-		while (cur < s->nhh && s->hh[cur].unit < key)
-			cur++;
 		if (!nm)
 			continue;
 		sb_fen income = -1;
@@ -357,10 +354,7 @@ static void financial_protection(FILE *f, const sb_batch *b, sb_monb_stats *s, c
 		if (income < 0)
 			continue;
 		for (int y = 0; y < nyears; y++) {
-			sb_fen oop = 0;
-			for (size_t k = cur; k < s->nhh && s->hh[k].unit == key; k++)
-				if (s->hh[k].year == years[y])
-					oop = s->hh[k].oop;
+			sb_fen oop = oop_at[(size_t)y * (nh + np) + u];
 			bool over10 = oop * 100 > income * 10, over25 = oop * 100 > income * 25;
 			sb_fen line = b->cfg->poverty_line * (sb_fen)nm;
 			bool poor = poverty && income >= line && income - oop < line;
@@ -383,6 +377,7 @@ out:
 	sb_free(all);
 	sb_free(byreg);
 	sb_free(byid);
+	sb_free(oop_at);
 }
 
 static void rule_counts(FILE *f, const sb_batch *b, const sb_monb_stats *s, size_t pol_lo,
