@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "base/sort.h"
 #include "batch/monitor_batch.h"
 #include "batch/pass_int.h"
 
@@ -511,59 +512,31 @@ static sb_status add_event(w2 *w, const sb_batch *b, const sb_crec *r, const sb_
 }
 
 /* Sorts records by person, date, then claim id: a radix sort on
- * (person, date) packed in 64 bits, then insertion sort of the short runs
- * that share both (the same person on the same day) by id and line. */
-typedef struct sortkey {
-	uint64_t key;
-	sb_crec *rec;
-} sortkey;
-
+ * (person, day), then insertion sort of the short runs that share both
+ * (the same person on the same day) by id and line. */
 static sb_status sort_recs(sb_crec **recs, size_t n)
 {
-	sortkey *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
+	sb_keyed *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
 	if (!a || !tmp) {
 		sb_free(a);
 		sb_free(tmp);
 		return SB_ENOMEM;
 	}
-	uint64_t maxkey = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* Dates from 1900 on are positive in 17 bits once offset. */
-		uint64_t day = (uint64_t)(recs[i]->date + 25567);
-		a[i].key = (uint64_t)recs[i]->person << 17 | day;
-		a[i].rec = recs[i];
-		if (a[i].key > maxkey)
-			maxkey = a[i].key;
+		a[i].key = (uint64_t)recs[i]->person << 17 | (uint64_t)(recs[i]->date + 25567);
+		a[i].p = recs[i];
 	}
-	size_t count[1 << 12];
-	for (unsigned shift = 0; shift < 64 && (maxkey >> shift); shift += 12) {
-		memset(count, 0, sizeof count);
-		for (size_t i = 0; i < n; i++)
-			count[a[i].key >> shift & 0xfff]++;
-		size_t sum = 0;
-		for (size_t k = 0; k < (1 << 12); k++) {
-			size_t c = count[k];
-			count[k] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			tmp[count[a[i].key >> shift & 0xfff]++] = a[i];
-		sortkey *t = a;
-		a = tmp;
-		tmp = t;
-	}
+	sb_keyed *s = sb_radix_sort(a, tmp, n);
 	for (size_t i = 0; i < n; i++) {
-		size_t j = i;
-		while (j > 0 && a[j - 1].key == a[j].key && cmp_rec(&a[j - 1].rec, &a[j].rec) > 0) {
-			sortkey t = a[j];
-			a[j] = a[j - 1];
-			a[j - 1] = t;
-			j--;
+		recs[i] = (sb_crec *)s[i].p;
+		for (size_t j = i; j > 0 && s[j - 1].key == s[j].key &&
+				   cmp_rec(&recs[j - 1], &recs[j]) > 0; j--) {
+			sb_crec *t = recs[j];
+			recs[j] = recs[j - 1];
+			recs[j - 1] = t;
 		}
-		recs[i] = a[i].rec;
 	}
-	for (size_t i = 0; i < n; i++)
-		recs[i] = a[i].rec;
 	sb_free(a);
 	sb_free(tmp);
 	return SB_OK;

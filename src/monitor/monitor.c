@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/sort.h"
 
 int64_t sb_monitor_ratio_bp(sb_fen measure, sb_fen threshold)
 {
@@ -198,57 +199,31 @@ static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool househol
 	return rc;
 }
 
-/* Household order: a radix sort on (unit, day) packed in 64 bits, then
- * insertion sort of the short runs that share both. A comparison sort
- * through pointers would miss the cache on every comparison. */
-typedef struct hkey {
-	uint64_t key;
-	const sb_mon_event *e;
-} hkey;
-
+/* Household order: a radix sort on (unit, day), then insertion sort of
+ * the short runs that share both. */
 static sb_status order_households(const sb_mon_event *ev, size_t n, const sb_mon_event **ord)
 {
-	hkey *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
+	sb_keyed *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
 	if (!a || !tmp) {
 		sb_free(a);
 		sb_free(tmp);
 		return SB_ENOMEM;
 	}
-	uint64_t maxkey = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t unit = ev[i].household ? ev[i].household : ((uint64_t)1 << 32) + ev[i].person;
 		a[i].key = unit << 17 | (uint64_t)(ev[i].date + 25567);
-		a[i].e = &ev[i];
-		if (a[i].key > maxkey)
-			maxkey = a[i].key;
+		a[i].p = &ev[i];
 	}
-	size_t count[1 << 12];
-	for (unsigned shift = 0; shift < 64 && (maxkey >> shift); shift += 12) {
-		memset(count, 0, sizeof count);
-		for (size_t i = 0; i < n; i++)
-			count[a[i].key >> shift & 0xfff]++;
-		size_t sum = 0;
-		for (size_t k = 0; k < (1 << 12); k++) {
-			size_t c = count[k];
-			count[k] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			tmp[count[a[i].key >> shift & 0xfff]++] = a[i];
-		hkey *t = a;
-		a = tmp;
-		tmp = t;
-	}
+	sb_keyed *s = sb_radix_sort(a, tmp, n);
 	for (size_t i = 0; i < n; i++) {
-		for (size_t j = i; j > 0 && a[j - 1].key == a[j].key &&
-				   cmp_household(&a[j - 1].e, &a[j].e) > 0; j--) {
-			hkey t = a[j];
-			a[j] = a[j - 1];
-			a[j - 1] = t;
+		ord[i] = s[i].p;
+		for (size_t j = i; j > 0 && s[j - 1].key == s[j].key &&
+				   cmp_household(&ord[j - 1], &ord[j]) > 0; j--) {
+			const sb_mon_event *t = ord[j];
+			ord[j] = ord[j - 1];
+			ord[j - 1] = t;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		ord[i] = a[i].e;
 	sb_free(a);
 	sb_free(tmp);
 	return SB_OK;
