@@ -3,6 +3,14 @@
 
 #include <string.h>
 
+unsigned sb_bits_for(uint64_t max)
+{
+	unsigned bits = 0;
+	while (bits < 64 && (max >> bits))
+		bits++;
+	return bits;
+}
+
 sb_keyed *sb_radix_sort(sb_keyed *a, sb_keyed *tmp, size_t n)
 {
 	uint64_t maxkey = 0;

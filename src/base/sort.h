@@ -18,4 +18,8 @@ typedef struct sb_keyed {
  * a and tmp holds the result. */
 sb_keyed *sb_radix_sort(sb_keyed *a, sb_keyed *tmp, size_t n);
 
+/* Bits needed for values 0..max: keys packed as (major << bits | minor)
+ * with minor in 0..max keep the radix sort to as few passes as possible. */
+unsigned sb_bits_for(uint64_t max);
+
 #endif

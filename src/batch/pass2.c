@@ -522,9 +522,17 @@ static sb_status sort_recs(sb_crec **recs, size_t n)
 		sb_free(tmp);
 		return SB_ENOMEM;
 	}
+	/* Days counted from the partition's first: a year of claims needs 9
+	 * bits, not the 17 of an absolute date, and every pass saved is one
+	 * sweep over the partition. */
+	sb_date lo = INT32_MAX, hi = INT32_MIN;
 	for (size_t i = 0; i < n; i++) {
-		/* Dates from 1900 on are positive in 17 bits once offset. */
-		a[i].key = (uint64_t)recs[i]->person << 17 | (uint64_t)(recs[i]->date + 25567);
+		lo = recs[i]->date < lo ? recs[i]->date : lo;
+		hi = recs[i]->date > hi ? recs[i]->date : hi;
+	}
+	unsigned bits = n ? sb_bits_for((uint64_t)((int64_t)hi - lo)) : 0;
+	for (size_t i = 0; i < n; i++) {
+		a[i].key = (uint64_t)recs[i]->person << bits | (uint64_t)((int64_t)recs[i]->date - lo);
 		a[i].p = recs[i];
 	}
 	sb_keyed *s = sb_radix_sort(a, tmp, n);

@@ -209,9 +209,21 @@ static sb_status order_households(const sb_mon_event *ev, size_t n, const sb_mon
 		sb_free(tmp);
 		return SB_ENOMEM;
 	}
+	/* Compact keys (see sort_recs in the batch): households by number,
+	 * then persons without one after the last household; days from the
+	 * first. The order is cmp_household's. */
+	uint32_t last_hh = 0;
+	sb_date lo = INT32_MAX, hi = INT32_MIN;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t unit = ev[i].household ? ev[i].household : ((uint64_t)1 << 32) + ev[i].person;
-		a[i].key = unit << 17 | (uint64_t)(ev[i].date + 25567);
+		last_hh = ev[i].household > last_hh ? ev[i].household : last_hh;
+		lo = ev[i].date < lo ? ev[i].date : lo;
+		hi = ev[i].date > hi ? ev[i].date : hi;
+	}
+	unsigned bits = n ? sb_bits_for((uint64_t)((int64_t)hi - lo)) : 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t unit = ev[i].household ? ev[i].household :
+						  (uint64_t)last_hh + 1 + ev[i].person;
+		a[i].key = unit << bits | (uint64_t)((int64_t)ev[i].date - lo);
 		a[i].p = &ev[i];
 	}
 	sb_keyed *s = sb_radix_sort(a, tmp, n);
