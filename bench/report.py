@@ -23,6 +23,12 @@ def timing(name):
     return float(secs), int(kb)
 
 
+def user_cpu(name):
+    """User CPU seconds: the part of a run that is its own work, not the
+    kernel's write-back of an earlier run's output."""
+    return float(open(os.path.join(tmp, f"time.{name}")).read().split()[2])
+
+
 def median_of(prefix):
     got = [timing(f"{prefix}.{i}") for i in range(1, runs + 1)]
     return statistics.median(s for s, _ in got), max(k for _, k in got), [s for s, _ in got]
@@ -69,12 +75,18 @@ for label, wall, kb, all_runs in rows:
 floor = contenders["I/O floor (read + write)"]["wall_s"]
 floor_ratio = s_wall / floor if floor > 0 else None
 overhead = (m_wall - s_wall) / s_wall * 100 if s_wall > 0 else None
+s_user = statistics.median(user_cpu(f"sanbao.{i}") for i in range(1, runs + 1))
+m_user = statistics.median(user_cpu(f"monitor.{i}") for i in range(1, runs + 1))
+user_overhead = (m_user - s_user) / s_user * 100 if s_user > 0 else None
 print()
 print(f"I/O floor: sanbao settle takes {floor_ratio:.2f}x the time to read its inputs and write "
       f"{os.path.getsize(os.path.join(tmp, 'out-sanbao', 'settlements.csv')):,} bytes"
       if floor_ratio else "I/O floor: too fast to measure (0.00 s)")
 print(f"monitor overhead: {overhead:+.1f}% of the settlement time "
       f"(median {m_wall:.2f} s vs {s_wall:.2f} s; runs {m_runs} vs {s_runs}; target < 20%)")
+if user_overhead is not None:
+    print(f"monitor overhead in user CPU time: {user_overhead:+.1f}% "
+          f"(median {m_user:.2f} s vs {s_user:.2f} s)")
 for peer, r in check["peers"].items():
     bad = {c: v["differ"] for c, v in r["columns"].items() if v["differ"]}
     print(f"payments {peer}: {r['claims_differing']:,} of {check['sanbao_claims']:,} claims differ"
@@ -100,6 +112,7 @@ out = {
     "contenders": contenders,
     "sanbao_vs_io_floor": round(floor_ratio, 3) if floor_ratio else None,
     "monitor_overhead_pct": round(overhead, 1) if overhead is not None else None,
+    "monitor_overhead_user_cpu_pct": round(user_overhead, 1) if user_overhead is not None else None,
     "sanbao_speedup": {p: round(contenders[l]["wall_s"] / s_wall, 2)
                        for p, l in (("duckdb", "DuckDB SQL"), ("pandas", "pandas"))},
     "payment_check": check,
