@@ -231,6 +231,24 @@ static void json_layers(FILE *f, const sb_batch *b, const sb_layer_sum *l, const
 /* The monitor's JSON goes both into monitor.json and into summary.json:
  * it is rendered once (the financial-protection measures walk every
  * household). */
+/* A sum's money and its layers: the same fields for the totals and for
+ * each region. */
+static void json_sum(FILE *f, const sb_batch *b, const sb_region_sum *g, const char *indent)
+{
+	fputs("\"total\": ", f);
+	sb_json_fen(f, g->total);
+	fputs(", \"in_scope\": ", f);
+	sb_json_fen(f, g->in_scope);
+	fputs(", \"fund\": ", f);
+	sb_json_fen(f, g->fund);
+	fputs(", \"oop\": ", f);
+	sb_json_fen(f, g->oop);
+	fputs(", \"oop_in_scope\": ", f);
+	sb_json_fen(f, g->oop_in_scope);
+	fprintf(f, ",\n%s\"layers\": ", indent);
+	json_layers(f, b, g->layer, indent);
+}
+
 static sb_status write_monitor(const sb_batch *b, const char *json, sb_diag *d)
 {
 	char path[PATH_MAX];
@@ -255,7 +273,7 @@ static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
 	if (!f)
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
 	long long rejected = p1->rejected + p2->rejected;
-	sb_fen in_total = p2->total + p1->rejected_total + p2->rejected_total;
+	sb_fen in_total = p2->all.total + p1->rejected_total + p2->rejected_total;
 	fputs("{\n  \"inputs\": {\"persons\": ", f);
 	sb_json_str(f, b->cfg->persons_path);
 	fputs(", \"identities\": ", f);
@@ -269,54 +287,34 @@ static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
 	fprintf(f, "  \"identities\": {\"rows\": %lld, \"loaded\": %zu, \"rejected\": %lld},\n",
 		b->identity_rows, b->nidents, t->identities_rejected);
 	fprintf(f, "  \"claims\": {\"rows\": %lld, \"settled\": %lld, \"rejected\": %lld},\n",
-		p1->rows, p2->settled, rejected);
-	fputs("  \"money\": {\"total\": ", f);
-	sb_json_fen(f, p2->total);
-	fputs(", \"in_scope\": ", f);
-	sb_json_fen(f, p2->in_scope);
-	fputs(", \"fund\": ", f);
-	sb_json_fen(f, p2->fund);
-	fputs(", \"oop\": ", f);
-	sb_json_fen(f, p2->oop);
-	fputs(", \"oop_in_scope\": ", f);
-	sb_json_fen(f, p2->oop_in_scope);
-	fputs(",\n    \"layers\": ", f);
-	json_layers(f, b, p2->layers, "    ");
+		p1->rows, p2->all.claims, rejected);
+	fputs("  \"money\": {", f);
+	json_sum(f, b, &p2->all, "    ");
 	fputs("},\n  \"regions\": [", f);
 	for (size_t g = 0; g < sb_policyset_count(b->set); g++) {
 		const sb_policy *pol = sb_policyset_at(b->set, g);
 		const sb_region_sum *r = &p2->regions[g];
 		fprintf(f, "%s\n    {\"region\": \"%s\", \"name\": ", g ? "," : "", sb_policy_region(pol));
 		sb_json_str(f, sb_policy_name(pol));
-		fprintf(f, ", \"claims\": %lld, \"total\": ", r->claims);
-		sb_json_fen(f, r->total);
-		fputs(", \"in_scope\": ", f);
-		sb_json_fen(f, r->in_scope);
-		fputs(", \"fund\": ", f);
-		sb_json_fen(f, r->fund);
-		fputs(", \"oop\": ", f);
-		sb_json_fen(f, r->oop);
-		fputs(", \"oop_in_scope\": ", f);
-		sb_json_fen(f, r->oop_in_scope);
-		fputs(",\n     \"layers\": ", f);
-		json_layers(f, b, r->layer, "     ");
+		fprintf(f, ", \"claims\": %lld, ", r->claims);
+		json_sum(f, b, r, "     ");
 		fputs("}", f);
 	}
 	fputs("\n  ],\n  \"reconciliation\": {", f);
 	fprintf(f, "\n    \"rows\": {\"input\": %lld, \"settled\": %lld, \"rejected\": %lld, "
 		   "\"balanced\": %s},",
-		p1->rows, p2->settled, rejected, p1->rows == p2->settled + rejected ? "true" : "false");
+		p1->rows, p2->all.claims, rejected, p1->rows == p2->all.claims + rejected ? "true" : "false");
 	fputs("\n    \"money\": {\"input_total\": ", f);
 	sb_json_fen(f, in_total);
 	fputs(", \"settled_total\": ", f);
-	sb_json_fen(f, p2->total);
+	sb_json_fen(f, p2->all.total);
 	fputs(", \"rejected_total\": ", f);
 	sb_json_fen(f, p1->rejected_total + p2->rejected_total);
 	fprintf(f, ", \"rejected_rows_without_a_readable_total\": %lld,", p1->rejected_unreadable);
 	fputs("\n              \"fund_plus_oop\": ", f);
-	sb_json_fen(f, p2->fund + p2->oop);
+	sb_json_fen(f, p2->all.fund + p2->all.oop);
 	fprintf(f, ", \"fund_plus_oop_equals_total\": %s, \"every_layer_within_its_base\": %s}",
-		p2->fund + p2->oop == p2->total ? "true" : "false",
+		p2->all.fund + p2->all.oop == p2->all.total ? "true" : "false",
 		p2->identities_ok ? "true" : "false");
 	fprintf(f, "\n  },\n  \"run\": {\"threads\": %d, \"partitions\": %d, \"seconds\": %.3f, "
 		   "\"stages\": {\"policies_and_persons\": %.3f, \"read_claims\": %.3f, "
@@ -435,11 +433,11 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	t->person_rows = b->person_rows;
 	t->identity_rows = b->identity_rows;
 	t->claim_rows = p1.rows;
-	t->settled = p2.settled;
+	t->settled = p2.all.claims;
 	t->rejected = p1.rejected + p2.rejected;
-	t->total = p2.total;
-	t->fund = p2.fund;
-	t->oop = p2.oop;
+	t->total = p2.all.total;
+	t->fund = p2.all.fund;
+	t->oop = p2.all.oop;
 	t->rejected_total = p1.rejected_total + p2.rejected_total;
 	t->rejected_unreadable = p1.rejected_unreadable;
 	t->threads = b->threads;
@@ -450,8 +448,8 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	for (int i = 0; i < b->nlayers && i < 64; i++) {
 		snprintf(t->layer_id[i], sizeof t->layer_id[i], "%s",
 			 sb_policyset_symbol_name(b->set, SB_SYM_LAYER, order[i]));
-		t->layer_paid[i] = p2.layers[order[i]].paid;
-		t->layer_claims[i] = p2.layers[order[i]].claims;
+		t->layer_paid[i] = p2.all.layer[order[i]].paid;
+		t->layer_claims[i] = p2.all.layer[order[i]].claims;
 		t->nlayers = i + 1;
 	}
 	t->seconds = now() - start;

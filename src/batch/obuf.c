@@ -56,13 +56,6 @@ void sb_obuf_fen(sb_obuf *o, sb_fen v)
 	sb_obuf_bytes(o, buf, (size_t)(sb_fen_put(buf, v) - buf));
 }
 
-void sb_obuf_date(sb_obuf *o, sb_date d)
-{
-	char buf[11];
-	sb_date_format(d, buf);
-	sb_obuf_bytes(o, buf, 10);
-}
-
 void sb_obuf_field(sb_obuf *o, const char *s, size_t n)
 {
 	bool quote = false;

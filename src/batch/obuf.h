@@ -19,7 +19,6 @@ typedef struct sb_obuf {
 char *sb_fen_put(char *q, sb_fen v);
 void sb_obuf_bytes(sb_obuf *o, const char *s, size_t n);
 void sb_obuf_fen(sb_obuf *o, sb_fen v);
-void sb_obuf_date(sb_obuf *o, sb_date d);
 /* A CSV field, quoted when it holds a comma, quote, CR or LF. */
 void sb_obuf_field(sb_obuf *o, const char *s, size_t n);
 void sb_obuf_release(sb_obuf *o);

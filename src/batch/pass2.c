@@ -425,41 +425,36 @@ static void write_row(const sb_batch *b, sb_obuf *o, const sb_crec *r, const sb_
 	o->n = (size_t)(q - o->p);
 }
 
-static void account(w2 *w, const sb_batch *b, const sb_bperson *bp, const sb_crec *r,
-		    const sb_result *res)
+/* One settled claim into a sum (the totals, or its region's). */
+static void add_claim(sb_region_sum *g, const sb_crec *r, const sb_result *res)
 {
-	sb_pass2_result *s = &w->res;
-	sb_region_sum *g = &s->regions[bp->policy];
-	s->settled++;
-	s->total += r->total;
-	s->in_scope += r->in_scope;
-	s->fund += res->fund;
-	s->oop += res->oop;
-	s->oop_in_scope += res->oop_in_scope;
 	g->claims++;
 	g->total += r->total;
 	g->in_scope += r->in_scope;
 	g->fund += res->fund;
 	g->oop += res->oop;
 	g->oop_in_scope += res->oop_in_scope;
-	sb_fen sum = 0;
 	for (uint8_t i = 0; i < res->nlayers; i++) {
 		const sb_layer_result *lr = &res->layer[i];
-		sum += lr->pay;
-		if (lr->pay < 0 || lr->pay > lr->base)
-			s->identities_ok = false;
-		if (lr->pay) {
-			s->layers[lr->sym].claims++;
-			g->layer[lr->sym].claims++;
-		}
-		s->layers[lr->sym].paid += lr->pay;
-		s->layers[lr->sym].penalty += lr->penalty;
+		g->layer[lr->sym].claims += lr->pay != 0;
 		g->layer[lr->sym].paid += lr->pay;
 		g->layer[lr->sym].penalty += lr->penalty;
 	}
+}
+
+static void account(w2 *w, const sb_bperson *bp, const sb_crec *r, const sb_result *res)
+{
+	sb_pass2_result *s = &w->res;
+	add_claim(&s->all, r, res);
+	add_claim(&s->regions[bp->policy], r, res);
+	sb_fen sum = 0;
+	for (uint8_t i = 0; i < res->nlayers; i++) {
+		sum += res->layer[i].pay;
+		if (res->layer[i].pay < 0 || res->layer[i].pay > res->layer[i].base)
+			s->identities_ok = false;
+	}
 	if (sum != res->fund || res->fund + res->oop != r->total)
 		s->identities_ok = false;
-	(void)b;
 }
 
 /* Room for a partition's events and their thresholds, reserved before
@@ -668,7 +663,7 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 			}
 			res.oop = r->total;
 			res.oop_in_scope = r->in_scope;
-			w->res.settled++;
+			w->res.all.claims++;
 			if ((st = add_event(w, b, r, &res)))
 				sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			continue;
@@ -685,7 +680,7 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 			continue;
 		}
 		write_row(b, o, r, &person, &res, cols, &w->dates);
-		account(w, b, bp, r, &res);
+		account(w, bp, r, &res);
 		if (b->cfg->monitor && (st = add_event(w, b, r, &res)))
 			sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
@@ -752,8 +747,8 @@ static sb_status result_init(sb_pass2_result *r, const sb_batch *b)
 	r->identities_ok = true;
 	size_t np = sb_policyset_count(b->set), nl = (size_t)b->nlayers + 1;
 	r->regions = sb_calloc(np + 1, sizeof *r->regions);
-	r->layers = sb_calloc(nl, sizeof *r->layers);
-	if (!r->regions || !r->layers)
+	r->all.layer = sb_calloc(nl, sizeof *r->all.layer);
+	if (!r->regions || !r->all.layer)
 		return SB_ENOMEM;
 	for (size_t i = 0; i < np; i++)
 		if (!(r->regions[i].layer = sb_calloc(nl, sizeof *r->regions[i].layer)))
@@ -761,38 +756,30 @@ static sb_status result_init(sb_pass2_result *r, const sb_batch *b)
 	return SB_OK;
 }
 
+static void merge_sum(sb_region_sum *a, const sb_region_sum *x, int nlayers)
+{
+	a->claims += x->claims;
+	a->total += x->total;
+	a->in_scope += x->in_scope;
+	a->fund += x->fund;
+	a->oop += x->oop;
+	a->oop_in_scope += x->oop_in_scope;
+	for (int l = 0; l < nlayers; l++) {
+		a->layer[l].claims += x->layer[l].claims;
+		a->layer[l].paid += x->layer[l].paid;
+		a->layer[l].penalty += x->layer[l].penalty;
+	}
+}
+
 static void result_merge(sb_pass2_result *into, const sb_pass2_result *w, const sb_batch *b)
 {
-	into->settled += w->settled;
 	into->rejected += w->rejected;
-	into->total += w->total;
-	into->in_scope += w->in_scope;
-	into->fund += w->fund;
-	into->oop += w->oop;
-	into->oop_in_scope += w->oop_in_scope;
 	into->rejected_total += w->rejected_total;
 	into->explained |= w->explained;
 	into->identities_ok &= w->identities_ok;
-	for (int l = 0; l < b->nlayers; l++) {
-		into->layers[l].claims += w->layers[l].claims;
-		into->layers[l].paid += w->layers[l].paid;
-		into->layers[l].penalty += w->layers[l].penalty;
-	}
-	for (size_t g = 0; g < sb_policyset_count(b->set); g++) {
-		sb_region_sum *a = &into->regions[g];
-		const sb_region_sum *x = &w->regions[g];
-		a->claims += x->claims;
-		a->total += x->total;
-		a->in_scope += x->in_scope;
-		a->fund += x->fund;
-		a->oop += x->oop;
-		a->oop_in_scope += x->oop_in_scope;
-		for (int l = 0; l < b->nlayers; l++) {
-			a->layer[l].claims += x->layer[l].claims;
-			a->layer[l].paid += x->layer[l].paid;
-			a->layer[l].penalty += x->layer[l].penalty;
-		}
-	}
+	merge_sum(&into->all, &w->all, b->nlayers);
+	for (size_t g = 0; g < sb_policyset_count(b->set); g++)
+		merge_sum(&into->regions[g], &w->regions[g], b->nlayers);
 }
 
 void sb_pass2_release(sb_pass2_result *r, const sb_batch *b)
@@ -802,7 +789,7 @@ void sb_pass2_release(sb_pass2_result *r, const sb_batch *b)
 		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
 			sb_free(r->regions[i].layer);
 	sb_free(r->regions);
-	sb_free(r->layers);
+	sb_free(r->all.layer);
 	sb_rejects_release(&r->rejects);
 	memset(r, 0, sizeof *r);
 }

@@ -26,10 +26,10 @@ typedef struct sb_dup {
 } sb_dup;
 
 typedef struct sb_pass2_result {
-	long long settled, rejected, rejected_unreadable;
-	sb_fen total, in_scope, fund, oop, oop_in_scope, rejected_total;
+	sb_region_sum all;      /* every settled claim; all.claims = settled */
 	sb_region_sum *regions; /* by policy index */
-	sb_layer_sum *layers;   /* by layer symbol */
+	long long rejected, rejected_unreadable;
+	sb_fen rejected_total;
 	sb_rejects rejects;
 	bool explained;
 	bool identities_ok;     /* fund + oop = total and pay <= base on every claim */
