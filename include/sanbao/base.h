@@ -83,8 +83,10 @@ size_t sb_bp_format(int64_t bp, char *buf);
 
 typedef int32_t sb_date;
 
-/* Parses "YYYY-MM-DD"; when allow_time, anything after the date that starts
- * with 'T' or ' ' is ignored (CSV "2023-10-20 14:03:00"). Years 1900-2199. */
+/* Parses "YYYY-MM-DD"; when allow_time, a time after 'T' or ' ' is read
+ * and ignored: HH:MM[:SS[.fraction]] and an optional zone (Z, +08:00), or
+ * nothing after 'T' ("2023-10-20 14:03:00"; "2023-10-20 garbage" is not a
+ * date). Years 1900-2199 ("is outside the years 1900-2199"). */
 SB_MUST_USE sb_status sb_date_parse(const char *p, size_t n, int allow_time,
 				    sb_date *out, const char **why);
 sb_date sb_date_from_ymd(int y, int m, int d);

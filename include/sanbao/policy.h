@@ -52,6 +52,13 @@ const char *sb_policyset_symbol_name(const sb_policyset *set, sb_symkind kind,
 				     int id);
 int sb_policyset_symbol_count(const sb_policyset *set, sb_symkind kind);
 
+/* 1 when some loaded policy's `identities` list declares identity sym. */
+int sb_policyset_identity_declared(const sb_policyset *set, int sym);
+/* The name a clerk reads for identity sym (低保对象): the `name` of the
+ * first policy in load order whose `identities` list gives it one; NULL
+ * when none does. */
+const char *sb_policyset_identity_label(const sb_policyset *set, int sym);
+
 /* Layer ids in the order they first appear across the loaded policies (the
  * column order of settlements.csv). Returns the count; ids[i] are symbols. */
 size_t sb_policyset_layer_order(const sb_policyset *set, const int **ids);

@@ -107,6 +107,52 @@ static int digits(const char *p, size_t n, int *out)
 	return 1;
 }
 
+/* What may follow a date and its 'T' or ' ': nothing (after 'T' only),
+ * or HH:MM[:SS[.fraction]] and an optional zone (Z, +HH, +HH:MM, +HHMM).
+ * "2023-02-03 garbage" is not a date with a time. */
+static int time_part(const char *p, size_t n, int empty_ok)
+{
+	int hh, mm, ss = 0;
+	size_t i;
+
+	if (n == 0)
+		return empty_ok;
+	if (n < 5 || p[2] != ':' || !digits(p, 2, &hh) || !digits(p + 3, 2, &mm) || hh > 23 ||
+	    mm > 59)
+		return 0;
+	i = 5;
+	if (i < n && p[i] == ':') {
+		if (n < i + 3 || !digits(p + i + 1, 2, &ss) || ss > 60)
+			return 0;
+		i += 3;
+		if (i < n && p[i] == '.') {
+			size_t f = ++i;
+
+			while (i < n && p[i] >= '0' && p[i] <= '9')
+				i++;
+			if (i == f)
+				return 0;
+		}
+	}
+	if (i == n)
+		return 1;
+	if (p[i] == 'Z')
+		return i + 1 == n;
+	if (p[i] != '+' && p[i] != '-')
+		return 0;
+	i++;
+	int zh, zm = 0;
+
+	if (n < i + 2 || !digits(p + i, 2, &zh) || zh > 23)
+		return 0;
+	i += 2;
+	if (i < n && p[i] == ':')
+		i++;
+	if (i < n && (n != i + 2 || !digits(p + i, 2, &zm) || zm > 59))
+		return 0;
+	return 1;
+}
+
 sb_status sb_date_parse(const char *p, size_t n, int allow_time,
 			sb_date *out, const char **why)
 {
@@ -121,14 +167,15 @@ sb_status sb_date_parse(const char *p, size_t n, int allow_time,
 	if (n < 10 || p[4] != '-' || p[7] != '-' || !digits(p, 4, &y) ||
 	    !digits(p + 5, 2, &m) || !digits(p + 8, 2, &d))
 		goto not_date;
-	if (n > 10 && (!allow_time || (p[10] != 'T' && p[10] != ' ')))
+	if (n > 10 && (!allow_time || (p[10] != 'T' && p[10] != ' ') ||
+		       !time_part(p + 11, n - 11, p[10] == 'T')))
 		goto not_date;
 	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX) {
 		set_why(why, "is outside the years 1900-2199");
 		return SB_EINPUT;
 	}
 	if (!sb_date_valid(y, m, d)) {
-		set_why(why, "is not a real calendar day");
+		set_why(why, "is not a date: no such day in the calendar");
 		return SB_EINPUT;
 	}
 	if (out)

@@ -14,53 +14,64 @@
 #include "base/arena.h"
 #include "batch/batch_int.h"
 #include "batch/pass_int.h"
+#include "sanbao/io.h"
+#include "sanbao/settle.h"
 
 #define PART_BUF (64u << 10)
 
-enum { C_ID, C_PERSON, C_DATE, C_VISIT, C_LEVEL, C_PLACE, C_CARE, C_FILING, C_TOTAL,
-       C_IN_SCOPE, C_PRE, C_OVER, C_OUT, C_N };
-
-static const char *const col_names[C_N][4] = {
-	{"id", "setl_id", NULL}, {"person", "certno", "psn_no", NULL}, {"date", "setl_time", NULL},
-	{"visit", "med_type", NULL}, {"level", NULL}, {"place", NULL},
-	{"care_region", "mdtrtarea_admvs", NULL}, {"filing", NULL},
-	{"total", "medfee_sumamt", NULL}, {"in_scope", "inscp_scp_amt", NULL},
-	{"pre_selfpay", "preselfpay_amt", NULL}, {"over_limit", "overlmt_selfpay", NULL},
-	{"out_of_scope", "fulamt_ownpay_amt", NULL},
-};
+/* The claim columns pass 1 reads, in the order of sb_claims_columns. */
+enum { C_ID = SB_CCOL_ID, C_PERSON = SB_CCOL_PERSON, C_DATE = SB_CCOL_DATE,
+       C_VISIT = SB_CCOL_VISIT, C_LEVEL = SB_CCOL_LEVEL, C_PLACE = SB_CCOL_PLACE,
+       C_CARE = SB_CCOL_CARE, C_FILING = SB_CCOL_FILING, C_TOTAL = SB_CCOL_TOTAL,
+       C_IN_SCOPE = SB_CCOL_IN_SCOPE, C_PRE = SB_CCOL_PRE, C_OVER = SB_CCOL_OVER,
+       C_OUT = SB_CCOL_OUT, C_N };
+_Static_assert(C_N <= sizeof ((sb_claim_cols *)0)->col / sizeof(int), "claim columns");
 
 /* settlements.csv as `sanbao monitor` reads it: oop and oop_in_scope take
  * the places of total and in_scope. */
-static const char *const monitor_names[C_N][4] = {
-	{"id", "setl_id", NULL}, {"person", "certno", "psn_no", NULL}, {"date", "setl_time", NULL},
-	{"visit", "med_type", NULL}, {"level", NULL}, {"place", NULL}, {"care_region", NULL},
-	{"filing", NULL}, {"oop", NULL}, {"oop_in_scope", NULL}, {NULL}, {NULL}, {NULL},
+static const int monitor_cols[C_N] = {
+	SB_SCOL_ID, SB_SCOL_PERSON, SB_SCOL_DATE, SB_SCOL_VISIT, SB_SCOL_LEVEL, SB_SCOL_PLACE,
+	SB_SCOL_CARE, SB_SCOL_FILING, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE, -1, -1, -1,
 };
 
 static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *cols, sb_diag *d)
 {
-	for (int i = 0; i < C_N; i++)
-		cols->col[i] = b->cfg->monitor_only ? (monitor_names[i][0] ?
-						       sb_csv_find(c, monitor_names[i]) : -1) :
-						      sb_csv_find(c, col_names[i]);
-	if (b->cfg->monitor_only && (cols->col[C_TOTAL] < 0 || cols->col[C_IN_SCOPE] < 0))
-		return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
-				   "settlements.csv has no column %s",
-				   cols->col[C_TOTAL] < 0 ? "oop" : "oop_in_scope");
-	const char *missing = cols->col[C_ID] < 0 ? "id (or setl_id)" :
-			      cols->col[C_PERSON] < 0 ? "person (or certno, psn_no)" :
-			      cols->col[C_DATE] < 0 ? "date (or setl_time)" :
-			      cols->col[C_VISIT] < 0 ? "visit (or med_type)" :
-			      cols->col[C_TOTAL] < 0 ? "total (or medfee_sumamt)" :
-			      cols->col[C_IN_SCOPE] < 0 ? "in_scope (or inscp_scp_amt)" : NULL;
-	if (missing)
-		return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
-				   "claims.csv has no column %s", missing);
+	int all[(int)SB_CCOL_N > (int)SB_SCOL_N ? (int)SB_CCOL_N : (int)SB_SCOL_N];
+	sb_status st;
+	if (b->cfg->monitor_only) {
+		if ((st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, true, all,
+				    d)))
+			return st;
+		for (int i = 0; i < C_N; i++)
+			cols->col[i] = monitor_cols[i] < 0 ? -1 : all[monitor_cols[i]];
+	} else {
+		if ((st = sb_io_map(c, "claims.csv", sb_claims_columns, SB_CCOL_N, true, all, d)))
+			return st;
+		for (int i = 0; i < C_N; i++)
+			cols->col[i] = all[i];
+	}
+	/* Where a claim was treated decides which layers and rates apply:
+	 * without place or care_region every claim would be settled as
+	 * local, so the file is refused (docs/data-format.md). */
+	if (cols->col[C_PLACE] < 0 && cols->col[C_CARE] < 0)
+		return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+				   "%s has neither a place nor a care_region (or mdtrtarea_admvs) "
+				   "column: say where each claim was treated",
+				   b->cfg->monitor_only ? "settlements.csv" : "claims.csv");
 	cols->npaid = 0;
 	for (size_t i = 0; i < sb_csv_ncols(c) && !b->cfg->monitor_only; i++) {
 		sb_csv_field h = sb_csv_header(c, i);
 		if (h.n <= 5 || memcmp(h.p, "paid_", 5))
 			continue;
+		for (int k = 0; k < cols->npaid; k++) {
+			sb_csv_field g = sb_csv_header(c, (size_t)cols->paid_col[k]);
+			if (g.n == h.n && !memcmp(g.p, h.p, h.n))
+				return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+						   "claims.csv names the column %.*s twice: field %d "
+						   "and field %zu: keep one",
+						   (int)(h.n < 40 ? h.n : 40), h.p,
+						   cols->paid_col[k] + 1, i + 1);
+		}
 		if (cols->npaid == SB_MAX_PAID)
 			return sb_diag_set(d, SB_ELIMIT, b->cfg->claims_path, 1, 1,
 					   "at most %d paid_<layer> columns", SB_MAX_PAID);
@@ -134,9 +145,16 @@ static sb_csv_field get(const sb_csv *c, int col)
 	return col < 0 ? f : sb_csv_get(c, (size_t)col);
 }
 
-static int shown(size_t n)
+/* A cell as a reason may show it: cut, ID-shaped values masked. */
+typedef struct shown_text {
+	char s[SB_IO_SHOWN];
+} shown_text;
+
+static shown_text shown(sb_csv_field f)
 {
-	return (int)(n < 40 ? n : 40);
+	shown_text t;
+	sb_io_shown(f.p, f.n, t.s);
+	return t;
 }
 
 /* A level's symbol, through a memo of the last words seen: a province
@@ -171,11 +189,11 @@ static const char *amount(const sb_csv *c, int col, const char *name, bool requi
 		return why;
 	}
 	if (sb_money_parse(f.p, f.n, out, &w)) {
-		snprintf(why, cap, "%s \"%.*s\" %s", name, shown(f.n), f.p, w);
+		snprintf(why, cap, "%s \"%s\" %s", name, shown(f).s, w);
 		return why;
 	}
 	if (*out < 0) {
-		snprintf(why, cap, "%s \"%.*s\" is negative", name, shown(f.n), f.p);
+		snprintf(why, cap, "%s \"%s\" is negative", name, shown(f).s);
 		return why;
 	}
 	return NULL;
@@ -227,6 +245,10 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		return "claim id is empty";
 	if (id.n > 64)
 		return "claim id is longer than 64 characters";
+	/* " E" and "E" would be two claims to the duplicate check but one to
+	 * a clerk: an id with blanks around it is refused, not trimmed. */
+	if (id.p[0] == ' ' || id.p[0] == '\t' || id.p[id.n - 1] == ' ' || id.p[id.n - 1] == '\t')
+		return "claim id has a leading or trailing blank";
 	sb_csv_field pf = get(c, cols->col[C_PERSON]);
 	const char *w2;
 	pd->has_care = false;
@@ -236,14 +258,14 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	}
 	sb_csv_field f = get(c, cols->col[C_DATE]);
 	if (sb_date_parse(f.p, f.n, 1, &rec->date, &w2)) {
-		snprintf(why, cap, "date \"%.*s\" is not a date (YYYY-MM-DD)", shown(f.n), f.p);
+		snprintf(why, cap, "date \"%s\" %s", shown(f).s, w2);
 		return why;
 	}
 	f = get(c, cols->col[C_VISIT]);
 	int v = enum_of(f, sb_visit_names, sb_visit_codes);
 	if (v < 0) {
-		snprintf(why, cap, "visit \"%.*s\" is not inpatient, chronic_outpatient, outpatient, "
-			 "pharmacy (or 21, 14, 11, 41)", shown(f.n), f.p);
+		snprintf(why, cap, "visit \"%s\" is not inpatient, chronic_outpatient, outpatient, "
+			 "pharmacy (or 21, 14, 11, 41)", shown(f).s);
 		return why;
 	}
 	rec->visit = (uint8_t)v;
@@ -258,8 +280,8 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	if (f.n) {
 		v = enum_of(f, sb_place_names, NULL);
 		if (v < 0) {
-			snprintf(why, cap, "place \"%.*s\" is not local, in_province or cross_province",
-				 shown(f.n), f.p);
+			snprintf(why, cap, "place \"%s\" is not local, in_province or cross_province",
+				 shown(f).s);
 			return why;
 		}
 		rec->place = (uint8_t)v;
@@ -268,19 +290,25 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		for (size_t i = 0; digits && i < 6; i++)
 			digits = f.p[i] >= '0' && f.p[i] <= '9';
 		if (!digits) {
-			snprintf(why, cap, "care_region \"%.*s\" is not a 6-digit region code",
-				 shown(f.n), f.p);
+			snprintf(why, cap, "care_region \"%s\" is not a 6-digit region code",
+				 shown(f).s);
 			return why;
 		}
 		memcpy(pd->care, f.p, 6);
 		pd->has_care = true;
+	} else {
+		/* Neither says where the claim was treated: never assume local. */
+		return cols->col[C_PLACE] < 0 ? "care_region is empty: give the region of care" :
+		       cols->col[C_CARE] < 0 ? "place is empty: give local, in_province or "
+					       "cross_province" :
+					       "place and care_region are both empty: give one";
 	}
 	f = get(c, cols->col[C_FILING]);
 	if (f.n) {
 		v = enum_of(f, sb_filing_names, NULL);
 		if (v < 0) {
-			snprintf(why, cap, "filing \"%.*s\" is not filed, referral, emergency, unfiled "
-				 "or long_term", shown(f.n), f.p);
+			snprintf(why, cap, "filing \"%s\" is not filed, referral, emergency, unfiled "
+				 "or long_term", shown(f).s);
 			return why;
 		}
 		rec->filing = (uint8_t)v;
@@ -298,14 +326,21 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	    (r = amount(c, cols->col[C_OVER], "over_limit", false, &rec->over_limit, why, cap)) ||
 	    (r = amount(c, cols->col[C_OUT], "out_of_scope", false, &out_of_scope, why, cap)))
 		return r;
-	sb_fen parts = rec->in_scope + rec->pre_selfpay + rec->over_limit;
-	char a[SB_MONEY_BUF], t[SB_MONEY_BUF];
-	if (parts > rec->total) {
-		sb_money_format(parts, a);
-		sb_money_format(rec->total, t);
-		snprintf(why, cap, "in_scope + pre_selfpay + over_limit = %s exceed the total %s", a, t);
+	/* The parts within the total: settle's own check, so that a claim is
+	 * refused here for the reason settling it would give. Its messages
+	 * name the claim, which rejects.csv has in a column of its own. */
+	sb_claim cl = {.id = "", .total = rec->total, .in_scope = rec->in_scope,
+		       .pre_selfpay = rec->pre_selfpay, .over_limit = rec->over_limit};
+	sb_diag cd;
+	if (sb_claim_check(&cl, &cd)) {
+		const char *m = cd.message;
+		if (!strncmp(m, "claim : ", 8))
+			m += 8;
+		snprintf(why, cap, "%s", m);
 		return why;
 	}
+	sb_fen parts = rec->in_scope + rec->pre_selfpay + rec->over_limit;
+	char a[SB_MONEY_BUF], t[SB_MONEY_BUF];
 	if (get(c, cols->col[C_OUT]).n && parts + out_of_scope != rec->total) {
 		sb_money_format(parts + out_of_scope, a);
 		sb_money_format(rec->total, t);
@@ -319,7 +354,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 			continue;
 		sb_csv_field h = sb_csv_header(c, (size_t)cols->paid_col[i]);
 		if (cols->paid_layer[i] < 0) {
-			snprintf(why, cap, "%.*s names no layer of the loaded policies", shown(h.n), h.p);
+			snprintf(why, cap, "%s names no layer of the loaded policies", shown(h).s);
 			return why;
 		}
 		sb_fen fen;
@@ -453,7 +488,8 @@ static void *run_worker(void *arg)
 					   &p->total, p);
 		}
 		if (reason) {
-			sb_csv_field id = r < 0 ? (sb_csv_field){"", 0} : get(c, w->cols->col[C_ID]);
+			sb_csv_field id = r < 0 ? sb_io_record_id(c, w->cols->col[C_ID]) :
+						  get(c, w->cols->col[C_ID]);
 			if ((w->st = reject_row(w, line, id.p, id.n, reason, p->total_ok, p->total)))
 				break;
 			continue;

@@ -10,6 +10,7 @@
 
 #include "base/arena.h"
 #include "batch/batch_int.h"
+#include "sanbao/io.h"
 
 uint64_t sb_batch_hash(uint64_t x)
 {
@@ -182,12 +183,6 @@ static uint32_t household(sb_batch *b, const char *p, size_t n)
 	return (uint32_t)b->nhouseholds;
 }
 
-static int column(const sb_csv *c, const char *a, const char *b2, const char *c3)
-{
-	const char *names[] = {a, b2, c3, NULL};
-	return sb_csv_find(c, names);
-}
-
 static sb_csv_field field(const sb_csv *c, int col)
 {
 	sb_csv_field f = {"", 0};
@@ -287,21 +282,16 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 		sb_csv_free(c);
 		return oom(d);
 	}
-	int cid = column(c, "id", "certno", "psn_no"), cscheme = column(c, "scheme", "insutype", NULL),
-	    cregion = column(c, "region", "insuplc_admdvs", NULL),
-	    chh = column(c, "household", NULL, NULL), cemp = column(c, "employment", NULL, NULL),
-	    ctier = column(c, "tier", NULL, NULL), cinc = column(c, "income", NULL, NULL);
-	const char *missing = cid < 0 ? "id (or certno, psn_no)" : cscheme < 0 ? "scheme (or insutype)" :
-			      cregion < 0 ? "region (or insuplc_admdvs)" : NULL;
-	if (missing) {
+	int col[SB_PCOL_N];
+	if ((st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d))) {
 		sb_csv_free(c);
-		return sb_diag_set(d, SB_EINPUT, b->cfg->persons_path, 1, 1,
-				   "persons.csv has no column %s", missing);
+		return st;
 	}
 	int r;
 	uint32_t last_hh = 0;
 	sb_bperson batch[PERSON_BATCH];
 	int nbatch = 0;
+	char why[512];
 	while ((r = sb_csv_next(c, d)) != 0) {
 		if (r == -2) {
 			st = d->code;
@@ -309,99 +299,47 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 		}
 		long line = sb_csv_line(c);
 		b->person_rows++;
-		sb_csv_field id = field(c, cid);
 		if (r < 0) {
 			char msg[900];
 			snprintf(msg, sizeof msg, "%s", d->message);
-			if ((st = reject(b, 0, line, id, true, "malformed CSV record: %s", msg)))
+			if ((st = reject(b, 0, line, sb_io_record_id(c, col[SB_PCOL_ID]), true,
+					 "malformed CSV record: %s", msg)))
 				break;
 			continue;
 		}
-		const char *why;
-		sb_date birth;
-		uint64_t key;
-		int pseudo;
-		if (sb_person_key(id.p, id.n, &key, &pseudo, &birth, &why)) {
-			if ((st = reject(b, 0, line, id, true, "resident ID %s", why)))
+		sb_csv_field id = field(c, col[SB_PCOL_ID]);
+		sb_person_row row;
+		const char *reason = sb_person_row_read(c, col, &row, why, sizeof why);
+		const sb_policy *pol = reason ? NULL : sb_policyset_find(b->set, row.region);
+		if (!reason && !pol) {
+			snprintf(why, sizeof why,
+				 "region %s has no policy: add %s.yaml to the policy folder",
+				 row.region, row.region);
+			reason = why;
+		}
+		if (reason) {
+			if ((st = reject(b, 0, line, id, true, "%s", reason)))
 				break;
 			continue;
 		}
 		sb_bperson p;
 		memset(&p, 0, sizeof p);
-		p.key = key;
-		p.pseudo = (uint8_t)pseudo;
-		p.birth = pseudo ? SB_BIRTH_UNKNOWN : birth;
+		p.key = row.key;
+		p.pseudo = (uint8_t)row.pseudo;
+		p.birth = row.pseudo ? SB_BIRTH_UNKNOWN : row.birth;
 		p.line = (uint32_t)line;
 		p.tier = -1;
-		p.income = -1;
-		p.employment = SB_EMP_UNKNOWN;
-		sb_csv_field f = field(c, cscheme);
-		int s = sb_name_index(sb_scheme_names, f.p, f.n);
-		if (s < 0 && f.n == 3 && !memcmp(f.p, "310", 3))
-			s = SB_SCHEME_EMPLOYEE;
-		if (s < 0 && f.n == 3 && !memcmp(f.p, "390", 3))
-			s = SB_SCHEME_RESIDENT;
-		if (s < 0) {
-			if ((st = reject(b, 0, line, id, true,
-					 "scheme \"%.*s\" is not employee, resident, 310 or 390",
-					 (int)(f.n < 40 ? f.n : 40), f.p)))
-				break;
-			continue;
-		}
-		p.scheme = (uint8_t)s;
-		f = field(c, cregion);
-		bool digits = f.n == 6;
-		for (size_t i = 0; digits && i < 6; i++)
-			digits = f.p[i] >= '0' && f.p[i] <= '9';
-		char code[7] = "";
-		if (digits)
-			memcpy(code, f.p, 6);
-		const sb_policy *pol = digits ? sb_policyset_find(b->set, code) : NULL;
-		if (!pol) {
-			if (digits)
-				st = reject(b, 0, line, id, true,
-					    "region %s has no policy: add %s.yaml to the policy folder",
-					    code, code);
-			else
-				st = reject(b, 0, line, id, true,
-					    "region \"%.*s\" is not a 6-digit region code",
-					    (int)(f.n < 40 ? f.n : 40), f.p);
-			if (st)
-				break;
-			continue;
-		}
-		p.region = (uint32_t)atoi(code);
+		p.income = row.has_income ? row.income : -1;
+		p.employment = row.employment;
+		p.scheme = row.scheme;
+		p.region = (uint32_t)atoi(row.region);
 		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
 			if (sb_policyset_at(b->set, i) == pol)
 				p.policy = (uint16_t)i;
-		f = field(c, cemp);
-		if (f.n) {
-			int e = sb_name_index(sb_employment_names, f.p, f.n);
-			if (e < 0) {
-				if ((st = reject(b, 0, line, id, true,
-						 "employment \"%.*s\" is not active or retired",
-						 (int)(f.n < 40 ? f.n : 40), f.p)))
-					break;
-				continue;
-			}
-			p.employment = (uint8_t)e;
-		}
-		f = field(c, ctier);
+		sb_csv_field f = row.tier;
 		if (f.n)
 			p.tier = (int8_t)sb_policyset_symbol(b->set, SB_SYM_TIER, f.p, f.n);
-		f = field(c, cinc);
-		if (f.n) {
-			sb_fen inc;
-			if (sb_money_parse(f.p, f.n, &inc, &why) || inc < 0) {
-				if ((st = reject(b, 0, line, id, true,
-						 "income \"%.*s\" is not an amount in yuan >= 0",
-						 (int)(f.n < 40 ? f.n : 40), f.p)))
-					break;
-				continue;
-			}
-			p.income = inc;
-		}
-		f = field(c, chh);
+		f = row.household;
 		if (f.n && last_hh && f.n == strlen(b->households[last_hh - 1]) &&
 		    !memcmp(f.p, b->households[last_hh - 1], f.n)) {
 			p.household = last_hh; /* members usually come one after another */
@@ -450,18 +388,15 @@ static sb_status load_identities(sb_batch *b, sb_diag *d)
 	sb_status st = sb_csv_open(b->cfg->identities_path, &c, d);
 	if (st)
 		return st;
-	int cp = column(c, "person", "certno", "psn_no"), ci = column(c, "identity", "psn_idet_type", NULL),
-	    cf = column(c, "from", "begntime", NULL), ct = column(c, "to", "endtime", NULL);
-	const char *missing = cp < 0 ? "person (or certno, psn_no)" : ci < 0 ? "identity (or psn_idet_type)" :
-			      cf < 0 ? "from (or begntime)" : NULL;
-	if (missing) {
+	int col[SB_ICOL_N];
+	if ((st = sb_io_map(c, "identities.csv", sb_identities_columns, SB_ICOL_N, true, col, d))) {
 		sb_csv_free(c);
-		return sb_diag_set(d, SB_EINPUT, b->cfg->identities_path, 1, 1,
-				   "identities.csv has no column %s", missing);
+		return st;
 	}
 	ident_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int r;
+	char why[1024];
 	while ((r = sb_csv_next(c, d)) != 0) {
 		if (r == -2) {
 			st = d->code;
@@ -469,19 +404,18 @@ static sb_status load_identities(sb_batch *b, sb_diag *d)
 		}
 		long line = sb_csv_line(c);
 		b->identity_rows++;
-		sb_csv_field id = field(c, cp);
 		if (r < 0) {
 			char msg[900];
 			snprintf(msg, sizeof msg, "%s", d->message);
-			if ((st = reject(b, 1, line, id, true, "malformed CSV record: %s", msg)))
+			if ((st = reject(b, 1, line, sb_io_record_id(c, col[SB_ICOL_PERSON]), true,
+					 "malformed CSV record: %s", msg)))
 				break;
 			continue;
 		}
-		const char *why;
-		uint64_t key;
-		int pseudo;
-		if (sb_person_key(id.p, id.n, &key, &pseudo, NULL, &why)) {
-			if ((st = reject(b, 1, line, id, true, "resident ID %s", why)))
+		sb_csv_field id = field(c, col[SB_ICOL_PERSON]);
+		sb_identity_row ir;
+		if (sb_identity_row_read(c, col, b->set, &ir, why, sizeof why) != SB_IROW_OK) {
+			if ((st = reject(b, 1, line, id, true, "%s", why)))
 				break;
 			continue;
 		}
@@ -495,36 +429,9 @@ static sb_status load_identities(sb_batch *b, sb_diag *d)
 		ident_row row;
 		row.person = (uint32_t)person;
 		row.line = (uint32_t)line;
-		sb_csv_field f = field(c, ci);
-		row.ident.sym = sb_policyset_symbol(b->set, SB_SYM_IDENTITY, f.p, f.n);
-		if (row.ident.sym < 0) {
-			if ((st = reject(b, 1, line, id, true,
-					 "identity \"%.*s\" is not declared by any policy: check the "
-					 "policies' identities lists",
-					 (int)(f.n < 40 ? f.n : 40), f.p)))
-				break;
-			continue;
-		}
-		f = field(c, cf);
-		if (sb_date_parse(f.p, f.n, 1, &row.ident.from, &why)) {
-			if ((st = reject(b, 1, line, id, true, "from \"%.*s\" is not a date (YYYY-MM-DD)",
-					 (int)(f.n < 40 ? f.n : 40), f.p)))
-				break;
-			continue;
-		}
-		row.ident.to = INT32_MAX;
-		f = field(c, ct);
-		if (f.n && sb_date_parse(f.p, f.n, 1, &row.ident.to, &why)) {
-			if ((st = reject(b, 1, line, id, true, "to \"%.*s\" is not a date (YYYY-MM-DD)",
-					 (int)(f.n < 40 ? f.n : 40), f.p)))
-				break;
-			continue;
-		}
-		if (row.ident.to < row.ident.from) {
-			if ((st = reject(b, 1, line, id, true, "the interval ends (to) before it starts (from)")))
-				break;
-			continue;
-		}
+		row.ident.sym = ir.sym;
+		row.ident.from = ir.from;
+		row.ident.to = ir.to;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 1024;
 			ident_row *v = sb_realloc(rows, cap * sizeof *v);

@@ -667,3 +667,27 @@ sb_status sb_compile_rules(sb_comp *c, sb_ynode n, sb_rule **out, uint16_t *nout
 	*nout = (uint16_t)len;
 	return SB_OK;
 }
+
+/* ---- identity names ---------------------------------------------------------------- */
+
+int sb_policyset_identity_declared(const sb_policyset *set, int sym)
+{
+	for (size_t i = 0; sym >= 0 && i < sb_policyset_count(set); i++) {
+		const sb_policy *p = sb_policyset_at(set, i);
+		for (uint16_t j = 0; j < p->nidentities; j++)
+			if (p->identities[j] == sym)
+				return 1;
+	}
+	return 0;
+}
+
+const char *sb_policyset_identity_label(const sb_policyset *set, int sym)
+{
+	for (size_t i = 0; sym >= 0 && i < sb_policyset_count(set); i++) {
+		const sb_policy *p = sb_policyset_at(set, i);
+		for (uint16_t j = 0; j < p->nidentities; j++)
+			if (p->identities[j] == sym && p->identity_labels[j])
+				return p->identity_labels[j];
+	}
+	return NULL;
+}

@@ -399,7 +399,8 @@ static sb_status compile_identities(sb_policyset *set, rawfile *f, sb_policy *po
 		return sb_ynode_error(d, SB_ELIMIT, n, "at most %d identities", SB_MAX_MASK_SYMS - 1);
 	pol->identities = sb_arena_alloc(&set->arena, (len + 1) * sizeof *pol->identities);
 	pol->identity_names = sb_arena_alloc(&set->arena, (len + 1) * sizeof *pol->identity_names);
-	if (!pol->identities || !pol->identity_names)
+	pol->identity_labels = sb_arena_alloc(&set->arena, (len + 1) * sizeof *pol->identity_labels);
+	if (!pol->identities || !pol->identity_names || !pol->identity_labels)
 		return oom(d);
 	static const char *const keys[] = {"id", "name", NULL};
 	for (size_t i = 0; i < len; i++) {
@@ -426,6 +427,11 @@ static sb_status compile_identities(sb_policyset *set, rawfile *f, sb_policy *po
 			return sb_ynode_error(d, SB_ELIMIT, id, "too many identities across policies");
 		pol->identities[i] = sym;
 		pol->identity_names[i] = set->syms[SB_SYM_IDENTITY].names[sym];
+		size_t nl;
+		const char *label = sb_ynode_text(sb_ynode_get(item, "name"), &nl);
+		pol->identity_labels[i] = label && nl ? sb_arena_strndup(&set->arena, label, nl) : NULL;
+		if (label && nl && !pol->identity_labels[i])
+			return oom(d);
 	}
 	pol->nidentities = (uint16_t)len;
 	return SB_OK;
@@ -452,7 +458,10 @@ static sb_status compile_income(sb_policyset *set, rawfile *f, sb_policy *pol, s
 		for (size_t j = 0; yt && j < yl && yl == 4; j++)
 			year = yt[j] >= '0' && yt[j] <= '9' ? year * 10 + (yt[j] - '0') : -100000;
 		if (!yt || yl != 4 || year < 1900 || year > 2199)
-			return sb_ynode_error(d, SB_EPOLICY, k, "income year must be 4 digits, e.g. 2022");
+			return sb_ynode_error(d, SB_EPOLICY, k,
+					      yt && yl == 4 && year >= 0 ?
+						      "income year is outside the years 1900-2199" :
+						      "income year must be 4 digits, e.g. 2022");
 		for (size_t j = 0; j < i; j++)
 			if (pol->income[j].year == year)
 				return sb_ynode_error(d, SB_EPOLICY, k, "income for %d is given twice", year);

@@ -163,6 +163,7 @@ struct sb_policy {
 	sb_income *income;
 	int *identities; /* identity symbols in priority order */
 	const char **identity_names;
+	const char **identity_labels; /* the list's `name` (低保对象), or NULL */
 	sb_version *versions;
 };
 

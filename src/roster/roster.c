@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 
 #include "base/arena.h"
-#include "policy/ydoc.h"
 #include "roster/roster_int.h"
+#include "sanbao/io.h"
 
 /* ---- small shared helpers ------------------------------------------------- */
 
@@ -229,95 +229,20 @@ static void region_text(uint32_t code, char *buf, size_t n)
 		snprintf(buf, n, "%06u", (unsigned)code);
 }
 
-/* ---- identity names ------------------------------------------------------- */
-
-/* The compiled model keeps identity ids only; the names (低保对象, ...)
- * that a clerk reads are taken from the `identities` lists of the policy
- * files themselves, the first file that names an id winning. */
-static void load_identity_names(sb_roster *r)
-{
-	for (int s = 0; s < SB_MAX_MASK_SYMS; s++) {
-		const char *id = s < sb_policyset_symbol_count(r->set, SB_SYM_IDENTITY) ?
-					 sb_policyset_symbol_name(r->set, SB_SYM_IDENTITY, s) :
-					 NULL;
-		snprintf(r->names[s], sizeof r->names[s], "%s", id ? id : "");
-	}
-	uint64_t named = 0;
-
-	for (size_t i = 0; i < sb_policyset_count(r->set); i++) {
-		const sb_policy *p = sb_policyset_at(r->set, i);
-
-		for (uint16_t j = 0; j < p->nidentities; j++) {
-			uint64_t bit = (uint64_t)1 << (p->identities[j] + 1);
-			size_t used = strlen(r->declared_list);
-
-			if (!(r->declared & bit))
-				snprintf(r->declared_list + used, sizeof r->declared_list - used,
-					 "%s%s", used ? ", " : "", p->identity_names[j]);
-			r->declared |= bit;
-		}
-		sb_ydoc *doc;
-		sb_diag ignore;
-
-		/* The set has already read the file: a failure here only
-		 * costs the names, never the check. */
-		if (sb_ydoc_load(sb_policy_path(p), &doc, &ignore))
-			continue;
-		sb_ynode list = sb_ynode_get(sb_ydoc_root(doc), "identities");
-
-		for (size_t k = 0; list.n && sb_ynode_is_seq(list) && k < sb_ynode_len(list); k++) {
-			sb_ynode item = sb_ynode_item(list, k);
-			size_t idn, nn;
-			const char *id = sb_ynode_text(sb_ynode_get(item, "id"), &idn);
-			const char *name = sb_ynode_text(sb_ynode_get(item, "name"), &nn);
-
-			if (!id || !name || !nn)
-				continue;
-			int sym = sb_policyset_symbol(r->set, SB_SYM_IDENTITY, id, idn);
-
-			if (sym < 0 || sym >= SB_MAX_MASK_SYMS || (named >> sym & 1))
-				continue;
-			named |= (uint64_t)1 << sym;
-			snprintf(r->names[sym], sizeof r->names[sym], "%.*s", (int)nn, name);
-		}
-		sb_ydoc_free(doc);
-	}
-}
-
 /* ---- persons.csv ---------------------------------------------------------- */
-
-static int scheme_of(sb_csv_field f)
-{
-	if ((f.n == 8 && !memcmp(f.p, "employee", 8)) || (f.n == 3 && !memcmp(f.p, "310", 3)))
-		return SB_RSCHEME_EMPLOYEE;
-	if ((f.n == 8 && !memcmp(f.p, "resident", 8)) || (f.n == 3 && !memcmp(f.p, "390", 3)))
-		return SB_RSCHEME_RESIDENT;
-	return SB_RSCHEME_OTHER;
-}
 
 static const char *const scheme_words[] = { "employee", "resident", "unknown scheme" };
 
-static sb_status missing_column(const sb_csv *c, const char *what, sb_diag *d)
-{
-	return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
-			   "the header has no %s column", what);
-}
-
 static sb_status read_persons(sb_roster *r, sb_diag *d)
 {
-	static const char *const id_names[] = { "id", "certno", "psn_no", NULL };
-	static const char *const scheme_names[] = { "scheme", "insutype", NULL };
-	static const char *const region_names[] = { "region", "insuplc_admdvs", NULL };
 	sb_csv *c;
 	sb_status st = sb_csv_open(r->cfg->persons_path, &c, d);
 
 	if (st)
 		return st;
-	int ci = sb_csv_find(c, id_names), cs = sb_csv_find(c, scheme_names),
-	    cr = sb_csv_find(c, region_names);
+	int col[SB_PCOL_N];
 
-	if (ci < 0) {
-		st = missing_column(c, "id (or certno, psn_no)", d);
+	if ((st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d))) {
 		sb_csv_free(c);
 		return st;
 	}
@@ -333,13 +258,12 @@ static sb_status read_persons(sb_roster *r, sb_diag *d)
 			break;
 		}
 		r->t->person_rows++;
-		sb_csv_field id = sb_csv_get(c, (size_t)ci);
-		uint64_t key;
-		int pseudo;
+		sb_person_row row;
+		char why[512];
 
-		/* A person whose ID cannot be read cannot be matched either;
-		 * settle rejects such rows, so here they are only counted. */
-		if (k < 0 || sb_person_key(id.p, id.n, &key, &pseudo, NULL, NULL)) {
+		/* A row settle rejects is no enrolment: the same reader and
+		 * rules decide, and here such rows are only counted. */
+		if (k < 0 || sb_person_row_read(c, col, &row, why, sizeof why)) {
 			r->t->persons_invalid++;
 			continue;
 		}
@@ -355,14 +279,13 @@ static sb_status read_persons(sb_roster *r, sb_diag *d)
 			r->cappersons = cap;
 		}
 		sb_rperson *p = &r->persons[r->npersons++];
-		sb_csv_field reg = cr >= 0 ? sb_csv_get(c, (size_t)cr) : (sb_csv_field){ "", 0 };
 
-		p->key = key;
-		p->pseudo = (uint8_t)pseudo;
+		p->key = row.key;
+		p->pseudo = (uint8_t)row.pseudo;
 		p->line = (uint32_t)sb_csv_line(c);
-		p->region = sb_roster_region_code(reg.p, reg.n);
-		p->scheme = (uint8_t)(cs >= 0 ? scheme_of(sb_csv_get(c, (size_t)cs)) :
-						SB_RSCHEME_OTHER);
+		p->region = sb_roster_region_code(row.region, 6);
+		p->scheme = row.scheme == SB_SCHEME_EMPLOYEE ? SB_RSCHEME_EMPLOYEE :
+							       SB_RSCHEME_RESIDENT;
 		sb_rregion *x = sb_roster_region(r, p->region);
 
 		if (!x) {
@@ -551,26 +474,6 @@ static void write_error(sb_roster *r, sb_out *o, const sb_csv *c, const int *col
 	(*count[kind])++;
 }
 
-/* Appends "; " and a formatted sentence part to a reason buffer. */
-static void reason_add(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void reason_add(char *buf, size_t n, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-
-	if (used && used + 2 < n) {
-		memcpy(buf + used, "; ", 3);
-		used += 2;
-	}
-	if (used >= n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, n - used, fmt, ap);
-	va_end(ap);
-}
-
 static void write_not_enrolled(sb_roster *r, sb_out *o, const sb_rident *x)
 {
 	char who[19], reason[512], from[12], to[12];
@@ -580,7 +483,10 @@ static void write_not_enrolled(sb_roster *r, sb_out *o, const sb_rident *x)
 	if (x->to != INT32_MAX)
 		sb_date_format(x->to, to);
 	const char *id = sb_policyset_symbol_name(r->set, SB_SYM_IDENTITY, x->sym);
-	const char *name = r->names[x->sym];
+	const char *name = sb_policyset_identity_label(r->set, x->sym);
+
+	if (!name)
+		name = id;
 
 	snprintf(reason, sizeof reason,
 		 "%s (%s) from %s%s%s is not enrolled (not in persons.csv): "
@@ -601,13 +507,6 @@ static void write_not_enrolled(sb_roster *r, sb_out *o, const sb_rident *x)
 
 static sb_status read_identities(sb_roster *r, sb_diag *d)
 {
-	static const char *const person_names[] = { "person", "certno", "psn_no", NULL };
-	static const char *const identity_names[] = { "identity", "psn_idet_type", NULL };
-	static const char *const from_names[] = { "from", "begntime", NULL };
-	static const char *const to_names[] = { "to", "endtime", NULL };
-	/* Not in data-format.md: a roster that carries its 行政区划 gets its
-	 * findings counted by region; persons not enrolled have no other. */
-	static const char *const region_names[] = { "region", "admdvs", NULL };
 	char pe[4200], pn[4200];
 	sb_out *oe = NULL, *on = NULL;
 	sb_csv *c = NULL;
@@ -619,16 +518,10 @@ static sb_status read_identities(sb_roster *r, sb_diag *d)
 		goto done;
 	sb_out_str(oe, "line,person,identity,from,to,region,kind,reason\n");
 	sb_out_str(on, "line,person,identity,from,to,region,reason\n");
-	int col[5] = { sb_csv_find(c, person_names), sb_csv_find(c, identity_names),
-		       sb_csv_find(c, from_names), sb_csv_find(c, to_names),
-		       sb_csv_find(c, region_names) };
+	int col[SB_ICOL_N];
 
-	if (col[0] < 0 || col[1] < 0 || col[2] < 0) {
-		st = missing_column(c, col[0] < 0 ? "person (or certno, psn_no)" :
-				       col[1] < 0 ? "identity (or psn_idet_type)" :
-						    "from (or begntime)", d);
+	if ((st = sb_io_map(c, "identities.csv", sb_identities_columns, SB_ICOL_N, true, col, d)))
 		goto done;
-	}
 	for (;;) {
 		sb_diag bad;
 		int k = sb_csv_next(c, &bad);
@@ -641,11 +534,13 @@ static sb_status read_identities(sb_roster *r, sb_diag *d)
 			break;
 		}
 		r->t->identity_rows++;
-		sb_csv_field reg = col[4] >= 0 ? sb_csv_get(c, (size_t)col[4]) :
-						 (sb_csv_field){ "", 0 };
+		sb_csv_field reg = col[SB_ICOL_REGION] >= 0 ?
+					   sb_csv_get(c, (size_t)col[SB_ICOL_REGION]) :
+					   (sb_csv_field){ "", 0 };
 		uint32_t region = sb_roster_region_code(reg.p, reg.n);
-		char reason[768] = "";
+		char reason[1400] = "";
 		int kind = -1;
+		sb_identity_row ir;
 
 		if (k < 0) {
 			char msg[1400];
@@ -656,74 +551,31 @@ static sb_status read_identities(sb_roster *r, sb_diag *d)
 				 "the row is not well-formed CSV (%s): fix the quoting or the "
 				 "number of fields", sb_diag_format(&bad, msg, sizeof msg));
 			kind = ERR_RECORD;
-		}
-		sb_csv_field fp = sb_csv_get(c, (size_t)col[0]), fi = sb_csv_get(c, (size_t)col[1]),
-			     ff = sb_csv_get(c, (size_t)col[2]),
-			     ft = col[3] >= 0 ? sb_csv_get(c, (size_t)col[3]) : (sb_csv_field){ "", 0 };
-		sb_rident x = { .region = region, .to = INT32_MAX, .sym = -1 };
-		const char *why;
-		int pseudo = 0;
+		} else {
+			int ik = sb_identity_row_read(c, col, r->set, &ir, reason, sizeof reason);
 
-		if (kind < 0 && !fp.n) {
-			reason_add(reason, sizeof reason, "the person ID is empty");
-			kind = ERR_ID;
-		} else if (kind < 0 && sb_person_key(fp.p, fp.n, &x.key, &pseudo, NULL, &why)) {
-			reason_add(reason, sizeof reason,
-				   "the person ID %s: correct it from the identity card (or the "
-				   "pseudonymised file)", why);
-			kind = ERR_ID;
+			kind = ik == SB_IROW_ID ? ERR_ID : ik == SB_IROW_DATE ? ERR_DATE :
+			       ik == SB_IROW_IDENTITY ? ERR_IDENTITY : -1;
 		}
-		x.pseudo = (uint8_t)pseudo;
-		const sb_rperson *holder = kind < 0 ? sb_roster_find_person(r, x.key, pseudo) : NULL;
+		sb_rident x = { .region = region, .to = INT32_MAX, .sym = -1 };
+
+		if (k >= 0 && kind != ERR_ID) {
+			x.key = ir.key;
+			x.pseudo = (uint8_t)ir.pseudo;
+		}
+		const sb_rperson *holder = k >= 0 && kind != ERR_ID ?
+						   sb_roster_find_person(r, x.key, x.pseudo) :
+						   NULL;
 
 		/* Without a region column, a row is counted in the region where
 		 * its holder is enrolled; one not enrolled has none to go by. */
 		if (region == SB_ROSTER_NO_REGION && holder)
 			region = holder->region;
 		x.region = region;
-		if (kind != ERR_RECORD) {
-			int sym = sb_policyset_symbol(r->set, SB_SYM_IDENTITY, fi.p, fi.n);
-
-			if (sym < 0 || sym >= SB_MAX_MASK_SYMS || !(r->declared >> (sym + 1) & 1)) {
-				reason_add(reason, sizeof reason,
-					   "identity \"%.*s\" is not declared by any policy: use one of "
-					   "%s, or declare it in the policy",
-					   (int)(fi.n < 40 ? fi.n : 40), fi.p,
-					   r->declared_list[0] ? r->declared_list : "(none declared)");
-				if (kind < 0)
-					kind = ERR_IDENTITY;
-			}
-			x.sym = (int16_t)sym;
-			int date_bad = 0;
-
-			if (!ff.n) {
-				reason_add(reason, sizeof reason,
-					   "from is empty: give the first day held (YYYY-MM-DD)");
-				date_bad = 1;
-			} else if (sb_date_parse(ff.p, ff.n, 1, &x.from, &why)) {
-				reason_add(reason, sizeof reason,
-					   "from \"%.*s\" %s: write the first day held as YYYY-MM-DD",
-					   (int)(ff.n < 40 ? ff.n : 40), ff.p, why);
-				date_bad = 1;
-			}
-			if (ft.n && sb_date_parse(ft.p, ft.n, 1, &x.to, &why)) {
-				reason_add(reason, sizeof reason,
-					   "to \"%.*s\" %s: write the last day held as YYYY-MM-DD, "
-					   "or leave it empty while still held",
-					   (int)(ft.n < 40 ? ft.n : 40), ft.p, why);
-				date_bad = 1;
-			} else if (!date_bad && x.to < x.from) {
-				char a[12], b[12];
-
-				sb_date_format(x.from, a);
-				sb_date_format(x.to, b);
-				reason_add(reason, sizeof reason,
-					   "it ends (to %s) before it starts (from %s): check both dates",
-					   b, a);
-				date_bad = 1;
-			}
-			if (date_bad && kind < 0)
-				kind = ERR_DATE;
+		if (kind < 0) {
+			x.sym = (int16_t)ir.sym;
+			x.from = ir.from;
+			x.to = ir.to;
 		}
 		if (kind >= 0) {
 			write_error(r, oe, c, col, kind, reason, region);
@@ -938,10 +790,8 @@ sb_status sb_roster_check(const sb_roster_config *cfg, sb_roster_totals *t, sb_d
 		(void)oom(d);
 	if (!st)
 		st = sb_policyset_load_dir(r->set, cfg->policies_dir, d);
-	if (!st) {
-		load_identity_names(r);
+	if (!st)
 		st = read_persons(r, d);
-	}
 	if (!st)
 		st = write_duplicates(r, d);
 	if (!st)

@@ -12,7 +12,6 @@
 
 /* A region that is not a 6-digit code, or not given. */
 #define SB_ROSTER_NO_REGION UINT32_MAX
-#define SB_ROSTER_NAME_MAX 96
 
 enum { SB_RSCHEME_EMPLOYEE, SB_RSCHEME_RESIDENT, SB_RSCHEME_OTHER };
 
@@ -46,9 +45,6 @@ typedef struct sb_roster {
 	const sb_roster_config *cfg;
 	sb_roster_totals *t;
 	sb_policyset *set;
-	uint64_t declared; /* bit (sym + 1) per identity some policy declares */
-	char declared_list[512]; /* their ids, for messages */
-	char names[SB_MAX_MASK_SYMS][SB_ROSTER_NAME_MAX]; /* display names by symbol */
 	sb_rperson *persons;  /* sorted by (pseudo, key, line) once read */
 	size_t npersons, cappersons;
 	sb_rident *idents;    /* sorted by (pseudo, key, line) once read */

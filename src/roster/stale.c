@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "roster/roster_int.h"
+#include "sanbao/io.h"
 
 /* Identity bits (sym + 1) that a layer's own `when` requires, as two sets
  * that must each be met: `identity` (unless it allows `none`, which a
@@ -110,26 +111,25 @@ static const sb_layer *layer_of(const sb_version *v, int sym)
 
 sb_status sb_roster_stale(sb_roster *r, sb_out *o, sb_diag *d)
 {
-	static const char *const id_names[] = { "id", "setl_id", NULL };
-	static const char *const person_names[] = { "person", "certno", "psn_no", NULL };
-	static const char *const region_names[] = { "region", "insuplc_admdvs", NULL };
-	static const char *const date_names[] = { "date", "setl_time", NULL };
 	sb_csv *c;
 	sb_status st = sb_csv_open(r->cfg->settlements_path, &c, d);
 
 	if (st)
 		return st;
-	int ci = sb_csv_find(c, id_names), cp = sb_csv_find(c, person_names),
-	    cr = sb_csv_find(c, region_names), cd = sb_csv_find(c, date_names);
+	int col[SB_SCOL_N];
+	static const int need[] = { SB_SCOL_ID, SB_SCOL_PERSON, SB_SCOL_REGION, SB_SCOL_DATE };
 
-	if (ci < 0 || cp < 0 || cr < 0 || cd < 0) {
-		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
-				 "the header has no %s column: is this settlements.csv from "
-				 "`sanbao settle`?",
-				 ci < 0 ? "id" : cp < 0 ? "person" : cr < 0 ? "region" : "date");
+	st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, false, col, d);
+	for (size_t i = 0; !st && i < sizeof need / sizeof need[0]; i++)
+		if (col[need[i]] < 0)
+			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]], d);
+	if (st) {
 		sb_csv_free(c);
 		return st;
 	}
+	int ci = col[SB_SCOL_ID], cp = col[SB_SCOL_PERSON], cr = col[SB_SCOL_REGION],
+	    cd = col[SB_SCOL_DATE];
+
 	/* Layer columns are found by name, wherever they are. */
 	int sym_of[SB_CSV_MAX_FIELDS];
 	size_t ncols = sb_csv_ncols(c);

@@ -649,7 +649,7 @@ static void test_date_parse(void **state)
 {
 	(void)state;
 	static const char not_date[] = "is not a date (YYYY-MM-DD)";
-	static const char not_day[] = "is not a real calendar day";
+	static const char not_day[] = "is not a date: no such day in the calendar";
 	static const char range[] = "is outside the years 1900-2199";
 	static const struct {
 		const char *in;
@@ -667,6 +667,16 @@ static void test_date_parse(void **state)
 		{ "2000-02-29", 0, 11016, NULL },
 		{ "2024-02-29", 0, 19782, NULL },
 		{ "2023-10-20 14:03:00", 0, 0, not_date },
+		{ "2023-10-20 14:03", 1, 19650, NULL },
+		{ "2023-10-20 14:03:00.250", 1, 19650, NULL },
+		{ "2023-10-20T14:03:00+08:00", 1, 19650, NULL },
+		{ "2023-10-20T14:03:00+0800", 1, 19650, NULL },
+		{ "2023-02-03 garbage", 1, 0, not_date },
+		{ "2023-02-03 ", 1, 0, not_date },
+		{ "2023-02-03 24:00:00", 1, 0, not_date },
+		{ "2023-02-03 14:03:00 x", 1, 0, not_date },
+		{ "2023-02-03T14:03:00Zx", 1, 0, not_date },
+		{ "2023-02-03 14:3", 1, 0, not_date },
 		{ "2023-10-20X", 1, 0, not_date },
 		{ "2023-10-201", 1, 0, not_date },
 		{ "2023-10-20 ", 0, 0, not_date },

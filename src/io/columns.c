@@ -1,0 +1,195 @@
+/* columns.c: the column names of every input file, the header mapping
+ * that refuses a column named twice, and the text of cells in reasons. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sanbao/io.h"
+
+const sb_colspec sb_persons_columns[SB_PCOL_N] = {
+	[SB_PCOL_ID] = {"id", {"certno", "psn_no", NULL}, true},
+	[SB_PCOL_SCHEME] = {"scheme", {"insutype", NULL}, true},
+	[SB_PCOL_REGION] = {"region", {"insuplc_admdvs", NULL}, true},
+	[SB_PCOL_HOUSEHOLD] = {"household", {NULL}, false},
+	[SB_PCOL_EMPLOYMENT] = {"employment", {NULL}, false},
+	[SB_PCOL_TIER] = {"tier", {NULL}, false},
+	[SB_PCOL_INCOME] = {"income", {NULL}, false},
+};
+
+const sb_colspec sb_identities_columns[SB_ICOL_N] = {
+	[SB_ICOL_PERSON] = {"person", {"certno", "psn_no", NULL}, true},
+	[SB_ICOL_IDENTITY] = {"identity", {"psn_idet_type", NULL}, true},
+	[SB_ICOL_FROM] = {"from", {"begntime", NULL}, true},
+	[SB_ICOL_TO] = {"to", {"endtime", NULL}, false},
+	/* Not in data-format.md: a roster that carries its 行政区划 gets its
+	 * findings counted by region. */
+	[SB_ICOL_REGION] = {"region", {"admdvs", NULL}, false},
+};
+
+const sb_colspec sb_claims_columns[SB_CCOL_N] = {
+	[SB_CCOL_ID] = {"id", {"setl_id", NULL}, true},
+	[SB_CCOL_PERSON] = {"person", {"certno", "psn_no", NULL}, true},
+	[SB_CCOL_DATE] = {"date", {"setl_time", NULL}, true},
+	[SB_CCOL_VISIT] = {"visit", {"med_type", NULL}, true},
+	[SB_CCOL_LEVEL] = {"level", {NULL}, false},
+	[SB_CCOL_PLACE] = {"place", {NULL}, false},
+	[SB_CCOL_CARE] = {"care_region", {"mdtrtarea_admvs", NULL}, false},
+	[SB_CCOL_FILING] = {"filing", {NULL}, false},
+	[SB_CCOL_TOTAL] = {"total", {"medfee_sumamt", NULL}, true},
+	[SB_CCOL_IN_SCOPE] = {"in_scope", {"inscp_scp_amt", NULL}, true},
+	[SB_CCOL_PRE] = {"pre_selfpay", {"preselfpay_amt", NULL}, false},
+	[SB_CCOL_OVER] = {"over_limit", {"overlmt_selfpay", NULL}, false},
+	[SB_CCOL_OUT] = {"out_of_scope", {"fulamt_ownpay_amt", NULL}, false},
+	[SB_CCOL_FACILITY] = {"facility", {"fixmedins_code", NULL}, false},
+	[SB_CCOL_DIAGNOSIS] = {"diagnosis", {NULL}, false},
+};
+
+const sb_colspec sb_settlements_columns[SB_SCOL_N] = {
+	[SB_SCOL_ID] = {"id", {"setl_id", NULL}, true},
+	[SB_SCOL_PERSON] = {"person", {"certno", "psn_no", NULL}, true},
+	[SB_SCOL_REGION] = {"region", {"insuplc_admdvs", NULL}, false},
+	[SB_SCOL_DATE] = {"date", {"setl_time", NULL}, true},
+	[SB_SCOL_VISIT] = {"visit", {"med_type", NULL}, true},
+	[SB_SCOL_LEVEL] = {"level", {NULL}, false},
+	[SB_SCOL_PLACE] = {"place", {NULL}, false},
+	[SB_SCOL_CARE] = {"care_region", {NULL}, false},
+	[SB_SCOL_FILING] = {"filing", {NULL}, false},
+	[SB_SCOL_IDENTITY] = {"identity", {NULL}, false},
+	[SB_SCOL_VERSION] = {"version", {NULL}, false},
+	[SB_SCOL_TOTAL] = {"total", {NULL}, false},
+	[SB_SCOL_IN_SCOPE] = {"in_scope", {NULL}, false},
+	[SB_SCOL_FUND] = {"fund", {NULL}, false},
+	[SB_SCOL_OOP] = {"oop", {NULL}, true},
+	[SB_SCOL_OOP_IN_SCOPE] = {"oop_in_scope", {NULL}, true},
+};
+
+static void trim(const char **p, size_t *n)
+{
+	while (*n && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+static int lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+}
+
+static bool same(const char *p, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+	if (k != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lower((unsigned char)p[i]) != lower((unsigned char)name[i]))
+			return false;
+	return true;
+}
+
+static bool names(const sb_colspec *s, const char *p, size_t n)
+{
+	if (same(p, n, s->name))
+		return true;
+	for (int i = 0; i < 4 && s->aliases[i]; i++)
+		if (same(p, n, s->aliases[i]))
+			return true;
+	return false;
+}
+
+sb_status sb_io_missing(const sb_csv *c, const char *what, const sb_colspec *s, sb_diag *d)
+{
+	char alias[160] = "";
+	size_t used = 0;
+	for (int i = 0; i < 4 && s->aliases[i]; i++) {
+		int k = snprintf(alias + used, sizeof alias - used, "%s%s", i ? ", " : " (or ",
+				 s->aliases[i]);
+		if (k < 0 || (size_t)k >= sizeof alias - used)
+			break;
+		used += (size_t)k;
+	}
+	if (used && used + 1 < sizeof alias)
+		memcpy(alias + used, ")", 2);
+	return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0, "%s has no column %s%s", what,
+			   s->name, alias);
+}
+
+sb_status sb_io_map(const sb_csv *c, const char *what, const sb_colspec *spec, size_t n,
+		    bool required, int *col, sb_diag *d)
+{
+	for (size_t k = 0; k < n; k++)
+		col[k] = -1;
+	size_t ncols = sb_csv_ncols(c);
+	for (size_t i = 0; i < ncols; i++) {
+		sb_csv_field h = sb_csv_header(c, i);
+		const char *p = h.p;
+		size_t hn = h.n;
+		trim(&p, &hn);
+		for (size_t k = 0; k < n; k++) {
+			if (!names(&spec[k], p, hn))
+				continue;
+			if (col[k] >= 0) {
+				sb_csv_field f = sb_csv_header(c, (size_t)col[k]);
+				return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+						   "%s names the column %s twice: field %d \"%.*s\" and "
+						   "field %zu \"%.*s\": keep one",
+						   what, spec[k].name, col[k] + 1,
+						   (int)(f.n < 40 ? f.n : 40), f.p, i + 1,
+						   (int)(h.n < 40 ? h.n : 40), h.p);
+			}
+			col[k] = (int)i;
+			break;
+		}
+	}
+	for (size_t k = 0; required && k < n; k++)
+		if (spec[k].required && col[k] < 0)
+			return sb_io_missing(c, what, &spec[k], d);
+	return SB_OK;
+}
+
+const char *sb_io_shown(const char *p, size_t n, char out[SB_IO_SHOWN])
+{
+	size_t k = n < 40 ? n : 40;
+	memcpy(out, p, k);
+	out[k] = '\0';
+	/* A run of 15 or more digits (an ID's last may be X) is masked as an
+	 * ID would be: first 6 and last 4 kept. */
+	for (size_t i = 0; i < k;) {
+		size_t j = i;
+		while (j < k && out[j] >= '0' && out[j] <= '9')
+			j++;
+		if (j < k && j > i && (out[j] == 'X' || out[j] == 'x'))
+			j++;
+		if (j - i >= 15)
+			for (size_t m = i + 6; m + 4 < j; m++)
+				out[m] = '*';
+		i = j > i ? j : i + 1;
+	}
+	return out;
+}
+
+sb_csv_field sb_io_record_id(const sb_csv *c, int col)
+{
+	sb_csv_field none = {"", 0};
+	if (col < 0)
+		return none;
+	if (sb_csv_nfields(c) > (size_t)col)
+		return sb_csv_get(c, (size_t)col);
+	sb_csv_field raw = sb_csv_raw(c);
+	const char *p = raw.p, *end = raw.p + raw.n;
+	for (int i = 0; i < col && p; i++) {
+		const char *q = memchr(p, ',', (size_t)(end - p));
+		p = q ? q + 1 : NULL;
+	}
+	if (!p)
+		return none;
+	const char *q = memchr(p, ',', (size_t)(end - p));
+	size_t n = (size_t)((q ? q : end) - p);
+	/* Quotes before or inside it: the pieces cannot be trusted. */
+	if (memchr(raw.p, '"', (size_t)(p - raw.p) + n))
+		return none;
+	while (n && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	return (sb_csv_field){p, n > 64 ? 64 : n};
+}
