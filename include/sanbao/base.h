@@ -63,6 +63,9 @@ SB_MUST_USE sb_status sb_money_parse(const char *p, size_t n, sb_fen *out,
  * into buf (at least SB_MONEY_BUF bytes); returns the length. */
 #define SB_MONEY_BUF 32
 size_t sb_money_format(sb_fen v, char *buf);
+/* The same text at q without a NUL (at most 21 bytes); returns its end.
+ * The one amount formatter: sb_money_format and every writer call it. */
+char *sb_fen_put(char *q, sb_fen v);
 
 /* num / den rounded half up (half away from zero for negative num); den > 0. */
 int64_t sb_div_round(int64_t num, int64_t den);

@@ -30,26 +30,6 @@ void sb_obuf_bytes(sb_obuf *o, const char *s, size_t n)
 	o->n += n;
 }
 
-char *sb_fen_put(char *q, sb_fen v)
-{
-	char buf[32], *e = buf + sizeof buf, *p = e;
-	bool neg = v < 0;
-	uint64_t u = neg ? 0 - (uint64_t)v : (uint64_t)v;
-	*--p = (char)('0' + u % 10);
-	u /= 10;
-	*--p = (char)('0' + u % 10);
-	u /= 10;
-	*--p = '.';
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (neg)
-		*--p = '-';
-	memcpy(q, p, (size_t)(e - p));
-	return q + (e - p);
-}
-
 void sb_obuf_fen(sb_obuf *o, sb_fen v)
 {
 	char buf[32];

@@ -14,9 +14,7 @@ typedef struct sb_obuf {
 	bool failed; /* an allocation failed; the buffer is incomplete */
 } sb_obuf;
 
-/* Writes v as yuan with two decimals at q (at most 24 bytes); returns the
- * end. The one formatter of amounts in the batch's output. */
-char *sb_fen_put(char *q, sb_fen v);
+/* Amounts are written with sb_fen_put (sanbao/base.h). */
 void sb_obuf_bytes(sb_obuf *o, const char *s, size_t n);
 void sb_obuf_fen(sb_obuf *o, sb_fen v);
 /* A CSV field, quoted when it holds a comma, quote, CR or LF. */

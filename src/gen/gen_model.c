@@ -516,11 +516,7 @@ static char *put_uint(char *p, uint64_t v)
 /* A non-negative amount in fen as yuan with two decimals. */
 static char *put_fen(char *p, sb_fen v)
 {
-	uint64_t u = (uint64_t)v;
-
-	p = put_uint(p, u / 100);
-	*p++ = '.';
-	return put_fixed(p, u % 100, 2);
+	return sb_fen_put(p, v);
 }
 
 static char *put_date(char *p, sb_date d)

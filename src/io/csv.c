@@ -1075,23 +1075,12 @@ void sb_out_i64(sb_out *o, int64_t v)
 	sb_out_bytes(o, p, (size_t)(end - p));
 }
 
-/* The sb_money_format text ("-0.05", "17126.42") without snprintf: this
- * runs for every amount column of every settled claim. */
+/* The sb_money_format text ("-0.05", "17126.42"), by the one formatter. */
 void sb_out_fen(sb_out *o, sb_fen v)
 {
 	char tmp[32];
-	char *end = tmp + sizeof(tmp);
-	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	unsigned cents = (unsigned)(mag % 100) * 2;
-	char *p = end;
 
-	*--p = digit_pairs[cents + 1];
-	*--p = digit_pairs[cents];
-	*--p = '.';
-	p = u64_digits(mag / 100, p);
-	if (v < 0)
-		*--p = '-';
-	sb_out_bytes(o, p, (size_t)(end - p));
+	sb_out_bytes(o, tmp, (size_t)(sb_fen_put(tmp, v) - tmp));
 }
 
 void sb_out_field(sb_out *o, const char *p, size_t n)
