@@ -66,7 +66,9 @@ int sb_csv_find(const sb_csv *c, const char *const *names);
  * problem itself (a later line inside a multi-line quoted record; column in
  * UTF-8 characters, 0 for the whole record). A record whose only fault is
  * its field count keeps its fields and raw text (for the reject report's
- * id); other malformed records have no fields. After a stray quote or text
+ * id); other malformed records have no fields (after a stray quote or text
+ * after a closing quote, sb_csv_raw still holds the whole fields before
+ * the problem, for the same use). After a stray quote or text
  * after a closing quote, reading resumes on the next physical line; after
  * an over-long record, past its end outside quotes. */
 int sb_csv_next(sb_csv *c, sb_diag *d);

@@ -370,8 +370,13 @@ tail:;
 	rec->idlen = (uint8_t)id.n;
 	char *tail = (char *)paid_end;
 	memcpy(tail, id.p, id.n);
-	if (rec->levlen)
-		memcpy(tail + id.n, get(c, cols->col[C_LEVEL]).p, rec->levlen);
+	if (rec->levlen) {
+		/* Kept only to name an unknown level: an ID-shaped word (a
+		 * shifted column) is kept masked. */
+		char lv[SB_IO_SHOWN];
+		sb_io_shown(get(c, cols->col[C_LEVEL]).p, rec->levlen, lv);
+		memcpy(tail + id.n, lv, rec->levlen);
+	}
 	size_t size = sb_crec_size(rec);
 	memset(tail + id.n + rec->levlen, 0, size - sizeof *rec - rec->npaid * sizeof *paid_end -
 						     id.n - rec->levlen);
@@ -382,6 +387,13 @@ static sb_status reject_row(worker *w, uint64_t line, const char *id, size_t idl
 			    const char *reason, bool total_ok, sb_fen total)
 {
 	w->rejected++;
+	/* A claim id that is a resident ID (a shifted column) is masked:
+	 * rejects.csv never holds a whole one. */
+	char masked[SB_ID_LEN + 1];
+	if (idlen == SB_ID_LEN && !sb_id_check(id, idlen, NULL, NULL) && !w->b->cfg->show_ids) {
+		sb_id_mask(id, idlen, masked);
+		id = masked;
+	}
 	if (total_ok)
 		w->rejected_total += total;
 	else

@@ -576,6 +576,14 @@ static int reject_stopped(sb_csv *c, sb_diag *d, const char *s,
 			return -2;
 		return -1;
 	default:
+		/* The whole fields before the problem stay as the raw text, so
+		 * that a reject report can still name the record's id. */
+		for (const char *e = r->stop_at; e > s; e--)
+			if (e[-1] == ',') {
+				c->raw.p = s;
+				c->raw.n = (size_t)(e - 1 - s);
+				break;
+			}
 		place_of(c, s, r->stop_at, &line, &col);
 		c->line = line;
 		c->pos = (size_t)(r->stop_at - c->data);
