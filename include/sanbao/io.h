@@ -58,6 +58,14 @@ SB_MUST_USE sb_status sb_io_map(const sb_csv *c, const char *what, const sb_cols
  * table's required marks. */
 sb_status sb_io_missing(const sb_csv *c, const char *what, const sb_colspec *s, sb_diag *d);
 
+/* Whether a header name names a resident-ID column of some input file:
+ * SB_IO_PERSON for the names that always hold one (person, certno,
+ * psn_no), SB_IO_MAYBE_PERSON for "id" (persons.csv's ID, but the claim id
+ * of claims.csv and settlements.csv), else 0. For tools that handle any
+ * of the files, such as `sanbao pseudonymize`. */
+enum { SB_IO_PERSON = 1, SB_IO_MAYBE_PERSON = 2 };
+int sb_io_person_column(sb_csv_field h);
+
 /* How far a cell of the current record may be shown in a reason: up to 40
  * bytes, and masked like an ID (sb_id_mask) when it looks like one (ten or
  * more characters, nearly all digits), so that a shifted column never puts
@@ -65,6 +73,9 @@ sb_status sb_io_missing(const sb_csv *c, const char *what, const sb_colspec *s, 
  * (SB_IO_SHOWN bytes) and returns it. */
 #define SB_IO_SHOWN 48
 const char *sb_io_shown(const char *p, size_t n, char out[SB_IO_SHOWN]);
+/* Masks in place, as sb_id_mask would, every run of 15 or more digits (an
+ * ID's last character may be X) in p[0..n): first 6 and last 4 kept. */
+void sb_io_mask_ids(char *p, size_t n);
 
 /* The readable id of a record for a reject report, also when the record
  * is malformed: the field of column col when the reader kept the fields,

@@ -148,24 +148,41 @@ sb_status sb_io_map(const sb_csv *c, const char *what, const sb_colspec *spec, s
 	return SB_OK;
 }
 
+int sb_io_person_column(sb_csv_field h)
+{
+	const char *p = h.p;
+	size_t n = h.n;
+	trim(&p, &n);
+	if (names(&sb_identities_columns[SB_ICOL_PERSON], p, n) ||
+	    names(&sb_claims_columns[SB_CCOL_PERSON], p, n) ||
+	    names(&sb_settlements_columns[SB_SCOL_PERSON], p, n) ||
+	    (names(&sb_persons_columns[SB_PCOL_ID], p, n) &&
+	     !same(p, n, sb_persons_columns[SB_PCOL_ID].name)))
+		return SB_IO_PERSON;
+	return same(p, n, sb_persons_columns[SB_PCOL_ID].name) ? SB_IO_MAYBE_PERSON : 0;
+}
+
+void sb_io_mask_ids(char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && p[j] >= '0' && p[j] <= '9')
+			j++;
+		if (j < n && j > i && (p[j] == 'X' || p[j] == 'x'))
+			j++;
+		if (j - i >= 15)
+			for (size_t m = i + 6; m + 4 < j; m++)
+				p[m] = '*';
+		i = j > i ? j : i + 1;
+	}
+}
+
 const char *sb_io_shown(const char *p, size_t n, char out[SB_IO_SHOWN])
 {
 	size_t k = n < 40 ? n : 40;
 	memcpy(out, p, k);
 	out[k] = '\0';
-	/* A run of 15 or more digits (an ID's last may be X) is masked as an
-	 * ID would be: first 6 and last 4 kept. */
-	for (size_t i = 0; i < k;) {
-		size_t j = i;
-		while (j < k && out[j] >= '0' && out[j] <= '9')
-			j++;
-		if (j < k && j > i && (out[j] == 'X' || out[j] == 'x'))
-			j++;
-		if (j - i >= 15)
-			for (size_t m = i + 6; m + 4 < j; m++)
-				out[m] = '*';
-		i = j > i ? j : i + 1;
-	}
+	sb_io_mask_ids(out, k);
 	return out;
 }
 

@@ -459,9 +459,17 @@ static void write_error(sb_roster *r, sb_out *o, const sb_csv *c, const int *col
 	sb_out_i64(o, sb_csv_line(c));
 	out_sep_str(o, who);
 	for (int i = 1; i < 4; i++) {
+		char cell[64];
+		size_t n;
+
 		f = col[i] >= 0 ? sb_csv_get(c, (size_t)col[i]) : (sb_csv_field){ "", 0 };
+		n = f.n < 64 ? f.n : 64;
+		memcpy(cell, f.p, n);
+		/* A shifted column may carry an ID into another cell. */
+		if (!r->cfg->show_ids)
+			sb_io_mask_ids(cell, n);
 		sb_out_char(o, ',');
-		sb_out_field(o, f.p, f.n < 64 ? f.n : 64);
+		sb_out_field(o, cell, n);
 	}
 	sb_out_char(o, ',');
 	out_region(o, region);

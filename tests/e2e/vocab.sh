@@ -119,7 +119,8 @@ fi
 balanced "$tmp/cells"
 
 # --- one identities reader: settle and roster give the same reason ---------------
-awk -F, -v OFS=, 'NR == 3 { $3 = "2023-02-03 garbage" } { print }' "$idents" >"$tmp/idents.csv"
+awk -F, -v OFS=, 'NR == 3 { $3 = "2023-02-03 garbage" } NR == 4 { $2 = $1 } { print }' \
+	"$idents" >"$tmp/idents.csv"
 settle "$claims" "$tmp/ident" "$persons" "$tmp/idents.csv" || fail "ident: settle failed"
 reason='from ""2023-02-03 garbage"" is not a date (YYYY-MM-DD): write the first day held as YYYY-MM-DD'
 grep -E '^[a-z]+\.csv,3,' "$tmp/ident/rejects.csv" | grep -qF -- "$reason" ||
@@ -128,6 +129,11 @@ grep -E '^[a-z]+\.csv,3,' "$tmp/ident/rejects.csv" | grep -qF -- "$reason" ||
 	--out "$tmp/roster" >/dev/null || fail "roster failed"
 grep '^3,.*,date,' "$tmp/roster/roster_errors.csv" | grep -qF -- "$reason" ||
 	fail "roster: identities reason"
+# A shifted column puts an ID in the identity cell: masked in both outputs.
+for f in "$tmp/ident/rejects.csv" "$tmp/roster/roster_errors.csv"; do
+	grep -q '^[a-z.]*,*4,' "$f" || fail "$f: line 4 not reported"
+	if grep -Eq '(^|[^0-9])[0-9]{17}[0-9X]([^0-9]|$)' "$f"; then fail "$f: a whole resident ID"; fi
+done
 
 # --- a policy's income year outside the years says so -----------------------------
 mkdir -p "$tmp/pol"

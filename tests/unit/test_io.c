@@ -107,6 +107,24 @@ static void test_map_refuses_duplicates(void **state)
 	sb_csv_free(c);
 }
 
+static void test_person_columns(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		int want;
+	} rows[] = {
+		{"person", SB_IO_PERSON}, {" CERTNO", SB_IO_PERSON}, {"psn_no", SB_IO_PERSON},
+		{"id", SB_IO_MAYBE_PERSON}, {"ID ", SB_IO_MAYBE_PERSON}, {"setl_id", 0},
+		{"persons", 0}, {"", 0},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		sb_csv_field f = {rows[i].name, strlen(rows[i].name)};
+		if (sb_io_person_column(f) != rows[i].want)
+			fail_msg("\"%s\": %d", rows[i].name, sb_io_person_column(f));
+	}
+}
+
 static void test_shown_masks_ids(void **state)
 {
 	(void)state;
@@ -334,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_names_and_aliases),
 		cmocka_unit_test(test_map_refuses_duplicates),
+		cmocka_unit_test(test_person_columns),
 		cmocka_unit_test(test_shown_masks_ids),
 		cmocka_unit_test(test_record_id_of_malformed),
 		cmocka_unit_test(test_person_rows),
