@@ -123,6 +123,12 @@ sb_status sb_roster_stale(sb_roster *r, sb_out *o, sb_diag *d)
 	for (size_t i = 0; !st && i < sizeof need / sizeof need[0]; i++)
 		if (col[need[i]] < 0)
 			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]], d);
+	if (st == SB_ESYNTAX && d->line == 1 && strstr(d->message, " has no column ")) {
+		size_t k = strlen(d->message);
+
+		snprintf(d->message + k, sizeof d->message - k,
+			 ": is this settlements.csv from `sanbao settle`?");
+	}
 	if (st) {
 		sb_csv_free(c);
 		return st;
