@@ -135,6 +135,22 @@ for f in "$tmp/ident/rejects.csv" "$tmp/roster/roster_errors.csv"; do
 	if grep -Eq '(^|[^0-9])[0-9]{17}[0-9X]([^0-9]|$)' "$f"; then fail "$f: a whole resident ID"; fi
 done
 
+# --- one persons reader: a row settle rejects is no enrolment for roster ----------
+# Line 3: a scheme no reader knows; line 4: a stray quote after the ID.
+awk -F, -v OFS=, 'NR == 3 { $2 = "farmer" } NR == 4 { $4 = $4 "\"x" } { print }' "$persons" \
+	>"$tmp/persons.csv"
+settle "$claims" "$tmp/pbad" "$tmp/persons.csv" || fail "pbad: settle failed"
+grep -q '^persons.csv,3,.*scheme ""farmer"" is not employee, resident, 310 or 390' \
+	"$tmp/pbad/rejects.csv" || fail "pbad: line 3"
+# The malformed row keeps its (masked) ID.
+want=$(sed -n 4p "$persons" | cut -c1-6)'\*\*\*\*\*\*\*\*'$(sed -n 4p "$persons" | cut -c15-18)
+grep -q "^persons.csv,4,$want,malformed CSV record" "$tmp/pbad/rejects.csv" ||
+	fail "pbad: line 4 lost its ID"
+"$bin" roster --policies "$pol" --persons "$tmp/persons.csv" --identities "$idents" \
+	--out "$tmp/proster" >/dev/null || fail "proster: roster failed"
+grep -q '"persons_invalid": 2' "$tmp/proster/roster_summary.json" ||
+	fail "proster: the rows settle rejects are not invalid to roster"
+
 # --- a policy's income year outside the years says so -----------------------------
 mkdir -p "$tmp/pol"
 cp "$pol"/*.yaml "$tmp/pol/"
