@@ -18,7 +18,9 @@
 #define PART_BUF (64u << 10)
 
 enum { C_ID, C_PERSON, C_DATE, C_VISIT, C_LEVEL, C_PLACE, C_CARE, C_FILING, C_TOTAL,
-       C_IN_SCOPE, C_PRE, C_OVER, C_OUT, C_N };
+       C_IN_SCOPE, C_PRE, C_OVER, C_OUT,
+       /* what was settled: read from a settlements.csv only (`sanbao monitor`) */
+       C_IDENTITY, C_VERSION, C_REGION, C_OOP, C_OOP_IN_SCOPE, C_N };
 
 static const char *const col_names[C_N][4] = {
 	{"id", "setl_id", NULL}, {"person", "certno", "psn_no", NULL}, {"date", "setl_time", NULL},
@@ -26,27 +28,29 @@ static const char *const col_names[C_N][4] = {
 	{"care_region", "mdtrtarea_admvs", NULL}, {"filing", NULL},
 	{"total", "medfee_sumamt", NULL}, {"in_scope", "inscp_scp_amt", NULL},
 	{"pre_selfpay", "preselfpay_amt", NULL}, {"over_limit", "overlmt_selfpay", NULL},
-	{"out_of_scope", "fulamt_ownpay_amt", NULL},
+	{"out_of_scope", "fulamt_ownpay_amt", NULL}, {NULL}, {NULL}, {NULL}, {NULL}, {NULL},
 };
 
-/* settlements.csv as `sanbao monitor` reads it: oop and oop_in_scope take
- * the places of total and in_scope. */
+/* settlements.csv as `sanbao monitor` reads it: the claim, and what was
+ * settled (region, version and identity applied, oop, oop_in_scope). */
 static const char *const monitor_names[C_N][4] = {
 	{"id", "setl_id", NULL}, {"person", "certno", "psn_no", NULL}, {"date", "setl_time", NULL},
 	{"visit", "med_type", NULL}, {"level", NULL}, {"place", NULL}, {"care_region", NULL},
-	{"filing", NULL}, {"oop", NULL}, {"oop_in_scope", NULL}, {NULL}, {NULL}, {NULL},
+	{"filing", NULL}, {"total", NULL}, {"in_scope", NULL}, {NULL}, {NULL}, {NULL},
+	{"identity", NULL}, {"version", NULL}, {"region", NULL}, {"oop", NULL},
+	{"oop_in_scope", NULL},
 };
 
 static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *cols, sb_diag *d)
 {
-	for (int i = 0; i < C_N; i++)
-		cols->col[i] = b->cfg->monitor_only ? (monitor_names[i][0] ?
-						       sb_csv_find(c, monitor_names[i]) : -1) :
-						      sb_csv_find(c, col_names[i]);
-	if (b->cfg->monitor_only && (cols->col[C_TOTAL] < 0 || cols->col[C_IN_SCOPE] < 0))
-		return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
-				   "settlements.csv has no column %s",
-				   cols->col[C_TOTAL] < 0 ? "oop" : "oop_in_scope");
+	for (int i = 0; i < C_N; i++) {
+		const char *const *names = b->cfg->monitor_only ? monitor_names[i] : col_names[i];
+		cols->col[i] = names[0] ? sb_csv_find(c, names) : -1;
+	}
+	for (int i = C_TOTAL; b->cfg->monitor_only && i < C_N; i++)
+		if (monitor_names[i][0] && cols->col[i] < 0)
+			return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
+					   "settlements.csv has no column %s", monitor_names[i][0]);
 	const char *missing = cols->col[C_ID] < 0 ? "id (or setl_id)" :
 			      cols->col[C_PERSON] < 0 ? "person (or certno, psn_no)" :
 			      cols->col[C_DATE] < 0 ? "date (or setl_time)" :
@@ -206,6 +210,47 @@ typedef struct pending {
 
 #define BATCH 16
 
+/* What a settlements.csv row says was settled, into the record's settled
+ * entry (`sanbao monitor`). Returns NULL or a reason. */
+static const char *settled_cols(worker *w, const sb_csv *c, sb_crec *rec, char *why, size_t cap)
+{
+	const sb_claim_cols *cols = w->cols;
+	sb_crec_settled st;
+	memset(&st, 0, sizeof st);
+	const char *r;
+	if ((r = amount(c, cols->col[C_IN_SCOPE], "in_scope", true, &rec->in_scope, why, cap)) ||
+	    (r = amount(c, cols->col[C_OOP], "oop", true, &st.oop, why, cap)) ||
+	    (r = amount(c, cols->col[C_OOP_IN_SCOPE], "oop_in_scope", true, &st.oop_in_scope, why,
+			cap)))
+		return r;
+	sb_csv_field f = get(c, cols->col[C_IDENTITY]);
+	st.identity = f.n == 4 && !memcmp(f.p, "none", 4) ? -1 :
+		      sb_policyset_symbol(w->b->set, SB_SYM_IDENTITY, f.p, f.n);
+	if (st.identity < 0 && !(f.n == 4 && !memcmp(f.p, "none", 4))) {
+		snprintf(why, cap, "identity \"%.*s\" is none of the loaded policies' identities",
+			 shown(f.n), f.p);
+		return why;
+	}
+	f = get(c, cols->col[C_VERSION]);
+	if (sb_date_parse(f.p, f.n, 1, &st.version, &r)) {
+		snprintf(why, cap, "version \"%.*s\" is not a date (YYYY-MM-DD)", shown(f.n), f.p);
+		return why;
+	}
+	f = get(c, cols->col[C_REGION]);
+	bool digits = f.n == 6;
+	for (size_t i = 0; digits && i < 6; i++) {
+		digits = f.p[i] >= '0' && f.p[i] <= '9';
+		st.region = st.region * 10 + (uint32_t)(f.p[i] - '0');
+	}
+	if (!digits) {
+		snprintf(why, cap, "region \"%.*s\" is not a 6-digit region code", shown(f.n), f.p);
+		return why;
+	}
+	memcpy(rec + 1, &st, sizeof st);
+	rec->npaid = SB_CREC_SETTLED_SLOTS;
+	return NULL;
+}
+
 /* Parses the current row into rec (a buffer of at least 1 KiB). Returns
  * NULL or a reason; *total_ok tells whether *total was read. */
 static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why, size_t cap,
@@ -216,8 +261,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	memset(rec, 0, sizeof *rec);
 	*total_ok = false;
 	bool mon = b->cfg->monitor_only;
-	const char *r = amount(c, cols->col[C_TOTAL], mon ? "oop" : "total", true, &rec->total, why,
-			       cap);
+	const char *r = amount(c, cols->col[C_TOTAL], "total", true, &rec->total, why, cap);
 	if (!r) {
 		*total_ok = true;
 		*total = rec->total;
@@ -287,8 +331,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	}
 	if (r)
 		return r;
-	if (mon && (r = amount(c, cols->col[C_IN_SCOPE], "oop_in_scope", true, &rec->in_scope, why,
-			       cap)))
+	if (mon && (r = settled_cols(w, c, rec, why, cap)))
 		return r;
 	sb_fen out_of_scope;
 	if (mon)
