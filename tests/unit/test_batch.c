@@ -355,6 +355,103 @@ static void test_same_output_for_any_thread_count(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Settles dir's claims under policy folder pol (scenario 0) and the
+ * scenario folders scen[0..n-1], in one pass. */
+static void run_sets(const char *in, const char *out, const char *pol, const char *const *scen,
+		     int n, int threads)
+{
+	char persons[PATH_MAX], idents[PATH_MAX], claims[PATH_MAX];
+	snprintf(persons, sizeof persons, "%s/persons.csv", in);
+	snprintf(idents, sizeof idents, "%s/identities.csv", in);
+	snprintf(claims, sizeof claims, "%s/claims.csv", in);
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = pol;
+	cfg.scenario_dirs = scen;
+	cfg.nscenario_dirs = n;
+	cfg.persons_path = persons;
+	cfg.identities_path = idents;
+	cfg.claims_path = claims;
+	cfg.out_dir = out;
+	cfg.threads = threads;
+	cfg.partition_bytes = 96 << 10;
+	sb_batch_totals t;
+	sb_diag d;
+	sb_diag_clear(&d);
+	if (sb_batch_settle(&cfg, &t, &d))
+		fail_msg("batch failed: %s", d.message);
+	assert_true(t.settled > 1000);
+}
+
+/* Row by row: a and b hold the same claims with the same amounts. Returns
+ * how many rows' fund differs from those of c (when not NULL). */
+static size_t same_rows(const char *a, const char *b, const char *c)
+{
+	size_t na, nb, nc = 0;
+	char *x = slurp(a, &na), *y = slurp(b, &nb), *z = c ? slurp(c, &nc) : NULL;
+	size_t differ = 0, rows = 0;
+	char *sx, *sy, *sz = NULL;
+	char *lx = strtok_r(x, "\n", &sx), *ly = strtok_r(y, "\n", &sy);
+	char *lz = z ? strtok_r(z, "\n", &sz) : NULL;
+	while (lx || ly) {
+		if (!lx || !ly)
+			fail_msg("%s and %s have different row counts (at row %zu)", a, b, rows);
+		if (strcmp(lx, ly))
+			fail_msg("row %zu differs:\n  %s\n  %s", rows, lx, ly);
+		if (z) {
+			assert_non_null(lz);
+			/* The same claim (id, person, date), perhaps other amounts. */
+			size_t key = (size_t)(strchr(strchr(strchr(lx, ',') + 1, ',') + 1, ',') - lx);
+			assert_memory_equal(lx, lz, key);
+			differ += strcmp(lx, lz) != 0;
+			lz = strtok_r(NULL, "\n", &sz);
+		}
+		rows++;
+		lx = strtok_r(NULL, "\n", &sx);
+		ly = strtok_r(NULL, "\n", &sy);
+	}
+	free(x);
+	free(y);
+	free(z);
+	return differ;
+}
+
+static void test_two_policy_sets_in_one_pass(void **state)
+{
+	(void)state;
+	char dir[64], pol[128], polb[128], out[128], a[PATH_MAX], b[PATH_MAX], cmd[2048];
+	make_dir(dir, sizeof dir);
+	generate(dir, 6000, 5);
+	snprintf(pol, sizeof pol, "%s/policies", dir);
+	snprintf(polb, sizeof polb, "%s/policies-b", dir);
+	/* Scenario 1: the province's employee inpatient rate at primary
+	 * hospitals 10 points lower. */
+	snprintf(cmd, sizeof cmd, "cp -r %s %s && sed -i 's/rate: {primary: 0.90,/rate: {primary: "
+		 "0.80,/' %s/990000.yaml && grep -q 'primary: 0.80,' %s/990000.yaml", pol, polb,
+		 polb, polb);
+	assert_int_equal(system(cmd), 0);
+	const char *scen[] = {polb};
+	snprintf(out, sizeof out, "%s/both", dir);
+	run_sets(dir, out, pol, scen, 1, 2);
+	snprintf(out, sizeof out, "%s/a", dir);
+	run_sets(dir, out, pol, NULL, 0, 1);
+	snprintf(out, sizeof out, "%s/b", dir);
+	run_sets(dir, out, polb, NULL, 0, 3);
+	/* Each scenario of the one pass settles every claim as its own run. */
+	snprintf(a, sizeof a, "%s/both/settlements.csv", dir);
+	snprintf(b, sizeof b, "%s/a/settlements.csv", dir);
+	char c[PATH_MAX];
+	snprintf(c, sizeof c, "%s/both/scenario-1/settlements.csv", dir);
+	size_t differ = same_rows(a, b, c);
+	snprintf(a, sizeof a, "%s/both/scenario-1/settlements.csv", dir);
+	snprintf(b, sizeof b, "%s/b/settlements.csv", dir);
+	same_rows(a, b, NULL);
+	/* And the scenarios differ where the rate does. */
+	assert_true(differ > 10);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Appends a line to a file and returns its 1-based line number. */
 static long append_line(const char *path, const char *text)
 {
@@ -551,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_batch_equals_claim_by_claim),
 		cmocka_unit_test(test_same_output_for_any_thread_count),
 		cmocka_unit_test(test_bad_rows_rejected_and_reconciled),
+		cmocka_unit_test(test_two_policy_sets_in_one_pass),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
