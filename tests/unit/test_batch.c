@@ -22,6 +22,7 @@
 #include "sanbao/gen.h"
 #include "sanbao/policy.h"
 #include "sanbao/settle.h"
+#include "sink/summary.h"
 
 static char policies_src[PATH_MAX];
 
@@ -640,6 +641,112 @@ static void test_bad_rows_rejected_and_reconciled(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Issue 14 item 2: 100,000 claims of 999999999999.99 must not wrap the
+ * totals around. Settled or rejected (a per-claim limit may refuse them),
+ * their sum does not fit in 64 bits: the run fails with a reason, and no
+ * summary says "balanced". */
+static void test_money_sums_never_wrap(void **state)
+{
+	(void)state;
+	char dir[64], path[PATH_MAX], out[128];
+	make_dir(dir, sizeof dir);
+	generate(dir, 200, 2);
+	/* The first enrolled person claims 100,000 times. */
+	snprintf(path, sizeof path, "%s/persons.csv", dir);
+	size_t n;
+	char *persons = slurp(path, &n);
+	char person[SB_ID_LEN + 1];
+	memcpy(person, strchr(persons, '\n') + 1, SB_ID_LEN);
+	person[SB_ID_LEN] = '\0';
+	free(persons);
+	snprintf(path, sizeof path, "%s/claims.csv", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("id,person,date,visit,total,in_scope\n", f);
+	for (int i = 0; i < 100000; i++)
+		fprintf(f, "C%d,%s,2024-%02d-%02d,outpatient,999999999999.99,0.00\n", i, person,
+			1 + i % 12, 1 + i % 28);
+	assert_int_equal(fclose(f), 0);
+	char pol[PATH_MAX], ppath[PATH_MAX], ipath[PATH_MAX];
+	snprintf(pol, sizeof pol, "%s/policies", dir);
+	snprintf(ppath, sizeof ppath, "%s/persons.csv", dir);
+	snprintf(ipath, sizeof ipath, "%s/identities.csv", dir);
+	snprintf(out, sizeof out, "%s/out", dir);
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = pol;
+	cfg.persons_path = ppath;
+	cfg.identities_path = ipath;
+	cfg.claims_path = path;
+	cfg.out_dir = out;
+	cfg.threads = 2;
+	sb_batch_totals t;
+	sb_diag d;
+	sb_diag_clear(&d);
+	sb_status st = sb_batch_settle(&cfg, &t, &d);
+	assert_int_equal(st, SB_ELIMIT);
+	assert_non_null(strstr(d.message, "64-bit"));
+	snprintf(path, sizeof path, "%s/summary.json", out);
+	assert_int_equal(access(path, F_OK), -1);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The summary sink on its own: the last fen that fits is summed, one more
+ * is an error, for settled and for rejected claims. */
+static void test_summary_sink_checks_every_sum(void **state)
+{
+	(void)state;
+	sb_policyset *set;
+	sb_diag d;
+	assert_int_equal(sb_policyset_new(&set), SB_OK);
+	assert_int_equal(sb_policyset_load_dir(set, policies_src, &d), SB_OK);
+	const sb_policyset *sets[1] = {set};
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	sb_sink_env env = {.cfg = &cfg, .nscenarios = 1, .sets = sets, .threads = 1};
+	for (int kind = 0; kind < 4; kind++) {
+		sb_sink s;
+		void *thr;
+		assert_int_equal(sb_summary_sink_new(&s), SB_OK);
+		assert_int_equal(s.ops->begin(s.self, &env, &d), SB_OK);
+		assert_int_equal(s.ops->thread_new(s.self, &thr, &d), SB_OK);
+		sb_claim c;
+		memset(&c, 0, sizeof c);
+		sb_result r;
+		memset(&r, 0, sizeof r);
+		sb_settled x = {.set = set, .claim = &c, .res = &r};
+		sb_rejected rj = {.scenario = 0, .reason = "why"};
+		/* kinds 0, 1: settled; 2, 3: rejected; odd kinds one fen more. */
+		sb_fen each = INT64_MAX / 4;
+		for (int i = 0; i < 4; i++) {
+			sb_fen v = i < 3 ? each : INT64_MAX - 3 * each + (kind & 1);
+			if (kind < 2) {
+				c.total = r.oop = v;
+				assert_int_equal(s.ops->claim(s.self, thr, &x, &d), SB_OK);
+			} else {
+				rj.total = v;
+				assert_int_equal(s.ops->reject(s.self, thr, &rj, &d), SB_OK);
+			}
+		}
+		assert_int_equal(s.ops->merge(s.self, thr, &d), SB_OK);
+		s.ops->thread_free(s.self, thr);
+		sb_diag_clear(&d);
+		sb_status st = s.ops->end(s.self, &d);
+		if (kind & 1) {
+			assert_int_equal(st, SB_ELIMIT);
+			assert_non_null(strstr(d.message, "64-bit"));
+		} else {
+			assert_int_equal(st, SB_OK);
+			sb_sums *sum = sb_summary_sink_sums(&s, 0);
+			assert_true((kind < 2 ? sum->all.total : sum->rejected_total) == INT64_MAX);
+		}
+		s.ops->release(s.self);
+	}
+	sb_policyset_free(set);
+}
+
 int main(void)
 {
 	const char *src = getenv("SB_SOURCE_DIR");
@@ -649,6 +756,8 @@ int main(void)
 		cmocka_unit_test(test_same_output_for_any_thread_count),
 		cmocka_unit_test(test_bad_rows_rejected_and_reconciled),
 		cmocka_unit_test(test_two_policy_sets_in_one_pass),
+		cmocka_unit_test(test_money_sums_never_wrap),
+		cmocka_unit_test(test_summary_sink_checks_every_sum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
