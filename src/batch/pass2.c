@@ -158,6 +158,8 @@ static sb_status dups_in(dupwork *w, int p)
 		const idref *first = &refs[table[slot] - 1];
 		if (first == &refs[i])
 			continue;
+		/* Bounded by the records of the id partitions (each is at most
+		 * one duplicate), which pass 1 has already counted. */
 		if (w->n == w->cap) {
 			size_t nc = w->cap ? w->cap * 2 : 64;
 			sb_dup *nv = sb_realloc(w->v, nc * sizeof *nv);
@@ -256,7 +258,8 @@ typedef struct run2 {
 	atomic_int next;
 	pthread_mutex_t lock;
 	int next_write;
-	void **slots;               /* [partitions][nsinks]: pieces waiting for their turn */
+	void **slots;               /* [partitions][nsinks]: pieces waiting for their turn
+				     * (fixed size; a piece is one partition's output) */
 	bool *ready;
 	sb_status st;
 	sb_diag d;
