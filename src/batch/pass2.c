@@ -395,6 +395,39 @@ static long region_policy(const run2 *run, uint32_t region)
 	return -1;
 }
 
+/* The priority of an identity in a policy (0 first), or -1 when the policy
+ * does not rank it. */
+static int identity_rank(const sb_policy *pol, int sym)
+{
+	for (uint16_t r = 0; r < pol->nidentities; r++)
+		if (pol->identities[r] == sym)
+			return r;
+	return -1;
+}
+
+/* The person as settlement saw them: the identity settlements.csv says was
+ * applied is held, and no identity of higher priority (the roster may have
+ * changed since), so the one applied now is the one applied then; the
+ * roster's other identities stay, for conditions on identities held. */
+static void as_settled(const sb_policy *pol, int applied, sb_person *p)
+{
+	int top = applied < 0 ? -1 : identity_rank(pol, applied);
+	uint16_t n = 0;
+	for (uint16_t k = 0; k < p->nidents; k++) {
+		int rank = p->idents[k].sym < 0 ? -1 : identity_rank(pol, p->idents[k].sym);
+		bool above = rank >= 0 && (applied < 0 || rank <= top);
+		if (!above && n < SB_MAX_PERSON_IDENTITIES - 1)
+			p->idents[n++] = p->idents[k];
+	}
+	if (applied >= 0) {
+		p->idents[n].sym = applied;
+		p->idents[n].from = INT32_MIN;
+		p->idents[n].to = INT32_MAX;
+		n++;
+	}
+	p->nidents = n;
+}
+
 /* `sanbao monitor`: the claim was settled already (settlements.csv says
  * under which region, version and identity); only the context the rules
  * need is computed, for the identity that was applied. */
@@ -413,13 +446,7 @@ static sb_status monitor_settled(w2 *w, const sb_crec *r, const sb_person *perso
 	}
 	const sb_policy *pol = sb_policyset_at(run->sets[0], (size_t)g);
 	sb_person p = *person;
-	p.nidents = 0;
-	if (set->identity >= 0) {
-		p.nidents = 1;
-		p.idents[0].sym = set->identity;
-		p.idents[0].from = INT32_MIN;
-		p.idents[0].to = INT32_MAX;
-	}
+	as_settled(pol, set->identity, &p);
 	sb_result res;
 	sb_diag d;
 	sb_diag_clear(&d);
@@ -566,7 +593,17 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 			sb_result res;
 			sb_diag d;
 			sb_diag_clear(&d);
-			if (settle_one(w, s, new_person, pol, &person, &c, &res, ex, &d)) {
+			/* A level set 0 does not know may be one of this set's. */
+			sb_claim other;
+			const sb_claim *cs = &c;
+			if (s && r->level < 0 && r->levlen) {
+				other = c;
+				other.level = sb_policyset_symbol(run->sets[s], SB_SYM_LEVEL, level,
+								  r->levlen);
+				cs = &other;
+			}
+			x.claim = cs;
+			if (settle_one(w, s, new_person, pol, &person, cs, &res, ex, &d)) {
 				if (d.code == SB_ENOMEM) {
 					st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 					break;
@@ -674,7 +711,7 @@ static void view_person(const void *ctx, uint32_t i, sb_sink_person *out)
 	out->policy = p->policy;
 	out->income = p->income;
 	out->nidents = p->nidents;
-	out->idents = b->idents + p->ident_off;
+	out->idents = p->nidents ? b->idents + p->ident_off : NULL;
 }
 
 static void view_id(const void *ctx, uint32_t i, char out[SB_ID_LEN + 1])

@@ -641,6 +641,115 @@ static void test_bad_rows_rejected_and_reconciled(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts the lines of text (n bytes, each line ending in a newline) in
+ * place. */
+static void sort_lines(char *text, size_t n)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += text[i] == '\n';
+	char **lines = malloc((count + 1) * sizeof *lines);
+	char *copy = malloc(n + 1);
+	assert_non_null(lines);
+	assert_non_null(copy);
+	memcpy(copy, text, n + 1);
+	char *q = copy;
+	for (size_t k = 0; k < count; k++) {
+		char *nl = strchr(q, '\n');
+		*nl = '\0';
+		lines[k] = q;
+		q = nl + 1;
+	}
+	qsort(lines, count, sizeof *lines, cmp_line);
+	char *o = text;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strlen(lines[i]);
+		memcpy(o, lines[i], len);
+		o[len] = '\n';
+		o += len + 1;
+	}
+	free(lines);
+	free(copy);
+}
+
+/* `sanbao monitor` monitors what was settled: with a new identity of the
+ * highest priority given to everyone after settlement, it finds what
+ * `settle --monitor` found (the identity applied comes from
+ * settlements.csv, not from today's roster). */
+static void test_monitor_reads_what_was_settled(void **state)
+{
+	(void)state;
+	char dir[64], a[128], b[128], path[PATH_MAX], cmd[PATH_MAX + 64];
+	make_dir(dir, sizeof dir);
+	generate(dir, 12000, 3);
+	snprintf(a, sizeof a, "%s/settled", dir);
+	sb_batch_totals t;
+	run_batch(dir, a, 2, 128 << 10, true, &t);
+	/* Today's roster: everyone is 特困 (the first identity) since 2000. */
+	char pol[PATH_MAX], persons[PATH_MAX], settlements[PATH_MAX];
+	snprintf(pol, sizeof pol, "%s/policies", dir);
+	snprintf(persons, sizeof persons, "%s/persons.csv", dir);
+	snprintf(path, sizeof path, "%s/identities.csv", dir);
+	size_t np;
+	char *people = slurp(persons, &np);
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	for (char *q = strchr(people, '\n'); q && q[1]; q = strchr(q + 1, '\n'))
+		fprintf(f, "%.18s,tekun,2000-01-01,\n", q + 1);
+	assert_int_equal(fclose(f), 0);
+	free(people);
+	snprintf(settlements, sizeof settlements, "%s/settlements.csv", a);
+	snprintf(b, sizeof b, "%s/monitored", dir);
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = pol;
+	cfg.persons_path = persons;
+	cfg.identities_path = path;
+	cfg.claims_path = settlements;
+	cfg.out_dir = b;
+	cfg.threads = 3;
+	cfg.monitor = cfg.monitor_only = true;
+	sb_batch_totals m;
+	sb_diag d;
+	sb_diag_clear(&d);
+	if (sb_batch_settle(&cfg, &m, &d))
+		fail_msg("monitor failed: %s", d.message);
+	assert_int_equal(m.settled, t.settled);
+	assert_int_equal(m.rejected, 0);
+	const char *files[] = {"warnings.csv", "approaching.csv"};
+	size_t held = 0;
+	for (int k = 0; k < 2; k++) {
+		char pa[PATH_MAX], pb[PATH_MAX];
+		snprintf(pa, sizeof pa, "%s/%s", a, files[k]);
+		snprintf(pb, sizeof pb, "%s/%s", b, files[k]);
+		size_t na, nb;
+		char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+		/* The same rows; their order follows the partitions, which depend
+		 * on the size of the file read. */
+		assert_int_equal(na, nb);
+		sort_lines(x, na);
+		sort_lines(y, nb);
+		assert_memory_equal(x, y, na);
+		/* Rows of units whose identity was not none: the roster mattered. */
+		for (char *q = x; (q = strchr(q, '\n')) && q[1]; q++) {
+			char *c = q + 1;
+			for (int col = 0; col < 6 && c; col++)
+				c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
+			held += c && strncmp(c, "none,", 5);
+		}
+		free(x);
+		free(y);
+	}
+	assert_true(held > 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Issue 14 item 2: 100,000 claims of 999999999999.99 must not wrap the
  * totals around. Settled or rejected (a per-claim limit may refuse them),
  * their sum does not fit in 64 bits: the run fails with a reason, and no
@@ -756,6 +865,7 @@ int main(void)
 		cmocka_unit_test(test_same_output_for_any_thread_count),
 		cmocka_unit_test(test_bad_rows_rejected_and_reconciled),
 		cmocka_unit_test(test_two_policy_sets_in_one_pass),
+		cmocka_unit_test(test_monitor_reads_what_was_settled),
 		cmocka_unit_test(test_money_sums_never_wrap),
 		cmocka_unit_test(test_summary_sink_checks_every_sum),
 	};
