@@ -22,9 +22,9 @@ typedef struct sb_batch_config {
 	const char *policies_dir;    /* scenario 0, the baseline */
 	/* More policy folders to settle the same claims under, in the same pass
 	 * (scenarios 1..n, at most SB_MAX_SCENARIOS in all). Each has its own
-	 * accumulators; scenario k's settlements go to
-	 * out_dir/scenario-<k>/settlements.csv. Monitoring, rejects.csv and
-	 * summary.json are scenario 0's. */
+	 * accumulators; scenario k's settlements and sums go to
+	 * out_dir/scenario-<k>/ (settlements.csv, summary.json). Monitoring and
+	 * rejects.csv are scenario 0's. */
 	const char *const *scenario_dirs;
 	int nscenario_dirs;
 	const char *persons_path;

@@ -2,6 +2,9 @@
  * claims; the sums are merged after the threads. */
 #include "sink/summary.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -9,6 +12,9 @@
 typedef struct summary {
 	int n;        /* scenarios */
 	sb_sums *sum; /* merged, one per scenario */
+	const sb_policyset *const *sets;
+	const char *const *dirs;
+	const char *out_dir;
 } summary;
 
 void sb_sums_release(sb_sums *s)
@@ -62,6 +68,9 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 {
 	summary *s = self;
 	s->n = env->nscenarios;
+	s->sets = env->sets;
+	s->dirs = env->dirs;
+	s->out_dir = env->cfg->out_dir;
 	sb_sums *t = sb_calloc((size_t)s->n, sizeof *t);
 	if (!t)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -179,6 +188,85 @@ static sb_status merge(void *self, void *thr, sb_diag *d)
 	return SB_OK;
 }
 
+static void json_str(FILE *f, const char *p)
+{
+	fputc('"', f);
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_money(FILE *f, const char *name, sb_fen v)
+{
+	char buf[SB_MONEY_BUF];
+	sb_money_format(v, buf);
+	fprintf(f, "\"%s\": %s", name, buf);
+}
+
+static void json_sum(FILE *f, const sb_region_sum *g)
+{
+	fprintf(f, "\"claims\": %lld, ", g->claims);
+	json_money(f, "total", g->total);
+	fputs(", ", f);
+	json_money(f, "in_scope", g->in_scope);
+	fputs(", ", f);
+	json_money(f, "fund", g->fund);
+	fputs(", ", f);
+	json_money(f, "oop", g->oop);
+	fputs(", ", f);
+	json_money(f, "oop_in_scope", g->oop_in_scope);
+}
+
+/* Scenario k > 0's sums: out_dir/scenario-<k>/summary.json (scenario 0's
+ * are the batch's summary.json). */
+static sb_status write_scenario(const summary *s, int k, sb_diag *d)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/scenario-%d/summary.json", s->out_dir, k);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	const sb_sums *x = &s->sum[k];
+	const sb_policyset *set = s->sets[k];
+	fprintf(f, "{\n  \"scenario\": %d, \"policies\": ", k);
+	json_str(f, s->dirs[k]);
+	fprintf(f, ",\n  \"rejected_while_settling\": %lld, ", x->rejected);
+	json_money(f, "rejected_total", x->rejected_total);
+	fputs(",\n  \"money\": {", f);
+	json_sum(f, &x->all);
+	fputs(",\n    \"layers\": {", f);
+	const int *order;
+	size_t nl = sb_policyset_layer_order(set, &order);
+	for (size_t i = 0; i < nl; i++) {
+		const sb_layer_sum *l = &x->all.layer[order[i]];
+		fprintf(f, "%s\n      ", i ? "," : "");
+		json_str(f, sb_policyset_symbol_name(set, SB_SYM_LAYER, order[i]));
+		fprintf(f, ": {\"claims_paid\": %lld, ", l->claims);
+		json_money(f, "paid", l->paid);
+		fputs(", ", f);
+		json_money(f, "penalty", l->penalty);
+		fputs("}", f);
+	}
+	fputs("\n    }},\n  \"regions\": [", f);
+	for (size_t g = 0; g < x->nregions; g++) {
+		fprintf(f, "%s\n    {\"region\": \"%s\", ", g ? "," : "",
+			sb_policy_region(sb_policyset_at(set, g)));
+		json_sum(f, &x->regions[g]);
+		fputs("}", f);
+	}
+	fputs("\n  ]\n}\n", f);
+	if (fclose(f))
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	return SB_OK;
+}
+
 static sb_status end(void *self, sb_diag *d)
 {
 	summary *s = self;
@@ -188,7 +276,10 @@ static sb_status end(void *self, sb_diag *d)
 					   "the money of the claims adds up to more than a 64-bit sum of "
 					   "fen holds (92,233,720,368,547,758.07 yuan)%s: nothing is "
 					   "reported; check the claims' amounts", k ? " in a scenario" : "");
-	return SB_OK;
+	sb_status st = SB_OK;
+	for (int k = 1; k < s->n && !st; k++)
+		st = write_scenario(s, k, d);
+	return st;
 }
 
 static void release(void *self)

@@ -417,6 +417,21 @@ static size_t same_rows(const char *a, const char *b, const char *c)
 	return differ;
 }
 
+/* The number after the first occurrence of key in a file. */
+static void first_amount(const char *path, const char *key, char out[32])
+{
+	size_t n;
+	char *text = slurp(path, &n);
+	const char *p = strstr(text, key);
+	assert_non_null(p);
+	p += strlen(key);
+	size_t len = strspn(p, "-0123456789.");
+	assert_true(len > 0 && len < 32);
+	memcpy(out, p, len);
+	out[len] = '\0';
+	free(text);
+}
+
 static void test_two_policy_sets_in_one_pass(void **state)
 {
 	(void)state;
@@ -449,6 +464,19 @@ static void test_two_policy_sets_in_one_pass(void **state)
 	same_rows(a, b, NULL);
 	/* And the scenarios differ where the rate does. */
 	assert_true(differ > 10);
+	/* Scenario 1's sums are those of its own run. */
+	char fa[32], fb[32], f0[32];
+	snprintf(a, sizeof a, "%s/both/scenario-1/summary.json", dir);
+	snprintf(b, sizeof b, "%s/b/summary.json", dir);
+	snprintf(c, sizeof c, "%s/a/summary.json", dir);
+	first_amount(a, "\"fund\": ", fa);
+	first_amount(b, "\"fund\": ", fb);
+	first_amount(c, "\"fund\": ", f0);
+	assert_string_equal(fa, fb);
+	assert_string_not_equal(fa, f0);
+	first_amount(a, "\"oop\": ", fa);
+	first_amount(b, "\"oop\": ", fb);
+	assert_string_equal(fa, fb);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }
