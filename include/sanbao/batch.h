@@ -24,7 +24,9 @@ typedef struct sb_batch_config {
 	 * (scenarios 1..n, at most SB_MAX_SCENARIOS in all). Each has its own
 	 * accumulators; scenario k's settlements and sums go to
 	 * out_dir/scenario-<k>/ (settlements.csv, summary.json). Monitoring and
-	 * rejects.csv are scenario 0's. */
+	 * rejects.csv are scenario 0's; persons are enrolled by scenario 0's
+	 * regions, and a claim whose region has no policy in a scenario is
+	 * rejected there. */
 	const char *const *scenario_dirs;
 	int nscenario_dirs;
 	const char *persons_path;
