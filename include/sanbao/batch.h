@@ -16,8 +16,19 @@
 
 #include "sanbao/base.h"
 
+#define SB_MAX_SCENARIOS 16
+
 typedef struct sb_batch_config {
-	const char *policies_dir;
+	const char *policies_dir;    /* scenario 0, the baseline */
+	/* More policy folders to settle the same claims under, in the same pass
+	 * (scenarios 1..n, at most SB_MAX_SCENARIOS in all). Each has its own
+	 * accumulators; scenario k's settlements and sums go to
+	 * out_dir/scenario-<k>/ (settlements.csv, summary.json). Monitoring and
+	 * rejects.csv are scenario 0's; persons are enrolled by scenario 0's
+	 * regions, and a claim whose region has no policy in a scenario is
+	 * rejected there. */
+	const char *const *scenario_dirs;
+	int nscenario_dirs;
 	const char *persons_path;
 	const char *identities_path; /* optional */
 	const char *claims_path;

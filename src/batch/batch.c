@@ -461,10 +461,11 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			goto done;
 		}
-		sb_monb_json(mf, b, &p2.mon, "");
-		if (fclose(mf)) {
+		st = sb_pass2_monitor_json(&p2, mf, "", d);
+		if (fclose(mf) || st) {
 			free(monitor);
-			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			if (!st)
+				st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			goto done;
 		}
 	}

@@ -12,6 +12,7 @@
 #include "sanbao/batch.h"
 #include "sanbao/csv.h"
 #include "sanbao/settle.h"
+#include "sink/summary.h"
 
 #define SB_NO_POLICY 0xffff
 
@@ -55,6 +56,21 @@ typedef struct sb_crec_paid {
 	sb_fen fen;
 } sb_crec_paid;
 
+/* A row of a settlements.csv, as `sanbao monitor` reads it: what was
+ * settled. It takes the place of the paid entries (npaid is
+ * SB_CREC_SETTLED_SLOTS in that mode); the record's total and in_scope are
+ * the row's total and in_scope. */
+typedef struct sb_crec_settled {
+	sb_fen oop, oop_in_scope;
+	sb_date version;  /* first day of the version applied */
+	int32_t identity; /* identity symbol applied, -1 for none */
+	uint32_t region;  /* the row's region code */
+	int32_t pad;
+} sb_crec_settled;
+
+#define SB_CREC_SETTLED_SLOTS ((uint8_t)(sizeof(sb_crec_settled) / sizeof(sb_crec_paid)))
+_Static_assert(sizeof(sb_crec_settled) % sizeof(sb_crec_paid) == 0, "settled = paid slots");
+
 static inline size_t sb_crec_size(const sb_crec *r)
 {
 	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen;
@@ -84,19 +100,6 @@ SB_MUST_USE sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, con
 				     size_t idlen, const char *reason, bool has_total,
 				     sb_fen total);
 void sb_rejects_release(sb_rejects *r);
-
-/* Per-layer and per-region money, merged across threads at the end. */
-typedef struct sb_layer_sum {
-	long long claims; /* claims the layer paid something on */
-	sb_fen paid;
-	sb_fen penalty;
-} sb_layer_sum;
-
-typedef struct sb_region_sum {
-	long long claims;
-	sb_fen total, in_scope, fund, oop, oop_in_scope;
-	sb_layer_sum *layer; /* by layer symbol */
-} sb_region_sum;
 
 typedef struct sb_batch {
 	const sb_batch_config *cfg;

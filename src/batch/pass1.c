@@ -19,19 +19,21 @@
 
 #define PART_BUF (64u << 10)
 
-/* The claim columns pass 1 reads, in the order of sb_claims_columns. */
+/* The claim columns pass 1 reads, in the order of sb_claims_columns, then
+ * what was settled, read from a settlements.csv only (`sanbao monitor`). */
 enum { C_ID = SB_CCOL_ID, C_PERSON = SB_CCOL_PERSON, C_DATE = SB_CCOL_DATE,
        C_VISIT = SB_CCOL_VISIT, C_LEVEL = SB_CCOL_LEVEL, C_PLACE = SB_CCOL_PLACE,
        C_CARE = SB_CCOL_CARE, C_FILING = SB_CCOL_FILING, C_TOTAL = SB_CCOL_TOTAL,
        C_IN_SCOPE = SB_CCOL_IN_SCOPE, C_PRE = SB_CCOL_PRE, C_OVER = SB_CCOL_OVER,
-       C_OUT = SB_CCOL_OUT, C_N };
+       C_OUT = SB_CCOL_OUT, C_IDENTITY, C_VERSION, C_REGION, C_OOP, C_OOP_IN_SCOPE, C_N };
 _Static_assert(C_N <= sizeof ((sb_claim_cols *)0)->col / sizeof(int), "claim columns");
 
-/* settlements.csv as `sanbao monitor` reads it: oop and oop_in_scope take
- * the places of total and in_scope. */
+/* settlements.csv as `sanbao monitor` reads it: the claim, and what was
+ * settled (region, version and identity applied, oop, oop_in_scope). */
 static const int monitor_cols[C_N] = {
 	SB_SCOL_ID, SB_SCOL_PERSON, SB_SCOL_DATE, SB_SCOL_VISIT, SB_SCOL_LEVEL, SB_SCOL_PLACE,
-	SB_SCOL_CARE, SB_SCOL_FILING, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE, -1, -1, -1,
+	SB_SCOL_CARE, SB_SCOL_FILING, SB_SCOL_TOTAL, SB_SCOL_IN_SCOPE, -1, -1, -1,
+	SB_SCOL_IDENTITY, SB_SCOL_VERSION, SB_SCOL_REGION, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE,
 };
 
 static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *cols, sb_diag *d)
@@ -44,11 +46,18 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 			return st;
 		for (int i = 0; i < C_N; i++)
 			cols->col[i] = monitor_cols[i] < 0 ? -1 : all[monitor_cols[i]];
+		/* What was settled is read, never recomputed: every such column
+		 * must be there. */
+		for (int i = C_TOTAL; i < C_N; i++)
+			if (monitor_cols[i] >= 0 && cols->col[i] < 0)
+				return sb_diag_set(d, SB_EINPUT, b->cfg->claims_path, 1, 1,
+						   "settlements.csv has no column %s",
+						   sb_settlements_columns[monitor_cols[i]].name);
 	} else {
 		if ((st = sb_io_map(c, "claims.csv", sb_claims_columns, SB_CCOL_N, true, all, d)))
 			return st;
 		for (int i = 0; i < C_N; i++)
-			cols->col[i] = all[i];
+			cols->col[i] = i <= C_OUT ? all[i] : -1;
 	}
 	/* Where a claim was treated decides which layers and rates apply:
 	 * without place or care_region every claim would be settled as
@@ -224,6 +233,47 @@ typedef struct pending {
 
 #define BATCH 16
 
+/* What a settlements.csv row says was settled, into the record's settled
+ * entry (`sanbao monitor`). Returns NULL or a reason. */
+static const char *settled_cols(worker *w, const sb_csv *c, sb_crec *rec, char *why, size_t cap)
+{
+	const sb_claim_cols *cols = w->cols;
+	sb_crec_settled st;
+	memset(&st, 0, sizeof st);
+	const char *r;
+	if ((r = amount(c, cols->col[C_IN_SCOPE], "in_scope", true, &rec->in_scope, why, cap)) ||
+	    (r = amount(c, cols->col[C_OOP], "oop", true, &st.oop, why, cap)) ||
+	    (r = amount(c, cols->col[C_OOP_IN_SCOPE], "oop_in_scope", true, &st.oop_in_scope, why,
+			cap)))
+		return r;
+	sb_csv_field f = get(c, cols->col[C_IDENTITY]);
+	st.identity = f.n == 4 && !memcmp(f.p, "none", 4) ? -1 :
+		      sb_policyset_symbol(w->b->set, SB_SYM_IDENTITY, f.p, f.n);
+	if (st.identity < 0 && !(f.n == 4 && !memcmp(f.p, "none", 4))) {
+		snprintf(why, cap, "identity \"%s\" is none of the loaded policies' identities",
+			 shown(f).s);
+		return why;
+	}
+	f = get(c, cols->col[C_VERSION]);
+	if (sb_date_parse(f.p, f.n, 1, &st.version, &r)) {
+		snprintf(why, cap, "version \"%s\" is not a date (YYYY-MM-DD)", shown(f).s);
+		return why;
+	}
+	f = get(c, cols->col[C_REGION]);
+	bool digits = f.n == 6;
+	for (size_t i = 0; digits && i < 6; i++) {
+		digits = f.p[i] >= '0' && f.p[i] <= '9';
+		st.region = st.region * 10 + (uint32_t)(f.p[i] - '0');
+	}
+	if (!digits) {
+		snprintf(why, cap, "region \"%s\" is not a 6-digit region code", shown(f).s);
+		return why;
+	}
+	memcpy(rec + 1, &st, sizeof st);
+	rec->npaid = SB_CREC_SETTLED_SLOTS;
+	return NULL;
+}
+
 /* Parses the current row into rec (a buffer of at least 1 KiB). Returns
  * NULL or a reason; *total_ok tells whether *total was read. */
 static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why, size_t cap,
@@ -234,8 +284,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	memset(rec, 0, sizeof *rec);
 	*total_ok = false;
 	bool mon = b->cfg->monitor_only;
-	const char *r = amount(c, cols->col[C_TOTAL], mon ? "oop" : "total", true, &rec->total, why,
-			       cap);
+	const char *r = amount(c, cols->col[C_TOTAL], "total", true, &rec->total, why, cap);
 	if (!r) {
 		*total_ok = true;
 		*total = rec->total;
@@ -315,8 +364,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	}
 	if (r)
 		return r;
-	if (mon && (r = amount(c, cols->col[C_IN_SCOPE], "oop_in_scope", true, &rec->in_scope, why,
-			       cap)))
+	if (mon && (r = settled_cols(w, c, rec, why, cap)))
 		return r;
 	sb_fen out_of_scope;
 	if (mon)

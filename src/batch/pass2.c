@@ -1,8 +1,9 @@
 /* pass2.c: finds duplicate claim ids in the id partitions, then settles the
  * claim partitions in parallel: each is sorted by person, date and claim id
- * and run through sb_settle_claim; rows are formatted into a buffer per
- * partition and written in partition order, so the output does not depend
- * on the number of threads. */
+ * and each claim is run through sb_settle_claim under every scenario's
+ * policy set; every settled or rejected claim goes to the sinks
+ * (src/sink/sink.h), whose per-partition output is committed in partition
+ * order, so the output does not depend on the number of threads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,8 +13,11 @@
 
 #include "base/arena.h"
 #include "base/sort.h"
-#include "batch/monitor_batch.h"
 #include "batch/pass_int.h"
+#include "monitor/monitor_sink.h"
+#include "sink/explain.h"
+#include "sink/settlements.h"
+#include "sink/summary.h"
 
 sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
 {
@@ -154,6 +158,8 @@ static sb_status dups_in(dupwork *w, int p)
 		const idref *first = &refs[table[slot] - 1];
 		if (first == &refs[i])
 			continue;
+		/* Bounded by the records of the id partitions (each is at most
+		 * one duplicate), which pass 1 has already counted. */
 		if (w->n == w->cap) {
 			size_t nc = w->cap ? w->cap * 2 : 64;
 			sb_dup *nv = sb_realloc(w->v, nc * sizeof *nv);
@@ -234,47 +240,38 @@ sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
 
 /* ---- settlement --------------------------------------------------------- */
 
-static void ob_text(sb_obuf *o, const char *s)
-{
-	sb_obuf_bytes(o, s, strlen(s));
-}
-
-/* One partition's output, one buffer per file. */
-enum { OUT_SETTLE, OUT_WARN, OUT_NEAR, OUT_N };
-
 typedef struct run2 {
 	sb_batch *b;
 	const sb_dup *dups;
 	size_t ndups;
-	FILE *out[OUT_N];
-	int max_rules; /* the most monitoring rules of any version */
+	int nscen;
+	const sb_policyset **sets;  /* [nscen]; sets[0] is b->set */
+	sb_policyset **owned;       /* sets[1..] loaded here */
+	const sb_policy **polmap;   /* [nscen][npol]: scenario s's policy for policy i of set 0 */
+	size_t *polidx;             /* its index in the scenario's set */
+	size_t npol;                /* policies of set 0 */
+	const char **dirs;          /* [nscen]: their policy folders */
+	sb_sink *sinks;
+	int nsinks;
+	sb_sink_env env;
+	sb_sink_people people;
 	atomic_int next;
 	pthread_mutex_t lock;
 	int next_write;
-	sb_obuf (*slots)[OUT_N];
+	void **slots;               /* [partitions][nsinks]: pieces waiting for their turn
+				     * (fixed size; a piece is one partition's output) */
 	bool *ready;
 	sb_status st;
 	sb_diag d;
 } run2;
 
-/* Dates as text through a small direct-mapped cache: a province-year
- * touches a few hundred distinct days. */
-typedef struct datecache {
-	sb_date date[1024];
-	char text[1024][10];
-} datecache;
-
 typedef struct w2 {
 	run2 *run;
-	sb_pass2_result res;
-	sb_monb_stats mon;
-	sb_mon_event *ev;
-	size_t nev, cap_ev;
-	sb_fen *thr; /* the events' thresholds */
-	size_t nthr, cap_thr;
-	char *buf; /* the partition being settled */
+	void **thr;     /* each sink's thread state */
+	sb_acc *acc;    /* the current person's accumulators, one per scenario */
+	sb_rejects rejects;
+	char *buf;      /* the partition being settled */
 	size_t bufcap;
-	datecache dates;
 	sb_status st;
 	sb_diag d;
 } w2;
@@ -308,202 +305,43 @@ static const sb_dup *find_dup(const run2 *r, uint64_t line)
 	return lo < r->ndups && r->dups[lo].line == line ? &r->dups[lo] : NULL;
 }
 
-static sb_status reject_rec(w2 *w, const sb_crec *r, const char *reason)
+/* A claim not settled under scenario s (-1: under any, a duplicate). The
+ * batch's rejects.csv lists scenario 0's. */
+static sb_status reject_rec(w2 *w, const sb_crec *r, int s, const char *reason)
 {
-	w->res.rejected++;
-	w->res.rejected_total += r->total;
-	return sb_rejects_add(&w->res.rejects, 2, r->line, sb_crec_id(r), r->idlen, reason, true,
-			      r->total);
+	run2 *run = w->run;
+	sb_rejected x = {s, r->line, sb_crec_id(r), r->idlen, reason, r->total};
+	sb_status st = SB_OK;
+	if (s <= 0 && (st = sb_rejects_add(&w->rejects, 2, r->line, sb_crec_id(r), r->idlen, reason,
+					     true, r->total)))
+		return sb_diag_set(&w->d, st, NULL, 0, 0, "out of memory");
+	for (int k = 0; k < run->nsinks && !st; k++)
+		if (run->sinks[k].ops->reject)
+			st = run->sinks[k].ops->reject(run->sinks[k].self, w->thr[k], &x, &w->d);
+	return st;
 }
 
-/* Row formatting writes through a cursor into space reserved once per
- * row: the hot path of the output. */
-static char *put_str(char *q, const char *s)
+static sb_status emit(w2 *w, const sb_settled *x)
 {
-	size_t n = strlen(s);
-	memcpy(q, s, n);
-	return q + n;
+	run2 *run = w->run;
+	sb_status st = SB_OK;
+	for (int k = 0; k < run->nsinks && !st; k++)
+		if (run->sinks[k].ops->claim)
+			st = run->sinks[k].ops->claim(run->sinks[k].self, w->thr[k], x, &w->d);
+	return st;
 }
 
-
-static char *put_date(char *q, datecache *dc, sb_date d)
+/* The one call into the settlement core, with the person's accumulators
+ * for scenario s: they start empty with each person (a memset today; the
+ * core's sb_acc_reset once accumulators are keyed). */
+static sb_status settle_one(w2 *w, int s, bool new_person, const sb_policy *pol,
+			    const sb_person *p, const sb_claim *c, sb_result *res, FILE *ex,
+			    sb_diag *d)
 {
-	size_t k = (size_t)d & 1023;
-	if (dc->date[k] != d) {
-		char buf[11];
-		sb_date_format(d, buf);
-		memcpy(dc->text[k], buf, 10);
-		dc->date[k] = d;
-	}
-	memcpy(q, dc->text[k], 10);
-	return q + 10;
-}
-
-static void write_row(const sb_batch *b, sb_obuf *o, const sb_crec *r, const sb_person *p,
-		      const sb_result *res, sb_fen *cols, datecache *dc)
-{
-	const sb_policyset *set = b->set;
-	/* Claim ids and unknown levels may need quoting: those go through
-	 * sb_obuf_field; everything else has a known bound. */
-	sb_obuf_field(o, sb_crec_id(r), r->idlen);
-	if (r->level < 0 && r->levlen) {
-		char head[64];
-		char *q = head;
-		*q++ = ',';
-		q = put_str(q, p->id);
-		*q++ = ',';
-		memcpy(q, p->region, 6);
-		q += 6;
-		*q++ = ',';
-		q = put_date(q, dc, r->date);
-		*q++ = ',';
-		sb_obuf_bytes(o, head, (size_t)(q - head));
-		ob_text(o, sb_visit_names[r->visit]);
-		sb_obuf_bytes(o, ",", 1);
-		sb_obuf_field(o, sb_crec_id(r) + r->idlen, r->levlen);
-	}
-	const char *level = r->level >= 0 ? sb_policyset_symbol_name(set, SB_SYM_LEVEL, r->level) : "";
-	const char *ident = res->identity < 0 ? "none" :
-			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity);
-	/* Fixed columns, two names and the amounts (at most 24 bytes each). */
-	size_t need = 128 + strlen(level) + strlen(ident) + ((size_t)b->nlayers + 5) * 24;
-	if (o->n + need > o->cap) {
-		size_t cap = o->cap ? o->cap : 1 << 20;
-		while (cap < o->n + need)
-			cap *= 2;
-		char *np = o->failed ? NULL : sb_realloc(o->p, cap);
-		if (!np) {
-			o->failed = true;
-			return;
-		}
-		o->p = np;
-		o->cap = cap;
-	}
-	char *q = o->p + o->n;
-	if (!(r->level < 0 && r->levlen)) {
-		*q++ = ',';
-		q = put_str(q, p->id);
-		*q++ = ',';
-		memcpy(q, p->region, 6);
-		q += 6;
-		*q++ = ',';
-		q = put_date(q, dc, r->date);
-		*q++ = ',';
-		q = put_str(q, sb_visit_names[r->visit]);
-		*q++ = ',';
-		q = put_str(q, level);
-	}
-	*q++ = ',';
-	q = put_str(q, sb_place_names[r->place]);
-	*q++ = ',';
-	q = put_str(q, ident);
-	*q++ = ',';
-	q = put_date(q, dc, res->version->from);
-	*q++ = ',';
-	q = sb_fen_put(q, r->total);
-	*q++ = ',';
-	q = sb_fen_put(q, r->in_scope);
-	for (int i = 0; i < b->nlayers; i++)
-		cols[i] = 0;
-	for (uint8_t i = 0; i < res->nlayers; i++)
-		cols[res->layer[i].sym] = res->layer[i].pay;
-	const int *order;
-	sb_policyset_layer_order(set, &order);
-	for (int i = 0; i < b->nlayers; i++) {
-		*q++ = ',';
-		q = sb_fen_put(q, cols[order[i]]);
-	}
-	*q++ = ',';
-	q = sb_fen_put(q, res->fund);
-	*q++ = ',';
-	q = sb_fen_put(q, res->oop);
-	*q++ = ',';
-	q = sb_fen_put(q, res->oop_in_scope);
-	*q++ = ',';
-	q = put_str(q, sb_filing_names[r->filing]);
-	*q++ = '\n';
-	o->n = (size_t)(q - o->p);
-}
-
-/* One settled claim into a sum (the totals, or its region's). */
-static void add_claim(sb_region_sum *g, const sb_crec *r, const sb_result *res)
-{
-	g->claims++;
-	g->total += r->total;
-	g->in_scope += r->in_scope;
-	g->fund += res->fund;
-	g->oop += res->oop;
-	g->oop_in_scope += res->oop_in_scope;
-	for (uint8_t i = 0; i < res->nlayers; i++) {
-		const sb_layer_result *lr = &res->layer[i];
-		g->layer[lr->sym].claims += lr->pay != 0;
-		g->layer[lr->sym].paid += lr->pay;
-		g->layer[lr->sym].penalty += lr->penalty;
-	}
-}
-
-static void account(w2 *w, const sb_bperson *bp, const sb_crec *r, const sb_result *res)
-{
-	sb_pass2_result *s = &w->res;
-	add_claim(&s->all, r, res);
-	add_claim(&s->regions[bp->policy], r, res);
-	sb_fen sum = 0;
-	for (uint8_t i = 0; i < res->nlayers; i++) {
-		sum += res->layer[i].pay;
-		if (res->layer[i].pay < 0 || res->layer[i].pay > res->layer[i].base)
-			s->identities_ok = false;
-	}
-	if (sum != res->fund || res->fund + res->oop != r->total)
-		s->identities_ok = false;
-}
-
-/* Room for a partition's events and their thresholds, reserved before
- * settling it so that neither moves (events point into the pool). */
-static sb_status reserve_events(w2 *w, size_t count)
-{
-	size_t nthr = count * (size_t)w->run->max_rules + 1;
-	if (count > w->cap_ev) {
-		sb_free(w->ev);
-		w->cap_ev = 0;
-		if (!(w->ev = sb_malloc(count * sizeof *w->ev)))
-			return SB_ENOMEM;
-		w->cap_ev = count;
-	}
-	if (nthr > w->cap_thr) {
-		sb_free(w->thr);
-		w->cap_thr = 0;
-		if (!(w->thr = sb_malloc(nthr * sizeof *w->thr)))
-			return SB_ENOMEM;
-		w->cap_thr = nthr;
-	}
-	w->nev = w->nthr = 0;
-	return SB_OK;
-}
-
-/* Keeps what the monitor needs of a settled claim. */
-static sb_status add_event(w2 *w, const sb_batch *b, const sb_crec *r, const sb_result *res)
-{
-	if (w->nev == w->cap_ev || w->nthr + res->nrules > w->cap_thr)
-		return SB_ENOMEM; /* reserve_events sized both for the partition */
-	const sb_bperson *bp = &b->persons[r->person];
-	sb_mon_event *e = &w->ev[w->nev++];
-	e->person = r->person;
-	e->household = bp->household;
-	e->members = bp->household ? b->hh_members[bp->household - 1] : 1;
-	e->claim_id = sb_crec_id(r);
-	e->claim_idlen = r->idlen;
-	e->date = r->date;
-	e->year = res->year;
-	e->identity = res->identity;
-	e->region = bp->region;
-	e->version = res->version;
-	e->oop = res->oop;
-	e->oop_in_scope = res->oop_in_scope;
-	e->rules_held = res->rules_held;
-	memcpy(w->thr + w->nthr, res->rule_threshold, res->nrules * sizeof *w->thr);
-	e->threshold = w->thr + w->nthr;
-	w->nthr += res->nrules;
-	return SB_OK;
+	sb_acc *acc = &w->acc[s];
+	if (new_person)
+		memset(acc, 0, sizeof *acc);
+	return sb_settle_claim(w->run->sets[s], pol, p, c, acc, res, ex, d);
 }
 
 /* Sorts records by person, date, then claim id: a radix sort on
@@ -545,17 +383,107 @@ static sb_status sort_recs(sb_crec **recs, size_t n)
 	return SB_OK;
 }
 
-static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
+/* The policy index (in set 0) of a region code, or -1. */
+static long region_policy(const run2 *run, uint32_t region)
 {
-	sb_obuf *o = &outs[OUT_SETTLE];
-	w->nev = 0;
+	char code[7];
+	sb_region_text(region, code);
+	code[6] = '\0';
+	for (size_t i = 0; i < run->npol; i++)
+		if (!strcmp(sb_policy_region(sb_policyset_at(run->sets[0], i)), code))
+			return (long)i;
+	return -1;
+}
+
+/* The priority of an identity in a policy (0 first), or -1 when the policy
+ * does not rank it. */
+static int identity_rank(const sb_policy *pol, int sym)
+{
+	for (uint16_t r = 0; r < pol->nidentities; r++)
+		if (pol->identities[r] == sym)
+			return r;
+	return -1;
+}
+
+/* The person as settlement saw them: the identity settlements.csv says was
+ * applied is held, and no identity of higher priority (the roster may have
+ * changed since), so the one applied now is the one applied then; the
+ * roster's other identities stay, for conditions on identities held. */
+static void as_settled(const sb_policy *pol, int applied, sb_person *p)
+{
+	int top = applied < 0 ? -1 : identity_rank(pol, applied);
+	uint16_t n = 0;
+	for (uint16_t k = 0; k < p->nidents; k++) {
+		int rank = p->idents[k].sym < 0 ? -1 : identity_rank(pol, p->idents[k].sym);
+		bool above = rank >= 0 && (applied < 0 || rank <= top);
+		if (!above && n < SB_MAX_PERSON_IDENTITIES - 1)
+			p->idents[n++] = p->idents[k];
+	}
+	if (applied >= 0) {
+		p->idents[n].sym = applied;
+		p->idents[n].from = INT32_MIN;
+		p->idents[n].to = INT32_MAX;
+		n++;
+	}
+	p->nidents = n;
+}
+
+/* `sanbao monitor`: the claim was settled already (settlements.csv says
+ * under which region, version and identity); only the context the rules
+ * need is computed, for the identity that was applied. */
+static sb_status monitor_settled(w2 *w, const sb_crec *r, const sb_person *person,
+				 const sb_claim *c, sb_settled *x, char *reason, size_t cap)
+{
+	run2 *run = w->run;
+	const sb_crec_settled *set = (const sb_crec_settled *)(r + 1);
+	long g = region_policy(run, set->region);
+	if (g < 0) {
+		char code[7];
+		sb_region_text(set->region, code);
+		code[6] = '\0';
+		snprintf(reason, cap, "region %s has no policy among the loaded ones", code);
+		return reject_rec(w, r, 0, reason);
+	}
+	const sb_policy *pol = sb_policyset_at(run->sets[0], (size_t)g);
+	sb_person p = *person;
+	as_settled(pol, set->identity, &p);
+	sb_result res;
+	sb_diag d;
+	sb_diag_clear(&d);
+	if (sb_settle_context(pol, &p, c, &res, &d)) {
+		sb_diag_format(&d, reason, cap);
+		return reject_rec(w, r, 0, reason);
+	}
+	if (res.version->from != set->version) {
+		char a[11], v[11];
+		sb_date_format(set->version, a);
+		sb_date_format(res.version->from, v);
+		snprintf(reason, cap, "settled under version %s, but the version of region %s in "
+			 "force on the claim's date is %s: settle it again", a,
+			 sb_policy_region(pol), v);
+		return reject_rec(w, r, 0, reason);
+	}
+	res.identity = set->identity;
+	res.oop = set->oop;
+	res.oop_in_scope = set->oop_in_scope;
+	x->set = run->sets[0];
+	x->policy = pol;
+	x->policy_index = (size_t)g;
+	x->region = set->region;
+	x->res = &res;
+	return emit(w, x);
+}
+
+static sb_status settle_partition(w2 *w, int part, void **pieces)
+{
 	run2 *run = w->run;
 	sb_batch *b = run->b;
 	int64_t size = atomic_load(&b->part_size[part]);
 	if (!size)
-		return SB_OK;
+		return SB_OK; /* no pieces: nothing to commit */
 	/* One read buffer per thread, kept across partitions: fresh memory
-	 * for every partition costs a page fault per page. */
+	 * for every partition costs a page fault per page. Bounded by the
+	 * largest partition (a share of claims.csv). */
 	if ((size_t)size + 8 > w->bufcap) {
 		sb_free(w->buf);
 		w->bufcap = (size_t)size + (size_t)size / 4 + 8;
@@ -572,31 +500,27 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 	for (int64_t off = 0; off < size; off += (int64_t)sb_crec_size((sb_crec *)(buf + off)))
 		count++;
 	sb_crec **recs = sb_malloc((count + 1) * sizeof *recs);
-	sb_fen *cols = sb_malloc(((size_t)b->nlayers + 1) * sizeof *cols);
-	if (!recs || !cols) {
-		sb_free(recs);
-		sb_free(cols);
+	if (!recs)
 		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	}
 	size_t i = 0;
 	for (int64_t off = 0; off < size; i++) {
 		recs[i] = (sb_crec *)(buf + off);
 		recs[i]->line = sb_pass_line(b, recs[i]->line);
 		off += (int64_t)sb_crec_size(recs[i]);
 	}
-	if ((b->cfg->monitor && reserve_events(w, count)) || sort_recs(recs, count)) {
+	if (sort_recs(recs, count)) {
 		sb_free(recs);
-		sb_free(cols);
 		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
-	/* Rows are about 200 bytes: size the output once. */
-	o->p = sb_malloc(count * 200 + 4096);
-	o->cap = o->p ? count * 200 + 4096 : 0;
+	for (int k = 0; k < run->nsinks && !st; k++)
+		if (run->sinks[k].ops->partition)
+			st = run->sinks[k].ops->partition(run->sinks[k].self, w->thr[k], part, count,
+							  &w->d);
 	sb_person person;
-	sb_acc acc;
 	uint32_t current = UINT32_MAX;
-	const sb_policy *pol = NULL;
 	char id[72], level[48], reason[1100];
+	const sb_bperson *bp = NULL;
+	bool new_person = false;
 	for (i = 0; i < count && !st; i++) {
 		const sb_crec *r = recs[i];
 		/* Sorted order jumps around the partition: fetch ahead. */
@@ -608,16 +532,15 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 				snprintf(reason, sizeof reason,
 					 "duplicate claim id: the same id is first at line %llu",
 					 (unsigned long long)dup->first);
-				st = reject_rec(w, r, reason);
+				st = reject_rec(w, r, -1, reason);
 				continue;
 			}
 		}
-		const sb_bperson *bp = &b->persons[r->person];
 		if (r->person != current) {
 			current = r->person;
+			bp = &b->persons[current];
 			sb_batch_person(b, current, &person);
-			memset(&acc, 0, sizeof acc);
-			pol = sb_policyset_at(b->set, bp->policy);
+			new_person = true;
 		}
 		sb_claim c;
 		memset(&c, 0, sizeof c);
@@ -638,6 +561,14 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 		}
 		c.total = r->total;
 		c.in_scope = r->in_scope;
+		sb_settled x = {.line = r->line, .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
+				.claim = &c, .person = &person, .person_index = r->person,
+				.household = bp->household, .region = bp->region,
+				.members = bp->household ? b->hh_members[bp->household - 1] : 1};
+		if (b->cfg->monitor_only) {
+			st = monitor_settled(w, r, &person, &c, &x, reason, sizeof reason);
+			continue;
+		}
 		c.pre_selfpay = r->pre_selfpay;
 		c.over_limit = r->over_limit;
 		const sb_crec_paid *paid = (const sb_crec_paid *)(r + 1);
@@ -646,73 +577,94 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 			c.paid[k].layer = paid[k].layer;
 			c.paid[k].fen = paid[k].fen;
 		}
-		FILE *ex = NULL;
-		if (b->cfg->explain_id && !strcmp(b->cfg->explain_id, id)) {
-			ex = b->cfg->explain;
-			w->res.explained = true;
-		}
-		sb_result res;
-		sb_diag d;
-		sb_diag_clear(&d);
-		if (b->cfg->monitor_only) {
-			/* Already settled: only the context the rules need. */
-			if (sb_settle_context(pol, &person, &c, &res, &d)) {
-				sb_diag_format(&d, reason, sizeof reason);
-				st = reject_rec(w, r, reason);
+		bool explain = b->cfg->explain_id && !strcmp(b->cfg->explain_id, id);
+		for (int s = 0; s < run->nscen && !st; s++) {
+			const sb_policy *pol = run->polmap[(size_t)s * run->npol + bp->policy];
+			if (!pol) {
+				char code[7];
+				sb_region_text(bp->region, code);
+				code[6] = '\0';
+				snprintf(reason, sizeof reason, "region %s has no policy in %s", code,
+					 run->dirs[s]);
+				st = reject_rec(w, r, s, reason);
 				continue;
 			}
-			res.oop = r->total;
-			res.oop_in_scope = r->in_scope;
-			w->res.all.claims++;
-			if ((st = add_event(w, b, r, &res)))
-				sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-			continue;
-		}
-		if (sb_settle_claim(b->set, pol, &person, &c, &acc, &res, ex, &d)) {
-			if (d.code == SB_ENOMEM) {
-				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-				break;
+			FILE *ex = explain && !s ? b->cfg->explain : NULL;
+			sb_result res;
+			sb_diag d;
+			sb_diag_clear(&d);
+			/* A level set 0 does not know may be one of this set's. */
+			sb_claim other;
+			const sb_claim *cs = &c;
+			if (s && r->level < 0 && r->levlen) {
+				other = c;
+				other.level = sb_policyset_symbol(run->sets[s], SB_SYM_LEVEL, level,
+								  r->levlen);
+				cs = &other;
 			}
-			sb_diag_format(&d, reason, sizeof reason);
-			if (ex)
-				fprintf(ex, "  refused: %s\n", reason);
-			st = reject_rec(w, r, reason);
-			continue;
+			x.claim = cs;
+			if (settle_one(w, s, new_person, pol, &person, cs, &res, ex, &d)) {
+				if (d.code == SB_ENOMEM) {
+					st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+					break;
+				}
+				sb_diag_format(&d, reason, sizeof reason);
+				st = reject_rec(w, r, s, reason);
+				continue;
+			}
+			x.scenario = s;
+			x.set = run->sets[s];
+			x.policy = pol;
+			x.policy_index = run->polidx[(size_t)s * run->npol + bp->policy];
+			x.res = &res;
+			st = emit(w, &x);
 		}
-		write_row(b, o, r, &person, &res, cols, &w->dates);
-		account(w, bp, r, &res);
-		if (b->cfg->monitor && (st = add_event(w, b, r, &res)))
-			sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		new_person = false;
 	}
-	/* The events point into buf: monitor before it is freed. */
-	if (!st && b->cfg->monitor &&
-	    (st = sb_monb_partition(b, w->ev, (size_t)w->nev, &outs[OUT_WARN],
-				    &outs[OUT_NEAR], &w->mon)))
-		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	if (o->failed && !st)
-		st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	if (st == SB_ENOMEM && !w->d.message[0])
-		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	sb_free(cols);
+	/* Sinks keep claim ids that point into buf: end the partition before
+	 * buf is reused. */
+	for (int k = 0; k < run->nsinks && !st; k++)
+		if (run->sinks[k].ops->partition_end)
+			st = run->sinks[k].ops->partition_end(run->sinks[k].self, w->thr[k], part,
+							      &pieces[k], &w->d);
+	if (st && !w->d.message[0])
+		sb_diag_set(&w->d, st, NULL, 0, 0, st == SB_ENOMEM ? "out of memory" : "a sink failed");
 	sb_free(recs);
 	return st;
 }
 
-static sb_status commit(run2 *run, int part, sb_obuf *outs)
+static void discard(run2 *run, void **pieces)
+{
+	for (int k = 0; k < run->nsinks; k++) {
+		if (pieces[k] && run->sinks[k].ops->discard)
+			run->sinks[k].ops->discard(run->sinks[k].self, pieces[k]);
+		pieces[k] = NULL;
+	}
+}
+
+/* Hands the partition's pieces over and commits every partition whose turn
+ * has come, in partition order. */
+static sb_status commit(run2 *run, int part, void **pieces)
 {
 	sb_status st = SB_OK;
 	pthread_mutex_lock(&run->lock);
-	memcpy(run->slots[part], outs, sizeof run->slots[part]);
+	void **slot = run->slots + (size_t)part * (size_t)run->nsinks;
+	memcpy(slot, pieces, (size_t)run->nsinks * sizeof *slot);
 	run->ready[part] = true;
 	while (run->next_write < run->b->partitions && run->ready[run->next_write]) {
-		for (int k = 0; k < OUT_N; k++) {
-			sb_obuf *s = &run->slots[run->next_write][k];
-			if (run->out[k] && s->n && fwrite(s->p, 1, s->n, run->out[k]) != s->n &&
-			    !run->st)
-				run->st = st = sb_diag_set(&run->d, SB_EIO, NULL, 0, 0,
-							   "cannot write an output file: %s",
-							   strerror(errno));
-			sb_obuf_release(s);
+		void **s = run->slots + (size_t)run->next_write * (size_t)run->nsinks;
+		for (int k = 0; k < run->nsinks; k++) {
+			if (!s[k])
+				continue;
+			if (run->st) {
+				run->sinks[k].ops->discard(run->sinks[k].self, s[k]);
+			} else {
+				sb_status cs = run->sinks[k].ops->commit(run->sinks[k].self,
+									 run->next_write, s[k], &run->d);
+				if (cs)
+					run->st = st = cs;
+			}
+			s[k] = NULL;
 		}
 		run->next_write++;
 	}
@@ -724,84 +676,181 @@ static void *run_w2(void *arg)
 {
 	w2 *w = arg;
 	run2 *run = w->run;
+	void **pieces = sb_calloc((size_t)run->nsinks + 1, sizeof *pieces);
+	if (!pieces) {
+		w->st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		return NULL;
+	}
 	for (;;) {
 		int part = atomic_fetch_add(&run->next, 1);
 		if (part >= run->b->partitions || w->st)
 			break;
-		sb_obuf outs[OUT_N];
-		memset(outs, 0, sizeof outs);
-		w->st = settle_partition(w, part, outs);
-		sb_status st = commit(run, part, outs);
+		w->st = settle_partition(w, part, pieces);
+		if (w->st) {
+			discard(run, pieces);
+			break;
+		}
+		sb_status st = commit(run, part, pieces);
 		if (!w->st)
 			w->st = st;
 		atomic_fetch_add(&run->b->parts_done, 1);
 		if (w->st)
 			break;
 	}
+	sb_free(pieces);
 	return NULL;
 }
 
-static sb_status result_init(sb_pass2_result *r, const sb_batch *b)
+/* ---- the population, as sinks see it ------------------------------------ */
+
+static void view_person(const void *ctx, uint32_t i, sb_sink_person *out)
 {
-	memset(r, 0, sizeof *r);
-	r->identities_ok = true;
-	size_t np = sb_policyset_count(b->set), nl = (size_t)b->nlayers + 1;
-	r->regions = sb_calloc(np + 1, sizeof *r->regions);
-	r->all.layer = sb_calloc(nl, sizeof *r->all.layer);
-	if (!r->regions || !r->all.layer)
+	const sb_batch *b = ctx;
+	const sb_bperson *p = &b->persons[i];
+	out->household = p->household;
+	out->policy = p->policy;
+	out->income = p->income;
+	out->nidents = p->nidents;
+	out->idents = p->nidents ? b->idents + p->ident_off : NULL;
+}
+
+static void view_id(const void *ctx, uint32_t i, char out[SB_ID_LEN + 1])
+{
+	const sb_batch *b = ctx;
+	sb_batch_id_text(&b->persons[i], out);
+}
+
+static const char *view_household(const void *ctx, uint32_t h)
+{
+	const sb_batch *b = ctx;
+	return b->households[h - 1];
+}
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+/* Loads the scenarios' policy sets. Each starts with set 0's symbols, in
+ * set 0's order, so that the symbols pass 1 resolved (levels, identities,
+ * tiers, layers of paid columns) mean the same in every set. */
+static sb_status load_scenarios(run2 *run, sb_diag *d)
+{
+	const sb_batch_config *cfg = run->b->cfg;
+	int n = 1 + (cfg->monitor_only ? 0 : cfg->nscenario_dirs);
+	if (n > SB_MAX_SCENARIOS)
+		return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0, "at most %d policy sets in one run",
+				   SB_MAX_SCENARIOS);
+	run->nscen = n;
+	run->npol = sb_policyset_count(run->b->set);
+	run->sets = sb_calloc((size_t)n, sizeof *run->sets);
+	run->owned = sb_calloc((size_t)n, sizeof *run->owned);
+	run->dirs = sb_calloc((size_t)n, sizeof *run->dirs);
+	run->polmap = sb_calloc((size_t)n * run->npol + 1, sizeof *run->polmap);
+	run->polidx = sb_calloc((size_t)n * run->npol + 1, sizeof *run->polidx);
+	if (!run->sets || !run->owned || !run->dirs || !run->polmap || !run->polidx)
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	run->sets[0] = run->b->set;
+	run->dirs[0] = cfg->policies_dir;
+	for (int s = 1; s < n; s++) {
+		const char *dir = cfg->scenario_dirs[s - 1];
+		run->dirs[s] = dir;
+		sb_policyset *set;
+		if (sb_policyset_new(&set))
+			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		run->owned[s] = set;
+		run->sets[s] = set;
+		for (int k = 0; k < SB_SYM_KINDS; k++)
+			for (int i = 0; i < sb_policyset_symbol_count(run->b->set, (sb_symkind)k); i++) {
+				const char *name = sb_policyset_symbol_name(run->b->set, (sb_symkind)k, i);
+				if (sb_policyset_intern(set, (sb_symkind)k, name, strlen(name)) != i)
+					return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			}
+		sb_status st = sb_policyset_load_dir(set, dir, d);
+		if (st)
+			return st;
+	}
+	for (int s = 0; s < n; s++)
+		for (size_t i = 0; i < run->npol; i++) {
+			const char *code = sb_policy_region(sb_policyset_at(run->b->set, i));
+			for (size_t j = 0; j < sb_policyset_count(run->sets[s]); j++)
+				if (!strcmp(sb_policy_region(sb_policyset_at(run->sets[s], j)), code)) {
+					run->polmap[(size_t)s * run->npol + i] =
+						sb_policyset_at(run->sets[s], j);
+					run->polidx[(size_t)s * run->npol + i] = j;
+				}
+		}
+	return SB_OK;
+}
+
+/* The sinks of this run, in the order they see each claim. A new
+ * downstream analysis is one more entry here. */
+static sb_status sinks_for(run2 *run)
+{
+	const sb_batch_config *cfg = run->b->cfg;
+	sb_status (*make[4])(sb_sink *);
+	int n = 0;
+	make[n++] = sb_summary_sink_new;
+	if (!cfg->monitor_only)
+		make[n++] = sb_settlements_sink_new;
+	if (cfg->explain_id)
+		make[n++] = sb_explain_sink_new;
+	if (cfg->monitor)
+		make[n++] = sb_monitor_sink_new;
+	if (!(run->sinks = sb_calloc((size_t)n, sizeof *run->sinks)))
 		return SB_ENOMEM;
-	for (size_t i = 0; i < np; i++)
-		if (!(r->regions[i].layer = sb_calloc(nl, sizeof *r->regions[i].layer)))
+	for (; run->nsinks < n; run->nsinks++)
+		if (make[run->nsinks](&run->sinks[run->nsinks]))
 			return SB_ENOMEM;
 	return SB_OK;
 }
 
-static void merge_sum(sb_region_sum *a, const sb_region_sum *x, int nlayers)
+static const sb_sink *sink_named(const run2 *run, const char *name)
 {
-	a->claims += x->claims;
-	a->total += x->total;
-	a->in_scope += x->in_scope;
-	a->fund += x->fund;
-	a->oop += x->oop;
-	a->oop_in_scope += x->oop_in_scope;
-	for (int l = 0; l < nlayers; l++) {
-		a->layer[l].claims += x->layer[l].claims;
-		a->layer[l].paid += x->layer[l].paid;
-		a->layer[l].penalty += x->layer[l].penalty;
-	}
-}
-
-static void result_merge(sb_pass2_result *into, const sb_pass2_result *w, const sb_batch *b)
-{
-	into->rejected += w->rejected;
-	into->rejected_total += w->rejected_total;
-	into->explained |= w->explained;
-	into->identities_ok &= w->identities_ok;
-	merge_sum(&into->all, &w->all, b->nlayers);
-	for (size_t g = 0; g < sb_policyset_count(b->set); g++)
-		merge_sum(&into->regions[g], &w->regions[g], b->nlayers);
+	for (int k = 0; k < run->nsinks; k++)
+		if (!strcmp(run->sinks[k].ops->name, name))
+			return &run->sinks[k];
+	return NULL;
 }
 
 void sb_pass2_release(sb_pass2_result *r, const sb_batch *b)
 {
-	sb_monb_stats_release(&r->mon);
 	if (r->regions)
 		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
 			sb_free(r->regions[i].layer);
 	sb_free(r->regions);
 	sb_free(r->all.layer);
 	sb_rejects_release(&r->rejects);
+	if (r->monitor.ops)
+		r->monitor.ops->release(r->monitor.self);
 	memset(r, 0, sizeof *r);
 }
 
-static FILE *open_out(const sb_batch *b, const char *name, sb_diag *d)
+sb_status sb_pass2_monitor_json(const sb_pass2_result *r, FILE *f, const char *indent,
+				sb_diag *d)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/%s", b->cfg->out_dir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-	return f;
+	return sb_monitor_sink_json(&r->monitor, f, indent, d);
+}
+
+/* Scenario 0's sums and the monitor sink move into the result. */
+static void take_results(run2 *run, sb_pass2_result *res)
+{
+	sb_sums *s0 = sb_summary_sink_sums(sink_named(run, "summary"), 0);
+	res->all = s0->all;
+	res->regions = s0->regions;
+	res->identities_ok = s0->identities_ok;
+	res->rejected = s0->rejected;
+	res->rejected_total = s0->rejected_total;
+	memset(&s0->all, 0, sizeof s0->all);
+	s0->regions = NULL;
+	const sb_sink *ex = sink_named(run, "explain");
+	res->explained = ex && sb_explain_sink_found(ex);
+	for (int k = 0; k < run->nsinks; k++)
+		if (!strcmp(run->sinks[k].ops->name, "monitor")) {
+			res->monitor = run->sinks[k];
+			sb_monitor_counts c = sb_monitor_sink_counts(&res->monitor);
+			res->mon.warnings = c.warnings;
+			res->mon.approaching = c.approaching;
+			res->mon.unresolved = c.unresolved;
+			run->sinks[k].ops = NULL;
+		}
 }
 
 sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_result *res,
@@ -809,59 +858,52 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 {
 	run2 run;
 	memset(&run, 0, sizeof run);
+	memset(res, 0, sizeof *res);
 	run.b = b;
 	run.dups = dups;
 	run.ndups = ndups;
-	for (size_t i = 0; i < sb_policyset_count(b->set); i++) {
-		const sb_policy *pol = sb_policyset_at(b->set, i);
-		for (uint16_t v = 0; v < pol->nversions; v++)
-			if (pol->versions[v].nrules > run.max_rules)
-				run.max_rules = pol->versions[v].nrules;
-	}
-	sb_status st = SB_OK;
-	static const char *const names[OUT_N] = {"settlements.csv", "warnings.csv",
-						 "approaching.csv"};
-	for (int k = 0; k < OUT_N && !st; k++) {
-		if ((k != OUT_SETTLE && !b->cfg->monitor) || (k == OUT_SETTLE && b->cfg->monitor_only))
-			continue;
-		if (!(run.out[k] = open_out(b, names[k], d)))
-			st = SB_EIO;
-	}
-	if (st) {
-		for (int k = 0; k < OUT_N; k++)
-			if (run.out[k])
-				fclose(run.out[k]);
-		return st;
-	}
 	pthread_mutex_init(&run.lock, NULL);
-	/* Header: the fixed columns, one per layer id, then the totals. */
-	FILE *out = run.out[OUT_SETTLE];
-	if (out) {
-		fputs("id,person,region,date,visit,level,place,identity,version,total,in_scope", out);
-		const int *order;
-		sb_policyset_layer_order(b->set, &order);
-		for (int i = 0; i < b->nlayers; i++)
-			fprintf(out, ",%s", sb_policyset_symbol_name(b->set, SB_SYM_LAYER, order[i]));
-		fputs(",fund,oop,oop_in_scope,filing\n", out);
-	}
-	if (b->cfg->monitor) {
-		fputs(sb_monb_header, run.out[OUT_WARN]);
-		fputs(sb_monb_header, run.out[OUT_NEAR]);
-	}
+	w2 *w = NULL;
+	pthread_t *tid = NULL;
+	sb_status st = load_scenarios(&run, d);
+	if (!st && sinks_for(&run))
+		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if (st)
+		goto out;
+	run.people = (sb_sink_people){.ctx = b, .npersons = b->npersons,
+				      .nhouseholds = b->nhouseholds, .person = view_person,
+				      .id_text = view_id, .household_name = view_household};
+	run.env.cfg = b->cfg;
+	run.env.nscenarios = run.nscen;
+	run.env.sets = run.sets;
+	run.env.dirs = run.dirs;
+	run.env.threads = b->threads;
+	run.env.partitions = b->partitions;
+	run.env.people = &run.people;
+	run.env.monitor_only = b->cfg->monitor_only;
+	for (int k = 0; k < run.nsinks && !st; k++)
+		if (run.sinks[k].ops->begin)
+			st = run.sinks[k].ops->begin(run.sinks[k].self, &run.env, d);
+	if (st)
+		goto out;
 
-	run.slots = sb_calloc((size_t)b->partitions, sizeof *run.slots);
+	run.slots = sb_calloc((size_t)b->partitions * (size_t)run.nsinks + 1, sizeof *run.slots);
 	run.ready = sb_calloc((size_t)b->partitions, sizeof *run.ready);
-	w2 *w = sb_calloc((size_t)b->threads, sizeof *w);
-	pthread_t *tid = sb_calloc((size_t)b->threads, sizeof *tid);
-	if (!run.slots || !run.ready || !w || !tid || result_init(res, b) ||
-	    (b->cfg->monitor && sb_monb_stats_init(&res->mon, b)))
+	w = sb_calloc((size_t)b->threads, sizeof *w);
+	tid = sb_calloc((size_t)b->threads, sizeof *tid);
+	if (!run.slots || !run.ready || !w || !tid)
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	for (int i = 0; !st && i < b->threads; i++) {
 		w[i].run = &run;
-		for (size_t k = 0; k < 1024; k++)
-			w[i].dates.date[k] = INT32_MIN; /* no day cached yet */
-		if (result_init(&w[i].res, b) || (b->cfg->monitor && sb_monb_stats_init(&w[i].mon, b)))
+		w[i].thr = sb_calloc((size_t)run.nsinks + 1, sizeof *w[i].thr);
+		w[i].acc = sb_calloc((size_t)run.nscen, sizeof *w[i].acc);
+		if (!w[i].thr || !w[i].acc) {
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			break;
+		}
+		for (int k = 0; k < run.nsinks && !st; k++)
+			if (run.sinks[k].ops->thread_new)
+				st = run.sinks[k].ops->thread_new(run.sinks[k].self, &w[i].thr[k], d);
 	}
 	for (int i = 0; !st && i < b->threads; i++)
 		if (pthread_create(&tid[i], NULL, run_w2, &w[i]))
@@ -874,32 +916,51 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 			st = w[i].st;
 			*d = w[i].d;
 		}
-		if (!st)
-			result_merge(res, &w[i].res, b);
-		if (!st && (st = sb_pass_take_rejects(&res->rejects, &w[i].res.rejects)))
+		if (!st && (st = sb_pass_take_rejects(&res->rejects, &w[i].rejects)))
 			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		if (!st && b->cfg->monitor && (st = sb_monb_stats_merge(&res->mon, &w[i].mon)))
-			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		sb_pass2_release(&w[i].res, b);
-		sb_monb_stats_release(&w[i].mon);
-		sb_free(w[i].ev);
+		for (int k = 0; w[i].thr && k < run.nsinks; k++) {
+			if (!st && w[i].thr[k] && run.sinks[k].ops->merge)
+				st = run.sinks[k].ops->merge(run.sinks[k].self, w[i].thr[k], d);
+			if (w[i].thr[k] && run.sinks[k].ops->thread_free)
+				run.sinks[k].ops->thread_free(run.sinks[k].self, w[i].thr[k]);
+		}
+		sb_rejects_release(&w[i].rejects);
 		sb_free(w[i].thr);
+		sb_free(w[i].acc);
 		sb_free(w[i].buf);
 	}
 	if (!st && run.st) {
 		st = run.st;
 		*d = run.d;
 	}
-	for (int i = 0; run.slots && i < b->partitions; i++)
-		for (int k = 0; k < OUT_N; k++)
-			sb_obuf_release(&run.slots[i][k]);
+	for (int k = 0; k < run.nsinks && !st; k++)
+		if (run.sinks[k].ops->end)
+			st = run.sinks[k].ops->end(run.sinks[k].self, d);
+	if (!st)
+		take_results(&run, res);
+out:
+	for (size_t i = 0; run.slots && i < (size_t)b->partitions * (size_t)run.nsinks; i++) {
+		int k = (int)(i % (size_t)run.nsinks);
+		if (run.slots[i] && run.sinks[k].ops)
+			run.sinks[k].ops->discard(run.sinks[k].self, run.slots[i]);
+	}
+	for (int k = 0; k < run.nsinks; k++)
+		if (run.sinks[k].ops)
+			run.sinks[k].ops->release(run.sinks[k].self);
+	sb_free(run.sinks);
 	sb_free(run.slots);
 	sb_free(run.ready);
 	sb_free(w);
 	sb_free(tid);
-	for (int k = 0; k < OUT_N; k++)
-		if (run.out[k] && fclose(run.out[k]) && !st)
-			st = sb_diag_set(d, SB_EIO, names[k], 0, 0, "cannot write: %s", strerror(errno));
+	for (int s = 1; run.owned && s < run.nscen; s++)
+		sb_policyset_free(run.owned[s]);
+	sb_free(run.owned);
+	sb_free(run.sets);
+	sb_free(run.dirs);
+	sb_free(run.polmap);
+	sb_free(run.polidx);
 	pthread_mutex_destroy(&run.lock);
+	if (st)
+		sb_pass2_release(res, b);
 	return st;
 }

@@ -3,10 +3,10 @@
 #define SANBAO_PASS_INT_H
 
 #include "batch/batch_int.h"
-#include "batch/monitor_batch.h"
+#include "sink/sink.h"
 
 typedef struct sb_claim_cols {
-	int col[13];
+	int col[18]; /* by the C_* columns of pass1.c */
 	int npaid;
 	int paid_col[SB_MAX_PAID];
 	int paid_layer[SB_MAX_PAID];
@@ -26,14 +26,17 @@ typedef struct sb_dup {
 } sb_dup;
 
 typedef struct sb_pass2_result {
-	sb_region_sum all;      /* every settled claim; all.claims = settled */
+	sb_region_sum all;      /* every settled claim of scenario 0; all.claims = settled */
 	sb_region_sum *regions; /* by policy index */
 	long long rejected, rejected_unreadable;
 	sb_fen rejected_total;
-	sb_rejects rejects;
+	sb_rejects rejects;     /* scenario 0's (and duplicates) */
 	bool explained;
 	bool identities_ok;     /* fund + oop = total and pay <= base on every claim */
-	sb_monb_stats mon;      /* with cfg->monitor */
+	struct {
+		long long warnings, approaching, unresolved;
+	} mon;                  /* with cfg->monitor */
+	sb_sink monitor;        /* with cfg->monitor: the monitor sink, for its JSON */
 } sb_pass2_result;
 
 /* The absolute claims.csv line of a (chunk << 56 | line) pair. */
@@ -46,10 +49,15 @@ static inline uint64_t sb_pass_line(const sb_batch *b, uint64_t packed)
 SB_MUST_USE sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from);
 SB_MUST_USE sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d);
 SB_MUST_USE sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d);
-/* Settles the partitions into settlements.csv (and, with monitor,
- * warnings.csv and approaching.csv) under the output folder. */
+/* Settles the partitions under each scenario's policies and hands every
+ * settled and rejected claim to the sinks (src/sink/sink.h): the
+ * settlements.csv writer, the summary sums, the explanation and, with
+ * monitor, the monitor (warnings.csv, approaching.csv). */
 SB_MUST_USE sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups,
 			       sb_pass2_result *res, sb_diag *d);
 void sb_pass2_release(sb_pass2_result *r, const sb_batch *b);
+/* The monitor's JSON object (monitor.json, and "monitor" in summary.json). */
+SB_MUST_USE sb_status sb_pass2_monitor_json(const sb_pass2_result *r, FILE *f,
+					    const char *indent, sb_diag *d);
 
 #endif

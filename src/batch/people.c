@@ -515,5 +515,6 @@ void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p)
 	p->employment = bp->employment;
 	p->tier = bp->tier;
 	p->nidents = bp->nidents;
-	memcpy(p->idents, b->idents + bp->ident_off, bp->nidents * sizeof *p->idents);
+	if (bp->nidents) /* idents is NULL when identities.csv has no rows */
+		memcpy(p->idents, b->idents + bp->ident_off, bp->nidents * sizeof *p->idents);
 }

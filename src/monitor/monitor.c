@@ -59,6 +59,9 @@ static int cmp_household(const void *a, const void *b)
 	return x->person < y->person ? -1 : x->person > y->person;
 }
 
+/* Hits need no limit of their own: a unit has at most one warning and one
+ * approaching row per rule and policy year, so there are at most two per
+ * rule and event of the run's events (a partition's, in the batch). */
 static sb_status push(sb_mon_hit **v, size_t *n, size_t *cap, const sb_mon_hit *h)
 {
 	if (*n == *cap) {

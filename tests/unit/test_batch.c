@@ -22,6 +22,7 @@
 #include "sanbao/gen.h"
 #include "sanbao/policy.h"
 #include "sanbao/settle.h"
+#include "sink/summary.h"
 
 static char policies_src[PATH_MAX];
 
@@ -355,6 +356,131 @@ static void test_same_output_for_any_thread_count(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Settles dir's claims under policy folder pol (scenario 0) and the
+ * scenario folders scen[0..n-1], in one pass. */
+static void run_sets(const char *in, const char *out, const char *pol, const char *const *scen,
+		     int n, int threads)
+{
+	char persons[PATH_MAX], idents[PATH_MAX], claims[PATH_MAX];
+	snprintf(persons, sizeof persons, "%s/persons.csv", in);
+	snprintf(idents, sizeof idents, "%s/identities.csv", in);
+	snprintf(claims, sizeof claims, "%s/claims.csv", in);
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = pol;
+	cfg.scenario_dirs = scen;
+	cfg.nscenario_dirs = n;
+	cfg.persons_path = persons;
+	cfg.identities_path = idents;
+	cfg.claims_path = claims;
+	cfg.out_dir = out;
+	cfg.threads = threads;
+	cfg.partition_bytes = 96 << 10;
+	sb_batch_totals t;
+	sb_diag d;
+	sb_diag_clear(&d);
+	if (sb_batch_settle(&cfg, &t, &d))
+		fail_msg("batch failed: %s", d.message);
+	assert_true(t.settled > 1000);
+}
+
+/* Row by row: a and b hold the same claims with the same amounts. Returns
+ * how many rows' fund differs from those of c (when not NULL). */
+static size_t same_rows(const char *a, const char *b, const char *c)
+{
+	size_t na, nb, nc = 0;
+	char *x = slurp(a, &na), *y = slurp(b, &nb), *z = c ? slurp(c, &nc) : NULL;
+	size_t differ = 0, rows = 0;
+	char *sx, *sy, *sz = NULL;
+	char *lx = strtok_r(x, "\n", &sx), *ly = strtok_r(y, "\n", &sy);
+	char *lz = z ? strtok_r(z, "\n", &sz) : NULL;
+	while (lx || ly) {
+		if (!lx || !ly)
+			fail_msg("%s and %s have different row counts (at row %zu)", a, b, rows);
+		if (strcmp(lx, ly))
+			fail_msg("row %zu differs:\n  %s\n  %s", rows, lx, ly);
+		if (z) {
+			assert_non_null(lz);
+			/* The same claim (id, person, date), perhaps other amounts. */
+			size_t key = (size_t)(strchr(strchr(strchr(lx, ',') + 1, ',') + 1, ',') - lx);
+			assert_memory_equal(lx, lz, key);
+			differ += strcmp(lx, lz) != 0;
+			lz = strtok_r(NULL, "\n", &sz);
+		}
+		rows++;
+		lx = strtok_r(NULL, "\n", &sx);
+		ly = strtok_r(NULL, "\n", &sy);
+	}
+	free(x);
+	free(y);
+	free(z);
+	return differ;
+}
+
+/* The number after the first occurrence of key in a file. */
+static void first_amount(const char *path, const char *key, char out[32])
+{
+	size_t n;
+	char *text = slurp(path, &n);
+	const char *p = strstr(text, key);
+	assert_non_null(p);
+	p += strlen(key);
+	size_t len = strspn(p, "-0123456789.");
+	assert_true(len > 0 && len < 32);
+	memcpy(out, p, len);
+	out[len] = '\0';
+	free(text);
+}
+
+static void test_two_policy_sets_in_one_pass(void **state)
+{
+	(void)state;
+	char dir[64], pol[128], polb[128], out[128], a[PATH_MAX], b[PATH_MAX], cmd[2048];
+	make_dir(dir, sizeof dir);
+	generate(dir, 6000, 5);
+	snprintf(pol, sizeof pol, "%s/policies", dir);
+	snprintf(polb, sizeof polb, "%s/policies-b", dir);
+	/* Scenario 1: the province's employee inpatient rate at primary
+	 * hospitals 10 points lower. */
+	snprintf(cmd, sizeof cmd, "cp -r %s %s && sed -i 's/rate: {primary: 0.90,/rate: {primary: "
+		 "0.80,/' %s/990000.yaml && grep -q 'primary: 0.80,' %s/990000.yaml", pol, polb,
+		 polb, polb);
+	assert_int_equal(system(cmd), 0);
+	const char *scen[] = {polb};
+	snprintf(out, sizeof out, "%s/both", dir);
+	run_sets(dir, out, pol, scen, 1, 2);
+	snprintf(out, sizeof out, "%s/a", dir);
+	run_sets(dir, out, pol, NULL, 0, 1);
+	snprintf(out, sizeof out, "%s/b", dir);
+	run_sets(dir, out, polb, NULL, 0, 3);
+	/* Each scenario of the one pass settles every claim as its own run. */
+	snprintf(a, sizeof a, "%s/both/settlements.csv", dir);
+	snprintf(b, sizeof b, "%s/a/settlements.csv", dir);
+	char c[PATH_MAX];
+	snprintf(c, sizeof c, "%s/both/scenario-1/settlements.csv", dir);
+	size_t differ = same_rows(a, b, c);
+	snprintf(a, sizeof a, "%s/both/scenario-1/settlements.csv", dir);
+	snprintf(b, sizeof b, "%s/b/settlements.csv", dir);
+	same_rows(a, b, NULL);
+	/* And the scenarios differ where the rate does. */
+	assert_true(differ > 10);
+	/* Scenario 1's sums are those of its own run. */
+	char fa[32], fb[32], f0[32];
+	snprintf(a, sizeof a, "%s/both/scenario-1/summary.json", dir);
+	snprintf(b, sizeof b, "%s/b/summary.json", dir);
+	snprintf(c, sizeof c, "%s/a/summary.json", dir);
+	first_amount(a, "\"fund\": ", fa);
+	first_amount(b, "\"fund\": ", fb);
+	first_amount(c, "\"fund\": ", f0);
+	assert_string_equal(fa, fb);
+	assert_string_not_equal(fa, f0);
+	first_amount(a, "\"oop\": ", fa);
+	first_amount(b, "\"oop\": ", fb);
+	assert_string_equal(fa, fb);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Appends a line to a file and returns its 1-based line number. */
 static long append_line(const char *path, const char *text)
 {
@@ -543,6 +669,221 @@ static void test_bad_rows_rejected_and_reconciled(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts the lines of text (n bytes, each line ending in a newline) in
+ * place. */
+static void sort_lines(char *text, size_t n)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += text[i] == '\n';
+	char **lines = malloc((count + 1) * sizeof *lines);
+	char *copy = malloc(n + 1);
+	assert_non_null(lines);
+	assert_non_null(copy);
+	memcpy(copy, text, n + 1);
+	char *q = copy;
+	for (size_t k = 0; k < count; k++) {
+		char *nl = strchr(q, '\n');
+		*nl = '\0';
+		lines[k] = q;
+		q = nl + 1;
+	}
+	qsort(lines, count, sizeof *lines, cmp_line);
+	char *o = text;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strlen(lines[i]);
+		memcpy(o, lines[i], len);
+		o[len] = '\n';
+		o += len + 1;
+	}
+	free(lines);
+	free(copy);
+}
+
+/* `sanbao monitor` monitors what was settled: with a new identity of the
+ * highest priority given to everyone after settlement, it finds what
+ * `settle --monitor` found (the identity applied comes from
+ * settlements.csv, not from today's roster). */
+static void test_monitor_reads_what_was_settled(void **state)
+{
+	(void)state;
+	char dir[64], a[128], b[128], path[PATH_MAX], cmd[PATH_MAX + 64];
+	make_dir(dir, sizeof dir);
+	generate(dir, 12000, 3);
+	snprintf(a, sizeof a, "%s/settled", dir);
+	sb_batch_totals t;
+	run_batch(dir, a, 2, 128 << 10, true, &t);
+	/* Today's roster: everyone is 特困 (the first identity) since 2000. */
+	char pol[PATH_MAX], persons[PATH_MAX], settlements[PATH_MAX];
+	snprintf(pol, sizeof pol, "%s/policies", dir);
+	snprintf(persons, sizeof persons, "%s/persons.csv", dir);
+	snprintf(path, sizeof path, "%s/identities.csv", dir);
+	size_t np;
+	char *people = slurp(persons, &np);
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	for (char *q = strchr(people, '\n'); q && q[1]; q = strchr(q + 1, '\n'))
+		fprintf(f, "%.18s,tekun,2000-01-01,\n", q + 1);
+	assert_int_equal(fclose(f), 0);
+	free(people);
+	snprintf(settlements, sizeof settlements, "%s/settlements.csv", a);
+	snprintf(b, sizeof b, "%s/monitored", dir);
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = pol;
+	cfg.persons_path = persons;
+	cfg.identities_path = path;
+	cfg.claims_path = settlements;
+	cfg.out_dir = b;
+	cfg.threads = 3;
+	cfg.monitor = cfg.monitor_only = true;
+	sb_batch_totals m;
+	sb_diag d;
+	sb_diag_clear(&d);
+	if (sb_batch_settle(&cfg, &m, &d))
+		fail_msg("monitor failed: %s", d.message);
+	assert_int_equal(m.settled, t.settled);
+	assert_int_equal(m.rejected, 0);
+	const char *files[] = {"warnings.csv", "approaching.csv"};
+	size_t held = 0;
+	for (int k = 0; k < 2; k++) {
+		char pa[PATH_MAX], pb[PATH_MAX];
+		snprintf(pa, sizeof pa, "%s/%s", a, files[k]);
+		snprintf(pb, sizeof pb, "%s/%s", b, files[k]);
+		size_t na, nb;
+		char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+		/* The same rows; their order follows the partitions, which depend
+		 * on the size of the file read. */
+		assert_int_equal(na, nb);
+		sort_lines(x, na);
+		sort_lines(y, nb);
+		assert_memory_equal(x, y, na);
+		/* Rows of units whose identity was not none: the roster mattered. */
+		for (char *q = x; (q = strchr(q, '\n')) && q[1]; q++) {
+			char *c = q + 1;
+			for (int col = 0; col < 6 && c; col++)
+				c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
+			held += c && strncmp(c, "none,", 5);
+		}
+		free(x);
+		free(y);
+	}
+	assert_true(held > 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Issue 14 item 2: 100,000 claims of 999999999999.99 must not wrap the
+ * totals around. Settled or rejected (a per-claim limit may refuse them),
+ * their sum does not fit in 64 bits: the run fails with a reason, and no
+ * summary says "balanced". */
+static void test_money_sums_never_wrap(void **state)
+{
+	(void)state;
+	char dir[64], path[PATH_MAX], out[128];
+	make_dir(dir, sizeof dir);
+	generate(dir, 200, 2);
+	/* The first enrolled person claims 100,000 times. */
+	snprintf(path, sizeof path, "%s/persons.csv", dir);
+	size_t n;
+	char *persons = slurp(path, &n);
+	char person[SB_ID_LEN + 1];
+	memcpy(person, strchr(persons, '\n') + 1, SB_ID_LEN);
+	person[SB_ID_LEN] = '\0';
+	free(persons);
+	snprintf(path, sizeof path, "%s/claims.csv", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("id,person,date,visit,place,total,in_scope\n", f);
+	for (int i = 0; i < 100000; i++)
+		fprintf(f, "C%d,%s,2024-%02d-%02d,outpatient,local,999999999999.99,0.00\n", i, person,
+			1 + i % 12, 1 + i % 28);
+	assert_int_equal(fclose(f), 0);
+	char pol[PATH_MAX], ppath[PATH_MAX], ipath[PATH_MAX];
+	snprintf(pol, sizeof pol, "%s/policies", dir);
+	snprintf(ppath, sizeof ppath, "%s/persons.csv", dir);
+	snprintf(ipath, sizeof ipath, "%s/identities.csv", dir);
+	snprintf(out, sizeof out, "%s/out", dir);
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = pol;
+	cfg.persons_path = ppath;
+	cfg.identities_path = ipath;
+	cfg.claims_path = path;
+	cfg.out_dir = out;
+	cfg.threads = 2;
+	sb_batch_totals t;
+	sb_diag d;
+	sb_diag_clear(&d);
+	sb_status st = sb_batch_settle(&cfg, &t, &d);
+	assert_int_equal(st, SB_ELIMIT);
+	assert_non_null(strstr(d.message, "64-bit"));
+	snprintf(path, sizeof path, "%s/summary.json", out);
+	assert_int_equal(access(path, F_OK), -1);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The summary sink on its own: the last fen that fits is summed, one more
+ * is an error, for settled and for rejected claims. */
+static void test_summary_sink_checks_every_sum(void **state)
+{
+	(void)state;
+	sb_policyset *set;
+	sb_diag d;
+	assert_int_equal(sb_policyset_new(&set), SB_OK);
+	assert_int_equal(sb_policyset_load_dir(set, policies_src, &d), SB_OK);
+	const sb_policyset *sets[1] = {set};
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	sb_sink_env env = {.cfg = &cfg, .nscenarios = 1, .sets = sets, .threads = 1};
+	for (int kind = 0; kind < 4; kind++) {
+		sb_sink s;
+		void *thr;
+		assert_int_equal(sb_summary_sink_new(&s), SB_OK);
+		assert_int_equal(s.ops->begin(s.self, &env, &d), SB_OK);
+		assert_int_equal(s.ops->thread_new(s.self, &thr, &d), SB_OK);
+		sb_claim c;
+		memset(&c, 0, sizeof c);
+		sb_result r;
+		memset(&r, 0, sizeof r);
+		sb_settled x = {.set = set, .claim = &c, .res = &r};
+		sb_rejected rj = {.scenario = 0, .reason = "why"};
+		/* kinds 0, 1: settled; 2, 3: rejected; odd kinds one fen more. */
+		sb_fen each = INT64_MAX / 4;
+		for (int i = 0; i < 4; i++) {
+			sb_fen v = i < 3 ? each : INT64_MAX - 3 * each + (kind & 1);
+			if (kind < 2) {
+				c.total = r.oop = v;
+				assert_int_equal(s.ops->claim(s.self, thr, &x, &d), SB_OK);
+			} else {
+				rj.total = v;
+				assert_int_equal(s.ops->reject(s.self, thr, &rj, &d), SB_OK);
+			}
+		}
+		assert_int_equal(s.ops->merge(s.self, thr, &d), SB_OK);
+		s.ops->thread_free(s.self, thr);
+		sb_diag_clear(&d);
+		sb_status st = s.ops->end(s.self, &d);
+		if (kind & 1) {
+			assert_int_equal(st, SB_ELIMIT);
+			assert_non_null(strstr(d.message, "64-bit"));
+		} else {
+			assert_int_equal(st, SB_OK);
+			sb_sums *sum = sb_summary_sink_sums(&s, 0);
+			assert_true((kind < 2 ? sum->all.total : sum->rejected_total) == INT64_MAX);
+		}
+		s.ops->release(s.self);
+	}
+	sb_policyset_free(set);
+}
+
 int main(void)
 {
 	const char *src = getenv("SB_SOURCE_DIR");
@@ -551,6 +892,10 @@ int main(void)
 		cmocka_unit_test(test_batch_equals_claim_by_claim),
 		cmocka_unit_test(test_same_output_for_any_thread_count),
 		cmocka_unit_test(test_bad_rows_rejected_and_reconciled),
+		cmocka_unit_test(test_two_policy_sets_in_one_pass),
+		cmocka_unit_test(test_monitor_reads_what_was_settled),
+		cmocka_unit_test(test_money_sums_never_wrap),
+		cmocka_unit_test(test_summary_sink_checks_every_sum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,30 +1,36 @@
 /* obuf.c: the partition output buffer. */
-#include "batch/obuf.h"
+#include "sink/obuf.h"
 
 #include <string.h>
 
 #include "base/arena.h"
 
-static void reserve(sb_obuf *o, size_t more)
+bool sb_obuf_reserve(sb_obuf *o, size_t more)
 {
-	if (o->n + more <= o->cap || o->failed)
-		return;
+	if (o->failed)
+		return false;
+	if (o->n + more <= o->cap)
+		return true;
+	if (more > SB_OBUF_MAX || o->n + more > SB_OBUF_MAX) {
+		o->failed = true;
+		return false;
+	}
 	size_t cap = o->cap ? o->cap * 2 : (size_t)1 << 20;
 	while (cap < o->n + more)
 		cap *= 2;
 	char *p = sb_realloc(o->p, cap);
 	if (!p) {
 		o->failed = true;
-		return;
+		return false;
 	}
 	o->p = p;
 	o->cap = cap;
+	return true;
 }
 
 void sb_obuf_bytes(sb_obuf *o, const char *s, size_t n)
 {
-	reserve(o, n);
-	if (o->failed)
+	if (!sb_obuf_reserve(o, n))
 		return;
 	memcpy(o->p + o->n, s, n);
 	o->n += n;

@@ -8,6 +8,11 @@
 
 #include "sanbao/base.h"
 
+/* A partition's output is bounded by its input (a partition is a share of
+ * claims.csv) and, whatever the input, by this limit: past it the buffer
+ * fails (failed = true) and the run fails with SB_ENOMEM. */
+#define SB_OBUF_MAX ((size_t)8 << 30)
+
 typedef struct sb_obuf {
 	char *p;
 	size_t n, cap;
@@ -15,6 +20,8 @@ typedef struct sb_obuf {
 } sb_obuf;
 
 /* Amounts are written with sb_fen_put (sanbao/base.h). */
+/* Room for more bytes at o->p + o->n; false (and o->failed) when none. */
+bool sb_obuf_reserve(sb_obuf *o, size_t more);
 void sb_obuf_bytes(sb_obuf *o, const char *s, size_t n);
 void sb_obuf_fen(sb_obuf *o, sb_fen v);
 /* A CSV field, quoted when it holds a comma, quote, CR or LF. */

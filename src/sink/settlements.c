@@ -1,0 +1,321 @@
+/* settlements.c: the settlements.csv writer as a sink. Rows are formatted
+ * by hand into one buffer per partition and scenario (the hot path of the
+ * output) and written in partition order. Scenario 0 writes
+ * out_dir/settlements.csv; scenario k > 0 out_dir/scenario-<k>/settlements.csv. */
+#include "sink/settlements.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/arena.h"
+#include "policy/policy_int.h"
+#include "sink/obuf.h"
+
+typedef struct scen {
+	const sb_policyset *set;
+	FILE *out;
+	int nsyms;        /* layer symbols */
+	int ncols;        /* layer columns */
+	const int *order; /* their symbols in column order */
+	char path[PATH_MAX];
+} scen;
+
+typedef struct writer {
+	int n;
+	scen *sc;
+} writer;
+
+/* Dates as text through a small direct-mapped cache: a province-year
+ * touches a few hundred distinct days. */
+typedef struct datecache {
+	sb_date date[1024];
+	char text[1024][10];
+} datecache;
+
+typedef struct thr {
+	sb_obuf *o;  /* one per scenario, for the partition being settled */
+	sb_fen *cols; /* payments by layer symbol */
+	datecache dates;
+} thr;
+
+static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
+{
+	writer *w = self;
+	w->n = env->nscenarios;
+	if (!(w->sc = sb_calloc((size_t)w->n, sizeof *w->sc)))
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	for (int k = 0; k < w->n; k++) {
+		scen *s = &w->sc[k];
+		s->set = env->sets[k];
+		s->nsyms = sb_policyset_symbol_count(s->set, SB_SYM_LAYER);
+		s->ncols = (int)sb_policyset_layer_order(s->set, &s->order);
+		if (k) {
+			snprintf(s->path, sizeof s->path, "%s/scenario-%d", env->cfg->out_dir, k);
+			if (mkdir(s->path, 0755) && errno != EEXIST)
+				return sb_diag_set(d, SB_EIO, s->path, 0, 0, "cannot create: %s",
+						   strerror(errno));
+			snprintf(s->path, sizeof s->path, "%s/scenario-%d/settlements.csv",
+				 env->cfg->out_dir, k);
+		} else {
+			snprintf(s->path, sizeof s->path, "%s/settlements.csv", env->cfg->out_dir);
+		}
+		if (!(s->out = fopen(s->path, "wb")))
+			return sb_diag_set(d, SB_EIO, s->path, 0, 0, "cannot write: %s", strerror(errno));
+		/* Header: the fixed columns, one per layer id, then the totals. */
+		fputs("id,person,region,date,visit,level,place,identity,version,total,in_scope",
+		      s->out);
+		for (int i = 0; i < s->ncols; i++)
+			fprintf(s->out, ",%s", sb_policyset_symbol_name(s->set, SB_SYM_LAYER, s->order[i]));
+		fputs(",fund,oop,oop_in_scope,filing\n", s->out);
+	}
+	return SB_OK;
+}
+
+static void thread_free(void *self, void *p)
+{
+	writer *w = self;
+	thr *t = p;
+	if (!t)
+		return;
+	for (int k = 0; t->o && k < w->n; k++)
+		sb_obuf_release(&t->o[k]);
+	sb_free(t->o);
+	sb_free(t->cols);
+	sb_free(t);
+}
+
+static sb_status thread_new(void *self, void **out, sb_diag *d)
+{
+	writer *w = self;
+	thr *t = sb_calloc(1, sizeof *t);
+	int most = 0;
+	for (int k = 0; k < w->n; k++)
+		most = w->sc[k].nsyms > most ? w->sc[k].nsyms : most;
+	if (t) {
+		t->o = sb_calloc((size_t)w->n, sizeof *t->o);
+		t->cols = sb_calloc((size_t)most + 1, sizeof *t->cols);
+	}
+	if (!t || !t->o || !t->cols) {
+		thread_free(self, t);
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	for (size_t k = 0; k < 1024; k++)
+		t->dates.date[k] = INT32_MIN; /* no day cached yet */
+	*out = t;
+	return SB_OK;
+}
+
+static sb_status partition(void *self, void *p, int part, size_t records, sb_diag *d)
+{
+	(void)part;
+	(void)d;
+	writer *w = self;
+	thr *t = p;
+	/* Rows are about 200 bytes: size the output once (it grows past that
+	 * when it must, up to the obuf's limit). */
+	for (int k = 0; k < w->n; k++) {
+		sb_obuf *o = &t->o[k];
+		memset(o, 0, sizeof *o);
+		size_t cap = records * 200 + 4096;
+		o->p = sb_malloc(cap);
+		o->cap = o->p ? cap : 0;
+	}
+	return SB_OK;
+}
+
+static char *put_str(char *q, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(q, s, n);
+	return q + n;
+}
+
+static char *put_date(char *q, datecache *dc, sb_date d)
+{
+	size_t k = (size_t)d & 1023;
+	if (dc->date[k] != d) {
+		char buf[11];
+		sb_date_format(d, buf);
+		memcpy(dc->text[k], buf, 10);
+		dc->date[k] = d;
+	}
+	memcpy(q, dc->text[k], 10);
+	return q + 10;
+}
+
+static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
+{
+	(void)d;
+	writer *w = self;
+	thr *t = p;
+	const scen *sc = &w->sc[s->scenario];
+	sb_obuf *o = &t->o[s->scenario];
+	const sb_claim *c = s->claim;
+	const sb_person *pe = s->person;
+	const sb_result *res = s->res;
+	const sb_policyset *set = sc->set;
+	bool odd_level = c->level < 0 && c->level_name && c->level_name[0];
+	/* Claim ids and unknown levels may need quoting: those go through
+	 * sb_obuf_field; everything else has a known bound. */
+	sb_obuf_field(o, s->claim_id, s->claim_idlen);
+	if (odd_level) {
+		char head[64];
+		char *q = head;
+		*q++ = ',';
+		q = put_str(q, pe->id);
+		*q++ = ',';
+		memcpy(q, pe->region, 6);
+		q += 6;
+		*q++ = ',';
+		q = put_date(q, &t->dates, c->date);
+		*q++ = ',';
+		sb_obuf_bytes(o, head, (size_t)(q - head));
+		sb_obuf_bytes(o, sb_visit_names[c->visit], strlen(sb_visit_names[c->visit]));
+		sb_obuf_bytes(o, ",", 1);
+		sb_obuf_field(o, c->level_name, strlen(c->level_name));
+	}
+	const char *level = c->level >= 0 ? sb_policyset_symbol_name(set, SB_SYM_LEVEL, c->level) : "";
+	const char *ident = res->identity < 0 ? "none" :
+			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity);
+	/* Fixed columns, two names and the amounts (at most 24 bytes each). */
+	size_t need = 128 + strlen(level) + strlen(ident) + ((size_t)sc->ncols + 5) * 24;
+	if (!sb_obuf_reserve(o, need))
+		return SB_OK; /* o->failed: partition_end reports it */
+	char *q = o->p + o->n;
+	if (!odd_level) {
+		*q++ = ',';
+		q = put_str(q, pe->id);
+		*q++ = ',';
+		memcpy(q, pe->region, 6);
+		q += 6;
+		*q++ = ',';
+		q = put_date(q, &t->dates, c->date);
+		*q++ = ',';
+		q = put_str(q, sb_visit_names[c->visit]);
+		*q++ = ',';
+		q = put_str(q, level);
+	}
+	*q++ = ',';
+	q = put_str(q, sb_place_names[c->place]);
+	*q++ = ',';
+	q = put_str(q, ident);
+	*q++ = ',';
+	q = put_date(q, &t->dates, res->version->from);
+	*q++ = ',';
+	q = sb_fen_put(q, c->total);
+	*q++ = ',';
+	q = sb_fen_put(q, c->in_scope);
+	sb_fen *cols = t->cols;
+	for (int i = 0; i < sc->ncols; i++)
+		cols[sc->order[i]] = 0;
+	for (uint8_t i = 0; i < res->nlayers; i++)
+		cols[res->layer[i].sym] = res->layer[i].pay;
+	for (int i = 0; i < sc->ncols; i++) {
+		*q++ = ',';
+		q = sb_fen_put(q, cols[sc->order[i]]);
+	}
+	*q++ = ',';
+	q = sb_fen_put(q, res->fund);
+	*q++ = ',';
+	q = sb_fen_put(q, res->oop);
+	*q++ = ',';
+	q = sb_fen_put(q, res->oop_in_scope);
+	*q++ = ',';
+	q = put_str(q, sb_filing_names[c->filing]);
+	*q++ = '\n';
+	o->n = (size_t)(q - o->p);
+	return SB_OK;
+}
+
+static sb_status partition_end(void *self, void *p, int part, void **piece, sb_diag *d)
+{
+	(void)part;
+	writer *w = self;
+	thr *t = p;
+	bool failed = false;
+	for (int k = 0; k < w->n; k++)
+		failed |= t->o[k].failed;
+	sb_obuf *v = failed ? NULL : sb_malloc((size_t)w->n * sizeof *v);
+	if (!v) {
+		for (int k = 0; k < w->n; k++)
+			sb_obuf_release(&t->o[k]);
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	memcpy(v, t->o, (size_t)w->n * sizeof *v);
+	memset(t->o, 0, (size_t)w->n * sizeof *t->o);
+	*piece = v;
+	return SB_OK;
+}
+
+static void discard(void *self, void *piece)
+{
+	writer *w = self;
+	sb_obuf *v = piece;
+	for (int k = 0; v && k < w->n; k++)
+		sb_obuf_release(&v[k]);
+	sb_free(v);
+}
+
+static sb_status commit(void *self, int part, void *piece, sb_diag *d)
+{
+	(void)part;
+	writer *w = self;
+	sb_obuf *v = piece;
+	sb_status st = SB_OK;
+	for (int k = 0; k < w->n && !st; k++)
+		if (v[k].n && fwrite(v[k].p, 1, v[k].n, w->sc[k].out) != v[k].n)
+			st = sb_diag_set(d, SB_EIO, w->sc[k].path, 0, 0, "cannot write: %s",
+					 strerror(errno));
+	discard(self, piece);
+	return st;
+}
+
+static sb_status end(void *self, sb_diag *d)
+{
+	writer *w = self;
+	sb_status st = SB_OK;
+	for (int k = 0; k < w->n; k++) {
+		if (w->sc[k].out && fclose(w->sc[k].out) && !st)
+			st = sb_diag_set(d, SB_EIO, w->sc[k].path, 0, 0, "cannot write: %s",
+					 strerror(errno));
+		w->sc[k].out = NULL;
+	}
+	return st;
+}
+
+static void release(void *self)
+{
+	writer *w = self;
+	for (int k = 0; w->sc && k < w->n; k++)
+		if (w->sc[k].out)
+			fclose(w->sc[k].out);
+	sb_free(w->sc);
+	sb_free(w);
+}
+
+static const sb_sink_ops ops = {
+	.name = "settlements",
+	.begin = begin,
+	.thread_new = thread_new,
+	.partition = partition,
+	.claim = claim,
+	.partition_end = partition_end,
+	.commit = commit,
+	.discard = discard,
+	.thread_free = thread_free,
+	.end = end,
+	.release = release,
+};
+
+sb_status sb_settlements_sink_new(sb_sink *out)
+{
+	writer *w = sb_calloc(1, sizeof *w);
+	if (!w)
+		return SB_ENOMEM;
+	out->ops = &ops;
+	out->self = w;
+	return SB_OK;
+}
