@@ -35,6 +35,13 @@ version=$(sed -n 's/^project(sanbao VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists
 [ "$("$root/bin/sanbao" --version)" = "sanbao $version" ] || fail "sanbao --version"
 "$root/bin/sanbao" gen --persons 50 --seed 3 --out "$tmp/gen" > /dev/null || fail "installed gen"
 [ -f "$tmp/gen/policies/990100.yaml" ] || fail "installed gen copied no policies"
+# A copy of the program with no policies near it asks for --policies-src.
+mkdir "$tmp/alone" && cp "$root/bin/sanbao" "$tmp/alone/"
+set +e
+"$tmp/alone/sanbao" gen --persons 50 --seed 3 --out "$tmp/gen2" 2> "$tmp/alone.txt"
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "give --policies-src DIR" "$tmp/alone.txt" || fail "gen without policies: $rc"
 
 cat > "$tmp/settle_one.c" <<'C'
 /* One claim of the demo (S20230002, the person's first of 2023) settled
