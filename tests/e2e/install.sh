@@ -138,6 +138,11 @@ got=$(LD_LIBRARY_PATH=$libdir "$tmp/settle_one" "$root/share/sanbao/policies/dem
 if [ -e "$libdir/libsanbao.so" ]; then
 	LD_LIBRARY_PATH=$libdir ldd "$tmp/settle_one" | grep -q "$libdir/libsanbao.so" \
 		|| fail "settle_one is not linked to the installed libsanbao.so"
+	# The shared library exports its headers' functions and nothing else.
+	for s in $(nm -D --defined-only "$libdir/libsanbao.so" | awk '$2 ~ /[TDBR]/ {sub(/@.*/, "", $3); print $3}'); do
+		grep -qw "$s" "$root"/include/sanbao/*.h || fail "libsanbao.so exports $s, which no header declares"
+	done
+	nm -D --defined-only "$libdir/libsanbao.so" | grep -qw sb_settle_claim || fail "sb_settle_claim not exported"
 	# and the static archive, as a vendor who ships one binary links it
 	# shellcheck disable=SC2086
 	$cc -std=c17 -Wall -Wextra -Werror ${SB_SAN_FLAGS:-} "$tmp/settle_one.c" -o "$tmp/settle_one_static" \
