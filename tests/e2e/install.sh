@@ -112,6 +112,9 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "%s\n", pol ? sb_diag_format(&d, msg, sizeof msg) : "no policy 990100");
 	}
+#ifdef SB_ACC_MAX /* accumulators that allocate (issue 7, item 1) */
+	sb_acc_release(&acc);
+#endif
 	sb_policyset_free(set);
 	return rc;
 }
