@@ -4,13 +4,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "sanbao/gen.h"
 
-#ifndef SB_SOURCE_DIR
-#define SB_SOURCE_DIR "."
+/* The data folder relative to the folder of the executable, as installed
+ * ("../share/sanbao"); CMakeLists.txt sets it from GNUInstallDirs. */
+#ifndef SB_BIN_TO_DATA
+#define SB_BIN_TO_DATA "../share/sanbao"
 #endif
 
 static const char usage_text[] =
@@ -27,10 +31,46 @@ static const char usage_text[] =
 	"  --year Y           the claims' year (default 2024)\n"
 	"  --out DIR          output folder, created when missing\n"
 	"  --threads T        worker threads (default 2)\n"
-	"  --policies-src DIR where to copy policies from (default " SB_SOURCE_DIR
-	"/policies/demo)\n"
+	"  --policies-src DIR where to copy policies from (default: the demo policies\n"
+	"                     installed beside the program, " SB_BIN_TO_DATA "/policies/demo\n"
+	"                     from its folder, or ../policies/demo from a build folder\n"
+	"                     in the source tree)\n"
 	"\n"
 	"The figures the data is calibrated to are in docs/calibration.md.\n";
+
+/* The bundled demo policies, found relative to the running executable
+ * (no path is compiled in): <exe dir>/SB_BIN_TO_DATA/policies/demo when
+ * installed, <exe dir>/../policies/demo when run from a build folder inside
+ * the source tree. Writes the folder into buf and returns it, or NULL with
+ * the places looked at in tried. */
+static const char *default_policies(char *buf, size_t n, char *tried, size_t ntried)
+{
+	static const char *const rel[] = {SB_BIN_TO_DATA "/policies/demo", "../policies/demo"};
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (len <= 0) {
+		snprintf(tried, ntried, "(the program's own path is unknown: /proc/self/exe)");
+		return NULL;
+	}
+	exe[len] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	tried[0] = 0;
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		struct stat st;
+		int w = snprintf(buf, n, "%s/%s", exe, rel[i]);
+
+		if (w < 0 || (size_t)w >= n)
+			continue;
+		if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+			return buf;
+		size_t used = strlen(tried);
+		snprintf(tried + used, ntried - used, "%s%s", used ? ", " : "", buf);
+	}
+	return NULL;
+}
 
 /* A whole decimal number, nothing else: "1e6", "-1", " 5" and "" are
  * refused so a typo never becomes a different population. */
@@ -82,7 +122,7 @@ int sb_cmd_gen(int argc, char **argv)
 	sb_gen_stats stats;
 	sb_diag d;
 	int have_persons = 0, have_seed = 0;
-	const char *policies = SB_SOURCE_DIR "/policies/demo";
+	const char *policies = NULL;
 
 	sb_gen_config_init(&cfg);
 	for (int i = 1; i < argc; i++) {
@@ -142,6 +182,13 @@ int sb_cmd_gen(int argc, char **argv)
 		fprintf(stderr, "sanbao gen: %s is required\n\n%s",
 			!have_persons ? "--persons N" : !have_seed ? "--seed S" : "--out DIR",
 			usage_text);
+		return 2;
+	}
+	char found[4200], tried[8600];
+	if (!policies && !(policies = default_policies(found, sizeof found, tried, sizeof tried))) {
+		fprintf(stderr, "sanbao gen: the bundled demo policies are not where they are "
+				"installed or built (looked in %s): give --policies-src DIR, e.g. "
+				"the policies/demo folder of the source tree\n", tried);
 		return 2;
 	}
 	cfg.policies_src = policies;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "sanbao/version.h"
 
 struct command {
 	const char *name;
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 		   "(基本医保 → 大病保险 → 医疗救助 → …)\n\nusage:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  sanbao %s\n", commands[i].usage);
+	fprintf(f, "  sanbao --version            print the version\n");
 	fprintf(f, "\nRun `sanbao COMMAND --help` for a command's options.\n");
 }
 
@@ -38,6 +40,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version")) {
+		printf("sanbao %s\n", sb_version_string());
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

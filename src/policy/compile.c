@@ -489,7 +489,7 @@ static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
 		if (flag)
 			a->has |= SB_A_PENALTY;
 	}
-	if (!(a->has & ~SB_A_PENALTY))
+	if (!(a->has & ~(uint32_t)SB_A_PENALTY))
 		return sb_ynode_error(c->d, SB_EPOLICY, n,
 				      "an adjust entry changes nothing: give at least one of "
 				      "deductible, deductible_factor, repeat, rate, bands, mode, "
