@@ -14,27 +14,7 @@
 #include "base/sort.h"
 #include "batch/monitor_batch.h"
 #include "batch/pass_int.h"
-
-sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
-{
-	if (!from->n) {
-		sb_rejects_release(from);
-		return SB_OK;
-	}
-	if (into->n + from->n > into->cap) {
-		size_t cap = into->n + from->n + 64;
-		sb_reject *v = sb_realloc(into->v, cap * sizeof *v);
-		if (!v)
-			return SB_ENOMEM;
-		into->v = v;
-		into->cap = cap;
-	}
-	memcpy(into->v + into->n, from->v, from->n * sizeof *from->v);
-	into->n += from->n;
-	sb_free(from->v);
-	memset(from, 0, sizeof *from);
-	return SB_OK;
-}
+#include "io/outfile.h"
 
 static sb_status read_into(int fd, int64_t size, char *buf, sb_diag *d)
 {
@@ -707,11 +687,9 @@ static sb_status commit(run2 *run, int part, sb_obuf *outs)
 	while (run->next_write < run->b->partitions && run->ready[run->next_write]) {
 		for (int k = 0; k < OUT_N; k++) {
 			sb_obuf *s = &run->slots[run->next_write][k];
-			if (run->out[k] && s->n && fwrite(s->p, 1, s->n, run->out[k]) != s->n &&
-			    !run->st)
-				run->st = st = sb_diag_set(&run->d, SB_EIO, NULL, 0, 0,
-							   "cannot write an output file: %s",
-							   strerror(errno));
+			if (run->out[k] && s->n && !run->st &&
+			    (run->st = sb_outdir_write(run->b->out, run->out[k], s->p, s->n, &run->d)))
+				st = run->st;
 			sb_obuf_release(s);
 		}
 		run->next_write++;
@@ -732,9 +710,12 @@ static void *run_w2(void *arg)
 		memset(outs, 0, sizeof outs);
 		w->st = settle_partition(w, part, outs);
 		sb_status st = commit(run, part, outs);
-		if (!w->st)
+		if (!w->st && st) {
 			w->st = st;
+			w->d = run->d; /* set once, by the failed write */
+		}
 		atomic_fetch_add(&run->b->parts_done, 1);
+		sb_batch_tick(run->b);
 		if (w->st)
 			break;
 	}
@@ -744,6 +725,7 @@ static void *run_w2(void *arg)
 static sb_status result_init(sb_pass2_result *r, const sb_batch *b)
 {
 	memset(r, 0, sizeof *r);
+	sb_rejects_init(&r->rejects, b->tmp);
 	r->identities_ok = true;
 	size_t np = sb_policyset_count(b->set), nl = (size_t)b->nlayers + 1;
 	r->regions = sb_calloc(np + 1, sizeof *r->regions);
@@ -794,14 +776,10 @@ void sb_pass2_release(sb_pass2_result *r, const sb_batch *b)
 	memset(r, 0, sizeof *r);
 }
 
+/* Under a temporary name until the batch commits its outputs (io/outfile.h). */
 static FILE *open_out(const sb_batch *b, const char *name, sb_diag *d)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/%s", b->cfg->out_dir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-	return f;
+	return sb_outdir_create(b->out, name, d);
 }
 
 sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_result *res,
@@ -825,14 +803,10 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		if ((k != OUT_SETTLE && !b->cfg->monitor) || (k == OUT_SETTLE && b->cfg->monitor_only))
 			continue;
 		if (!(run.out[k] = open_out(b, names[k], d)))
-			st = SB_EIO;
+			st = d->code ? d->code : SB_EIO;
 	}
-	if (st) {
-		for (int k = 0; k < OUT_N; k++)
-			if (run.out[k])
-				fclose(run.out[k]);
-		return st;
-	}
+	if (st)
+		return st; /* the batch removes what was opened */
 	pthread_mutex_init(&run.lock, NULL);
 	/* Header: the fixed columns, one per layer id, then the totals. */
 	FILE *out = run.out[OUT_SETTLE];
@@ -897,9 +871,13 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 	sb_free(run.ready);
 	sb_free(w);
 	sb_free(tid);
-	for (int k = 0; k < OUT_N; k++)
-		if (run.out[k] && fclose(run.out[k]) && !st)
-			st = sb_diag_set(d, SB_EIO, names[k], 0, 0, "cannot write: %s", strerror(errno));
+	for (int k = 0; k < OUT_N; k++) {
+		sb_diag cd;
+		if (sb_outdir_finish(b->out, run.out[k], &cd) && !st) {
+			st = cd.code;
+			*d = cd;
+		}
+	}
 	pthread_mutex_destroy(&run.lock);
 	return st;
 }
