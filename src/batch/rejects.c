@@ -22,6 +22,11 @@ typedef struct rec_head {
 	uint8_t file, has_total;
 } rec_head;
 
+static size_t run_bytes(const sb_rejects *r)
+{
+	return r->run_bytes ? r->run_bytes : SB_REJECT_RUN_BYTES;
+}
+
 static size_t rec_size(const rec_head *h)
 {
 	return sizeof *h + h->idlen + h->reasonlen;
@@ -307,7 +312,7 @@ sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, const char *id,
 	rec_head h = {line, total, (uint32_t)rlen, (uint16_t)idlen, (uint8_t)file, has_total};
 	size_t size = rec_size(&h);
 	sb_status st;
-	if (r->nbuf && r->len + size > SB_REJECT_RUN_BYTES && (st = seal(r)))
+	if (r->nbuf && r->len + size > run_bytes(r) && (st = seal(r)))
 		return st;
 	if ((st = reserve(r, size)))
 		return st;
@@ -353,8 +358,10 @@ sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
 		sb_rejects_release(from);
 		return SB_OK;
 	}
+	/* The order added is kept for rejects of one line (runs in order,
+	 * then the buffer): into's buffer, from's runs, from's buffer. */
 	sb_status st;
-	if (from->nbuf && into->nbuf && into->len + from->len > SB_REJECT_RUN_BYTES &&
+	if (into->nbuf && (from->nruns || into->len + from->len > run_bytes(into)) &&
 	    (st = seal(into)))
 		return st;
 	if ((st = reserve(into, from->len)))

@@ -6,7 +6,8 @@
  * /tmp when dir is NULL). sb_rejects_each visits every reject in (file,
  * line) order by a k-way merge of the runs, at most SB_REJECT_FANIN at a
  * time (more runs are first merged into longer ones), so memory is a
- * constant per run merged, whatever the number of rejects.
+ * constant per run merged, whatever the number of rejects. Rejects of one
+ * (file, line) come out in the order they were added.
  *
  * A zeroed sb_rejects is empty and valid. Not thread-safe: one per thread,
  * gathered with sb_pass_take_rejects.
@@ -46,6 +47,7 @@ typedef struct sb_reject_run {
 
 typedef struct sb_rejects {
 	const char *dir;        /* spill folder (see above) */
+	size_t run_bytes;       /* 0: SB_REJECT_RUN_BYTES (tests use less) */
 	char *buf;              /* records not spilled yet */
 	size_t len, cap, nbuf;
 	int *fds;               /* the spill files holding runs */
