@@ -384,8 +384,9 @@ sb_status sb_out_refuse_input(const char *dir, const char *const *writes,
 	char file[PATH_MAX + 256];
 	sb_status st = SB_OK;
 	while (!st && (e = readdir(dh))) {
-		if (e->d_name[0] == '.')
-			continue;
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".yaml"))
+			continue; /* what sb_policyset_load_dir reads */
 		snprintf(file, sizeof file, "%s/%s", path, e->d_name);
 		if (!stat(file, &s) && S_ISREG(s.st_mode))
 			st = refuse(dir, writes, removes, what, file, &s, d);

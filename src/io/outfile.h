@@ -78,8 +78,8 @@ void sb_outdir_close(sb_outdir *od);
 
 /* ---- inputs that are outputs ---------------------------------------------- */
 
-/* SB_EINPUT when the input at `path` (a file, or a folder whose files are
- * all checked), described as `what` ("the claims file"), is the same file
+/* SB_EINPUT when the input at `path` (a file, or a policy folder whose
+ * *.yaml files are checked), described as `what` ("the claims file"), is the same file
  * (device and inode) as DIR/NAME for a name in `writes` or `removes`
  * (NULL-terminated; either may be NULL): the run would overwrite or remove
  * its own input. A missing path is not refused here. */

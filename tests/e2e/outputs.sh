@@ -53,7 +53,7 @@ for _ in $(seq 1 600); do
 	sleep 0.02
 done
 kill -KILL "$pid" 2>/dev/null || fail "(a) the rerun ended before it could be killed"
-wait "$pid"
+{ wait "$pid"; } 2> /dev/null
 [ $? = 137 ] || fail "(a) the rerun was not killed"
 [ "$(cat "$out/settlements.csv" "$out/summary.json" "$out/rejects.csv" | md5sum)" = "$sum1" ] ||
 	fail "(a) a killed rerun changed the first run's outputs"
@@ -152,6 +152,13 @@ if "$bin" monitor "${demo[@]/$src\/data\/demo\/persons.csv/$out/rejects.csv}" \
 	fail "monitor over its own input ran"
 fi
 grep -q "the persons file is the same file as" "$tmp/e.err" || fail "message: $(cat "$tmp/e.err")"
+
+# ---- open files: the CLI raises its soft limit; the library never does ------
+if (ulimit -n 64; exec "$bin" settle "${g[@]}" --claims "$tmp/g/claims.csv" --out "$tmp/f1" \
+	--partition-mb 1 --quiet) 2> "$tmp/f.err"; then fail "settle ran with 64 open files"; fi
+grep -q "too many open files: this run needs about" "$tmp/f.err" || fail "message: $(cat "$tmp/f.err")"
+(ulimit -Sn 64; exec "$bin" settle "${g[@]}" --claims "$tmp/g/claims.csv" --out "$tmp/f2" \
+	--partition-mb 1 --quiet) || fail "the CLI did not raise a soft limit of 64 open files"
 
 # ---- rejects: 600k bad rows in bounded memory, resident IDs masked -----------
 # Every row twice with a total of three decimals: 600,000 rejects.

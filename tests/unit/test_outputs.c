@@ -198,9 +198,14 @@ static void test_refuse_input(void **state)
 	assert_non_null(strstr(d.message, "overwrite"));
 	assert_int_equal(sb_out_refuse_input(dir, writes, removes, "the claims file", link_path, &d),
 			 SB_EINPUT);
-	/* A folder input: any file in it. */
+	/* A policy folder: its *.yaml files. */
+	assert_int_equal(sb_out_refuse_input(dir, writes, removes, "a policy file", dir, &d), SB_OK);
+	char yaml[PATH_MAX];
+	snprintf(yaml, sizeof yaml, "%s/990100.yaml", dir);
+	assert_int_equal(link(in, yaml), 0);
 	assert_int_equal(sb_out_refuse_input(dir, writes, removes, "a policy file", dir, &d),
 			 SB_EINPUT);
+	assert_int_equal(unlink(yaml), 0);
 	snprintf(in, sizeof in, "%s/claims.csv", dir);
 	assert_int_equal(sb_out_refuse_input(dir, writes, removes, "the claims file", in, &d), SB_OK);
 	/* An input the run would remove as stale. */
