@@ -198,4 +198,11 @@ grep -q '\*\*\*\*\*\*\*\*' "$tmp/s/rejects.csv" || fail "no masked ID in the rea
 "$bin" settle "${g[@]}" --claims "$tmp/shifted.csv" --out "$tmp/s2" --quiet --show-ids ||
 	fail "shifted --show-ids"
 grep -Eq '[0-9]{17}[0-9X]' "$tmp/s2/rejects.csv" || fail "--show-ids masked the reasons"
+# An input named by a resident ID: masked in summary.json and rejects.csv.
+cp "$tmp/shifted.csv" "$tmp/110105194912310025.csv"
+"$bin" settle "${g[@]}" --claims "$tmp/110105194912310025.csv" --out "$tmp/s3" --quiet ||
+	fail "ID-named input"
+grep -q 110105194912310025 "$tmp/s3/summary.json" "$tmp/s3/rejects.csv" &&
+	fail "a raw resident ID in summary.json or rejects.csv"
+grep -q '110105\*\*\*\*\*\*\*\*0025.csv' "$tmp/s3/rejects.csv" || fail "the file column is not masked"
 echo "outputs: all checks passed"
