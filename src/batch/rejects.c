@@ -311,8 +311,11 @@ sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, const char *id,
 		rlen = SB_REJECT_REASON_MAX;
 	rec_head h = {line, total, (uint32_t)rlen, (uint16_t)idlen, (uint8_t)file, has_total};
 	size_t size = rec_size(&h);
+	/* A spill that fails (a full disk) keeps the rejects in memory and is
+	 * reported by sb_rejects_each, which has a diagnostic to say so. */
 	sb_status st;
-	if (r->nbuf && r->len + size > run_bytes(r) && (st = seal(r)))
+	if (r->nbuf && !r->err && r->len + size > run_bytes(r) && (st = seal(r)) &&
+	    st != SB_EIO)
 		return st;
 	if ((st = reserve(r, size)))
 		return st;
@@ -361,9 +364,13 @@ sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
 	/* The order added is kept for rejects of one line (runs in order,
 	 * then the buffer): into's buffer, from's runs, from's buffer. */
 	sb_status st;
-	if (into->nbuf && (from->nruns || into->len + from->len > run_bytes(into)) &&
-	    (st = seal(into)))
+	if (!into->err)
+		into->err = from->err;
+	if (into->nbuf && !into->err && (from->nruns || into->len + from->len > run_bytes(into)) &&
+	    (st = seal(into)) && st != SB_EIO)
 		return st;
+	if (into->nbuf && into->err && from->nruns)
+		return SB_EIO; /* the order could not be kept: reported by each */
 	if ((st = reserve(into, from->len)))
 		return st;
 	if (from->nfds) {
@@ -561,6 +568,8 @@ sb_status sb_rejects_each(sb_rejects *r, sb_status (*fn)(void *arg, const sb_rej
 			  void *arg, sb_diag *d)
 {
 	sb_status st;
+	if (r->err)
+		return spill_error(r, SB_EIO, d);
 	if (!r->nruns) {
 		slot *s = sorted_buffer(r);
 		if (!s)

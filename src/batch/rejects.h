@@ -72,7 +72,8 @@ SB_MUST_USE sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, con
  * (all its lines share one chunk). */
 void sb_rejects_offset_lines(sb_rejects *r, uint64_t delta);
 /* Calls fn on every reject in (file, line) order; stops at fn's first
- * error. SB_EIO with d set when a spill file cannot be read or written. */
+ * error. SB_EIO with d set when a spill file could not be written (by
+ * sb_rejects_add, which then kept the rejects in memory) or read back. */
 SB_MUST_USE sb_status sb_rejects_each(sb_rejects *r,
 				      sb_status (*fn)(void *arg, const sb_reject *x), void *arg,
 				      sb_diag *d);

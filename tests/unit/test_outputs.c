@@ -336,6 +336,34 @@ static void test_rejects_in_memory(void **state)
 	free(s);
 }
 
+/* A spill that fails loses nothing and is reported, with its cause. */
+static void test_rejects_spill_fails(void **state)
+{
+	(void)state;
+	sb_rejects r;
+	memset(&r, 0, sizeof r);
+	sb_rejects_init(&r, "/nonexistent/folder");
+	r.run_bytes = 512;
+	for (int i = 0; i < 100; i++)
+		add(&r, 2, (uint64_t)(100 - i), "c");
+	assert_int_equal(r.n, 100);
+	assert_int_equal(r.nbuf, 100);
+	assert_int_not_equal(r.err, 0);
+	sb_rejects all;
+	memset(&all, 0, sizeof all);
+	sb_rejects_init(&all, dir);
+	assert_int_equal(sb_pass_take_rejects(&all, &r), SB_OK);
+	seen *s = calloc(1, sizeof *s);
+	assert_non_null(s);
+	sb_diag d;
+	sb_diag_clear(&d);
+	assert_int_equal(sb_rejects_each(&all, collect, s, &d), SB_EIO);
+	assert_non_null(strstr(d.message, "cannot spill rejected rows"));
+	assert_non_null(strstr(d.message, "No such file or directory"));
+	sb_rejects_release(&all);
+	free(s);
+}
+
 static void mask(const char *in, const char *want, size_t count)
 {
 	char out[256];
@@ -371,6 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuse_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_spill_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_in_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejects_spill_fails, setup, teardown),
 		cmocka_unit_test(test_mask_id_tokens),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
