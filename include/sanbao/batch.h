@@ -18,12 +18,32 @@
 
 #define SB_MAX_SCENARIOS 16
 
+/* Progress, for a caller that shows it (the library draws nothing). */
+typedef enum sb_batch_stage {
+	SB_BATCH_LOADING,  /* policies, persons, identities */
+	SB_BATCH_READING,  /* claims read and spilled; done/total in bytes */
+	SB_BATCH_SETTLING, /* partitions settled and written; done/total in partitions */
+	SB_BATCH_WRITING,  /* rejects, summaries, committing the outputs */
+	SB_BATCH_DONE      /* the last call, whether the run succeeded or not */
+} sb_batch_stage;
+
+typedef struct sb_batch_progress {
+	sb_batch_stage stage;
+	double seconds;        /* since the run started */
+	long long done, total; /* of the stage (0 and 0 when it has no measure) */
+} sb_batch_progress;
+
+/* Called once when each stage starts, and about every progress_interval
+ * seconds while claims are read and settled: from the library's worker
+ * threads, one call at a time. It must return quickly. */
+typedef void sb_batch_progress_fn(void *arg, const sb_batch_progress *p);
+
 typedef struct sb_batch_config {
 	const char *policies_dir;    /* scenario 0, the baseline */
 	/* More policy folders to settle the same claims under, in the same pass
 	 * (scenarios 1..n, at most SB_MAX_SCENARIOS in all). Each has its own
 	 * accumulators; scenario k's settlements and sums go to
-	 * out_dir/scenario-<k>/ (settlements.csv, summary.json). Monitoring and
+	 * out_dir/scenario-<k>-settlements.csv and scenario-<k>-summary.json. Monitoring and
 	 * rejects.csv are scenario 0's; persons are enrolled by scenario 0's
 	 * regions, and a claim whose region has no policy in a scenario is
 	 * rejected there. */
@@ -38,7 +58,9 @@ typedef struct sb_batch_config {
 	size_t partition_bytes;      /* target CSV bytes per partition; 0: default */
 	const char *explain_id;      /* settle this claim step by step to explain */
 	FILE *explain;
-	bool progress;               /* draw a progress bar on stderr */
+	sb_batch_progress_fn *progress; /* optional */
+	void *progress_arg;
+	double progress_interval;    /* seconds; 0: 0.25 */
 	bool monitor;                /* also run the policies' monitoring rules */
 	bool monitor_only;           /* claims_path is a settlements.csv: monitor it,
 				      * settle nothing (`sanbao monitor`) */
@@ -68,7 +90,18 @@ typedef struct sb_batch_totals {
 /* Runs the batch: writes settlements.csv, rejects.csv and summary.json (and,
  * with monitor, warnings.csv, approaching.csv and monitor.json) under
  * out_dir. Bad rows are rejected, never fatal; a bad policy or an unreadable
- * file is. */
+ * file is.
+ *
+ * The outputs are complete or absent: written under temporary names and
+ * renamed when the whole run has succeeded, summary.json (monitor.json for
+ * monitor_only) last; a run without monitor removes the monitoring files of
+ * an earlier run. out_dir is locked while the run writes: a second run into
+ * it fails ("another sanbao run is writing to DIR"). An input that is one
+ * of the outputs (claims named out_dir/settlements.csv) is refused, and so
+ * is monitor_only into a folder that holds a settlement (summary.json),
+ * whose rejects.csv it would replace. The batch needs about two file
+ * descriptors per partition (at most 256 partitions): it never raises
+ * RLIMIT_NOFILE itself and says so when the limit is too low. */
 SB_MUST_USE sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t,
 				      sb_diag *d);
 

@@ -1,20 +1,23 @@
 /* batch.c: runs a batch settlement end to end: policies, people, the two
  * claim passes, then rejects.csv and summary.json with the reconciliation
  * (input rows = settled + rejected; fund + oop = total). Spill files are
- * unlinked as soon as they are open, so nothing is left behind. */
+ * unlinked as soon as they are open, so nothing is left behind; outputs are
+ * committed together when the run has succeeded (io/outfile.h). */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "base/arena.h"
 #include "batch/pass_int.h"
+#include "io/outfile.h"
 
 #define DEFAULT_PARTITION_BYTES ((size_t)32 << 20)
 #define MAX_PARTITIONS 256
@@ -32,14 +35,25 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* An unlinked spill file in dir: O_TMPFILE, or a name removed at once. */
+static int spill_fd(const char *dir, char *tmp, size_t n, int i)
+{
+	int fd;
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || errno == EMFILE || errno == ENFILE)
+		return fd;
+#endif
+	snprintf(tmp, n, "%s/.sanbao-spill-%ld-%d", dir, (long)getpid(), i);
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		unlink(tmp);
+	return fd;
+}
+
 static sb_status open_spill(sb_batch *b, sb_diag *d)
 {
 	const char *dir = b->cfg->tmp_dir ? b->cfg->tmp_dir : b->cfg->out_dir;
-	struct rlimit rl;
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)(2 * b->partitions + 64)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	b->part_fd = sb_malloc((size_t)b->partitions * sizeof *b->part_fd);
 	b->id_fd = sb_malloc((size_t)b->partitions * sizeof *b->id_fd);
 	b->part_size = sb_calloc((size_t)b->partitions, sizeof *b->part_size);
@@ -49,12 +63,16 @@ static sb_status open_spill(sb_batch *b, sb_diag *d)
 	for (int i = 0; i < b->partitions; i++)
 		b->part_fd[i] = b->id_fd[i] = -1;
 	for (int i = 0; i < 2 * b->partitions; i++) {
-		snprintf(b->tmp, sizeof b->tmp, "%s/.sanbao-spill-%ld-%d", dir, (long)getpid(), i);
-		int fd = open(b->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int fd = spill_fd(dir, b->tmp, sizeof b->tmp, i);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+			return sb_diag_set(d, SB_EIO, NULL, 0, 0,
+					   "too many open files: this run needs about %d file "
+					   "descriptors (two spill files for each of %d partitions); "
+					   "raise the limit (ulimit -n) or use larger partitions",
+					   2 * b->partitions + 64, b->partitions);
 		if (fd < 0)
-			return sb_diag_set(d, SB_EIO, b->tmp, 0, 0, "cannot create a spill file: %s",
+			return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot create a spill file: %s",
 					   strerror(errno));
-		unlink(b->tmp);
 		if (i < b->partitions)
 			b->part_fd[i] = fd;
 		else
@@ -79,112 +97,128 @@ static void close_spill(sb_batch *b)
 	sb_free(b->chunk_base);
 }
 
-/* Creates dir and its missing parents; 0 or -1 with errno. */
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(path, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* ---- progress --------------------------------------------------------- */
 
-typedef struct progress {
-	sb_batch *b;
-	double start;
-	atomic_int stage; /* 1 reading, 2 settling, 3 done */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool drawn;
-} progress;
+struct sb_progress_state {
+	double start, interval;
+	_Atomic double next;
+	atomic_flag busy;
+	atomic_int stage;
+};
 
-static void *draw(void *arg)
+static void report(sb_batch *b, double t)
 {
-	progress *p = arg;
-	pthread_mutex_lock(&p->lock);
-	while (atomic_load(&p->stage) < 3) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
-		double t = now() - p->start;
-		int stage = atomic_load(&p->stage);
-		if (t < 2.0 || stage >= 3)
-			continue;
-		double frac = stage == 1 ?
-				      (p->b->file_bytes ? (double)atomic_load(&p->b->bytes_done) /
-								  (double)p->b->file_bytes : 0) :
-				      (double)atomic_load(&p->b->parts_done) / p->b->partitions;
-		if (frac > 1)
-			frac = 1;
-		char bar[31];
-		int fill = (int)(frac * 30);
-		for (int i = 0; i < 30; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[30] = '\0';
-		fprintf(stderr, "\r%s [%s] %3d%%  %5.1fs ", stage == 1 ? "reading claims " :
-			"settling       ", bar, (int)(frac * 100), t);
-		p->drawn = true;
+	struct sb_progress_state *p = b->progress;
+	sb_batch_progress r = {.stage = (sb_batch_stage)atomic_load(&p->stage),
+			       .seconds = t - p->start};
+	if (r.stage == SB_BATCH_READING) {
+		r.done = atomic_load(&b->bytes_done);
+		r.total = b->file_bytes;
+	} else if (r.stage == SB_BATCH_SETTLING) {
+		r.done = atomic_load(&b->parts_done);
+		r.total = b->partitions;
 	}
-	pthread_mutex_unlock(&p->lock);
-	if (p->drawn)
-		fprintf(stderr, "\r%60s\r", "");
-	return NULL;
+	b->cfg->progress(b->cfg->progress_arg, &r);
+}
+
+void sb_batch_tick(sb_batch *b)
+{
+	struct sb_progress_state *p = b->progress;
+	if (!p)
+		return;
+	double t = now();
+	if (t < atomic_load(&p->next) || atomic_flag_test_and_set(&p->busy))
+		return;
+	atomic_store(&p->next, t + p->interval);
+	report(b, t);
+	atomic_flag_clear(&p->busy);
+}
+
+/* A stage starts: called by the thread that runs the batch. */
+static void stage(sb_batch *b, sb_batch_stage s)
+{
+	struct sb_progress_state *p = b->progress;
+	if (!p)
+		return;
+	while (atomic_flag_test_and_set(&p->busy))
+		sched_yield(); /* a worker is in the callback */
+	atomic_store(&p->stage, (int)s);
+	double t = now();
+	atomic_store(&p->next, t + p->interval);
+	report(b, t);
+	atomic_flag_clear(&p->busy);
 }
 
 /* ---- outputs ------------------------------------------------------------ */
 
-static int cmp_reject(const void *a, const void *b)
+typedef struct reject_writer {
+	sb_out *o;
+	const char *files[3];
+	bool show_ids;
+	char buf[SB_REJECT_REASON_MAX + 256];
+} reject_writer;
+
+/* A human-facing field: resident IDs masked unless --show-ids. */
+static void put_text(reject_writer *w, const char *p, size_t n)
 {
-	const sb_reject *x = a, *y = b;
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	return x->line < y->line ? -1 : x->line > y->line;
+	if (!w->show_ids && n <= sizeof w->buf && n >= SB_ID_LEN &&
+	    sb_mask_id_tokens(p, n, w->buf))
+		p = w->buf;
+	sb_out_field(w->o, p, n);
 }
 
+static sb_status put_reject(void *arg, const sb_reject *x)
+{
+	reject_writer *w = arg;
+	const char *file = x->file < 3 ? w->files[x->file] : "";
+	put_text(w, file, strlen(file));
+	sb_out_char(w->o, ',');
+	sb_out_i64(w->o, (int64_t)x->line);
+	sb_out_char(w->o, ',');
+	put_text(w, x->id, x->idlen);
+	sb_out_char(w->o, ',');
+	put_text(w, x->reason, x->reasonlen);
+	sb_out_char(w->o, '\n');
+	return w->o->err ? SB_EIO : SB_OK;
+}
+
+/* rejects.csv: every rejected row in (file, line) order, merged from the
+ * spilled runs (batch/rejects.h). */
 static sb_status write_rejects(const sb_batch *b, sb_rejects *r, sb_diag *d)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/rejects.csv", b->cfg->out_dir);
-	if (r->n)
-		qsort(r->v, r->n, sizeof *r->v, cmp_reject);
+	FILE *f = sb_outdir_create(b->out, "rejects.csv", d);
+	if (!f)
+		return d->code;
+	reject_writer *w = sb_malloc(sizeof *w);
 	sb_out *o = sb_malloc(sizeof *o);
-	if (!o)
-		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	sb_status st = sb_out_open(o, path, d);
-	if (st) {
+	if (!w || !o) {
+		sb_free(w);
 		sb_free(o);
-		return st;
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
-	const char *files[3] = {base_name(b->cfg->persons_path),
-				b->cfg->identities_path ? base_name(b->cfg->identities_path) : "",
-				base_name(b->cfg->claims_path)};
+	sb_out_init_file(o, f);
+	w->o = o;
+	w->show_ids = b->cfg->show_ids;
+	w->files[0] = base_name(b->cfg->persons_path);
+	w->files[1] = b->cfg->identities_path ? base_name(b->cfg->identities_path) : "";
+	w->files[2] = base_name(b->cfg->claims_path);
 	sb_out_str(o, "file,line,id,reason\n");
-	for (size_t i = 0; i < r->n; i++) {
-		const sb_reject *x = &r->v[i];
-		sb_out_field(o, files[x->file], strlen(files[x->file]));
-		sb_out_char(o, ',');
-		sb_out_i64(o, (int64_t)x->line);
-		sb_out_char(o, ',');
-		sb_out_field(o, x->id, strlen(x->id));
-		sb_out_char(o, ',');
-		sb_out_field(o, x->reason, strlen(x->reason));
-		sb_out_char(o, '\n');
+	sb_status st = sb_rejects_each(r, put_reject, w, d);
+	sb_diag cd;
+	sb_diag_clear(&cd);
+	sb_status cs = sb_out_close(o, path, &cd);
+	if (st == SB_EIO && o->err)
+		st = SB_OK; /* the writer's error, reported below with its file */
+	if (!st && cs) {
+		st = cs;
+		*d = cd;
 	}
-	st = sb_out_close(o, path, d);
+	if (!st)
+		st = sb_outdir_finish(b->out, f, d);
 	sb_free(o);
+	sb_free(w);
 	return st;
 }
 
@@ -201,6 +235,18 @@ static void sb_json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/* An input path, resident IDs in it masked unless --show-ids. */
+static void json_path(FILE *f, const sb_batch *b, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+	if (!b->cfg->show_ids && n < sizeof buf && sb_mask_id_tokens(path, n, buf)) {
+		buf[n] = '\0';
+		path = buf;
+	}
+	sb_json_str(f, path);
 }
 
 static void sb_json_fen(FILE *f, sb_fen v)
@@ -251,37 +297,31 @@ static void json_sum(FILE *f, const sb_batch *b, const sb_region_sum *g, const c
 
 static sb_status write_monitor(const sb_batch *b, const char *json, sb_diag *d)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/monitor.json", b->cfg->out_dir);
-	FILE *f = fopen(path, "wb");
+	FILE *f = sb_outdir_create(b->out, "monitor.json", d);
 	if (!f)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+		return d->code;
 	fputs(json, f);
 	fputc('\n', f);
-	if (fclose(f))
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-	return SB_OK;
+	return sb_outdir_finish(b->out, f, d);
 }
 
 static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
 			       sb_pass2_result *p2, const sb_batch_totals *t, const char *monitor,
 			       sb_diag *d)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/summary.json", b->cfg->out_dir);
-	FILE *f = fopen(path, "wb");
+	FILE *f = sb_outdir_create(b->out, "summary.json", d);
 	if (!f)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+		return d->code;
 	long long rejected = p1->rejected + p2->rejected;
 	sb_fen in_total = p2->all.total + p1->rejected_total + p2->rejected_total;
 	fputs("{\n  \"inputs\": {\"persons\": ", f);
-	sb_json_str(f, b->cfg->persons_path);
+	json_path(f, b, b->cfg->persons_path);
 	fputs(", \"identities\": ", f);
-	sb_json_str(f, b->cfg->identities_path ? b->cfg->identities_path : "");
+	json_path(f, b, b->cfg->identities_path ? b->cfg->identities_path : "");
 	fputs(", \"claims\": ", f);
-	sb_json_str(f, b->cfg->claims_path);
+	json_path(f, b, b->cfg->claims_path);
 	fputs(", \"policies\": ", f);
-	sb_json_str(f, b->cfg->policies_dir);
+	json_path(f, b, b->cfg->policies_dir);
 	fprintf(f, "},\n  \"persons\": {\"rows\": %lld, \"enrolled\": %zu, \"rejected\": %lld},\n",
 		b->person_rows, b->npersons, t->persons_rejected);
 	fprintf(f, "  \"identities\": {\"rows\": %lld, \"loaded\": %zu, \"rejected\": %lld},\n",
@@ -326,8 +366,46 @@ static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
 		fputs(monitor, f);
 	}
 	fputs("\n}\n", f);
-	if (fclose(f))
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+	return sb_outdir_finish(b->out, f, d);
+}
+
+/* The outputs of each run kind; the last is the marker, written last. A
+ * kind's outputs that a run does not write are stale and removed. */
+static const char *const settle_outputs[] = {"settlements.csv", "warnings.csv", "approaching.csv",
+					     "rejects.csv", "monitor.json", "summary.json", NULL};
+static const char *const settle_plain[] = {"settlements.csv", "rejects.csv", "summary.json", NULL};
+static const char *const settle_stale[] = {"warnings.csv", "approaching.csv", "monitor.json", NULL};
+static const char *const monitor_outputs[] = {"warnings.csv", "approaching.csv", "rejects.csv",
+					      "monitor.json", NULL};
+
+/* Refuses inputs that are outputs, and monitor over a settlement's folder. */
+static sb_status check_inputs(const sb_batch *b, sb_diag *d)
+{
+	const sb_batch_config *cfg = b->cfg;
+	const char *const *writes = cfg->monitor_only ? monitor_outputs :
+				    cfg->monitor ? settle_outputs : settle_plain;
+	const char *const *removes = cfg->monitor_only || cfg->monitor ? NULL : settle_stale;
+	const char *dir = cfg->out_dir;
+	sb_status st;
+	if ((st = sb_out_refuse_input(dir, writes, removes, "the persons file", cfg->persons_path,
+				      d)) ||
+	    (st = sb_out_refuse_input(dir, writes, removes, "the identities file",
+				      cfg->identities_path, d)) ||
+	    (st = sb_out_refuse_input(dir, writes, removes,
+				      cfg->monitor_only ? "the settlements file" : "the claims file",
+				      cfg->claims_path, d)) ||
+	    (st = sb_out_refuse_input(dir, writes, removes, "a file of the policy folder",
+				      cfg->policies_dir, d)))
+		return st;
+	if (cfg->monitor_only) {
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof path, "%s/summary.json", dir);
+		if (!access(path, F_OK))
+			return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+					   "%s holds the outputs of `sanbao settle` (summary.json): "
+					   "`sanbao monitor` would replace its rejects.csv; write the "
+					   "monitor's outputs to another --out", dir);
+	}
 	return SB_OK;
 }
 
@@ -339,18 +417,26 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	if (!b)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	b->cfg = cfg;
+	struct sb_progress_state prog;
+	memset(&prog, 0, sizeof prog);
+	atomic_flag_clear(&prog.busy);
+	prog.start = start;
+	prog.interval = cfg->progress_interval > 0 ? cfg->progress_interval : 0.25;
+	if (cfg->progress)
+		b->progress = &prog;
+	stage(b, SB_BATCH_LOADING);
+	snprintf(b->tmp, sizeof b->tmp, "%s", cfg->tmp_dir ? cfg->tmp_dir : cfg->out_dir);
+	sb_rejects_init(&b->rejects, b->tmp);
 	sb_pass1_result p1;
 	sb_pass2_result p2;
 	memset(&p1, 0, sizeof p1);
 	memset(&p2, 0, sizeof p2);
+	sb_rejects_init(&p1.rejects, b->tmp);
 	sb_dup *dups = NULL;
 	size_t ndups = 0;
 	sb_status st;
-	if (mkdir_p(cfg->out_dir)) {
-		st = sb_diag_set(d, SB_EIO, cfg->out_dir, 0, 0, "cannot create the output folder: %s",
-				 strerror(errno));
+	if ((st = sb_outdir_open(cfg->out_dir, &b->out, d)) || (st = check_inputs(b, d)))
 		goto done;
-	}
 	if ((st = sb_policyset_new(&b->set))) {
 		sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 		goto done;
@@ -361,12 +447,8 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	if ((st = sb_batch_load_people(b, d)))
 		goto done;
 	double t_people = now();
-	for (size_t i = 0; i < b->rejects.n; i++) {
-		if (b->rejects.v[i].file == 0)
-			t->persons_rejected++;
-		else
-			t->identities_rejected++;
-	}
+	t->persons_rejected = b->rejects.count[0];
+	t->identities_rejected = b->rejects.count[1];
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	b->threads = cfg->threads > 0 ? cfg->threads : cores > 0 ? (int)cores : 1;
 	if (b->threads > 64)
@@ -384,46 +466,37 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	if ((st = open_spill(b, d)))
 		goto done;
 
-	progress prog = {.b = b, .start = start};
-	pthread_t ptid;
-	bool drawing = cfg->progress && isatty(2);
-	atomic_store(&prog.stage, 1);
-	pthread_mutex_init(&prog.lock, NULL);
-	pthread_cond_init(&prog.cond, NULL);
-	if (drawing && pthread_create(&ptid, NULL, draw, &prog))
-		drawing = false;
+	stage(b, SB_BATCH_READING);
 	st = sb_pass1(b, &p1, d);
 	double t_read = now();
 	if (!st)
 		st = sb_pass_dups(b, &dups, &ndups, d);
 	double t_dups = now();
-	atomic_store(&prog.stage, 2);
-	if (!st)
+	if (!st) {
+		stage(b, SB_BATCH_SETTLING);
 		st = sb_pass2(b, dups, ndups, &p2, d);
+	}
 	double t_settle = now();
 	t->stage[0] = t_people - start;
 	t->stage[1] = t_read - t_people;
 	t->stage[2] = t_dups - t_read;
 	t->stage[3] = t_settle - t_dups;
-	atomic_store(&prog.stage, 3);
-	if (drawing) {
-		pthread_mutex_lock(&prog.lock);
-		pthread_cond_signal(&prog.cond);
-		pthread_mutex_unlock(&prog.lock);
-		pthread_join(ptid, NULL);
-	}
-	pthread_mutex_destroy(&prog.lock);
-	pthread_cond_destroy(&prog.cond);
 	if (st)
 		goto done;
+	stage(b, SB_BATCH_WRITING);
 
 	sb_rejects all;
 	memset(&all, 0, sizeof all);
+	sb_rejects_init(&all, b->tmp);
 	if ((st = sb_pass_take_rejects(&all, &b->rejects)) ||
 	    (st = sb_pass_take_rejects(&all, &p1.rejects)) ||
 	    (st = sb_pass_take_rejects(&all, &p2.rejects))) {
 		sb_rejects_release(&all);
-		sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		if (st == SB_ENOMEM)
+			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		else
+			sb_diag_set(d, st, b->tmp, 0, 0, "cannot spill rejected rows to a temporary "
+				    "file: %s", strerror(all.err ? all.err : EIO));
 		goto done;
 	}
 	st = write_rejects(b, &all, d);
@@ -469,21 +542,29 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 			goto done;
 		}
 	}
-	if (!cfg->monitor_only)
-		st = write_summary(b, &p1, &p2, t, monitor, d);
-	if (!st && cfg->monitor)
+	/* summary.json last: it is the mark of a complete run. */
+	if (cfg->monitor)
 		st = write_monitor(b, monitor, d);
+	if (!st && !cfg->monitor_only)
+		st = write_summary(b, &p1, &p2, t, monitor, d);
 	free(monitor);
+	if (!st)
+		st = sb_outdir_commit(b->out, cfg->monitor || cfg->monitor_only ? NULL : settle_stale,
+				      d);
 	t->warnings = p2.mon.warnings;
 	t->approaching = p2.mon.approaching;
 	t->unresolved = p2.mon.unresolved;
 done:
+	if (st && d->code == SB_OK)
+		sb_diag_set(d, st, NULL, 0, 0, "the run failed: %s", sb_strerror(st));
+	sb_outdir_close(b->out); /* removes what was not committed; unlocks */
 	sb_free(dups);
 	sb_rejects_release(&p1.rejects);
 	sb_pass2_release(&p2, b);
 	close_spill(b);
 	sb_batch_release_people(b);
 	sb_policyset_free(b->set);
+	stage(b, SB_BATCH_DONE);
 	sb_free(b);
 	return st;
 }

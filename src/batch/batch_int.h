@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "batch/rejects.h"
 #include "policy/policy_int.h"
 #include "sanbao/batch.h"
 #include "sanbao/csv.h"
@@ -81,25 +82,7 @@ static inline const char *sb_crec_id(const sb_crec *r)
 	return (const char *)(r + 1) + r->npaid * sizeof(sb_crec_paid);
 }
 
-/* A rejected row. */
-typedef struct sb_reject {
-	uint8_t file;    /* 0 persons, 1 identities, 2 claims */
-	bool has_total;
-	uint64_t line;
-	sb_fen total;
-	char *id;        /* heap, may be "" */
-	char *reason;    /* heap */
-} sb_reject;
-
-typedef struct sb_rejects {
-	sb_reject *v;
-	size_t n, cap;
-} sb_rejects;
-
-SB_MUST_USE sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, const char *id,
-				     size_t idlen, const char *reason, bool has_total,
-				     sb_fen total);
-void sb_rejects_release(sb_rejects *r);
+/* Rejected rows: batch/rejects.h. */
 
 typedef struct sb_batch {
 	const sb_batch_config *cfg;
@@ -129,9 +112,14 @@ typedef struct sb_batch {
 	atomic_llong bytes_done;
 	long long file_bytes;
 	atomic_int parts_done;
+	struct sb_outdir *out;  /* the output folder: io/outfile.h */
+	struct sb_progress_state *progress;
 } sb_batch;
 
 uint64_t sb_batch_hash(uint64_t x);
+/* Reports progress when the run has a callback and its interval has
+ * passed; cheap enough to call every few thousand rows from any thread. */
+void sb_batch_tick(sb_batch *b);
 /* Person index for a resident ID or pseudonym (already checked), or -1. */
 long sb_batch_find_person(const sb_batch *b, const char *id, size_t n);
 /* Packs an ID's first 17 digits. */

@@ -533,6 +533,7 @@ static void *run_worker(void *arg)
 		if (++since == 4096) {
 			int64_t pos = sb_csv_offset(c);
 			atomic_fetch_add(&b->bytes_done, pos - last_pos);
+			sb_batch_tick(b);
 			last_pos = pos;
 			since = 0;
 		}
@@ -662,6 +663,7 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 		int64_t pos = start;
 		for (int i = 0; i < nchunks; i++) {
 			w[i].b = b;
+			sb_rejects_init(&w[i].rejects, b->tmp);
 			w[i].cols = &res->cols;
 			w[i].chunk = i;
 			w[i].start = pos;
@@ -727,10 +729,10 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 			sb_free(w[i].plen);
 			sb_free(w[i].ilen);
 			if (!st && !multiline) {
-				for (size_t k = 0; k < w[i].rejects.n && !st; k++) {
-					sb_reject *x = &w[i].rejects.v[k];
-					x->line = sb_pass_line(b, x->line);
-				}
+				/* chunk << 56 | line within it, to the file's line */
+				sb_rejects_offset_lines(&w[i].rejects,
+							sb_pass_line(b, (uint64_t)i << 56) -
+								((uint64_t)i << 56));
 				if ((st = sb_pass_take_rejects(&res->rejects, &w[i].rejects)))
 					sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 			}

@@ -19,26 +19,7 @@
 #include "sink/settlements.h"
 #include "sink/summary.h"
 
-sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
-{
-	if (!from->n) {
-		sb_rejects_release(from);
-		return SB_OK;
-	}
-	if (into->n + from->n > into->cap) {
-		size_t cap = into->n + from->n + 64;
-		sb_reject *v = sb_realloc(into->v, cap * sizeof *v);
-		if (!v)
-			return SB_ENOMEM;
-		into->v = v;
-		into->cap = cap;
-	}
-	memcpy(into->v + into->n, from->v, from->n * sizeof *from->v);
-	into->n += from->n;
-	sb_free(from->v);
-	memset(from, 0, sizeof *from);
-	return SB_OK;
-}
+#include "io/outfile.h"
 
 static sb_status read_into(int fd, int64_t size, char *buf, sb_diag *d)
 {
@@ -691,9 +672,12 @@ static void *run_w2(void *arg)
 			break;
 		}
 		sb_status st = commit(run, part, pieces);
-		if (!w->st)
+		if (st) {
 			w->st = st;
+			w->d = run->d; /* set once, by the failed write */
+		}
 		atomic_fetch_add(&run->b->parts_done, 1);
+		sb_batch_tick(run->b);
 		if (w->st)
 			break;
 	}
@@ -859,6 +843,7 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 	run2 run;
 	memset(&run, 0, sizeof run);
 	memset(res, 0, sizeof *res);
+	sb_rejects_init(&res->rejects, b->tmp);
 	run.b = b;
 	run.dups = dups;
 	run.ndups = ndups;
@@ -881,6 +866,7 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 	run.env.partitions = b->partitions;
 	run.env.people = &run.people;
 	run.env.monitor_only = b->cfg->monitor_only;
+	run.env.out = b->out;
 	for (int k = 0; k < run.nsinks && !st; k++)
 		if (run.sinks[k].ops->begin)
 			st = run.sinks[k].ops->begin(run.sinks[k].self, &run.env, d);
@@ -895,6 +881,7 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	for (int i = 0; !st && i < b->threads; i++) {
 		w[i].run = &run;
+		sb_rejects_init(&w[i].rejects, b->tmp);
 		w[i].thr = sb_calloc((size_t)run.nsinks + 1, sizeof *w[i].thr);
 		w[i].acc = sb_calloc((size_t)run.nscen, sizeof *w[i].acc);
 		if (!w[i].thr || !w[i].acc) {

@@ -66,48 +66,6 @@ int sb_batch_partition_of(const sb_batch *b, uint32_t person)
 	return (int)(h % (uint64_t)b->partitions);
 }
 
-sb_status sb_rejects_add(sb_rejects *r, int file, uint64_t line, const char *id, size_t idlen,
-			 const char *reason, bool has_total, sb_fen total)
-{
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		sb_reject *v = sb_realloc(r->v, cap * sizeof *v);
-		if (!v)
-			return SB_ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	sb_reject *x = &r->v[r->n];
-	if (idlen > 64)
-		idlen = 64;
-	x->id = sb_malloc(idlen + 1);
-	x->reason = sb_malloc(strlen(reason) + 1);
-	if (!x->id || !x->reason) {
-		sb_free(x->id);
-		sb_free(x->reason);
-		return SB_ENOMEM;
-	}
-	memcpy(x->id, id, idlen);
-	x->id[idlen] = '\0';
-	strcpy(x->reason, reason);
-	x->file = (uint8_t)file;
-	x->line = line;
-	x->has_total = has_total;
-	x->total = total;
-	r->n++;
-	return SB_OK;
-}
-
-void sb_rejects_release(sb_rejects *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		sb_free(r->v[i].id);
-		sb_free(r->v[i].reason);
-	}
-	sb_free(r->v);
-	memset(r, 0, sizeof *r);
-}
-
 static sb_status oom(sb_diag *d)
 {
 	return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");

@@ -11,4 +11,12 @@ int sb_cmd_roster(int argc, char **argv);
 int sb_cmd_pseudonymize(int argc, char **argv);
 int sb_cmd_monitor(int argc, char **argv);
 
+/* The batch's progress bar on stderr when it is a terminal (cmd_settle.c):
+ * an sb_batch_progress_fn, arg unused. */
+struct sb_batch_progress;
+void sb_cli_progress(void *arg, const struct sb_batch_progress *p);
+/* Raises the soft limit of open files towards the hard one: the batch
+ * needs two per partition (cmd_settle.c). */
+void sb_cli_raise_nofile(void);
+
 #endif

@@ -23,7 +23,7 @@ int sb_cmd_monitor(int argc, char **argv)
 	sb_batch_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.monitor = cfg.monitor_only = true;
-	cfg.progress = true;
+	cfg.progress = sb_cli_progress;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help")) {
@@ -79,6 +79,7 @@ int sb_cmd_monitor(int argc, char **argv)
 	memset(&t, 0, sizeof t);
 	sb_diag d;
 	sb_diag_clear(&d);
+	sb_cli_raise_nofile();
 	if (sb_batch_settle(&cfg, &t, &d)) {
 		char msg[1400];
 		fprintf(stderr, "sanbao monitor: %s\n", sb_diag_format(&d, msg, sizeof msg));

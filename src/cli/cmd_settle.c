@@ -1,8 +1,11 @@
 /* cmd_settle.c: `sanbao settle`: a batch of CSV claims through the payer
  * chain; prints a short summary, writes the full outputs to --out. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "sanbao/batch.h"
@@ -14,11 +17,59 @@ static const char usage_text[] =
 	"                     [--poverty-line YUAN] [--show-ids] [--quiet]\n"
 	"Settles every claim through the layers of its region's policy and writes\n"
 	"settlements.csv, rejects.csv and summary.json into --out (with --monitor also\n"
-	"warnings.csv, approaching.csv and monitor.json).\n"
+	"warnings.csv, approaching.csv and monitor.json). They replace an earlier run's\n"
+	"only when the run succeeds, summary.json last; --out is locked while it runs.\n"
 	"  --threads N        worker threads (default: one per core)\n"
 	"  --explain ID       print that claim's settlement step by step\n"
 	"  --tmp DIR          folder for spill files (default: --out)\n"
 	"  --partition-mb N   claims CSV megabytes per partition (default 32)\n";
+
+/* The bar as the batch used to draw it: from two seconds on, the stage's
+ * share done, redrawn at each report; wiped when the claims are settled. */
+static struct {
+	int tty; /* 0 unknown, 1 yes, -1 no */
+	bool drawn;
+} bar;
+
+void sb_cli_progress(void *arg, const struct sb_batch_progress *p)
+{
+	(void)arg;
+	if (!bar.tty)
+		bar.tty = isatty(2) ? 1 : -1;
+	if (bar.tty < 0)
+		return;
+	if (p->stage != SB_BATCH_READING && p->stage != SB_BATCH_SETTLING) {
+		if (bar.drawn)
+			fprintf(stderr, "\r%60s\r", "");
+		bar.drawn = false;
+		return;
+	}
+	if (p->seconds < 2.0)
+		return;
+	double frac = p->total > 0 ? (double)p->done / (double)p->total : 0;
+	if (frac > 1)
+		frac = 1;
+	char line[31];
+	int fill = (int)(frac * 30);
+	for (int i = 0; i < 30; i++)
+		line[i] = i < fill ? '#' : '.';
+	line[30] = '\0';
+	fprintf(stderr, "\r%s [%s] %3d%%  %5.1fs ",
+		p->stage == SB_BATCH_READING ? "reading claims " : "settling       ", line,
+		(int)(frac * 100), p->seconds);
+	bar.drawn = true;
+}
+
+void sb_cli_raise_nofile(void)
+{
+	struct rlimit rl;
+	/* 256 partitions at most, two spill files each, and some to spare. */
+	const rlim_t want = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
 
 /* The English label pads; the Chinese term follows the amount, because
  * its characters are two columns wide on a terminal. */
@@ -33,7 +84,7 @@ int sb_cmd_settle(int argc, char **argv)
 {
 	sb_batch_config cfg;
 	memset(&cfg, 0, sizeof cfg);
-	cfg.progress = true;
+	cfg.progress = sb_cli_progress;
 	bool quiet = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -87,7 +138,7 @@ int sb_cmd_settle(int argc, char **argv)
 				cfg.show_ids = true;
 			} else if (!strcmp(a, "--quiet")) {
 				quiet = true;
-				cfg.progress = false;
+				cfg.progress = NULL;
 			} else {
 				fprintf(stderr, "sanbao settle: unknown or incomplete option %s\n\n%s", a,
 					usage_text);
@@ -107,8 +158,12 @@ int sb_cmd_settle(int argc, char **argv)
 	memset(&t, 0, sizeof t);
 	sb_diag d;
 	sb_diag_clear(&d);
-	if (sb_batch_settle(&cfg, &t, &d)) {
+	sb_cli_raise_nofile();
+	sb_status st = sb_batch_settle(&cfg, &t, &d);
+	if (st) {
 		char msg[1400];
+		if (d.code == SB_OK) /* never "success" for a failed run */
+			sb_diag_set(&d, st, NULL, 0, 0, "the run failed: %s", sb_strerror(st));
 		fprintf(stderr, "sanbao settle: %s\n", sb_diag_format(&d, msg, sizeof msg));
 		return 1;
 	}

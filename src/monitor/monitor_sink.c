@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "io/outfile.h"
 #include "monitor/monitor_int.h"
 #include "sink/obuf.h"
 
@@ -46,6 +47,7 @@ typedef struct monitor {
 	region_ix *regions;
 	FILE *warn, *near;
 	char warn_path[PATH_MAX], near_path[PATH_MAX];
+	sb_outdir *out; /* the run's output folder (borrowed) */
 	mon_stats s;
 } monitor;
 
@@ -154,10 +156,10 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	const char *dir = env->cfg->out_dir;
 	snprintf(m->warn_path, sizeof m->warn_path, "%s/warnings.csv", dir);
 	snprintf(m->near_path, sizeof m->near_path, "%s/approaching.csv", dir);
-	if (!(m->warn = fopen(m->warn_path, "wb")))
-		return sb_diag_set(d, SB_EIO, m->warn_path, 0, 0, "cannot write: %s", strerror(errno));
-	if (!(m->near = fopen(m->near_path, "wb")))
-		return sb_diag_set(d, SB_EIO, m->near_path, 0, 0, "cannot write: %s", strerror(errno));
+	m->out = env->out;
+	if (!(m->warn = sb_outdir_create(m->out, "warnings.csv", d)) ||
+	    !(m->near = sb_outdir_create(m->out, "approaching.csv", d)))
+		return d->code ? d->code : SB_EIO;
 	fputs(header, m->warn);
 	fputs(header, m->near);
 	return SB_OK;
@@ -378,10 +380,10 @@ static sb_status commit(void *self, int part, void *piece, sb_diag *d)
 	monitor *m = self;
 	sb_obuf *v = piece;
 	sb_status st = SB_OK;
-	if (v[0].n && fwrite(v[0].p, 1, v[0].n, m->warn) != v[0].n)
-		st = sb_diag_set(d, SB_EIO, m->warn_path, 0, 0, "cannot write: %s", strerror(errno));
-	if (!st && v[1].n && fwrite(v[1].p, 1, v[1].n, m->near) != v[1].n)
-		st = sb_diag_set(d, SB_EIO, m->near_path, 0, 0, "cannot write: %s", strerror(errno));
+	if (v[0].n)
+		st = sb_outdir_write(m->out, m->warn, v[0].p, v[0].n, d);
+	if (!st && v[1].n)
+		st = sb_outdir_write(m->out, m->near, v[1].p, v[1].n, d);
 	discard(self, piece);
 	return st;
 }
@@ -410,10 +412,8 @@ static sb_status end(void *self, sb_diag *d)
 {
 	monitor *m = self;
 	sb_status st = SB_OK;
-	if (m->warn && fclose(m->warn))
-		st = sb_diag_set(d, SB_EIO, m->warn_path, 0, 0, "cannot write: %s", strerror(errno));
-	if (m->near && fclose(m->near) && !st)
-		st = sb_diag_set(d, SB_EIO, m->near_path, 0, 0, "cannot write: %s", strerror(errno));
+	if ((st = sb_outdir_finish(m->out, m->warn, d)) == SB_OK)
+		st = sb_outdir_finish(m->out, m->near, d);
 	m->warn = m->near = NULL;
 	return st;
 }
@@ -421,10 +421,7 @@ static sb_status end(void *self, sb_diag *d)
 static void release(void *self)
 {
 	monitor *m = self;
-	if (m->warn)
-		fclose(m->warn);
-	if (m->near)
-		fclose(m->near);
+	/* Unfinished streams belong to the output folder. */
 	stats_release(&m->s);
 	sb_free(m->regions);
 	sb_free(m);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "base/arena.h"
+#include "io/outfile.h"
 #include "roster/roster_int.h"
 #include "sanbao/io.h"
 
@@ -156,13 +157,16 @@ static sb_status open_out(const sb_roster *r, const char *name, sb_out **o, char
 	*o = sb_malloc(sizeof **o);
 	if (!*o)
 		return oom(d);
-	sb_status st = sb_out_open(*o, path, d);
+	/* Under a temporary name until the run commits (io/outfile.h). */
+	FILE *f = sb_outdir_create(r->out, name, d);
 
-	if (st) {
+	if (!f) {
 		sb_free(*o);
 		*o = NULL;
+		return d->code;
 	}
-	return st;
+	sb_out_init_file(*o, f);
+	return SB_OK;
 }
 
 static sb_status close_out(sb_out *o, const char *path, sb_diag *d)
@@ -173,27 +177,6 @@ static sb_status close_out(sb_out *o, const char *path, sb_diag *d)
 
 	sb_free(o);
 	return st;
-}
-
-/* mkdir -p: an existing folder is fine. */
-static sb_status make_dir(const char *dir, sb_diag *d)
-{
-	char path[4096];
-
-	if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-		return sb_diag_set(d, SB_EIO, dir, 0, 0, "output folder path is too long");
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot create folder: %s",
-					   strerror(errno));
-		*s = '/';
-	}
-	if (mkdir(path, 0755) && errno != EEXIST)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot create folder: %s", strerror(errno));
-	return SB_OK;
 }
 
 static void out_sep_str(sb_out *o, const char *s)
@@ -790,8 +773,23 @@ sb_status sb_roster_check(const sb_roster_config *cfg, sb_roster_totals *t, sb_d
 		return oom(d);
 	r->cfg = cfg;
 	r->t = t;
-	sb_status st = make_dir(cfg->out_dir, d);
+	static const char *const outputs[] = { "duplicates.csv", "roster_errors.csv",
+					       "not_enrolled.csv", "stale_assistance.csv",
+					       "roster_summary.json", NULL };
+	sb_status st = sb_outdir_open(cfg->out_dir, &r->out, d);
 
+	if (!st)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "the persons file",
+					 cfg->persons_path, d);
+	if (!st)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "the identities file",
+					 cfg->identities_path, d);
+	if (!st)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "the settlements file",
+					 cfg->settlements_path, d);
+	if (!st)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "a file of the policy folder",
+					 cfg->policies_dir, d);
 	if (!st)
 		st = sb_policyset_new(&r->set);
 	if (st == SB_ENOMEM)
@@ -808,6 +806,9 @@ sb_status sb_roster_check(const sb_roster_config *cfg, sb_roster_totals *t, sb_d
 		st = write_stale(r, d);
 	if (!st)
 		st = write_summary(r, d);
+	if (!st) /* roster_summary.json, the last written, renamed last */
+		st = sb_outdir_commit(r->out, NULL, d);
+	sb_outdir_close(r->out);
 	sb_policyset_free(r->set);
 	sb_free(r->persons);
 	sb_free(r->idents);

@@ -54,6 +54,7 @@ typedef struct sb_roster {
 	long long stale_claims;
 	long long dup_regions, dup_schemes, dup_repeated;
 	long long err_id, err_date, err_identity, err_record;
+	struct sb_outdir *out; /* the output folder (io/outfile.h) */
 } sb_roster;
 
 /* The region record of a code, created on first use; NULL when out of

@@ -1,7 +1,7 @@
 /* settlements.c: the settlements.csv writer as a sink. Rows are formatted
  * by hand into one buffer per partition and scenario (the hot path of the
  * output) and written in partition order. Scenario 0 writes
- * out_dir/settlements.csv; scenario k > 0 out_dir/scenario-<k>/settlements.csv. */
+ * out_dir/settlements.csv; scenario k > 0 out_dir/scenario-<k>-settlements.csv. */
 #include "sink/settlements.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "base/arena.h"
+#include "io/outfile.h"
 #include "policy/policy_int.h"
 #include "sink/obuf.h"
 
@@ -24,6 +25,7 @@ typedef struct scen {
 } scen;
 
 typedef struct writer {
+	sb_outdir *out; /* the run's output folder (borrowed) */
 	int n;
 	scen *sc;
 } writer;
@@ -44,6 +46,7 @@ typedef struct thr {
 static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 {
 	writer *w = self;
+	w->out = env->out;
 	w->n = env->nscenarios;
 	if (!(w->sc = sb_calloc((size_t)w->n, sizeof *w->sc)))
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -52,18 +55,14 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 		s->set = env->sets[k];
 		s->nsyms = sb_policyset_symbol_count(s->set, SB_SYM_LAYER);
 		s->ncols = (int)sb_policyset_layer_order(s->set, &s->order);
-		if (k) {
-			snprintf(s->path, sizeof s->path, "%s/scenario-%d", env->cfg->out_dir, k);
-			if (mkdir(s->path, 0755) && errno != EEXIST)
-				return sb_diag_set(d, SB_EIO, s->path, 0, 0, "cannot create: %s",
-						   strerror(errno));
-			snprintf(s->path, sizeof s->path, "%s/scenario-%d/settlements.csv",
-				 env->cfg->out_dir, k);
-		} else {
-			snprintf(s->path, sizeof s->path, "%s/settlements.csv", env->cfg->out_dir);
-		}
-		if (!(s->out = fopen(s->path, "wb")))
-			return sb_diag_set(d, SB_EIO, s->path, 0, 0, "cannot write: %s", strerror(errno));
+		char name[64];
+		if (k)
+			snprintf(name, sizeof name, "scenario-%d-settlements.csv", k);
+		else
+			snprintf(name, sizeof name, "settlements.csv");
+		snprintf(s->path, sizeof s->path, "%s/%s", env->cfg->out_dir, name);
+		if (!(s->out = sb_outdir_create(env->out, name, d)))
+			return d->code ? d->code : SB_EIO;
 		/* Header: the fixed columns, one per layer id, then the totals. */
 		fputs("id,person,region,date,visit,level,place,identity,version,total,in_scope",
 		      s->out);
@@ -266,9 +265,8 @@ static sb_status commit(void *self, int part, void *piece, sb_diag *d)
 	sb_obuf *v = piece;
 	sb_status st = SB_OK;
 	for (int k = 0; k < w->n && !st; k++)
-		if (v[k].n && fwrite(v[k].p, 1, v[k].n, w->sc[k].out) != v[k].n)
-			st = sb_diag_set(d, SB_EIO, w->sc[k].path, 0, 0, "cannot write: %s",
-					 strerror(errno));
+		if (v[k].n)
+			st = sb_outdir_write(w->out, w->sc[k].out, v[k].p, v[k].n, d);
 	discard(self, piece);
 	return st;
 }
@@ -278,9 +276,12 @@ static sb_status end(void *self, sb_diag *d)
 	writer *w = self;
 	sb_status st = SB_OK;
 	for (int k = 0; k < w->n; k++) {
-		if (w->sc[k].out && fclose(w->sc[k].out) && !st)
-			st = sb_diag_set(d, SB_EIO, w->sc[k].path, 0, 0, "cannot write: %s",
-					 strerror(errno));
+		sb_diag cd;
+		sb_diag_clear(&cd);
+		if (sb_outdir_finish(w->out, w->sc[k].out, &cd) && !st) {
+			st = cd.code;
+			*d = cd;
+		}
 		w->sc[k].out = NULL;
 	}
 	return st;
@@ -289,9 +290,8 @@ static sb_status end(void *self, sb_diag *d)
 static void release(void *self)
 {
 	writer *w = self;
-	for (int k = 0; w->sc && k < w->n; k++)
-		if (w->sc[k].out)
-			fclose(w->sc[k].out);
+	/* Unfinished streams belong to the output folder, which removes
+	 * them when the run is not committed. */
 	sb_free(w->sc);
 	sb_free(w);
 }

@@ -67,6 +67,11 @@ typedef struct sb_sink_env {
 	int threads, partitions;
 	const sb_sink_people *people;
 	bool monitor_only;               /* claims come from a settlements.csv */
+	/* The run's output folder: a sink creates its files with
+	 * sb_outdir_create (io/outfile.h), writes with sb_outdir_write and
+	 * finishes them with sb_outdir_finish, never fclose; the batch commits
+	 * every output together when the whole run has succeeded. */
+	struct sb_outdir *out;
 } sb_sink_env;
 
 /* One claim settled under one scenario. Everything is borrowed for the

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "io/outfile.h"
 
 typedef struct summary {
 	int n;        /* scenarios */
@@ -15,6 +16,7 @@ typedef struct summary {
 	const sb_policyset *const *sets;
 	const char *const *dirs;
 	const char *out_dir;
+	sb_outdir *out; /* the run's output folder (borrowed) */
 } summary;
 
 void sb_sums_release(sb_sums *s)
@@ -71,6 +73,7 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	s->sets = env->sets;
 	s->dirs = env->dirs;
 	s->out_dir = env->cfg->out_dir;
+	s->out = env->out;
 	sb_sums *t = sb_calloc((size_t)s->n, sizeof *t);
 	if (!t)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -224,15 +227,15 @@ static void json_sum(FILE *f, const sb_region_sum *g)
 	json_money(f, "oop_in_scope", g->oop_in_scope);
 }
 
-/* Scenario k > 0's sums: out_dir/scenario-<k>/summary.json (scenario 0's
+/* Scenario k > 0's sums: out_dir/scenario-<k>-summary.json (scenario 0's
  * are the batch's summary.json). */
 static sb_status write_scenario(const summary *s, int k, sb_diag *d)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/scenario-%d/summary.json", s->out_dir, k);
-	FILE *f = fopen(path, "wb");
+	char name[64];
+	snprintf(name, sizeof name, "scenario-%d-summary.json", k);
+	FILE *f = sb_outdir_create(s->out, name, d);
 	if (!f)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
+		return d->code ? d->code : SB_EIO;
 	const sb_sums *x = &s->sum[k];
 	const sb_policyset *set = s->sets[k];
 	fprintf(f, "{\n  \"scenario\": %d, \"policies\": ", k);
@@ -262,9 +265,7 @@ static sb_status write_scenario(const summary *s, int k, sb_diag *d)
 		fputs("}", f);
 	}
 	fputs("\n  ]\n}\n", f);
-	if (fclose(f))
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-	return SB_OK;
+	return sb_outdir_finish(s->out, f, d);
 }
 
 static sb_status end(void *self, sb_diag *d)

@@ -3,7 +3,7 @@
  * summary.json reports. Every sum is checked: one that would not fit in 64
  * bits makes the run fail, never a wrong total. Scenario 0's sums go into
  * the batch's summary.json; those of scenario k > 0 into
- * out_dir/scenario-<k>/summary.json (settled and rejected claims, money,
+ * out_dir/scenario-<k>-summary.json (settled and rejected claims, money,
  * layers, regions; rows rejected while reading claims.csv are in the
  * batch's summary.json only). */
 #ifndef SANBAO_SINK_SUMMARY_H

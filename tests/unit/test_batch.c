@@ -457,16 +457,16 @@ static void test_two_policy_sets_in_one_pass(void **state)
 	snprintf(a, sizeof a, "%s/both/settlements.csv", dir);
 	snprintf(b, sizeof b, "%s/a/settlements.csv", dir);
 	char c[PATH_MAX];
-	snprintf(c, sizeof c, "%s/both/scenario-1/settlements.csv", dir);
+	snprintf(c, sizeof c, "%s/both/scenario-1-settlements.csv", dir);
 	size_t differ = same_rows(a, b, c);
-	snprintf(a, sizeof a, "%s/both/scenario-1/settlements.csv", dir);
+	snprintf(a, sizeof a, "%s/both/scenario-1-settlements.csv", dir);
 	snprintf(b, sizeof b, "%s/b/settlements.csv", dir);
 	same_rows(a, b, NULL);
 	/* And the scenarios differ where the rate does. */
 	assert_true(differ > 10);
 	/* Scenario 1's sums are those of its own run. */
 	char fa[32], fb[32], f0[32];
-	snprintf(a, sizeof a, "%s/both/scenario-1/summary.json", dir);
+	snprintf(a, sizeof a, "%s/both/scenario-1-summary.json", dir);
 	snprintf(b, sizeof b, "%s/b/summary.json", dir);
 	snprintf(c, sizeof c, "%s/a/summary.json", dir);
 	first_amount(a, "\"fund\": ", fa);
