@@ -14,6 +14,7 @@
 #include "base/sort.h"
 #include "batch/monitor_batch.h"
 #include "batch/pass_int.h"
+#include "sanbao/explain.h"
 
 sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from)
 {
@@ -594,6 +595,7 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 	o->cap = o->p ? count * 200 + 4096 : 0;
 	sb_person person;
 	sb_acc acc;
+	sb_acc_init(&acc);
 	uint32_t current = UINT32_MAX;
 	const sb_policy *pol = NULL;
 	char id[72], level[48], reason[1100];
@@ -616,7 +618,7 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 		if (r->person != current) {
 			current = r->person;
 			sb_batch_person(b, current, &person);
-			memset(&acc, 0, sizeof acc);
+			sb_acc_reset(&acc);
 			pol = sb_policyset_at(b->set, bp->policy);
 		}
 		sb_claim c;
@@ -646,9 +648,12 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 			c.paid[k].layer = paid[k].layer;
 			c.paid[k].fen = paid[k].fen;
 		}
-		FILE *ex = NULL;
+		sb_trace *trace = NULL;
 		if (b->cfg->explain_id && !strcmp(b->cfg->explain_id, id)) {
-			ex = b->cfg->explain;
+			if (!(trace = sb_malloc(sizeof *trace))) {
+				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+				break;
+			}
 			w->res.explained = true;
 		}
 		sb_result res;
@@ -668,14 +673,18 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 				sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			continue;
 		}
-		if (sb_settle_claim(b->set, pol, &person, &c, &acc, &res, ex, &d)) {
+		sb_status sst = sb_settle_claim(b->set, pol, &person, &c, &acc, &res, trace, &d);
+		if (trace) {
+			if (sst != SB_ENOMEM)
+				sb_explain_text(b->cfg->explain, b->set, trace);
+			sb_free(trace);
+		}
+		if (sst) {
 			if (d.code == SB_ENOMEM) {
 				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 				break;
 			}
 			sb_diag_format(&d, reason, sizeof reason);
-			if (ex)
-				fprintf(ex, "  refused: %s\n", reason);
 			st = reject_rec(w, r, reason);
 			continue;
 		}
@@ -693,6 +702,7 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 		st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	if (st == SB_ENOMEM && !w->d.message[0])
 		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	sb_acc_release(&acc);
 	sb_free(cols);
 	sb_free(recs);
 	return st;

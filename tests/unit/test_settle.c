@@ -78,7 +78,7 @@ static sb_fen settle_one(const struct row *r, int which)
 	p.tier = -1;
 	p.employment = 0xff;
 	sb_acc acc;
-	memset(&acc, 0, sizeof acc);
+	sb_acc_init(&acc);
 	sb_fen pay = -1;
 	for (int i = 0; i <= which; i++) {
 		sb_claim c;
@@ -95,6 +95,7 @@ static sb_fen settle_one(const struct row *r, int which)
 		assert_true(res.layer[0].pay <= res.layer[0].base);
 		pay = res.layer[0].pay;
 	}
+	sb_acc_release(&acc);
 	sb_policyset_free(set);
 	sb_ydoc_free(doc);
 	return pay;
