@@ -362,13 +362,14 @@ void sb_explain_json_layer(FILE *f, const sb_policyset *set, const sb_trace *t, 
 		json_calc(f, &l->calc);
 	else
 		fputs("null", f);
-	if (l->has_penalty) {
-		bool pf = true;
+	if (l->has_penalty || (l->skipped == SB_TRACE_SKIP_PENALTY && l->computed)) {
+		/* A skip by a penalty entry takes all it would have paid. */
+		bool pf = true, skip = !l->has_penalty;
 		j_key(f, &first, "penalty");
 		fputc('{', f);
-		j_kfen(f, &pf, "without_penalty_entries", l->without_penalty);
-		j_kfen(f, &pf, "pays", l->calc.pay);
-		j_kfen(f, &pf, "penalty", l->penalty);
+		j_kfen(f, &pf, "without_penalty_entries", skip ? l->calc.pay : l->without_penalty);
+		j_kfen(f, &pf, "pays", skip ? 0 : l->calc.pay);
+		j_kfen(f, &pf, "penalty", skip ? l->calc.pay : l->penalty);
 		fputc('}', f);
 	} else {
 		j_knull(f, &first, "penalty");
