@@ -11,7 +11,7 @@
  *
  * Storage is bounded: SB_MAX_LAYERS layers of at most SB_MAX_BANDS band
  * segments and SB_MAX_ADJUST adjust entries each (the loader's limits), about
- * 200 KB: allocate one and reuse it. Strings are borrowed from the claim,
+ * 125 KB: allocate one and reuse it. Strings are borrowed from the claim,
  * the policy set and static tables: render the trace while they live.
  */
 #ifndef SANBAO_TRACE_H
