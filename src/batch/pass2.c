@@ -648,14 +648,9 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 			c.paid[k].layer = paid[k].layer;
 			c.paid[k].fen = paid[k].fen;
 		}
-		sb_trace *trace = NULL;
-		if (b->cfg->explain_id && !strcmp(b->cfg->explain_id, id)) {
-			if (!(trace = sb_malloc(sizeof *trace))) {
-				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-				break;
-			}
+		bool explain = b->cfg->explain_id && !strcmp(b->cfg->explain_id, id);
+		if (explain)
 			w->res.explained = true;
-		}
 		sb_result res;
 		sb_diag d;
 		sb_diag_clear(&d);
@@ -672,6 +667,12 @@ static sb_status settle_partition(w2 *w, int part, sb_obuf *outs)
 			if ((st = add_event(w, b, r, &res)))
 				sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			continue;
+		}
+		/* The explained claim's trace (about 125 KB) is rendered to cfg->explain. */
+		sb_trace *trace = NULL;
+		if (explain && !(trace = sb_malloc(sizeof *trace))) {
+			st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			break;
 		}
 		sb_status sst = sb_settle_claim(b->set, pol, &person, &c, &acc, &res, trace, &d);
 		if (trace) {

@@ -2,7 +2,10 @@
  * policy-format.md "Computation" says: resolve each layer's values for the
  * claim, integrate its band rates over the accumulated base, limit by the
  * pool's cap room, round once half up, never pay more than the base.
- * Money is fen, rates basis points; the integral is exact in fen x bp. */
+ * Money is fen, rates basis points; the integral is exact in fen x bp.
+ * Accumulators (acc.c) are updated in place as layers pay, with an undo
+ * log so that a refused claim leaves them as they were; each step goes to
+ * the optional sb_trace, never to a stream. */
 #include "sanbao/settle.h"
 
 #include <limits.h>
@@ -242,10 +245,9 @@ sb_status sb_claim_check(const sb_claim *c, sb_diag *d)
 	return SB_OK;
 }
 
-static void trace_head(const sb_policyset *set, const sb_policy *pol, const sb_version *v,
-		       const sb_person *p, const sb_claim *c, const sb_claimctx *x, sb_trace *t)
+static void trace_head(const sb_policy *pol, const sb_version *v, const sb_person *p,
+		       const sb_claim *c, const sb_claimctx *x, sb_trace *t)
 {
-	(void)set;
 	t->has_head = true;
 	t->claim_id = c->id;
 	sb_id_mask(p->id, strlen(p->id), t->person);
@@ -427,7 +429,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 					   sb_policyset_symbol_name(set, SB_SYM_LAYER, c->paid[i].layer));
 	}
 	if (t)
-		trace_head(set, pol, v, p, c, &x, t);
+		trace_head(pol, v, p, c, &x, t);
 
 	/* The result is large (room for every layer) and this is per claim:
 	 * clear only what this version uses. */
