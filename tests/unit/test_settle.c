@@ -472,6 +472,36 @@ static void test_verify_finds_broken_results(void **state)
 	unload(&L);
 }
 
+/* Two distinct ids with one 64-bit key (FNV-1a of the text), found by a
+ * distinguished-point collision search: the loader must refuse them, with
+ * the place, as layer ids and as pool ids. */
+static void test_loader_refuses_colliding_ids(void **state)
+{
+	(void)state;
+	assert_true(sb_id_key("k710e31ef9cc91c0f", 17) == sb_id_key("k5754368430d7cd9f", 17));
+	assert_true(sb_id_key("k710e31ef9cc91c0f", 17) != sb_id_key("k710e31ef9cc91c0e", 17));
+	loaded L;
+	sb_diag d;
+	const char *layers = "sanbao: 1\nregion: {code: \"110105\"}\nversions:\n"
+			     "  - from: 2020-01-01\n    layers:\n"
+			     "      - {id: k710e31ef9cc91c0f, rate: 0.1}\n"
+			     "  - from: 2021-01-01\n    layers:\n"
+			     "      - {id: k5754368430d7cd9f, rate: 0.1}\n";
+	assert_int_equal(load_yaml(layers, &L, &d), SB_EPOLICY);
+	assert_string_equal(d.file, "t.yaml");
+	assert_int_equal(d.line, 9);
+	assert_non_null(strstr(d.message, "same 64-bit key"));
+	unload(&L);
+	const char *pools = "sanbao: 1\nregion: {code: \"110105\"}\nversions:\n"
+			    "  - from: 2020-01-01\n    layers:\n"
+			    "      - {id: a, rate: 0.1, pool: k710e31ef9cc91c0f}\n"
+			    "      - {id: b, rate: 0.1, pool: k5754368430d7cd9f}\n";
+	assert_int_equal(load_yaml(pools, &L, &d), SB_EPOLICY);
+	assert_int_equal(d.line, 7);
+	assert_non_null(strstr(d.message, "pool id"));
+	unload(&L);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_refusal_leaves_acc_unchanged),
 		cmocka_unit_test(test_acc_limit_is_an_error),
 		cmocka_unit_test(test_loader_limits),
+		cmocka_unit_test(test_loader_refuses_colliding_ids),
 		cmocka_unit_test(test_verify_finds_broken_results),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
