@@ -52,16 +52,6 @@ sb_status sb_acc_copy(sb_acc *dst, const sb_acc *src)
 	return SB_OK;
 }
 
-int sb_acc_index(const sb_acc *a, uint32_t region, int32_t year, uint32_t kind, uint64_t id)
-{
-	for (uint32_t i = a->n; i-- > 0;) {
-		const sb_acc_entry *e = &a->e[i];
-		if (e->id == id && e->year == year && e->region == region && e->kind == kind)
-			return (int)i;
-	}
-	return -1;
-}
-
 const sb_acc_entry *sb_acc_find(const sb_acc *a, uint32_t region, int32_t year, uint32_t kind,
 				uint64_t id)
 {

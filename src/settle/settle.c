@@ -354,13 +354,12 @@ typedef struct undo {
 	struct { uint32_t i; uint32_t count; sb_fen amount; } old[2 * SB_MAX_LAYERS];
 } undo;
 
+/* Notes an entry's values before a change. An entry may be noted twice
+ * (two layers of one pool): undo_all restores in reverse order. */
 static void undo_note(undo *u, const sb_acc *a, int i)
 {
 	if ((uint32_t)i >= u->n0)
 		return;
-	for (uint16_t k = 0; k < u->n; k++)
-		if (u->old[k].i == (uint32_t)i)
-			return;
 	u->old[u->n].i = (uint32_t)i;
 	u->old[u->n].count = a->e[i].count;
 	u->old[u->n].amount = a->e[i].amount;
@@ -376,24 +375,14 @@ static void undo_all(const undo *u, sb_acc *a)
 	a->n = u->n0;
 }
 
-static sb_fen acc_amount(const sb_acc *a, uint32_t region, int year, uint32_t kind,
-			 uint64_t id, uint32_t *count)
-{
-	int i = sb_acc_index(a, region, year, kind, id);
-	if (count)
-		*count = i < 0 ? 0 : a->e[i].count;
-	return i < 0 ? 0 : a->e[i].amount;
-}
-
-/* Adds amount (and one claim when count) to an entry, refusing a sum
- * beyond SB_FEN_MAX. */
-static sb_status acc_add(sb_acc *a, undo *u, uint32_t region, int year, uint32_t kind,
+/* Adds amount (and one claim when count) to entry i, or to a new entry
+ * when i < 0; refuses a sum beyond SB_FEN_MAX. */
+static sb_status acc_add(sb_acc *a, undo *u, int i, uint32_t region, int year, uint32_t kind,
 			 uint64_t id, sb_fen amount, bool count, const char *what,
 			 const char *name, sb_diag *d)
 {
-	int i;
-	sb_status st = sb_acc_slot(a, region, year, kind, id, &i, d);
-	if (st)
+	sb_status st;
+	if (i < 0 && (st = sb_acc_slot(a, region, year, kind, id, &i, d)))
 		return st;
 	if (a->e[i].amount > SB_FEN_MAX - amount)
 		return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
@@ -492,11 +481,12 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 		sb_fen B = rem_in + (l->base == SB_BASE_WITH_PRE_SELFPAY ? rem_pre : 0);
 		if (l->exclude_penalty)
 			B = B > pen_sum ? B - pen_sum : 0;
-		uint32_t count;
-		sb_fen C0 = acc_amount(a, region, year, SB_ACC_LAYER, l->key, &count);
-		if (l->scope != SB_SCOPE_YEAR)
-			C0 = 0;
-		sb_fen pool_paid = acc_amount(a, region, year, SB_ACC_POOL, l->pool_key, NULL);
+		/* Entries found now stay at their index: new ones are appended. */
+		int li = sb_acc_index(a, region, year, SB_ACC_LAYER, l->key);
+		int pi = sb_acc_index(a, region, year, SB_ACC_POOL, l->pool_key);
+		uint32_t count = li < 0 ? 0 : a->e[li].count;
+		sb_fen C0 = li < 0 || l->scope != SB_SCOPE_YEAR ? 0 : a->e[li].amount;
+		sb_fen pool_paid = pi < 0 ? 0 : a->e[pi].amount;
 		sb_fen room;
 		if (full.skip) {
 			if (given) {
@@ -565,9 +555,9 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 				}
 			}
 		}
-		if ((st = acc_add(a, u, region, year, SB_ACC_LAYER, l->key, B, true,
+		if ((st = acc_add(a, u, li, region, year, SB_ACC_LAYER, l->key, B, true,
 				  "accumulated base", l->id, d)) ||
-		    (st = acc_add(a, u, region, year, SB_ACC_POOL, l->pool_key, lr->pay, false,
+		    (st = acc_add(a, u, pi, region, year, SB_ACC_POOL, l->pool_key, lr->pay, false,
 				  "payments of the pool", l->id, d)))
 			goto refused;
 		sb_fen from_in = lr->pay < rem_in ? lr->pay : rem_in;

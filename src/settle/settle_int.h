@@ -5,8 +5,18 @@
 #include "policy/policy_int.h"
 #include "sanbao/settle.h"
 
-/* Index of the entry of (region, year, kind, id) in a, or -1. */
-int sb_acc_index(const sb_acc *a, uint32_t region, int32_t year, uint32_t kind, uint64_t id);
+/* Index of the entry of (region, year, kind, id) in a, or -1. Searched
+ * from the end, where the current year's entries are. */
+static inline int sb_acc_index(const sb_acc *a, uint32_t region, int32_t year, uint32_t kind,
+			       uint64_t id)
+{
+	for (uint32_t i = a->n; i-- > 0;) {
+		const sb_acc_entry *e = &a->e[i];
+		if (e->id == id && e->year == year && e->region == region && e->kind == kind)
+			return (int)i;
+	}
+	return -1;
+}
 /* The index of that entry, appended (zero) when absent: SB_ELIMIT at
  * SB_ACC_MAX entries, SB_ENOMEM when a cannot grow (both with d set). */
 SB_MUST_USE sb_status sb_acc_slot(sb_acc *a, uint32_t region, int32_t year, uint32_t kind,
