@@ -81,7 +81,7 @@ sb_status sb_acc_slot(sb_acc *a, uint32_t region, int32_t year, uint32_t kind, u
 /* ---- encoding ------------------------------------------------------------ */
 
 #define HEAD 12u
-#define ENTRY 33u
+#define ENTRY 29u
 #define TAIL 4u
 
 static uint32_t fnv32(const uint8_t *p, size_t n)

@@ -76,7 +76,7 @@ static sb_status resolve_layer(const sb_layer *l, const sb_claimctx *x, int with
 			if (!with_penalty)
 				continue;
 		}
-		if (i < 64)
+		if (i < SB_MAX_ADJUST) /* the loader allows no more */
 			r->applied_adjust |= (uint64_t)1 << i;
 		if ((a->has & SB_A_DEDUCTIBLE) &&
 		    (st = sb_val_resolve(&a->deductible, x, "deductible", &r->deductible, d)))
@@ -470,7 +470,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			goto refused;
 		if (tl) {
 			tl->resolved = true;
-			for (uint16_t j = 0; j < l->nadjust && j < 64; j++)
+			for (uint16_t j = 0; j < l->nadjust && j < SB_MAX_ADJUST; j++)
 				if (full.applied_adjust >> j & 1)
 					tl->adjust[tl->nadjust++] = (sb_trace_adjust){
 						.index = (uint16_t)(j + 1),
