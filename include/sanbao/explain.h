@@ -4,7 +4,8 @@
  * sb_explain_json the same facts as one JSON object (money as strings of
  * yuan with 2 decimals, "1290.91"; rates as basis points and as text,
  * "rate_bp": 6000, "rate": "60%"; exact fen x bp amounts as yuan with 6
- * decimals, "1290.906000"). A refused claim's trace ends with the reason:
+ * decimals, "1290.906000"; null where a step was not reached). A refused
+ * claim's trace ends with the reason:
  * the text's last line is "  refused: <reason>", the JSON has "refused".
  * sb_explain_json_layer writes one layer's object alone: what the service
  * returns as a setldetail entry's setl_proc_info.

@@ -71,7 +71,8 @@ typedef struct sb_trace_layer {
 	bool has_base;
 	sb_fen base;         /* B */
 	bool base_with_pre_selfpay, less_penalties;
-	bool given;          /* paid elsewhere: the claim's `paid` */
+	bool given;          /* paid elsewhere: the claim's `paid` names it */
+	sb_fen given_amount;
 	bool computed;       /* calc holds the formula's run */
 	sb_trace_calc calc;
 	bool has_penalty;    /* a penalty entry matched (not skipped) */

@@ -356,7 +356,10 @@ void sb_explain_json_layer(FILE *f, const sb_policyset *set, const sb_trace *t, 
 	} else {
 		j_knull(f, &first, "base");
 	}
-	j_kbool(f, &first, "given", l->given);
+	if (l->given)
+		j_kfen(f, &first, "given", l->given_amount);
+	else
+		j_knull(f, &first, "given");
 	j_key(f, &first, l->skipped == SB_TRACE_SKIP_PENALTY ? "without_penalty_entries" : "calc");
 	if (l->computed)
 		json_calc(f, &l->calc);
@@ -440,6 +443,8 @@ void sb_explain_json(FILE *f, const sb_policyset *set, const sb_trace *t)
 		j_kfen(f, &first, "oop_in_scope", t->oop_in_scope);
 	} else {
 		j_knull(f, &first, "fund");
+		j_knull(f, &first, "oop");
+		j_knull(f, &first, "oop_in_scope");
 	}
 	if (t->refused)
 		j_kstr(f, &first, "refused", t->reason);

@@ -520,6 +520,10 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			tl->less_penalties = l->exclude_penalty;
 		}
 		if (given) {
+			if (tl) {
+				tl->given = true;
+				tl->given_amount = given->fen;
+			}
 			if (given->fen > B) {
 				char g[SB_MONEY_BUF], b[SB_MONEY_BUF];
 				sb_money_format(given->fen, g);
@@ -532,8 +536,6 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			}
 			lr->given = true;
 			lr->pay = given->fen;
-			if (tl)
-				tl->given = true;
 		} else {
 			if (tl)
 				tl->computed = true;
