@@ -7,6 +7,7 @@
 #ifndef SANBAO_BASE_H
 #define SANBAO_BASE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,17 @@ SB_MUST_USE sb_status sb_money_parse(const char *p, size_t n, sb_fen *out,
  * into buf (at least SB_MONEY_BUF bytes); returns the length. */
 #define SB_MONEY_BUF 32
 size_t sb_money_format(sb_fen v, char *buf);
+
+/* Checked money addition for sums: false (and *into unchanged) when the
+ * sum would not fit in 64 bits. Every sum over claims uses it. */
+static inline bool sb_fen_add(sb_fen *into, sb_fen v)
+{
+	sb_fen r;
+	if (__builtin_add_overflow(*into, v, &r))
+		return false;
+	*into = r;
+	return true;
+}
 /* The same text at q without a NUL (at most 21 bytes); returns its end.
  * The one amount formatter: sb_money_format and every writer call it. */
 char *sb_fen_put(char *q, sb_fen v);

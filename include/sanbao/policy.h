@@ -11,6 +11,11 @@
 
 #include "sanbao/base.h"
 
+/* Limits of the policy model that the loader enforces (with file:line). */
+#define SB_MAX_LAYERS 32 /* layers in one version */
+#define SB_MAX_BANDS 64  /* bands of one layer or adjust entry */
+#define SB_MAX_ADJUST 64 /* adjust entries of one layer */
+
 typedef struct sb_policyset sb_policyset;
 typedef struct sb_policy sb_policy;
 typedef struct sb_version sb_version;
@@ -62,6 +67,11 @@ const char *sb_policyset_identity_label(const sb_policyset *set, int sym);
 /* Layer ids in the order they first appear across the loaded policies (the
  * column order of settlements.csv). Returns the count; ids[i] are symbols. */
 size_t sb_policyset_layer_order(const sb_policyset *set, const int **ids);
+
+/* The 64-bit key of a layer or pool id (FNV-1a of its text): what
+ * accumulators are keyed by. The loader refuses a set in which two distinct
+ * ids of one kind have the same key. */
+uint64_t sb_id_key(const char *p, size_t n);
 
 const char *sb_policy_region(const sb_policy *p); /* "500112" */
 const char *sb_policy_name(const sb_policy *p);   /* may be "" */

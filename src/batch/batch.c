@@ -483,6 +483,16 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	t->stage[3] = t_settle - t_dups;
 	if (st)
 		goto done;
+	/* The input total is settled + rejected: every sum checked, so that
+	 * the reconciliation can never be "balanced" by a wrapped sum. */
+	sb_fen rejected_total = p1.rejected_total, in_total = p2.all.total;
+	if (!sb_fen_add(&rejected_total, p2.rejected_total) ||
+	    !sb_fen_add(&in_total, rejected_total)) {
+		st = sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
+				 "the totals of the claims add up to more than a 64-bit sum of fen "
+				 "holds");
+		goto done;
+	}
 	stage(b, SB_BATCH_WRITING);
 
 	sb_rejects all;

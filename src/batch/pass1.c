@@ -104,6 +104,7 @@ typedef struct worker {
 	sb_rejects rejects;
 	long long rows, rejected;
 	sb_fen rejected_total;
+	bool overflow; /* rejected_total would not fit in 64 bits */
 	long long rejected_unreadable;
 	long lines;
 	bool multiline;
@@ -443,7 +444,7 @@ static sb_status reject_row(worker *w, uint64_t line, const char *id, size_t idl
 		id = masked;
 	}
 	if (total_ok)
-		w->rejected_total += total;
+		w->overflow |= !sb_fen_add(&w->rejected_total, total);
 	else
 		w->rejected_unreadable++;
 	return sb_rejects_add(&w->rejects, 2, line, id, idlen, reason, total_ok, total);
@@ -711,7 +712,10 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 			b->chunk_base[i] = i ? b->chunk_base[i - 1] + (uint64_t)w[i - 1].lines : 1;
 			res->rows += w[i].rows;
 			res->rejected += w[i].rejected;
-			res->rejected_total += w[i].rejected_total;
+			if (w[i].overflow || !sb_fen_add(&res->rejected_total, w[i].rejected_total))
+				st = sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
+						 "the totals of the rejected claims add up to more than a "
+						 "64-bit sum of fen holds");
 			res->rejected_unreadable += w[i].rejected_unreadable;
 		}
 		/* Chunk 0 was read with its header (one line) or from the start of

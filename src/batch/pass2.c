@@ -18,6 +18,7 @@
 #include "sink/explain.h"
 #include "sink/settlements.h"
 #include "sink/summary.h"
+#include "sanbao/explain.h"
 
 #include "io/outfile.h"
 
@@ -250,6 +251,7 @@ typedef struct w2 {
 	run2 *run;
 	void **thr;     /* each sink's thread state */
 	sb_acc *acc;    /* the current person's accumulators, one per scenario */
+	sb_trace *trace; /* the explained claim's steps (about 125 KB: made when needed) */
 	sb_rejects rejects;
 	char *buf;      /* the partition being settled */
 	size_t bufcap;
@@ -288,10 +290,11 @@ static const sb_dup *find_dup(const run2 *r, uint64_t line)
 
 /* A claim not settled under scenario s (-1: under any, a duplicate). The
  * batch's rejects.csv lists scenario 0's. */
-static sb_status reject_rec(w2 *w, const sb_crec *r, int s, const char *reason)
+static sb_status reject_rec(w2 *w, const sb_crec *r, int s, const char *reason,
+			    const sb_trace *trace)
 {
 	run2 *run = w->run;
-	sb_rejected x = {s, r->line, sb_crec_id(r), r->idlen, reason, r->total};
+	sb_rejected x = {s, r->line, sb_crec_id(r), r->idlen, reason, r->total, trace};
 	sb_status st = SB_OK;
 	if (s <= 0 && (st = sb_rejects_add(&w->rejects, 2, r->line, sb_crec_id(r), r->idlen, reason,
 					     true, r->total)))
@@ -313,16 +316,15 @@ static sb_status emit(w2 *w, const sb_settled *x)
 }
 
 /* The one call into the settlement core, with the person's accumulators
- * for scenario s: they start empty with each person (a memset today; the
- * core's sb_acc_reset once accumulators are keyed). */
+ * for scenario s: they start empty with each person. */
 static sb_status settle_one(w2 *w, int s, bool new_person, const sb_policy *pol,
-			    const sb_person *p, const sb_claim *c, sb_result *res, FILE *ex,
-			    sb_diag *d)
+			    const sb_person *p, const sb_claim *c, sb_result *res,
+			    sb_trace *trace, sb_diag *d)
 {
 	sb_acc *acc = &w->acc[s];
 	if (new_person)
-		memset(acc, 0, sizeof *acc);
-	return sb_settle_claim(w->run->sets[s], pol, p, c, acc, res, ex, d);
+		sb_acc_reset(acc);
+	return sb_settle_claim(w->run->sets[s], pol, p, c, acc, res, trace, d);
 }
 
 /* Sorts records by person, date, then claim id: a radix sort on
@@ -423,7 +425,7 @@ static sb_status monitor_settled(w2 *w, const sb_crec *r, const sb_person *perso
 		sb_region_text(set->region, code);
 		code[6] = '\0';
 		snprintf(reason, cap, "region %s has no policy among the loaded ones", code);
-		return reject_rec(w, r, 0, reason);
+		return reject_rec(w, r, 0, reason, NULL);
 	}
 	const sb_policy *pol = sb_policyset_at(run->sets[0], (size_t)g);
 	sb_person p = *person;
@@ -433,7 +435,7 @@ static sb_status monitor_settled(w2 *w, const sb_crec *r, const sb_person *perso
 	sb_diag_clear(&d);
 	if (sb_settle_context(pol, &p, c, &res, &d)) {
 		sb_diag_format(&d, reason, cap);
-		return reject_rec(w, r, 0, reason);
+		return reject_rec(w, r, 0, reason, NULL);
 	}
 	if (res.version->from != set->version) {
 		char a[11], v[11];
@@ -442,7 +444,7 @@ static sb_status monitor_settled(w2 *w, const sb_crec *r, const sb_person *perso
 		snprintf(reason, cap, "settled under version %s, but the version of region %s in "
 			 "force on the claim's date is %s: settle it again", a,
 			 sb_policy_region(pol), v);
-		return reject_rec(w, r, 0, reason);
+		return reject_rec(w, r, 0, reason, NULL);
 	}
 	res.identity = set->identity;
 	res.oop = set->oop;
@@ -513,7 +515,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 				snprintf(reason, sizeof reason,
 					 "duplicate claim id: the same id is first at line %llu",
 					 (unsigned long long)dup->first);
-				st = reject_rec(w, r, -1, reason);
+				st = reject_rec(w, r, -1, reason, NULL);
 				continue;
 			}
 		}
@@ -567,10 +569,17 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 				code[6] = '\0';
 				snprintf(reason, sizeof reason, "region %s has no policy in %s", code,
 					 run->dirs[s]);
-				st = reject_rec(w, r, s, reason);
+				st = reject_rec(w, r, s, reason, NULL);
 				continue;
 			}
-			FILE *ex = explain && !s ? b->cfg->explain : NULL;
+			sb_trace *trace = NULL;
+			if (explain && !s) {
+				if (!w->trace && !(w->trace = sb_malloc(sizeof *w->trace))) {
+					st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+					break;
+				}
+				trace = w->trace;
+			}
 			sb_result res;
 			sb_diag d;
 			sb_diag_clear(&d);
@@ -584,15 +593,16 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 				cs = &other;
 			}
 			x.claim = cs;
-			if (settle_one(w, s, new_person, pol, &person, cs, &res, ex, &d)) {
+			if (settle_one(w, s, new_person, pol, &person, cs, &res, trace, &d)) {
 				if (d.code == SB_ENOMEM) {
 					st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 					break;
 				}
 				sb_diag_format(&d, reason, sizeof reason);
-				st = reject_rec(w, r, s, reason);
+				st = reject_rec(w, r, s, reason, trace);
 				continue;
 			}
+			x.trace = trace;
 			x.scenario = s;
 			x.set = run->sets[s];
 			x.policy = pol;
@@ -913,7 +923,10 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		}
 		sb_rejects_release(&w[i].rejects);
 		sb_free(w[i].thr);
+		for (int k = 0; w[i].acc && k < run.nscen; k++)
+			sb_acc_release(&w[i].acc[k]);
 		sb_free(w[i].acc);
+		sb_free(w[i].trace);
 		sb_free(w[i].buf);
 	}
 	if (!st && run.st) {

@@ -19,6 +19,7 @@ typedef struct sb_case_claim {
 	sb_claim c;
 	int person; /* index into persons */
 	bool settled;
+	const char *broken; /* what sb_settle_verify found, or NULL */
 	sb_ynode node;
 	sb_result r;
 } sb_case_claim;

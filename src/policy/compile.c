@@ -387,8 +387,8 @@ static sb_status compile_bands(sb_comp *c, sb_ynode n, sb_band **out, uint16_t *
 		return sb_ynode_error(c->d, SB_EPOLICY, n,
 				      "bands must be a non-empty list of {from: amount, rate: rate}");
 	size_t len = sb_ynode_len(n);
-	if (len > 64)
-		return sb_ynode_error(c->d, SB_ELIMIT, n, "at most 64 bands");
+	if (len > SB_MAX_BANDS)
+		return sb_ynode_error(c->d, SB_ELIMIT, n, "at most %d bands", SB_MAX_BANDS);
 	sb_band *b = sb_arena_alloc(c->arena, len * sizeof *b);
 	if (!b)
 		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -511,6 +511,35 @@ static sb_status word_text(sb_comp *c, sb_ynode n, const char *what, const char 
 	return SB_OK;
 }
 
+uint64_t sb_id_key(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* The key of symbol sym of kind; refuses (at n) an id whose key another
+ * id of the same kind in the set already has. */
+static sb_status id_key(sb_comp *c, sb_ynode n, sb_symkind kind, int sym, uint64_t *out)
+{
+	const char *name = sb_policyset_symbol_name(c->set, kind, sym);
+	uint64_t key = sb_id_key(name, strlen(name));
+	int count = sb_policyset_symbol_count(c->set, kind);
+	for (int i = 0; i < count; i++) {
+		const char *other = sb_policyset_symbol_name(c->set, kind, i);
+		if (i != sym && sb_id_key(other, strlen(other)) == key)
+			return sb_ynode_error(c->d, SB_EPOLICY, n,
+					      "%s id \"%s\" has the same 64-bit key as \"%s\": "
+					      "accumulators could not tell them apart; rename one",
+					      kind == SB_SYM_POOL ? "pool" : "layer", name, other);
+	}
+	*out = key;
+	return SB_OK;
+}
+
 sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 {
 	sb_status st;
@@ -521,6 +550,8 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 	l->sym = sb_policyset_intern(c->set, SB_SYM_LAYER, raw->id, strlen(raw->id));
 	if (l->sym < 0)
 		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if ((st = id_key(c, raw->node, SB_SYM_LAYER, l->sym, &l->key)))
+		return st;
 	l->name = l->fund_code = "";
 	if ((v = raw->keys[SB_LK_NAME]).n && (st = word_text(c, v, "name", &l->name)))
 		return st;
@@ -585,10 +616,16 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 	}
 	if (l->pool < 0)
 		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if ((st = id_key(c, raw->keys[SB_LK_POOL].n ? raw->keys[SB_LK_POOL] : raw->node,
+			 SB_SYM_POOL, l->pool, &l->pool_key)))
+		return st;
 	if ((v = raw->keys[SB_LK_ADJUST]).n) {
 		if (!sb_ynode_is_seq(v))
 			return sb_ynode_error(c->d, SB_EPOLICY, v, "adjust must be a list of entries");
 		size_t len = sb_ynode_len(v);
+		if (len > SB_MAX_ADJUST)
+			return sb_ynode_error(c->d, SB_ELIMIT, v, "at most %d adjust entries in a layer",
+					      SB_MAX_ADJUST);
 		l->adjust = sb_arena_alloc(c->arena, (len ? len : 1) * sizeof *l->adjust);
 		if (!l->adjust)
 			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");

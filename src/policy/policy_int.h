@@ -11,7 +11,6 @@
 #include "base/arena.h"
 #include "sanbao/policy.h"
 
-#define SB_MAX_LAYERS 32
 #define SB_MAX_MASK_SYMS 63 /* levels, identities, tiers: bit masks */
 
 enum sb_scheme { SB_SCHEME_EMPLOYEE, SB_SCHEME_RESIDENT, SB_SCHEME_N };
@@ -113,6 +112,9 @@ typedef struct sb_adjust {
 typedef struct sb_layer {
 	int sym;  /* layer id symbol */
 	int pool; /* pool symbol */
+	/* sb_id_key of the layer id and of the pool id: what accumulators are
+	 * keyed by (stable across loads, unlike the symbols). */
+	uint64_t key, pool_key;
 	const char *id, *name, *fund_code;
 	sb_cond when;
 	uint8_t base, scope, mode;

@@ -2,13 +2,18 @@
  * policy-format.md "Computation" says: resolve each layer's values for the
  * claim, integrate its band rates over the accumulated base, limit by the
  * pool's cap room, round once half up, never pay more than the base.
- * Money is fen, rates basis points; the integral is exact in fen x bp. */
+ * Money is fen, rates basis points; the integral is exact in fen x bp.
+ * Accumulators (acc.c) are updated in place as layers pay, with an undo
+ * log so that a refused claim leaves them as they were; each step goes to
+ * the optional sb_trace, never to a stream. */
 #include "sanbao/settle.h"
 
 #include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "policy/policy_int.h"
+#include "settle/settle_int.h"
 
 typedef __int128 wide; /* fen x bp sums: exact, no overflow */
 
@@ -21,9 +26,9 @@ typedef struct resolved {
 	uint8_t mode;
 	sb_fen cap; /* -1: none */
 	uint16_t nbands;
-	uint32_t applied_adjust; /* bit i: adjust entry i applied (first 32) */
-	sb_fen from[64];
-	int64_t rate[64];
+	uint64_t applied_adjust; /* bit i: adjust entry i applied */
+	sb_fen from[SB_MAX_BANDS];
+	int64_t rate[SB_MAX_BANDS];
 } resolved;
 
 static sb_status resolve_bands(const sb_band *b, uint16_t n, const sb_claimctx *x,
@@ -71,8 +76,8 @@ static sb_status resolve_layer(const sb_layer *l, const sb_claimctx *x, int with
 			if (!with_penalty)
 				continue;
 		}
-		if (i < 32)
-			r->applied_adjust |= 1u << i;
+		if (i < SB_MAX_ADJUST) /* the loader allows no more */
+			r->applied_adjust |= (uint64_t)1 << i;
 		if ((a->has & SB_A_DEDUCTIBLE) &&
 		    (st = sb_val_resolve(&a->deductible, x, "deductible", &r->deductible, d)))
 			return st;
@@ -111,121 +116,78 @@ static sb_status resolve_layer(const sb_layer *l, const sb_claimctx *x, int with
 	return SB_OK;
 }
 
-static void put_fen(FILE *f, sb_fen v)
-{
-	char buf[SB_MONEY_BUF];
-	sb_money_format(v, buf);
-	fputs(buf, f);
-}
-
-static void put_rate(FILE *f, int64_t bp)
-{
-	char buf[32];
-	sb_bp_format(bp, buf);
-	fputs(buf, f);
-}
-
-/* Exact fen x bp with half-up rounding of a ten-thousandth of a fen. */
-static void put_raw(FILE *f, wide raw)
-{
-	sb_fen whole = (sb_fen)(raw / 10000);
-	int frac = (int)(raw % 10000);
-	put_fen(f, whole);
-	fprintf(f, "%04d", frac);
-}
-
 /* The payment of a resolved layer on base B, given the accumulated base
- * C0, this layer's claim count this year and the room left under its cap. */
+ * C0, this layer's claim count this year and what its pool has paid. When
+ * t is not NULL it receives every step. */
 static sb_fen compute(const sb_layer *l, const resolved *r, sb_fen B, sb_fen C0,
-		      uint32_t count, sb_fen pool_paid, FILE *ex)
+		      uint32_t count, sb_fen pool_paid, sb_fen *room_out, sb_trace_calc *t)
 {
 	sb_fen D = r->deductible;
 	bool repeat = l->scope == SB_SCOPE_VISIT && count >= 1 && r->has_repeat;
 	if (repeat)
 		D = r->repeat;
 	sb_fen C1 = C0 + B;
-	if (ex) {
-		fprintf(ex, "    deductible D = ");
-		put_fen(ex, D);
-		fprintf(ex, repeat ? " (repeat: claim %u this policy year)\n" :
-				     " (claim %u this policy year)\n", count + 1);
-		fprintf(ex, "    accumulated C0 = ");
-		put_fen(ex, C0);
-		fprintf(ex, " -> C1 = ");
-		put_fen(ex, C1);
-		fprintf(ex, " (scope %s, mode %s)\n", l->scope == SB_SCOPE_YEAR ? "year" : "visit",
-			r->mode == SB_MODE_ABOVE ? "above_deductible" : "cumulative");
+	if (t) {
+		t->deductible = D;
+		t->repeat = repeat;
+		t->claim_no = count + 1;
+		t->c0 = C0;
+		t->c1 = C1;
+		t->scope = l->scope == SB_SCOPE_YEAR ? "year" : "visit";
+		t->mode = r->mode == SB_MODE_ABOVE ? "above_deductible" : "cumulative";
+		t->nbands = 0;
 	}
 	wide raw = 0;
 	for (uint16_t i = 0; i < r->nbands; i++) {
-		sb_fen t = r->mode == SB_MODE_ABOVE ? r->from[i] + D :
-			   r->from[i] > D ? r->from[i] : D;
+		sb_fen th = r->mode == SB_MODE_ABOVE ? r->from[i] + D :
+			    r->from[i] > D ? r->from[i] : D;
 		sb_fen next = SB_FEN_MAX * 4;
 		if (i + 1 < r->nbands)
 			next = r->mode == SB_MODE_ABOVE ? r->from[i + 1] + D :
 			       r->from[i + 1] > D ? r->from[i + 1] : D;
-		sb_fen lo = t > C0 ? t : C0, hi = next < C1 ? next : C1;
+		sb_fen lo = th > C0 ? th : C0, hi = next < C1 ? next : C1;
 		if (hi <= lo)
 			continue;
 		wide part = (wide)(hi - lo) * r->rate[i];
 		raw += part;
-		if (ex) {
-			fprintf(ex, "    band from ");
-			put_fen(ex, r->from[i]);
-			fprintf(ex, " (x >= ");
-			put_fen(ex, t);
-			fprintf(ex, "): ");
-			put_fen(ex, lo);
-			fprintf(ex, " .. ");
-			put_fen(ex, hi);
-			fprintf(ex, " = ");
-			put_fen(ex, hi - lo);
-			fprintf(ex, " x ");
-			put_rate(ex, r->rate[i]);
-			fprintf(ex, " = ");
-			put_raw(ex, part);
-			fputc('\n', ex);
-		}
+		if (t)
+			t->band[t->nbands++] = (sb_trace_band){
+				.from = r->from[i], .threshold = th, .lo = lo, .hi = hi,
+				.rate = r->rate[i], .part = (int64_t)part,
+			};
 	}
-	if (ex && raw == 0)
-		fprintf(ex, "    no band is crossed between C0 and C1 above the deductible\n");
+	if (t) {
+		t->banded = (int64_t)raw;
+		t->capped = r->cap >= 0;
+		t->cap_limited = false;
+	}
+	*room_out = -1;
 	if (r->cap >= 0) {
 		sb_fen room = r->cap - pool_paid;
 		if (room < 0)
 			room = 0;
-		if (ex) {
-			fprintf(ex, "    cap ");
-			put_fen(ex, r->cap);
-			fprintf(ex, " (its pool has paid ");
-			put_fen(ex, pool_paid);
-			fprintf(ex, "; room ");
-			put_fen(ex, room);
-			fprintf(ex, ")\n");
+		*room_out = room;
+		if (t) {
+			t->cap = r->cap;
+			t->pool_paid = pool_paid;
+			t->room = room;
 		}
 		if (raw > (wide)room * 10000) {
 			raw = (wide)room * 10000;
-			if (ex)
-				fprintf(ex, "    limited by the cap\n");
+			if (t)
+				t->cap_limited = true;
 		}
-	} else if (ex) {
-		fprintf(ex, "    cap none\n");
 	}
 	sb_fen pay = (sb_fen)((raw + 5000) / 10000);
-	if (ex) {
-		fprintf(ex, "    raw ");
-		put_raw(ex, raw);
-		fprintf(ex, " rounded half up to ");
-		put_fen(ex, pay);
-		fputc('\n', ex);
+	if (t) {
+		t->raw = (int64_t)raw;
+		t->rounded = pay;
+		t->base_limited = pay > B;
 	}
-	if (pay > B) {
+	if (pay > B)
 		pay = B;
-		if (ex) {
-			fprintf(ex, "    limited to the base ");
-			put_fen(ex, B);
-			fputc('\n', ex);
-		}
-	}
+	if (t)
+		t->pay = pay;
 	return pay;
 }
 
@@ -251,16 +213,31 @@ sb_status sb_claim_check(const sb_claim *c, sb_diag *d)
 			  c->pre_selfpay < 0 ? "pre_selfpay" : c->over_limit < 0 ? "over_limit" : NULL;
 	if (neg)
 		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: %s is negative", c->id, neg);
-	if (c->total > SB_FEN_MAX)
-		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: total is too large", c->id);
-	if (c->in_scope + c->pre_selfpay + c->over_limit > c->total) {
+	if (c->total > SB_CLAIM_MAX) {
 		char a[SB_MONEY_BUF], b[SB_MONEY_BUF];
-		sb_money_format(c->in_scope + c->pre_selfpay + c->over_limit, a);
+		sb_money_format(c->total, a);
+		sb_money_format(SB_CLAIM_MAX, b);
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+				   "claim %s: total %s is above the plausible limit for one claim "
+				   "(%s)", c->id, a, b);
+	}
+	/* Each part is at most SB_FEN_MAX (the money reader's limit): the sum
+	 * cannot overflow, but check in steps all the same. */
+	if (c->in_scope > c->total || c->pre_selfpay > c->total - c->in_scope ||
+	    c->over_limit > c->total - c->in_scope - c->pre_selfpay) {
+		char a[SB_MONEY_BUF], b[SB_MONEY_BUF];
+		sb_fen sum = c->in_scope > SB_FEN_MAX || c->pre_selfpay > SB_FEN_MAX ||
+					     c->over_limit > SB_FEN_MAX ?
+				     SB_FEN_MAX : c->in_scope + c->pre_selfpay + c->over_limit;
+		sb_money_format(sum, a);
 		sb_money_format(c->total, b);
 		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
 				   "claim %s: in_scope + pre_selfpay + over_limit = %s exceed the "
 				   "total %s", c->id, a, b);
 	}
+	if (c->npaid > SB_MAX_PAID)
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: more than %d paid amounts",
+				   c->id, SB_MAX_PAID);
 	for (uint8_t i = 0; i < c->npaid; i++)
 		if (c->paid[i].fen < 0)
 			return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: a paid amount is negative",
@@ -268,61 +245,33 @@ sb_status sb_claim_check(const sb_claim *c, sb_diag *d)
 	return SB_OK;
 }
 
-static int acc_layer(sb_acc *a, int sym)
+static void trace_head(const sb_policy *pol, const sb_version *v, const sb_person *p,
+		       const sb_claim *c, const sb_claimctx *x, sb_trace *t)
 {
-	for (int i = 0; i < a->nlayers; i++)
-		if (a->layer[i].sym == sym)
-			return i;
-	int i = a->nlayers++;
-	a->layer[i].sym = sym;
-	a->layer[i].count = 0;
-	a->layer[i].base = 0;
-	return i;
+	t->has_head = true;
+	t->claim_id = c->id;
+	sb_id_mask(p->id, strlen(p->id), t->person);
+	t->date = c->date;
+	t->visit = sb_visit_names[c->visit];
+	t->level = c->level_name && *c->level_name ? c->level_name : "-";
+	t->place = sb_place_names[c->place];
+	t->filing = sb_filing_names[c->filing];
+	memcpy(t->region, pol->region, sizeof t->region);
+	t->policy_name = pol->name;
+	t->policy_path = pol->path;
+	t->version_from = v->from;
+	t->version_index = v->index;
+	t->source = v->source;
+	t->year = x->year;
+	t->scheme = sb_scheme_names[x->scheme];
+	t->identity = x->identity;
+	t->age = x->age;
+	t->total = c->total;
+	t->in_scope = c->in_scope;
+	t->pre_selfpay = c->pre_selfpay;
+	t->over_limit = c->over_limit;
+	t->out_of_scope = c->total - c->in_scope - c->pre_selfpay - c->over_limit;
 }
-
-static int acc_pool(sb_acc *a, int sym)
-{
-	for (int i = 0; i < a->npools; i++)
-		if (a->pool[i].sym == sym)
-			return i;
-	int i = a->npools++;
-	a->pool[i].sym = sym;
-	a->pool[i].paid = 0;
-	return i;
-}
-
-static const char *ident_name(const sb_policyset *set, int sym)
-{
-	return sym < 0 ? "none" : sb_policyset_symbol_name(set, SB_SYM_IDENTITY, sym);
-}
-
-static void explain_head(const sb_policyset *set, const sb_policy *pol, const sb_version *v,
-			 const sb_person *p, const sb_claim *c, const sb_claimctx *x, FILE *ex)
-{
-	char date[11], from[11], masked[SB_ID_LEN + 1];
-	sb_date_format(c->date, date);
-	sb_date_format(v->from, from);
-	sb_id_mask(p->id, strlen(p->id), masked);
-	fprintf(ex, "claim %s  person %s  %s  %s %s %s %s\n", c->id, masked, date,
-		sb_visit_names[c->visit], c->level_name && *c->level_name ? c->level_name : "-",
-		sb_place_names[c->place], sb_filing_names[c->filing]);
-	fprintf(ex, "  policy %s %s (%s), version from %s%s%s, policy year %d\n", pol->region,
-		pol->name, pol->path, from, *v->source ? ", source: " : "", v->source, x->year);
-	fprintf(ex, "  scheme %s, identity applied: %s, age %d\n", sb_scheme_names[x->scheme],
-		ident_name(set, x->identity), x->age);
-	fprintf(ex, "  total ");
-	put_fen(ex, c->total);
-	fprintf(ex, " = in_scope ");
-	put_fen(ex, c->in_scope);
-	fprintf(ex, " + pre_selfpay ");
-	put_fen(ex, c->pre_selfpay);
-	fprintf(ex, " + over_limit ");
-	put_fen(ex, c->over_limit);
-	fprintf(ex, " + out_of_scope ");
-	put_fen(ex, c->total - c->in_scope - c->pre_selfpay - c->over_limit);
-	fputc('\n', ex);
-}
-
 /* The version in force and the claim's context, or a refusal. */
 static sb_status claim_context(const sb_policy *pol, const sb_person *p, const sb_claim *c,
 			       const sb_version **vout, sb_claimctx *x, sb_diag *d)
@@ -398,8 +347,56 @@ sb_status sb_settle_rule_threshold(const sb_policy *pol, const sb_person *p, con
 	return sb_val_resolve(&v->rules[rule].threshold, &x, what, &t, d);
 }
 
-sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const sb_person *p,
-			  const sb_claim *c, sb_acc *acc, sb_result *r, FILE *ex, sb_diag *d)
+/* The accumulator changes of one claim, undone when it is refused. */
+typedef struct undo {
+	uint32_t n0;  /* entries before the claim: later ones are new */
+	uint16_t n;
+	struct { uint32_t i; uint32_t count; sb_fen amount; } old[2 * SB_MAX_LAYERS];
+} undo;
+
+/* Notes an entry's values before a change. An entry may be noted twice
+ * (two layers of one pool): undo_all restores in reverse order. */
+static void undo_note(undo *u, const sb_acc *a, int i)
+{
+	if ((uint32_t)i >= u->n0)
+		return;
+	u->old[u->n].i = (uint32_t)i;
+	u->old[u->n].count = a->e[i].count;
+	u->old[u->n].amount = a->e[i].amount;
+	u->n++;
+}
+
+static void undo_all(const undo *u, sb_acc *a)
+{
+	for (uint16_t k = u->n; k-- > 0;) {
+		a->e[u->old[k].i].count = u->old[k].count;
+		a->e[u->old[k].i].amount = u->old[k].amount;
+	}
+	a->n = u->n0;
+}
+
+/* Adds amount (and one claim when count) to entry i, or to a new entry
+ * when i < 0; refuses a sum beyond SB_FEN_MAX. */
+static sb_status acc_add(sb_acc *a, undo *u, int i, uint32_t region, int year, uint32_t kind,
+			 uint64_t id, sb_fen amount, bool count, const char *what,
+			 const char *name, sb_diag *d)
+{
+	sb_status st;
+	if (i < 0 && (st = sb_acc_slot(a, region, year, kind, id, &i, d)))
+		return st;
+	if (a->e[i].amount > SB_FEN_MAX - amount)
+		return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
+				   "the %s of %s would exceed the largest amount accepted", what, name);
+	undo_note(u, a, i);
+	a->e[i].amount += amount;
+	if (count)
+		a->e[i].count++;
+	return SB_OK;
+}
+
+static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_person *p,
+			const sb_claim *c, sb_acc *a, undo *u, sb_result *r, sb_trace *t,
+			sb_diag *d)
 {
 	sb_status st = sb_claim_check(c, d);
 	if (st)
@@ -408,13 +405,8 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 	sb_claimctx x;
 	if ((st = claim_context(pol, p, c, &v, &x, d)))
 		return st;
-
-	sb_acc a = *acc;
-	if (a.policy != pol || a.year != x.year) {
-		a.policy = pol;
-		a.year = x.year;
-		a.nlayers = a.npools = 0;
-	}
+	uint32_t region = sb_region_number(pol->region);
+	int year = x.year;
 	for (uint8_t i = 0; i < c->npaid; i++) {
 		bool found = false;
 		for (uint16_t j = 0; j < v->nlayers && !found; j++)
@@ -425,13 +417,14 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 					   "in force", c->id,
 					   sb_policyset_symbol_name(set, SB_SYM_LAYER, c->paid[i].layer));
 	}
-	if (ex)
-		explain_head(set, pol, v, p, c, &x, ex);
+	if (t)
+		trace_head(pol, v, p, c, &x, t);
 
 	/* The result is large (room for every layer) and this is per claim:
 	 * clear only what this version uses. */
 	memset(r->layer, 0, v->nlayers * sizeof r->layer[0]);
 	r->version = v;
+	r->region = region;
 	r->identity = x.identity;
 	r->year = x.year;
 	r->age = x.age;
@@ -443,128 +436,183 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 		const sb_layer *l = &v->layers[i];
 		sb_layer_result *lr = &r->layer[i];
 		lr->sym = l->sym;
+		lr->cap = lr->room = -1;
 		const sb_paid *given = NULL;
 		for (uint8_t j = 0; j < c->npaid; j++)
 			if (c->paid[j].layer == l->sym)
 				given = &c->paid[j];
-		if (ex)
-			fprintf(ex, "  layer %s %s%s%s%s\n", l->id, l->name, *l->fund_code ? " [" : "",
-				l->fund_code, *l->fund_code ? "]" : "");
+		sb_trace_layer *tl = NULL;
+		if (t) {
+			tl = &t->layer[t->nlayers++];
+			memset(tl, 0, offsetof(sb_trace_layer, calc));
+			tl->computed = tl->has_penalty = tl->paid = tl->refused = false;
+			tl->sym = l->sym;
+			tl->id = l->id;
+			tl->name = l->name;
+			tl->fund_code = l->fund_code;
+		}
 		if (!sb_cond_holds(&l->when, &x)) {
-			if (given)
+			if (given) {
+				if (tl)
+					tl->refused = true;
 				return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
 						   "claim %s: paid gives an amount for layer %s, whose "
 						   "conditions (when) do not hold for this claim", c->id, l->id);
-			if (ex)
-				fprintf(ex, "    conditions (when) do not hold: not applied\n");
+			}
 			continue;
 		}
+		if (tl)
+			tl->when_held = true;
 		resolved full, bare;
 		if ((st = resolve_layer(l, &x, 1, &full, d)))
-			return st;
+			goto refused;
 		if (full.penalty_matched && (st = resolve_layer(l, &x, 0, &bare, d)))
-			return st;
-		if (ex && full.applied_adjust) {
-			fprintf(ex, "    adjust applied:");
-			for (uint16_t j = 0; j < l->nadjust && j < 32; j++)
+			goto refused;
+		if (tl) {
+			tl->resolved = true;
+			for (uint16_t j = 0; j < l->nadjust && j < SB_MAX_ADJUST; j++)
 				if (full.applied_adjust >> j & 1)
-					fprintf(ex, " #%u%s (line %d)", j + 1,
-						l->adjust[j].has & SB_A_PENALTY ? " penalty" : "",
-						l->adjust[j].src.line);
-			fputc('\n', ex);
+					tl->adjust[tl->nadjust++] = (sb_trace_adjust){
+						.index = (uint16_t)(j + 1),
+						.penalty = (l->adjust[j].has & SB_A_PENALTY) != 0,
+						.line = l->adjust[j].src.line,
+					};
 		}
 		sb_fen B = rem_in + (l->base == SB_BASE_WITH_PRE_SELFPAY ? rem_pre : 0);
 		if (l->exclude_penalty)
 			B = B > pen_sum ? B - pen_sum : 0;
-		int li = acc_layer(&a, l->sym), pi = acc_pool(&a, l->pool);
-		sb_fen C0 = l->scope == SB_SCOPE_YEAR ? a.layer[li].base : 0;
-		uint32_t count = a.layer[li].count;
-		sb_fen pool_paid = a.pool[pi].paid;
+		/* Entries found now stay at their index: new ones are appended. */
+		int li = sb_acc_index(a, region, year, SB_ACC_LAYER, l->key);
+		int pi = sb_acc_index(a, region, year, SB_ACC_POOL, l->pool_key);
+		uint32_t count = li < 0 ? 0 : a->e[li].count;
+		sb_fen C0 = li < 0 || l->scope != SB_SCOPE_YEAR ? 0 : a->e[li].amount;
+		sb_fen pool_paid = pi < 0 ? 0 : a->e[pi].amount;
+		sb_fen room;
 		if (full.skip) {
-			if (given)
+			if (given) {
+				if (tl)
+					tl->refused = true;
 				return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
 						   "claim %s: paid gives an amount for layer %s, which an "
 						   "adjust entry skips for this claim", c->id, l->id);
+			}
 			if (full.penalty_matched && !bare.skip) {
-				if (ex)
-					fprintf(ex, "    skipped by a penalty entry; without it:\n");
-				lr->penalty = compute(l, &bare, B, C0, count, pool_paid, ex);
+				if (tl) {
+					tl->skipped = SB_TRACE_SKIP_PENALTY;
+					tl->computed = true;
+					tl->base = B;
+				}
+				lr->penalty = compute(l, &bare, B, C0, count, pool_paid, &room,
+						      tl ? &tl->calc : NULL);
 				pen_sum += lr->penalty;
-			} else if (ex) {
-				fprintf(ex, "    skipped by an adjust entry: not applied\n");
+			} else if (tl) {
+				tl->skipped = SB_TRACE_SKIP_ADJUST;
 			}
 			/* A skipped layer does not settle the claim: nothing accumulates. */
 			continue;
 		}
 		lr->applied = true;
 		lr->base = B;
-		if (ex) {
-			fprintf(ex, "    base B = ");
-			put_fen(ex, B);
-			fprintf(ex, " (%s%s)\n", l->base == SB_BASE_WITH_PRE_SELFPAY ?
-				"in-scope and pre-selfpay left" : "in-scope left",
-				l->exclude_penalty ? ", less earlier layers' penalties" : "");
+		if (tl) {
+			tl->has_base = true;
+			tl->base = B;
+			tl->base_with_pre_selfpay = l->base == SB_BASE_WITH_PRE_SELFPAY;
+			tl->less_penalties = l->exclude_penalty;
 		}
 		if (given) {
+			if (tl) {
+				tl->given = true;
+				tl->given_amount = given->fen;
+			}
 			if (given->fen > B) {
 				char g[SB_MONEY_BUF], b[SB_MONEY_BUF];
 				sb_money_format(given->fen, g);
 				sb_money_format(B, b);
+				if (tl)
+					tl->refused = true;
 				return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
 						   "claim %s: paid %s for layer %s exceeds the base %s "
 						   "that is left for it", c->id, g, l->id, b);
 			}
 			lr->given = true;
 			lr->pay = given->fen;
-			if (ex)
-				fprintf(ex, "    paid elsewhere (given on the claim)\n");
 		} else {
-			lr->pay = compute(l, &full, B, C0, count, pool_paid, ex);
+			if (tl)
+				tl->computed = true;
+			lr->pay = compute(l, &full, B, C0, count, pool_paid, &room,
+					  tl ? &tl->calc : NULL);
+			if (room >= 0) {
+				lr->cap = full.cap;
+				lr->room = room;
+			}
 			if (full.penalty_matched) {
-				FILE *quiet = NULL;
 				sb_fen without = bare.skip ? 0 :
-						 compute(l, &bare, B, C0, count, pool_paid, quiet);
+						 compute(l, &bare, B, C0, count, pool_paid, &room, NULL);
 				lr->penalty = without > lr->pay ? without - lr->pay : 0;
 				pen_sum += lr->penalty;
-				if (ex) {
-					fprintf(ex, "    penalty: ");
-					put_fen(ex, without);
-					fprintf(ex, " without penalty entries - ");
-					put_fen(ex, lr->pay);
-					fprintf(ex, " = ");
-					put_fen(ex, lr->penalty);
-					fputc('\n', ex);
+				if (tl) {
+					tl->has_penalty = true;
+					tl->without_penalty = without;
+					tl->penalty = lr->penalty;
 				}
 			}
 		}
-		a.layer[li].base += B;
-		a.layer[li].count++;
-		a.pool[pi].paid += lr->pay;
+		if ((st = acc_add(a, u, li, region, year, SB_ACC_LAYER, l->key, B, true,
+				  "accumulated base", l->id, d)) ||
+		    (st = acc_add(a, u, pi, region, year, SB_ACC_POOL, l->pool_key, lr->pay, false,
+				  "payments of the pool", l->id, d)))
+			goto refused;
 		sb_fen from_in = lr->pay < rem_in ? lr->pay : rem_in;
+		lr->from_in_scope = from_in;
+		lr->from_pre_selfpay = lr->pay - from_in;
 		rem_in -= from_in;
 		rem_pre -= lr->pay - from_in;
 		fund += lr->pay;
-		if (ex) {
-			fprintf(ex, "    pays ");
-			put_fen(ex, lr->pay);
-			fprintf(ex, "; in-scope left ");
-			put_fen(ex, rem_in);
-			fputc('\n', ex);
+		if (tl) {
+			tl->paid = true;
+			tl->pay = lr->pay;
+			tl->in_scope_left = rem_in;
 		}
+		continue;
+refused:
+		if (tl)
+			tl->refused = true;
+		return st;
 	}
 	r->fund = fund;
 	r->oop = c->total - fund;
 	r->oop_in_scope = rem_in;
 	eval_rules(v, &x, r);
-	if (ex) {
-		fprintf(ex, "  fund ");
-		put_fen(ex, r->fund);
-		fprintf(ex, "  oop ");
-		put_fen(ex, r->oop);
-		fprintf(ex, "  oop_in_scope ");
-		put_fen(ex, r->oop_in_scope);
-		fputc('\n', ex);
+	if (t) {
+		t->settled = true;
+		t->fund = r->fund;
+		t->oop = r->oop;
+		t->oop_in_scope = r->oop_in_scope;
 	}
-	*acc = a;
 	return SB_OK;
+}
+
+sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const sb_person *p,
+			  const sb_claim *c, sb_acc *acc, sb_result *r, sb_trace *t, sb_diag *d)
+{
+	undo u;
+	u.n0 = acc->n;
+	u.n = 0;
+	if (t) {
+		t->has_head = t->settled = t->refused = false;
+		t->claim_id = c->id;
+		t->nlayers = 0;
+		t->code = SB_OK;
+		t->reason[0] = '\0';
+	}
+	sb_status st = settle(set, pol, p, c, acc, &u, r, t, d);
+	if (st) {
+		undo_all(&u, acc);
+		if (t) {
+			t->refused = true;
+			t->code = st;
+			sb_diag_format(d, t->reason, sizeof t->reason);
+		}
+	}
+	return st;
 }

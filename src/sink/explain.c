@@ -1,5 +1,6 @@
-/* explain.c: the --explain sink: notes that the claim was found and, when
- * it is refused, says why (the core writes the settlement's steps). */
+/* explain.c: the --explain sink: renders the explained claim's trace (the
+ * core records the steps as data; sanbao/explain.h renders them) and notes
+ * that the claim was found. */
 #include "sink/explain.h"
 
 #include <stdatomic.h>
@@ -7,9 +8,11 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "sanbao/explain.h"
 
 typedef struct explain {
 	const sb_batch_config *cfg;
+	const sb_policyset *set; /* scenario 0's */
 	atomic_bool found;
 } explain;
 
@@ -23,14 +26,19 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 {
 	(void)d;
 	((explain *)self)->cfg = env->cfg;
+	((explain *)self)->set = env->sets[0];
 	return SB_OK;
 }
 
 static sb_status claim(void *self, void *thr, const sb_settled *s, sb_diag *d)
 {
 	(void)thr, (void)d;
-	if (!s->scenario && is_it(self, s->claim_id, s->claim_idlen))
-		atomic_store(&((explain *)self)->found, true);
+	explain *x = self;
+	if (s->scenario || !is_it(x, s->claim_id, s->claim_idlen))
+		return SB_OK;
+	atomic_store(&x->found, true);
+	if (x->cfg->explain && s->trace)
+		sb_explain_text(x->cfg->explain, s->set, s->trace);
 	return SB_OK;
 }
 
@@ -41,7 +49,11 @@ static sb_status reject(void *self, void *thr, const sb_rejected *r, sb_diag *d)
 	if (r->scenario || !is_it(x, r->claim_id, r->claim_idlen))
 		return SB_OK; /* duplicates (scenario -1) are not explained */
 	atomic_store(&x->found, true);
-	if (x->cfg->explain)
+	if (!x->cfg->explain)
+		return SB_OK;
+	if (r->trace) /* it ends with the refusal */
+		sb_explain_text(x->cfg->explain, x->set, r->trace);
+	else
 		fprintf(x->cfg->explain, "  refused: %s\n", r->reason);
 	return SB_OK;
 }

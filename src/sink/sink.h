@@ -37,6 +37,7 @@
 
 #include "sanbao/batch.h"
 #include "sanbao/settle.h"
+#include "sanbao/trace.h"
 
 /* A person as the population view gives them (for sinks that report on
  * every person or household, not only those with claims). */
@@ -95,6 +96,9 @@ typedef struct sb_settled {
 	 * thresholds (res->rules_held, res->rule_threshold); the pool of layer
 	 * i is sb_settled_pool(s, i). */
 	const sb_result *res;
+	/* The settlement step by step (sanbao/trace.h) when this is the claim
+	 * to explain (scenario 0, cfg->explain_id), else NULL. */
+	const sb_trace *trace;
 } sb_settled;
 
 /* A claim that was not settled under a scenario (or, with scenario -1,
@@ -106,6 +110,9 @@ typedef struct sb_rejected {
 	uint32_t claim_idlen;
 	const char *reason;
 	sb_fen total;
+	/* The steps up to the refusal when the core refused the claim to
+	 * explain, else NULL. */
+	const sb_trace *trace;
 } sb_rejected;
 
 typedef struct sb_sink_ops {
@@ -131,16 +138,5 @@ typedef struct sb_sink {
 
 /* The pool symbol layer i of a settled claim drew on. */
 int sb_settled_pool(const sb_settled *s, int i);
-
-/* Checked money addition for sums: false (and *into unchanged) when the
- * sum would not fit in 64 bits. */
-static inline bool sb_fen_add(sb_fen *into, sb_fen v)
-{
-	sb_fen r;
-	if (__builtin_add_overflow(*into, v, &r))
-		return false;
-	*into = r;
-	return true;
-}
 
 #endif

@@ -240,19 +240,21 @@ static ref_claim *reference(const char *dir, sb_policyset **setp, size_t *nclaim
 	sb_csv_free(c);
 	qsort(claims, nc, sizeof *claims, cmp_claim_order);
 	sb_acc acc;
+	sb_acc_init(&acc);
 	int last = -1;
 	for (size_t i = 0; i < nc; i++) {
 		ref_claim *rc = &claims[i];
 		rc->c.id = rc->id;
 		rc->c.level_name = rc->level;
 		if (rc->pidx != last) {
-			memset(&acc, 0, sizeof acc);
+			sb_acc_reset(&acc);
 			last = rc->pidx;
 		}
 		const ref_person *rp = &persons[rc->pidx];
 		if (sb_settle_claim(set, rp->pol, &rp->p, &rc->c, &acc, &rc->r, NULL, &d))
 			fail_msg("claim %s refused: %s", rc->id, d.message);
 	}
+	sb_acc_release(&acc);
 	qsort(claims, nc, sizeof *claims, cmp_claim_id);
 	free(persons);
 	*setp = set;
