@@ -606,16 +606,17 @@ static sb_status open_clause(builder *b, const line_view *l, const marker *m)
 	return append(b, l->p + m->len, l->n - m->len, 0);
 }
 
-/* Marks titles: a clause with children whose text is one line without a
- * full stop ("一、总体要求", "第二章 医疗救助"). They are listed but not coded,
- * or every heading would count again what its items say. */
+/* Marks titles: a clause with children whose text is one line without
+ * sentence punctuation ("一、总体要求", "第二章 医疗救助"). They are listed but
+ * not coded, or every heading would count again what its items say. A
+ * lead-in such as "第七条 …救助对象包括下列人员：" has a colon and is coded. */
 static void mark_headings(sb_texts_doc *doc)
 {
 	for (size_t i = 0; i < doc->nclauses; i++) {
 		sb_texts_clause *c = &doc->clauses[i];
 		int children = i + 1 < doc->nclauses && doc->clauses[i + 1].depth > c->depth;
 		c->heading = children && !memchr(c->text, '\n', c->len) &&
-			     !strstr(c->text, "。") && c->len <= 120;
+			     !has_punct(c->text, c->len);
 	}
 }
 
