@@ -1057,6 +1057,8 @@ static sb_status agreement(run *r, sb_texts_totals *t)
 		}
 		const char *id = j < r->ncat ? sb_texts_frame_id(r->f, j) : "(all categories)";
 		double kappa = sb_texts_kappa(tp, fp, fn, tn);
+		if (kappa > -0.0005 && kappa < 0.0005)
+			kappa = 0.0; /* no "-0.000" */
 		put_field(o, id);
 		sb_out_char(o, ',');
 		put_field(o, j < r->ncat ? sb_texts_frame_name(r->f, j) : "");
