@@ -197,8 +197,10 @@ static sb_status load_category(sb_texts_frame *f, sb_ynode n, sb_diag *d)
 					      "category id \"%s\" appears twice", c->id);
 	sb_ynode g = sb_ynode_get(n, "group");
 	if (g.n) {
-		if (!(c->group = dup_text(g)))
+		if (!sb_ynode_is_scalar(g))
 			return sb_ynode_error(d, SB_EPOLICY, g, "group must be a string");
+		if (!(c->group = dup_text(g)))
+			return sb_ynode_error(d, SB_ENOMEM, g, "out of memory");
 	}
 	sb_ynode md = sb_ynode_get(n, "min_departments");
 	if (md.n) {
@@ -308,8 +310,9 @@ static sb_status finish(sb_ydoc *doc, sb_texts_frame **out, sb_diag *d)
 {
 	sb_texts_frame *f = sb_calloc(1, sizeof *f);
 	if (!f) {
+		sb_diag_set(d, SB_ENOMEM, doc->path, 0, 0, "out of memory");
 		sb_ydoc_free(doc);
-		return sb_diag_set(d, SB_ENOMEM, doc->path, 0, 0, "out of memory");
+		return SB_ENOMEM;
 	}
 	sb_status st = load_root(f, doc, d);
 	sb_ydoc_free(doc);
@@ -461,6 +464,7 @@ static size_t code(const sb_texts_frame *f, const char *text, size_t n, sb_texts
 			if (departments_only && pass)
 				continue;
 			int hit = c->nterms ? 0 : 1;
+			size_t saved = tl; /* a vetoed category leaves no terms */
 			for (size_t k = 0; k < c->nterms; k++)
 				if (term_holds(c, s, k)) {
 					hit = 1;
@@ -469,6 +473,10 @@ static size_t code(const sb_texts_frame *f, const char *text, size_t n, sb_texts
 				}
 			if (c->min_departments && ndep < c->min_departments)
 				hit = 0;
+			if (!hit && terms && cap) {
+				tl = saved;
+				terms[tl] = '\0';
+			}
 			if (hit) {
 				codes->bits[i / 64] |= (uint64_t)1 << (i % 64);
 				ncodes++;
