@@ -295,11 +295,12 @@ static sb_status load_root(sb_texts_frame *f, sb_ydoc *doc, sb_diag *d)
 		return sb_diag_set(d, SB_ENOMEM, doc->path, 0, 0, "out of memory");
 	for (size_t i = 0; i < f->nstrs; i++) {
 		st = sb_ac_add(f->ac, f->strs[i], f->strlens[i], (int)i);
-		if (st)
+		if (st == SB_ELIMIT)
 			return sb_diag_set(d, st, doc->path, 0, 0,
-					   st == SB_ELIMIT ? "the terms make more than %d automaton "
-							     "states" : "out of memory (%d)",
+					   "the terms make more than %d automaton states",
 					   SB_AC_MAX_STATES);
+		if (st)
+			return sb_diag_set(d, st, doc->path, 0, 0, "out of memory");
 	}
 	if ((st = sb_ac_build(f->ac)))
 		return sb_diag_set(d, st, doc->path, 0, 0, "out of memory");

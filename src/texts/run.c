@@ -197,6 +197,18 @@ static sb_status read_meta(run *r)
 			}
 			*slots[j] = s;
 		}
+		/* A header without 发文机关 takes its issuers from META.csv. */
+		if (di->issuer && !di->doc->nissuers) {
+			st = sb_texts_split_issuers(&r->a, di->doc, di->issuer, strlen(di->issuer));
+			if (st) {
+				int line = (int)sb_csv_line(c);
+				sb_csv_free(c);
+				if (st == SB_ELIMIT)
+					return sb_diag_set(r->d, st, r->cfg->meta_path, line, 1,
+							   "more than %d issuers", SB_TEXTS_MAX_ISSUERS);
+				return sb_diag_set(r->d, st, r->cfg->meta_path, line, 1, "out of memory");
+			}
+		}
 		if (cdt >= 0 && !di->stage && di->date) {
 			int y = atoi(di->date);
 			di->doc->year = y > 1900 ? y : di->doc->year;
@@ -1020,8 +1032,8 @@ static void put_ratio(sb_out *o, long num, long den)
 
 static sb_status agreement(run *r, sb_texts_totals *t)
 {
-	goldrow *rows;
-	size_t n;
+	goldrow *rows = NULL;
+	size_t n = 0;
 	sb_status st = read_gold(r, &rows, &n);
 	if (st)
 		return st;

@@ -361,7 +361,7 @@ static int header_value(const char *p, size_t n, const char *key, const char **v
 
 /* Splits 发文机关 into organs: parenthesised remarks dropped, then cut at
  * blanks, 、 ， , and ；. */
-static sb_status split_issuers(sb_arena *a, sb_texts_doc *doc, const char *p, size_t n)
+sb_status sb_texts_split_issuers(sb_arena *a, sb_texts_doc *doc, const char *p, size_t n)
 {
 	size_t i = 0, start = 0;
 	int depth = 0;
@@ -630,7 +630,7 @@ static sb_status parse_header(sb_arena *a, sb_texts_doc *doc, const line_view *l
 	    header_value(l->p, l->n, "制定机关", &v, &vn)) {
 		if (!(doc->issuer = dupv(a, v, vn)))
 			return SB_ENOMEM;
-		return split_issuers(a, doc, v, vn);
+		return sb_texts_split_issuers(a, doc, v, vn);
 	}
 	if (header_value(l->p, l->n, "文号", &v, &vn))
 		return (doc->number = dupv(a, v, vn)) ? SB_OK : SB_ENOMEM;
@@ -714,7 +714,7 @@ sb_status sb_texts_split(sb_arena *a, const char *name, const char *buf, size_t 
 	for (size_t i = body; i < nl && !st; i++) {
 		const line_view *l = &lines[i];
 		marker m = i < end ? find_marker(l->p, l->n) : (marker){ST_NONE, "", 0};
-		if (m.st != ST_NONE && m.len < l->n + 1)
+		if (m.st != ST_NONE)
 			st = open_clause(&b, l, &m);
 		else if (doc->nclauses && i < end)
 			st = append(&b, l->p, l->n, 1);

@@ -35,6 +35,14 @@ SB_MUST_USE sb_status sb_ac_build(sb_ac *ac);
 void sb_ac_scan(const sb_ac *ac, const char *text, size_t n,
 		void (*hit)(void *ctx, int id, size_t end), void *ctx);
 
+/* ---- the splitter (split.c) ------------------------------------------ */
+
+/* Splits an issuer string ("山西省医疗保障局 山西省财政厅") into doc->issuers:
+ * parenthesised remarks dropped, cut at blanks, 、 ， , ； and ;. Strings are
+ * arena-owned. SB_ENOMEM, or SB_ELIMIT past SB_TEXTS_MAX_ISSUERS. */
+SB_MUST_USE sb_status sb_texts_split_issuers(sb_arena *a, sb_texts_doc *doc, const char *p,
+					     size_t n);
+
 /* ---- the frame (frame.c) --------------------------------------------- */
 
 /* One term of a category: a string that codes the clause, optionally only

@@ -561,6 +561,80 @@ static void test_faults(void **state)
 	assert_true(n > 5);
 }
 
+/* The whole run: frame file, META, gold, one fixture text, every output.
+ * Every allocation fails in turn; each failure must come back as a clean
+ * SB_ENOMEM, and nothing may leak (ASan). */
+static char tmpdir[256];
+
+static sb_status run_job(sb_diag *d)
+{
+	char frame[512], meta[512], gold[512], doc[1024], out[512];
+	const char *src = getenv("SB_SOURCE_DIR");
+	snprintf(frame, sizeof frame, "%s/frame.yaml", tmpdir);
+	snprintf(meta, sizeof meta, "%s/meta.csv", tmpdir);
+	snprintf(gold, sizeof gold, "%s/gold.csv", tmpdir);
+	snprintf(out, sizeof out, "%s/out", tmpdir);
+	snprintf(doc, sizeof doc,
+		 "%s/tests/fixtures/texts/wuhan_2023_zhongtedabing_baoxian_jiuzhu_tongzhi.txt",
+		 src ? src : ".");
+	const char *docs[] = {doc};
+	FILE *devnull = fopen("/dev/null", "w");
+	sb_texts_config cfg = {frame, meta, gold, out, docs, 1, devnull};
+	sb_texts_totals t;
+	sb_status st = sb_texts_run(&cfg, &t, d);
+	fclose(devnull);
+	if (!st && (t.clauses != 11 || t.gold_clauses != 2))
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "%zu clauses, %zu gold", t.clauses,
+				   t.gold_clauses);
+	return st;
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_run_faults(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/sb-texts-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	write_file("frame.yaml", frame_yaml);
+	write_file("meta.csv", "document,stage,province,issuer,date\n"
+			       "wuhan_2023_zhongtedabing_baoxian_jiuzhu_tongzhi,late,湖北,,2023-01-10\n");
+	write_file("gold.csv", "document,path,codes\n"
+			       "wuhan_2023_zhongtedabing_baoxian_jiuzhu_tongzhi.txt,二.(五),"
+			       "tool.mechanism;tool.monitoring\n"
+			       "wuhan_2023_zhongtedabing_baoxian_jiuzhu_tongzhi.txt,三.(一),dept.mz\n");
+	sb_diag d;
+	sb_diag_clear(&d);
+	if (run_job(&d))
+		fail_msg("run: %s", d.message);
+	long n;
+	for (n = 0;; n++) {
+		sb_diag_clear(&d);
+		sb_alloc_fail_after(n);
+		sb_status st = run_job(&d);
+		long made = sb_alloc_fail_after(-1);
+		if (st != SB_OK && st != SB_ENOMEM)
+			fail_msg("allocation %ld failing gave %d: %s", n, st, d.message);
+		if (st != SB_OK && !d.message[0])
+			fail_msg("allocation %ld failing gave no message", n);
+		if (st == SB_OK && made <= n)
+			break;
+		assert_true(n < 100000);
+	}
+	assert_true(n > 20);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_frame_errors),
 		cmocka_unit_test(test_kappa),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_run_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
