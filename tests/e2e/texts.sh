@@ -71,6 +71,34 @@ for doc, n in [("henan_2017_fupin_kaifa_tiaoli.txt", 71),
 # The 2020 意见 has clauses (一)–(二十八) under eight parts.
 paths = [c["path"] for c in clauses if c["document"].startswith("national_2020")]
 assert "八.(二十八)" in paths and "一.(一)" in paths and len(paths) == 36, paths
+# The tables recomputed from clauses.csv: table 2's and table 3's counts
+# per stage, and table 5's tool x goal cells.
+stage = {d["document"]: d["stage"] for d in docs}
+count = {}
+cross = {}
+for c in clauses:
+    codes = [x for x in c["codes"].split(";") if x]
+    for x in codes:
+        count[(stage[c["document"]], x)] = count.get((stage[c["document"]], x), 0) + 1
+        for y in codes:
+            if x.startswith("tool.") and y.startswith("goal."):
+                cross[("all", x, y)] = cross.get(("all", x, y), 0) + 1
+for table in ("table2_goals.csv", "table3_tools.csv", "table4_coordination.csv"):
+    for r in csv.DictReader(open(f"{out}/{table}", encoding="utf-8")):
+        if not r["id"]:
+            continue
+        for s in ("脱贫攻坚", "乡村振兴"):
+            want = count.get((s, r["id"]), 0)
+            if int(r[f"{s} count"]) != want:
+                sys.exit(f"texts.sh: FAIL: {table} {r['id']} {s}: {r[f'{s} count']}, clauses.csv says {want}")
+goal_names = {r["id"]: r["category"] for r in csv.DictReader(open(f"{out}/table2_goals.csv", encoding="utf-8")) if r["id"]}
+for r in csv.DictReader(open(f"{out}/table5_tool_goal.csv", encoding="utf-8")):
+    if r["stage"] != "all" or not r["id"]:
+        continue
+    for gid, gname in goal_names.items():
+        want = cross.get(("all", r["id"], gid), 0)
+        if int(r[f"{gname} count"]) != want:
+            sys.exit(f"texts.sh: FAIL: table5 {r['id']} x {gid}: {r[f'{gname} count']}, clauses.csv says {want}")
 unplaced = list(csv.DictReader(open(f"{out}/unplaced.csv", encoding="utf-8")))
 print(f"  unplaced lines reported: {len(unplaced)} (preambles, titles, signatures)")
 agree = {r["id"]: r for r in csv.DictReader(open(f"{out}/agreement.csv", encoding="utf-8"))}
