@@ -296,8 +296,8 @@ static sb_status code_all(run *r, sb_texts_totals *t)
 /* At most max characters of s, newlines as spaces, into buf. */
 static void excerpt(const char *s, size_t n, char *buf, size_t cap, size_t max)
 {
-	size_t o = 0, chars = 0;
-	for (size_t i = 0; i < n && chars < max;) {
+	size_t o = 0, chars = 0, i = 0;
+	while (i < n && chars < max) {
 		size_t k = 1;
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0xf0)
@@ -315,7 +315,7 @@ static void excerpt(const char *s, size_t n, char *buf, size_t cap, size_t max)
 		i += k;
 		chars++;
 	}
-	if (chars == max && o + 3 < cap)
+	if (i < n && o + 3 < cap)
 		memcpy(buf + o, "…", 3), o += 3;
 	buf[o] = '\0';
 }
