@@ -66,7 +66,10 @@ test: build-asan build build-tsan
 	  $(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
 	  --out $(REL)/valgrind-demo --monitor --quiet
-	@echo "valgrind: clean on tests/cases and the demo settlement"
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(REL)/sanbao code-texts --frame frames/poverty-governance.yaml --meta frames/texts-meta.csv \
+	  --gold tests/fixtures/texts/gold.csv --out $(REL)/texts tests/fixtures/texts/*.txt
+	@echo "valgrind: clean on tests/cases, the demo settlement and code-texts"
 	cd $(TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --output-on-failure -j $(JOBS) -L threads
 	cd $(REL) && ctest --output-on-failure -j $(JOBS)

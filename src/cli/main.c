@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{"monitor", sb_cmd_monitor, "monitor --policies DIR --persons F --settlements F --out DIR   warnings"},
 	{"gen", sb_cmd_gen, "gen --persons N --seed S [--year Y] --out DIR   synthetic province"},
 	{"roster", sb_cmd_roster, "roster --policies DIR --persons F --identities F [--settlements F] --out DIR"},
+	{"code-texts", sb_cmd_code_texts, "code-texts --frame F.yaml [--meta M.csv] [--gold G.csv] --out DIR DOC...   code policy texts"},
 	{"pseudonymize", sb_cmd_pseudonymize, "pseudonymize --key FILE [--hash sm3|sha256] IN.csv OUT.csv   keyed IDs"},
 };
 
