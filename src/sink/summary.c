@@ -128,16 +128,12 @@ static sb_status claim(void *self, void *thr, const sb_settled *s, sb_diag *d)
 	if (!add_claim(&x->all, s->claim, res) ||
 	    !add_claim(&x->regions[s->policy_index], s->claim, res))
 		x->overflow = true;
-	sb_fen sum = 0;
-	for (uint8_t i = 0; i < res->nlayers; i++) {
-		if (!sb_fen_add(&sum, res->layer[i].pay))
-			x->overflow = true;
-		if (res->layer[i].pay < 0 || res->layer[i].pay > res->layer[i].base)
-			x->identities_ok = false;
-	}
-	sb_fen fo;
-	if (sum != res->fund || __builtin_add_overflow(res->fund, res->oop, &fo) ||
-	    fo != s->claim->total)
+	/* The invariants of a settled claim, recomputed from the claim and
+	 * the result (each layer within its base and cap room, the layers
+	 * summing to fund, oop_in_scope what the layers left of in_scope):
+	 * not the settlement's own running sums. */
+	sb_diag vd;
+	if (sb_settle_verify(s->claim, res, NULL, NULL, &vd))
 		x->identities_ok = false;
 	return SB_OK;
 }
