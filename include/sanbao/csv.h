@@ -6,7 +6,8 @@
  * buffer of the reader, so the raw record text stays as read (and memory
  * given to sb_csv_open_mem is never written). Records are bounded
  * (SB_CSV_MAX_RECORD bytes, SB_CSV_MAX_FIELDS fields): a longer one is
- * reported and skipped, never truncated silently.
+ * reported and skipped, never truncated silently. A record is one line
+ * unless sb_csv_set_multiline says otherwise.
  */
 #ifndef SANBAO_CSV_H
 #define SANBAO_CSV_H
@@ -77,6 +78,14 @@ size_t sb_csv_nfields(const sb_csv *c);
 sb_csv_field sb_csv_get(const sb_csv *c, size_t i);
 /* The current record's raw text without its line ending (borrowed). */
 sb_csv_field sb_csv_raw(const sb_csv *c);
+/* Records are one physical line each by default: a quoted field that
+ * reaches the line end is rejected ("unterminated quoted field: the line
+ * ends before its closing quote") and reading resumes on the next line, so
+ * a stray quote costs its own line only and every line of the file is a
+ * record, a blank line or a reject. on = 1 lets the records after the header
+ * span lines through quoted line feeds, as RFC 4180 allows (the header is
+ * always one line). sanbao's data files never need it; tests do. */
+void sb_csv_set_multiline(sb_csv *c, int on);
 /* 1 when the current record (returned as 1 or -1) spans more than one
  * physical line, i.e. a quoted field holds a line feed. A file cut into
  * ranges at line starts is read right only when no record does. */

@@ -602,24 +602,23 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 		}
 		if (st == SB_ENOMEM && !d->message[0])
 			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		/* Line numbers: chunk i starts where chunk i-1's lines end. */
 		sb_free(b->chunk_base);
 		b->chunk_base = sb_calloc((size_t)nchunks, sizeof *b->chunk_base);
 		if (!b->chunk_base && !st)
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		res->rows = res->rejected = res->rejected_unreadable = 0;
 		res->rejected_total = 0;
+		/* Chunk 0 was read with its header (one line, base 1) or, cut
+		 * into ranges, from the start of the body, which is line 2;
+		 * chunk i starts where chunk i-1's lines end. */
 		for (int i = 0; !st && i < nchunks; i++) {
-			b->chunk_base[i] = i ? b->chunk_base[i - 1] + (uint64_t)w[i - 1].lines : 1;
+			b->chunk_base[i] = i ? b->chunk_base[i - 1] + (uint64_t)w[i - 1].lines :
+					   nchunks > 1 ? 2 : 1;
 			res->rows += w[i].rows;
 			res->rejected += w[i].rejected;
 			res->rejected_total += w[i].rejected_total;
 			res->rejected_unreadable += w[i].rejected_unreadable;
 		}
-		/* Chunk 0 was read with its header (one line) or from the start of
-		 * the body, which is line 2. */
-		if (!st && nchunks > 1)
-			b->chunk_base[0] = 2;
 		for (int i = 0; i < nchunks; i++) {
 			for (int p = 0; p < b->partitions && w[i].pbuf; p++) {
 				sb_free(w[i].pbuf[p]);

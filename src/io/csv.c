@@ -48,6 +48,7 @@ struct sb_csv {
 	int eof;          /* nothing follows data[len - 1] */
 	int io_errno;     /* a failed read: reported again on every call */
 	int multi;        /* the current record holds a quoted line feed */
+	int multiline_ok; /* a quoted field may hold a line feed (opt-in) */
 	int64_t base;     /* file offset of data[0] */
 	int64_t limit;    /* range reader: no record starts here or later */
 	long line;        /* physical line of data[pos] */
@@ -74,6 +75,7 @@ enum bad {
 	BAD_STRAY_QUOTE,
 	BAD_AFTER_QUOTE,
 	BAD_UNTERMINATED,
+	BAD_LINE_QUOTE,
 };
 
 enum { P_OK, P_MORE, P_BAD };
@@ -319,6 +321,16 @@ static int parse_full(sb_csv *c, const char *s, const char *e,
 							open);
 				}
 				if (*p == '\n') {
+					/* One record per line: the quote
+					 * ends with its line, so one stray
+					 * '"' costs that line only. */
+					if (!c->multiline_ok) {
+						note_bad(r, BAD_LINE_QUOTE,
+							 open);
+						r->stop = BAD_LINE_QUOTE;
+						r->stop_at = p;
+						return P_BAD;
+					}
 					nl++;
 					r->inner++;
 					p++;
@@ -547,6 +559,12 @@ static void describe(const sb_csv *c, sb_diag *d, const char *s,
 			 "unterminated quoted field: the file ends before "
 			 "its closing quote");
 		break;
+	case BAD_LINE_QUOTE:
+		csv_diag(c, d, SB_ESYNTAX, line, col,
+			 "unterminated quoted field: the line ends before "
+			 "its closing quote (a field may not hold a line "
+			 "break; every record is one line)");
+		break;
 	case BAD_NONE:
 		break;
 	}
@@ -572,7 +590,8 @@ static int reject_stopped(sb_csv *c, sb_diag *d, const char *s,
 		return -1;
 	case BAD_LONG:
 		c->pos = (size_t)(s - c->data);
-		if (skip_record(c, d) < 0)
+		if ((c->multiline_ok ? skip_record(c, d) : skip_line(c, d)) <
+		    0)
 			return -2;
 		return -1;
 	default:
@@ -954,6 +973,11 @@ sb_csv_field sb_csv_get(const sb_csv *c, size_t i)
 sb_csv_field sb_csv_raw(const sb_csv *c)
 {
 	return c->raw;
+}
+
+void sb_csv_set_multiline(sb_csv *c, int on)
+{
+	c->multiline_ok = on != 0;
 }
 
 int sb_csv_multiline(const sb_csv *c)
