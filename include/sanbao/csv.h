@@ -7,7 +7,9 @@
  * given to sb_csv_open_mem is never written). Records are bounded
  * (SB_CSV_MAX_RECORD bytes, SB_CSV_MAX_FIELDS fields): a longer one is
  * reported and skipped, never truncated silently. A record is one line
- * unless sb_csv_set_multiline says otherwise.
+ * unless sb_csv_set_multiline says otherwise, and must be UTF-8 text: a
+ * record that is not (a GBK export, say) is rejected with the byte's place,
+ * so no foreign encoding flows into outputs mixed with UTF-8.
  */
 #ifndef SANBAO_CSV_H
 #define SANBAO_CSV_H
@@ -27,10 +29,34 @@ typedef struct sb_csv_field {
 	size_t n;
 } sb_csv_field;
 
+/* Opens an input file read-only. Only a regular file is accepted, checked
+ * before it is opened (so a FIFO without a writer cannot hang the run) and
+ * again after: sanbao reads most inputs more than once (a header pass, then
+ * the records, in ranges by several threads), which a pipe, FIFO or device
+ * cannot give; a read-once stream would lose rows. SB_EIO with the path and
+ * "not a regular file ... save it to a file first" otherwise. *fd is the
+ * caller's to close. Every reader of sanbao (CSV, policies, cases, keys)
+ * opens its files through this. */
+SB_MUST_USE sb_status sb_input_open(const char *path, int *fd, sb_diag *d);
+
+/* Length of the longest prefix of p[0..n) that is valid UTF-8 (n when all
+ * of it is; overlong forms, surrogates and code points above U+10FFFF are
+ * invalid). */
+size_t sb_utf8_valid(const char *p, size_t n);
+/* 1 when the bytes at p (an invalid UTF-8 sequence) read as a GBK/GB18030
+ * double-byte character: a lead byte 0x81-0xFE and a trail 0x40-0xFE other
+ * than 0x7F. */
+int sb_looks_gbk(const char *p, size_t n);
+
 /* Opens path and reads its header row (a UTF-8 BOM is skipped). The reader
  * is freed by the caller with sb_csv_free. An empty file or a malformed
  * header is an error (SB_ESYNTAX with line and column in d). */
 SB_MUST_USE sb_status sb_csv_open(const char *path, sb_csv **out, sb_diag *d);
+/* The same over an open descriptor, read once from where it stands (a pipe
+ * is fine): for a caller that reads the records in one pass. The reader
+ * owns fd (closed by sb_csv_free, or on failure); name is for messages. */
+SB_MUST_USE sb_status sb_csv_open_fd(const char *name, int fd, sb_csv **out,
+				     sb_diag *d);
 /* The same over a caller-owned buffer that must outlive the reader; `name`
  * is used in diagnostics. */
 SB_MUST_USE sb_status sb_csv_open_mem(const char *name, const char *buf,

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -399,6 +400,70 @@ static void test_one_line_ranges(void **state)
 	unlink(path);
 	free(start);
 	free(in.p);
+}
+
+/* A FIFO, a folder and a character device are refused before they are read
+ * (a FIFO without a writer would otherwise block the open), with a message
+ * that says why. */
+static void test_refuses_streams(void **state)
+{
+	(void)state;
+	char dir[256], path[300];
+	const char *tmp = getenv("TMPDIR");
+	sb_csv *c;
+	sb_diag d;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/sb_fifo_XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(sb_csv_open(path, &c, &d), SB_EIO);
+	assert_null(c);
+	assert_non_null(strstr(d.message, "not a regular file (a pipe or FIFO)"));
+	assert_non_null(strstr(d.message, "save it to a file first"));
+	assert_int_equal(sb_input_open(path, &fd, &d), SB_EIO);
+	assert_int_equal(fd, -1);
+	assert_int_equal(sb_csv_open(dir, &c, &d), SB_EIO);
+	assert_non_null(strstr(d.message, "a folder"));
+	assert_int_equal(sb_csv_open("/dev/zero", &c, &d), SB_EIO);
+	assert_non_null(strstr(d.message, "character device"));
+	unlink(path);
+	rmdir(dir);
+}
+
+/* UTF-8 is checked record by record; GBK gets its own hint. */
+static void test_utf8(void **state)
+{
+	(void)state;
+	static const char in[] = "id,name\n1,\xE5\xBC\xA0\xE4\xB8\x89\n"
+				 "2,\xD5\xC5\xC8\xFD\n3,ok\n4,\xFF\n5,\xC3\xA9\n";
+	sb_csv *c;
+	sb_diag d;
+
+	assert_int_equal(sb_csv_open_mem("g.csv", in, strlen(in), &c, &d), SB_OK);
+	assert_int_equal(sb_csv_next(c, &d), 1);
+	assert_int_equal(sb_csv_next(c, &d), -1);
+	assert_int_equal(d.line, 3);
+	assert_int_equal(d.column, 3);
+	assert_non_null(strstr(d.message, "not UTF-8 text (byte 0xD5)"));
+	assert_non_null(strstr(d.message, "iconv -f GBK -t UTF-8"));
+	assert_int_equal(sb_csv_nfields(c), 0);
+	assert_int_equal(sb_csv_next(c, &d), 1);
+	assert_int_equal(sb_csv_next(c, &d), -1);
+	assert_null(strstr(d.message, "GBK"));
+	assert_int_equal(sb_csv_next(c, &d), 1);
+	assert_int_equal(sb_csv_line(c), 6);
+	assert_int_equal(sb_csv_next(c, &d), 0);
+	sb_csv_free(c);
+
+	assert_int_equal(sb_utf8_valid("abc", 3), 3);
+	assert_int_equal(sb_utf8_valid("a\xC0\x80", 3), 1);     /* overlong */
+	assert_int_equal(sb_utf8_valid("a\xED\xA0\x80", 4), 1); /* surrogate */
+	assert_int_equal(sb_utf8_valid("\xF4\x90\x80\x80", 4), 0);
+	assert_int_equal(sb_utf8_valid("\xF0\x9F\x98\x80", 4), 4);
+	assert_int_equal(sb_utf8_valid("\xE5\xBC", 2), 0); /* cut short */
 }
 
 /* ---- messages --------------------------------------------------------- */
@@ -804,7 +869,12 @@ static void test_short_reads(void **state)
 	sb_diag d;
 	text t = { 0 };
 
-	assert_int_equal(sb_csv_open(path, &c, &d), SB_OK);
+	/* sb_csv_open refuses a FIFO (see test_refuses_streams): a
+	 * one-pass reader is given the descriptor. */
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(sb_csv_open_fd(path, fd, &c, &d), SB_OK);
 	sb_csv_set_multiline(c, 1);
 	drain(c, &t);
 	sb_csv_free(c);
@@ -1323,6 +1393,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_table),
 		cmocka_unit_test(test_one_line),
+		cmocka_unit_test(test_refuses_streams),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_one_line_message),
 		cmocka_unit_test(test_one_line_ranges),
 		cmocka_unit_test(test_messages),
