@@ -354,6 +354,25 @@ static sb_status reject_row(worker *w, uint64_t line, const char *id, size_t idl
 	return sb_rejects_add(&w->rejects, 2, line, id, idlen, reason, total_ok, total);
 }
 
+/* The id record of a row for the duplicate check: line, length, id, padded
+ * to 8 bytes, into the id's partition. Every row with a readable id has
+ * one, settled or rejected, so that "first at line N" means the first row
+ * of the file with that id whatever became of it. */
+static sb_status put_id(worker *w, uint64_t line, const char *id, size_t n)
+{
+	sb_batch *b = w->b;
+	_Alignas(8) char idrec[96];
+	memcpy(idrec, &line, 8);
+	idrec[8] = (char)n;
+	memcpy(idrec + 9, id, n);
+	size_t len = (9 + n + 7) & ~(size_t)7;
+	memset(idrec + 9 + n, 0, len - 9 - n);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ (unsigned char)id[k]) * 1099511628211ULL;
+	return put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, len);
+}
+
 /* Resolves the persons of a batch of parsed rows and spills them. */
 static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 {
@@ -378,6 +397,8 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 			st = reject_row(w, pd[i].line, sb_crec_id(cr), cr->idlen,
 					"unknown person: not enrolled in persons.csv (or rejected there)",
 					true, cr->total);
+			if (!st)
+				st = put_id(w, pd[i].line, sb_crec_id(cr), cr->idlen);
 			continue;
 		}
 		cr->person = (uint32_t)pd[i].person;
@@ -392,17 +413,7 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 		cr->line = pd[i].line;
 		if ((st = put(w, false, sb_batch_partition_of(b, cr->person), cr, sb_crec_size(cr))))
 			break;
-		/* The id record: line, length, id, padded to 8 bytes. */
-		_Alignas(8) char idrec[96];
-		memcpy(idrec, &cr->line, 8);
-		idrec[8] = (char)cr->idlen;
-		memcpy(idrec + 9, sb_crec_id(cr), cr->idlen);
-		size_t len = (9 + (size_t)cr->idlen + 7) & ~(size_t)7;
-		memset(idrec + 9 + cr->idlen, 0, len - 9 - cr->idlen);
-		uint64_t h = 1469598103934665603ULL;
-		for (size_t k = 0; k < cr->idlen; k++)
-			h = (h ^ (unsigned char)sb_crec_id(cr)[k]) * 1099511628211ULL;
-		st = put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, len);
+		st = put_id(w, cr->line, sb_crec_id(cr), cr->idlen);
 	}
 	return st;
 }
@@ -455,6 +466,8 @@ static void *run_worker(void *arg)
 		if (reason) {
 			sb_csv_field id = r < 0 ? (sb_csv_field){"", 0} : get(c, w->cols->col[C_ID]);
 			if ((w->st = reject_row(w, line, id.p, id.n, reason, p->total_ok, p->total)))
+				break;
+			if (id.n && id.n <= 64 && (w->st = put_id(w, line, id.p, id.n)))
 				break;
 			continue;
 		}
