@@ -146,7 +146,8 @@ sb_status sb_ydoc_load_mem(const char *name, const char *buf, size_t n, sb_ydoc 
 			   sb_diag *d)
 {
 	*out = NULL;
-	return load(name, NULL, buf, n, out, d);
+	sb_status st = check_utf8(name, buf, n, d);
+	return st ? st : load(name, NULL, buf, n, out, d);
 }
 
 void sb_ydoc_free(sb_ydoc *doc)

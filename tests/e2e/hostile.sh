@@ -20,7 +20,8 @@
 #   v NAME TOOL STATUS 'MESSAGE-REGEX' 'TRANSFORM' [EXTRA-ARGS...]
 # TRANSFORM is shell code that writes the malformed file to stdout from
 # "$IN", the clean file the tool reads (claims.csv for claims, ...); for the
-# policy tool it edits the policy folder "$P" in place instead. TOOL is one
+# policy tool it edits the policy folder "$P" in place instead. Runs of
+# settle, monitor and roster are also checked for reconciliation. TOOL is one
 # of: claims persons identities (settle, that file transformed), claims3
 # (settle, the larger province, --threads 3), monitor (settlements.csv),
 # roster (identities.csv), pseudo (pseudonymize persons.csv), policy
@@ -196,6 +197,14 @@ if not ok:
     print(json.dumps(s["reconciliation"]), file=sys.stderr)
 sys.exit(0 if ok else 1)
 EOF
+	fi
+	# roster: every line of the roster is read as a row (or an error row).
+	if [ "$rc" = 0 ] && [ "$tool" = roster ]; then
+		local got want
+		got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"]["identities"])' \
+			"$d/out/roster_summary.json") || fail "$name: no roster_summary.json"
+		want=$(data_lines "$input")
+		[ "$got" = "$want" ] || fail "$name: roster read $got identity rows of $want lines"
 	fi
 	# No raw ID outside settlements.csv (anywhere in pseudonymize's output).
 	local f
