@@ -198,6 +198,15 @@ if not ok:
 sys.exit(0 if ok else 1)
 EOF
 	fi
+	# monitor: its first line says how many rows were read and what became of them.
+	if [ "$rc" = 0 ] && [ "$tool" = monitor ]; then
+		local counts
+		counts=$(sed -n 's/^sanbao monitor: \([0-9]*\) settled claims read, \([0-9]*\) monitored, \([0-9]*\) rejected.*/\1 \2 \3/p' "$d/stdout")
+		set -- $counts
+		[ $# = 3 ] || fail "$name: no counts in monitor's output"
+		[ "$1" = $(($2 + $3)) ] && [ "$1" = "$(data_lines "$input")" ] ||
+			fail "$name: monitor read $1 rows ($2 + $3) of $(data_lines "$input") lines"
+	fi
 	# roster: every line of the roster is read as a row (or an error row).
 	if [ "$rc" = 0 ] && [ "$tool" = roster ]; then
 		local got want
