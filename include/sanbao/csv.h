@@ -65,9 +65,10 @@ SB_MUST_USE sb_status sb_csv_open_mem(const char *name, const char *buf,
  * [start, end), so that threads can share one file. The header is still
  * read from the file's start (sb_csv_header and sb_csv_find work) and must
  * have ncols fields (else SB_ESYNTAX). start must be the first byte of a
- * line after the header; a record that starts before end is read whole even
- * when a quoted line feed carries it past end (sb_csv_multiline then says
- * so). Line numbers count from 1 at start: the caller adds the range's first
+ * line after the header. Records are lines (see sb_csv_set_multiline), so
+ * ranges cut at line starts read exactly what one reader of the whole file
+ * reads; only with multi-line records on can a record that starts before end
+ * run past it (sb_csv_multiline then says so). Line numbers count from 1 at start: the caller adds the range's first
  * line. Freed by the caller with sb_csv_free. */
 SB_MUST_USE sb_status sb_csv_open_range(const char *path, size_t ncols,
 					int64_t start, int64_t end,
