@@ -73,11 +73,18 @@ sb_status sb_pseudonymizer_new_from_file(sb_pseudo_hash hash, const char *path,
 					 sb_pseudonymizer **out, sb_diag *d)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY);
+	/* A key is read once, so a pipe (`--key <(...)`) is fine; O_NONBLOCK
+	 * only keeps a FIFO that no one writes from hanging the open (it then
+	 * reads as empty: too short). */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open the key file: %s",
 				   strerror(errno));
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	/* One byte more than allowed tells a too-long key from a full one. */
 	unsigned char key[SB_PSEUDO_KEY_MAX + 1];
 	size_t n = 0;

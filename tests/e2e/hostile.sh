@@ -321,6 +321,17 @@ for k in key key.lf key.crlf; do
 done
 cmp -s "$tmp/k.key.csv" "$tmp/k.key.lf.csv" && cmp -s "$tmp/k.key.csv" "$tmp/k.key.crlf.csv" ||
 	fail "a key file's trailing line ending changes the pseudonyms"
+# A key is read once: from a pipe it gives the same pseudonyms; a FIFO that
+# no one writes to is an empty key, not a hang.
+"$bin" pseudonymize --key <(cat "$key") "$tmp/k.csv" "$tmp/k.pipe.csv" >/dev/null ||
+	fail "key from a pipe"
+cmp -s "$tmp/k.key.csv" "$tmp/k.pipe.csv" || fail "a key from a pipe gives other pseudonyms"
+mkfifo "$tmp/key.fifo"
+timeout 20 "$bin" pseudonymize --key "$tmp/key.fifo" "$tmp/k.csv" "$tmp/k.fifo.csv" \
+	>/dev/null 2>"$tmp/fifo.err"
+rc=$?
+[ "$rc" = 124 ] && fail "a key FIFO without a writer hangs"
+[ "$rc" = 1 ] && grep -q "at least 16 bytes" "$tmp/fifo.err" || fail "key FIFO: status $rc"
 # Item 3: an ID-shaped column that is not named is warned of.
 awk -F, -v OFS=, 'NR==1 { print $0 ",sfzh"; next } { print $0 "," $1 }' \
 	"$tmp/small/persons.csv" >"$tmp/sfzh.csv"
