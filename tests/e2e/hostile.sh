@@ -295,6 +295,9 @@ v gbk-policy               policy      1 '990100.yaml:[0-9]+:[0-9]+: the file is
 v deep-yaml                policy      1 'YAML|deep|nest|policy'              'deep_yaml >"$P/990900.yaml"'
 v yaml-bomb                policy      1 'YAML|alias|policy|limit'            'yaml_bomb >"$P/990900.yaml"'
 v test-empty-folder        test        1 'no cases found'                     'true'
+v test-gbk-case            test        1 'not UTF-8.*GBK'                     'iconv -f UTF-8 -t GBK "$src/tests/cases/demo-990100-dibao-chain.yaml" >"$P/gbk.yaml"'
+v test-fifo-case           test        1 'not a regular file'                 'mkfifo "$P/fifo.yaml"'
+v test-duplicate-person    test        0 '1 passed'                           'cp "$src/tests/cases/error-duplicate-person.yaml" "$P/"'
 v test-policies-only       test        1 'no cases found.*only policy files'  'cp "$src/policies/demo/990000.yaml" "$P/"'
 
 [ "$failed" = 0 ] || fail "$failed of $count variants failed"
