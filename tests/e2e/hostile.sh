@@ -178,12 +178,19 @@ variant() {
 	if [ "$rc" = 0 ] && [ -f "$d/out/summary.json" ] && [ "$tool" != roster ]; then
 		local want=
 		case $tool in claims | claims3 | monitor) want=$(data_lines "$input") ;; esac
-		python3 - "$d/out/summary.json" "$want" "$tool" <<'EOF' || fail "$name: does not reconcile"
+		python3 - "$d/out/summary.json" "$want" "$tool" "$(data_lines "$d/in/persons.csv")" \
+			"$(data_lines "$d/in/identities.csv")" <<'EOF' || fail "$name: does not reconcile"
 import json, sys
 s = json.load(open(sys.argv[1]))
 want, tool = sys.argv[2], sys.argv[3]
 r = s["reconciliation"]["rows"]
 ok = r["input"] == r["settled"] + r["rejected"] and r["balanced"]
+# persons and identities: every line is a row, loaded or rejected.
+for key, lines, kept in (("persons", sys.argv[4], "enrolled"), ("identities", sys.argv[5], "loaded")):
+    t = s.get(key)
+    if t and (t["rows"] != int(lines) or t["rows"] != t[kept] + t["rejected"]):
+        print(f"{key}: {t} for {lines} lines", file=sys.stderr)
+        ok = False
 if want and int(want) != r["input"]:
     print(f"rows read {r['input']}, but the file has {want} non-blank lines", file=sys.stderr)
     ok = False
