@@ -579,6 +579,9 @@ static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_dia
 	 * (a parent named by mistake, or by malice) has none of its text
 	 * echoed. */
 	sb_ynode ver = sb_ynode_is_map(root) ? sb_ynode_get(root, "sanbao") : (sb_ynode){NULL, NULL};
+	if (!ver.n && !f->key) /* inline, in a case: its text is the case's */
+		return sb_ynode_error(d, SB_EPOLICY, root,
+				      "a policy file starts with `sanbao: 1`, the format version");
 	if (!ver.n)
 		return sb_diag_set(d, SB_EPOLICY, f->doc->path, 1, 1,
 				   "not a policy file: a policy file is a mapping that starts with "
