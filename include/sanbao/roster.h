@@ -89,6 +89,7 @@ SB_MUST_USE sb_status sb_pseudonymizer_file(sb_pseudonymizer *p, const char *in_
 
 typedef struct sb_roster_config {
 	const char *policies_dir;
+	const char *policy_root; /* what `extends` may reach; NULL: the folder's parent */
 	const char *persons_path;
 	const char *identities_path;
 	const char *settlements_path; /* optional: no stale-assistance check without it */

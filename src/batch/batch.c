@@ -441,7 +441,8 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 		sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 		goto done;
 	}
-	if ((st = sb_policyset_load_dir(b->set, cfg->policies_dir, d)))
+	if ((cfg->policy_root && (st = sb_policyset_set_root(b->set, cfg->policy_root, d))) ||
+	    (st = sb_policyset_load_dir(b->set, cfg->policies_dir, d)))
 		goto done;
 	b->nlayers = sb_policyset_symbol_count(b->set, SB_SYM_LAYER);
 	if ((st = sb_batch_load_people(b, d)))

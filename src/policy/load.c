@@ -685,13 +685,22 @@ static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_dia
 }
 
 /* Sets the root to the folder of real (a real path), or to real itself
- * when it is a folder. */
-static sb_status set_root_of(sb_policyset *set, const char *real, bool is_dir, sb_diag *d)
+ * when it is a folder; with up, to that folder's parent. The default root
+ * (no sb_policyset_set_root) is the parent of the policies' folder, so
+ * that a region's file may extend a province file beside its folder, as
+ * the format's own example does (`extends: ../500000.yaml`), while a path
+ * anywhere else (`/etc/shadow`, `../../x`) is refused. */
+static sb_status set_root_of(sb_policyset *set, const char *real, bool is_dir, bool up,
+			     sb_diag *d)
 {
 	size_t n = strlen(real);
-	if (!is_dir) {
-		const char *slash = strrchr(real, '/');
-		n = slash ? (size_t)(slash - real) : 0;
+	for (int k = (is_dir ? 0 : 1) + (up ? 1 : 0); k > 0; k--) {
+		while (n && real[n - 1] == '/')
+			n--;
+		while (n && real[n - 1] != '/')
+			n--;
+		while (n && real[n - 1] == '/')
+			n--;
 	}
 	if (n + 2 > sizeof set->root)
 		return sb_diag_set(d, SB_ELIMIT, real, 0, 0, "path is too long");
@@ -707,7 +716,7 @@ sb_status sb_policyset_set_root(sb_policyset *set, const char *dir, sb_diag *d)
 	if (!realpath(dir, real))
 		return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot open the policy root: %s",
 				   strerror(errno));
-	sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, d);
+	sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, false, d);
 	if (!st)
 		set->root_fixed = true;
 	return st;
@@ -739,12 +748,13 @@ static sb_status load_path(sb_policyset *set, const char *path, sb_ynode from,
 					      strerror(errno));
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
 	}
-	if (!from.n && !set->depth && !set->root_fixed && set_root_of(set, real, false, d))
+	if (!from.n && !set->depth && !set->root_fixed && set_root_of(set, real, false, true, d))
 		return d->code;
 	if (from.n && strncmp(real, set->root, strlen(set->root)))
 		return sb_ynode_error(d, SB_EPOLICY, from,
 				      "parent policy %s is outside the policy folder %s: extends may "
-				      "name only a file in the folder tree of the policies loaded",
+				      "name only a file in the folder tree of the policies loaded (or under "
+				      "--policy-root)",
 				      path, set->root);
 	for (size_t i = 0; i < set->nfiles; i++) {
 		rawfile *f = set->files[i];
@@ -817,11 +827,11 @@ sb_status sb_policyset_load_node(sb_policyset *set, sb_ynode node, const sb_poli
 	f->doc = node.doc;
 	char real[PATH_MAX];
 	if (!set->root_fixed && !set->depth) {
-		/* An inline policy's parents lie in its document's folder. */
+		/* An inline policy's parents lie in its document's folder tree. */
 		if (!realpath(node.doc->dir[0] ? node.doc->dir : ".", real))
 			return sb_diag_set(d, SB_EIO, node.doc->path, 0, 0, "cannot open its folder: %s",
 					   strerror(errno));
-		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, d);
+		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, true, d);
 		if (st)
 			return st;
 	}
@@ -847,7 +857,7 @@ sb_status sb_policyset_load_dir(sb_policyset *set, const char *dir, sb_diag *d)
 	char real[PATH_MAX];
 	bool was_fixed = set->root_fixed;
 	if (!was_fixed && realpath(dir, real)) {
-		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, d);
+		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, true, d);
 		if (st)
 			return st;
 		set->root_fixed = true; /* the folder, even for a linked file in it */

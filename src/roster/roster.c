@@ -794,6 +794,8 @@ sb_status sb_roster_check(const sb_roster_config *cfg, sb_roster_totals *t, sb_d
 		st = sb_policyset_new(&r->set);
 	if (st == SB_ENOMEM)
 		(void)oom(d);
+	if (!st && cfg->policy_root)
+		st = sb_policyset_set_root(r->set, cfg->policy_root, d);
 	if (!st)
 		st = sb_policyset_load_dir(r->set, cfg->policies_dir, d);
 	if (!st)

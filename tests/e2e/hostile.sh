@@ -265,6 +265,16 @@ v duplicate-of-a-rejected  claims      0 'claims.csv,3,.*first at line 2'     'a
 v gbk-claim-row            claims      0 'claims.csv,9,.*not UTF-8.*GBK'      'sed "9s/,filed,/,\xd5\xc5\xc8\xfd,/" "$IN"'
 v gbk-person-row           persons     0 'persons.csv,7,.*not UTF-8'          'sed "7s/\$/\xb0\xa1/" "$IN"'
 v latin1-header            claims      1 'header row: record is not UTF-8'    'sed "1s/^id/\xe9id/" "$IN"'
+# Item 2: money beyond any claim, and sums that would not fit in 64 bits.
+v claim-above-limit        claims      0 'claims.csv,11,.*above the plausible limit' 'setcol 11 9 999999999999.99'
+v sums-beyond-64-bits      claims      1 'more than a 64-bit sum'             'head -1 "$IN"; awk -F, -v OFS=, "NR==2 { for (i = 0; i < 100000; i++) { \$1 = \"OV\" i; \$9 = \"999999999999.99\"; print } }" "$IN"'
+# Item 7: where care happened must be said.
+v no-care-region-column    claims      1 'neither a place nor a care_region'  'cut -d, -f1-5,7- "$IN"'
+v empty-care-region        claims      0 'claims.csv,12,.*care_region is empty' 'setcol 12 6 ""'
+# Item 9: a column named twice, under any alias or case.
+v total-and-medfee-sumamt  claims      1 'names the column total twice'       'awk -F, -v OFS=, "NR==1 {print \$0\",medfee_sumamt\"; next} {print \$0\",\"\$9}" "$IN"'
+v total-and-TOTAL          claims      1 'names the column total twice'       'awk -F, -v OFS=, "NR==1 {print \$0\",TOTAL\"; next} {print \$0\",\"\$9}" "$IN"'
+v persons-scheme-twice     persons     1 'names the column scheme twice'      'awk -F, -v OFS=, "NR==1 {print \$0\",insutype\"; next} {print \$0\",\"\$2}" "$IN"'
 # What held up before, kept so.
 v bad-amount-decimals      claims      0 'claims.csv,5,.*more than 2 decimals' 'setcol 5 9 12.345'
 v bad-amount-text          claims      0 'claims.csv,6,.*not an amount'       'setcol 6 9 12.5x'
@@ -294,8 +304,9 @@ v pseudo-17-digits         pseudo      0 'invalid IDs replaced by PSX'        's
 v pseudo-guardian-named    pseudo      0 'replaced in \[id,guardian_certno\]' 'awk -F, -v OFS=, "NR==1{print \$0\",guardian_certno\"; next} {print \$0\",\"\$1}" "$IN"' --columns id,guardian_certno
 v pseudo-stray-quote       pseudo      1 'not carried'                        'sed "5s/^/\"/" "$IN"'
 # Item 10 and 11: policy files.
-v extends-outside          policy      1 'outside the policy folder'          'echo "root:$SECRET:19000:0:99999:7:::" >"${P%/*}/shadow"; sed -i "s|^extends: .*|extends: ../shadow|" "$P/990100.yaml"'
-v extends-absolute         policy      1 'outside the policy folder'          'echo "root:$SECRET" >"${P%/*}/shadow"; sed -i "s|^extends: .*|extends: ${P%/*}/shadow|" "$P/990100.yaml"'
+v extends-outside          policy      1 'outside the policy folder'          'echo "root:$SECRET:19000:0:99999:7:::" >"${P%/*/*}/shadow"; sed -i "s|^extends: .*|extends: ../../shadow|" "$P/990100.yaml"'
+v extends-up-not-a-policy  policy      1 'not a policy file'                  'echo "root:$SECRET:19000:0:99999:7:::" >"${P%/*}/shadow"; sed -i "s|^extends: .*|extends: ../shadow|" "$P/990100.yaml"'
+v extends-absolute         policy      1 'outside the policy folder'          'echo "root:$SECRET" >"$P/shadow"; sed -i "s|^extends: .*|extends: /etc/passwd|" "$P/990100.yaml"'
 v extends-not-a-policy     policy      1 'not a policy file'                  'echo "$SECRET: 1" >"$P/notes.txt"; sed -i "s|^extends: .*|extends: notes.txt|" "$P/990100.yaml"'
 v extends-fifo             policy      1 'not a regular file \(a pipe'        'mkfifo "$P/fifo.yaml.in"; sed -i "s|^extends: .*|extends: fifo.yaml.in|" "$P/990100.yaml"'
 v gbk-policy               policy      1 '990100.yaml:[0-9]+:[0-9]+: the file is not UTF-8.*iconv -f GBK' 'iconv -f UTF-8 -t GBK "$P/990100.yaml" >"$P/x" && mv "$P/x" "$P/990100.yaml"'

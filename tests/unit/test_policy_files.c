@@ -107,13 +107,21 @@ static void test_extends_confined(void **state)
 	put("city/980000.yaml", parent);
 	put("city/980100.yaml", child("980000.yaml"));
 	assert_int_equal(load("city/980100.yaml", NULL, &d), SB_OK);
-	/* One folder up: outside the tree of the file loaded... */
+	/* One folder up, as the format's own example (`extends: ../500000.yaml`):
+	 * the default root is the parent of the loaded file's folder. */
+	put("980000.yaml", parent);
 	put("city/980100.yaml", child("../980000.yaml"));
-	assert_int_equal(load("city/980100.yaml", NULL, &d), SB_EPOLICY);
+	assert_int_equal(load("city/980100.yaml", NULL, &d), SB_OK);
+	/* Two folders up: outside the tree of the file loaded... */
+	char sub[300];
+	snprintf(sub, sizeof sub, "%s/city/town", root);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	put("city/town/980101.yaml", child("../../980000.yaml"));
+	assert_int_equal(load("city/town/980101.yaml", NULL, &d), SB_EPOLICY);
 	assert_non_null(strstr(d.message, "outside the policy folder"));
 	assert_int_equal(d.line, 3);
 	/* ...unless the root says otherwise. */
-	assert_int_equal(load("city/980100.yaml", root, &d), SB_OK);
+	assert_int_equal(load("city/town/980101.yaml", root, &d), SB_OK);
 	/* An absolute path is held to the same rule. */
 	put("city/980100.yaml", child("/etc/passwd"));
 	assert_int_equal(load("city/980100.yaml", NULL, &d), SB_EPOLICY);
