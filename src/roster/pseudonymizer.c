@@ -14,6 +14,7 @@
 
 #include "base/arena.h"
 #include "sanbao/csv.h"
+#include "sanbao/io.h"
 #include "sanbao/roster.h"
 
 struct sb_pseudonymizer {
@@ -294,10 +295,12 @@ static sb_status pick_columns(const sb_csv *c, const char *path, const char *col
 	for (size_t i = 0; i < ncols; i++) {
 		sb_csv_field h = sb_csv_header(c, i);
 
-		if (same_name(h, "person", 6) || same_name(h, "certno", 6) ||
-		    same_name(h, "psn_no", 6)) {
+		/* The person columns of the one column table (src/io/columns.c),
+		 * aliases included; `id` only when it holds resident IDs. */
+		int kind = sb_io_person_column(h);
+		if (kind == SB_IO_PERSON) {
 			replace[i] = 1;
-		} else if (same_name(h, "id", 2)) {
+		} else if (kind == SB_IO_MAYBE_PERSON) {
 			int yes = 0;
 			sb_status s = id_column_holds_persons(path, i, &yes, d);
 
