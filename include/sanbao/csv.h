@@ -145,6 +145,10 @@ void sb_out_i64(sb_out *o, int64_t v);
 void sb_out_fen(sb_out *o, sb_fen v); /* "1234.50" */
 /* One CSV field, quoted when it holds a comma, quote, CR or LF. */
 void sb_out_field(sb_out *o, const char *p, size_t n);
+/* s as a JSON string, quotes included (\" \\ \n escaped, other control
+ * bytes and DEL as \u00XX): the one JSON string writer, to an sb_out or a FILE. */
+void sb_out_json_str(sb_out *o, const char *s);
+void sb_json_str(FILE *f, const char *s);
 /* Flushes; closes the file when owned. SB_EIO (with path) on any error. */
 SB_MUST_USE sb_status sb_out_close(sb_out *o, const char *path, sb_diag *d);
 

@@ -222,21 +222,6 @@ static sb_status write_rejects(const sb_batch *b, sb_rejects *r, sb_diag *d)
 	return st;
 }
 
-static void sb_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* An input path, resident IDs in it masked unless --show-ids. */
 static void json_path(FILE *f, const sb_batch *b, const char *path)
 {

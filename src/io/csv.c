@@ -1230,6 +1230,55 @@ void sb_out_char(sb_out *o, char ch)
 	o->buf[o->n++] = ch;
 }
 
+/* The escape of one byte of a JSON string into e (at most 7 bytes and a
+ * NUL); returns its length, 0 when the byte stands for itself. */
+static size_t json_escape(unsigned char c, char e[8])
+{
+	if (c == '"' || c == '\\') {
+		e[0] = '\\';
+		e[1] = (char)c;
+		e[2] = '\0';
+		return 2;
+	}
+	if (c == '\n') {
+		memcpy(e, "\\n", 3);
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(e, 8, "\\u%04x", c);
+		return 6;
+	}
+	return 0;
+}
+
+void sb_out_json_str(sb_out *o, const char *s)
+{
+	char e[8];
+	sb_out_char(o, '"');
+	for (; *s; s++) {
+		size_t n = json_escape((unsigned char)*s, e);
+		if (n)
+			sb_out_bytes(o, e, n);
+		else
+			sb_out_char(o, *s);
+	}
+	sb_out_char(o, '"');
+}
+
+void sb_json_str(FILE *f, const char *s)
+{
+	char e[8];
+	fputc('"', f);
+	for (; *s; s++) {
+		size_t n = json_escape((unsigned char)*s, e);
+		if (n)
+			fwrite(e, 1, n, f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 /* Decimal digits of v, written backwards ending at end; returns the start. */
 static char *u64_digits(uint64_t v, char *end)
 {
