@@ -16,7 +16,8 @@ TSAN_TARGETS := sanbao test_batch test_gen
 TEST_START := $(shell date +%s)
 
 DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
-                libssl-dev clang libclang-rt-dev valgrind python3
+                libssl-dev clang libclang-rt-dev valgrind python3 \
+                libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
 
 LINT_PACKAGES := clang-tidy clang-format
 
