@@ -22,7 +22,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
 LINT_PACKAGES := clang-tidy clang-format
 
 .PHONY: all deps lint-deps build build-asan build-tsan test demo install lint analyze \
-        format-check fuzz bench clean
+        format-check fuzz bench clean soak
 
 all: build
 
@@ -76,6 +76,11 @@ test: build-asan build build-tsan
 	cd $(REL) && ctest --output-on-failure -j $(JOBS)
 	@echo "make test: passed (ASan/UBSan, valgrind, ThreadSanitizer, release) in" \
 	  "$$(( $$(date +%s) - $(TEST_START) )) s, builds included"
+
+# The service's crash test at length: 100 SIGKILLs under load (release build).
+soak: build
+	SB_SERVE_KILLS=100 SB_SERVE_CRASH_PERSONS=12000 bash tests/e2e/serve_crash.sh \
+	  $(REL)/sanbao $(CURDIR)
 
 # Installs the program, libsanbao.a and .so, include/sanbao/*.h, the
 # pkg-config file libsanbao.pc and the demo policies under PREFIX (staged
