@@ -921,7 +921,7 @@ static int tx_statement(sb_service *S, sqlite3 *db, const sb_serve_req *r, char 
 					     "medfee_sumamt, fund_pay_sumamt}");
 		for (size_t i = 0; i < json_array_size(list); i++) {
 			const json_t *e = json_array_get(list, i);
-			char e2[600] = "";
+			char e2[400] = "";
 			sb_fen a, b;
 			if (!json_is_object(e)) {
 				snprintf(err, sizeof err, "field details[%zu] must be an object", i);
