@@ -418,7 +418,7 @@ out:
 
 /* ---- reload --------------------------------------------------------------------- */
 
-static sb_status reload(sb_service *S, const sb_token *tk, char *msg, size_t cap)
+static sb_status reload_locked(sb_service *S, const sb_token *tk, char *msg, size_t cap)
 {
 	sb_policyset *set = NULL;
 	sb_diag d;
@@ -435,16 +435,25 @@ static sb_status reload(sb_service *S, const sb_token *tk, char *msg, size_t cap
 		sb_policyset_free(set);
 		return st;
 	}
+	size_t n = sb_policyset_count(set);
 	pthread_rwlock_wrlock(&S->pol_lock);
 	sb_policyset *old = S->set;
 	S->set = set;
 	pthread_rwlock_unlock(&S->pol_lock);
 	sb_policyset_free(old);
 	char what[64];
-	snprintf(what, sizeof what, "reload policies=%zu", sb_policyset_count(set));
+	snprintf(what, sizeof what, "reload policies=%zu", n);
 	(void)sb_service_audit_event(S, tk, what, what, strlen(what));
-	snprintf(msg, cap, "reloaded %zu policies", sb_policyset_count(set));
+	snprintf(msg, cap, "reloaded %zu policies", n);
 	return SB_OK;
+}
+
+static sb_status reload(sb_service *S, const sb_token *tk, char *msg, size_t cap)
+{
+	pthread_mutex_lock(&S->reload_lock);
+	sb_status st = reload_locked(S, tk, msg, cap);
+	pthread_mutex_unlock(&S->reload_lock);
+	return st;
 }
 
 /* ---- HTTP ------------------------------------------------------------------------ */
@@ -695,6 +704,7 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	S->cfg = &cfg;
 	sb_metrics_init(&S->metrics);
 	pthread_rwlock_init(&S->pol_lock, NULL);
+	pthread_mutex_init(&S->reload_lock, NULL);
 	struct sockaddr_in addr;
 	struct MHD_Daemon *daemon = NULL;
 	bool key = false;
@@ -724,6 +734,8 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* Read before the workers start: a reload replaces S->set. */
+	size_t npolicies = st ? 0 : sb_policyset_count(S->set);
 	if (!st) {
 		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 					  MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, S,
@@ -743,7 +755,7 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 								     MHD_DAEMON_INFO_BIND_PORT);
 		unsigned port = di ? di->port : 0;
 		fprintf(stderr, "sanbao serve: %zu policies, %zu facilities, %zu tokens; listening on "
-			"%s port %u\n", sb_policyset_count(S->set), S->nfac, S->ntok, cfg.listen, port);
+			"%s port %u\n", npolicies, S->nfac, S->ntok, cfg.listen, port);
 		if (cfg.port_file) {
 			char tmp[1024];
 			snprintf(tmp, sizeof tmp, "%s.tmp", cfg.port_file);
@@ -792,6 +804,7 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	sb_free(S->tok);
 	sb_free(S->fac);
 	pthread_rwlock_destroy(&S->pol_lock);
+	pthread_mutex_destroy(&S->reload_lock);
 	sb_metrics_release(&S->metrics);
 	free(S);
 	return st;

@@ -59,6 +59,7 @@ typedef struct sb_service {
 	const sb_serve_config *cfg;
 	sqlite3 *wdb;
 	pthread_rwlock_t pol_lock;
+	pthread_mutex_t reload_lock; /* one reload at a time */
 	sb_policyset *set;
 	sb_facility *fac;
 	size_t nfac;
