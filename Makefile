@@ -22,7 +22,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
 LINT_PACKAGES := clang-tidy clang-format
 
 .PHONY: all deps lint-deps build build-asan build-tsan test demo install lint analyze \
-        format-check fuzz bench clean soak
+        format-check fuzz bench bench-serve clean soak
 
 all: build
 
@@ -134,6 +134,11 @@ BENCH_SEED    ?= 1
 # on a generated province, payments checked claim by claim; see bench/README.md.
 bench: build
 	bash bench/run.sh --persons $(BENCH_PERSONS) --seed $(BENCH_SEED)
+	bash bench/serve/run.sh
+
+# The service alone: pre-settlement and durable settlement under load.
+bench-serve: build
+	bash bench/serve/run.sh
 
 clean:
 	rm -rf $(REL) $(ASAN) $(TSAN) $(FUZZ) out

@@ -20,7 +20,7 @@ typedef struct sb_serve_config {
 	const char *persons_path;    /* optional: imported at start */
 	const char *identities_path; /* optional: imported at start */
 	const char *port_file;       /* optional: the bound port is written there */
-	unsigned threads;            /* HTTP worker threads, 0: 8 */
+	unsigned threads;            /* a pool of N HTTP threads; 0: a thread per connection */
 	size_t max_body;             /* bytes, 0: 64 KiB */
 } sb_serve_config;
 

@@ -694,8 +694,6 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	sb_serve_config cfg = *cfg_in;
 	if (!cfg.listen)
 		cfg.listen = "127.0.0.1:8080";
-	if (!cfg.threads)
-		cfg.threads = 8;
 	if (!cfg.max_body)
 		cfg.max_body = 64 * 1024;
 	sb_service *S = calloc(1, sizeof *S);
@@ -737,10 +735,15 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	/* Read before the workers start: a reload replaces S->set. */
 	size_t npolicies = st ? 0 : sb_policyset_count(S->set);
 	if (!st) {
-		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+		/* A settlement's handler blocks until its commit: with a thread
+		 * per connection every waiting desk is in the writer's next
+		 * group; a pool of N threads bounds that group by N. */
+		bool per_conn = cfg.threads == 0;
+		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+					  (per_conn ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL) |
 					  MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, S,
 					  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-					  MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
+					  MHD_OPTION_THREAD_POOL_SIZE, per_conn ? 0u : cfg.threads,
 					  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 					  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 					  MHD_OPTION_NOTIFY_COMPLETED, completed, S,
