@@ -374,9 +374,37 @@ time.sleep(0.3)
 st, r, _ = h2.fsi("2206", "q12", c2["facility"], setl_input(c2))
 ok(r["infcode"] == 0, "served after SIGHUP")
 
-# ---- SIGTERM: clean exit; restart keeps everything ---------------------------------------------
+# ---- SIGTERM drains: settlements in flight are answered, stored, exit 0 ------------------------
 h2.close()
-ok(srv.stop() == 0, "SIGTERM exits 0")
+import threading  # noqa: E402
+drain_answers = {}
+rest = [c for v in multi[1:40] for c in v]
+
+
+def drain_worker(k):
+    cc = Client(port)
+    for c in rest[k::4]:
+        try:
+            st, r, _ = cc.fsi(settle_infno(c), "d" + c["id"], c["facility"], setl_input(c))
+        except OSError:
+            break
+        if st == 200 and r and r["infcode"] == 0:
+            drain_answers["d" + c["id"]] = r["output"]["setlinfo"]["setl_id"]
+    cc.close()
+
+
+dts = [threading.Thread(target=drain_worker, args=(k,)) for k in range(4)]
+for t in dts:
+    t.start()
+time.sleep(0.15)
+ok(srv.stop() == 0, "SIGTERM under load exits 0")
+for t in dts:
+    t.join()
+rows = dict(line.split("|") for line in
+            count("SELECT msgid, setl_id FROM settlements WHERE msgid LIKE 'd%'").split("\n")
+            if line)
+ok(drain_answers and all(rows.get(m) == sid for m, sid in drain_answers.items()),
+   f"every settlement answered before SIGTERM is stored ({len(drain_answers)} answered)")
 log = open(srv.log).read()
 ok(psn not in log, "no resident ID in the service's log")
 port = srv.start()
@@ -409,4 +437,25 @@ for name, sql, seq in [
     out = subprocess.run([binary, "verify-log", "--db", t], capture_output=True, text=True)
     ok(out.returncode == 1 and seq in out.stderr, f"tampering ({name}) found: {out.stderr}")
     ok(psn not in out.stderr, "verify-log masks IDs")
+# ---- start refused: a malformed token line, a bad facility registry ---------------------------
+bad_tokens = os.path.join(tmp, "bad_tokens")
+with open(bad_tokens, "w") as f:
+    f.write("# ok\n" + open(fx.tokens).read().splitlines()[1] + "\nsha256:abc his hospital H1\n")
+r = subprocess.run([binary, "serve", "--policies", fx.policies, "--db", os.path.join(tmp, "x.db"),
+                    "--facilities", fx.facilities, "--tokens", bad_tokens, "--listen",
+                    "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+ok(r.returncode == 1 and "bad_tokens:3" in r.stderr, f"malformed token line named: {r.stderr}")
+with open(bad_tokens, "w") as f:
+    f.write("sha256:%s x nurse\n" % ("0" * 64))
+r = subprocess.run([binary, "serve", "--policies", fx.policies, "--db", os.path.join(tmp, "x.db"),
+                    "--facilities", fx.facilities, "--tokens", bad_tokens, "--listen",
+                    "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+ok(r.returncode == 1 and "bad_tokens:1" in r.stderr and "role" in r.stderr, f"bad role: {r.stderr}")
+bad_fac = os.path.join(tmp, "bad_fac.csv")
+with open(bad_fac, "w") as f:
+    f.write("fixmedins_code,name,level,region\nH1,x,tertiary,12345\n")
+r = subprocess.run([binary, "serve", "--policies", fx.policies, "--db", os.path.join(tmp, "x.db"),
+                    "--facilities", bad_fac, "--tokens", fx.tokens, "--listen", "127.0.0.1:0"],
+                   capture_output=True, text=True, timeout=30)
+ok(r.returncode == 1 and "bad_fac.csv:2" in r.stderr, f"bad facility named: {r.stderr}")
 print(f"test_api: {checks} checks passed")
