@@ -59,14 +59,16 @@ int sb_serve_accumulators(sb_service *S, sqlite3 *db, const char *psn, const cha
 	 * year left it. */
 	json_t *rooms = json_object();
 	sqlite3_stmt *s;
-	if (!rc && !sqlite3_prepare_v2(db, "SELECT output, policy_year FROM settlements WHERE"
-				       " psn_no=? AND status='settled' ORDER BY seq", -1, &s, NULL)) {
+	if (!rc && !sqlite3_prepare_v2(db, "SELECT m.response, s.policy_year FROM settlements s"
+				       " JOIN msgs m ON m.fixmedins_code=s.fixmedins_code AND"
+				       " m.msgid=s.msgid WHERE s.psn_no=? AND s.status='settled'"
+				       " ORDER BY s.seq", -1, &s, NULL)) {
 		sqlite3_bind_text(s, 1, psn, -1, SQLITE_STATIC);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			if (year && sqlite3_column_int(s, 1) != y)
 				continue;
 			json_t *o = json_loads(ctext(s, 0), 0, NULL);
-			json_t *det = json_object_get(o, "setldetail");
+			json_t *det = json_object_get(json_object_get(o, "output"), "setldetail");
 			for (size_t i = 0; i < json_array_size(det); i++) {
 				json_t *e = json_array_get(det, i);
 				json_t *room = json_object_get(e, "crt_payb_lmt_amt");

@@ -411,13 +411,26 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = SQLITE_NOMEM;
 		return fail(S, resp, "the accumulators could not be advanced");
 	}
+	/* The settlement's number: one writer, so max + 1 inside its
+	 * transaction is free. */
 	sqlite3_stmt *s;
-	rc = sqlite3_prepare_v2(db, "INSERT INTO settlements(fixmedins_code, msgid, infno, psn_no,"
+	long long seq = 1;
+	if ((rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) + 1 FROM settlements", -1, &s,
+				     NULL))) {
+		*dbrc = rc;
+		return 503;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW)
+		seq = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	char setl_id[32];
+	snprintf(setl_id, sizeof setl_id, "SB%012lld", seq);
+	rc = sqlite3_prepare_v2(db, "INSERT INTO settlements(seq, setl_id, fixmedins_code, msgid, infno, psn_no,"
 				" mdtrt_id, insutype, visit, level, place, care_region, filing,"
 				" dise_codg, setl_date, total, in_scope, pre, over, out, has_out, fund,"
 				" oop, oop_in_scope, identity, version, policy_year, region, layers,"
 				" delta, status) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-				"?,?,?,?,'settled')", -1, &s, NULL);
+				"?,?,?,?,?,?,'settled')", -1, &s, NULL);
 	if (rc) {
 		*dbrc = rc;
 		return 503;
@@ -438,6 +451,8 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	const char *ident = c->res.identity < 0 ? "none" :
 			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, c->res.identity);
 	int k = 1;
+	sqlite3_bind_int64(s, k++, seq);
+	sqlite3_bind_text(s, k++, setl_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, k++, r->fixmedins_code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, k++, r->msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, k++, r->infno, -1, SQLITE_STATIC);
@@ -473,29 +488,19 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = rc;
 		return 503;
 	}
-	long long seq = (long long)sqlite3_last_insert_rowid(db);
-	char setl_id[32];
-	snprintf(setl_id, sizeof setl_id, "SB%012lld", seq);
-	json_t *out = setl_output(set, r, &in, c, tr, setl_id);
-	char *outs = json_dumps(out, JSON_COMPACT);
-	*resp = sb_service_envelope(S, 0, NULL, out);
-	if (!outs || !*resp) {
-		free(outs);
+	/* The answer is kept once, under the msgid (msgs.response): 5203,
+	 * cancels and export read the settlement's output from there. */
+	*resp = sb_service_envelope(S, 0, NULL, setl_output(set, r, &in, c, tr, setl_id));
+	if (!*resp) {
 		*dbrc = SQLITE_NOMEM;
 		return 503;
 	}
-	char seqs[32];
-	snprintf(seqs, sizeof seqs, "%lld", seq);
-	if ((rc = exec1(db, "UPDATE settlements SET setl_id=?, output=? WHERE seq=?", setl_id, outs,
-			seqs)) ||
-	    (rc = sb_serve_acc_store(db, in.psn_no, acc)) || (rc = remember(db, r, *resp, setl_id)) ||
+	if ((rc = sb_serve_acc_store(db, in.psn_no, acc)) || (rc = remember(db, r, *resp, setl_id)) ||
 	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, body, nbody, *resp,
 				 strlen(*resp)))) {
-		free(outs);
 		*dbrc = rc;
 		return 503;
 	}
-	free(outs);
 	return 200;
 }
 
@@ -546,8 +551,10 @@ static int find_setl(sqlite3 *db, const char *setl_id, setl_row *row)
 {
 	sqlite3_stmt *s;
 	memset(row, 0, sizeof *row);
-	int rc = sqlite3_prepare_v2(db, "SELECT seq, fixmedins_code, infno, psn_no, status, output,"
-					" msgid FROM settlements WHERE setl_id=?", -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(db, "SELECT s.seq, s.fixmedins_code, s.infno, s.psn_no, s.status,"
+					" m.response, s.msgid FROM settlements s LEFT JOIN msgs m ON"
+					" m.fixmedins_code=s.fixmedins_code AND m.msgid=s.msgid WHERE"
+					" s.setl_id=?", -1, &s, NULL);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, setl_id, -1, SQLITE_STATIC);
@@ -558,7 +565,9 @@ static int find_setl(sqlite3 *db, const char *setl_id, setl_row *row)
 		snprintf(row->infno, sizeof row->infno, "%s", ctext(s, 2));
 		snprintf(row->psn, sizeof row->psn, "%s", ctext(s, 3));
 		snprintf(row->status, sizeof row->status, "%s", ctext(s, 4));
-		row->output = json_loads(ctext(s, 5), 0, NULL);
+		json_t *resp = json_loads(ctext(s, 5), 0, NULL);
+		row->output = json_incref(json_object_get(resp, "output"));
+		json_decref(resp);
 		snprintf(row->msgid, sizeof row->msgid, "%s", ctext(s, 6));
 		rc = SQLITE_OK;
 	} else if (rc == SQLITE_DONE) {

@@ -22,7 +22,7 @@ static const char schema[] =
 	" visit INT, level TEXT, place INT, care_region TEXT, filing INT, dise_codg TEXT,"
 	" setl_date INT, total INT, in_scope INT, pre INT, over INT, out INT, has_out INT,"
 	" fund INT, oop INT, oop_in_scope INT, identity TEXT, version TEXT, policy_year INT,"
-	" region TEXT, layers TEXT, delta BLOB, output TEXT, status TEXT, cancel_ref TEXT);"
+	" region TEXT, layers TEXT, delta BLOB, status TEXT, cancel_ref TEXT);"
 	"CREATE INDEX IF NOT EXISTS settlements_psn ON settlements(psn_no, seq);"
 	"CREATE INDEX IF NOT EXISTS settlements_fac ON settlements(fixmedins_code, setl_date);"
 	"CREATE TABLE IF NOT EXISTS msgs(fixmedins_code TEXT, msgid TEXT, infno TEXT,"
