@@ -739,16 +739,20 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 		 * per connection every waiting desk is in the writer's next
 		 * group; a pool of N threads bounds that group by N. */
 		bool per_conn = cfg.threads == 0;
+		struct MHD_OptionItem opts[] = {
+			{MHD_OPTION_SOCK_ADDR, 0, &addr},
+			{MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
+			{MHD_OPTION_CONNECTION_LIMIT, 1000, NULL},
+			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, S},
+			{MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+			{per_conn ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE,
+			 (intptr_t)cfg.threads, NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
 		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 					  (per_conn ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL) |
 					  MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, S,
-					  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-					  MHD_OPTION_THREAD_POOL_SIZE, per_conn ? 0u : cfg.threads,
-					  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-					  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-					  MHD_OPTION_NOTIFY_COMPLETED, completed, S,
-					  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-					  MHD_OPTION_END);
+					  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 		if (!daemon)
 			st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot listen on %s: %s", cfg.listen,
 					 strerror(errno));

@@ -4,7 +4,8 @@
    sent through the service in date order (8 clients, each owning a share
    of the persons), exported, and settled with `sanbao settle`: every
    settlement equal to the fen in every layer.
-2. Concurrency: 8 clients settle claims of the same 12 persons at once, all
+2. Concurrency (the server with a pool of 4 HTTP threads, --threads 4):
+   8 clients settle claims of the same 12 persons at once, all
    on one date; the batch settles a person's claims of one date in claim id
    order, which is the service's commit order (setl_id), so equality means
    no settlement read accumulators another had already used.
@@ -67,7 +68,7 @@ print(f"test_batch: equivalence: {n} settlements of {len(fx.claims)} claims "
 
 # ---- 2. concurrency on the same persons ---------------------------------------------
 db2 = os.path.join(tmp, "conc.db")
-srv2 = Server(fx, db2)
+srv2 = Server(fx, db2, extra=["--threads", "4"])  # a pool of 4: the other HTTP mode
 port = srv2.start(import_people=True)
 by_person = {}
 for c in fx.claims:
@@ -84,8 +85,6 @@ for rnd in range(6):
             inp = setl_input(c)
             inp["setl_time"] = day[p]
             inp["mdtrt_id"] = f"{c['id']}-{rnd}"
-            for t in range(8):
-                pass
             work[i % 8].append((settle_infno(c), f"c{rnd}-{c['id']}", c["facility"], inp))
             i += 1
 errs = run_clients(port, work)
