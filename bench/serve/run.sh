@@ -41,6 +41,6 @@ echo "== pre-settlement, $conns connections"
 echo "== durable settlement, $sconns connections (group commit), fdatasync before and after"
 "$TMP/load" "$port" hosp "$TMP/settle.txt" "$sconns" "$TMP"
 curl -s -H "Authorization: Bearer analyst" "http://127.0.0.1:$port/metrics" \
-	| awk '/^sanbao_commit_seconds_count|^sanbao_committed_jobs_total/ {print}' || true
+	| awk '/^sanbao_commit_seconds_(count|sum)|^sanbao_committed_jobs_total|^sanbao_group_work_seconds_total/ {print}' || true
 kill -TERM "$pid"; wait "$pid"; pid=
 "$SANBAO" verify-log --db "$TMP/store.db"

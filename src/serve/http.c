@@ -66,9 +66,10 @@ void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http,
 	pthread_mutex_unlock(&m->lock);
 }
 
-void sb_metrics_commit(sb_metrics *m, double secs, long jobs, bool ok)
+void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok)
 {
 	pthread_mutex_lock(&m->lock);
+	m->work_sum += work;
 	m->commits++;
 	m->committed_jobs += ok ? jobs : 0;
 	m->commit_failures += !ok;
@@ -113,6 +114,9 @@ char *sb_metrics_text(sb_metrics *m)
 			m->lat_sum[i]);
 		fprintf(f, "sanbao_request_seconds_count{infno=\"%s\"} %ld\n", met_infnos[i], cum);
 	}
+	fprintf(f, "# HELP sanbao_group_work_seconds_total Time the writer spent running the jobs "
+		   "of its groups, before their commits.\n# TYPE sanbao_group_work_seconds_total "
+		   "counter\nsanbao_group_work_seconds_total %.6f\n", m->work_sum);
 	fputs("# HELP sanbao_commit_seconds Latency of the store's commits (one fsync each).\n"
 	      "# TYPE sanbao_commit_seconds histogram\n", f);
 	long cum = 0;

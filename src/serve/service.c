@@ -1435,6 +1435,8 @@ static void *writer(void *arg)
 			if (dbrc)
 				j->http = 503;
 		}
+		struct timespec tc;
+		clock_gettime(CLOCK_MONOTONIC, &tc);
 		if (!rc)
 			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 		if (rc) {
@@ -1444,8 +1446,9 @@ static void *writer(void *arg)
 		}
 		pthread_rwlock_unlock(&S->pol_lock);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		sb_metrics_commit(&S->metrics, secs, njobs, rc == 0);
+		double work = (double)(tc.tv_sec - t0.tv_sec) + (double)(tc.tv_nsec - t0.tv_nsec) / 1e9;
+		double secs = (double)(t1.tv_sec - tc.tv_sec) + (double)(t1.tv_nsec - tc.tv_nsec) / 1e9;
+		sb_metrics_commit(&S->metrics, work, secs, njobs, rc == 0);
 		atomic_store(&S->store_ok, rc == 0);
 		pthread_mutex_lock(&S->qlock);
 		for (sb_job *j = batch, *next; j; j = next) {

@@ -50,7 +50,7 @@ typedef struct sb_metrics {
 	long lat[SB_MET_INFNOS][SB_MET_BUCKETS + 1];
 	double lat_sum[SB_MET_INFNOS];
 	long commit_hist[SB_MET_BUCKETS + 1];
-	double commit_sum;
+	double commit_sum, work_sum;
 	long commits, commit_failures, committed_jobs;
 	long rest[8];
 } sb_metrics;
@@ -99,7 +99,8 @@ void sb_service_stop(sb_service *S);
 void sb_metrics_init(sb_metrics *m);
 void sb_metrics_release(sb_metrics *m);
 void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http, double secs);
-void sb_metrics_commit(sb_metrics *m, double secs, long jobs, bool ok);
+/* One group: the time to run its jobs and the time of its COMMIT (the fsync). */
+void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok);
 /* Prometheus text, malloc'ed. */
 char *sb_metrics_text(sb_metrics *m);
 
