@@ -597,12 +597,17 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 	char err[600] = "";
 	const char *setl_id = sb_serve_str(r->input, "setl_id", 64, true, err, sizeof err);
 	const char *psn = err[0] ? "" : sb_serve_str(r->input, "psn_no", 18, true, err, sizeof err);
-	if (!err[0])
-		(void)sb_serve_str(r->input, "mdtrt_id", 64, true, err, sizeof err);
+	const char *mdtrt = err[0] ? "" : sb_serve_str(r->input, "mdtrt_id", 64, true, err, sizeof err);
 	if (err[0])
 		return fail(S, resp, "%s", err);
 	setl_row row;
 	int rc = find_setl(db, setl_id, &row);
+	const char *smdtrt = json_string_value(json_object_get(json_object_get(row.output,
+									       "setlinfo"), "mdtrt_id"));
+	if (!rc && (!smdtrt || strcmp(smdtrt, mdtrt))) {
+		json_decref(row.output);
+		return fail(S, resp, "field mdtrt_id is not the visit of settlement %s", setl_id);
+	}
 	if (rc == SQLITE_NOTFOUND || (!rc && strcmp(row.psn, psn))) {
 		json_decref(row.output);
 		return fail(S, resp, "field setl_id: no settlement %s of this person", setl_id);

@@ -135,6 +135,11 @@ cinf = "2208" if inf == "2207" else "2305"
 wrong = [f for f in fx.fac if f != fac][0]
 st, r, _ = h.fsi(cinf, "c0", wrong, {"setl_id": setl1, "psn_no": psn, "mdtrt_id": c0["id"]})
 refused(r, st, "another facility")
+st, r, _ = h.fsi(cinf, "c0b", fac, {"setl_id": setl1, "psn_no": psn, "mdtrt_id": "other"})
+refused(r, st, "mdtrt_id")
+st, r, _ = h.fsi(cinf, "c0c", fac, {"setl_id": setl1, "psn_no": c1["person"] if c1["person"] != psn
+                                    else fx.persons[0]["id"], "mdtrt_id": c0["id"]})
+refused(r, st, "setl_id")
 st, r, _ = h.fsi(cinf, "c1", fac, {"setl_id": setl1, "psn_no": psn, "mdtrt_id": c0["id"]})
 ok(r["infcode"] == 0, f"cancel: {r}")
 ok(r["output"]["setlinfo"]["fund_pay_sumamt"] == "-" + s2["fund_pay_sumamt"] or
