@@ -356,6 +356,10 @@ slow.close()
 st, t = h2.raw("GET", "/metrics", token="analyst")
 ok(st == 200 and 'sanbao_requests_total{infno="2207",infcode="0"}' in t and
    "sanbao_commit_seconds_bucket" in t, "metrics")
+mvals = {line.split(" ")[0]: float(line.split(" ")[1]) for line in t.splitlines()
+         if line.startswith("sanbao_requests_total")}
+ok(sum(v for k, v in mvals.items() if 'infcode="0"' in k) >= 10 and
+   sum(v for k, v in mvals.items() if 'infcode="-1"' in k) >= 10, f"metrics count infcodes: {mvals}")
 st, t = h2.raw("GET", "/healthz", token="")
 ok(st == 200 and t == "ok\n", "healthz")
 st, t = h2.raw("GET", "/v1/audit/verify", token="auditor")
