@@ -66,9 +66,11 @@ int sb_cmd_serve(int argc, char **argv)
 		*slot = v;
 		i++;
 	}
-	const char *missing = !cfg.policies_dir ? "--policies" : !cfg.db_path ? "--db" :
-			      !cfg.facilities_path ? "--facilities" : !cfg.tokens_path ? "--tokens" :
-			      NULL;
+	const char *missing = !cfg.policies_dir    ? "--policies" :
+			      !cfg.db_path         ? "--db" :
+			      !cfg.facilities_path ? "--facilities" :
+			      !cfg.tokens_path     ? "--tokens" :
+						     NULL;
 	if (missing) {
 		fprintf(stderr, "sanbao serve: %s is required\n\n%s", missing, serve_usage);
 		return 2;
@@ -101,8 +103,8 @@ int sb_cmd_serve(int argc, char **argv)
 	return 0;
 }
 
-static int two_options(int argc, char **argv, const char *cmd, const char *usage,
-		       const char *name2, const char **db, const char **v2)
+static int two_options(int argc, char **argv, const char *cmd, const char *usage, const char *name2,
+		       const char **db, const char **v2)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -111,7 +113,9 @@ static int two_options(int argc, char **argv, const char *cmd, const char *usage
 			fputs(usage, stdout);
 			return 0;
 		}
-		const char **slot = !strcmp(a, "--db") ? db : name2 && !strcmp(a, name2) ? v2 : NULL;
+		const char **slot = !strcmp(a, "--db")         ? db :
+				    name2 && !strcmp(a, name2) ? v2 :
+								 NULL;
 		if (!slot || !v) {
 			fprintf(stderr, "sanbao %s: unknown or incomplete option %s\n\n%s", cmd, a,
 				usage);
@@ -121,7 +125,8 @@ static int two_options(int argc, char **argv, const char *cmd, const char *usage
 		i++;
 	}
 	if (!*db || (name2 && !*v2)) {
-		fprintf(stderr, "sanbao %s: %s is required\n\n%s", cmd, !*db ? "--db" : name2, usage);
+		fprintf(stderr, "sanbao %s: %s is required\n\n%s", cmd, !*db ? "--db" : name2,
+			usage);
 		return 2;
 	}
 	return -1;
@@ -177,6 +182,7 @@ int sb_cmd_verify_log(int argc, char **argv)
 		return 1;
 	}
 	printf("sanbao verify-log: %ld records, the chain holds; the accumulators are the sums "
-	       "of the settlements in force\n", len);
+	       "of the settlements in force\n",
+	       len);
 	return 0;
 }

@@ -18,17 +18,17 @@
 #include "sanbao/io.h"
 #include "serve/service.h"
 
-static const char *const role_names[SB_ROLE_N] = {"hospital", "enrolment", "civil_affairs",
-						  "analyst", "auditor", "admin"};
+static const char *const role_names[SB_ROLE_N] = { "hospital", "enrolment", "civil_affairs",
+						   "analyst",  "auditor",   "admin" };
 
 /* ---- metrics ---------------------------------------------------------------- */
 
-static const double bounds[SB_MET_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005,
-					      0.01, 0.025, 0.05, 0.1, 0.5, 1.0};
-static const char *const met_infnos[SB_MET_INFNOS] = {"1101", "2206", "2207", "2208",
-						      "2303", "2304", "2305", "2601",
-						      "5203", "3201", "3202", "other"};
-static const int met_status[8] = {200, 400, 401, 403, 404, 409, 413, 503};
+static const double bounds[SB_MET_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005,
+					       0.01,   0.025,   0.05,   0.1,   0.5,   1.0 };
+static const char *const met_infnos[SB_MET_INFNOS] = { "1101", "2206", "2207", "2208",
+						       "2303", "2304", "2305", "2601",
+						       "5203", "3201", "3202", "other" };
+static const int met_status[8] = { 200, 400, 401, 403, 404, 409, 413, 503 };
 
 void sb_metrics_init(sb_metrics *m)
 {
@@ -87,38 +87,47 @@ char *sb_metrics_text(sb_metrics *m)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
 	fputs("# HELP sanbao_requests_total Transactions answered, by infno and infcode.\n"
-	      "# TYPE sanbao_requests_total counter\n", f);
+	      "# TYPE sanbao_requests_total counter\n",
+	      f);
 	for (int i = 0; i < SB_MET_INFNOS; i++)
 		for (int c = 0; c < 2; c++)
 			fprintf(f, "sanbao_requests_total{infno=\"%s\",infcode=\"%d\"} %ld\n",
 				met_infnos[i], c ? -1 : 0, m->requests[i][c]);
 	fputs("# HELP sanbao_http_responses_total HTTP responses by status.\n"
-	      "# TYPE sanbao_http_responses_total counter\n", f);
+	      "# TYPE sanbao_http_responses_total counter\n",
+	      f);
 	for (int k = 0; k < 8; k++)
 		fprintf(f, "sanbao_http_responses_total{code=\"%d\"} %ld\n", met_status[k],
 			m->status[k]);
 	fputs("# HELP sanbao_request_seconds Latency of transactions, by infno.\n"
-	      "# TYPE sanbao_request_seconds histogram\n", f);
+	      "# TYPE sanbao_request_seconds histogram\n",
+	      f);
 	for (int i = 0; i < SB_MET_INFNOS; i++) {
 		long cum = 0;
 		for (int b = 0; b <= SB_MET_BUCKETS; b++) {
 			cum += m->lat[i][b];
 			if (b < SB_MET_BUCKETS)
-				fprintf(f, "sanbao_request_seconds_bucket{infno=\"%s\",le=\"%g\"} %ld\n",
+				fprintf(f,
+					"sanbao_request_seconds_bucket{infno=\"%s\",le=\"%g\"} %ld\n",
 					met_infnos[i], bounds[b], cum);
 			else
-				fprintf(f, "sanbao_request_seconds_bucket{infno=\"%s\",le=\"+Inf\"} "
-					   "%ld\n", met_infnos[i], cum);
+				fprintf(f,
+					"sanbao_request_seconds_bucket{infno=\"%s\",le=\"+Inf\"} "
+					"%ld\n",
+					met_infnos[i], cum);
 		}
 		fprintf(f, "sanbao_request_seconds_sum{infno=\"%s\"} %.6f\n", met_infnos[i],
 			m->lat_sum[i]);
 		fprintf(f, "sanbao_request_seconds_count{infno=\"%s\"} %ld\n", met_infnos[i], cum);
 	}
-	fprintf(f, "# HELP sanbao_group_work_seconds_total Time the writer spent running the jobs "
-		   "of its groups, before their commits.\n# TYPE sanbao_group_work_seconds_total "
-		   "counter\nsanbao_group_work_seconds_total %.6f\n", m->work_sum);
+	fprintf(f,
+		"# HELP sanbao_group_work_seconds_total Time the writer spent running the jobs "
+		"of its groups, before their commits.\n# TYPE sanbao_group_work_seconds_total "
+		"counter\nsanbao_group_work_seconds_total %.6f\n",
+		m->work_sum);
 	fputs("# HELP sanbao_commit_seconds Latency of the store's commits (one fsync each).\n"
-	      "# TYPE sanbao_commit_seconds histogram\n", f);
+	      "# TYPE sanbao_commit_seconds histogram\n",
+	      f);
 	long cum = 0;
 	for (int b = 0; b <= SB_MET_BUCKETS; b++) {
 		cum += m->commit_hist[b];
@@ -129,9 +138,10 @@ char *sb_metrics_text(sb_metrics *m)
 	}
 	fprintf(f, "sanbao_commit_seconds_sum %.6f\nsanbao_commit_seconds_count %ld\n",
 		m->commit_sum, cum);
-	fprintf(f, "# HELP sanbao_committed_jobs_total Jobs committed (group commit: many per "
-		   "commit).\n# TYPE sanbao_committed_jobs_total counter\n"
-		   "sanbao_committed_jobs_total %ld\nsanbao_commit_failures_total %ld\n",
+	fprintf(f,
+		"# HELP sanbao_committed_jobs_total Jobs committed (group commit: many per "
+		"commit).\n# TYPE sanbao_committed_jobs_total counter\n"
+		"sanbao_committed_jobs_total %ld\nsanbao_commit_failures_total %ld\n",
 		m->committed_jobs, m->commit_failures);
 	pthread_mutex_unlock(&m->lock);
 	fclose(f);
@@ -173,8 +183,10 @@ static sb_status load_tokens(sb_service *S, const char *path, sb_diag *d)
 		if (!nf)
 			continue;
 		if (nf < 3 || nf > 4) {
-			st = sb_diag_set(d, SB_ESYNTAX, path, ln, 0, "a token line is: hash name role "
-					 "[facilities]; this line has %d fields", nf);
+			st = sb_diag_set(d, SB_ESYNTAX, path, ln, 0,
+					 "a token line is: hash name role "
+					 "[facilities]; this line has %d fields",
+					 nf);
 			break;
 		}
 		sb_token t;
@@ -182,9 +194,11 @@ static sb_status load_tokens(sb_service *S, const char *path, sb_diag *d)
 		char *colon = strchr(fld[0], ':');
 		if (!colon || (strncmp(fld[0], "sha256:", 7) && strncmp(fld[0], "sm3:", 4)) ||
 		    !is_hex(colon + 1, 64)) {
-			st = sb_diag_set(d, SB_ESYNTAX, path, ln, 1, "the hash must be sha256: or sm3: "
-					 "and 64 lowercase hex digits (the digest of the token, never "
-					 "the token)");
+			st = sb_diag_set(
+				d, SB_ESYNTAX, path, ln, 1,
+				"the hash must be sha256: or sm3: "
+				"and 64 lowercase hex digits (the digest of the token, never "
+				"the token)");
 			break;
 		}
 		snprintf(t.algo, sizeof t.algo, "%.*s", (int)(colon - fld[0]), fld[0]);
@@ -199,14 +213,18 @@ static sb_status load_tokens(sb_service *S, const char *path, sb_diag *d)
 			if (!strcmp(fld[2], role_names[r]))
 				t.role = r;
 		if (t.role < 0) {
-			st = sb_diag_set(d, SB_ESYNTAX, path, ln, 0, "role \"%.40s\" is not hospital, "
-					 "enrolment, civil_affairs, analyst, auditor or admin", fld[2]);
+			st = sb_diag_set(d, SB_ESYNTAX, path, ln, 0,
+					 "role \"%.40s\" is not hospital, "
+					 "enrolment, civil_affairs, analyst, auditor or admin",
+					 fld[2]);
 			break;
 		}
 		if ((t.role == SB_ROLE_HOSPITAL) != (nf == 4)) {
-			st = sb_diag_set(d, SB_ESYNTAX, path, ln, 0, t.role == SB_ROLE_HOSPITAL ?
-					 "a hospital token needs its fixmedins_codes (comma-separated)" :
-					 "only a hospital token lists facilities");
+			st = sb_diag_set(
+				d, SB_ESYNTAX, path, ln, 0,
+				t.role == SB_ROLE_HOSPITAL ?
+					"a hospital token needs its fixmedins_codes (comma-separated)" :
+					"only a hospital token lists facilities");
 			break;
 		}
 		t.facilities = strdup(nf == 4 ? fld[3] : "");
@@ -230,12 +248,14 @@ static sb_status load_facilities(sb_service *S, const char *path, sb_diag *d)
 	sb_status st = sb_csv_open(path, &c, d);
 	if (st)
 		return st;
-	static const char *const names[4][2] = {{"fixmedins_code", NULL}, {"name", NULL},
-						{"level", NULL}, {"region", NULL}};
+	static const char *const names[4][2] = {
+		{ "fixmedins_code", NULL }, { "name", NULL }, { "level", NULL }, { "region", NULL }
+	};
 	int col[4];
 	for (int i = 0; i < 4; i++)
 		if ((col[i] = sb_csv_find(c, names[i])) < 0) {
-			st = sb_diag_set(d, SB_ESYNTAX, path, 1, 0, "the facility registry has no "
+			st = sb_diag_set(d, SB_ESYNTAX, path, 1, 0,
+					 "the facility registry has no "
 					 "column %s (it needs fixmedins_code, name, level, region)",
 					 names[i][0]);
 			sb_csv_free(c);
@@ -313,8 +333,10 @@ static sb_status import_people(sb_service *S, sb_diag *d)
 			goto out;
 		st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d);
 		sqlite3_stmt *s = NULL;
-		if (!st && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO persons VALUES(?,?,?,?,?,?,?,"
-					      "?)", -1, &s, NULL))
+		if (!st && sqlite3_prepare_v2(db,
+					      "INSERT OR REPLACE INTO persons VALUES(?,?,?,?,?,?,?,"
+					      "?)",
+					      -1, &s, NULL))
 			st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s", sqlite3_errmsg(db));
 		int r;
 		while (!st && (r = sb_csv_next(c, d)) != 0) {
@@ -329,8 +351,9 @@ static sb_status import_people(sb_service *S, sb_diag *d)
 				reason = why;
 			}
 			if (reason) {
-				st = sb_diag_set(d, SB_EINPUT, cfg->persons_path, (int)sb_csv_line(c),
-						 0, "%s: nothing was imported", reason);
+				st = sb_diag_set(d, SB_EINPUT, cfg->persons_path,
+						 (int)sb_csv_line(c), 0, "%s: nothing was imported",
+						 reason);
 				break;
 			}
 			char psn[19];
@@ -340,14 +363,16 @@ static sb_status import_people(sb_service *S, sb_diag *d)
 			sqlite3_bind_text(s, 1, psn, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int(s, 2, row.scheme);
 			sqlite3_bind_text(s, 3, row.region, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(s, 4, row.household.p, (int)row.household.n, SQLITE_TRANSIENT);
+			sqlite3_bind_text(s, 4, row.household.p, (int)row.household.n,
+					  SQLITE_TRANSIENT);
 			sqlite3_bind_int(s, 5, row.employment);
 			sqlite3_bind_text(s, 6, row.tier.p, (int)row.tier.n, SQLITE_TRANSIENT);
 			if (row.has_income)
 				sqlite3_bind_int64(s, 7, row.income);
 			sqlite3_bind_int(s, 8, row.pseudo ? SB_BIRTH_UNKNOWN : row.birth);
 			if (sqlite3_step(s) != SQLITE_DONE)
-				st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s", sqlite3_errmsg(db));
+				st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s",
+						 sqlite3_errmsg(db));
 			np++;
 		}
 		sqlite3_finalize(s);
@@ -362,10 +387,10 @@ static sb_status import_people(sb_service *S, sb_diag *d)
 			goto out;
 		st = sb_io_map(c, "identities.csv", sb_identities_columns, SB_ICOL_N, true, col, d);
 		sqlite3_stmt *s = NULL, *q = NULL;
-		if (!st && (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO identities VALUES(?,?,?,?)",
-					       -1, &s, NULL) ||
-			    sqlite3_prepare_v2(db, "SELECT 1 FROM persons WHERE psn_no=?", -1, &q,
-					       NULL)))
+		if (!st &&
+		    (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO identities VALUES(?,?,?,?)", -1,
+					&s, NULL) ||
+		     sqlite3_prepare_v2(db, "SELECT 1 FROM persons WHERE psn_no=?", -1, &q, NULL)))
 			st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s", sqlite3_errmsg(db));
 		int r;
 		while (!st && (r = sb_csv_next(c, d)) != 0) {
@@ -374,9 +399,11 @@ static sb_status import_people(sb_service *S, sb_diag *d)
 				break;
 			}
 			sb_identity_row row;
-			if (sb_identity_row_read(c, col, S->set, &row, why, sizeof why) != SB_IROW_OK) {
+			if (sb_identity_row_read(c, col, S->set, &row, why, sizeof why) !=
+			    SB_IROW_OK) {
 				st = sb_diag_set(d, SB_EINPUT, cfg->identities_path,
-						 (int)sb_csv_line(c), 0, "%s: nothing was imported", why);
+						 (int)sb_csv_line(c), 0, "%s: nothing was imported",
+						 why);
 				break;
 			}
 			char psn[19];
@@ -385,7 +412,8 @@ static sb_status import_people(sb_service *S, sb_diag *d)
 			sqlite3_bind_text(q, 1, psn, -1, SQLITE_TRANSIENT);
 			if (sqlite3_step(q) != SQLITE_ROW) {
 				st = sb_diag_set(d, SB_EINPUT, cfg->identities_path,
-						 (int)sb_csv_line(c), 0, "unknown person: not enrolled; "
+						 (int)sb_csv_line(c), 0,
+						 "unknown person: not enrolled; "
 						 "nothing was imported");
 				break;
 			}
@@ -396,7 +424,8 @@ static sb_status import_people(sb_service *S, sb_diag *d)
 			sqlite3_bind_int(s, 3, row.from);
 			sqlite3_bind_int(s, 4, row.to);
 			if (sqlite3_step(s) != SQLITE_DONE)
-				st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s", sqlite3_errmsg(db));
+				st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s",
+						 sqlite3_errmsg(db));
 			ni++;
 		}
 		sqlite3_finalize(s);
@@ -415,7 +444,8 @@ out:
 		if (!st)
 			st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s", sqlite3_errmsg(db));
 	} else if (np || ni) {
-		fprintf(stderr, "sanbao serve: imported %ld persons and %ld identity rows\n", np, ni);
+		fprintf(stderr, "sanbao serve: imported %ld persons and %ld identity rows\n", np,
+			ni);
 	}
 	return st;
 }
@@ -488,13 +518,12 @@ static sqlite3 *read_db(sb_service *S)
 	return db;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, int status, char *text,
-			     const char *type)
+static enum MHD_Result reply(struct MHD_Connection *c, int status, char *text, const char *type)
 {
 	if (!text)
 		text = strdup("");
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
-								 MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(r, "Content-Type", type);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
@@ -567,14 +596,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		snprintf(m, sizeof m, "the body is over the limit of %zu bytes", S->cfg->max_body);
 		st = plain_error(S, &resp, 413, m);
 	} else if (!tk) {
-		st = plain_error(S, &resp, 401, "no valid token: send Authorization: Bearer <token>");
+		st = plain_error(S, &resp, 401,
+				 "no valid token: send Authorization: Bearer <token>");
 	} else if (!strncmp(url, "/fsi/api/", 9) && post) {
 		snprintf(infno, sizeof infno, "%.4s", url + 9);
 		if (tk->role != SB_ROLE_HOSPITAL) {
-			st = plain_error(S, &resp, 403, "only a hospital token may send transactions");
+			st = plain_error(S, &resp, 403,
+					 "only a hospital token may send transactions");
 		} else if (strlen(url + 9) != 4) {
-			st = plain_error(S, &resp, 404, "no such transaction path: POST "
-						    "/fsi/api/{infno}, infno of 4 digits");
+			st = plain_error(S, &resp, 404,
+					 "no such transaction path: POST "
+					 "/fsi/api/{infno}, infno of 4 digits");
 		} else {
 			sqlite3 *db = read_db(S);
 			st = db ? sb_service_fsi(S, db, tk, url + 9, body, k->n, &resp, infno,
@@ -585,34 +617,40 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	} else if (!strncmp(url, "/v1/persons/", 12) && put) {
 		const char *psn = url + 12;
 		if (tk->role != SB_ROLE_ENROLMENT)
-			st = plain_error(S, &resp, 403, "only an enrolment token may enrol persons");
+			st = plain_error(S, &resp, 403,
+					 "only an enrolment token may enrol persons");
 		else if (strlen(psn) != SB_ID_LEN || strchr(psn, '/'))
-			st = plain_error(S, &resp, 400, "the path must be /v1/persons/{psn_no}, an "
-						    "18-character resident ID or pseudonym");
+			st = plain_error(S, &resp, 400,
+					 "the path must be /v1/persons/{psn_no}, an "
+					 "18-character resident ID or pseudonym");
 		else
 			st = sb_service_rest_write(S, tk, SB_JOB_PERSON, psn, body, k->n, &resp);
 	} else if (!strcmp(url, "/v1/identities") && post) {
 		if (tk->role != SB_ROLE_CIVIL)
-			st = plain_error(S, &resp, 403, "only a civil_affairs token may change "
-						    "identities");
+			st = plain_error(S, &resp, 403,
+					 "only a civil_affairs token may change "
+					 "identities");
 		else
 			st = sb_service_rest_write(S, tk, SB_JOB_IDENTITY, NULL, body, k->n, &resp);
 	} else if (!strncmp(url, "/v1/persons/", 12) && get && strlen(url) == 12 + 18 + 13 &&
 		   !strcmp(url + 30, "/accumulators")) {
 		if (tk->role != SB_ROLE_HOSPITAL && tk->role != SB_ROLE_ANALYST) {
-			st = plain_error(S, &resp, 403, "only a hospital or analyst token may read "
-						    "accumulators");
+			st = plain_error(S, &resp, 403,
+					 "only a hospital or analyst token may read "
+					 "accumulators");
 		} else {
 			char psn[19];
 			memcpy(psn, url + 12, 18);
 			psn[18] = '\0';
-			const char *y = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "year");
+			const char *y =
+				MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "year");
 			st = sb_serve_accumulators(S, read_db(S), psn, y, &resp);
 		}
 	} else if (!strcmp(url, "/v1/audit/verify") && get) {
 		if (tk->role != SB_ROLE_AUDITOR) {
-			st = plain_error(S, &resp, 403, "only an auditor token may verify the audit "
-						    "log");
+			st = plain_error(S, &resp, 403,
+					 "only an auditor token may verify the audit "
+					 "log");
 		} else {
 			long len = 0, bad = 0;
 			char why[600];
@@ -622,9 +660,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			} else {
 				json_t *o = json_pack("{s:I,s:b}", "length", (json_int_t)len, "ok",
 						      !bad);
-				json_object_set_new(o, "first_bad", bad ? json_integer(bad) :
-									    json_null());
-				json_object_set_new(o, "reason", bad ? json_string(why) : json_null());
+				json_object_set_new(o, "first_bad",
+						    bad ? json_integer(bad) : json_null());
+				json_object_set_new(o, "reason",
+						    bad ? json_string(why) : json_null());
 				resp = json_dumps(o, JSON_COMPACT);
 				json_decref(o);
 				st = 200;
@@ -653,7 +692,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - k->t0.tv_sec) + (double)(t1.tv_nsec - k->t0.tv_nsec) / 1e9;
+	double secs =
+		(double)(t1.tv_sec - k->t0.tv_sec) + (double)(t1.tv_nsec - k->t0.tv_nsec) / 1e9;
 	sb_metrics_request(&S->metrics, counted ? infno : NULL, infcode, st, secs);
 	return reply(c, st, resp, type);
 }
@@ -680,15 +720,19 @@ static sb_status parse_listen(const char *s, struct sockaddr_in *a, sb_diag *d)
 	char host[64];
 	const char *colon = strrchr(s, ':');
 	if (!colon || (size_t)(colon - s) >= sizeof host)
-		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "--listen %s: write HOST:PORT, e.g. "
-				   "127.0.0.1:8080", s);
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+				   "--listen %s: write HOST:PORT, e.g. "
+				   "127.0.0.1:8080",
+				   s);
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
 	char *end;
 	long port = strtol(colon + 1, &end, 10);
 	if (*end || port < 0 || port > 65535 || inet_pton(AF_INET, host, &a->sin_addr) != 1)
-		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "--listen %s: write an IPv4 address "
-				   "and a port 0-65535, e.g. 127.0.0.1:8080", s);
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+				   "--listen %s: write an IPv4 address "
+				   "and a port 0-65535, e.g. 127.0.0.1:8080",
+				   s);
 	a->sin_port = htons((uint16_t)port);
 	return SB_OK;
 }
@@ -744,29 +788,33 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 		 * group; a pool of N threads bounds that group by N. */
 		bool per_conn = cfg.threads == 0;
 		struct MHD_OptionItem opts[] = {
-			{MHD_OPTION_SOCK_ADDR, 0, &addr},
-			{MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
-			{MHD_OPTION_CONNECTION_LIMIT, 1000, NULL},
-			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, S},
-			{MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
-			{per_conn ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE,
-			 (intptr_t)cfg.threads, NULL},
-			{MHD_OPTION_END, 0, NULL},
+			{ MHD_OPTION_SOCK_ADDR, 0, &addr },
+			{ MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL },
+			{ MHD_OPTION_CONNECTION_LIMIT, 1000, NULL },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, S },
+			{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+			{ per_conn ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE,
+			  (intptr_t)cfg.threads, NULL },
+			{ MHD_OPTION_END, 0, NULL },
 		};
 		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-					  (per_conn ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL) |
-					  MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, S,
-					  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+						  (per_conn ? MHD_USE_THREAD_PER_CONNECTION :
+							      MHD_USE_EPOLL) |
+						  MHD_USE_ERROR_LOG,
+					  0, NULL, NULL, handle, S, MHD_OPTION_ARRAY, opts,
+					  MHD_OPTION_END);
 		if (!daemon)
-			st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot listen on %s: %s", cfg.listen,
-					 strerror(errno));
+			st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot listen on %s: %s",
+					 cfg.listen, strerror(errno));
 	}
 	if (!st) {
-		const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon,
-								     MHD_DAEMON_INFO_BIND_PORT);
+		const union MHD_DaemonInfo *di =
+			MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
 		unsigned port = di ? di->port : 0;
-		fprintf(stderr, "sanbao serve: %zu policies, %zu facilities, %zu tokens; listening on "
-			"%s port %u\n", npolicies, S->nfac, S->ntok, cfg.listen, port);
+		fprintf(stderr,
+			"sanbao serve: %zu policies, %zu facilities, %zu tokens; listening on "
+			"%s port %u\n",
+			npolicies, S->nfac, S->ntok, cfg.listen, port);
 		if (cfg.port_file) {
 			char tmp[1024];
 			snprintf(tmp, sizeof tmp, "%s.tmp", cfg.port_file);

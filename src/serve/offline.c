@@ -37,7 +37,8 @@ int sb_serve_accumulators(sb_service *S, sqlite3 *db, const char *psn, const cha
 		char *end;
 		y = strtol(year, &end, 10);
 		if (*end || y < 1900 || y > 2199) {
-			*resp = sb_service_envelope(S, -1, "query year must be a year 1900-2199", NULL);
+			*resp = sb_service_envelope(S, -1, "query year must be a year 1900-2199",
+						    NULL);
 			return 400;
 		}
 	}
@@ -59,10 +60,12 @@ int sb_serve_accumulators(sb_service *S, sqlite3 *db, const char *psn, const cha
 	 * year left it. */
 	json_t *rooms = json_object();
 	sqlite3_stmt *s;
-	if (!rc && !sqlite3_prepare_v2(db, "SELECT m.response, s.policy_year FROM settlements s"
+	if (!rc && !sqlite3_prepare_v2(db,
+				       "SELECT m.response, s.policy_year FROM settlements s"
 				       " JOIN msgs m ON m.fixmedins_code=s.fixmedins_code AND"
 				       " m.msgid=s.msgid WHERE s.psn_no=? AND s.status='settled'"
-				       " ORDER BY s.seq", -1, &s, NULL)) {
+				       " ORDER BY s.seq",
+				       -1, &s, NULL)) {
 		sqlite3_bind_text(s, 1, psn, -1, SQLITE_STATIC);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			if (year && sqlite3_column_int(s, 1) != y)
@@ -108,8 +111,8 @@ int sb_serve_accumulators(sb_service *S, sqlite3 *db, const char *psn, const cha
 			json_object_set_new(o, "cap_room", room ? json_incref(room) : json_null());
 			json_array_append_new(layers, o);
 		} else {
-			json_object_set_new(o, "pool", json_string(id_name(S->set, SB_SYM_POOL,
-									    e->id)));
+			json_object_set_new(o, "pool",
+					    json_string(id_name(S->set, SB_SYM_POOL, e->id)));
 			json_object_set_new(o, "paid", json_string(m));
 			json_array_append_new(pools, o);
 		}
@@ -158,12 +161,12 @@ static void put_date(FILE *f, sb_date v)
 	fputs(b, f);
 }
 
-static const char *const emp_names[] = {"active", "retired"};
-static const char *const visit_names[] = {"inpatient", "chronic_outpatient", "outpatient",
-					  "pharmacy"};
-static const char *const place_names[] = {"local", "in_province", "cross_province"};
-static const char *const filing_names[] = {"filed", "referral", "emergency", "unfiled",
-					   "long_term"};
+static const char *const emp_names[] = { "active", "retired" };
+static const char *const visit_names[] = { "inpatient", "chronic_outpatient", "outpatient",
+					   "pharmacy" };
+static const char *const place_names[] = { "local", "in_province", "cross_province" };
+static const char *const filing_names[] = { "filed", "referral", "emergency", "unfiled",
+					    "long_term" };
 
 #define NAME(tab, i) ((i) >= 0 && (size_t)(i) < sizeof tab / sizeof tab[0] ? tab[i] : "")
 
@@ -190,12 +193,14 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	}
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(db, "SELECT psn_no, scheme, region, household, employment, tier,"
-				    " income FROM persons ORDER BY rowid", -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT psn_no, scheme, region, household, employment, tier,"
+				    " income FROM persons ORDER BY rowid",
+				    -1, &s, NULL);
 	fputs("id,scheme,region,household,employment,tier,income\n", fp);
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
-		fprintf(fp, "%s,%s,%s,", ctext(s, 0), sqlite3_column_int(s, 1) ? "resident" :
-			"employee", ctext(s, 2));
+		fprintf(fp, "%s,%s,%s,", ctext(s, 0),
+			sqlite3_column_int(s, 1) ? "resident" : "employee", ctext(s, 2));
 		csv_field(fp, ctext(s, 3));
 		fprintf(fp, ",%s,", NAME(emp_names, sqlite3_column_int(s, 4)));
 		csv_field(fp, ctext(s, 5));
@@ -207,8 +212,10 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	}
 	sqlite3_finalize(s);
 	if (!rc)
-		rc = sqlite3_prepare_v2(db, "SELECT psn_no, identity, dfrom, dto FROM identities"
-					" ORDER BY psn_no, dfrom", -1, &s, NULL);
+		rc = sqlite3_prepare_v2(db,
+					"SELECT psn_no, identity, dfrom, dto FROM identities"
+					" ORDER BY psn_no, dfrom",
+					-1, &s, NULL);
 	fputs("person,identity,from,to\n", fi);
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
 		fprintf(fi, "%s,", ctext(s, 0));
@@ -226,8 +233,10 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	char **cols = NULL;
 	size_t ncols = 0;
 	if (!rc)
-		rc = sqlite3_prepare_v2(db, "SELECT layers FROM settlements WHERE status='settled'"
-					" ORDER BY seq", -1, &s, NULL);
+		rc = sqlite3_prepare_v2(db,
+					"SELECT layers FROM settlements WHERE status='settled'"
+					" ORDER BY seq",
+					-1, &s, NULL);
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
 		char buf[2048];
 		snprintf(buf, sizeof buf, "%s", ctext(s, 0));
@@ -253,7 +262,8 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	}
 	sqlite3_finalize(s);
 	fputs("id,person,date,visit,level,place,care_region,filing,facility,diagnosis,total,"
-	      "in_scope,pre_selfpay,over_limit,out_of_scope\n", fc);
+	      "in_scope,pre_selfpay,over_limit,out_of_scope\n",
+	      fc);
 	fputs("id,person,region,date,visit,level,place,identity,version,total,in_scope", fs);
 	for (size_t i = 0; i < ncols; i++) {
 		fputc(',', fs);
@@ -262,11 +272,14 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	fputs(",fund,oop,oop_in_scope,filing\n", fs);
 	sb_fen *pay = ncols ? sb_calloc(ncols, sizeof *pay) : NULL;
 	if (!rc)
-		rc = sqlite3_prepare_v2(db, "SELECT setl_id, psn_no, setl_date, visit, level, place,"
-					" care_region, filing, fixmedins_code, dise_codg, total, in_scope,"
-					" pre, over, region, identity, version, layers, fund, oop,"
-					" oop_in_scope FROM settlements WHERE status='settled' ORDER BY"
-					" seq", -1, &s, NULL);
+		rc = sqlite3_prepare_v2(
+			db,
+			"SELECT setl_id, psn_no, setl_date, visit, level, place,"
+			" care_region, filing, fixmedins_code, dise_codg, total, in_scope,"
+			" pre, over, region, identity, version, layers, fund, oop,"
+			" oop_in_scope FROM settlements WHERE status='settled' ORDER BY"
+			" seq",
+			-1, &s, NULL);
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
 		sb_fen total = sqlite3_column_int64(s, 10), in = sqlite3_column_int64(s, 11),
 		       pre = sqlite3_column_int64(s, 12), over = sqlite3_column_int64(s, 13);
@@ -347,8 +360,8 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 
 /* ---- verify-log ---------------------------------------------------------------- */
 
-sb_status sb_serve_verify_log(const char *dbpath, long *length, long *bad, char *why,
-			      size_t cap, sb_diag *d)
+sb_status sb_serve_verify_log(const char *dbpath, long *length, long *bad, char *why, size_t cap,
+			      sb_diag *d)
 {
 	sqlite3 *db;
 	sb_status st = sb_serve_store_open(dbpath, false, &db, d);
@@ -363,8 +376,10 @@ sb_status sb_serve_verify_log(const char *dbpath, long *length, long *bad, char 
 		rc = sqlite3_prepare_v2(db, "SELECT psn_no, blob FROM acc ORDER BY psn_no", -1, &s,
 					NULL);
 	if (!rc && !*bad)
-		rc = sqlite3_prepare_v2(db, "SELECT delta FROM settlements WHERE psn_no=? AND"
-					" status='settled'", -1, &q, NULL);
+		rc = sqlite3_prepare_v2(db,
+					"SELECT delta FROM settlements WHERE psn_no=? AND"
+					" status='settled'",
+					-1, &q, NULL);
 	sb_acc stored, sum, delta;
 	sb_acc_init(&stored);
 	sb_acc_init(&sum);
@@ -388,9 +403,11 @@ sb_status sb_serve_verify_log(const char *dbpath, long *length, long *bad, char 
 		sqlite3_bind_text(q, 1, psn, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			int m = sqlite3_column_bytes(q, 0);
-			if (m && (sb_acc_decode(&delta, sqlite3_column_blob(q, 0), (size_t)m, &dd) ||
-				  !sb_serve_acc_apply(&sum, &delta, +1))) {
-				snprintf(why, cap, "a settlement of %s has a damaged delta", masked);
+			if (m &&
+			    (sb_acc_decode(&delta, sqlite3_column_blob(q, 0), (size_t)m, &dd) ||
+			     !sb_serve_acc_apply(&sum, &delta, +1))) {
+				snprintf(why, cap, "a settlement of %s has a damaged delta",
+					 masked);
 				*bad = -1;
 				break;
 			}
@@ -399,12 +416,13 @@ sb_status sb_serve_verify_log(const char *dbpath, long *length, long *bad, char 
 			const sb_acc *a = pass ? &sum : &stored, *b = pass ? &stored : &sum;
 			for (uint32_t i = 0; i < a->n && !*bad; i++) {
 				const sb_acc_entry *e = &a->e[i];
-				const sb_acc_entry *f = sb_acc_find(b, e->region, e->year, e->kind,
-								    e->id);
+				const sb_acc_entry *f =
+					sb_acc_find(b, e->region, e->year, e->kind, e->id);
 				sb_fen fa = f ? f->amount : 0;
 				uint32_t fc = f ? f->count : 0;
 				if (e->amount != fa || e->count != fc) {
-					snprintf(why, cap, "the accumulators of %s (region %06u, year %d) "
+					snprintf(why, cap,
+						 "the accumulators of %s (region %06u, year %d) "
 						 "are not the sum of the settlements in force",
 						 masked, e->region, e->year);
 					*bad = -1;

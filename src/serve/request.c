@@ -44,8 +44,8 @@ static bool printable(const char *s, size_t n)
 	return true;
 }
 
-const char *sb_serve_str(const json_t *o, const char *name, size_t max, bool required,
-			 char *err, size_t cap)
+const char *sb_serve_str(const json_t *o, const char *name, size_t max, bool required, char *err,
+			 size_t cap)
 {
 	const json_t *v = json_object_get(o, name);
 	if (!v || json_is_null(v)) {
@@ -149,8 +149,8 @@ void sb_serve_req_release(sb_serve_req *r)
 	r->input = NULL;
 }
 
-static bool copy_field(const json_t *o, const char *name, char *dst, size_t size,
-		       bool required, char *err, size_t cap)
+static bool copy_field(const json_t *o, const char *name, char *dst, size_t size, bool required,
+		       char *err, size_t cap)
 {
 	const char *s = sb_serve_str(o, name, size - 1, required, err, cap);
 	if (s && !*s && err[0])
@@ -198,10 +198,10 @@ int sb_serve_req_parse(const char *body, size_t n, const char *path_infno, sb_se
 		return 400;
 	}
 	if (!copy_field(o, "msgid", r->msgid, sizeof r->msgid, true, err, cap) ||
-	    !copy_field(o, "fixmedins_code", r->fixmedins_code, sizeof r->fixmedins_code, true,
+	    !copy_field(o, "fixmedins_code", r->fixmedins_code, sizeof r->fixmedins_code, true, err,
+			cap) ||
+	    !copy_field(o, "mdtrtarea_admvs", r->mdtrtarea_admvs, sizeof r->mdtrtarea_admvs, false,
 			err, cap) ||
-	    !copy_field(o, "mdtrtarea_admvs", r->mdtrtarea_admvs, sizeof r->mdtrtarea_admvs,
-			false, err, cap) ||
 	    !copy_field(o, "insuplc_admdvs", r->insuplc_admdvs, sizeof r->insuplc_admdvs, false,
 			err, cap) ||
 	    !copy_field(o, "opter", r->opter, sizeof r->opter, false, err, cap))
@@ -246,8 +246,7 @@ int sb_serve_req_parse(const char *body, size_t n, const char *path_infno, sb_se
 	return 0;
 }
 
-bool sb_serve_setl_parse(const json_t *in, sb_date today, sb_serve_setl *s, char *err,
-			 size_t cap)
+bool sb_serve_setl_parse(const json_t *in, sb_date today, sb_serve_setl *s, char *err, size_t cap)
 {
 	memset(s, 0, sizeof *s);
 	err[0] = '\0';
@@ -289,8 +288,9 @@ bool sb_serve_setl_parse(const json_t *in, sb_date today, sb_serve_setl *s, char
 	if (v) {
 		k = sb_name_index(sb_filing_names, v, strlen(v));
 		if (k < 0) {
-			snprintf(err, cap, "field filing must be filed, referral, emergency, "
-					   "unfiled or long_term");
+			snprintf(err, cap,
+				 "field filing must be filed, referral, emergency, "
+				 "unfiled or long_term");
 			return false;
 		}
 		s->filing = (uint8_t)k;
@@ -309,16 +309,19 @@ bool sb_serve_setl_parse(const json_t *in, sb_date today, sb_serve_setl *s, char
 		return false;
 	}
 	if (parts > s->total) {
-		snprintf(err, cap, "fields inscp_scp_amt, preselfpay_amt and overlmt_selfpay add "
-				   "up to more than medfee_sumamt");
+		snprintf(err, cap,
+			 "fields inscp_scp_amt, preselfpay_amt and overlmt_selfpay add "
+			 "up to more than medfee_sumamt");
 		return false;
 	}
 	if (s->has_out && parts + s->out != s->total) {
 		char a[SB_MONEY_BUF], t[SB_MONEY_BUF];
 		sb_money_format(parts + s->out, a);
 		sb_money_format(s->total, t);
-		snprintf(err, cap, "field fulamt_ownpay_amt: the four parts add up to %s, not "
-				   "medfee_sumamt %s", a, t);
+		snprintf(err, cap,
+			 "field fulamt_ownpay_amt: the four parts add up to %s, not "
+			 "medfee_sumamt %s",
+			 a, t);
 		return false;
 	}
 	return true;

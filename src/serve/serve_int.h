@@ -21,8 +21,8 @@ typedef struct sb_serve_req {
 	char mdtrtarea_admvs[7];
 	char insuplc_admdvs[7];
 	char opter[65];
-	json_t *root;  /* owned: json_decref */
-	json_t *input; /* borrowed from root */
+	json_t *root;        /* owned: json_decref */
+	json_t *input;       /* borrowed from root */
 	char input_hash[65]; /* SM3 of infno and the canonical input */
 } sb_serve_req;
 
@@ -50,8 +50,8 @@ bool sb_serve_setl_parse(const json_t *input, sb_date today, sb_serve_setl *s, c
 			 size_t cap);
 /* A string field of at most max bytes, printable ASCII; NULL when absent,
  * else "" with err set when bad. */
-const char *sb_serve_str(const json_t *o, const char *name, size_t max, bool required,
-			 char *err, size_t cap);
+const char *sb_serve_str(const json_t *o, const char *name, size_t max, bool required, char *err,
+			 size_t cap);
 /* An amount: JSON number or string of yuan, at most 2 decimals, >= 0. */
 bool sb_serve_money(const json_t *o, const char *name, bool required, sb_fen *out, bool *given,
 		    char *err, size_t cap);
@@ -62,15 +62,12 @@ void sb_serve_sha256_hex(const void *p, size_t n, char out[65]);
 
 /* ---- the store (store.c) ------------------------------------------------ */
 
-SB_MUST_USE sb_status sb_serve_store_open(const char *path, bool create, sqlite3 **db,
-					  sb_diag *d);
+SB_MUST_USE sb_status sb_serve_store_open(const char *path, bool create, sqlite3 **db, sb_diag *d);
 /* Appends an audit record inside the caller's transaction. */
-SB_MUST_USE int sb_serve_audit(sqlite3 *db, const char *token, const char *call,
-			       const char *msgid, const void *req, size_t nreq, const void *resp,
-			       size_t nresp);
+SB_MUST_USE int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char *msgid,
+			       const void *req, size_t nreq, const void *resp, size_t nresp);
 /* Checks the chain: records checked and the first bad sequence number. */
-SB_MUST_USE int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why,
-				      size_t cap);
+SB_MUST_USE int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap);
 /* Applies sign x the encoded delta to the accumulators of psn_no. */
 SB_MUST_USE int sb_serve_acc_load(sqlite3 *db, const char *psn_no, sb_acc *acc, char *err,
 				  size_t cap);
@@ -82,7 +79,7 @@ bool sb_serve_acc_delta(const sb_acc *before, const sb_acc *after, sb_acc *delta
 
 /* A person from the store, as settlement needs them; 0, SQLITE_NOTFOUND
  * (person not enrolled) or another SQLite code. */
-int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_no,
-			 sb_person *p, char *household, size_t hcap);
+int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_no, sb_person *p,
+			 char *household, size_t hcap);
 
 #endif

@@ -56,8 +56,7 @@ char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *o
 	localtime_r(&ts.tv_sec, &tm);
 	char when[96], ref[128];
 	snprintf(when, sizeof when, "%04d%02d%02d%02d%02d%02d%03ld", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000000);
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	unsigned long long n = atomic_fetch_add(&S->refseq, 1) + 1;
 	snprintf(ref, sizeof ref, "SB%s%08llu", when, n % 100000000ULL);
 	json_t *o = json_object();
@@ -142,8 +141,10 @@ static bool compute(sb_service *S, sqlite3 *db, const sb_policyset *set, const s
 		return false;
 	}
 	if (r->insuplc_admdvs[0] && strcmp(r->insuplc_admdvs, c->person.region)) {
-		snprintf(err, cap, "field insuplc_admdvs %s is not the person's region of "
-				   "enrolment %s", r->insuplc_admdvs, c->person.region);
+		snprintf(err, cap,
+			 "field insuplc_admdvs %s is not the person's region of "
+			 "enrolment %s",
+			 r->insuplc_admdvs, c->person.region);
 		return false;
 	}
 	c->pol = sb_policyset_find(set, c->person.region);
@@ -163,7 +164,7 @@ static bool compute(sb_service *S, sqlite3 *db, const sb_policyset *set, const s
 		return false;
 	}
 	memcpy(c->care, f->region, 7);
-	c->place = !strcmp(f->region, c->person.region) ? SB_PLACE_LOCAL :
+	c->place = !strcmp(f->region, c->person.region)    ? SB_PLACE_LOCAL :
 		   !memcmp(f->region, c->person.region, 2) ? SB_PLACE_IN_PROVINCE :
 							     SB_PLACE_CROSS_PROVINCE;
 	sb_claim *cl = &c->claim;
@@ -189,13 +190,14 @@ static bool compute(sb_service *S, sqlite3 *db, const sb_policyset *set, const s
 
 static const char *const money_fields[] = {
 	"medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-	"inscp_scp_amt", "hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay",
-	"oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", NULL};
+	"inscp_scp_amt", "hifp_pay",          "hifmi_pay",       "hifob_pay",
+	"cvlserv_pay",   "maf_pay",           "oth_pay",         "fund_pay_sumamt",
+	"psn_part_amt",  "acct_pay",          "psn_cash_pay",    NULL
+};
 
 /* setlinfo and setldetail of a computed settlement. */
-static json_t *setl_output(const sb_policyset *set, const sb_serve_req *r,
-			   const sb_serve_setl *in, const computed *c, const sb_trace *tr,
-			   const char *setl_id)
+static json_t *setl_output(const sb_policyset *set, const sb_serve_req *r, const sb_serve_setl *in,
+			   const computed *c, const sb_trace *tr, const char *setl_id)
 {
 	const sb_result *res = &c->res;
 	sb_fen hifp = 0, hifmi = 0, hifob = 0, cvl = 0, maf = 0, oth = 0;
@@ -222,8 +224,11 @@ static json_t *setl_output(const sb_policyset *set, const sb_serve_req *r,
 		json_object_set_new(e, "fund_pay_type", json_string(fc));
 		json_object_set_new(e, "fund_pay_type_name",
 				    json_string(tl && tl->name ? tl->name : ""));
-		json_object_set_new(e, "layer", json_string(tl && tl->id ? tl->id :
-					   sb_policyset_symbol_name(set, SB_SYM_LAYER, L->sym)));
+		json_object_set_new(e, "layer",
+				    json_string(tl && tl->id ?
+							tl->id :
+							sb_policyset_symbol_name(set, SB_SYM_LAYER,
+										 L->sym)));
 		json_object_set_new(e, "inscp_scp_amt", jmoney(L->base));
 		json_object_set_new(e, "fund_payamt", jmoney(L->pay));
 		json_object_set_new(e, "crt_payb_lmt_amt",
@@ -266,8 +271,11 @@ static json_t *setl_output(const sb_policyset *set, const sb_serve_req *r,
 	json_object_set_new(s, "psn_cash_pay", jmoney(in->total - res->fund));
 	json_object_set_new(s, "medins_setl_id", json_string(r->msgid));
 	json_object_set_new(s, "version", tr->has_head ? jdate(tr->version_from) : json_null());
-	json_object_set_new(s, "identity", json_string(res->identity < 0 ? "none" :
-		sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity)));
+	json_object_set_new(s, "identity",
+			    json_string(res->identity < 0 ?
+						"none" :
+						sb_policyset_symbol_name(set, SB_SYM_IDENTITY,
+									 res->identity)));
 	json_object_set_new(s, "policy_year", json_integer(res->year));
 	json_t *out = json_object();
 	json_object_set_new(out, "setlinfo", s);
@@ -297,8 +305,8 @@ static bool settlement_input(sb_service *S, const sb_serve_req *r, sb_serve_setl
 }
 
 /* 2206, 2303: on a read connection. */
-static int tx_presettle(sb_service *S, sqlite3 *db, const sb_policyset *set,
-			const sb_serve_req *r, char **resp)
+static int tx_presettle(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_serve_req *r,
+			char **resp)
 {
 	sb_serve_setl in;
 	const sb_facility *f;
@@ -352,8 +360,7 @@ static int exec1(sqlite3 *db, const char *sql, const char *a, const char *b, con
 static int remember(sqlite3 *db, const sb_serve_req *r, const char *resp, const char *setl_id)
 {
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(db, "INSERT INTO msgs VALUES(?,?,?,?,200,?,?,?)", -1, &s,
-				    NULL);
+	int rc = sqlite3_prepare_v2(db, "INSERT INTO msgs VALUES(?,?,?,?,200,?,?,?)", -1, &s, NULL);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, r->fixmedins_code, -1, SQLITE_STATIC);
@@ -369,8 +376,8 @@ static int remember(sqlite3 *db, const sb_serve_req *r, const char *resp, const 
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static void layers_text(const sb_policyset *set, const computed *c, const sb_trace *tr,
-			char *out, size_t cap)
+static void layers_text(const sb_policyset *set, const computed *c, const sb_trace *tr, char *out,
+			size_t cap)
 {
 	size_t n = 0;
 	out[0] = '\0';
@@ -378,8 +385,9 @@ static void layers_text(const sb_policyset *set, const computed *c, const sb_tra
 		const sb_layer_result *L = &c->res.layer[i];
 		if (!L->applied)
 			continue;
-		const char *id = i < tr->nlayers && tr->layer[i].id ? tr->layer[i].id :
-				 sb_policyset_symbol_name(set, SB_SYM_LAYER, L->sym);
+		const char *id = i < tr->nlayers && tr->layer[i].id ?
+					 tr->layer[i].id :
+					 sb_policyset_symbol_name(set, SB_SYM_LAYER, L->sym);
 		char m[SB_MONEY_BUF];
 		sb_money_format(L->pay, m);
 		int k = snprintf(out + n, cap - n, "%s%s=%s", n ? ";" : "", id, m);
@@ -391,8 +399,7 @@ static void layers_text(const sb_policyset *set, const computed *c, const sb_tra
 
 /* 2207, 2304 in the writer's transaction. */
 static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_token *tk,
-		     const sb_serve_req *r, const char *body, size_t nbody, char **resp,
-		     int *dbrc)
+		     const sb_serve_req *r, const char *body, size_t nbody, char **resp, int *dbrc)
 {
 	sb_serve_setl in;
 	const sb_facility *f;
@@ -415,8 +422,8 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	 * transaction is free. */
 	sqlite3_stmt *s;
 	long long seq = 1;
-	if ((rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) + 1 FROM settlements", -1, &s,
-				     NULL))) {
+	if ((rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) + 1 FROM settlements", -1,
+				     &s, NULL))) {
 		*dbrc = rc;
 		return 503;
 	}
@@ -425,12 +432,15 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	sqlite3_finalize(s);
 	char setl_id[32];
 	snprintf(setl_id, sizeof setl_id, "SB%012lld", seq);
-	rc = sqlite3_prepare_v2(db, "INSERT INTO settlements(seq, setl_id, fixmedins_code, msgid, infno, psn_no,"
-				" mdtrt_id, insutype, visit, level, place, care_region, filing,"
-				" dise_codg, setl_date, total, in_scope, pre, over, out, has_out, fund,"
-				" oop, oop_in_scope, identity, version, policy_year, region, layers,"
-				" delta, status) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-				"?,?,?,?,?,?,'settled')", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(
+		db,
+		"INSERT INTO settlements(seq, setl_id, fixmedins_code, msgid, infno, psn_no,"
+		" mdtrt_id, insutype, visit, level, place, care_region, filing,"
+		" dise_codg, setl_date, total, in_scope, pre, over, out, has_out, fund,"
+		" oop, oop_in_scope, identity, version, policy_year, region, layers,"
+		" delta, status) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+		"?,?,?,?,?,?,'settled')",
+		-1, &s, NULL);
 	if (rc) {
 		*dbrc = rc;
 		return 503;
@@ -448,8 +458,9 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = SQLITE_NOMEM;
 		return 503;
 	}
-	const char *ident = c->res.identity < 0 ? "none" :
-			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, c->res.identity);
+	const char *ident = c->res.identity < 0 ?
+				    "none" :
+				    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, c->res.identity);
 	int k = 1;
 	sqlite3_bind_int64(s, k++, seq);
 	sqlite3_bind_text(s, k++, setl_id, -1, SQLITE_STATIC);
@@ -495,7 +506,8 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = SQLITE_NOMEM;
 		return 503;
 	}
-	if ((rc = sb_serve_acc_store(db, in.psn_no, acc)) || (rc = remember(db, r, *resp, setl_id)) ||
+	if ((rc = sb_serve_acc_store(db, in.psn_no, acc)) ||
+	    (rc = remember(db, r, *resp, setl_id)) ||
 	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, body, nbody, *resp,
 				 strlen(*resp)))) {
 		*dbrc = rc;
@@ -521,7 +533,8 @@ static int move_settlement(sqlite3 *db, long long seq, const char *psn_no, int s
 	if (rc == SQLITE_ROW) {
 		int n = sqlite3_column_bytes(s, 0);
 		rc = n && sb_acc_decode(&delta, sqlite3_column_blob(s, 0), (size_t)n, &d) ?
-			     SQLITE_CORRUPT : SQLITE_OK;
+			     SQLITE_CORRUPT :
+			     SQLITE_OK;
 	}
 	sqlite3_finalize(s);
 	if (!rc)
@@ -551,10 +564,12 @@ static int find_setl(sqlite3 *db, const char *setl_id, setl_row *row)
 {
 	sqlite3_stmt *s;
 	memset(row, 0, sizeof *row);
-	int rc = sqlite3_prepare_v2(db, "SELECT s.seq, s.fixmedins_code, s.infno, s.psn_no, s.status,"
-					" m.response, s.msgid FROM settlements s LEFT JOIN msgs m ON"
-					" m.fixmedins_code=s.fixmedins_code AND m.msgid=s.msgid WHERE"
-					" s.setl_id=?", -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT s.seq, s.fixmedins_code, s.infno, s.psn_no, s.status,"
+				    " m.response, s.msgid FROM settlements s LEFT JOIN msgs m ON"
+				    " m.fixmedins_code=s.fixmedins_code AND m.msgid=s.msgid WHERE"
+				    " s.setl_id=?",
+				    -1, &s, NULL);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, setl_id, -1, SQLITE_STATIC);
@@ -597,13 +612,14 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 	char err[600] = "";
 	const char *setl_id = sb_serve_str(r->input, "setl_id", 64, true, err, sizeof err);
 	const char *psn = err[0] ? "" : sb_serve_str(r->input, "psn_no", 18, true, err, sizeof err);
-	const char *mdtrt = err[0] ? "" : sb_serve_str(r->input, "mdtrt_id", 64, true, err, sizeof err);
+	const char *mdtrt =
+		err[0] ? "" : sb_serve_str(r->input, "mdtrt_id", 64, true, err, sizeof err);
 	if (err[0])
 		return fail(S, resp, "%s", err);
 	setl_row row;
 	int rc = find_setl(db, setl_id, &row);
-	const char *smdtrt = json_string_value(json_object_get(json_object_get(row.output,
-									       "setlinfo"), "mdtrt_id"));
+	const char *smdtrt = json_string_value(
+		json_object_get(json_object_get(row.output, "setlinfo"), "mdtrt_id"));
 	if (!rc && (!smdtrt || strcmp(smdtrt, mdtrt))) {
 		json_decref(row.output);
 		return fail(S, resp, "field mdtrt_id is not the visit of settlement %s", setl_id);
@@ -619,11 +635,15 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 	int st;
 	const char *want = !strcmp(r->infno, "2208") ? "2207" : "2304";
 	if (strcmp(row.fac, r->fixmedins_code)) {
-		st = fail(S, resp, "field setl_id: settlement %s was made by another facility; only "
-				   "the facility that settled may cancel it", setl_id);
+		st = fail(S, resp,
+			  "field setl_id: settlement %s was made by another facility; only "
+			  "the facility that settled may cancel it",
+			  setl_id);
 	} else if (strcmp(row.infno, want)) {
-		st = fail(S, resp, "field setl_id: settlement %s is a %s settlement; cancel it with "
-				   "%s", setl_id, row.infno, !strcmp(row.infno, "2207") ? "2208" : "2305");
+		st = fail(S, resp,
+			  "field setl_id: settlement %s is a %s settlement; cancel it with "
+			  "%s",
+			  setl_id, row.infno, !strcmp(row.infno, "2207") ? "2208" : "2305");
 	} else if (strcmp(row.status, "settled")) {
 		st = fail(S, resp, "field setl_id: settlement %s is already cancelled", setl_id);
 	} else {
@@ -640,8 +660,10 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 				    negated(json_object_get(row.output, "setlinfo")));
 		json_t *later = json_array();
 		sqlite3_stmt *s;
-		if (!sqlite3_prepare_v2(db, "SELECT setl_id FROM settlements WHERE psn_no=? AND seq>?"
-					    " AND status='settled' ORDER BY seq", -1, &s, NULL)) {
+		if (!sqlite3_prepare_v2(db,
+					"SELECT setl_id FROM settlements WHERE psn_no=? AND seq>?"
+					" AND status='settled' ORDER BY seq",
+					-1, &s, NULL)) {
 			sqlite3_bind_text(s, 1, row.psn, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 2, row.seq);
 			while (sqlite3_step(s) == SQLITE_ROW)
@@ -668,20 +690,24 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 {
 	char err[600] = "";
 	const char *omsgid = sb_serve_str(r->input, "omsgid", 64, true, err, sizeof err);
-	const char *oinfno = err[0] ? "" : sb_serve_str(r->input, "oinfno", 4, true, err, sizeof err);
+	const char *oinfno =
+		err[0] ? "" : sb_serve_str(r->input, "oinfno", 4, true, err, sizeof err);
 	const char *psn = err[0] ? "" : sb_serve_str(r->input, "psn_no", 18, true, err, sizeof err);
 	if (err[0])
 		return fail(S, resp, "%s", err);
 	if (strcmp(oinfno, "2207") && strcmp(oinfno, "2304") && strcmp(oinfno, "2208") &&
 	    strcmp(oinfno, "2305"))
-		return fail(S, resp, "field oinfno must be 2207, 2304, 2208 or 2305 (the "
-				     "transactions that change a settlement)");
+		return fail(S, resp,
+			    "field oinfno must be 2207, 2304, 2208 or 2305 (the "
+			    "transactions that change a settlement)");
 	const char *result = NULL;
 	int rc;
 	sqlite3_stmt *s;
 	/* Reversed before? */
-	if ((rc = sqlite3_prepare_v2(db, "SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
-					 " omsgid=?", -1, &s, NULL))) {
+	if ((rc = sqlite3_prepare_v2(db,
+				     "SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
+				     " omsgid=?",
+				     -1, &s, NULL))) {
 		*dbrc = rc;
 		return 503;
 	}
@@ -693,8 +719,10 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 	char oinf[8] = "", setl_id[64] = "";
 	bool found = false;
 	if (!result) {
-		if ((rc = sqlite3_prepare_v2(db, "SELECT infno, setl_id FROM msgs WHERE"
-						 " fixmedins_code=? AND msgid=?", -1, &s, NULL))) {
+		if ((rc = sqlite3_prepare_v2(db,
+					     "SELECT infno, setl_id FROM msgs WHERE"
+					     " fixmedins_code=? AND msgid=?",
+					     -1, &s, NULL))) {
 			*dbrc = rc;
 			return 503;
 		}
@@ -718,19 +746,23 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 		}
 		if (strcmp(row.psn, psn)) {
 			json_decref(row.output);
-			return fail(S, resp, "field psn_no is not the person of message %s", omsgid);
+			return fail(S, resp, "field psn_no is not the person of message %s",
+				    omsgid);
 		}
 		bool settle = !strcmp(oinf, "2207") || !strcmp(oinf, "2304");
 		char ref[80];
 		snprintf(ref, sizeof ref, "2601:%s", r->msgid);
 		if (settle && strcmp(row.status, "settled")) {
 			json_decref(row.output);
-			return fail(S, resp, "settlement %s of message %s is already cancelled (%s): "
-					     "nothing of it is in force", setl_id, omsgid, "see 5203");
+			return fail(S, resp,
+				    "settlement %s of message %s is already cancelled (%s): "
+				    "nothing of it is in force",
+				    setl_id, omsgid, "see 5203");
 		}
 		if (!settle && !strcmp(row.status, "settled")) {
 			json_decref(row.output);
-			return fail(S, resp, "the cancel %s no longer holds: settlement %s is in force",
+			return fail(S, resp,
+				    "the cancel %s no longer holds: settlement %s is in force",
 				    omsgid, setl_id);
 		}
 		rc = settle ? move_settlement(db, row.seq, row.psn, -1, "cancelled", ref, err,
@@ -771,8 +803,10 @@ static int tx_write(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job 
 {
 	const sb_serve_req *r = j->req;
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(db, "SELECT input_hash, http, response FROM msgs WHERE"
-					" fixmedins_code=? AND msgid=?", -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT input_hash, http, response FROM msgs WHERE"
+				    " fixmedins_code=? AND msgid=?",
+				    -1, &s, NULL);
 	if (rc) {
 		*dbrc = rc;
 		return 503;
@@ -787,16 +821,21 @@ static int tx_write(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job 
 			j->resp = strdup(ctext(s, 2));
 		} else {
 			st = 409;
-			j->resp = sb_service_envelope(S, -1, "field msgid: this msgid was used before "
-				"with a different body; use a new msgid for a new transaction", NULL);
+			j->resp = sb_service_envelope(
+				S, -1,
+				"field msgid: this msgid was used before "
+				"with a different body; use a new msgid for a new transaction",
+				NULL);
 		}
 		sqlite3_finalize(s);
 		return st;
 	}
 	sqlite3_finalize(s);
 	/* A message reversed before it arrived is refused. */
-	if ((rc = sqlite3_prepare_v2(db, "SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
-					 " omsgid=?", -1, &s, NULL))) {
+	if ((rc = sqlite3_prepare_v2(db,
+				     "SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
+				     " omsgid=?",
+				     -1, &s, NULL))) {
 		*dbrc = rc;
 		return 503;
 	}
@@ -805,8 +844,10 @@ static int tx_write(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job 
 	bool reversed = sqlite3_step(s) == SQLITE_ROW;
 	sqlite3_finalize(s);
 	if (reversed)
-		return fail(S, &j->resp, "field msgid: message %s was reversed (冲正, 2601) before it "
-				       "arrived; it is refused and changes nothing", r->msgid);
+		return fail(S, &j->resp,
+			    "field msgid: message %s was reversed (冲正, 2601) before it "
+			    "arrived; it is refused and changes nothing",
+			    r->msgid);
 	if (!strcmp(r->infno, "2207") || !strcmp(r->infno, "2304"))
 		return tx_settle(S, db, set, j->tok, r, j->body, j->nbody, &j->resp, dbrc);
 	if (!strcmp(r->infno, "2208") || !strcmp(r->infno, "2305"))
@@ -839,22 +880,27 @@ static int tx_person(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	bool known = p.birth != SB_BIRTH_UNKNOWN && psn[0] != 'P';
 	json_object_set_new(b, "brdy", known ? jdate(p.birth) : json_null());
 	json_object_set_new(b, "age", known ? json_integer(sb_age_years(p.birth, t)) : json_null());
-	json_object_set_new(b, "gend", known ? json_string((psn[16] - '0') % 2 ? "1" : "2") :
-					    json_null());
+	json_object_set_new(b, "gend",
+			    known ? json_string((psn[16] - '0') % 2 ? "1" : "2") : json_null());
 	json_t *ins = json_object();
 	json_object_set_new(ins, "insutype", json_string(p.scheme ? "390" : "310"));
 	json_object_set_new(ins, "insuplc_admdvs", json_string(p.region));
-	json_object_set_new(ins, "psn_type", json_string(p.employment == 1 ? "retired" :
-							 p.employment == 0 ? "active" : ""));
+	json_object_set_new(ins, "psn_type",
+			    json_string(p.employment == 1 ? "retired" :
+					p.employment == 0 ? "active" :
+							    ""));
 	json_t *ids = json_array();
 	for (uint16_t i = 0; i < p.nidents; i++) {
 		json_t *e = json_object();
-		const char *w = p.idents[i].sym >= 0 ?
-			sb_policyset_symbol_name(set, SB_SYM_IDENTITY, p.idents[i].sym) : "?";
+		const char *w =
+			p.idents[i].sym >= 0 ?
+				sb_policyset_symbol_name(set, SB_SYM_IDENTITY, p.idents[i].sym) :
+				"?";
 		json_object_set_new(e, "psn_idet_type", json_string(w));
 		json_object_set_new(e, "begntime", jdate(p.idents[i].from));
-		json_object_set_new(e, "endtime", p.idents[i].to == INT32_MAX ? json_null() :
-						  jdate(p.idents[i].to));
+		json_object_set_new(e, "endtime",
+				    p.idents[i].to == INT32_MAX ? json_null() :
+								  jdate(p.idents[i].to));
 		json_array_append_new(ids, e);
 	}
 	json_t *out = json_object();
@@ -880,8 +926,10 @@ static int tx_query(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_ser
 	int st;
 	/* A hospital sees only its own settlements: another's is "not found". */
 	if (rc || strcmp(row.psn, psn) || !sb_service_may_act(tk, row.fac) || !row.output) {
-		st = fail(S, resp, "field setl_id: no settlement %s of this person at this "
-				   "facility", setl_id);
+		st = fail(S, resp,
+			  "field setl_id: no settlement %s of this person at this "
+			  "facility",
+			  setl_id);
 	} else {
 		json_t *out = json_object();
 		json_object_set(out, "setlinfo", json_object_get(row.output, "setlinfo"));
@@ -896,8 +944,8 @@ static int tx_query(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_ser
 
 static bool period(const sb_serve_req *r, sb_date *from, sb_date *to, char *err, size_t cap)
 {
-	const char *names[2] = {"stmt_begndate", "stmt_enddate"};
-	sb_date *v[2] = {from, to};
+	const char *names[2] = { "stmt_begndate", "stmt_enddate" };
+	sb_date *v[2] = { from, to };
 	for (int i = 0; i < 2; i++) {
 		const char *s = sb_serve_str(r->input, names[i], 32, true, err, cap);
 		const char *why;
@@ -931,21 +979,23 @@ static int tx_statement(sb_service *S, sqlite3 *db, const sb_serve_req *r, char 
 	if (detail) {
 		list = json_object_get(r->input, "details");
 		if (!json_is_array(list))
-			return fail(S, resp, "field details must be a list of {setl_id, msgid, "
-					     "medfee_sumamt, fund_pay_sumamt}");
+			return fail(S, resp,
+				    "field details must be a list of {setl_id, msgid, "
+				    "medfee_sumamt, fund_pay_sumamt}");
 		for (size_t i = 0; i < json_array_size(list); i++) {
 			const json_t *e = json_array_get(list, i);
 			char e2[400] = "";
 			sb_fen a, b;
 			if (!json_is_object(e)) {
-				snprintf(err, sizeof err, "field details[%zu] must be an object", i);
+				snprintf(err, sizeof err, "field details[%zu] must be an object",
+					 i);
 			} else {
 				(void)sb_serve_str(e, "setl_id", 64, true, e2, sizeof e2);
 				if (!e2[0])
-					(void)(sb_serve_money(e, "medfee_sumamt", true, &a, NULL, e2,
-							      sizeof e2) &&
-					       sb_serve_money(e, "fund_pay_sumamt", true, &b, NULL, e2,
-							      sizeof e2));
+					(void)(sb_serve_money(e, "medfee_sumamt", true, &a, NULL,
+							      e2, sizeof e2) &&
+					       sb_serve_money(e, "fund_pay_sumamt", true, &b, NULL,
+							      e2, sizeof e2));
 				if (e2[0])
 					snprintf(err, sizeof err, "details[%zu]: %s", i, e2);
 			}
@@ -953,18 +1003,22 @@ static int tx_statement(sb_service *S, sqlite3 *db, const sb_serve_req *r, char 
 				return fail(S, resp, "%s", err);
 		}
 	} else if (!sb_serve_money(r->input, "medfee_sumamt", true, &med, NULL, err, sizeof err) ||
-		   !sb_serve_money(r->input, "fund_pay_sumamt", true, &fund, NULL, err, sizeof err)) {
+		   !sb_serve_money(r->input, "fund_pay_sumamt", true, &fund, NULL, err,
+				   sizeof err)) {
 		return fail(S, resp, "%s", err);
 	} else {
 		const json_t *c = json_object_get(r->input, "fixmedins_setl_cnt");
 		if (!json_is_integer(c) || json_integer_value(c) < 0)
-			return fail(S, resp, "field fixmedins_setl_cnt must be a whole number >= 0");
+			return fail(S, resp,
+				    "field fixmedins_setl_cnt must be a whole number >= 0");
 		cnt = json_integer_value(c);
 	}
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db, "SELECT setl_id, total, fund FROM settlements WHERE"
-				   " fixmedins_code=? AND insutype=? AND setl_date BETWEEN ? AND ?"
-				   " AND status='settled' ORDER BY seq", -1, &s, NULL))
+	if (sqlite3_prepare_v2(db,
+			       "SELECT setl_id, total, fund FROM settlements WHERE"
+			       " fixmedins_code=? AND insutype=? AND setl_date BETWEEN ? AND ?"
+			       " AND status='settled' ORDER BY seq",
+			       -1, &s, NULL))
 		return 503;
 	sqlite3_bind_text(s, 1, r->fixmedins_code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, insutype, -1, SQLITE_STATIC);
@@ -979,18 +1033,20 @@ static int tx_statement(sb_service *S, sqlite3 *db, const sb_serve_req *r, char 
 		cfund += f;
 		ccnt++;
 		if (detail)
-			json_object_set_new(center, ctext(s, 0), json_pack("[II]", (json_int_t)t,
-									    (json_int_t)f));
+			json_object_set_new(center, ctext(s, 0),
+					    json_pack("[II]", (json_int_t)t, (json_int_t)f));
 	}
 	sqlite3_finalize(s);
 	json_t *out = json_object();
 	if (!detail) {
-		int rs = med == cmed && fund == cfund && cnt == ccnt ? 0 : ccnt > cnt ? 1 :
-			 cnt > ccnt ? 2 : 3;
-		static const char *const dscr[] = {"对平", "中心多", "医药机构多", "数据不一致"};
+		int rs = med == cmed && fund == cfund && cnt == ccnt ? 0 :
+			 ccnt > cnt                                  ? 1 :
+			 cnt > ccnt                                  ? 2 :
+								       3;
+		static const char *const dscr[] = { "对平", "中心多", "医药机构多", "数据不一致" };
 		json_t *si = json_object();
-		json_object_set_new(si, "stmt_rslt", json_string((const char *[]){"0", "1", "2",
-										 "3"}[rs]));
+		json_object_set_new(si, "stmt_rslt",
+				    json_string((const char *[]){ "0", "1", "2", "3" }[rs]));
 		json_object_set_new(si, "stmt_rslt_dscr", json_string(dscr[rs]));
 		json_object_set_new(si, "medfee_sumamt", jmoney(cmed));
 		json_object_set_new(si, "fund_pay_sumamt", jmoney(cfund));
@@ -1028,15 +1084,18 @@ static int tx_statement(sb_service *S, sqlite3 *db, const sb_serve_req *r, char 
 		}
 		const char *key;
 		json_t *cv;
-		json_object_foreach(center, key, cv) {
+		json_object_foreach(center, key, cv)
+		{
 			if (json_object_get(seen, key))
 				continue;
 			json_t *x = json_object();
 			json_object_set_new(x, "setl_id", json_string(key));
 			json_object_set_new(x, "center_medfee_sumamt",
-					    jmoney((sb_fen)json_integer_value(json_array_get(cv, 0))));
+					    jmoney((sb_fen)json_integer_value(
+						    json_array_get(cv, 0))));
 			json_object_set_new(x, "center_fund_pay_sumamt",
-					    jmoney((sb_fen)json_integer_value(json_array_get(cv, 1))));
+					    jmoney((sb_fen)json_integer_value(
+						    json_array_get(cv, 1))));
 			json_array_append_new(only_c, x);
 		}
 		json_decref(seen);
@@ -1051,8 +1110,8 @@ static int tx_statement(sb_service *S, sqlite3 *db, const sb_serve_req *r, char 
 
 /* ---- dispatch ----------------------------------------------------------------- */
 
-static const char *const write_infnos[] = {"2207", "2304", "2208", "2305", "2601", NULL};
-static const char *const read_infnos[] = {"1101", "2206", "2303", "5203", "3201", "3202", NULL};
+static const char *const write_infnos[] = { "2207", "2304", "2208", "2305", "2601", NULL };
+static const char *const read_infnos[] = { "1101", "2206", "2303", "5203", "3201", "3202", NULL };
 
 static bool in_list(const char *const *l, const char *s)
 {
@@ -1093,26 +1152,31 @@ int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *
 	}
 	if (!in_list(write_infnos, r.infno) && !in_list(read_infnos, r.infno)) {
 		sb_serve_req_release(&r);
-		*resp = sb_service_envelope(S, -1, "field infno: unknown transaction; this service "
+		*resp = sb_service_envelope(
+			S, -1,
+			"field infno: unknown transaction; this service "
 			"answers 1101, 2206, 2207, 2208, 2303, 2304, 2305, 2601, 5203, 3201, 3202",
 			NULL);
 		return 200;
 	}
 	if (!sb_service_may_act(tk, r.fixmedins_code)) {
-		snprintf(err, sizeof err, "field fixmedins_code: token %s may not act for facility %s",
-			 tk->name, r.fixmedins_code);
+		snprintf(err, sizeof err,
+			 "field fixmedins_code: token %s may not act for facility %s", tk->name,
+			 r.fixmedins_code);
 		sb_serve_req_release(&r);
 		*resp = sb_service_envelope(S, -1, err, NULL);
 		return 403;
 	}
 	if (!sb_service_facility(S, r.fixmedins_code)) {
-		st = fail(S, resp, "field fixmedins_code: facility %s is not in the facility "
-				   "registry", r.fixmedins_code);
+		st = fail(S, resp,
+			  "field fixmedins_code: facility %s is not in the facility "
+			  "registry",
+			  r.fixmedins_code);
 		sb_serve_req_release(&r);
 		return st;
 	}
 	if (in_list(write_infnos, r.infno)) {
-		sb_job j = {.kind = SB_JOB_TX, .tok = tk, .req = &r, .body = body, .nbody = n};
+		sb_job j = { .kind = SB_JOB_TX, .tok = tk, .req = &r, .body = body, .nbody = n };
 		st = submit(S, &j);
 		*resp = j.resp;
 	} else {
@@ -1154,12 +1218,14 @@ static char *object_csv(const json_t *o, const char *k0, const char *v0, char *e
 		fputs(k0, f);
 		n++;
 	}
-	json_object_foreach((json_t *)o, key, v) {
+	json_object_foreach((json_t *)o, key, v)
+	{
 		if (k0 && !strcmp(key, k0))
 			continue;
 		for (const char *p = key; *p; p++)
 			if (*p == ',' || *p == '"' || *p == '\n' || *p == '\r') {
-				snprintf(err, cap, "field name \"%.40s\" is not a column name", key);
+				snprintf(err, cap, "field name \"%.40s\" is not a column name",
+					 key);
 				fclose(f);
 				free(buf);
 				return NULL;
@@ -1172,7 +1238,8 @@ static char *object_csv(const json_t *o, const char *k0, const char *v0, char *e
 		fputs(v0, f);
 		n++;
 	}
-	json_object_foreach((json_t *)o, key, v) {
+	json_object_foreach((json_t *)o, key, v)
+	{
 		if (k0 && !strcmp(key, k0))
 			continue;
 		char tmp[64];
@@ -1180,7 +1247,8 @@ static char *object_csv(const json_t *o, const char *k0, const char *v0, char *e
 		if (json_is_string(v))
 			s = json_string_value(v);
 		else if (json_is_integer(v))
-			snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(v)), s = tmp;
+			snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(v)),
+				s = tmp;
 		else if (json_is_null(v))
 			s = "";
 		else if (json_is_real(v)) {
@@ -1215,8 +1283,8 @@ static char *object_csv(const json_t *o, const char *k0, const char *v0, char *e
 	return buf;
 }
 
-static int rest_person(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *j,
-		       char *err, size_t cap)
+static int rest_person(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *j, char *err,
+		       size_t cap)
 {
 	json_t *o = j->obj;
 	const json_t *idv = json_object_get(o, "id");
@@ -1248,15 +1316,18 @@ static int rest_person(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_j
 		char why[600];
 		const char *reason = sb_person_row_read(c, col, &row, why, sizeof why);
 		if (!reason && !sb_policyset_find(set, row.region)) {
-			snprintf(why, sizeof why, "field region %s has no policy loaded", row.region);
+			snprintf(why, sizeof why, "field region %s has no policy loaded",
+				 row.region);
 			reason = why;
 		}
 		if (reason) {
 			snprintf(err, cap, "%s", reason);
 		} else {
 			sqlite3_stmt *s;
-			int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO persons VALUES(?,?,?,?,"
-						    "?,?,?,?)", -1, &s, NULL);
+			int rc = sqlite3_prepare_v2(db,
+						    "INSERT OR REPLACE INTO persons VALUES(?,?,?,?,"
+						    "?,?,?,?)",
+						    -1, &s, NULL);
 			if (!rc) {
 				sqlite3_bind_text(s, 1, j->key, -1, SQLITE_STATIC);
 				sqlite3_bind_int(s, 2, row.scheme);
@@ -1264,11 +1335,13 @@ static int rest_person(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_j
 				sqlite3_bind_text(s, 4, row.household.p, (int)row.household.n,
 						  SQLITE_TRANSIENT);
 				sqlite3_bind_int(s, 5, row.employment);
-				sqlite3_bind_text(s, 6, row.tier.p, (int)row.tier.n, SQLITE_TRANSIENT);
+				sqlite3_bind_text(s, 6, row.tier.p, (int)row.tier.n,
+						  SQLITE_TRANSIENT);
 				if (row.has_income)
 					sqlite3_bind_int64(s, 7, row.income);
 				sqlite3_bind_int(s, 8, row.pseudo ? SB_BIRTH_UNKNOWN : row.birth);
-				rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+				rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK :
+								      sqlite3_errcode(db);
 				sqlite3_finalize(s);
 			}
 			st = rc ? 503 : 200;
@@ -1280,8 +1353,8 @@ static int rest_person(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_j
 	return st;
 }
 
-static int rest_identity(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *j,
-			 char *err, size_t cap)
+static int rest_identity(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *j, char *err,
+			 size_t cap)
 {
 	(void)S;
 	char *csv = object_csv(j->obj, NULL, NULL, err, cap);
@@ -1319,17 +1392,23 @@ static int rest_identity(sb_service *S, sqlite3 *db, const sb_policyset *set, sb
 			sqlite3_stmt *s;
 			bool exists = false;
 			for (uint16_t i = 0; i < p.nidents; i++)
-				exists |= p.idents[i].sym == row.sym && p.idents[i].from == row.from;
+				exists |=
+					p.idents[i].sym == row.sym && p.idents[i].from == row.from;
 			if (!exists && p.nidents >= SB_MAX_PERSON_IDENTITIES) {
-				snprintf(err, cap, "the person already holds %d identity intervals, the "
-						   "most one person may hold", SB_MAX_PERSON_IDENTITIES);
-			} else if (!(rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO identities"
-							     " VALUES(?,?,?,?)", -1, &s, NULL))) {
+				snprintf(err, cap,
+					 "the person already holds %d identity intervals, the "
+					 "most one person may hold",
+					 SB_MAX_PERSON_IDENTITIES);
+			} else if (!(rc = sqlite3_prepare_v2(db,
+							     "INSERT OR REPLACE INTO identities"
+							     " VALUES(?,?,?,?)",
+							     -1, &s, NULL))) {
 				sqlite3_bind_text(s, 1, psn, -1, SQLITE_STATIC);
 				sqlite3_bind_text(s, 2, word, -1, SQLITE_STATIC);
 				sqlite3_bind_int(s, 3, row.from);
 				sqlite3_bind_int(s, 4, row.to);
-				rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+				rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK :
+								      sqlite3_errcode(db);
 				sqlite3_finalize(s);
 				st = rc ? 503 : 200;
 			} else {
@@ -1349,14 +1428,15 @@ int sb_service_rest_write(sb_service *S, const sb_token *tk, int kind, const cha
 	json_t *o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
 	char err[1024];
 	if (!o || !json_is_object(o)) {
-		snprintf(err, sizeof err, o ? "the body must be a JSON object" :
-				"the body is not JSON: %s at line %d, column %d", je.text, je.line,
-			 je.column);
+		snprintf(err, sizeof err,
+			 o ? "the body must be a JSON object" :
+			     "the body is not JSON: %s at line %d, column %d",
+			 je.text, je.line, je.column);
 		json_decref(o);
 		*resp = sb_service_envelope(S, -1, err, NULL);
 		return 400;
 	}
-	sb_job j = {.kind = kind, .tok = tk, .obj = o, .body = body, .nbody = n};
+	sb_job j = { .kind = kind, .tok = tk, .obj = o, .body = body, .nbody = n };
 	snprintf(j.key, sizeof j.key, "%s", key ? key : "");
 	int st = submit(S, &j);
 	json_decref(o);
@@ -1372,8 +1452,8 @@ static int run_job(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *
 	if (j->kind == SB_JOB_TX)
 		return tx_write(S, db, set, j, dbrc);
 	if (j->kind == SB_JOB_AUDIT) {
-		*dbrc = sb_serve_audit(db, j->tok ? j->tok->name : "-", j->key, "", j->body, j->nbody,
-				       "", 0);
+		*dbrc = sb_serve_audit(db, j->tok ? j->tok->name : "-", j->key, "", j->body,
+				       j->nbody, "", 0);
 		j->resp = strdup("{}");
 		return *dbrc ? 503 : 200;
 	}
@@ -1382,8 +1462,8 @@ static int run_job(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *
 	if (st != 200) {
 		if (st == 503)
 			*dbrc = SQLITE_IOERR;
-		j->resp = sb_service_envelope(S, -1, err[0] ? err : "the store is unavailable",
-					      NULL);
+		j->resp =
+			sb_service_envelope(S, -1, err[0] ? err : "the store is unavailable", NULL);
 		return st;
 	}
 	json_t *out = json_object();
@@ -1392,9 +1472,9 @@ static int run_job(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *
 	json_object_set_new(out, "person", json_string(m));
 	json_object_set_new(out, "result", json_string("stored"));
 	j->resp = sb_service_envelope(S, 0, NULL, out);
-	*dbrc = sb_serve_audit(db, j->tok->name, j->kind == SB_JOB_PERSON ? "PUT /v1/persons" :
-						 "POST /v1/identities", "", j->body, j->nbody,
-			       j->resp, strlen(j->resp));
+	*dbrc = sb_serve_audit(db, j->tok->name,
+			       j->kind == SB_JOB_PERSON ? "PUT /v1/persons" : "POST /v1/identities",
+			       "", j->body, j->nbody, j->resp, strlen(j->resp));
 	return *dbrc ? 503 : 200;
 }
 
@@ -1448,8 +1528,10 @@ static void *writer(void *arg)
 		}
 		pthread_rwlock_unlock(&S->pol_lock);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double work = (double)(tc.tv_sec - t0.tv_sec) + (double)(tc.tv_nsec - t0.tv_nsec) / 1e9;
-		double secs = (double)(t1.tv_sec - tc.tv_sec) + (double)(t1.tv_nsec - tc.tv_nsec) / 1e9;
+		double work =
+			(double)(tc.tv_sec - t0.tv_sec) + (double)(tc.tv_nsec - t0.tv_nsec) / 1e9;
+		double secs =
+			(double)(t1.tv_sec - tc.tv_sec) + (double)(t1.tv_nsec - tc.tv_nsec) / 1e9;
 		sb_metrics_commit(&S->metrics, work, secs, njobs, rc == 0);
 		atomic_store(&S->store_ok, rc == 0);
 		pthread_mutex_lock(&S->qlock);
@@ -1457,9 +1539,12 @@ static void *writer(void *arg)
 			next = j->next;
 			if (j->http == 503) {
 				free(j->resp);
-				j->resp = sb_service_envelope(S, -1, "the store is unavailable: the "
-							      "transaction was not stored; retry with "
-							      "the same msgid", NULL);
+				j->resp =
+					sb_service_envelope(S, -1,
+							    "the store is unavailable: the "
+							    "transaction was not stored; retry with "
+							    "the same msgid",
+							    NULL);
 			}
 			j->done = true;
 		}
@@ -1469,10 +1554,10 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-int sb_service_audit_event(sb_service *S, const sb_token *tk, const char *call,
-			   const char *body, size_t n)
+int sb_service_audit_event(sb_service *S, const sb_token *tk, const char *call, const char *body,
+			   size_t n)
 {
-	sb_job j = {.kind = SB_JOB_AUDIT, .tok = tk, .body = body, .nbody = n};
+	sb_job j = { .kind = SB_JOB_AUDIT, .tok = tk, .body = body, .nbody = n };
 	snprintf(j.key, sizeof j.key, "%s", call);
 	int st = submit(S, &j);
 	free(j.resp);

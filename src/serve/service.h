@@ -2,8 +2,8 @@
 #ifndef SANBAO_SERVE_SERVICE_H
 #define SANBAO_SERVE_SERVICE_H
 
-#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "serve/serve_int.h"
 
@@ -11,11 +11,18 @@ typedef struct sb_facility {
 	char code[33], name[128], level[48], region[7];
 } sb_facility;
 
-enum { SB_ROLE_HOSPITAL, SB_ROLE_ENROLMENT, SB_ROLE_CIVIL, SB_ROLE_ANALYST, SB_ROLE_AUDITOR,
-       SB_ROLE_ADMIN, SB_ROLE_N };
+enum {
+	SB_ROLE_HOSPITAL,
+	SB_ROLE_ENROLMENT,
+	SB_ROLE_CIVIL,
+	SB_ROLE_ANALYST,
+	SB_ROLE_AUDITOR,
+	SB_ROLE_ADMIN,
+	SB_ROLE_N
+};
 
 typedef struct sb_token {
-	char algo[8];   /* "sha256" or "sm3" */
+	char algo[8]; /* "sha256" or "sm3" */
 	char hex[65];
 	char name[64];
 	int role;
@@ -88,8 +95,8 @@ int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *
 		   const char *body, size_t n, char **resp, char infno[5], int *infcode);
 int sb_service_rest_write(sb_service *S, const sb_token *tk, int kind, const char *key,
 			  const char *body, size_t n, char **resp);
-int sb_service_audit_event(sb_service *S, const sb_token *tk, const char *call,
-			   const char *body, size_t n);
+int sb_service_audit_event(sb_service *S, const sb_token *tk, const char *call, const char *body,
+			   size_t n);
 /* GET /v1/persons/{psn_no}/accumulators?year=Y (offline.c). */
 int sb_serve_accumulators(sb_service *S, sqlite3 *db, const char *psn, const char *year,
 			  char **resp);

@@ -122,8 +122,7 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000000);
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	sb_serve_sm3_hex(req, nreq, rq);
 	sb_serve_sm3_hex(resp, nresp, rs);
 	chain_of(prev, seq, when, token, call, msgid, rq, rs, chain);
@@ -149,8 +148,10 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 	*length = 0;
 	*bad = 0;
 	why[0] = '\0';
-	int rc = sqlite3_prepare_v2(db, "SELECT seq, time, token, call, msgid, req_hash, resp_hash,"
-					" chain FROM audit ORDER BY seq", -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT seq, time, token, call, msgid, req_hash, resp_hash,"
+				    " chain FROM audit ORDER BY seq",
+				    -1, &s, NULL);
 	if (rc)
 		return rc;
 	char prev[65] = "";
@@ -160,18 +161,21 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 		char chain[65];
 		if (seq != want) {
 			*bad = want;
-			snprintf(why, cap, "record %ld is missing (the next record is %ld): records "
-					   "were removed or reordered", want, seq);
+			snprintf(why, cap,
+				 "record %ld is missing (the next record is %ld): records "
+				 "were removed or reordered",
+				 want, seq);
 			break;
 		}
-		chain_of(prev, seq, col_text(s, 1), col_text(s, 2), col_text(s, 3),
-			 col_text(s, 4), col_text(s, 5), col_text(s, 6), chain);
+		chain_of(prev, seq, col_text(s, 1), col_text(s, 2), col_text(s, 3), col_text(s, 4),
+			 col_text(s, 5), col_text(s, 6), chain);
 		if (strcmp(chain, col_text(s, 7))) {
 			*bad = seq;
-			snprintf(why, cap, "record %ld (%s %s at %s) does not hold: its chain is not "
-					   "SM3(previous chain || record); it or an earlier record "
-					   "was changed", seq, col_text(s, 3), col_text(s, 4),
-				 col_text(s, 1));
+			snprintf(why, cap,
+				 "record %ld (%s %s at %s) does not hold: its chain is not "
+				 "SM3(previous chain || record); it or an earlier record "
+				 "was changed",
+				 seq, col_text(s, 3), col_text(s, 4), col_text(s, 1));
 			break;
 		}
 		snprintf(prev, sizeof prev, "%s", chain);
@@ -278,13 +282,15 @@ static int cmp_ident(const void *a, const void *b)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
-int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_no,
-			 sb_person *p, char *household, size_t hcap)
+int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_no, sb_person *p,
+			 char *household, size_t hcap)
 {
 	sqlite3_stmt *s;
 	memset(p, 0, sizeof *p);
-	int rc = sqlite3_prepare_v2(db, "SELECT scheme, region, employment, tier, birth, household"
-					" FROM persons WHERE psn_no=?", -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT scheme, region, employment, tier, birth, household"
+				    " FROM persons WHERE psn_no=?",
+				    -1, &s, NULL);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, psn_no, -1, SQLITE_STATIC);
