@@ -30,7 +30,7 @@ int sb_cmd_serve(int argc, char **argv)
 	sb_serve_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	const char *threads = NULL, *max_body = NULL;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		const char **slot = NULL;
@@ -64,7 +64,6 @@ int sb_cmd_serve(int argc, char **argv)
 			return 2;
 		}
 		*slot = v;
-		i++;
 	}
 	const char *missing = !cfg.policies_dir    ? "--policies" :
 			      !cfg.db_path         ? "--db" :
@@ -106,7 +105,7 @@ int sb_cmd_serve(int argc, char **argv)
 static int two_options(int argc, char **argv, const char *cmd, const char *usage, const char *name2,
 		       const char **db, const char **v2)
 {
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -122,7 +121,6 @@ static int two_options(int argc, char **argv, const char *cmd, const char *usage
 			return 2;
 		}
 		*slot = v;
-		i++;
 	}
 	if (!*db || (name2 && !*v2)) {
 		fprintf(stderr, "sanbao %s: %s is required\n\n%s", cmd, !*db ? "--db" : name2,

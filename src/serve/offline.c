@@ -168,7 +168,7 @@ static const char *const place_names[] = { "local", "in_province", "cross_provin
 static const char *const filing_names[] = { "filed", "referral", "emergency", "unfiled",
 					    "long_term" };
 
-#define NAME(tab, i) ((i) >= 0 && (size_t)(i) < sizeof tab / sizeof tab[0] ? tab[i] : "")
+#define NAME(tab, i) ((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof((tab)[0]) ? (tab)[i] : "")
 
 sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3], sb_diag *d)
 {
