@@ -436,7 +436,7 @@ out:
 	if (!st && (np || ni)) {
 		char what[128];
 		snprintf(what, sizeof what, "import persons=%ld identities=%ld", np, ni);
-		if (sb_serve_audit(db, "serve", what, "", what, strlen(what), "", 0))
+		if (sb_serve_audit(db, "serve", what, "", "", what, strlen(what), "", 0))
 			st = sb_diag_set(d, SB_EIO, cfg->db_path, 0, 0, "%s", sqlite3_errmsg(db));
 	}
 	if (st || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {

@@ -63,9 +63,11 @@ void sb_serve_sha256_hex(const void *p, size_t n, char out[65]);
 /* ---- the store (store.c) ------------------------------------------------ */
 
 SB_MUST_USE sb_status sb_serve_store_open(const char *path, bool create, sqlite3 **db, sb_diag *d);
-/* Appends an audit record inside the caller's transaction. */
+/* Appends an audit record inside the caller's transaction: the token's
+ * name, the call (infno), msgid and operator, the SM3 of request and response. */
 SB_MUST_USE int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char *msgid,
-			       const void *req, size_t nreq, const void *resp, size_t nresp);
+			       const char *opter, const void *req, size_t nreq, const void *resp,
+			       size_t nresp);
 /* Checks the chain: records checked and the first bad sequence number. */
 SB_MUST_USE int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap);
 /* Applies sign x the encoded delta to the accumulators of psn_no. */

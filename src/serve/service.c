@@ -508,7 +508,7 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	}
 	if ((rc = sb_serve_acc_store(db, in.psn_no, acc)) ||
 	    (rc = remember(db, r, *resp, setl_id)) ||
-	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, body, nbody, *resp,
+	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, r->opter, body, nbody, *resp,
 				 strlen(*resp)))) {
 		*dbrc = rc;
 		return 503;
@@ -674,8 +674,8 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 		*resp = sb_service_envelope(S, 0, NULL, out);
 		st = 200;
 		if ((rc = remember(db, r, *resp, setl_id)) ||
-		    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, body, nbody, *resp,
-					 strlen(*resp)))) {
+		    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, r->opter, body, nbody,
+					 *resp, strlen(*resp)))) {
 			*dbrc = rc;
 			st = 503;
 		}
@@ -790,7 +790,7 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 	json_object_set_new(out, "result", json_string(result));
 	*resp = sb_service_envelope(S, 0, NULL, out);
 	if ((rc = remember(db, r, *resp, setl_id[0] ? setl_id : NULL)) ||
-	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, body, nbody, *resp,
+	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, r->opter, body, nbody, *resp,
 				 strlen(*resp)))) {
 		*dbrc = rc;
 		return 503;
@@ -1452,7 +1452,7 @@ static int run_job(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *
 	if (j->kind == SB_JOB_TX)
 		return tx_write(S, db, set, j, dbrc);
 	if (j->kind == SB_JOB_AUDIT) {
-		*dbrc = sb_serve_audit(db, j->tok ? j->tok->name : "-", j->key, "", j->body,
+		*dbrc = sb_serve_audit(db, j->tok ? j->tok->name : "-", j->key, "", "", j->body,
 				       j->nbody, "", 0);
 		j->resp = strdup("{}");
 		return *dbrc ? 503 : 200;
@@ -1474,7 +1474,7 @@ static int run_job(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *
 	j->resp = sb_service_envelope(S, 0, NULL, out);
 	*dbrc = sb_serve_audit(db, j->tok->name,
 			       j->kind == SB_JOB_PERSON ? "PUT /v1/persons" : "POST /v1/identities",
-			       "", j->body, j->nbody, j->resp, strlen(j->resp));
+			       "", "", j->body, j->nbody, j->resp, strlen(j->resp));
 	return *dbrc ? 503 : 200;
 }
 

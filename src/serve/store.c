@@ -31,7 +31,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS reversals(fixmedins_code TEXT, omsgid TEXT, oinfno TEXT,"
 	" msgid TEXT, PRIMARY KEY(fixmedins_code, omsgid));"
 	"CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, time TEXT, token TEXT,"
-	" call TEXT, msgid TEXT, req_hash TEXT, resp_hash TEXT, chain TEXT);";
+	" call TEXT, msgid TEXT, opter TEXT, req_hash TEXT, resp_hash TEXT, chain TEXT);";
 
 sb_status sb_serve_store_open(const char *path, bool create, sqlite3 **out, sb_diag *d)
 {
@@ -76,13 +76,13 @@ static void hex_bytes(const char *hex, unsigned char out[32])
 
 /* chain = SM3(previous chain as 32 bytes || the record's text). */
 static void chain_of(const char *prev, long seq, const char *time, const char *token,
-		     const char *call, const char *msgid, const char *rq, const char *rs,
-		     char out[65])
+		     const char *call, const char *msgid, const char *opter, const char *rq,
+		     const char *rs, char out[65])
 {
 	char rec[1024];
 	unsigned char buf[32 + sizeof rec];
-	int n = snprintf(rec, sizeof rec, "%ld\t%s\t%s\t%s\t%s\t%s\t%s", seq, time, token, call,
-			 msgid, rq, rs);
+	int n = snprintf(rec, sizeof rec, "%ld\t%s\t%s\t%s\t%s\t%s\t%s\t%s", seq, time, token, call,
+			 opter, msgid, rq, rs);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof rec)
@@ -99,7 +99,7 @@ static const char *col_text(sqlite3_stmt *s, int i)
 }
 
 int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char *msgid,
-		   const void *req, size_t nreq, const void *resp, size_t nresp)
+		   const char *opter, const void *req, size_t nreq, const void *resp, size_t nresp)
 {
 	sqlite3_stmt *s;
 	int rc = sqlite3_prepare_v2(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1",
@@ -125,8 +125,8 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	sb_serve_sm3_hex(req, nreq, rq);
 	sb_serve_sm3_hex(resp, nresp, rs);
-	chain_of(prev, seq, when, token, call, msgid, rq, rs, chain);
-	rc = sqlite3_prepare_v2(db, "INSERT INTO audit VALUES(?,?,?,?,?,?,?,?)", -1, &s, NULL);
+	chain_of(prev, seq, when, token, call, msgid, opter, rq, rs, chain);
+	rc = sqlite3_prepare_v2(db, "INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)", -1, &s, NULL);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, seq);
@@ -134,9 +134,10 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 	sqlite3_bind_text(s, 3, token, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 4, call, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 5, msgid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 6, rq, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 7, rs, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 8, chain, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, opter, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 7, rq, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 8, rs, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 9, chain, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -148,10 +149,11 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 	*length = 0;
 	*bad = 0;
 	why[0] = '\0';
-	int rc = sqlite3_prepare_v2(db,
-				    "SELECT seq, time, token, call, msgid, req_hash, resp_hash,"
-				    " chain FROM audit ORDER BY seq",
-				    -1, &s, NULL);
+	int rc =
+		sqlite3_prepare_v2(db,
+				   "SELECT seq, time, token, call, msgid, opter, req_hash, resp_hash,"
+				   " chain FROM audit ORDER BY seq",
+				   -1, &s, NULL);
 	if (rc)
 		return rc;
 	char prev[65] = "";
@@ -168,8 +170,8 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 			break;
 		}
 		chain_of(prev, seq, col_text(s, 1), col_text(s, 2), col_text(s, 3), col_text(s, 4),
-			 col_text(s, 5), col_text(s, 6), chain);
-		if (strcmp(chain, col_text(s, 7))) {
+			 col_text(s, 5), col_text(s, 6), col_text(s, 7), chain);
+		if (strcmp(chain, col_text(s, 8))) {
 			*bad = seq;
 			snprintf(why, cap,
 				 "record %ld (%s %s at %s) does not hold: its chain is not "

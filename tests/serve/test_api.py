@@ -427,12 +427,15 @@ ok(out.returncode == 0, f"verify-log: {out.stdout}{out.stderr}")
 audit = subprocess.run(["sqlite3", db, "SELECT * FROM audit"], capture_output=True,
                        text=True).stdout
 ok(psn not in audit and newid not in audit, "no resident ID in the audit log")
+ok(int(count("SELECT count(*) FROM audit WHERE opter='op1' AND call IN ('2207','2304')")) >= 2,
+   "the operator is recorded in the audit log")
 
 # ---- tampering: a changed, a removed and a reordered record are found and named -----------------
 import shutil  # noqa: E402
 for name, sql, seq in [
         ("changed", "UPDATE audit SET token='mallory' WHERE seq=4", "record 4"),
         ("removed", "DELETE FROM audit WHERE seq=3", "record 3"),
+        ("operator", "UPDATE audit SET opter='someone else' WHERE seq=7", "record 7"),
         ("swapped", "UPDATE audit SET msgid=(SELECT msgid FROM audit WHERE seq=6) WHERE seq=5",
          "record 5"),
         ("acc", f"UPDATE acc SET blob=(SELECT blob FROM acc WHERE psn_no<>'{psn}' LIMIT 1) "

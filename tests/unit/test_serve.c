@@ -169,7 +169,7 @@ static void test_chain(void **state)
 	sb_diag d;
 	assert_int_equal(sb_serve_store_open(":memory:", true, &db, &d), SB_OK);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(sb_serve_audit(db, "t", "2207", "m", "req", 3, "resp", 4), 0);
+		assert_int_equal(sb_serve_audit(db, "t", "2207", "m", "op", "req", 3, "resp", 4), 0);
 	long len, bad;
 	char why[512];
 	assert_int_equal(sb_serve_audit_verify(db, &len, &bad, why, sizeof why), 0);
