@@ -16,12 +16,13 @@ TSAN_TARGETS := sanbao test_batch test_gen
 TEST_START := $(shell date +%s)
 
 DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
-                libssl-dev clang libclang-rt-dev valgrind python3
+                libssl-dev clang libclang-rt-dev valgrind python3 \
+                libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 curl
 
 LINT_PACKAGES := clang-tidy clang-format
 
 .PHONY: all deps lint-deps build build-asan build-tsan test demo install lint analyze \
-        format-check fuzz bench clean
+        format-check fuzz bench bench-serve clean soak
 
 all: build
 
@@ -76,6 +77,11 @@ test: build-asan build build-tsan
 	@echo "make test: passed (ASan/UBSan, valgrind, ThreadSanitizer, release) in" \
 	  "$$(( $$(date +%s) - $(TEST_START) )) s, builds included"
 
+# The service's crash test at length: 100 SIGKILLs under load (release build).
+soak: build
+	SB_SERVE_KILLS=100 SB_SERVE_CRASH_PERSONS=12000 bash tests/e2e/serve_crash.sh \
+	  $(REL)/sanbao $(CURDIR)
+
 # Installs the program, libsanbao.a and .so, include/sanbao/*.h, the
 # pkg-config file libsanbao.pc and the demo policies under PREFIX (staged
 # under DESTDIR when given).
@@ -128,6 +134,11 @@ BENCH_SEED    ?= 1
 # on a generated province, payments checked claim by claim; see bench/README.md.
 bench: build
 	bash bench/run.sh --persons $(BENCH_PERSONS) --seed $(BENCH_SEED)
+	bash bench/serve/run.sh
+
+# The service alone: pre-settlement and durable settlement under load.
+bench-serve: build
+	bash bench/serve/run.sh
 
 clean:
 	rm -rf $(REL) $(ASAN) $(TSAN) $(FUZZ) out

@@ -20,6 +20,9 @@ static const struct command commands[] = {
 	{"gen", sb_cmd_gen, "gen --persons N --seed S [--year Y] --out DIR   synthetic province"},
 	{"roster", sb_cmd_roster, "roster --policies DIR --persons F --identities F [--settlements F] --out DIR"},
 	{"code-texts", sb_cmd_code_texts, "code-texts --frame F.yaml [--meta M.csv] [--gold G.csv] --out DIR DOC...   code policy texts"},
+	{"serve", sb_cmd_serve, "serve --policies DIR --db F --facilities F --tokens F [--listen A]   online settlement"},
+	{"export", sb_cmd_export, "export --db F --out DIR     the service's store as CSV"},
+	{"verify-log", sb_cmd_verify_log, "verify-log --db F           check the service's audit chain"},
 	{"pseudonymize", sb_cmd_pseudonymize, "pseudonymize --key FILE [--hash sm3|sha256] IN.csv OUT.csv   keyed IDs"},
 };
 
