@@ -13,7 +13,10 @@ enum {
 	SB_LK_ID, SB_LK_NAME, SB_LK_FUND_CODE, SB_LK_WHEN, SB_LK_BASE,
 	SB_LK_EXCLUDE_PENALTY, SB_LK_SCOPE, SB_LK_DEDUCTIBLE, SB_LK_REPEAT,
 	SB_LK_MODE, SB_LK_RATE, SB_LK_BANDS, SB_LK_CAP, SB_LK_POOL, SB_LK_ADJUST,
-	SB_LK_REMOVE, SB_LK_N
+	SB_LK_REMOVE,
+	/* format 2 */
+	SB_LK_PAY_FIRST, SB_LK_DEDUCTIBLE_PER, SB_LK_CAPS, SB_LK_FLOOR, SB_LK_LUMP,
+	SB_LK_AFTER, SB_LK_N
 };
 extern const char *const sb_layer_keys[];
 
@@ -44,6 +47,11 @@ typedef struct sb_comp {
 	size_t nidentities;
 	const int *identities;
 	const char *const *identity_names;
+	int format;          /* 1 or 2 */
+	const sb_policy *pol; /* statistics and disease lists, compiled first */
+	/* The layers of the version compiled so far (after, above_cap_of). */
+	sb_layer *layers;
+	size_t nlayers;
 } sb_comp;
 
 enum { SB_V_RATE = 1, SB_V_NONE = 2 };
