@@ -189,6 +189,8 @@ static sb_status read_claim(sb_case *k, sb_ynode n, sb_case_claim *cc, sb_diag *
 		return st;
 	if ((v = sb_ynode_get(n, "over_limit")).n && (st = claim_money(v, "over_limit", &c->over_limit, d)))
 		return st;
+	if ((v = sb_ynode_get(n, "diagnosis")).n && (st = text(&k->arena, v, "diagnosis", &c->diagnosis, d)))
+		return st;
 	sb_ynode paid = sb_ynode_get(n, "paid");
 	if (paid.n) {
 		if (!sb_ynode_is_map(paid) || sb_ynode_len(paid) > SB_MAX_PAID)

@@ -579,7 +579,7 @@ static sb_status compile_bands(sb_comp *c, sb_ynode n, sb_band **out, uint16_t *
 
 static const char *const adjust_keys[] = {"when", "deductible", "deductible_factor", "repeat",
 					  "rate", "bands", "mode", "rate_delta", "cap", "skip",
-					  "penalty", "pay_first", NULL};
+					  "penalty", "pay_first", "floor", NULL};
 static const char *const mode_names[] = {"above_deductible", "cumulative", NULL};
 
 static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
@@ -644,6 +644,12 @@ static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
 			return st;
 		a->has |= SB_A_PAY_FIRST;
 	}
+	if ((v = sb_ynode_get(n, "floor")).n) {
+		if ((st = need_v2(c, v, "floor")) ||
+		    (st = sb_compile_val(c, v, "floor", SB_V_NONE, &a->floor)))
+			return st;
+		a->has |= SB_A_FLOOR;
+	}
 	bool flag;
 	if ((v = sb_ynode_get(n, "skip")).n) {
 		if ((st = sb_ynode_bool(v, "skip", &flag, c->d)))
@@ -661,7 +667,7 @@ static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
 		return sb_ynode_error(c->d, SB_EPOLICY, n,
 				      "an adjust entry changes nothing: give at least one of "
 				      "deductible, deductible_factor, repeat, rate, bands, mode, "
-				      "rate_delta, cap, skip, pay_first");
+				      "rate_delta, cap, skip, pay_first, floor");
 	return SB_OK;
 }
 
@@ -975,7 +981,7 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 	if ((st = compile_layer_v2(c, raw, l)))
 		return st;
 	for (uint16_t i = 0; i < l->nadjust; i++)
-		if (l->adjust[i].has & SB_A_PAY_FIRST)
+		if (l->adjust[i].has & (SB_A_PAY_FIRST | SB_A_FLOOR))
 			l->v2 = true;
 	return SB_OK;
 }

@@ -113,7 +113,7 @@ enum {
 	SB_A_DEDUCTIBLE = 1 << 0, SB_A_FACTOR = 1 << 1, SB_A_REPEAT = 1 << 2,
 	SB_A_RATE = 1 << 3, SB_A_BANDS = 1 << 4, SB_A_MODE = 1 << 5,
 	SB_A_DELTA = 1 << 6, SB_A_CAP = 1 << 7, SB_A_SKIP = 1 << 8,
-	SB_A_PENALTY = 1 << 9, SB_A_PAY_FIRST = 1 << 10
+	SB_A_PENALTY = 1 << 9, SB_A_PAY_FIRST = 1 << 10, SB_A_FLOOR = 1 << 11
 };
 
 typedef struct sb_adjust {
@@ -122,7 +122,7 @@ typedef struct sb_adjust {
 	uint8_t mode;
 	int64_t factor_bp;
 	int64_t delta_bp;
-	sb_val deductible, repeat, rate, cap, pay_first;
+	sb_val deductible, repeat, rate, cap, pay_first, floor;
 	sb_band *bands;
 	uint16_t nbands;
 	sb_src src;

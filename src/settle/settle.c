@@ -55,11 +55,14 @@ static sb_status resolve_bands(const sb_band *b, uint16_t n, const sb_claimctx *
 /* Resolves a layer for the claim; with_penalty = 0 leaves out the adjust
  * entries marked penalty (what the layer would pay without them). */
 static sb_status resolve_v2(const sb_layer *l, sb_claimctx *x, resolved *r, sb_diag *d);
+static sb_status resolve_opt(const sb_val *v, const sb_claimctx *x, const char *what,
+			     int64_t *out, sb_diag *d);
 
 static sb_status resolve_layer(const sb_layer *l, sb_claimctx *x, int with_penalty,
 			       resolved *r, sb_diag *d)
 {
 	sb_status st;
+	const sb_val *floor_adj = NULL;
 	memset(r, 0, offsetof(resolved, from));
 	r->mode = l->mode;
 	r->pay_first = -1;
@@ -121,8 +124,15 @@ static sb_status resolve_layer(const sb_layer *l, sb_claimctx *x, int with_penal
 		if ((a->has & SB_A_PAY_FIRST) &&
 		    (st = sb_val_resolve(&a->pay_first, x, "pay_first", &r->pay_first, d)))
 			return st;
+		if (a->has & SB_A_FLOOR)
+			floor_adj = &a->floor;
 	}
-	return l->v2 ? resolve_v2(l, x, r, d) : SB_OK;
+	if (!l->v2)
+		return SB_OK;
+	if ((st = resolve_v2(l, x, r, d)))
+		return st;
+	/* floor from adjust replaces the layer's own (none: no floor). */
+	return floor_adj ? resolve_opt(floor_adj, x, "floor", &r->floor, d) : SB_OK;
 }
 
 static sb_status resolve_opt(const sb_val *v, const sb_claimctx *x, const char *what,
