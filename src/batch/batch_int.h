@@ -41,7 +41,8 @@ typedef struct sb_pslot {
 } sb_pslot;
 
 /* A claim as pass 1 leaves it for pass 2 (8-byte aligned, variable size:
- * paid entries, then the id, then an unknown level's text). */
+ * paid entries, then the id, then an unknown level's text, then the
+ * diagnosis). */
 typedef struct sb_crec {
 	uint32_t person;
 	sb_date date;
@@ -49,7 +50,9 @@ typedef struct sb_crec {
 	sb_fen total, in_scope, pre_selfpay, over_limit;
 	int16_t level;
 	uint8_t visit, place, filing, npaid, idlen, levlen;
+	uint8_t dxlen; /* diagnosis, at most SB_CREC_DX_MAX bytes; 0: none */
 } sb_crec;
+#define SB_CREC_DX_MAX 20
 
 typedef struct sb_crec_paid {
 	int32_t layer;
@@ -74,7 +77,7 @@ _Static_assert(sizeof(sb_crec_settled) % sizeof(sb_crec_paid) == 0, "settled = p
 
 static inline size_t sb_crec_size(const sb_crec *r)
 {
-	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen;
+	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen + r->dxlen;
 	return (n + 7) & ~(size_t)7;
 }
 static inline const char *sb_crec_id(const sb_crec *r)

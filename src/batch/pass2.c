@@ -501,7 +501,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 							  &w->d);
 	sb_person person;
 	uint32_t current = UINT32_MAX;
-	char id[72], level[48], reason[1100];
+	char id[72], level[48], dx[SB_CREC_DX_MAX + 1], reason[1100];
 	const sb_bperson *bp = NULL;
 	bool new_person = false;
 	for (i = 0; i < count && !st; i++) {
@@ -544,6 +544,9 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		}
 		c.total = r->total;
 		c.in_scope = r->in_scope;
+		memcpy(dx, sb_crec_id(r) + r->idlen + r->levlen, r->dxlen);
+		dx[r->dxlen] = '\0';
+		c.diagnosis = dx;
 		sb_settled x = {.line = r->line, .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
 				.claim = &c, .person = &person, .person_index = r->person,
 				.household = bp->household, .region = bp->region,
