@@ -177,7 +177,8 @@ static sb_status of_val(sb_comp *c, sb_ynode n, const char *what, sb_val *v)
 			size_t used = 0;
 			list[0] = '\0';
 			for (uint16_t k = 0; c->pol && k < c->pol->nstats; k++) {
-				int w = snprintf(list + used, sizeof list - used, ", %s", c->pol->stats[k].id);
+				int w = snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : " ",
+						 c->pol->stats[k].id);
 				if (w < 0 || (size_t)w >= sizeof list - used)
 					break;
 				used += (size_t)w;
