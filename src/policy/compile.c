@@ -825,6 +825,7 @@ static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *
 					      "must be used up");
 		if ((st = earlier_layer(c, k, "after.capped", l, &l->after)))
 			return st;
+		c->layers[l->after].v2 = true; /* it notes whether its cap is used up */
 		if (c->layers[l->after].cap.kind == SB_VAL_NONE)
 			return sb_ynode_error(c->d, SB_EPOLICY, k,
 					      "layer %s: after.capped names %s, which has no annual cap",

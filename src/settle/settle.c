@@ -27,11 +27,11 @@ typedef struct resolved {
 	sb_fen cap; /* -1: none */
 	uint16_t nbands;
 	uint64_t applied_adjust; /* bit i: adjust entry i applied */
-	/* Format 2 (layers with v2 set): -1 when absent. */
-	int64_t pay_first;
-	sb_fen cap_claim, cap_month, floor, lump, lump_above;
 	sb_fen from[SB_MAX_BANDS];
 	int64_t rate[SB_MAX_BANDS];
+	/* Format 2 (set for layers with v2 only): -1 when absent. */
+	int64_t pay_first;
+	sb_fen cap_claim, cap_month, floor, lump, lump_above;
 } resolved;
 
 static sb_status resolve_bands(const sb_band *b, uint16_t n, const sb_claimctx *x,
@@ -65,7 +65,8 @@ static sb_status resolve_layer(const sb_layer *l, sb_claimctx *x, int with_penal
 	const sb_val *floor_adj = NULL;
 	memset(r, 0, offsetof(resolved, from));
 	r->mode = l->mode;
-	r->pay_first = -1;
+	if (l->v2)
+		r->pay_first = -1;
 	if ((st = sb_val_resolve(&l->deductible, x, "deductible", &r->deductible, d)) ||
 	    (st = sb_val_resolve(&l->cap, x, "cap", &r->cap, d)))
 		return st;
@@ -668,8 +669,6 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			tl->name = l->name;
 			tl->fund_code = l->fund_code;
 		}
-		if (l->cap_point_used)
-			above_cap[i] = 0;
 		if (!sb_cond_holds(&l->when, &x)) {
 			if (given) {
 				if (tl)
@@ -690,7 +689,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			tl->part_left[3] = rem_out;
 			memcpy(tl->part_bp, l->part_bp, sizeof tl->part_bp);
 		}
-		if (l->after >= 0 && !r->layer[l->after].exhausted) {
+		if (l->v2 && l->after >= 0 && !r->layer[l->after].exhausted) {
 			if (tl)
 				tl->after_blocked = true;
 			if (given) {
@@ -709,7 +708,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 		int li = sb_acc_index(a, region, year, SB_ACC_LAYER, l->key);
 		int pi = sb_acc_index(a, region, year, SB_ACC_POOL, l->pool_key);
 		uint32_t count = li < 0 ? 0 : a->e[li].count;
-		x.claim_no = count + 1;
+		x.claim_no = count + 1; /* by_stay */
 		resolved full, bare;
 		if ((st = resolve_layer(l, &x, 1, &full, d)))
 			goto refused;
@@ -736,8 +735,12 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 					avail += left[k];
 					B += l->above < 0 ? sb_div_round(left[k] * l->part_bp[k], 10000) : 0;
 				}
-			if (l->above >= 0)
-				B = above_cap[l->above] < avail ? above_cap[l->above] : avail;
+			if (l->above >= 0) {
+				/* Set when that layer computed its payment on this claim. */
+				const sb_layer_result *e = &r->layer[l->above];
+				sb_fen above = e->applied && !e->given ? above_cap[l->above] : 0;
+				B = above < avail ? above : avail;
+			}
 		}
 		if (l->exclude_penalty)
 			B = B > pen_sum ? B - pen_sum : 0;
@@ -760,9 +763,10 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 		sb_fen C0 = li < 0 || l->scope != SB_SCOPE_YEAR ? 0 : a->e[li].amount;
 		sb_fen pool_paid = pi < 0 ? 0 : a->e[pi].amount;
 		sb_fen room;
-		v2in in = {0, 0, 0, 0};
+		v2in in;
 		int mi = -1, di = -1;
 		if (l->v2) {
+			in = (v2in){0, 0, 0, 0};
 			if (l->cap_month.kind != SB_VAL_UNSET) {
 				if (!month) {
 					int yy, mm, dd;
@@ -791,12 +795,14 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 					tl->computed = true;
 					tl->base = B_bare;
 				}
-				v2in bin = in;
-				lr->penalty = l->v2 ?
-					compute_v2(l, &bare, B_bare, C0, count, pool_paid, &bin, &room,
-						   tl ? &tl->calc : NULL) :
-					compute(l, &bare, B_bare, C0, count, pool_paid, &room,
-						tl ? &tl->calc : NULL);
+				if (l->v2) {
+					v2in bin = in;
+					lr->penalty = compute_v2(l, &bare, B_bare, C0, count, pool_paid,
+								 &bin, &room, tl ? &tl->calc : NULL);
+				} else {
+					lr->penalty = compute(l, &bare, B_bare, C0, count, pool_paid,
+							      &room, tl ? &tl->calc : NULL);
+				}
 				pen_sum += lr->penalty;
 			} else if (tl) {
 				tl->skipped = SB_TRACE_SKIP_ADJUST;
@@ -844,11 +850,17 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			if (l->cap_point_used)
 				above_cap[i] = in.above_cap;
 			if (full.penalty_matched) {
-				v2in bin = in;
-				sb_fen without = bare.skip ? 0 :
-					l->v2 ? compute_v2(l, &bare, B_bare, C0, count, pool_paid, &bin,
-							   &room, NULL) :
-						compute(l, &bare, B_bare, C0, count, pool_paid, &room, NULL);
+				sb_fen without = 0;
+				if (bare.skip) {
+					without = 0;
+				} else if (l->v2) {
+					v2in bin = in;
+					without = compute_v2(l, &bare, B_bare, C0, count, pool_paid, &bin,
+							     &room, NULL);
+				} else {
+					without = compute(l, &bare, B_bare, C0, count, pool_paid, &room,
+							  NULL);
+				}
 				lr->penalty = without > lr->pay ? without - lr->pay : 0;
 				pen_sum += lr->penalty;
 				if (tl) {
@@ -858,8 +870,9 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 				}
 			}
 		}
-		lr->exhausted = full.cap >= 0 &&
-				lr->pay >= (full.cap > pool_paid ? full.cap - pool_paid : 0);
+		if (l->v2)
+			lr->exhausted = full.cap >= 0 &&
+					lr->pay >= (full.cap > pool_paid ? full.cap - pool_paid : 0);
 		if ((st = acc_add(a, u, li, region, year, SB_ACC_LAYER, l->key, B, true,
 				  "accumulated base", l->id, d)) ||
 		    (st = acc_add(a, u, pi, region, year, SB_ACC_POOL, l->pool_key, lr->pay, false,
