@@ -38,7 +38,15 @@ typedef struct sb_person {
 	int tier;           /* tier symbol or -1 */
 	uint16_t nidents;
 	sb_ident idents[SB_MAX_PERSON_IDENTITIES];
+	/* Enrolment facts (policy format 2, continuity and waiting): -1 when
+	 * not known. continuous_years: completed years of continuous
+	 * enrolment before the claim's policy year; claimless_years: years
+	 * without reimbursement that count for a cap raise; uncovered_years:
+	 * years without cover before a late enrolment on enrolled_from. */
+	int16_t continuous_years, claimless_years, uncovered_years;
+	sb_date enrolled_from; /* SB_DATE_NONE when not known */
 } sb_person;
+#define SB_DATE_NONE INT32_MIN
 
 typedef struct sb_paid {
 	int layer; /* layer symbol */

@@ -104,6 +104,9 @@ typedef struct sb_trace_layer {
 	bool has_pay_first;
 	int64_t pay_first_bp;
 	sb_fen base_before, pay_first; /* B = base_before - pay_first */
+	bool in_waiting;     /* not applied: the claim is in the waiting period */
+	sb_fen cap_raise;    /* continuity: added to the annual cap */
+	int64_t rate_raise;  /* continuity: added to the rates (bp) */
 } sb_trace_layer;
 
 typedef struct sb_trace {
@@ -128,6 +131,8 @@ typedef struct sb_trace {
 	sb_trace_layer layer[SB_MAX_LAYERS];
 	bool settled;        /* the totals hold */
 	sb_fen fund, oop, oop_in_scope;
+	sb_date waiting_until; /* format 2: first day the funds pay after a late
+				* enrolment; 0 when no waiting period applies */
 	bool refused;
 	sb_status code;
 	char reason[1300];   /* sb_diag_format of the refusal */

@@ -30,6 +30,9 @@ typedef struct sb_bperson {
 	int8_t tier;
 	uint8_t pseudo;      /* key is a pseudonym's 64 bits, not ID digits */
 	int64_t income;      /* household income per year in fen, -1 when not given */
+	/* Enrolment facts (sb_person's; -1 / SB_DATE_NONE when not given). */
+	int8_t continuous_years, claimless_years, uncovered_years;
+	sb_date enrolled_from;
 } sb_bperson;
 
 /* An index slot keeps the key beside the person index, so a lookup costs

@@ -18,7 +18,8 @@
 static const char *const case_keys[] = {"name", "source", "policy", "policy_file", "persons",
 					"claims", "expect", "expect_error", "monitor", NULL};
 static const char *const person_keys[] = {"id", "scheme", "region", "household", "employment",
-					  "tier", "identities", "income", NULL};
+					  "tier", "identities", "income", "continuous_years",
+					  "claimless_years", "uncovered_years", "enrolled_from", NULL};
 static const char *const ident_keys[] = {"identity", "from", "to", NULL};
 static const char *const claim_keys[] = {"id", "person", "date", "visit", "level", "place",
 					 "filing", "total", "in_scope", "pre_selfpay",
@@ -80,6 +81,24 @@ static sb_status read_person(sb_case *k, sb_ynode n, sb_case_person *cp, sb_diag
 		return st;
 	cp->income = -1;
 	if ((v = sb_ynode_get(n, "income")).n && (st = sb_ynode_money(v, "income", &cp->income, d)))
+		return st;
+	static const char *const years[] = {"continuous_years", "claimless_years", "uncovered_years"};
+	int16_t *yv[] = {&p->continuous_years, &p->claimless_years, &p->uncovered_years};
+	for (size_t i = 0; i < 3; i++) {
+		*yv[i] = -1;
+		int64_t bp;
+		const char *bad;
+		if (!(v = sb_ynode_get(n, years[i])).n)
+			continue;
+		t = sb_ynode_text(v, &len);
+		if (!t || sb_bp_parse(t, len, 0, &bp, &bad) || bp % 10000 || bp < 0 || bp > 990000)
+			return sb_ynode_error(d, SB_EINPUT, v, "%s must be a whole number of years from 0 "
+					      "to 99", years[i]);
+		*yv[i] = (int16_t)(bp / 10000);
+	}
+	p->enrolled_from = SB_DATE_NONE;
+	if ((v = sb_ynode_get(n, "enrolled_from")).n &&
+	    (st = sb_ynode_date(v, "enrolled_from", &p->enrolled_from, d)))
 		return st;
 	sb_ynode ids = sb_ynode_get(n, "identities");
 	if (!ids.n)

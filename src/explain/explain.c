@@ -183,7 +183,12 @@ static void text_layer(FILE *f, const sb_trace *t, const sb_trace_layer *l)
 	fprintf(f, "  layer %s %s%s%s%s\n", l->id, l->name, *l->fund_code ? " [" : "",
 		l->fund_code, *l->fund_code ? "]" : "");
 	if (!l->when_held) {
-		if (l->v2 && l->after_blocked && l->after >= 0 && l->after < t->nlayers)
+		if (l->in_waiting) {
+			char until[11];
+			sb_date_format(t->waiting_until, until);
+			fprintf(f, "    in the person's waiting period after a late enrolment (the funds "
+				"pay from %s): not applied\n", until);
+		} else if (l->v2 && l->after_blocked && l->after >= 0 && l->after < t->nlayers)
 			fprintf(f, "    opens only once layer %s's annual cap is used up; it is not: "
 				"not applied\n", t->layer[l->after].id);
 		else if (!l->refused)
@@ -192,6 +197,13 @@ static void text_layer(FILE *f, const sb_trace *t, const sb_trace_layer *l)
 	}
 	if (!l->resolved)
 		return;
+	if (l->cap_raise || l->rate_raise) {
+		fprintf(f, "    continuity: cap raised by ");
+		put_fen(f, l->cap_raise);
+		fprintf(f, ", rates by ");
+		put_rate(f, l->rate_raise);
+		fprintf(f, " (years of continuous enrolment, claimless years)\n");
+	}
 	if (l->nadjust) {
 		fprintf(f, "    adjust applied:");
 		for (uint16_t j = 0; j < l->nadjust; j++)
@@ -519,6 +531,8 @@ void sb_explain_json_layer(FILE *f, const sb_policyset *set, const sb_trace *t, 
 		j_knull(f, &first, "pays");
 	}
 	j_kbool(f, &first, "refused", l->refused);
+	if (l->in_waiting)
+		j_kbool(f, &first, "in_waiting", true);
 	if (l->v2) {
 		/* Format 2: what the base is made of, pay first, after. */
 		bool vf = true;
@@ -543,6 +557,10 @@ void sb_explain_json_layer(FILE *f, const sb_policyset *set, const sb_trace *t, 
 			fputc(']', f);
 		}
 		j_kfen(f, &vf, "base_before_pay_first", l->base_before);
+		if (l->cap_raise || l->rate_raise) {
+			j_kfen(f, &vf, "continuity_cap_raise", l->cap_raise);
+			j_kint(f, &vf, "continuity_rate_raise_bp", l->rate_raise);
+		}
 		if (l->has_pay_first) {
 			j_key(f, &vf, "pay_first");
 			fputc('{', f);
@@ -599,6 +617,10 @@ void sb_explain_json(FILE *f, const sb_policyset *set, const sb_trace *t)
 		j_kfen(f, &first, "pre_selfpay", t->pre_selfpay);
 		j_kfen(f, &first, "over_limit", t->over_limit);
 		j_kfen(f, &first, "out_of_scope", t->out_of_scope);
+		if (t->waiting_until) {
+			sb_date_format(t->waiting_until, date);
+			j_kstr(f, &first, "waiting_until", date);
+		}
 	}
 	j_key(f, &first, "layers");
 	fputc('[', f);

@@ -744,6 +744,103 @@ static sb_status compile_base(sb_comp *c, sb_ynode n, sb_layer *l)
 	return SB_OK;
 }
 
+/* Whole years 0-99. */
+static sb_status years_val(sb_comp *c, sb_ynode n, const char *what, int16_t *out)
+{
+	size_t len;
+	const char *t = sb_ynode_text(n, &len);
+	int64_t bp;
+	const char *why;
+	if (!t || sb_bp_parse(t, len, 0, &bp, &why) || bp % 10000 || bp < 0 || bp > 990000)
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s must be whole years from 0 to 99", what);
+	*out = (int16_t)(bp / 10000);
+	return SB_OK;
+}
+
+/* continuity: {after_years, cap_per_year, cap_per_claimless_year, cap_max,
+ *              rate_per_year, rate_max} */
+static sb_status compile_continuity(sb_comp *c, sb_ynode n, sb_layer *l)
+{
+	static const char *const keys[] = {"after_years", "cap_per_year", "cap_per_claimless_year",
+					   "cap_max", "rate_per_year", "rate_max", NULL};
+	sb_status st = sb_ynode_check_keys(n, "continuity", keys, c->d);
+	if (st)
+		return st;
+	sb_ynode v;
+	l->has_continuity = true;
+	l->cont_cap_year.kind = l->cont_cap_claimless.kind = l->cont_cap_max.kind = SB_VAL_UNSET;
+	l->cont_rate_max = -1;
+	if ((v = sb_ynode_get(n, "after_years")).n &&
+	    (st = years_val(c, v, "continuity.after_years", &l->cont_after)))
+		return st;
+	if ((v = sb_ynode_get(n, "cap_per_year")).n &&
+	    (st = sb_compile_val(c, v, "continuity.cap_per_year", 0, &l->cont_cap_year)))
+		return st;
+	if ((v = sb_ynode_get(n, "cap_per_claimless_year")).n &&
+	    (st = sb_compile_val(c, v, "continuity.cap_per_claimless_year", 0,
+				 &l->cont_cap_claimless)))
+		return st;
+	if ((v = sb_ynode_get(n, "cap_max")).n &&
+	    (st = sb_compile_val(c, v, "continuity.cap_max", 0, &l->cont_cap_max)))
+		return st;
+	if ((v = sb_ynode_get(n, "rate_per_year")).n &&
+	    (st = sb_ynode_bp(v, "continuity.rate_per_year", 0, 10000, &l->cont_rate_year, c->d)))
+		return st;
+	if ((v = sb_ynode_get(n, "rate_max")).n &&
+	    (st = sb_ynode_bp(v, "continuity.rate_max", 0, 10000, &l->cont_rate_max, c->d)))
+		return st;
+	if (l->cont_cap_year.kind == SB_VAL_UNSET && l->cont_cap_claimless.kind == SB_VAL_UNSET &&
+	    !l->cont_rate_year)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "continuity raises nothing: give cap_per_year, "
+				      "cap_per_claimless_year or rate_per_year");
+	return SB_OK;
+}
+
+/* waiting: {months: 3, per_uncovered_year: 1, layers: [ids]} (a version key) */
+sb_status sb_compile_waiting(sb_comp *c, sb_ynode n, sb_version *ver)
+{
+	static const char *const keys[] = {"months", "per_uncovered_year", "layers", NULL};
+	sb_status st = sb_ynode_check_keys(n, "waiting", keys, c->d);
+	if (st || (st = need_v2(c, n, "waiting")))
+		return st;
+	sb_ynode v;
+	ver->has_waiting = true;
+	if (!(v = sb_ynode_get(n, "months")).n)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "waiting needs months: the waiting period after a late "
+				      "enrolment, e.g. {months: 3, per_uncovered_year: 1}");
+	if ((st = years_val(c, v, "waiting.months", &ver->wait_months)))
+		return st;
+	if ((v = sb_ynode_get(n, "per_uncovered_year")).n &&
+	    (st = years_val(c, v, "waiting.per_uncovered_year", &ver->wait_per_year)))
+		return st;
+	v = sb_ynode_get(n, "layers");
+	if (!v.n) {
+		ver->wait_layers = ver->nlayers >= 64 ? ~(uint64_t)0 :
+				   ((uint64_t)1 << ver->nlayers) - 1;
+		return SB_OK;
+	}
+	if (!sb_ynode_is_seq(v) || !sb_ynode_len(v))
+		return sb_ynode_error(c->d, SB_EPOLICY, v,
+				      "waiting.layers must be a non-empty list of layer ids");
+	for (size_t i = 0; i < sb_ynode_len(v); i++) {
+		sb_ynode item = sb_ynode_item(v, i);
+		size_t len;
+		const char *t = sb_ynode_text(item, &len);
+		uint16_t j = 0;
+		while (t && j < ver->nlayers &&
+		       !(strlen(ver->layers[j].id) == len && !memcmp(ver->layers[j].id, t, len)))
+			j++;
+		if (!t || j == ver->nlayers)
+			return sb_ynode_error(c->d, SB_EPOLICY, item,
+					      "waiting.layers names \"%.*s\", which is not a layer of "
+					      "this version", (int)(t ? len : 0), t ? t : "");
+		ver->wait_layers |= (uint64_t)1 << j;
+	}
+	return SB_OK;
+}
+
 static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 {
 	static const char *const per_names[] = {"claim", "year", NULL};
@@ -831,6 +928,8 @@ static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *
 					      "layer %s: after.capped names %s, which has no annual cap",
 					      l->id, c->layers[l->after].id);
 	}
+	if ((v = raw->keys[SB_LK_CONTINUITY]).n && (st = compile_continuity(c, v, l)))
+		return st;
 	for (int k = SB_LK_PAY_FIRST; k < SB_LK_N; k++)
 		if (raw->keys[k].n)
 			l->v2 = true;

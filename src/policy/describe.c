@@ -273,6 +273,33 @@ static void put_layer_v2(FILE *f, const sb_policyset *set, const sb_version *v,
 	if (l->after >= 0)
 		fprintf(f, "       opens only once the annual cap of %s is used up\n",
 			v->layers[l->after].id);
+	if (l->has_continuity) {
+		fprintf(f, "       continuity: after %d years of continuous enrolment,", l->cont_after);
+		if (l->cont_cap_year.kind != SB_VAL_UNSET) {
+			fputs(" the annual cap rises by ", f);
+			put_val(f, set, &l->cont_cap_year, 0);
+			fputs(" per further year", f);
+		}
+		if (l->cont_cap_claimless.kind != SB_VAL_UNSET) {
+			fputs("; by ", f);
+			put_val(f, set, &l->cont_cap_claimless, 0);
+			fputs(" per claimless year", f);
+		}
+		if (l->cont_cap_max.kind != SB_VAL_UNSET) {
+			fputs("; the cap raise at most ", f);
+			put_val(f, set, &l->cont_cap_max, 0);
+		}
+		if (l->cont_rate_year) {
+			char buf[32];
+			sb_bp_format(l->cont_rate_year, buf);
+			fprintf(f, "; rates rise by %s per further year", buf);
+			if (l->cont_rate_max >= 0) {
+				sb_bp_format(l->cont_rate_max, buf);
+				fprintf(f, ", at most %s", buf);
+			}
+		}
+		fputc('\n', f);
+	}
 }
 
 void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
@@ -330,6 +357,14 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 			fprintf(f, ", policy year starts %02d-%02d", v->year_start_month,
 				v->year_start_day);
 		fprintf(f, "\n    source: %s\n", *v->source ? v->source : "(none given)");
+		if (v->has_waiting) {
+			fprintf(f, "    waiting period after a late enrolment: %d months + %d per year "
+				"without cover; no payment from", v->wait_months, v->wait_per_year);
+			for (uint16_t li = 0; li < v->nlayers; li++)
+				if (v->wait_layers >> li & 1)
+					fprintf(f, " %s", v->layers[li].id);
+			fputc('\n', f);
+		}
 		for (uint16_t li = 0; li < v->nlayers; li++) {
 			const sb_layer *l = &v->layers[li];
 			fprintf(f, "    %d. %s %s%s%s%s\n", li + 1, l->id, l->name,

@@ -15,9 +15,9 @@ const char *const sb_layer_keys[] = {"id", "name", "fund_code", "when", "base",
 				     "exclude_penalty", "scope", "deductible", "repeat",
 				     "mode", "rate", "bands", "cap", "pool", "adjust",
 				     "remove", "pay_first", "deductible_per", "caps", "floor",
-				     "lump", "after", NULL};
+				     "lump", "after", "continuity", NULL};
 static const char *const version_keys[] = {"from", "source", "year_start", "layers",
-					   "monitoring", NULL};
+					   "monitoring", "waiting", NULL};
 static const char *const top_keys[] = {"sanbao", "region", "extends", "income",
 				       "identities", "versions", "statistics", "diseases", NULL};
 
@@ -696,6 +696,9 @@ static sb_status compile_file(sb_policyset *set, rawfile *f, sb_policy *pol, sb_
 			if ((st = sb_compile_layer(&c, &rv->layers[j], &v->layers[j])))
 				return st;
 		}
+		if (rv->keys[SB_VK_WAITING].n &&
+		    (st = sb_compile_waiting(&c, rv->keys[SB_VK_WAITING], v)))
+			return st;
 		if (rv->keys[SB_VK_MONITORING].n &&
 		    (st = sb_compile_rules(&c, rv->keys[SB_VK_MONITORING], &v->rules, &v->nrules)))
 			return st;

@@ -16,7 +16,7 @@ enum {
 	SB_LK_REMOVE,
 	/* format 2 */
 	SB_LK_PAY_FIRST, SB_LK_DEDUCTIBLE_PER, SB_LK_CAPS, SB_LK_FLOOR, SB_LK_LUMP,
-	SB_LK_AFTER, SB_LK_N
+	SB_LK_AFTER, SB_LK_CONTINUITY, SB_LK_N
 };
 extern const char *const sb_layer_keys[];
 
@@ -28,7 +28,8 @@ typedef struct sb_rawlayer {
 } sb_rawlayer;
 
 /* Version keys other than layers. */
-enum { SB_VK_FROM, SB_VK_SOURCE, SB_VK_YEAR_START, SB_VK_LAYERS, SB_VK_MONITORING, SB_VK_N };
+enum { SB_VK_FROM, SB_VK_SOURCE, SB_VK_YEAR_START, SB_VK_LAYERS, SB_VK_MONITORING,
+       SB_VK_WAITING, SB_VK_N };
 
 typedef struct sb_rawversion {
 	sb_date from;
@@ -64,6 +65,7 @@ SB_MUST_USE sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, i
 				     sb_val *v);
 SB_MUST_USE sb_status sb_compile_cond(sb_comp *c, sb_ynode n, sb_cond *cond);
 SB_MUST_USE sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l);
+SB_MUST_USE sb_status sb_compile_waiting(sb_comp *c, sb_ynode n, sb_version *ver);
 SB_MUST_USE sb_status sb_compile_rules(sb_comp *c, sb_ynode n, sb_rule **out,
 				       uint16_t *nout);
 

@@ -158,6 +158,12 @@ typedef struct sb_layer {
 	int16_t above, after;
 	int64_t part_bp[SB_PART_N];
 	sb_val pay_first, cap_claim, cap_month, floor, lump, lump_above; /* UNSET: absent */
+	/* continuity: raises for years of continuous enrolment beyond
+	 * cont_after and for claimless years, bounded. */
+	bool has_continuity;
+	int16_t cont_after;
+	sb_val cont_cap_year, cont_cap_claimless, cont_cap_max; /* UNSET: absent */
+	int64_t cont_rate_year, cont_rate_max;                   /* bp; -1 max: none */
 	sb_src src;
 } sb_layer;
 
@@ -182,6 +188,11 @@ struct sb_version {
 	uint16_t nlayers, nrules;
 	sb_layer *layers;
 	sb_rule *rules;
+	/* Format 2 waiting period after late enrolment: months plus
+	 * wait_per_year per uncovered year; wait_layers bit i: layer i waits. */
+	bool has_waiting;
+	int16_t wait_months, wait_per_year;
+	uint64_t wait_layers;
 };
 
 typedef struct sb_income {
@@ -242,6 +253,7 @@ typedef struct sb_claimctx {
 	sb_fen cap;             /* the layer's annual cap as resolved, -1 none */
 	const sb_fen *parts;    /* total, in_scope, pre_selfpay, over_limit, out_of_scope */
 	const char *diagnosis;  /* NULL or "" when none */
+	const struct sb_person *person; /* enrolment facts (continuity) */
 } sb_claimctx;
 
 bool sb_cond_holds(const sb_cond *c, const sb_claimctx *x);

@@ -32,6 +32,8 @@ typedef struct resolved {
 	/* Format 2 (set for layers with v2 only): -1 when absent. */
 	int64_t pay_first;
 	sb_fen cap_claim, cap_month, floor, lump, lump_above;
+	sb_fen cap_raise; /* continuity: added to the annual cap */
+	int64_t rate_raise; /* continuity: added to every band's rate (bp) */
 } resolved;
 
 static sb_status resolve_bands(const sb_band *b, uint16_t n, const sb_claimctx *x,
@@ -146,11 +148,49 @@ static sb_status resolve_opt(const sb_val *v, const sb_claimctx *x, const char *
 	return sb_val_resolve(v, x, what, out, d);
 }
 
+/* continuity: the annual cap and the rates raised for the person's years
+ * of continuous enrolment beyond after_years and claimless years, each
+ * raise bounded (cap_max reads the cap before the raise). */
+static sb_status continuity(const sb_layer *l, sb_claimctx *x, resolved *r, sb_diag *d)
+{
+	const sb_person *p = x->person;
+	int64_t years = p && p->continuous_years > l->cont_after ?
+				p->continuous_years - l->cont_after : 0;
+	int64_t claimless = p && p->claimless_years > 0 ? p->claimless_years : 0;
+	sb_status st;
+	if (r->cap >= 0 && (years || claimless)) {
+		sb_fen per = 0, perc = 0, max = -1;
+		x->cap = r->cap;
+		if ((st = resolve_opt(&l->cont_cap_year, x, "continuity.cap_per_year", &per, d)) ||
+		    (st = resolve_opt(&l->cont_cap_claimless, x, "continuity.cap_per_claimless_year",
+				      &perc, d)) ||
+		    (st = resolve_opt(&l->cont_cap_max, x, "continuity.cap_max", &max, d)))
+			return st;
+		sb_fen raise = (per > 0 ? per * years : 0) + (perc > 0 ? perc * claimless : 0);
+		if (max >= 0 && raise > max)
+			raise = max;
+		r->cap_raise = raise;
+		r->cap += raise;
+	}
+	if (l->cont_rate_year && years) {
+		int64_t raise = l->cont_rate_year * years;
+		if (l->cont_rate_max >= 0 && raise > l->cont_rate_max)
+			raise = l->cont_rate_max;
+		r->rate_raise = raise;
+		for (uint16_t b = 0; b < r->nbands; b++)
+			r->rate[b] = r->rate[b] + raise > 10000 ? 10000 : r->rate[b] + raise;
+	}
+	return SB_OK;
+}
+
 /* The format-2 values, after adjust (a share of the cap reads the cap in
  * force). pay_first from adjust replaces the layer's own. */
 static sb_status resolve_v2(const sb_layer *l, sb_claimctx *x, resolved *r, sb_diag *d)
 {
 	sb_status st;
+	r->cap_raise = r->rate_raise = 0;
+	if (l->has_continuity && (st = continuity(l, x, r, d)))
+		return st;
 	x->cap = r->cap;
 	int64_t pf = -1;
 	if ((st = resolve_opt(&l->pay_first, x, "pay_first", &pf, d)) ||
@@ -500,6 +540,7 @@ static sb_status claim_context(const sb_policy *pol, const sb_person *p, const s
 		.age = p->birth == SB_BIRTH_UNKNOWN ? -1 : sb_age_years(p->birth, c->date),
 		.year = sb_version_policy_year(v, c->date),
 		.level_name = c->level_name, .policy = pol, .diagnosis = c->diagnosis,
+		.person = p,
 	};
 	x->identity = sb_settle_identity(pol, p, c->date, &x->holds);
 	*vout = v;
@@ -649,6 +690,24 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 	sb_fen above_cap[SB_MAX_LAYERS];
 	x.parts = parts;
 	int month = 0;
+	/* Format 2: the waiting period after a late enrolment. */
+	uint64_t waiting = 0;
+	if (v->has_waiting && p->enrolled_from != SB_DATE_NONE) {
+		int yy, mm, dd;
+		sb_date_ymd(p->enrolled_from, &yy, &mm, &dd);
+		int months = v->wait_months + v->wait_per_year *
+				 (p->uncovered_years > 0 ? p->uncovered_years : 0);
+		mm += months;
+		yy += (mm - 1) / 12;
+		mm = (mm - 1) % 12 + 1;
+		while (dd > 28 && !sb_date_valid(yy, mm, dd))
+			dd--;
+		sb_date until = sb_date_from_ymd(yy, mm, dd);
+		if (c->date < until)
+			waiting = v->wait_layers;
+		if (t)
+			t->waiting_until = until;
+	}
 	for (uint16_t i = 0; i < v->nlayers; i++) {
 		const sb_layer *l = &v->layers[i];
 		sb_layer_result *lr = &r->layer[i];
@@ -663,7 +722,8 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			tl = &t->layer[t->nlayers++];
 			memset(tl, 0, offsetof(sb_trace_layer, calc));
 			tl->computed = tl->has_penalty = tl->paid = tl->refused = false;
-			tl->v2 = tl->after_blocked = tl->has_pay_first = false;
+			tl->v2 = tl->after_blocked = tl->has_pay_first = tl->in_waiting = false;
+			tl->cap_raise = tl->rate_raise = 0;
 			tl->sym = l->sym;
 			tl->id = l->id;
 			tl->name = l->name;
@@ -688,6 +748,18 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			tl->part_left[2] = rem_over;
 			tl->part_left[3] = rem_out;
 			memcpy(tl->part_bp, l->part_bp, sizeof tl->part_bp);
+		}
+		if (waiting >> i & 1) {
+			if (tl)
+				tl->in_waiting = true;
+			if (given) {
+				if (tl)
+					tl->refused = true;
+				return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+						   "claim %s: paid gives an amount for layer %s, which pays "
+						   "nothing in the person's waiting period", c->id, l->id);
+			}
+			continue;
 		}
 		if (l->v2 && l->after >= 0 && !r->layer[l->after].exhausted) {
 			if (tl)
@@ -716,6 +788,10 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			goto refused;
 		if (tl) {
 			tl->resolved = true;
+			if (l->has_continuity) {
+				tl->cap_raise = full.cap_raise;
+				tl->rate_raise = full.rate_raise;
+			}
 			for (uint16_t j = 0; j < l->nadjust && j < SB_MAX_ADJUST; j++)
 				if (full.applied_adjust >> j & 1)
 					tl->adjust[tl->nadjust++] = (sb_trace_adjust){
@@ -939,6 +1015,7 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 	u.n = 0;
 	if (t) {
 		t->has_head = t->settled = t->refused = false;
+		t->waiting_until = 0;
 		t->claim_id = c->id;
 		t->nlayers = 0;
 		t->code = SB_OK;
