@@ -16,6 +16,7 @@
 
 #define SB_MAX_PERSON_IDENTITIES 16
 #define SB_MAX_PAID 8
+#define SB_MAX_CLASSES 8 /* item classes on one claim, and on one layer */
 
 /* One identity interval from the civil-affairs roster. */
 typedef struct sb_ident {
@@ -63,6 +64,9 @@ typedef struct sb_claim {
 	uint8_t npaid;
 	sb_paid paid[SB_MAX_PAID];
 	const char *diagnosis; /* main diagnosis (ICD-10), NULL or "" when none */
+	/* Format 2: in-scope amounts by item class (each part of in_scope). */
+	uint8_t nclasses;
+	struct { int sym; sb_fen fen; } classes[SB_MAX_CLASSES];
 } sb_claim;
 
 /* ---- accumulators --------------------------------------------------------

@@ -21,6 +21,8 @@
 
 #include "sanbao/policy.h"
 
+typedef struct sb_trace_class sb_trace_class;
+
 /* One band segment crossed: [lo, hi) of the accumulated base lies in the
  * band that starts at `threshold` (its `from`, moved by the deductible). */
 typedef struct sb_trace_band {
@@ -104,6 +106,13 @@ typedef struct sb_trace_layer {
 	bool has_pay_first;
 	int64_t pay_first_bp;
 	sb_fen base_before, pay_first; /* B = base_before - pay_first */
+	uint8_t nclasses;    /* item classes of the layer (format 2) */
+	struct sb_trace_class {
+		int sym;         /* class symbol */
+		sb_fen amount, pay_first; /* its part of the base; paid first */
+		int64_t rate;    /* its own flat rate (bp), -1: the layer's bands */
+		int64_t part;    /* (amount - pay_first) x rate, fen x bp */
+	} cls[8];
 	bool in_waiting;     /* not applied: the claim is in the waiting period */
 	sb_fen cap_raise;    /* continuity: added to the annual cap */
 	int64_t rate_raise;  /* continuity: added to the rates (bp) */

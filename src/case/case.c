@@ -24,7 +24,7 @@ static const char *const ident_keys[] = {"identity", "from", "to", NULL};
 static const char *const claim_keys[] = {"id", "person", "date", "visit", "level", "place",
 					 "filing", "total", "in_scope", "pre_selfpay",
 					 "over_limit", "paid", "care_region", "facility",
-					 "diagnosis", NULL};
+					 "diagnosis", "classes", NULL};
 
 static sb_status oom(sb_diag *d)
 {
@@ -210,6 +210,27 @@ static sb_status read_claim(sb_case *k, sb_ynode n, sb_case_claim *cc, sb_diag *
 		return st;
 	if ((v = sb_ynode_get(n, "diagnosis")).n && (st = text(&k->arena, v, "diagnosis", &c->diagnosis, d)))
 		return st;
+	sb_ynode cls = sb_ynode_get(n, "classes");
+	if (cls.n) {
+		if (!sb_ynode_is_map(cls) || sb_ynode_len(cls) > SB_MAX_CLASSES)
+			return sb_ynode_error(d, SB_EINPUT, cls,
+					      "classes must map at most %d item classes to in-scope amounts",
+					      SB_MAX_CLASSES);
+		for (size_t i = 0; i < sb_ynode_len(cls); i++) {
+			sb_ynode key = sb_ynode_key(cls, i);
+			t = sb_ynode_text(key, &len);
+			int sym = t ? sb_policyset_symbol(k->set, SB_SYM_CLASS, t, len) : -1;
+			if (sym < 0)
+				return sb_ynode_error(d, SB_EINPUT, key,
+						      "classes names \"%.*s\", which no layer of the policy "
+						      "names under classes", (int)(t ? len : 0), t ? t : "");
+			c->classes[c->nclasses].sym = sym;
+			if ((st = claim_money(sb_ynode_value(cls, i), "class amount",
+					      &c->classes[c->nclasses].fen, d)))
+				return st;
+			c->nclasses++;
+		}
+	}
 	sb_ynode paid = sb_ynode_get(n, "paid");
 	if (paid.n) {
 		if (!sb_ynode_is_map(paid) || sb_ynode_len(paid) > SB_MAX_PAID)

@@ -148,7 +148,8 @@ static void text_calc(FILE *f, const sb_trace_calc *c, sb_fen base, bool v2)
 static const char *const part_words[] = {"in_scope", "pre_selfpay", "over_limit",
 					 "out_of_scope"};
 
-static void text_base_v2(FILE *f, const sb_trace *t, const sb_trace_layer *l)
+static void text_base_v2(FILE *f, const sb_policyset *set, const sb_trace *t,
+			 const sb_trace_layer *l)
 {
 	fprintf(f, "    base: ");
 	if (l->above >= 0 && l->above < t->nlayers) {
@@ -167,18 +168,43 @@ static void text_base_v2(FILE *f, const sb_trace *t, const sb_trace_layer *l)
 	fprintf(f, " = ");
 	put_fen(f, l->base_before);
 	fputc('\n', f);
+	for (uint8_t i = 0; i < l->nclasses; i++) {
+		const sb_trace_class *k = &l->cls[i];
+		fprintf(f, "    class %s: ", sb_policyset_symbol_name(set, SB_SYM_CLASS, k->sym));
+		put_fen(f, k->amount);
+		if (k->pay_first) {
+			fprintf(f, ", pays first ");
+			put_fen(f, k->pay_first);
+		}
+		if (k->rate >= 0) {
+			fprintf(f, ", flat ");
+			put_fen(f, k->amount - k->pay_first);
+			fprintf(f, " x ");
+			put_rate(f, k->rate);
+			fprintf(f, " = ");
+			put_raw(f, k->part);
+		} else {
+			fprintf(f, ", at the layer's rates");
+		}
+		fputc('\n', f);
+	}
 	if (l->has_pay_first) {
 		fprintf(f, "    pay first ");
-		put_rate(f, l->pay_first_bp);
-		fprintf(f, " of ");
-		put_fen(f, l->base_before);
+		if (l->pay_first_bp >= 0) {
+			put_rate(f, l->pay_first_bp);
+			fprintf(f, " of ");
+			put_fen(f, l->base_before);
+		} else {
+			fprintf(f, "by item class");
+		}
 		fprintf(f, " = ");
 		put_fen(f, l->pay_first);
 		fprintf(f, " (the person's)\n");
 	}
 }
 
-static void text_layer(FILE *f, const sb_trace *t, const sb_trace_layer *l)
+static void text_layer(FILE *f, const sb_policyset *set, const sb_trace *t,
+		       const sb_trace_layer *l)
 {
 	fprintf(f, "  layer %s %s%s%s%s\n", l->id, l->name, *l->fund_code ? " [" : "",
 		l->fund_code, *l->fund_code ? "]" : "");
@@ -221,7 +247,7 @@ static void text_layer(FILE *f, const sb_trace *t, const sb_trace_layer *l)
 		return;
 	}
 	if (l->v2)
-		text_base_v2(f, t, l);
+		text_base_v2(f, set, t, l);
 	fprintf(f, "    base B = ");
 	put_fen(f, l->base);
 	if (l->v2)
@@ -281,7 +307,7 @@ void sb_explain_text(FILE *f, const sb_policyset *set, const sb_trace *t)
 		put_fen(f, t->out_of_scope);
 		fputc('\n', f);
 		for (uint16_t i = 0; i < t->nlayers; i++)
-			text_layer(f, t, &t->layer[i]);
+			text_layer(f, set, t, &t->layer[i]);
 	}
 	if (t->settled) {
 		fprintf(f, "  fund ");
@@ -561,11 +587,30 @@ void sb_explain_json_layer(FILE *f, const sb_policyset *set, const sb_trace *t, 
 			j_kfen(f, &vf, "continuity_cap_raise", l->cap_raise);
 			j_kint(f, &vf, "continuity_rate_raise_bp", l->rate_raise);
 		}
+		if (l->nclasses) {
+			j_key(f, &vf, "classes");
+			fputc('[', f);
+			for (uint8_t k = 0; k < l->nclasses; k++) {
+				const sb_trace_class *cl = &l->cls[k];
+				bool cf = true;
+				fputs(k ? ", {" : "{", f);
+				j_kstr(f, &cf, "class", sb_policyset_symbol_name(set, SB_SYM_CLASS, cl->sym));
+				j_kfen(f, &cf, "amount", cl->amount);
+				j_kfen(f, &cf, "pay_first", cl->pay_first);
+				if (cl->rate >= 0) {
+					j_krate(f, &cf, cl->rate);
+					j_kraw(f, &cf, "flat", cl->part);
+				}
+				fputc('}', f);
+			}
+			fputc(']', f);
+		}
 		if (l->has_pay_first) {
 			j_key(f, &vf, "pay_first");
 			fputc('{', f);
 			bool pf = true;
-			j_krate(f, &pf, l->pay_first_bp);
+			if (l->pay_first_bp >= 0)
+				j_krate(f, &pf, l->pay_first_bp);
 			j_kfen(f, &pf, "amount", l->pay_first);
 			fputc('}', f);
 		} else {

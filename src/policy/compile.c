@@ -797,6 +797,45 @@ static sb_status compile_continuity(sb_comp *c, sb_ynode n, sb_layer *l)
 	return SB_OK;
 }
 
+/* classes: {implant: {rate: 0.5}, relaxed: {pay_first: 0.3}} */
+static sb_status compile_classes(sb_comp *c, sb_ynode n, sb_layer *l)
+{
+	static const char *const keys[] = {"rate", "pay_first", NULL};
+	if (!sb_ynode_is_map(n) || !sb_ynode_len(n) || sb_ynode_len(n) > 8)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "classes must map 1 to 8 item classes to {rate, pay_first}, e.g. "
+				      "{implant: {rate: 0.5}, relaxed: {pay_first: 0.3}}");
+	if (l->scope != SB_SCOPE_VISIT || l->has_lump)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "classes apply to a layer with scope: visit and a rate or bands");
+	for (size_t i = 0; i < sb_ynode_len(n); i++) {
+		sb_ynode k = sb_ynode_key(n, i), v = sb_ynode_value(n, i);
+		size_t kl;
+		const char *kt = sb_ynode_text(k, &kl);
+		if (!kt || !sb_is_word(kt, kl))
+			return sb_ynode_error(c->d, SB_EPOLICY, k,
+					      "an item class must be a word of a-z, 0-9 and _, e.g. implant");
+		sb_status st = sb_ynode_check_keys(v, "an item class", keys, c->d);
+		if (st)
+			return st;
+		struct sb_layer_class *cl = &l->classes[i];
+		cl->sym = sb_policyset_intern(c->set, SB_SYM_CLASS, kt, kl);
+		if (cl->sym < 0)
+			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		cl->rate = cl->pay_first = -1;
+		sb_ynode r = sb_ynode_get(v, "rate"), pf = sb_ynode_get(v, "pay_first");
+		if (!r.n && !pf.n)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "item class %.*s needs rate or pay_first", (int)kl, kt);
+		if (r.n && (st = sb_ynode_bp(r, "rate", 0, 10000, &cl->rate, c->d)))
+			return st;
+		if (pf.n && (st = sb_ynode_bp(pf, "pay_first", 0, 10000, &cl->pay_first, c->d)))
+			return st;
+	}
+	l->nclasses = (uint8_t)sb_ynode_len(n);
+	return SB_OK;
+}
+
 /* waiting: {months: 3, per_uncovered_year: 1, layers: [ids]} (a version key) */
 sb_status sb_compile_waiting(sb_comp *c, sb_ynode n, sb_version *ver)
 {
@@ -929,6 +968,8 @@ static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *
 					      l->id, c->layers[l->after].id);
 	}
 	if ((v = raw->keys[SB_LK_CONTINUITY]).n && (st = compile_continuity(c, v, l)))
+		return st;
+	if ((v = raw->keys[SB_LK_CLASSES]).n && (st = compile_classes(c, v, l)))
 		return st;
 	for (int k = SB_LK_PAY_FIRST; k < SB_LK_N; k++)
 		if (raw->keys[k].n)

@@ -273,6 +273,23 @@ static void put_layer_v2(FILE *f, const sb_policyset *set, const sb_version *v,
 	if (l->after >= 0)
 		fprintf(f, "       opens only once the annual cap of %s is used up\n",
 			v->layers[l->after].id);
+	for (uint8_t i = 0; i < l->nclasses; i++) {
+		char buf[32];
+		fprintf(f, "       item class %s:",
+			sb_policyset_symbol_name(set, SB_SYM_CLASS, l->classes[i].sym));
+		if (l->classes[i].pay_first >= 0) {
+			sb_bp_format(l->classes[i].pay_first, buf);
+			fprintf(f, " the person pays %s first", buf);
+		}
+		if (l->classes[i].rate >= 0) {
+			sb_bp_format(l->classes[i].rate, buf);
+			fprintf(f, "%s paid at a flat %s, outside the deductible and bands",
+				l->classes[i].pay_first >= 0 ? "; the rest" : "", buf);
+		} else {
+			fputs("; the rest at the layer's deductible and rates", f);
+		}
+		fputc('\n', f);
+	}
 	if (l->has_continuity) {
 		fprintf(f, "       continuity: after %d years of continuous enrolment,", l->cont_after);
 		if (l->cont_cap_year.kind != SB_VAL_UNSET) {

@@ -15,7 +15,7 @@ const char *const sb_layer_keys[] = {"id", "name", "fund_code", "when", "base",
 				     "exclude_penalty", "scope", "deductible", "repeat",
 				     "mode", "rate", "bands", "cap", "pool", "adjust",
 				     "remove", "pay_first", "deductible_per", "caps", "floor",
-				     "lump", "after", "continuity", NULL};
+				     "lump", "after", "continuity", "classes", NULL};
 static const char *const version_keys[] = {"from", "source", "year_start", "layers",
 					   "monitoring", "waiting", NULL};
 static const char *const top_keys[] = {"sanbao", "region", "extends", "income",

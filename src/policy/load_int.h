@@ -16,7 +16,7 @@ enum {
 	SB_LK_REMOVE,
 	/* format 2 */
 	SB_LK_PAY_FIRST, SB_LK_DEDUCTIBLE_PER, SB_LK_CAPS, SB_LK_FLOOR, SB_LK_LUMP,
-	SB_LK_AFTER, SB_LK_CONTINUITY, SB_LK_N
+	SB_LK_AFTER, SB_LK_CONTINUITY, SB_LK_CLASSES, SB_LK_N
 };
 extern const char *const sb_layer_keys[];
 

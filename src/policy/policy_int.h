@@ -160,6 +160,10 @@ typedef struct sb_layer {
 	sb_val pay_first, cap_claim, cap_month, floor, lump, lump_above; /* UNSET: absent */
 	/* continuity: raises for years of continuous enrolment beyond
 	 * cont_after and for claimless years, bounded. */
+	/* classes: per item class of the claim, its own rate (bp, -1: the
+	 * layer's bands) and pay-first share (bp, -1: none). */
+	uint8_t nclasses;
+	struct sb_layer_class { int sym; int64_t rate, pay_first; } classes[8];
 	bool has_continuity;
 	int16_t cont_after;
 	sb_val cont_cap_year, cont_cap_claimless, cont_cap_max; /* UNSET: absent */

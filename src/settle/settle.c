@@ -211,7 +211,50 @@ typedef struct v2in {
 	sb_fen charged;        /* deductible_per: year: charged this policy year */
 	sb_fen above_cap;      /* out: C1 - cap point, when the layer's point is used */
 	sb_fen deducted;       /* out: deductible absorbed (deductible_per: year) */
+	/* classes: the part of B the bands run on, and the classes' flat
+	 * payments (fen x bp). Without classes: B and 0. */
+	sb_fen banded;
+	wide flat;
 } v2in;
+
+/* classes: B split by the claim's item classes (in the layer's order; the
+ * rest is the default class). Each class pays its pay_first share; a class
+ * with its own rate leaves the bands and pays that rate flat. Returns B
+ * less what the person pays first; pf is the default class's pay_first. */
+static sb_fen split_classes(const sb_layer *l, const sb_claim *c, sb_fen B, int64_t pf,
+			    v2in *in, sb_trace_layer *tl)
+{
+	sb_fen left = B, first = 0, off = 0;
+	in->flat = 0;
+	if (tl)
+		tl->nclasses = 0;
+	for (uint8_t i = 0; i < l->nclasses; i++) {
+		const struct sb_layer_class *lc = &l->classes[i];
+		sb_fen a = 0;
+		for (uint8_t j = 0; j < c->nclasses; j++)
+			if (c->classes[j].sym == lc->sym)
+				a += c->classes[j].fen;
+		sb_fen b = a < left ? a : left;
+		left -= b;
+		sb_fen p = lc->pay_first >= 0 ? sb_div_round(b * lc->pay_first, 10000) : 0;
+		first += p;
+		wide part = 0;
+		if (lc->rate >= 0) {
+			off += b - p;
+			part = (wide)(b - p) * lc->rate;
+			in->flat += part;
+		}
+		if (tl)
+			tl->cls[tl->nclasses++] = (sb_trace_class){
+				.sym = lc->sym, .amount = b, .pay_first = p, .rate = lc->rate,
+				.part = (int64_t)part,
+			};
+	}
+	sb_fen p = pf >= 0 ? sb_div_round(left * pf, 10000) : 0;
+	first += p;
+	in->banded = B - first - off;
+	return B - first;
+}
 
 /* The v1 computation extended: the deductible charged once a year, the
  * lump, the floor, the claim and month caps and the cap point. */
@@ -226,8 +269,9 @@ static sb_fen compute_v2(const sb_layer *l, const resolved *r, sb_fen B, sb_fen 
 	sb_fen standard = D;
 	if (l->deduct_year)
 		D = D > in->charged ? D - in->charged : 0;
-	in->deducted = l->deduct_year ? (B < D ? B : D) : 0;
-	sb_fen C1 = C0 + B;
+	sb_fen Bb = in->banded; /* what the bands run on (B less flat classes) */
+	in->deducted = l->deduct_year ? (Bb < D ? Bb : D) : 0;
+	sb_fen C1 = C0 + Bb;
 	if (t) {
 		memset(&t->deduct_year, 0, sizeof *t - offsetof(sb_trace_calc, deduct_year));
 		t->deductible = D;
@@ -257,7 +301,7 @@ static sb_fen compute_v2(const sb_layer *l, const resolved *r, sb_fen B, sb_fen 
 	}
 	if (r->cap_claim >= 0 && (eff < 0 || r->cap_claim < eff))
 		eff = r->cap_claim;
-	wide raw = 0;
+	wide raw = in->flat;
 	sb_fen point = -1;
 	if (l->has_lump) {
 		bool trig = B > r->lump_above, before = pool_paid > 0;
@@ -483,6 +527,17 @@ sb_status sb_claim_check(const sb_claim *c, sb_diag *d)
 		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
 				   "claim %s: in_scope + pre_selfpay + over_limit = %s exceed the "
 				   "total %s", c->id, a, b);
+	}
+	if (c->nclasses > SB_MAX_CLASSES)
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: more than %d item classes",
+				   c->id, SB_MAX_CLASSES);
+	sb_fen classes = 0;
+	for (uint8_t i = 0; i < c->nclasses; i++) {
+		if (c->classes[i].fen < 0 || c->classes[i].fen > c->in_scope - classes)
+			return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+					   "claim %s: the item classes' amounts are negative or add up "
+					   "to more than in_scope (they are parts of it)", c->id);
+		classes += c->classes[i].fen;
 	}
 	if (c->npaid > SB_MAX_PAID)
 		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: more than %d paid amounts",
@@ -724,6 +779,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			tl->computed = tl->has_penalty = tl->paid = tl->refused = false;
 			tl->v2 = tl->after_blocked = tl->has_pay_first = tl->in_waiting = false;
 			tl->cap_raise = tl->rate_raise = 0;
+			tl->nclasses = 0;
 			tl->sym = l->sym;
 			tl->id = l->id;
 			tl->name = l->name;
@@ -821,28 +877,37 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 		if (l->exclude_penalty)
 			B = B > pen_sum ? B - pen_sum : 0;
 		sb_fen B_bare = B;
+		v2in in, bin;
 		if (l->v2) {
 			if (tl)
 				tl->base_before = B;
-			if (full.pay_first >= 0) {
-				sb_fen pf = sb_div_round(B * full.pay_first, 10000);
-				if (tl) {
-					tl->has_pay_first = true;
-					tl->pay_first_bp = full.pay_first;
-					tl->pay_first = pf;
-				}
-				B -= pf;
+			sb_fen B0 = B;
+			if (l->nclasses) {
+				B = split_classes(l, c, B0, full.pay_first, &in, tl);
+				if (full.penalty_matched)
+					B_bare = split_classes(l, c, B0, bare.pay_first, &bin, NULL);
+			} else {
+				if (full.pay_first >= 0)
+					B -= sb_div_round(B * full.pay_first, 10000);
+				if (full.penalty_matched && bare.pay_first >= 0)
+					B_bare -= sb_div_round(B_bare * bare.pay_first, 10000);
+				in.banded = B;
+				in.flat = 0;
+				bin.banded = B_bare;
+				bin.flat = 0;
 			}
-			if (full.penalty_matched && bare.pay_first >= 0)
-				B_bare -= sb_div_round(B_bare * bare.pay_first, 10000);
+			if (tl && (full.pay_first >= 0 || B != B0)) {
+				tl->has_pay_first = true;
+				tl->pay_first_bp = full.pay_first;
+				tl->pay_first = B0 - B;
+			}
 		}
 		sb_fen C0 = li < 0 || l->scope != SB_SCOPE_YEAR ? 0 : a->e[li].amount;
 		sb_fen pool_paid = pi < 0 ? 0 : a->e[pi].amount;
 		sb_fen room;
-		v2in in;
 		int mi = -1, di = -1;
 		if (l->v2) {
-			in = (v2in){0, 0, 0, 0};
+			in.month_paid = in.charged = in.above_cap = in.deducted = 0;
 			if (l->cap_month.kind != SB_VAL_UNSET) {
 				if (!month) {
 					int yy, mm, dd;
@@ -872,7 +937,8 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 					tl->base = B_bare;
 				}
 				if (l->v2) {
-					v2in bin = in;
+					bin.month_paid = in.month_paid;
+					bin.charged = in.charged;
 					lr->penalty = compute_v2(l, &bare, B_bare, C0, count, pool_paid,
 								 &bin, &room, tl ? &tl->calc : NULL);
 				} else {
@@ -930,7 +996,8 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 				if (bare.skip) {
 					without = 0;
 				} else if (l->v2) {
-					v2in bin = in;
+					bin.month_paid = in.month_paid;
+					bin.charged = in.charged;
 					without = compute_v2(l, &bare, B_bare, C0, count, pool_paid, &bin,
 							     &room, NULL);
 				} else {
