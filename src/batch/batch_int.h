@@ -58,10 +58,11 @@ typedef struct sb_crec {
 #define SB_CREC_DX_MAX 20
 
 typedef struct sb_crec_paid {
-	int32_t layer;
+	int32_t layer; /* layer symbol, or class symbol when pad is SB_CREC_CLASS */
 	int32_t pad;
 	sb_fen fen;
 } sb_crec_paid;
+#define SB_CREC_CLASS 1 /* a paid slot that holds an item class's amount */
 
 /* A row of a settlements.csv, as `sanbao monitor` reads it: what was
  * settled. It takes the place of the paid entries (npaid is

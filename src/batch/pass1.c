@@ -90,6 +90,28 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 			sb_policyset_symbol(b->set, SB_SYM_LAYER, h.p + 5, h.n - 5);
 		cols->npaid++;
 	}
+	cols->nclass = 0;
+	for (size_t i = 0; i < sb_csv_ncols(c) && !b->cfg->monitor_only; i++) {
+		sb_csv_field h = sb_csv_header(c, i);
+		if (h.n <= 6 || memcmp(h.p, "class_", 6))
+			continue;
+		for (int k = 0; k < cols->nclass; k++) {
+			sb_csv_field g = sb_csv_header(c, (size_t)cols->class_col[k]);
+			if (g.n == h.n && !memcmp(g.p, h.p, h.n))
+				return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+						   "claims.csv names the column %.*s twice: field %d "
+						   "and field %zu: keep one",
+						   (int)(h.n < 40 ? h.n : 40), h.p,
+						   cols->class_col[k] + 1, i + 1);
+		}
+		if (cols->nclass == SB_MAX_CLASSES)
+			return sb_diag_set(d, SB_ELIMIT, b->cfg->claims_path, 1, 1,
+					   "at most %d class_<name> columns", SB_MAX_CLASSES);
+		cols->class_col[cols->nclass] = (int)i;
+		cols->class_sym[cols->nclass] =
+			sb_policyset_symbol(b->set, SB_SYM_CLASS, h.p + 6, h.n - 6);
+		cols->nclass++;
+	}
 	cols->ncols = sb_csv_ncols(c);
 	return SB_OK;
 }
@@ -417,6 +439,25 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 			return r;
 		paid[rec->npaid].layer = cols->paid_layer[i];
 		paid[rec->npaid].pad = 0;
+		paid[rec->npaid].fen = fen;
+		rec->npaid++;
+	}
+	/* Item classes ride in the paid slots, marked by pad (pass 2 tells
+	 * them apart); their sum within in_scope is settle's check. */
+	for (int i = 0; i < cols->nclass; i++) {
+		f = get(c, cols->class_col[i]);
+		if (!f.n)
+			continue;
+		sb_csv_field h = sb_csv_header(c, (size_t)cols->class_col[i]);
+		if (cols->class_sym[i] < 0) {
+			snprintf(why, cap, "%s names no item class of the loaded policies", shown(h).s);
+			return why;
+		}
+		sb_fen fen;
+		if ((r = amount(c, cols->class_col[i], "class amount", true, &fen, why, cap)))
+			return r;
+		paid[rec->npaid].layer = cols->class_sym[i];
+		paid[rec->npaid].pad = SB_CREC_CLASS;
 		paid[rec->npaid].fen = fen;
 		rec->npaid++;
 	}

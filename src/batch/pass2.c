@@ -558,10 +558,14 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		c.pre_selfpay = r->pre_selfpay;
 		c.over_limit = r->over_limit;
 		const sb_crec_paid *paid = (const sb_crec_paid *)(r + 1);
-		c.npaid = r->npaid;
 		for (uint8_t k = 0; k < r->npaid; k++) {
-			c.paid[k].layer = paid[k].layer;
-			c.paid[k].fen = paid[k].fen;
+			if (paid[k].pad == SB_CREC_CLASS) {
+				c.classes[c.nclasses].sym = paid[k].layer;
+				c.classes[c.nclasses++].fen = paid[k].fen;
+			} else {
+				c.paid[c.npaid].layer = paid[k].layer;
+				c.paid[c.npaid++].fen = paid[k].fen;
+			}
 		}
 		bool explain = b->cfg->explain_id && !strcmp(b->cfg->explain_id, id);
 		for (int s = 0; s < run->nscen && !st; s++) {

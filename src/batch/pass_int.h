@@ -10,6 +10,9 @@ typedef struct sb_claim_cols {
 	int npaid;
 	int paid_col[SB_MAX_PAID];
 	int paid_layer[SB_MAX_PAID];
+	int nclass; /* class_<name> columns (format-2 item classes) */
+	int class_col[SB_MAX_CLASSES];
+	int class_sym[SB_MAX_CLASSES];
 	size_t ncols;
 } sb_claim_cols;
 

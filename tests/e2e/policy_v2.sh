@@ -44,7 +44,8 @@ for words in "the part of layer basic's base above its cap point" "pay first 10%
 	"opens only once the annual cap of assistance is used up" "lump 2000.00 once a policy year" \
 	"disease major" "50% of statistic avg_wage" "claim cap 100000.00" "month cap 4000.00" \
 	"waiting period after a late enrolment: 3 months + 1 per year without cover" \
-	"rates rise by 1% per further year, at most 5%"; do
+	"rates rise by 1% per further year, at most 5%" \
+	"item class implant: paid at a flat 50%"; do
 	grep -qF "$words" "$tmp/describe.txt" || {
 		echo "FAIL: check-policy does not say \"$words\":" >&2
 		cat "$tmp/describe.txt" >&2
