@@ -686,6 +686,7 @@ static sb_status compile_file(sb_policyset *set, rawfile *f, sb_policy *pol, sb_
 		}
 		if ((st = compile_year_start(rv->keys[SB_VK_YEAR_START], v, d)))
 			return st;
+		v->v2 = pol->format >= 2;
 		v->layers = sb_arena_alloc(&set->arena, (rv->nlayers + 1) * sizeof *v->layers);
 		if (!v->layers)
 			return oom(d);

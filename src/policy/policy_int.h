@@ -194,6 +194,7 @@ struct sb_version {
 	sb_rule *rules;
 	/* Format 2 waiting period after late enrolment: months plus
 	 * wait_per_year per uncovered year; wait_layers bit i: layer i waits. */
+	bool v2; /* in a format-2 policy: claims may read format-2 values */
 	bool has_waiting;
 	int16_t wait_months, wait_per_year;
 	uint64_t wait_layers;

@@ -500,8 +500,26 @@ int sb_settle_identity(const sb_policy *pol, const sb_person *p, sb_date date, u
 	return -1;
 }
 
+/* Item classes (format 2): parts of in_scope. */
+static sb_status check_classes(const sb_claim *c, sb_diag *d)
+{
+	if (c->nclasses > SB_MAX_CLASSES)
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: more than %d item classes",
+				   c->id, SB_MAX_CLASSES);
+	sb_fen classes = 0;
+	for (uint8_t i = 0; i < c->nclasses; i++) {
+		if (c->classes[i].fen < 0 || c->classes[i].fen > c->in_scope - classes)
+			return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+					   "claim %s: the item classes' amounts are negative or add up "
+					   "to more than in_scope (they are parts of it)", c->id);
+		classes += c->classes[i].fen;
+	}
+	return SB_OK;
+}
+
 sb_status sb_claim_check(const sb_claim *c, sb_diag *d)
 {
+	sb_status st;
 	const char *neg = c->total < 0 ? "total" : c->in_scope < 0 ? "in_scope" :
 			  c->pre_selfpay < 0 ? "pre_selfpay" : c->over_limit < 0 ? "over_limit" : NULL;
 	if (neg)
@@ -528,17 +546,8 @@ sb_status sb_claim_check(const sb_claim *c, sb_diag *d)
 				   "claim %s: in_scope + pre_selfpay + over_limit = %s exceed the "
 				   "total %s", c->id, a, b);
 	}
-	if (c->nclasses > SB_MAX_CLASSES)
-		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: more than %d item classes",
-				   c->id, SB_MAX_CLASSES);
-	sb_fen classes = 0;
-	for (uint8_t i = 0; i < c->nclasses; i++) {
-		if (c->classes[i].fen < 0 || c->classes[i].fen > c->in_scope - classes)
-			return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
-					   "claim %s: the item classes' amounts are negative or add up "
-					   "to more than in_scope (they are parts of it)", c->id);
-		classes += c->classes[i].fen;
-	}
+	if (c->nclasses && (st = check_classes(c, d)))
+		return st;
 	if (c->npaid > SB_MAX_PAID)
 		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "claim %s: more than %d paid amounts",
 				   c->id, SB_MAX_PAID);
@@ -589,14 +598,23 @@ static sb_status claim_context(const sb_policy *pol, const sb_person *p, const s
 				   "claim %s: no version of region %s's policy is in force on %s "
 				   "(the first starts %s)", c->id, pol->region, date, first);
 	}
-	*x = (sb_claimctx){
-		.scheme = p->scheme, .employment = p->employment, .visit = c->visit,
-		.place = c->place, .filing = c->filing, .tier = p->tier, .level = c->level,
-		.age = p->birth == SB_BIRTH_UNKNOWN ? -1 : sb_age_years(p->birth, c->date),
-		.year = sb_version_policy_year(v, c->date),
-		.level_name = c->level_name, .policy = pol, .diagnosis = c->diagnosis,
-		.person = p,
-	};
+	/* Field by field: a compound literal would clear the struct first. */
+	x->scheme = p->scheme;
+	x->employment = p->employment;
+	x->visit = c->visit;
+	x->place = c->place;
+	x->filing = c->filing;
+	x->tier = p->tier;
+	x->level = c->level;
+	x->age = p->birth == SB_BIRTH_UNKNOWN ? -1 : sb_age_years(p->birth, c->date);
+	x->year = sb_version_policy_year(v, c->date);
+	x->level_name = c->level_name;
+	x->policy = pol;
+	x->claim_no = 0;
+	x->cap = -1;
+	x->parts = NULL;
+	x->diagnosis = c->diagnosis;
+	x->person = p;
 	x->identity = sb_settle_identity(pol, p, c->date, &x->holds);
 	*vout = v;
 	return SB_OK;
@@ -739,11 +757,18 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 	sb_fen rem_in = c->in_scope, rem_pre = c->pre_selfpay, pen_sum = 0, fund = 0;
 	/* Format 2: the out-of-pocket parts left, the claim's own amounts (what
 	 * {share, of} reads) and each layer's part above its cap point. */
-	sb_fen rem_over = c->over_limit, rem_out = c->total - c->in_scope - c->pre_selfpay -
-						   c->over_limit;
-	sb_fen parts[SB_OF_CAP] = {c->total, c->in_scope, c->pre_selfpay, c->over_limit, rem_out};
+	sb_fen rem_over = 0, rem_out = 0, parts[SB_OF_CAP];
 	sb_fen above_cap[SB_MAX_LAYERS];
-	x.parts = parts;
+	if (v->v2) {
+		rem_over = c->over_limit;
+		rem_out = c->total - c->in_scope - c->pre_selfpay - c->over_limit;
+		parts[SB_OF_TOTAL] = c->total;
+		parts[SB_OF_IN_SCOPE] = c->in_scope;
+		parts[SB_OF_PRE_SELFPAY] = c->pre_selfpay;
+		parts[SB_OF_OVER_LIMIT] = c->over_limit;
+		parts[SB_OF_OUT_OF_SCOPE] = rem_out;
+		x.parts = parts;
+	}
 	int month = 0;
 	/* Format 2: the waiting period after a late enrolment. */
 	uint64_t waiting = 0;
@@ -763,9 +788,9 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 		if (t)
 			t->waiting_until = until;
 	}
-	for (uint16_t i = 0; i < v->nlayers; i++) {
-		const sb_layer *l = &v->layers[i];
-		sb_layer_result *lr = &r->layer[i];
+	const sb_layer *l = v->layers;
+	sb_layer_result *lr = r->layer;
+	for (uint16_t i = 0; i < v->nlayers; i++, l++, lr++) {
 		lr->sym = l->sym;
 		lr->cap = lr->room = -1;
 		const sb_paid *given = NULL;
@@ -805,7 +830,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			tl->part_left[3] = rem_out;
 			memcpy(tl->part_bp, l->part_bp, sizeof tl->part_bp);
 		}
-		if (waiting >> i & 1) {
+		if (waiting && (waiting >> i & 1)) {
 			if (tl)
 				tl->in_waiting = true;
 			if (given) {
