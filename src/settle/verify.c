@@ -136,15 +136,25 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 					      "the deductible it charged this year did not advance by "
 					      "what this claim absorbed");
 		}
-		if (!first)
-			continue;
 		if (l->cap_month.kind != SB_VAL_UNSET) {
+			/* The month entry: what the pool's month-capped layers paid. */
+			sb_fen mpool = 0;
+			bool mfirst = true;
+			for (uint8_t j = 0; j < r->nlayers; j++)
+				if (v->layers[j].pool_key == l->pool_key &&
+				    v->layers[j].cap_month.kind != SB_VAL_UNSET) {
+					mpool += r->layer[j].pay;
+					if (j < i)
+						mfirst = false;
+				}
 			sb_fen m0 = amount_of(before, r->region, month, SB_ACC_MONTH, l->pool_key, NULL);
 			sb_fen m1 = amount_of(after, r->region, month, SB_ACC_MONTH, l->pool_key, NULL);
-			if (m1 != m0 + pool)
+			if (mfirst && m1 != m0 + mpool)
 				return broken(d, c, l->id,
 					      "its pool's payments this month did not advance by this claim");
 		}
+		if (!first)
+			continue;
 		sb_fen p0 = amount_of(before, r->region, r->year, SB_ACC_POOL, l->pool_key, NULL);
 		sb_fen p1 = amount_of(after, r->region, r->year, SB_ACC_POOL, l->pool_key, NULL);
 		if (p1 != p0 + pool)
