@@ -221,12 +221,24 @@ static void put_adjust(FILE *f, const sb_policyset *set, const sb_adjust *a, int
 	fputc('\n', f);
 }
 
+/* A format-2 base map (not one of v1's two words). */
+static bool base_map(const sb_layer *l)
+{
+	if (l->above >= 0)
+		return true;
+	const int64_t *b = l->part_bp;
+	return b[SB_PART_IN_SCOPE] != 10000 || b[SB_PART_OVER_LIMIT] || b[SB_PART_OUT_OF_SCOPE] ||
+	       (b[SB_PART_PRE_SELFPAY] != 0 && b[SB_PART_PRE_SELFPAY] != 10000);
+}
+
 static void put_layer_v2(FILE *f, const sb_policyset *set, const sb_version *v,
 			 const sb_layer *l)
 {
 	static const char *const parts[] = {"in-scope", "pre-selfpay", "over-limit",
 					    "out-of-scope"};
-	if (l->above >= 0) {
+	if (!base_map(l)) {
+		/* v1's base word, said above */
+	} else if (l->above >= 0) {
 		fprintf(f, "       base: the part of layer %s's base above its cap point (where "
 			"its payment reaches its cap)\n", v->layers[l->above].id);
 	} else {
@@ -389,7 +401,8 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 			fputs("       when ", f);
 			put_cond(f, set, &l->when);
 			fprintf(f, "\n       base %s%s, scope %s, mode %s\n",
-				l->v2 ? "(below)" : l->base ? "in_scope_and_pre_selfpay" : "in_scope",
+				l->v2 && base_map(l) ? "(below)" :
+				l->part_bp[SB_PART_PRE_SELFPAY] ? "in_scope_and_pre_selfpay" : "in_scope",
 				l->exclude_penalty ? " less earlier penalties" : "",
 				l->scope ? "year" : "visit", l->mode ? "cumulative" : "above_deductible");
 			fputs("       deductible ", f);
