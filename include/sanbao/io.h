@@ -23,7 +23,8 @@ typedef struct sb_colspec {
 
 /* persons.csv */
 enum { SB_PCOL_ID, SB_PCOL_SCHEME, SB_PCOL_REGION, SB_PCOL_HOUSEHOLD, SB_PCOL_EMPLOYMENT,
-       SB_PCOL_TIER, SB_PCOL_INCOME, SB_PCOL_N };
+       SB_PCOL_TIER, SB_PCOL_INCOME, SB_PCOL_CONTINUOUS, SB_PCOL_CLAIMLESS,
+       SB_PCOL_ENROLLED_FROM, SB_PCOL_UNCOVERED, SB_PCOL_N };
 extern const sb_colspec sb_persons_columns[SB_PCOL_N];
 
 /* identities.csv; region (admdvs) is read by roster only. */
@@ -96,6 +97,9 @@ typedef struct sb_person_row {
 	bool has_income;
 	sb_fen income;
 	sb_csv_field household, tier; /* as written; empty when not given */
+	/* Enrolment facts: -1 / SB_DATE_NONE when not given. */
+	int16_t continuous_years, claimless_years, uncovered_years;
+	sb_date enrolled_from;
 } sb_person_row;
 
 /* Reads the current record of c as a persons.csv row (col from sb_io_map

@@ -28,6 +28,7 @@ typedef enum sb_symkind {
 	SB_SYM_LAYER,
 	SB_SYM_POOL,
 	SB_SYM_RULE, /* monitoring rule ids */
+	SB_SYM_CLASS, /* item classes (format 2) */
 	SB_SYM_KINDS
 } sb_symkind;
 

@@ -30,6 +30,9 @@ typedef struct sb_bperson {
 	int8_t tier;
 	uint8_t pseudo;      /* key is a pseudonym's 64 bits, not ID digits */
 	int64_t income;      /* household income per year in fen, -1 when not given */
+	/* Enrolment facts (sb_person's; -1 / SB_DATE_NONE when not given). */
+	int8_t continuous_years, claimless_years, uncovered_years;
+	sb_date enrolled_from;
 } sb_bperson;
 
 /* An index slot keeps the key beside the person index, so a lookup costs
@@ -41,7 +44,8 @@ typedef struct sb_pslot {
 } sb_pslot;
 
 /* A claim as pass 1 leaves it for pass 2 (8-byte aligned, variable size:
- * paid entries, then the id, then an unknown level's text). */
+ * paid entries, then the id, then an unknown level's text, then the
+ * diagnosis). */
 typedef struct sb_crec {
 	uint32_t person;
 	sb_date date;
@@ -49,13 +53,16 @@ typedef struct sb_crec {
 	sb_fen total, in_scope, pre_selfpay, over_limit;
 	int16_t level;
 	uint8_t visit, place, filing, npaid, idlen, levlen;
+	uint8_t dxlen; /* diagnosis, at most SB_CREC_DX_MAX bytes; 0: none */
 } sb_crec;
+#define SB_CREC_DX_MAX 20
 
 typedef struct sb_crec_paid {
-	int32_t layer;
+	int32_t layer; /* layer symbol, or class symbol when pad is SB_CREC_CLASS */
 	int32_t pad;
 	sb_fen fen;
 } sb_crec_paid;
+#define SB_CREC_CLASS 1 /* a paid slot that holds an item class's amount */
 
 /* A row of a settlements.csv, as `sanbao monitor` reads it: what was
  * settled. It takes the place of the paid entries (npaid is
@@ -74,7 +81,7 @@ _Static_assert(sizeof(sb_crec_settled) % sizeof(sb_crec_paid) == 0, "settled = p
 
 static inline size_t sb_crec_size(const sb_crec *r)
 {
-	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen;
+	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen + r->dxlen;
 	return (n + 7) & ~(size_t)7;
 }
 static inline const char *sb_crec_id(const sb_crec *r)

@@ -25,7 +25,7 @@ enum { C_ID = SB_CCOL_ID, C_PERSON = SB_CCOL_PERSON, C_DATE = SB_CCOL_DATE,
        C_VISIT = SB_CCOL_VISIT, C_LEVEL = SB_CCOL_LEVEL, C_PLACE = SB_CCOL_PLACE,
        C_CARE = SB_CCOL_CARE, C_FILING = SB_CCOL_FILING, C_TOTAL = SB_CCOL_TOTAL,
        C_IN_SCOPE = SB_CCOL_IN_SCOPE, C_PRE = SB_CCOL_PRE, C_OVER = SB_CCOL_OVER,
-       C_OUT = SB_CCOL_OUT, C_IDENTITY, C_VERSION, C_REGION, C_OOP, C_OOP_IN_SCOPE, C_N };
+       C_OUT = SB_CCOL_OUT, C_IDENTITY, C_VERSION, C_REGION, C_OOP, C_OOP_IN_SCOPE, C_DX, C_N };
 _Static_assert(C_N <= sizeof ((sb_claim_cols *)0)->col / sizeof(int), "claim columns");
 
 /* settlements.csv as `sanbao monitor` reads it: the claim, and what was
@@ -33,7 +33,7 @@ _Static_assert(C_N <= sizeof ((sb_claim_cols *)0)->col / sizeof(int), "claim col
 static const int monitor_cols[C_N] = {
 	SB_SCOL_ID, SB_SCOL_PERSON, SB_SCOL_DATE, SB_SCOL_VISIT, SB_SCOL_LEVEL, SB_SCOL_PLACE,
 	SB_SCOL_CARE, SB_SCOL_FILING, SB_SCOL_TOTAL, SB_SCOL_IN_SCOPE, -1, -1, -1,
-	SB_SCOL_IDENTITY, SB_SCOL_VERSION, SB_SCOL_REGION, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE,
+	SB_SCOL_IDENTITY, SB_SCOL_VERSION, SB_SCOL_REGION, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE, -1,
 };
 
 static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *cols, sb_diag *d)
@@ -58,6 +58,7 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 			return st;
 		for (int i = 0; i < C_N; i++)
 			cols->col[i] = i <= C_OUT ? all[i] : -1;
+		cols->col[C_DX] = all[SB_CCOL_DIAGNOSIS];
 	}
 	/* Where a claim was treated decides which layers and rates apply:
 	 * without place or care_region every claim would be settled as
@@ -88,6 +89,28 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 		cols->paid_layer[cols->npaid] =
 			sb_policyset_symbol(b->set, SB_SYM_LAYER, h.p + 5, h.n - 5);
 		cols->npaid++;
+	}
+	cols->nclass = 0;
+	for (size_t i = 0; i < sb_csv_ncols(c) && !b->cfg->monitor_only; i++) {
+		sb_csv_field h = sb_csv_header(c, i);
+		if (h.n <= 6 || memcmp(h.p, "class_", 6))
+			continue;
+		for (int k = 0; k < cols->nclass; k++) {
+			sb_csv_field g = sb_csv_header(c, (size_t)cols->class_col[k]);
+			if (g.n == h.n && !memcmp(g.p, h.p, h.n))
+				return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+						   "claims.csv names the column %.*s twice: field %d "
+						   "and field %zu: keep one",
+						   (int)(h.n < 40 ? h.n : 40), h.p,
+						   cols->class_col[k] + 1, i + 1);
+		}
+		if (cols->nclass == SB_MAX_CLASSES)
+			return sb_diag_set(d, SB_ELIMIT, b->cfg->claims_path, 1, 1,
+					   "at most %d class_<name> columns", SB_MAX_CLASSES);
+		cols->class_col[cols->nclass] = (int)i;
+		cols->class_sym[cols->nclass] =
+			sb_policyset_symbol(b->set, SB_SYM_CLASS, h.p + 6, h.n - 6);
+		cols->nclass++;
 	}
 	cols->ncols = sb_csv_ncols(c);
 	return SB_OK;
@@ -326,6 +349,11 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		if (rec->level < 0)
 			rec->levlen = (uint8_t)(f.n < 40 ? f.n : 40);
 	}
+	/* The diagnosis is kept for disease lists (policy format 2): an
+	 * ICD-10 code is short; a longer cell matches no list. */
+	f = get(c, cols->col[C_DX]);
+	if (f.n && f.n <= SB_CREC_DX_MAX)
+		rec->dxlen = (uint8_t)f.n;
 	f = get(c, cols->col[C_PLACE]);
 	if (f.n) {
 		v = enum_of(f, sb_place_names, NULL);
@@ -414,6 +442,25 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		paid[rec->npaid].fen = fen;
 		rec->npaid++;
 	}
+	/* Item classes ride in the paid slots, marked by pad (pass 2 tells
+	 * them apart); their sum within in_scope is settle's check. */
+	for (int i = 0; i < cols->nclass; i++) {
+		f = get(c, cols->class_col[i]);
+		if (!f.n)
+			continue;
+		sb_csv_field h = sb_csv_header(c, (size_t)cols->class_col[i]);
+		if (cols->class_sym[i] < 0) {
+			snprintf(why, cap, "%s names no item class of the loaded policies", shown(h).s);
+			return why;
+		}
+		sb_fen fen;
+		if ((r = amount(c, cols->class_col[i], "class amount", true, &fen, why, cap)))
+			return r;
+		paid[rec->npaid].layer = cols->class_sym[i];
+		paid[rec->npaid].pad = SB_CREC_CLASS;
+		paid[rec->npaid].fen = fen;
+		rec->npaid++;
+	}
 tail:;
 	sb_crec_paid *paid_end = (sb_crec_paid *)(rec + 1) + rec->npaid;
 	rec->idlen = (uint8_t)id.n;
@@ -426,9 +473,11 @@ tail:;
 		sb_io_shown(get(c, cols->col[C_LEVEL]).p, rec->levlen, lv);
 		memcpy(tail + id.n, lv, rec->levlen);
 	}
+	if (rec->dxlen)
+		memcpy(tail + id.n + rec->levlen, get(c, cols->col[C_DX]).p, rec->dxlen);
 	size_t size = sb_crec_size(rec);
-	memset(tail + id.n + rec->levlen, 0, size - sizeof *rec - rec->npaid * sizeof *paid_end -
-						     id.n - rec->levlen);
+	memset(tail + id.n + rec->levlen + rec->dxlen, 0,
+	       size - sizeof *rec - rec->npaid * sizeof *paid_end - id.n - rec->levlen - rec->dxlen);
 	return NULL;
 }
 

@@ -501,7 +501,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 							  &w->d);
 	sb_person person;
 	uint32_t current = UINT32_MAX;
-	char id[72], level[48], reason[1100];
+	char id[72], level[48], dx[SB_CREC_DX_MAX + 1], reason[1100];
 	const sb_bperson *bp = NULL;
 	bool new_person = false;
 	for (i = 0; i < count && !st; i++) {
@@ -544,6 +544,9 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		}
 		c.total = r->total;
 		c.in_scope = r->in_scope;
+		memcpy(dx, sb_crec_id(r) + r->idlen + r->levlen, r->dxlen);
+		dx[r->dxlen] = '\0';
+		c.diagnosis = dx;
 		sb_settled x = {.line = r->line, .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
 				.claim = &c, .person = &person, .person_index = r->person,
 				.household = bp->household, .region = bp->region,
@@ -555,10 +558,14 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		c.pre_selfpay = r->pre_selfpay;
 		c.over_limit = r->over_limit;
 		const sb_crec_paid *paid = (const sb_crec_paid *)(r + 1);
-		c.npaid = r->npaid;
 		for (uint8_t k = 0; k < r->npaid; k++) {
-			c.paid[k].layer = paid[k].layer;
-			c.paid[k].fen = paid[k].fen;
+			if (paid[k].pad == SB_CREC_CLASS) {
+				c.classes[c.nclasses].sym = paid[k].layer;
+				c.classes[c.nclasses++].fen = paid[k].fen;
+			} else {
+				c.paid[c.npaid].layer = paid[k].layer;
+				c.paid[c.npaid++].fen = paid[k].fen;
+			}
 		}
 		bool explain = b->cfg->explain_id && !strcmp(b->cfg->explain_id, id);
 		for (int s = 0; s < run->nscen && !st; s++) {

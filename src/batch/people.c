@@ -291,6 +291,10 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 		p.employment = row.employment;
 		p.scheme = row.scheme;
 		p.region = (uint32_t)atoi(row.region);
+		p.continuous_years = (int8_t)row.continuous_years;
+		p.claimless_years = (int8_t)row.claimless_years;
+		p.uncovered_years = (int8_t)row.uncovered_years;
+		p.enrolled_from = row.enrolled_from;
 		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
 			if (sb_policyset_at(b->set, i) == pol)
 				p.policy = (uint16_t)i;
@@ -473,6 +477,10 @@ void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p)
 	p->employment = bp->employment;
 	p->tier = bp->tier;
 	p->nidents = bp->nidents;
+	p->continuous_years = bp->continuous_years;
+	p->claimless_years = bp->claimless_years;
+	p->uncovered_years = bp->uncovered_years;
+	p->enrolled_from = bp->enrolled_from;
 	if (bp->nidents) /* idents is NULL when identities.csv has no rows */
 		memcpy(p->idents, b->idents + bp->ident_off, bp->nidents * sizeof *p->idents);
 }

@@ -13,6 +13,10 @@ const sb_colspec sb_persons_columns[SB_PCOL_N] = {
 	[SB_PCOL_EMPLOYMENT] = {"employment", {NULL}, false},
 	[SB_PCOL_TIER] = {"tier", {NULL}, false},
 	[SB_PCOL_INCOME] = {"income", {NULL}, false},
+	[SB_PCOL_CONTINUOUS] = {"continuous_years", {NULL}, false},
+	[SB_PCOL_CLAIMLESS] = {"claimless_years", {NULL}, false},
+	[SB_PCOL_ENROLLED_FROM] = {"enrolled_from", {NULL}, false},
+	[SB_PCOL_UNCOVERED] = {"uncovered_years", {NULL}, false},
 };
 
 const sb_colspec sb_identities_columns[SB_ICOL_N] = {
