@@ -20,6 +20,8 @@ static const struct command commands[] = {
 	{"gen", sb_cmd_gen, "gen --persons N --seed S [--year Y] --out DIR   synthetic province"},
 	{"roster", sb_cmd_roster, "roster --policies DIR --persons F --identities F [--settlements F] --out DIR"},
 	{"code-texts", sb_cmd_code_texts, "code-texts --frame F.yaml [--meta M.csv] [--gold G.csv] --out DIR DOC...   code policy texts"},
+	{"audit", sb_cmd_audit, "audit --policies DIR --persons F [--identities F] --claims F --out DIR [--rules F]"},
+	{"verify-evidence", sb_cmd_verify_evidence, "verify-evidence DIR [--root HEX]   check outputs against evidence.txt"},
 	{"pseudonymize", sb_cmd_pseudonymize, "pseudonymize --key FILE [--hash sm3|sha256] IN.csv OUT.csv   keyed IDs"},
 };
 

@@ -1,0 +1,377 @@
+/* evidence.c: tamper-evident evidence (存证) of a run's outputs. Each
+ * output file is cut into rows (lines, the header is row 1); a row's leaf is
+ * SM3(0x00 || row), an inner node SM3(0x01 || left || right), an odd node
+ * moves up unpaired; a file's root is its tree's top. The evidence root is
+ * the same tree over one leaf per output (SM3(0x02 || name || 0 || root))
+ * and per input (SM3(0x03 || path || 0 || SM3 of the file)). The file
+ * evidence.txt keeps every leaf, so that a check can name the first row
+ * that was changed, added or removed; publishing the root alone (on a
+ * notary chain, a bureau's website, a signed letter) fixes all of it. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit_int.h"
+#include "io/outfile.h"
+
+sb_status sb_audit_sm3(int tag, const void *p, size_t n, const void *p2, size_t n2,
+		       unsigned char out[32], sb_diag *d)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "SM3", NULL);
+	EVP_MD_CTX *ctx = md ? EVP_MD_CTX_new() : NULL;
+	unsigned char t = (unsigned char)tag;
+	unsigned int len = 0;
+	bool ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) &&
+		  (tag < 0 || EVP_DigestUpdate(ctx, &t, 1)) && (!n || EVP_DigestUpdate(ctx, p, n)) &&
+		  (!n2 || EVP_DigestUpdate(ctx, p2, n2)) && EVP_DigestFinal_ex(ctx, out, &len) &&
+		  len == 32;
+	EVP_MD_CTX_free(ctx);
+	EVP_MD_free(md);
+	return ok ? SB_OK : sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 is not available from OpenSSL");
+}
+
+void sb_audit_hex(const unsigned char *h, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = x[h[i] >> 4];
+		out[2 * i + 1] = x[h[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+typedef struct leaves {
+	unsigned char (*h)[32];
+	size_t n, cap;
+} leaves;
+
+static sb_status push(leaves *l, const unsigned char h[32], sb_diag *d)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		void *v = sb_realloc(l->h, nc * 32);
+		if (!v)
+			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		l->h = v;
+		l->cap = nc;
+	}
+	memcpy(l->h[l->n++], h, 32);
+	return SB_OK;
+}
+
+/* The Merkle root over l (which it overwrites). */
+static sb_status root_of(leaves *l, unsigned char out[32], sb_diag *d)
+{
+	if (!l->n)
+		return sb_audit_sm3(0, NULL, 0, NULL, 0, out, d);
+	size_t n = l->n;
+	while (n > 1) {
+		size_t m = 0;
+		for (size_t i = 0; i < n; i += 2) {
+			if (i + 1 == n) {
+				memmove(l->h[m++], l->h[i], 32);
+				break;
+			}
+			unsigned char h[32];
+			sb_status st = sb_audit_sm3(1, l->h[i], 32, l->h[i + 1], 32, h, d);
+			if (st)
+				return st;
+			memcpy(l->h[m++], h, 32);
+		}
+		n = m;
+	}
+	memcpy(out, l->h[0], 32);
+	return SB_OK;
+}
+
+/* The leaves of every line of path, and (when whole is not NULL) the SM3
+ * of the whole file. */
+static sb_status file_leaves(const char *path, leaves *l, unsigned char *whole, sb_diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path, strerror(errno));
+	EVP_MD *md = EVP_MD_fetch(NULL, "SM3", NULL);
+	EVP_MD_CTX *ctx = md ? EVP_MD_CTX_new() : NULL;
+	sb_status st = ctx && EVP_DigestInit_ex(ctx, md, NULL) ? SB_OK :
+		       sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 is not available from OpenSSL");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (!st && (n = getline(&line, &cap, f)) >= 0) {
+		if (whole && !EVP_DigestUpdate(ctx, line, (size_t)n))
+			st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 failed");
+		size_t k = (size_t)n;
+		if (k && line[k - 1] == '\n')
+			k--;
+		if (k && line[k - 1] == '\r')
+			k--;
+		unsigned char h[32];
+		if (l && !st && !(st = sb_audit_sm3(0, line, k, NULL, 0, h, d)))
+			st = push(l, h, d);
+	}
+	if (!st && ferror(f))
+		st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path, strerror(errno));
+	unsigned int len;
+	if (!st && whole && !EVP_DigestFinal_ex(ctx, whole, &len))
+		st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 failed");
+	free(line);
+	fclose(f);
+	EVP_MD_CTX_free(ctx);
+	EVP_MD_free(md);
+	return st;
+}
+
+static sb_status named_leaf(int tag, const char *name, const unsigned char h[32],
+			    unsigned char out[32], sb_diag *d)
+{
+	size_t n = strlen(name);
+	char *buf = sb_malloc(n + 33);
+	if (!buf)
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	memcpy(buf, name, n + 1);
+	memcpy(buf + n + 1, h, 32);
+	sb_status st = sb_audit_sm3(tag, buf, n + 33, NULL, 0, out, d);
+	sb_free(buf);
+	return st;
+}
+
+sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
+				  const char *const *inputs, char root[65], sb_diag *d)
+{
+	sb_outdir *od = NULL;
+	sb_status st = sb_outdir_open(dir, &od, d);
+	if (st)
+		return st;
+	leaves top = {0}, rows = {0};
+	FILE *f = sb_outdir_create(od, "evidence.txt", d);
+	if (!f) {
+		st = d->code ? d->code : SB_EIO;
+		goto out;
+	}
+	char hex[65], line[4400];
+	int k;
+	/* The header names the hash; the root comes last, after what it covers. */
+	k = snprintf(line, sizeof line, "sanbao-evidence 1 sm3\n");
+	if ((st = sb_outdir_write(od, f, line, (size_t)k, d)))
+		goto out;
+	for (size_t i = 0; inputs && inputs[i] && !st; i++) {
+		unsigned char h[32], leaf[32];
+		if ((st = file_leaves(inputs[i], NULL, h, d)) ||
+		    (st = named_leaf(3, inputs[i], h, leaf, d)) || (st = push(&top, leaf, d)))
+			goto out;
+		sb_audit_hex(h, 32, hex);
+		k = snprintf(line, sizeof line, "input %s %s\n", hex, inputs[i]);
+		if (k < 0 || (size_t)k >= sizeof line) {
+			st = sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "input path too long: %s", inputs[i]);
+			goto out;
+		}
+		st = sb_outdir_write(od, f, line, (size_t)k, d);
+	}
+	for (size_t i = 0; outputs[i] && !st; i++) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+		rows.n = 0;
+		if ((st = file_leaves(path, &rows, NULL, d)))
+			goto out;
+		size_t nrows = rows.n;
+		k = snprintf(line, sizeof line, "output %s %zu\n", outputs[i], nrows);
+		if ((st = sb_outdir_write(od, f, line, (size_t)k, d)))
+			goto out;
+		for (size_t r = 0; r < nrows && !st; r++) {
+			sb_audit_hex(rows.h[r], 32, hex);
+			k = snprintf(line, sizeof line, "row %s\n", hex);
+			st = sb_outdir_write(od, f, line, (size_t)k, d);
+		}
+		unsigned char fr[32], leaf[32];
+		if (st || (st = root_of(&rows, fr, d)) ||
+		    (st = named_leaf(2, outputs[i], fr, leaf, d)) || (st = push(&top, leaf, d)))
+			goto out;
+		sb_audit_hex(fr, 32, hex);
+		k = snprintf(line, sizeof line, "file-root %s\n", hex);
+		st = sb_outdir_write(od, f, line, (size_t)k, d);
+	}
+	unsigned char r[32];
+	if (st || (st = root_of(&top, r, d)))
+		goto out;
+	sb_audit_hex(r, 32, root);
+	k = snprintf(line, sizeof line, "root %s\n", root);
+	if ((st = sb_outdir_write(od, f, line, (size_t)k, d)))
+		goto out;
+	st = sb_outdir_commit(od, NULL, d);
+out:
+	sb_free(top.h);
+	sb_free(rows.h);
+	sb_outdir_close(od);
+	return st;
+}
+
+static bool unhex(const char *s, size_t n, unsigned char out[32])
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < 32; i++) {
+		int v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = s[2 * i + (size_t)j];
+			int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (x < 0)
+				return false;
+			v = v * 16 + x;
+		}
+		out[i] = (unsigned char)v;
+	}
+	return true;
+}
+
+/* Names how the rows of a file differ from its stored leaves. */
+static sb_status compare_rows(const char *name, const leaves *want, const leaves *got,
+			      sb_diag *d)
+{
+	size_t n = want->n < got->n ? want->n : got->n;
+	for (size_t i = 0; i < n; i++) {
+		if (!memcmp(want->h[i], got->h[i], 32))
+			continue;
+		const char *how = "changed";
+		if (got->n > want->n && !memcmp(got->h[i + 1], want->h[i], 32))
+			how = "added";
+		else if (got->n < want->n && !memcmp(got->h[i], want->h[i + 1], 32))
+			how = "removed";
+		return sb_diag_set(d, SB_EINPUT, name, (int)(i + 1), 0, "%s row %zu was %s since "
+				   "the evidence was written", name, i + 1, how);
+	}
+	if (got->n != want->n)
+		return sb_diag_set(d, SB_EINPUT, name, (int)(n + 1), 0,
+				   "%s row %zu was %s since the evidence was written", name, n + 1,
+				   got->n > want->n ? "added" : "removed");
+	return SB_OK;
+}
+
+sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *report,
+				   sb_diag *d)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/evidence.txt", dir);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path, strerror(errno));
+	leaves top = {0}, want = {0}, got = {0};
+	char *line = NULL, name[4096] = "", stored_root[65] = "";
+	size_t cap = 0, rows_left = 0, lineno = 0;
+	ssize_t n;
+	sb_status st = SB_OK;
+	bool in_output = false;
+	long long inputs_changed = 0;
+	while (!st && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		unsigned char h[32], leaf[32];
+		if (lineno == 1) {
+			if (strcmp(line, "sanbao-evidence 1 sm3"))
+				st = sb_diag_set(d, SB_EINPUT, path, 1, 1, "not a sanbao evidence file "
+						 "(the first line is \"sanbao-evidence 1 sm3\")");
+		} else if (!strncmp(line, "input ", 6) && n > 71 && line[70] == ' ' &&
+			   unhex(line + 6, 64, h)) {
+			const char *in = line + 71;
+			unsigned char now[32];
+			sb_diag ignored;
+			if (!(st = named_leaf(3, in, h, leaf, d)))
+				st = push(&top, leaf, d);
+			if (file_leaves(in, NULL, now, &ignored)) {
+				if (report)
+					fprintf(report, "  input %s: not readable here, not compared\n", in);
+			} else if (memcmp(now, h, 32)) {
+				inputs_changed++;
+				if (report)
+					fprintf(report, "  input %s: CHANGED since the run\n", in);
+			} else if (report) {
+				fprintf(report, "  input %s: unchanged\n", in);
+			}
+		} else if (!strncmp(line, "output ", 7) && !in_output) {
+			char *sp = strrchr(line + 7, ' ');
+			char *end;
+			unsigned long long rows = sp ? strtoull(sp + 1, &end, 10) : 0;
+			if (!sp || *end || (size_t)(sp - line - 7) >= sizeof name) {
+				st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 1, "malformed output line");
+				break;
+			}
+			memcpy(name, line + 7, (size_t)(sp - line - 7));
+			name[sp - line - 7] = '\0';
+			if (strchr(name, '/') || !strcmp(name, "..")) {
+				st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 8,
+						 "an output is a file name in the folder, not a path");
+				break;
+			}
+			rows_left = (size_t)rows;
+			want.n = 0;
+			in_output = true;
+		} else if (in_output && rows_left && !strncmp(line, "row ", 4) &&
+			   unhex(line + 4, (size_t)n - 4, h)) {
+			st = push(&want, h, d);
+			rows_left--;
+		} else if (in_output && !rows_left && !strncmp(line, "file-root ", 10) &&
+			   unhex(line + 10, (size_t)n - 10, h)) {
+			in_output = false;
+			unsigned char r[32];
+			got.n = 0;
+			char fp[8400];
+			snprintf(fp, sizeof fp, "%s/%s", dir, name);
+			leaves copy = {0};
+			for (size_t i = 0; i < want.n && !st; i++)
+				st = push(&copy, want.h[i], d);
+			if (!st)
+				st = root_of(&copy, r, d);
+			sb_free(copy.h);
+			if (st)
+				break;
+			if (memcmp(r, h, 32)) {
+				st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 11, "the rows stored "
+						 "for %s do not give its file-root: the evidence file "
+						 "itself was changed", name);
+				break;
+			}
+			if ((st = named_leaf(2, name, h, leaf, d)) || (st = push(&top, leaf, d)) ||
+			    (st = file_leaves(fp, &got, NULL, d)) ||
+			    (st = compare_rows(name, &want, &got, d)))
+				break;
+			if (report)
+				fprintf(report, "  %s: %zu rows unchanged\n", name, want.n);
+		} else if (!in_output && !strncmp(line, "root ", 5) && n == 69) {
+			memcpy(stored_root, line + 5, 64);
+			stored_root[64] = '\0';
+		} else {
+			st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 1, "line %zu of the evidence "
+					 "file is not one it writes", lineno);
+		}
+	}
+	if (!st && (in_output || !stored_root[0]))
+		st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 0,
+				 "the evidence file is cut short (no root line)");
+	unsigned char r[32];
+	char hex[65];
+	if (!st && !(st = root_of(&top, r, d))) {
+		sb_audit_hex(r, 32, hex);
+		if (strcmp(hex, stored_root))
+			st = sb_diag_set(d, SB_EINPUT, path, 0, 0, "the evidence file's root %s is "
+					 "not the root of what it lists (%s): it was changed",
+					 stored_root, hex);
+		else if (root_hex && strcmp(root_hex, hex))
+			st = sb_diag_set(d, SB_EINPUT, path, 0, 0, "the evidence root %s is not the "
+					 "published root %s", hex, root_hex);
+		else if (inputs_changed)
+			st = sb_diag_set(d, SB_EINPUT, path, 0, 0, "%lld input%s changed since the "
+					 "run (listed above)", inputs_changed,
+					 inputs_changed == 1 ? "" : "s");
+		else if (report)
+			fprintf(report, "  root %s%s\n", hex, root_hex ? " = the published root" : "");
+	}
+	free(line);
+	fclose(f);
+	sb_free(top.h);
+	sb_free(want.h);
+	sb_free(got.h);
+	return st;
+}
