@@ -402,10 +402,12 @@ static sb_status whole(audit *a, thr *t, sb_audit_rule_id rule, size_t j, size_t
 
 /* split_stay: what the funds would have paid on the two stays as one, next
  * to what they pay on them apart (both recomputed). */
-static sb_status split_risk(thr *t, size_t i, size_t j, sb_fen *risk, const char **why)
+static sb_status split_risk(thr *t, size_t i, size_t j, sb_fen *risk, sb_fen *merged,
+			    const char **why)
 {
 	pclaim *pi = &t->v[i], *pj = &t->v[j];
 	*risk = 0;
+	*merged = -1;
 	*why = NULL;
 	if (pi->c.npaid || pj->c.npaid) {
 		*why = "a stay has a layer paid elsewhere: not merged";
@@ -427,6 +429,7 @@ static sb_status split_risk(thr *t, size_t i, size_t j, sb_fen *risk, const char
 		return SB_OK;
 	}
 	sb_fen apart = pi->res.fund + pj->res.fund;
+	*merged = r.fund;
 	*risk = apart > r.fund ? apart - r.fund : 0;
 	return SB_OK;
 }
@@ -490,19 +493,27 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				best = i;
 		}
 		if (best != SIZE_MAX) {
-			sb_fen risk;
+			sb_fen risk, merged;
 			const char *note;
-			if ((st = split_risk(t, best, j, &risk, &note)))
+			if ((st = split_risk(t, best, j, &risk, &merged, &note)))
 				return oom(d);
 			sb_date_format(t->v[best].c.date, da);
 			sb_date_format(begin_of(pj), db);
-			char rk[SB_MONEY_BUF];
-			sb_money_format(risk, rk);
+			char ap[SB_MONEY_BUF], mg[SB_MONEY_BUF];
+			sb_money_format(t->v[best].res.fund + pj->res.fund, ap);
+			sb_money_format(merged, mg);
+			char tail[320];
+			if (note)
+				snprintf(tail, sizeof tail, "; %s", note);
+			else
+				snprintf(tail, sizeof tail, "; the funds pay %s on the two stays and would "
+					 "pay %s on them as one%s", ap, mg,
+					 risk ? "" : ": no amount at risk to the funds (a per-case "
+					 "payment to the facility may be)");
 			const char *why = fmt_text(
 				t, "readmitted to the same facility on %s, %d days after claim %s "
-				"was discharged on %s (rule: within %d days); as one stay the funds "
-				"would pay %s less%s%s", db, (int)(begin_of(pj) - t->v[best].c.date),
-				t->v[best].id, da, sr->days, rk, note ? ": " : "", note ? note : "");
+				"was discharged on %s (rule: within %d days)%s", db,
+				(int)(begin_of(pj) - t->v[best].c.date), t->v[best].id, da, sr->days, tail);
 			if ((st = whole(a, t, SB_AUDIT_SPLIT_STAY, j, best, why, risk, d)))
 				return st;
 		}
@@ -856,7 +867,8 @@ static sb_status end(void *self, sb_diag *d)
 	long long n = 0;
 	for (int r = 0; r < SB_AUDIT_NRULES; r++) {
 		n += a->findings[r];
-		if (!sb_fen_add(&all, a->risk[r]))
+		/* Underpaid is owed to the person, not at risk to the funds. */
+		if (r != SB_AUDIT_UNDERPAID && !sb_fen_add(&all, a->risk[r]))
 			return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0, "amounts at risk overflow");
 	}
 	put_str(o, "{\n  \"rules_file\": ");
@@ -869,6 +881,8 @@ static sb_status end(void *self, sb_diag *d)
 	put_i64(o, n);
 	put_str(o, ",\n  \"at_risk\": ");
 	json_money(o, all);
+	put_str(o, ",\n  \"underpaid\": ");
+	json_money(o, a->risk[SB_AUDIT_UNDERPAID]);
 	put_str(o, ",\n  \"claims_not_compared\": ");
 	put_i64(o, a->unaudited);
 	put_str(o, ",\n  \"by_rule\": [");

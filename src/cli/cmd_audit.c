@@ -1,6 +1,7 @@
 /* cmd_audit.c: `sanbao audit` (re-adjudicates an extract of paid claims
  * and writes findings with their evidence) and `sanbao verify-evidence`
  * (checks a folder's outputs against its evidence.txt). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,12 @@ static const char *default_rules(char *buf, size_t n)
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 		struct stat st;
 		int w = snprintf(buf, n, "%s/%s", exe, rel[i]);
-		if (w > 0 && (size_t)w < n && !stat(buf, &st) && S_ISREG(st.st_mode))
+		char real[PATH_MAX];
+		if (w > 0 && (size_t)w < n && !stat(buf, &st) && S_ISREG(st.st_mode)) {
+			if (realpath(buf, real) && strlen(real) < n)
+				memcpy(buf, real, strlen(real) + 1);
 			return buf;
+		}
 	}
 	return NULL;
 }
