@@ -3,6 +3,9 @@
  * among its sinks (so the recomputation is settle's own), and the evidence
  * file is written over the committed outputs and the inputs. */
 #include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +83,16 @@ sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *t, sb_diag *
 	b.audit = &ctx;
 	if ((st = sb_batch_settle(&b, &t->batch, d)))
 		goto out;
+	/* The outputs are committed: an earlier run's evidence no longer
+	 * describes them. Better none than a stale one, if writing the new
+	 * one fails. */
+	char old[4200];
+	snprintf(old, sizeof old, "%s/evidence.txt", cfg->out_dir);
+	if (unlink(old) && errno != ENOENT) {
+		st = sb_diag_set(d, SB_EIO, old, 0, 0, "cannot remove the earlier %s: %s", old,
+				 strerror(errno));
+		goto out;
+	}
 	static const char *const outputs[] = {"findings.csv", "traces.json", "audit.json",
 					      "settlements.csv", "rejects.csv", "summary.json",
 					      NULL};

@@ -20,6 +20,11 @@
 #include "sink/obuf.h"
 #include "io/outfile.h"
 
+/* traces.json holds the traces of the first findings only: a trace is a
+ * few kilobytes, and an extract that is off everywhere would otherwise
+ * write gigabytes of them. audit.json counts the ones left out. */
+#define SB_AUDIT_MAX_TRACES 100000
+
 typedef struct finding {
 	uint8_t rule, severity;
 	const char *claim, *related; /* piece arena; related "" when none */
@@ -80,7 +85,7 @@ typedef struct audit {
 	int actual_sym[SB_AUDIT_MAX_ACTUAL];
 	sb_outdir *out;
 	FILE *csv, *traces, *json;
-	long long written, traced;
+	long long written, traced, untraced;
 	long long findings[SB_AUDIT_NRULES];
 	sb_fen risk[SB_AUDIT_NRULES];
 	sums by_layer, by_facility, by_region;
@@ -747,6 +752,10 @@ static sb_status commit(void *self, int part, void *vp, sb_diag *d)
 			st = sb_outdir_write(a->out, a->csv, o->p, o->n, d);
 		if (st || !f->trace)
 			continue;
+		if (a->traced == SB_AUDIT_MAX_TRACES) {
+			a->untraced++;
+			continue;
+		}
 		o->n = 0;
 		put_str(o, a->traced++ ? ",\n" : "\n");
 		put_str(o, "{\"finding\": ");
@@ -827,7 +836,8 @@ static void json_money(sb_obuf *o, sb_fen v)
 
 static void json_sums(sb_obuf *o, const char *name, const char *keyname, sums *s)
 {
-	qsort(s->v, s->n, sizeof *s->v, cmp_sum);
+	if (s->n)
+		qsort(s->v, s->n, sizeof *s->v, cmp_sum);
 	put_str(o, ",\n  \"");
 	put_str(o, name);
 	put_str(o, "\": [");
@@ -885,6 +895,10 @@ static sb_status end(void *self, sb_diag *d)
 	json_money(o, a->risk[SB_AUDIT_UNDERPAID]);
 	put_str(o, ",\n  \"claims_not_compared\": ");
 	put_i64(o, a->unaudited);
+	put_str(o, ",\n  \"traces\": ");
+	put_i64(o, a->traced);
+	put_str(o, ",\n  \"traces_left_out\": ");
+	put_i64(o, a->untraced);
 	put_str(o, ",\n  \"by_rule\": [");
 	for (int r = 0; r < SB_AUDIT_NRULES; r++) {
 		put_str(o, r ? ",\n    {\"rule\": " : "\n    {\"rule\": ");

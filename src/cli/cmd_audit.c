@@ -17,7 +17,7 @@
 
 static const char usage_text[] =
 	"usage: sanbao audit --policies DIR --persons F [--identities F] --claims F --out DIR\n"
-	"                    [--rules FILE] [--threads N] [--tmp DIR] [--quiet]\n"
+	"                    [--rules FILE] [--threads N] [--tmp DIR] [--partition-mb N] [--quiet]\n"
 	"Settles every claim of an extract again, in date order as settle does, and\n"
 	"compares what each fund or layer paid (hifp_pay, hifmi_pay, hifob_pay, maf_pay,\n"
 	"oth_pay, actual_<layer>) with what the policy gives; finds duplicates, split\n"
@@ -27,7 +27,8 @@ static const char usage_text[] =
 	"`sanbao verify-evidence DIR`).\n"
 	"  --rules FILE   the rule file (default: the bundled rules/default.yaml)\n"
 	"  --threads N    worker threads (default: one per core)\n"
-	"  --tmp DIR      folder for spill files (default: --out)\n";
+	"  --tmp DIR      folder for spill files (default: --out)\n"
+	"  --partition-mb N  claims CSV megabytes per partition (default 32)\n";
 
 static const char verify_usage[] =
 	"usage: sanbao verify-evidence DIR [--root HEX]\n"
@@ -104,6 +105,14 @@ int sb_cmd_audit(int argc, char **argv)
 				return 2;
 			}
 			cfg.threads = (int)n;
+		} else if (!strcmp(a, "--partition-mb") && v) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || n < 1 || n > 65536) {
+				fprintf(stderr, "sanbao audit: --partition-mb takes a number from 1 to 65536\n");
+				return 2;
+			}
+			cfg.partition_bytes = (size_t)n << 20;
 		} else if (!strcmp(a, "--quiet")) {
 			takes = false;
 			quiet = true;
