@@ -21,7 +21,8 @@ typedef struct sb_audit_cell {
 
 /* One extract row as the audit reads it (the batch reads the rest). */
 typedef struct sb_audit_row {
-	uint64_t line;           /* claims.csv line, as sb_settled.line */
+	uint64_t line;           /* claims.csv line */
+	uint64_t idhash;         /* sb_audit_idhash of the claim id */
 	const char *person;      /* masked (sb_id_mask), 18 characters (arena) */
 	const char *facility;    /* "" when not given (arena) */
 	const char *mdtrt;       /* visit id, "" when not given */
@@ -40,6 +41,8 @@ typedef struct sb_audit_extract {
 	int nactual;                               /* actual_<layer> columns */
 	char actual[SB_AUDIT_MAX_ACTUAL][48];      /* their layer ids */
 	bool has_fund[SB_AUDIT_NFUNDS];            /* the fund column is present */
+	uint32_t *table;                           /* by idhash: row index + 1, 0 empty */
+	size_t mask;
 	long long rows_read;
 } sb_audit_extract;
 
@@ -49,8 +52,21 @@ typedef struct sb_audit_extract {
  * to the batch, which rejects it. */
 SB_MUST_USE sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *d);
 void sb_audit_extract_release(sb_audit_extract *x);
-/* The row of a claims.csv line, or NULL. */
-const sb_audit_row *sb_audit_extract_find(const sb_audit_extract *x, uint64_t line);
+/* The row of a claim id, or NULL. An id on several rows (a duplicate id,
+ * which the batch rejects) gives the row nearest to line. Rows are found by
+ * id rather than by line alone so that a line the batch counts differently
+ * (its chunked reader) never pairs a claim with another claim's payments. */
+const sb_audit_row *sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n,
+					  uint64_t line);
+
+/* FNV-1a of a claim id. */
+static inline uint64_t sb_audit_idhash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
 
 /* What the batch carries to the audit sink (sb_batch_config.audit). */
 typedef struct sb_audit_ctx {

@@ -607,7 +607,7 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	p->res = *s->res;
 	p->pol = s->policy;
 	p->region = s->region;
-	p->row = sb_audit_extract_find(a->ctx->extract, s->line);
+	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
 	t->n++;
 	return compare(a, t, t->n - 1, d);
 }
@@ -624,7 +624,8 @@ static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
 		rule = SB_AUDIT_OVERPAID;
 	else
 		return SB_OK;
-	const sb_audit_row *row = sb_audit_extract_find(a->ctx->extract, r->line);
+	const sb_audit_row *row =
+		sb_audit_extract_find(a->ctx->extract, r->claim_id, r->claim_idlen, r->line);
 	bool any;
 	sb_fen paid = paid_total(a->ctx->extract, row, &any);
 	if (rule == SB_AUDIT_OVERPAID && !paid)

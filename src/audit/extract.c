@@ -119,6 +119,11 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 		if (r < 0)
 			continue; /* the batch rejects it */
 		x->rows_read++;
+		if (x->nrows == UINT32_MAX - 1) {
+			st = sb_diag_set(d, SB_ELIMIT, path, (int)sb_csv_line(c), 0,
+					 "an extract holds at most %u claims", UINT32_MAX - 2);
+			goto out;
+		}
 		if (x->nrows == x->cap) {
 			size_t nc = x->cap ? x->cap * 2 : 1024;
 			sb_audit_row *v = sb_realloc(x->rows, nc * sizeof *v);
@@ -133,6 +138,8 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 		memset(row, 0, sizeof *row);
 		row->line = (uint64_t)sb_csv_line(c);
 		row->begin = INT32_MIN;
+		sb_csv_field idf = sb_csv_get(c, (size_t)col[SB_CCOL_ID]);
+		row->idhash = sb_audit_idhash(idf.p, idf.n);
 		sb_csv_field f = sb_csv_get(c, (size_t)col[SB_CCOL_PERSON]);
 		char *mask = sb_arena_alloc(&x->arena, f.n + 1);
 		if (!mask) {
@@ -184,6 +191,21 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 		row->ncells = (uint8_t)(x->ncells - row->first);
 		x->nrows++;
 	}
+	size_t cap = 16;
+	while (cap < x->nrows * 2)
+		cap *= 2;
+	if (!(x->table = sb_calloc(cap, sizeof *x->table))) {
+		st = oom(d);
+		goto out;
+	}
+	x->mask = cap - 1;
+	for (size_t i = 0; i < x->nrows; i++) {
+		uint64_t h = x->rows[i].idhash;
+		size_t slot = (size_t)(h ^ h >> 29) & x->mask;
+		while (x->table[slot])
+			slot = (slot + 1) & x->mask;
+		x->table[slot] = (uint32_t)i + 1;
+	}
 out:
 	sb_csv_free(c);
 	return st;
@@ -191,21 +213,31 @@ out:
 
 void sb_audit_extract_release(sb_audit_extract *x)
 {
+	sb_free(x->table);
 	sb_free(x->rows);
 	sb_free(x->cells);
 	sb_arena_release(&x->arena);
 	memset(x, 0, sizeof *x);
 }
 
-const sb_audit_row *sb_audit_extract_find(const sb_audit_extract *x, uint64_t line)
+const sb_audit_row *sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n,
+					  uint64_t line)
 {
-	size_t lo = 0, hi = x->nrows;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (x->rows[mid].line < line)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!x->table)
+		return NULL;
+	uint64_t h = sb_audit_idhash(id, n);
+	const sb_audit_row *best = NULL;
+	uint64_t bestd = UINT64_MAX;
+	for (size_t slot = (size_t)(h ^ h >> 29) & x->mask; x->table[slot];
+	     slot = (slot + 1) & x->mask) {
+		const sb_audit_row *r = &x->rows[x->table[slot] - 1];
+		if (r->idhash != h)
+			continue;
+		uint64_t dist = r->line > line ? r->line - line : line - r->line;
+		if (dist < bestd) {
+			best = r;
+			bestd = dist;
+		}
 	}
-	return lo < x->nrows && x->rows[lo].line == line ? &x->rows[lo] : NULL;
+	return best;
 }

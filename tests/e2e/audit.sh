@@ -132,6 +132,19 @@ audit_gen "$tmp/xf1.csv" "$tmp/af1"
 grep -q "^1,overpaid,high,$id,,.*,maf_pay,[0-9.]*,[0-9.]*,0.01," "$tmp/af1/findings.csv" ||
 	fail "one fen (maf_pay): $(cat "$tmp/af1/findings.csv")"
 
+# A province read in several chunks by several threads (the batch counts
+# its lines per chunk): every claim still meets its own payments.
+"$sanbao" gen --persons 20000 --seed 6 --out "$tmp/g6" >/dev/null
+"$sanbao" settle --policies "$tmp/g6/policies" --persons "$tmp/g6/persons.csv" \
+	--identities "$tmp/g6/identities.csv" --claims "$tmp/g6/claims.csv" --out "$tmp/s6" --quiet
+python3 "$src/tests/e2e/audit/extract.py" "$tmp/g6/claims.csv" "$tmp/s6/settlements.csv" "$tmp/x6.csv"
+"$sanbao" audit --policies "$tmp/g6/policies" --persons "$tmp/g6/persons.csv" \
+	--identities "$tmp/g6/identities.csv" --claims "$tmp/x6.csv" --rules "$src/rules/default.yaml" \
+	--out "$tmp/a6" --quiet --threads 2 --partition-mb 1
+for r in overpaid underpaid assistance_ineligible; do
+	[ "$(count "$tmp/a6/findings.csv" $r)" -eq 0 ] || fail "chunked province: $r findings"
+done
+
 # ---- 3. evidence ---------------------------------------------------------
 "$sanbao" verify-evidence "$tmp/f" >/dev/null || fail "verify-evidence on an untouched run"
 root=$(sed -n 's/^root //p' "$tmp/f/evidence.txt")
