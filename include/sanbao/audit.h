@@ -31,6 +31,7 @@ typedef enum sb_audit_rule_id {
 	SB_AUDIT_SPLIT_STAY,
 	SB_AUDIT_OVERLAP,
 	SB_AUDIT_ASSISTANCE_INELIGIBLE,
+	SB_AUDIT_COST_OUTLIER,
 	SB_AUDIT_NRULES
 } sb_audit_rule_id;
 
@@ -51,6 +52,10 @@ typedef struct sb_audit_rule {
 	int diagnosis_chars;  /* split_stay: 0, or the leading characters of the
 			       * diagnosis both stays must share */
 	bool outpatient;      /* overlap: also outpatient claims at another facility */
+	int64_t threshold_bp; /* cost_outlier: robust z-score above which a facility is
+			       * flagged, in basis points (3.5 = 35000) */
+	int min_claims;       /* cost_outlier: claims a facility needs in its group */
+	int min_peers;        /* cost_outlier: facilities a group needs */
 } sb_audit_rule;
 
 typedef struct sb_audit_rules {
@@ -106,6 +111,13 @@ SB_MUST_USE sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *
 SB_MUST_USE sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
 					      const char *const *inputs, char root[65],
 					      sb_diag *d);
+/* The evidence of a run (audit, settle --evidence): removes an earlier
+ * dir/evidence.txt, then writes one over outputs and over the input files
+ * (files[0..nfiles), NULL entries skipped) and every *.yaml of
+ * policies_dir, sorted. */
+SB_MUST_USE sb_status sb_audit_evidence_run(const char *dir, const char *const *outputs,
+					    const char *policies_dir, const char *const *files,
+					    size_t nfiles, char root[65], sb_diag *d);
 /* Recomputes the evidence of dir/evidence.txt: the root from the stored
  * leaves (and, when root_hex is not NULL, against that published root),
  * then every output file's rows against its leaves. SB_EINPUT with the

@@ -53,7 +53,25 @@ typedef struct pclaim {
 	bool flagged_dup;
 } pclaim;
 
+/* cost_outlier: a facility's claims of one level and visit type. */
+typedef struct cost {
+	const char *facility; /* extract arena */
+	uint64_t hash;
+	int level;
+	uint8_t visit;
+	long long n;
+	sb_fen total, fund;
+} cost;
+
+typedef struct costs {
+	cost *v;
+	size_t n, cap;
+	uint32_t *table; /* index + 1 */
+	size_t mask;
+} costs;
+
 typedef struct thr {
+	costs costs;
 	pclaim *v;
 	size_t n, cap;
 	sb_person person;
@@ -89,6 +107,7 @@ typedef struct audit {
 	long long findings[SB_AUDIT_NRULES];
 	sb_fen risk[SB_AUDIT_NRULES];
 	sums by_layer, by_facility, by_region;
+	costs costs;
 	long long unaudited, settled;
 	sb_obuf buf;
 } audit;
@@ -573,6 +592,68 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 	return st;
 }
 
+static uint64_t text_hash(const char *p)
+{
+	return sb_audit_idhash(p, strlen(p));
+}
+
+/* Adds n claims of total and fund to (facility, level, visit). */
+static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level, uint8_t visit,
+			  long long n, sb_fen total, sb_fen fund)
+{
+	uint64_t key = h ^ (uint64_t)(uint32_t)level * 0x9e3779b97f4a7c15ULL ^ visit;
+	if (c->table) {
+		for (size_t slot = (size_t)(key ^ key >> 31) & c->mask; c->table[slot];
+		     slot = (slot + 1) & c->mask) {
+			cost *e = &c->v[c->table[slot] - 1];
+			if (e->hash == h && e->level == level && e->visit == visit &&
+			    !strcmp(e->facility, facility)) {
+				e->n += n;
+				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
+					       SB_OK : SB_ELIMIT;
+			}
+		}
+	}
+	if (c->n * 2 >= c->mask) { /* grow the table (and the entries) */
+		size_t cap = c->mask ? (c->mask + 1) * 2 : 64;
+		uint32_t *t = sb_calloc(cap, sizeof *t);
+		cost *v = sb_realloc(c->v, cap / 2 * sizeof *v);
+		if (!t || !v) {
+			sb_free(t);
+			if (v)
+				c->v = v;
+			return SB_ENOMEM;
+		}
+		c->v = v;
+		c->cap = cap / 2;
+		sb_free(c->table);
+		c->table = t;
+		c->mask = cap - 1;
+		for (size_t i = 0; i < c->n; i++) {
+			const cost *e = &c->v[i];
+			uint64_t k = e->hash ^ (uint64_t)(uint32_t)e->level * 0x9e3779b97f4a7c15ULL ^
+				     e->visit;
+			size_t slot = (size_t)(k ^ k >> 31) & c->mask;
+			while (c->table[slot])
+				slot = (slot + 1) & c->mask;
+			c->table[slot] = (uint32_t)i + 1;
+		}
+	}
+	size_t slot = (size_t)(key ^ key >> 31) & c->mask;
+	while (c->table[slot])
+		slot = (slot + 1) & c->mask;
+	c->v[c->n] = (cost){facility, h, level, visit, n, total, fund};
+	c->table[slot] = (uint32_t)++c->n;
+	return SB_OK;
+}
+
+static void costs_release(costs *c)
+{
+	sb_free(c->v);
+	sb_free(c->table);
+	memset(c, 0, sizeof *c);
+}
+
 static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 {
 	audit *a = self;
@@ -608,6 +689,13 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	p->pol = s->policy;
 	p->region = s->region;
 	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
+	if (a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled && p->row && p->row->facility[0]) {
+		sb_status cs = cost_add(&t->costs, p->row->facility, text_hash(p->row->facility),
+					p->c.level, p->c.visit, 1, p->c.total, p->res.fund);
+		if (cs)
+			return sb_diag_set(d, cs, NULL, 0, 0, cs == SB_ENOMEM ? "out of memory" :
+					   "a facility's costs overflow a 64-bit sum");
+	}
 	t->n++;
 	return compare(a, t, t->n - 1, d);
 }
@@ -788,9 +876,17 @@ static void discard(void *self, void *p)
 
 static sb_status merge(void *self, void *vt, sb_diag *d)
 {
-	(void)d;
 	audit *a = self;
-	a->unaudited += ((thr *)vt)->unaudited;
+	thr *t = vt;
+	a->unaudited += t->unaudited;
+	for (size_t i = 0; i < t->costs.n; i++) {
+		const cost *e = &t->costs.v[i];
+		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->visit, e->n,
+					e->total, e->fund);
+		if (st)
+			return sb_diag_set(d, st, NULL, 0, 0, st == SB_ENOMEM ? "out of memory" :
+					   "a facility's costs overflow a 64-bit sum");
+	}
 	return SB_OK;
 }
 
@@ -801,6 +897,7 @@ static void thread_free(void *self, void *vt)
 	if (!t)
 		return;
 	piece_free(t->cur);
+	costs_release(&t->costs);
 	sb_free(t->v);
 	sb_free(t->trace);
 	sb_acc_release(&t->acc);
@@ -858,11 +955,128 @@ static void json_sums(sb_obuf *o, const char *name, const char *keyname, sums *s
 	put_str(o, s->n ? "\n  ]" : "]");
 }
 
+static int cmp_cost(const void *x, const void *y)
+{
+	const cost *a = x, *b = y;
+	if (a->level != b->level)
+		return a->level < b->level ? -1 : 1;
+	if (a->visit != b->visit)
+		return a->visit < b->visit ? -1 : 1;
+	return strcmp(a->facility, b->facility);
+}
+
+static int cmp_fen(const void *x, const void *y)
+{
+	sb_fen a = *(const sb_fen *)x, b = *(const sb_fen *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The median of v[0..n) (n > 0; sorts v), the two middle values' mean
+ * rounded half up when n is even. */
+static sb_fen median(sb_fen *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_fen);
+	return n % 2 ? v[n / 2] : sb_div_round(v[n / 2 - 1] + v[n / 2], 2);
+}
+
+/* cost_outlier: in each group of facilities of one level and visit type,
+ * the mean cost per claim of each facility with at least min_claims claims,
+ * scored against the group's median with the median absolute deviation
+ * (Iglewicz and Hoaglin's modified z-score, 0.6745 (x - median) / MAD; a
+ * score, not a payment, so the one place with floating point). Findings
+ * come after every claim's, in the order of level, visit type, facility. */
+static sb_status outliers(audit *a, sb_diag *d)
+{
+	const sb_audit_rule *r = &a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER];
+	costs *c = &a->costs;
+	if (!r->enabled || !c->n)
+		return SB_OK;
+	qsort(c->v, c->n, sizeof *c->v, cmp_cost);
+	sb_fen *mean = sb_malloc(c->n * sizeof *mean), *dev = sb_malloc(c->n * sizeof *dev),
+	       *per = sb_malloc(c->n * sizeof *per);
+	thr t = {0};
+	if (mean && dev && per && (t.cur = sb_calloc(1, sizeof *t.cur)))
+		sb_arena_init(&t.cur->arena);
+	sb_status st = t.cur ? SB_OK : oom(d);
+	for (size_t i = 0, j; !st && i < c->n; i = j) {
+		for (j = i; j < c->n && c->v[j].level == c->v[i].level && c->v[j].visit == c->v[i].visit;
+		     j++)
+			;
+		size_t m = 0;
+		for (size_t k = i; k < j; k++)
+			if (c->v[k].n >= r->min_claims) {
+				mean[m] = sb_div_round(c->v[k].total, c->v[k].n);
+				per[m++] = sb_div_round(c->v[k].fund, c->v[k].n);
+			}
+		if (m < (size_t)r->min_peers)
+			continue;
+		sb_fen med = median(mean, m), medf = median(per, m);
+		m = 0;
+		for (size_t k = i; k < j; k++)
+			if (c->v[k].n >= r->min_claims) {
+				sb_fen x = sb_div_round(c->v[k].total, c->v[k].n);
+				dev[m++] = x > med ? x - med : med - x;
+			}
+		sb_fen mad = median(dev, m);
+		if (!mad)
+			continue; /* peers all alike: no scale to score on */
+		for (size_t k = i; k < j && !st; k++) {
+			const cost *e = &c->v[k];
+			if (e->n < r->min_claims)
+				continue;
+			sb_fen x = sb_div_round(e->total, e->n);
+			double z = 0.6745 * (double)(x - med) / (double)mad;
+			if (z * 10000.0 <= (double)r->threshold_bp)
+				continue;
+			finding *f = add(&t, a, SB_AUDIT_COST_OUTLIER);
+			if (!f) {
+				st = oom(d);
+				break;
+			}
+			f->claim = "";
+			f->facility = e->facility;
+			f->paid = e->fund;
+			sb_fen due;
+			if (__builtin_mul_overflow(medf, (sb_fen)e->n, &due))
+				due = -1;
+			f->due = due;
+			f->risk = due >= 0 && e->fund > due ? e->fund - due : 0;
+			const char *level = e->level >= 0 ?
+				sb_policyset_symbol_name(a->set, SB_SYM_LEVEL, e->level) : "(none)";
+			char xm[SB_MONEY_BUF], mm[SB_MONEY_BUF], rk[SB_MONEY_BUF];
+			sb_money_format(x, xm);
+			sb_money_format(med, mm);
+			sb_money_format(f->risk, rk);
+			f->reason = fmt_text(&t, "mean cost per %s claim at level %s is %s over %lld "
+					     "claims, against a median of %s among %zu facilities "
+					     "(robust z %.1f, threshold %.1f); the funds paid %s more "
+					     "than the peers' median per claim would give",
+					     sb_visit_names[e->visit], level ? level : "?", xm, e->n, mm,
+					     m, z, (double)r->threshold_bp / 10000.0, rk);
+			if (!f->reason)
+				st = oom(d);
+		}
+	}
+	sb_free(mean);
+	sb_free(dev);
+	sb_free(per);
+	if (t.cur) {
+		sb_status cs = st ? SB_OK : commit(a, -1, t.cur, d);
+		if (st)
+			piece_free(t.cur);
+		st = st ? st : cs;
+	}
+	return st;
+}
+
 static sb_status end(void *self, sb_diag *d)
 {
 	audit *a = self;
 	const sb_audit_rules *rules = a->ctx->rules;
-	sb_status st = sb_outdir_write(a->out, a->traces, a->traced ? "\n]\n" : "]\n",
+	sb_status st = outliers(a, d);
+	if (st)
+		return st;
+	st = sb_outdir_write(a->out, a->traces, a->traced ? "\n]\n" : "]\n",
 				       a->traced ? 3 : 2, d);
 	if (!st)
 		st = sb_outdir_finish(a->out, a->csv, d);
@@ -941,6 +1155,7 @@ static void release(void *self)
 	sb_free(a->by_layer.v);
 	sb_free(a->by_facility.v);
 	sb_free(a->by_region.v);
+	costs_release(&a->costs);
 	sb_obuf_release(&a->buf);
 	sb_free(a);
 }

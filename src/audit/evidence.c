@@ -7,11 +7,13 @@
  * evidence.txt keeps every leaf, so that a check can name the first row
  * that was changed, added or removed; publishing the root alone (on a
  * notary chain, a bureau's website, a signed letter) fixes all of it. */
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/audit_int.h"
 #include "io/outfile.h"
@@ -373,5 +375,83 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 	sb_free(top.h);
 	sb_free(want.h);
 	sb_free(got.h);
+	return st;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The policy files of dir (*.yaml, sorted), as paths the caller frees. */
+static sb_status policy_files(const char *dir, char ***out, size_t *n, sb_diag *d)
+{
+	*out = NULL;
+	*n = 0;
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return SB_OK; /* the batch says why */
+	size_t cap = 0;
+	struct dirent *e;
+	sb_status st = SB_OK;
+	while (!st && (e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+		if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") || e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **v = sb_realloc(*out, cap * sizeof *v);
+			if (!v) {
+				st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+				break;
+			}
+			*out = v;
+		}
+		size_t m = strlen(dir) + len + 2;
+		if (!((*out)[*n] = sb_malloc(m))) {
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			break;
+		}
+		snprintf((*out)[*n], m, "%s/%s", dir, e->d_name);
+		(*n)++;
+	}
+	closedir(dp);
+	if (*n)
+		qsort(*out, *n, sizeof **out, cmp_str);
+	return st;
+}
+
+
+sb_status sb_audit_evidence_run(const char *dir, const char *const *outputs,
+				const char *policies_dir, const char *const *files, size_t nfiles,
+				char root[65], sb_diag *d)
+{
+	/* The outputs are committed: an earlier run's evidence no longer
+	 * describes them. Better none than a stale one, if writing the new
+	 * one fails. */
+	char old[4200];
+	snprintf(old, sizeof old, "%s/evidence.txt", dir);
+	if (unlink(old) && errno != ENOENT)
+		return sb_diag_set(d, SB_EIO, old, 0, 0, "cannot remove the earlier %s: %s", old,
+				   strerror(errno));
+	char **pols = NULL;
+	size_t npols = 0;
+	sb_status st = policy_files(policies_dir, &pols, &npols, d);
+	const char **inputs = st ? NULL : sb_calloc(npols + nfiles + 1, sizeof *inputs);
+	if (!st && !inputs)
+		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if (!st) {
+		size_t k = 0;
+		for (size_t i = 0; i < nfiles; i++)
+			if (files[i])
+				inputs[k++] = files[i];
+		for (size_t i = 0; i < npols; i++)
+			inputs[k++] = pols[i];
+		st = sb_audit_evidence_write(dir, outputs, inputs, root, d);
+	}
+	sb_free(inputs);
+	for (size_t i = 0; i < npols; i++)
+		sb_free(pols[i]);
+	sb_free(pols);
 	return st;
 }

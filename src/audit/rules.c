@@ -12,6 +12,7 @@
 
 static const char *const rule_names[SB_AUDIT_NRULES] = {
 	"overpaid", "underpaid", "duplicate", "split_stay", "overlap", "assistance_ineligible",
+	"cost_outlier",
 };
 static const char *const severity_names[] = {"low", "medium", "high"};
 static const char *const fund_names[SB_AUDIT_NFUNDS] = {
@@ -41,6 +42,7 @@ static const char *const keys_of[SB_AUDIT_NRULES][8] = {
 	{"id", "severity", "enabled", "source", "days", "diagnosis_chars", NULL},
 	{"id", "severity", "enabled", "source", "outpatient", NULL},
 	{"id", "severity", "enabled", "source", NULL},
+	{"id", "severity", "enabled", "source", "threshold", "min_claims", "min_peers", NULL},
 };
 
 static const char *const top_keys[] = {"sanbao_audit_rules", "name", "source", "from", "funds",
@@ -86,7 +88,7 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 	sb_ynode id = sb_ynode_get(n, "id");
 	if (!id.n)
 		return sb_ynode_error(d, SB_EINPUT, n, "a rule needs an id (one of overpaid, "
-				      "underpaid, duplicate, split_stay, overlap, assistance_ineligible)");
+				      "underpaid, duplicate, split_stay, overlap, assistance_ineligible, cost_outlier)");
 	int k = -1;
 	for (int i = 0; i < SB_AUDIT_NRULES; i++)
 		if (sb_ynode_eq(id, rule_names[i]))
@@ -96,7 +98,7 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 		const char *p = sb_ynode_text(id, &len);
 		return sb_ynode_error(d, SB_EINPUT, id,
 				      "unknown rule id \"%.*s\": write one of overpaid, underpaid, "
-				      "duplicate, split_stay, overlap, assistance_ineligible",
+				      "duplicate, split_stay, overlap, assistance_ineligible, cost_outlier",
 				      p ? (int)(len > 60 ? 60 : len) : 0, p ? p : "");
 	}
 	if (seen[k])
@@ -136,6 +138,15 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 		return st;
 	if ((v = sb_ynode_get(n, "diagnosis_chars")).n &&
 	    (st = int_of(v, "diagnosis_chars", 0, 16, &u->diagnosis_chars, d)))
+		return st;
+	if ((v = sb_ynode_get(n, "threshold")).n &&
+	    (st = sb_ynode_bp(v, "threshold", 10000, 1000000, &u->threshold_bp, d)))
+		return st;
+	if ((v = sb_ynode_get(n, "min_claims")).n &&
+	    (st = int_of(v, "min_claims", 1, 1000000, &u->min_claims, d)))
+		return st;
+	if ((v = sb_ynode_get(n, "min_peers")).n &&
+	    (st = int_of(v, "min_peers", 3, 100000, &u->min_peers, d)))
 		return st;
 	if ((v = sb_ynode_get(n, "outpatient")).n &&
 	    (st = sb_ynode_bool(v, "outpatient", &u->outpatient, d)))
@@ -197,6 +208,9 @@ sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d)
 	r->arena = a;
 	r->rule[SB_AUDIT_SPLIT_STAY].days = 15;
 	r->rule[SB_AUDIT_OVERLAP].outpatient = true;
+	r->rule[SB_AUDIT_COST_OUTLIER].threshold_bp = 35000;
+	r->rule[SB_AUDIT_COST_OUTLIER].min_claims = 30;
+	r->rule[SB_AUDIT_COST_OUTLIER].min_peers = 5;
 	sb_ydoc *doc = NULL;
 	sb_status st = sb_ydoc_load(path, &doc, d);
 	if (st)

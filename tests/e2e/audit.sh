@@ -41,7 +41,7 @@ d = sys.argv[1]
 a = json.load(open(d + "/audit.json"))
 want = {"overpaid": (2, "600.00"), "underpaid": (1, "100.00"), "duplicate": (3, "1200.00"),
         "split_stay": (1, "0.00"), "overlap": (2, "1300.00"),
-        "assistance_ineligible": (1, "900.00")}
+        "assistance_ineligible": (1, "900.00"), "cost_outlier": (0, "0.00")}
 got = {r["rule"]: (r["findings"], r["at_risk"]) for r in a["by_rule"]}
 assert got == want, got
 assert a["findings"] == 10 and a["at_risk"] == "4000.00" and a["underpaid"] == "100.00", a
@@ -93,7 +93,7 @@ for r in overpaid underpaid assistance_ineligible; do
 	[ "$(count "$tmp/af0/findings.csv" $r)" -eq 0 ] || fail "clean province (funds): $r findings"
 done
 # The clean province's findings of the cross-claim rules (false positives), for the README.
-for r in duplicate split_stay overlap; do
+for r in duplicate split_stay overlap cost_outlier; do
 	echo "audit.sh: clean province (5000 persons, seed 5): $r $(count "$tmp/a0/findings.csv" $r)"
 done
 # settle ignores the audit columns: the same settlements from the extract.
@@ -143,6 +143,38 @@ python3 "$src/tests/e2e/audit/extract.py" "$tmp/g6/claims.csv" "$tmp/s6/settleme
 	--out "$tmp/a6" --quiet --threads 2 --partition-mb 1
 for r in overpaid underpaid assistance_ineligible; do
 	[ "$(count "$tmp/a6/findings.csv" $r)" -eq 0 ] || fail "chunked province: $r findings"
+done
+
+clean6=$(count "$tmp/a6/findings.csv" cost_outlier)
+echo "audit.sh: clean province (20000 persons, seed 6): cost_outlier $clean6," \
+	"split_stay $(count "$tmp/a6/findings.csv" split_stay)," \
+	"duplicate $(count "$tmp/a6/findings.csv" duplicate), overlap $(count "$tmp/a6/findings.csv" overlap)"
+# cost_outlier: one tertiary hospital's stays made three times as dear
+# (settled so, so its payments are right): it alone is flagged.
+python3 - "$tmp/g6/claims.csv" "$tmp/c6.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+h = rows[0]
+for r in rows[1:]:
+    if r[h.index("facility")] == "H99020000004" and r[h.index("visit")] == "inpatient":
+        for col in ("total", "in_scope", "pre_selfpay", "over_limit", "out_of_scope"):
+            a, b = r[h.index(col)].split(".")
+            f = (int(a) * 100 + int(b)) * 3
+            r[h.index(col)] = "%d.%02d" % (f // 100, f % 100)
+csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(rows)
+PY
+"$sanbao" settle --policies "$tmp/g6/policies" --persons "$tmp/g6/persons.csv" \
+	--identities "$tmp/g6/identities.csv" --claims "$tmp/c6.csv" --out "$tmp/s7" --quiet
+python3 "$src/tests/e2e/audit/extract.py" "$tmp/c6.csv" "$tmp/s7/settlements.csv" "$tmp/x7.csv"
+"$sanbao" audit --policies "$tmp/g6/policies" --persons "$tmp/g6/persons.csv" \
+	--identities "$tmp/g6/identities.csv" --claims "$tmp/x7.csv" --rules "$src/rules/default.yaml" \
+	--out "$tmp/a7" --quiet
+[ "$(count "$tmp/a7/findings.csv" cost_outlier)" -eq $((clean6 + 1)) ] ||
+	fail "planted outlier: $(cat "$tmp/a7/findings.csv")"
+grep -q ',cost_outlier,low,,,,H99020000004,,,,.*mean cost per inpatient claim at level tertiary' \
+	"$tmp/a7/findings.csv" || fail "planted outlier: $(grep cost_outlier "$tmp/a7/findings.csv")"
+for r in overpaid underpaid; do
+	[ "$(count "$tmp/a7/findings.csv" $r)" -eq 0 ] || fail "planted outlier: $r"
 done
 
 # ---- 3. evidence ---------------------------------------------------------
@@ -217,7 +249,9 @@ expect_error "$b/no-rules.yaml" "no-rules.yaml:1:1: a rule file needs rules"
 expect_error "$b/not-a-map.yaml" "not-a-map.yaml:1:1: a rule file is a mapping"
 expect_error "$b/syntax.yaml" "syntax.yaml:7:1: not valid YAML"
 expect_error "$b/enabled.yaml" "enabled.yaml:6:45: enabled \"maybe\" is not true or false"
-[ "$(ls "$b" | wc -l)" -eq 20 ] || fail "a rule-file case without a check"
+expect_error "$b/threshold.yaml" "threshold.yaml:6:50: threshold \"0.5\" is outside [1, 100]"
+expect_error "$b/min-peers.yaml" "min-peers.yaml:6:66: min_peers \"2\" is not allowed"
+[ "$(ls "$b" | wc -l)" -eq 22 ] || fail "a rule-file case without a check"
 [ ! -e "$tmp/bad/findings.csv" ] || fail "a refused run wrote findings"
 
 # The extract's own columns.
