@@ -39,8 +39,7 @@ typedef enum sb_audit_severity { SB_AUDIT_LOW, SB_AUDIT_MEDIUM, SB_AUDIT_HIGH } 
 
 /* The NHSA extract's fund columns (setl_d): which fund_code of a layer each
  * one sums. */
-enum { SB_AUDIT_HIFP, SB_AUDIT_HIFMI, SB_AUDIT_HIFOB, SB_AUDIT_MAF, SB_AUDIT_OTH,
-       SB_AUDIT_NFUNDS };
+enum { SB_AUDIT_HIFP, SB_AUDIT_HIFMI, SB_AUDIT_HIFOB, SB_AUDIT_MAF, SB_AUDIT_OTH, SB_AUDIT_NFUNDS };
 #define SB_AUDIT_MAX_CODES 8
 
 typedef struct sb_audit_rule {
@@ -77,6 +76,9 @@ const char *sb_audit_fund_column(int k); /* "hifp_pay", ... */
  * r is released by the caller with sb_audit_rules_release (also after a
  * failure). */
 SB_MUST_USE sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d);
+/* The same over a buffer; name stands for the path in messages. */
+SB_MUST_USE sb_status sb_audit_rules_load_mem(const char *name, const char *buf, size_t n,
+					      sb_audit_rules *r, sb_diag *d);
 void sb_audit_rules_release(sb_audit_rules *r);
 
 /* ---- a run ------------------------------------------------------------- */
@@ -92,11 +94,11 @@ typedef struct sb_audit_config {
 
 typedef struct sb_audit_totals {
 	sb_batch_totals batch;
-	long long claims_read;          /* extract rows read by the audit */
+	long long claims_read; /* extract rows read by the audit */
 	long long findings[SB_AUDIT_NRULES];
 	sb_fen at_risk[SB_AUDIT_NRULES];
-	long long unaudited;            /* settled claims with no paid column to compare */
-	char root[65];                  /* evidence.txt's root, hex */
+	long long unaudited; /* settled claims with no paid column to compare */
+	char root[65];       /* evidence.txt's root, hex */
 } sb_audit_totals;
 
 SB_MUST_USE sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *t, sb_diag *d);
@@ -109,8 +111,7 @@ SB_MUST_USE sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *
  * paths); the evidence root is the Merkle root over the files' roots and
  * the inputs' hashes (written in hex to root, 65 bytes). Atomic. */
 SB_MUST_USE sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
-					      const char *const *inputs, char root[65],
-					      sb_diag *d);
+					      const char *const *inputs, char root[65], sb_diag *d);
 /* The evidence of a run (audit, settle --evidence): removes an earlier
  * dir/evidence.txt, then writes one over outputs and over the input files
  * (files[0..nfiles), NULL entries skipped) and every *.yaml of
@@ -124,7 +125,7 @@ SB_MUST_USE sb_status sb_audit_evidence_run(const char *dir, const char *const *
  * first difference in d, naming the file and row: "findings.csv row 3 was
  * changed", "... row 9 was added", "... row 9 was removed". Lines of what
  * was checked go to report (may be NULL). */
-SB_MUST_USE sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex,
-					       FILE *report, sb_diag *d);
+SB_MUST_USE sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *report,
+					       sb_diag *d);
 
 #endif

@@ -18,7 +18,7 @@ sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *t, sb_diag *
 	if (st)
 		goto out;
 	t->claims_read = x.rows_read;
-	sb_audit_ctx ctx = {.rules = &rules, .extract = &x, .totals = t};
+	sb_audit_ctx ctx = { .rules = &rules, .extract = &x, .totals = t };
 	sb_batch_config b;
 	memset(&b, 0, sizeof b);
 	b.policies_dir = cfg->policies_dir;
@@ -33,11 +33,12 @@ sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *t, sb_diag *
 	b.audit = &ctx;
 	if ((st = sb_batch_settle(&b, &t->batch, d)))
 		goto out;
-	static const char *const outputs[] = {"findings.csv", "traces.json", "audit.json",
-					      "settlements.csv", "rejects.csv", "summary.json",
-					      NULL};
-	const char *inputs[] = {cfg->rules_path, cfg->persons_path, cfg->identities_path,
-				cfg->claims_path};
+	static const char *const outputs[] = {
+		"findings.csv", "traces.json",  "audit.json", "settlements.csv",
+		"rejects.csv",  "summary.json", NULL
+	};
+	const char *inputs[] = { cfg->rules_path, cfg->persons_path, cfg->identities_path,
+				 cfg->claims_path };
 	st = sb_audit_evidence_run(cfg->out_dir, outputs, cfg->policies_dir, inputs, 4, t->root, d);
 out:
 	sb_audit_extract_release(&x);

@@ -21,14 +21,14 @@ typedef struct sb_audit_cell {
 
 /* One extract row as the audit reads it (the batch reads the rest). */
 typedef struct sb_audit_row {
-	uint64_t line;           /* claims.csv line */
-	uint64_t idhash;         /* sb_audit_idhash of the claim id */
-	const char *person;      /* masked (sb_id_mask), 18 characters (arena) */
-	const char *facility;    /* "" when not given (arena) */
-	const char *mdtrt;       /* visit id, "" when not given */
-	const char *diagnosis;   /* "" when not given */
-	sb_date begin;           /* admission date; INT32_MIN when not given */
-	uint32_t first;          /* cells[first .. first + ncells) */
+	uint64_t line;         /* claims.csv line */
+	uint64_t idhash;       /* sb_audit_idhash of the claim id */
+	const char *person;    /* masked (sb_id_mask), 18 characters (arena) */
+	const char *facility;  /* "" when not given (arena) */
+	const char *mdtrt;     /* visit id, "" when not given */
+	const char *diagnosis; /* "" when not given */
+	sb_date begin;         /* admission date; INT32_MIN when not given */
+	uint32_t first;        /* cells[first .. first + ncells) */
 	uint8_t ncells;
 } sb_audit_row;
 
@@ -38,10 +38,10 @@ typedef struct sb_audit_extract {
 	size_t nrows, cap;
 	sb_audit_cell *cells;
 	size_t ncells, cellcap;
-	int nactual;                               /* actual_<layer> columns */
-	char actual[SB_AUDIT_MAX_ACTUAL][48];      /* their layer ids */
-	bool has_fund[SB_AUDIT_NFUNDS];            /* the fund column is present */
-	uint32_t *table;                           /* by idhash: row index + 1, 0 empty */
+	int nactual;                          /* actual_<layer> columns */
+	char actual[SB_AUDIT_MAX_ACTUAL][48]; /* their layer ids */
+	bool has_fund[SB_AUDIT_NFUNDS];       /* the fund column is present */
+	uint32_t *table;                      /* by idhash: row index + 1, 0 empty */
 	size_t mask;
 	long long rows_read;
 } sb_audit_extract;

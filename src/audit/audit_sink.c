@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include "audit/audit_int.h"
+#include "io/outfile.h"
 #include "policy/policy_int.h"
 #include "sanbao/explain.h"
 #include "sink/obuf.h"
-#include "io/outfile.h"
 
 /* traces.json holds the traces of the first findings only: a trace is a
  * few kilobytes, and an extract that is off everywhere would otherwise
@@ -27,14 +27,14 @@
 
 typedef struct finding {
 	uint8_t rule, severity;
-	const char *claim, *related; /* piece arena; related "" when none */
+	const char *claim, *related;   /* piece arena; related "" when none */
 	const char *person, *facility; /* extract arena */
-	uint32_t region;            /* 0: not known */
-	sb_date date;               /* INT32_MIN: not known */
-	char layer[48];             /* the layer or fund column; "" for a whole claim */
-	sb_fen paid, due, risk;     /* due -1: not recomputed */
-	const char *reason;         /* piece arena */
-	const char *trace;          /* JSON (piece arena), or NULL */
+	uint32_t region;               /* 0: not known */
+	sb_date date;                  /* INT32_MIN: not known */
+	char layer[48];                /* the layer or fund column; "" for a whole claim */
+	sb_fen paid, due, risk;        /* due -1: not recomputed */
+	const char *reason;            /* piece arena */
+	const char *trace;             /* JSON (piece arena), or NULL */
 } finding;
 
 typedef struct piece {
@@ -44,7 +44,7 @@ typedef struct piece {
 } piece;
 
 typedef struct pclaim {
-	sb_claim c;                 /* c.id and c.level_name copied into the piece */
+	sb_claim c; /* c.id and c.level_name copied into the piece */
 	const char *id;
 	sb_result res;
 	const sb_policy *pol;
@@ -130,8 +130,8 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 		if (a->actual_sym[k] < 0)
 			return sb_diag_set(d, SB_EINPUT, env->cfg->claims_path, 1, 0,
 					   "claims.csv column actual_%s names no layer of the "
-					   "policies in %s: write actual_<layer id>", x->actual[k],
-					   env->dirs[0]);
+					   "policies in %s: write actual_<layer id>",
+					   x->actual[k], env->dirs[0]);
 	}
 	if (!(a->csv = sb_outdir_create(a->out, "findings.csv", d)) ||
 	    !(a->traces = sb_outdir_create(a->out, "traces.json", d)))
@@ -246,8 +246,8 @@ static sb_status replay(thr *t, size_t upto, size_t skip, const sb_policy *pol,
 		sb_result tmp;
 		sb_diag ignored;
 		sb_diag_clear(&ignored);
-		if (sb_settle_claim(t->set, t->v[i].pol, &t->person, &t->v[i].c, &t->acc, &tmp, NULL,
-				    &ignored) == SB_ENOMEM)
+		if (sb_settle_claim(t->set, t->v[i].pol, &t->person, &t->v[i].c, &t->acc, &tmp,
+				    NULL, &ignored) == SB_ENOMEM)
 			return oom(d);
 	}
 	return sb_settle_claim(t->set, pol, &t->person, last, &t->acc, r, trace, d);
@@ -334,10 +334,15 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 				if (l && code_in(rules, c->col, l->fund_code))
 					due += p->res.layer[j].pay;
 			}
+			/* Ineligible: no layer of the fund is one the person
+			 * may draw on (a layer without identities always is). */
+			bool any = false, eligible = false;
 			for (uint16_t j = 0; v && j < v->nlayers; j++)
-				if (code_in(rules, c->col, v->layers[j].fund_code) &&
-				    !sb_layer_eligible(&v->layers[j], held))
-					ineligible = true;
+				if (code_in(rules, c->col, v->layers[j].fund_code)) {
+					any = true;
+					eligible |= sb_layer_eligible(&v->layers[j], held);
+				}
+			ineligible = any && !eligible;
 		} else {
 			name = x->actual[c->col - SB_AUDIT_NFUNDS];
 			int sym = a->actual_sym[c->col - SB_AUDIT_NFUNDS];
@@ -381,13 +386,19 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 		sb_money_format(c->fen, pa);
 		sb_money_format(due, du);
 		sb_money_format(f->risk, df);
-		f->reason = rule == SB_AUDIT_ASSISTANCE_INELIGIBLE ?
-			fmt_text(t, "%s paid %s but the person held no identity it requires on the "
-				 "claim date: the whole payment is at risk; check the civil-affairs "
-				 "roster", name, pa) :
-			fmt_text(t, "%s paid %s where the policy gives %s (version of %s): %s %s; "
-				 "see the trace", name, pa, du, vf,
-				 rule == SB_AUDIT_OVERPAID ? "recover" : "pay the person", df);
+		f->reason =
+			rule == SB_AUDIT_ASSISTANCE_INELIGIBLE ?
+				fmt_text(t,
+					 "%s paid %s but the person held no identity it requires on the "
+					 "claim date: the whole payment is at risk; check the civil-affairs "
+					 "roster",
+					 name, pa) :
+				fmt_text(t,
+					 "%s paid %s where the policy gives %s (version of %s): %s %s; "
+					 "see the trace",
+					 name, pa, du, vf,
+					 rule == SB_AUDIT_OVERPAID ? "recover" : "pay the person",
+					 df);
 		if (!f->reason)
 			return oom(d);
 	}
@@ -478,12 +489,16 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				pclaim *pi = &t->v[i];
 				const char *why = NULL;
 				if (same_stay(pi, pj))
-					why = fmt_text(t, "the same visit (facility, dates, visit type "
-						       "and amounts) as claim %s, settled again: the "
-						       "second payment is at risk", pi->id);
+					why = fmt_text(
+						t,
+						"the same visit (facility, dates, visit type "
+						"and amounts) as claim %s, settled again: the "
+						"second payment is at risk",
+						pi->id);
 				else if (pj->row->mdtrt[0] && pi->row &&
 					 !strcmp(pi->row->mdtrt, pj->row->mdtrt))
-					why = fmt_text(t, "visit mdtrt_id %s is settled twice (first as "
+					why = fmt_text(t,
+						       "visit mdtrt_id %s is settled twice (first as "
 						       "claim %s): the second payment is at risk",
 						       pj->row->mdtrt, pi->id);
 				if (!why)
@@ -530,14 +545,19 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 			if (note)
 				snprintf(tail, sizeof tail, "; %s", note);
 			else
-				snprintf(tail, sizeof tail, "; the funds pay %s on the two stays and would "
-					 "pay %s on them as one%s", ap, mg,
-					 risk ? "" : ": no amount at risk to the funds (a per-case "
-					 "payment to the facility may be)");
+				snprintf(tail, sizeof tail,
+					 "; the funds pay %s on the two stays and would "
+					 "pay %s on them as one%s",
+					 ap, mg,
+					 risk ? "" :
+						": no amount at risk to the funds (a per-case "
+						"payment to the facility may be)");
 			const char *why = fmt_text(
-				t, "readmitted to the same facility on %s, %d days after claim %s "
-				"was discharged on %s (rule: within %d days)%s", db,
-				(int)(begin_of(pj) - t->v[best].c.date), t->v[best].id, da, sr->days, tail);
+				t,
+				"readmitted to the same facility on %s, %d days after claim %s "
+				"was discharged on %s (rule: within %d days)%s",
+				db, (int)(begin_of(pj) - t->v[best].c.date), t->v[best].id, da,
+				sr->days, tail);
 			if ((st = whole(a, t, SB_AUDIT_SPLIT_STAY, j, best, why, risk, d)))
 				return st;
 		}
@@ -551,12 +571,15 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				continue;
 			sb_date_format(begin_of(pi), da);
 			sb_date_format(pi->c.date, db);
-			const char *why = fmt_text(t, "in hospital at %s from %s while claim %s at "
-						   "%s covers %s to %s: two beds at once",
-						   pj->row->facility[0] ? pj->row->facility : "a facility",
-						   "its admission", pi->id,
-						   pi->row && pi->row->facility[0] ? pi->row->facility :
-						   "a facility", da, db);
+			const char *why =
+				fmt_text(t,
+					 "in hospital at %s from %s while claim %s at "
+					 "%s covers %s to %s: two beds at once",
+					 pj->row->facility[0] ? pj->row->facility : "a facility",
+					 "its admission", pi->id,
+					 pi->row && pi->row->facility[0] ? pi->row->facility :
+									   "a facility",
+					 da, db);
 			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_j, d)))
 				return st;
 			break;
@@ -564,14 +587,15 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 	}
 	/* overlap: outpatient care at another facility during a stay. */
 	for (size_t j = 0; !st && rules->rule[SB_AUDIT_OVERLAP].enabled &&
-			   rules->rule[SB_AUDIT_OVERLAP].outpatient && j < t->n; j++) {
+			   rules->rule[SB_AUDIT_OVERLAP].outpatient && j < t->n;
+	     j++) {
 		pclaim *po = &t->v[j];
 		if (po->c.visit == 0 || !po->row || !po->row->facility[0] || po->flagged_dup)
 			continue;
 		for (size_t i = 0; i < t->n; i++) {
 			pclaim *pi = &t->v[i];
-			if (pi->c.visit != 0 || !pi->row || !pi->row->facility[0] || pi->flagged_dup ||
-			    !strcmp(pi->row->facility, po->row->facility) ||
+			if (pi->c.visit != 0 || !pi->row || !pi->row->facility[0] ||
+			    pi->flagged_dup || !strcmp(pi->row->facility, po->row->facility) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
 			bool any;
@@ -580,10 +604,12 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				paid = po->res.fund;
 			sb_date_format(begin_of(pi), da);
 			sb_date_format(pi->c.date, db);
-			const char *why = fmt_text(t, "outpatient claim at %s while in hospital at %s "
-						   "(claim %s, %s to %s): the person was in a bed "
-						   "elsewhere", po->row->facility, pi->row->facility,
-						   pi->id, da, db);
+			const char *why =
+				fmt_text(t,
+					 "outpatient claim at %s while in hospital at %s "
+					 "(claim %s, %s to %s): the person was in a bed "
+					 "elsewhere",
+					 po->row->facility, pi->row->facility, pi->id, da, db);
 			st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid, d);
 			break;
 		}
@@ -610,7 +636,8 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 			    !strcmp(e->facility, facility)) {
 				e->n += n;
 				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
-					       SB_OK : SB_ELIMIT;
+					       SB_OK :
+					       SB_ELIMIT;
 			}
 		}
 	}
@@ -631,7 +658,8 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		c->mask = cap - 1;
 		for (size_t i = 0; i < c->n; i++) {
 			const cost *e = &c->v[i];
-			uint64_t k = e->hash ^ (uint64_t)(uint32_t)e->level * 0x9e3779b97f4a7c15ULL ^
+			uint64_t k = e->hash ^
+				     (uint64_t)(uint32_t)e->level * 0x9e3779b97f4a7c15ULL ^
 				     e->visit;
 			size_t slot = (size_t)(k ^ k >> 31) & c->mask;
 			while (c->table[slot])
@@ -642,7 +670,7 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 	size_t slot = (size_t)(key ^ key >> 31) & c->mask;
 	while (c->table[slot])
 		slot = (slot + 1) & c->mask;
-	c->v[c->n] = (cost){facility, h, level, visit, n, total, fund};
+	c->v[c->n] = (cost){ facility, h, level, visit, n, total, fund };
 	c->table[slot] = (uint32_t)++c->n;
 	return SB_OK;
 }
@@ -693,8 +721,10 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 		sb_status cs = cost_add(&t->costs, p->row->facility, text_hash(p->row->facility),
 					p->c.level, p->c.visit, 1, p->c.total, p->res.fund);
 		if (cs)
-			return sb_diag_set(d, cs, NULL, 0, 0, cs == SB_ENOMEM ? "out of memory" :
-					   "a facility's costs overflow a 64-bit sum");
+			return sb_diag_set(d, cs, NULL, 0, 0,
+					   cs == SB_ENOMEM ?
+						   "out of memory" :
+						   "a facility's costs overflow a 64-bit sum");
 	}
 	t->n++;
 	return compare(a, t, t->n - 1, d);
@@ -729,10 +759,12 @@ static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
 	f->paid = paid;
 	f->due = rule == SB_AUDIT_OVERPAID ? 0 : -1;
 	f->risk = paid;
-	f->reason = rule == SB_AUDIT_DUPLICATE ?
-		fmt_text(t, "settlement id settled twice (%s): the second payment is at risk",
-			 r->reason) :
-		fmt_text(t, "paid although the policy pays nothing for it: %s", r->reason);
+	f->reason =
+		rule == SB_AUDIT_DUPLICATE ?
+			fmt_text(t,
+				 "settlement id settled twice (%s): the second payment is at risk",
+				 r->reason) :
+			fmt_text(t, "paid although the policy pays nothing for it: %s", r->reason);
 	return f->claim && f->reason ? SB_OK : oom(d);
 }
 
@@ -884,8 +916,10 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->visit, e->n,
 					e->total, e->fund);
 		if (st)
-			return sb_diag_set(d, st, NULL, 0, 0, st == SB_ENOMEM ? "out of memory" :
-					   "a facility's costs overflow a 64-bit sum");
+			return sb_diag_set(d, st, NULL, 0, 0,
+					   st == SB_ENOMEM ?
+						   "out of memory" :
+						   "a facility's costs overflow a 64-bit sum");
 	}
 	return SB_OK;
 }
@@ -994,12 +1028,13 @@ static sb_status outliers(audit *a, sb_diag *d)
 	qsort(c->v, c->n, sizeof *c->v, cmp_cost);
 	sb_fen *mean = sb_malloc(c->n * sizeof *mean), *dev = sb_malloc(c->n * sizeof *dev),
 	       *per = sb_malloc(c->n * sizeof *per);
-	thr t = {0};
+	thr t = { 0 };
 	if (mean && dev && per && (t.cur = sb_calloc(1, sizeof *t.cur)))
 		sb_arena_init(&t.cur->arena);
 	sb_status st = t.cur ? SB_OK : oom(d);
 	for (size_t i = 0, j; !st && i < c->n; i = j) {
-		for (j = i; j < c->n && c->v[j].level == c->v[i].level && c->v[j].visit == c->v[i].visit;
+		for (j = i;
+		     j < c->n && c->v[j].level == c->v[i].level && c->v[j].visit == c->v[i].visit;
 		     j++)
 			;
 		size_t m = 0;
@@ -1041,18 +1076,22 @@ static sb_status outliers(audit *a, sb_diag *d)
 				due = -1;
 			f->due = due;
 			f->risk = due >= 0 && e->fund > due ? e->fund - due : 0;
-			const char *level = e->level >= 0 ?
-				sb_policyset_symbol_name(a->set, SB_SYM_LEVEL, e->level) : "(none)";
+			const char *level =
+				e->level >= 0 ?
+					sb_policyset_symbol_name(a->set, SB_SYM_LEVEL, e->level) :
+					"(none)";
 			char xm[SB_MONEY_BUF], mm[SB_MONEY_BUF], rk[SB_MONEY_BUF];
 			sb_money_format(x, xm);
 			sb_money_format(med, mm);
 			sb_money_format(f->risk, rk);
-			f->reason = fmt_text(&t, "mean cost per %s claim at level %s is %s over %lld "
-					     "claims, against a median of %s among %zu facilities "
-					     "(robust z %.1f, threshold %.1f); the funds paid %s more "
-					     "than the peers' median per claim would give",
-					     sb_visit_names[e->visit], level ? level : "?", xm, e->n, mm,
-					     m, z, (double)r->threshold_bp / 10000.0, rk);
+			f->reason =
+				fmt_text(&t,
+					 "mean cost per %s claim at level %s is %s over %lld "
+					 "claims, against a median of %s among %zu facilities "
+					 "(robust z %.1f, threshold %.1f); the funds paid %s more "
+					 "than the peers' median per claim would give",
+					 sb_visit_names[e->visit], level ? level : "?", xm, e->n,
+					 mm, m, z, (double)r->threshold_bp / 10000.0, rk);
 			if (!f->reason)
 				st = oom(d);
 		}
@@ -1076,8 +1115,7 @@ static sb_status end(void *self, sb_diag *d)
 	sb_status st = outliers(a, d);
 	if (st)
 		return st;
-	st = sb_outdir_write(a->out, a->traces, a->traced ? "\n]\n" : "]\n",
-				       a->traced ? 3 : 2, d);
+	st = sb_outdir_write(a->out, a->traces, a->traced ? "\n]\n" : "]\n", a->traced ? 3 : 2, d);
 	if (!st)
 		st = sb_outdir_finish(a->out, a->csv, d);
 	if (!st)
@@ -1161,9 +1199,18 @@ static void release(void *self)
 }
 
 static const sb_sink_ops ops = {
-	.name = "audit", .begin = begin, .thread_new = thread_new, .partition = partition,
-	.claim = claim, .reject = reject, .partition_end = partition_end, .commit = commit,
-	.discard = discard, .merge = merge, .thread_free = thread_free, .end = end,
+	.name = "audit",
+	.begin = begin,
+	.thread_new = thread_new,
+	.partition = partition,
+	.claim = claim,
+	.reject = reject,
+	.partition_end = partition_end,
+	.commit = commit,
+	.discard = discard,
+	.merge = merge,
+	.thread_free = thread_free,
+	.end = end,
 	.release = release,
 };
 

@@ -26,9 +26,9 @@ sb_status sb_audit_sm3(int tag, const void *p, size_t n, const void *p2, size_t 
 	unsigned char t = (unsigned char)tag;
 	unsigned int len = 0;
 	bool ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) &&
-		  (tag < 0 || EVP_DigestUpdate(ctx, &t, 1)) && (!n || EVP_DigestUpdate(ctx, p, n)) &&
-		  (!n2 || EVP_DigestUpdate(ctx, p2, n2)) && EVP_DigestFinal_ex(ctx, out, &len) &&
-		  len == 32;
+		  (tag < 0 || EVP_DigestUpdate(ctx, &t, 1)) &&
+		  (!n || EVP_DigestUpdate(ctx, p, n)) && (!n2 || EVP_DigestUpdate(ctx, p2, n2)) &&
+		  EVP_DigestFinal_ex(ctx, out, &len) && len == 32;
 	EVP_MD_CTX_free(ctx);
 	EVP_MD_free(md);
 	return ok ? SB_OK : sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 is not available from OpenSSL");
@@ -94,11 +94,14 @@ static sb_status file_leaves(const char *path, leaves *l, unsigned char *whole, 
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path, strerror(errno));
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path,
+				   strerror(errno));
 	EVP_MD *md = EVP_MD_fetch(NULL, "SM3", NULL);
 	EVP_MD_CTX *ctx = md ? EVP_MD_CTX_new() : NULL;
-	sb_status st = ctx && EVP_DigestInit_ex(ctx, md, NULL) ? SB_OK :
-		       sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 is not available from OpenSSL");
+	sb_status st =
+		ctx && EVP_DigestInit_ex(ctx, md, NULL) ?
+			SB_OK :
+			sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 is not available from OpenSSL");
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -115,7 +118,8 @@ static sb_status file_leaves(const char *path, leaves *l, unsigned char *whole, 
 			st = push(l, h, d);
 	}
 	if (!st && ferror(f))
-		st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path, strerror(errno));
+		st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path,
+				 strerror(errno));
 	unsigned int len;
 	if (!st && whole && !EVP_DigestFinal_ex(ctx, whole, &len))
 		st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 failed");
@@ -147,7 +151,7 @@ sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
 	sb_status st = sb_outdir_open(dir, &od, d);
 	if (st)
 		return st;
-	leaves top = {0}, rows = {0};
+	leaves top = { 0 }, rows = { 0 };
 	FILE *f = sb_outdir_create(od, "evidence.txt", d);
 	if (!f) {
 		st = d->code ? d->code : SB_EIO;
@@ -167,7 +171,8 @@ sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
 		sb_audit_hex(h, 32, hex);
 		k = snprintf(line, sizeof line, "input %s %s\n", hex, inputs[i]);
 		if (k < 0 || (size_t)k >= sizeof line) {
-			st = sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "input path too long: %s", inputs[i]);
+			st = sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "input path too long: %s",
+					 inputs[i]);
 			goto out;
 		}
 		st = sb_outdir_write(od, f, line, (size_t)k, d);
@@ -218,7 +223,9 @@ static bool unhex(const char *s, size_t n, unsigned char out[32])
 		int v = 0;
 		for (int j = 0; j < 2; j++) {
 			char c = s[2 * i + (size_t)j];
-			int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			int x = c >= '0' && c <= '9' ? c - '0' :
+				c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+						       -1;
 			if (x < 0)
 				return false;
 			v = v * 16 + x;
@@ -229,8 +236,7 @@ static bool unhex(const char *s, size_t n, unsigned char out[32])
 }
 
 /* Names how the rows of a file differ from its stored leaves. */
-static sb_status compare_rows(const char *name, const leaves *want, const leaves *got,
-			      sb_diag *d)
+static sb_status compare_rows(const char *name, const leaves *want, const leaves *got, sb_diag *d)
 {
 	size_t n = want->n < got->n ? want->n : got->n;
 	for (size_t i = 0; i < n; i++) {
@@ -241,8 +247,10 @@ static sb_status compare_rows(const char *name, const leaves *want, const leaves
 			how = "added";
 		else if (got->n < want->n && !memcmp(got->h[i], want->h[i + 1], 32))
 			how = "removed";
-		return sb_diag_set(d, SB_EINPUT, name, (int)(i + 1), 0, "%s row %zu was %s since "
-				   "the evidence was written", name, i + 1, how);
+		return sb_diag_set(d, SB_EINPUT, name, (int)(i + 1), 0,
+				   "%s row %zu was %s since "
+				   "the evidence was written",
+				   name, i + 1, how);
 	}
 	if (got->n != want->n)
 		return sb_diag_set(d, SB_EINPUT, name, (int)(n + 1), 0,
@@ -251,15 +259,15 @@ static sb_status compare_rows(const char *name, const leaves *want, const leaves
 	return SB_OK;
 }
 
-sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *report,
-				   sb_diag *d)
+sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *report, sb_diag *d)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/evidence.txt", dir);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path, strerror(errno));
-	leaves top = {0}, want = {0}, got = {0};
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path,
+				   strerror(errno));
+	leaves top = { 0 }, want = { 0 }, got = { 0 };
 	char *line = NULL, name[4096] = "", stored_root[65] = "";
 	size_t cap = 0, rows_left = 0, lineno = 0;
 	ssize_t n;
@@ -273,7 +281,8 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 		unsigned char h[32], leaf[32];
 		if (lineno == 1) {
 			if (strcmp(line, "sanbao-evidence 1 sm3"))
-				st = sb_diag_set(d, SB_EINPUT, path, 1, 1, "not a sanbao evidence file "
+				st = sb_diag_set(d, SB_EINPUT, path, 1, 1,
+						 "not a sanbao evidence file "
 						 "(the first line is \"sanbao-evidence 1 sm3\")");
 		} else if (!strncmp(line, "input ", 6) && n > 71 && line[70] == ' ' &&
 			   unhex(line + 6, 64, h)) {
@@ -284,7 +293,9 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 				st = push(&top, leaf, d);
 			if (file_leaves(in, NULL, now, &ignored)) {
 				if (report)
-					fprintf(report, "  input %s: not readable here, not compared\n", in);
+					fprintf(report,
+						"  input %s: not readable here, not compared\n",
+						in);
 			} else if (memcmp(now, h, 32)) {
 				inputs_changed++;
 				if (report)
@@ -297,14 +308,16 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 			char *end;
 			unsigned long long rows = sp ? strtoull(sp + 1, &end, 10) : 0;
 			if (!sp || *end || (size_t)(sp - line - 7) >= sizeof name) {
-				st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 1, "malformed output line");
+				st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 1,
+						 "malformed output line");
 				break;
 			}
 			memcpy(name, line + 7, (size_t)(sp - line - 7));
 			name[sp - line - 7] = '\0';
 			if (strchr(name, '/') || !strcmp(name, "..")) {
-				st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 8,
-						 "an output is a file name in the folder, not a path");
+				st = sb_diag_set(
+					d, SB_EINPUT, path, (int)lineno, 8,
+					"an output is a file name in the folder, not a path");
 				break;
 			}
 			rows_left = (size_t)rows;
@@ -321,7 +334,7 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 			got.n = 0;
 			char fp[8400];
 			snprintf(fp, sizeof fp, "%s/%s", dir, name);
-			leaves copy = {0};
+			leaves copy = { 0 };
 			for (size_t i = 0; i < want.n && !st; i++)
 				st = push(&copy, want.h[i], d);
 			if (!st)
@@ -330,9 +343,12 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 			if (st)
 				break;
 			if (memcmp(r, h, 32)) {
-				st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 11, "the rows stored "
-						 "for %s do not give its file-root: the evidence file "
-						 "itself was changed", name);
+				st = sb_diag_set(
+					d, SB_EINPUT, path, (int)lineno, 11,
+					"the rows stored "
+					"for %s do not give its file-root: the evidence file "
+					"itself was changed",
+					name);
 				break;
 			}
 			if ((st = named_leaf(2, name, h, leaf, d)) || (st = push(&top, leaf, d)) ||
@@ -345,8 +361,10 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 			memcpy(stored_root, line + 5, 64);
 			stored_root[64] = '\0';
 		} else {
-			st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 1, "line %zu of the evidence "
-					 "file is not one it writes", lineno);
+			st = sb_diag_set(d, SB_EINPUT, path, (int)lineno, 1,
+					 "line %zu of the evidence "
+					 "file is not one it writes",
+					 lineno);
 		}
 	}
 	if (!st && (in_output || !stored_root[0]))
@@ -357,18 +375,23 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 	if (!st && !(st = root_of(&top, r, d))) {
 		sb_audit_hex(r, 32, hex);
 		if (strcmp(hex, stored_root))
-			st = sb_diag_set(d, SB_EINPUT, path, 0, 0, "the evidence file's root %s is "
+			st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
+					 "the evidence file's root %s is "
 					 "not the root of what it lists (%s): it was changed",
 					 stored_root, hex);
 		else if (root_hex && strcmp(root_hex, hex))
-			st = sb_diag_set(d, SB_EINPUT, path, 0, 0, "the evidence root %s is not the "
-					 "published root %s", hex, root_hex);
+			st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
+					 "the evidence root %s is not the "
+					 "published root %s",
+					 hex, root_hex);
 		else if (inputs_changed)
-			st = sb_diag_set(d, SB_EINPUT, path, 0, 0, "%lld input%s changed since the "
-					 "run (listed above)", inputs_changed,
-					 inputs_changed == 1 ? "" : "s");
+			st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
+					 "%lld input%s changed since the "
+					 "run (listed above)",
+					 inputs_changed, inputs_changed == 1 ? "" : "s");
 		else if (report)
-			fprintf(report, "  root %s%s\n", hex, root_hex ? " = the published root" : "");
+			fprintf(report, "  root %s%s\n", hex,
+				root_hex ? " = the published root" : "");
 	}
 	free(line);
 	fclose(f);
@@ -420,7 +443,6 @@ static sb_status policy_files(const char *dir, char ***out, size_t *n, sb_diag *
 		qsort(*out, *n, sizeof **out, cmp_str);
 	return st;
 }
-
 
 sb_status sb_audit_evidence_run(const char *dir, const char *const *outputs,
 				const char *policies_dir, const char *const *files, size_t nfiles,

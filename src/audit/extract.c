@@ -24,13 +24,13 @@ static const char *text(sb_audit_extract *x, sb_csv_field f)
 	return sb_arena_strndup(&x->arena, f.p, f.n);
 }
 
-static sb_status bad(const sb_csv *c, const char *col, sb_csv_field f, const char *why,
-		     sb_diag *d)
+static sb_status bad(const sb_csv *c, const char *col, sb_csv_field f, const char *why, sb_diag *d)
 {
 	char shown[SB_IO_SHOWN];
 	return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 			   "%s \"%s\" %s: write yuan with at most 2 decimals, 0 or more, or "
-			   "leave it empty", col, sb_io_shown(f.p, f.n, shown), why);
+			   "leave it empty",
+			   col, sb_io_shown(f.p, f.n, shown), why);
 }
 
 static sb_status add_cell(sb_audit_extract *x, uint8_t col, sb_fen fen, sb_diag *d)
@@ -43,7 +43,7 @@ static sb_status add_cell(sb_audit_extract *x, uint8_t col, sb_fen fen, sb_diag 
 		x->cells = v;
 		x->cellcap = nc;
 	}
-	x->cells[x->ncells++] = (sb_audit_cell){col, fen};
+	x->cells[x->ncells++] = (sb_audit_cell){ col, fen };
 	return SB_OK;
 }
 
@@ -85,18 +85,22 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 		if (h.n <= 7 || strncasecmp(h.p, "actual_", 7))
 			continue;
 		if (x->nactual == SB_AUDIT_MAX_ACTUAL || h.n - 7 >= sizeof x->actual[0]) {
-			st = sb_diag_set(d, SB_ESYNTAX, path, 1, 0,
-					 x->nactual == SB_AUDIT_MAX_ACTUAL ?
-					 "claims.csv has more than %d actual_<layer> columns" :
-					 "claims.csv column %d: a layer id is at most 46 characters",
-					 x->nactual == SB_AUDIT_MAX_ACTUAL ? SB_AUDIT_MAX_ACTUAL : (int)i + 1);
+			st = sb_diag_set(
+				d, SB_ESYNTAX, path, 1, 0,
+				x->nactual == SB_AUDIT_MAX_ACTUAL ?
+					"claims.csv has more than %d actual_<layer> columns" :
+					"claims.csv column %d: a layer id is at most 46 characters",
+				x->nactual == SB_AUDIT_MAX_ACTUAL ? SB_AUDIT_MAX_ACTUAL :
+								    (int)i + 1);
 			goto out;
 		}
 		for (int k = 0; k < x->nactual; k++)
-			if (strlen(x->actual[k]) == h.n - 7 && !memcmp(x->actual[k], h.p + 7, h.n - 7)) {
+			if (strlen(x->actual[k]) == h.n - 7 &&
+			    !memcmp(x->actual[k], h.p + 7, h.n - 7)) {
 				st = sb_diag_set(d, SB_ESYNTAX, path, 1, 0,
 						 "claims.csv names the column actual_%s twice: "
-						 "keep one", x->actual[k]);
+						 "keep one",
+						 x->actual[k]);
 				goto out;
 			}
 		memcpy(x->actual[x->nactual], h.p + 7, h.n - 7);
@@ -148,11 +152,15 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 		}
 		sb_id_mask(f.p, f.n, mask);
 		row->person = mask;
-		row->facility = col[SB_CCOL_FACILITY] < 0 ? "" :
-				text(x, sb_csv_get(c, (size_t)col[SB_CCOL_FACILITY]));
-		row->mdtrt = col[SB_CCOL_MDTRT] < 0 ? "" : text(x, sb_csv_get(c, (size_t)col[SB_CCOL_MDTRT]));
-		row->diagnosis = col[SB_CCOL_DIAGNOSIS] < 0 ? "" :
-				 text(x, sb_csv_get(c, (size_t)col[SB_CCOL_DIAGNOSIS]));
+		row->facility = col[SB_CCOL_FACILITY] < 0 ?
+					"" :
+					text(x, sb_csv_get(c, (size_t)col[SB_CCOL_FACILITY]));
+		row->mdtrt = col[SB_CCOL_MDTRT] < 0 ?
+				     "" :
+				     text(x, sb_csv_get(c, (size_t)col[SB_CCOL_MDTRT]));
+		row->diagnosis = col[SB_CCOL_DIAGNOSIS] < 0 ?
+					 "" :
+					 text(x, sb_csv_get(c, (size_t)col[SB_CCOL_DIAGNOSIS]));
 		if (!row->facility || !row->mdtrt || !row->diagnosis) {
 			st = oom(d);
 			goto out;
@@ -163,7 +171,8 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 			if (sb_date_parse(f.p, f.n, 1, &row->begin, &why)) {
 				st = sb_diag_set(d, SB_EINPUT, path, (int)row->line, 0,
 						 "begin \"%s\" is not a date (%s): write YYYY-MM-DD "
-						 "or leave it empty", sb_io_shown(f.p, f.n, shown),
+						 "or leave it empty",
+						 sb_io_shown(f.p, f.n, shown),
 						 why ? why : "not YYYY-MM-DD");
 				goto out;
 			}
@@ -184,7 +193,8 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 		for (int k = 0; k < x->nactual && !st; k++) {
 			char name[64];
 			snprintf(name, sizeof name, "actual_%s", x->actual[k]);
-			st = money_cell(x, c, actual_col[k], (uint8_t)(SB_AUDIT_NFUNDS + k), name, d);
+			st = money_cell(x, c, actual_col[k], (uint8_t)(SB_AUDIT_NFUNDS + k), name,
+					d);
 		}
 		if (st)
 			goto out;

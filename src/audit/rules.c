@@ -11,10 +11,10 @@
 #include "sanbao/audit.h"
 
 static const char *const rule_names[SB_AUDIT_NRULES] = {
-	"overpaid", "underpaid", "duplicate", "split_stay", "overlap", "assistance_ineligible",
+	"overpaid",     "underpaid", "duplicate", "split_stay", "overlap", "assistance_ineligible",
 	"cost_outlier",
 };
-static const char *const severity_names[] = {"low", "medium", "high"};
+static const char *const severity_names[] = { "low", "medium", "high" };
 static const char *const fund_names[SB_AUDIT_NFUNDS] = {
 	"hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
 };
@@ -36,20 +36,20 @@ const char *sb_audit_fund_column(int k)
 
 /* The parameters each rule takes, besides id, severity, enabled, source. */
 static const char *const keys_of[SB_AUDIT_NRULES][8] = {
-	{"id", "severity", "enabled", "source", "tolerance", NULL},
-	{"id", "severity", "enabled", "source", "tolerance", NULL},
-	{"id", "severity", "enabled", "source", NULL},
-	{"id", "severity", "enabled", "source", "days", "diagnosis_chars", NULL},
-	{"id", "severity", "enabled", "source", "outpatient", NULL},
-	{"id", "severity", "enabled", "source", NULL},
-	{"id", "severity", "enabled", "source", "threshold", "min_claims", "min_peers", NULL},
+	{ "id", "severity", "enabled", "source", "tolerance", NULL },
+	{ "id", "severity", "enabled", "source", "tolerance", NULL },
+	{ "id", "severity", "enabled", "source", NULL },
+	{ "id", "severity", "enabled", "source", "days", "diagnosis_chars", NULL },
+	{ "id", "severity", "enabled", "source", "outpatient", NULL },
+	{ "id", "severity", "enabled", "source", NULL },
+	{ "id", "severity", "enabled", "source", "threshold", "min_claims", "min_peers", NULL },
 };
 
-static const char *const top_keys[] = {"sanbao_audit_rules", "name", "source", "from", "funds",
-				       "rules", NULL};
+static const char *const top_keys[] = {
+	"sanbao_audit_rules", "name", "source", "from", "funds", "rules", NULL
+};
 
-static sb_status text_of(sb_ynode n, const char *what, sb_arena *a, const char **out,
-			 sb_diag *d)
+static sb_status text_of(sb_ynode n, const char *what, sb_arena *a, const char **out, sb_diag *d)
 {
 	size_t len;
 	const char *p = sb_ynode_text(n, &len);
@@ -73,9 +73,10 @@ static sb_status int_of(sb_ynode n, const char *what, long lo, long hi, int *out
 	char *end;
 	long v = strtol(buf, &end, 10);
 	if (*end || buf[0] == '+' || buf[0] == ' ' || v < lo || v > hi)
-		return sb_ynode_error(d, SB_EINPUT, n,
-				      "%s \"%s\" is not allowed: write a whole number from %ld to %ld",
-				      what, buf, lo, hi);
+		return sb_ynode_error(
+			d, SB_EINPUT, n,
+			"%s \"%s\" is not allowed: write a whole number from %ld to %ld", what, buf,
+			lo, hi);
 	*out = (int)v;
 	return SB_OK;
 }
@@ -87,8 +88,10 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 				      "a rule is a mapping: {id: overpaid, severity: high, ...}");
 	sb_ynode id = sb_ynode_get(n, "id");
 	if (!id.n)
-		return sb_ynode_error(d, SB_EINPUT, n, "a rule needs an id (one of overpaid, "
-				      "underpaid, duplicate, split_stay, overlap, assistance_ineligible, cost_outlier)");
+		return sb_ynode_error(
+			d, SB_EINPUT, n,
+			"a rule needs an id (one of overpaid, "
+			"underpaid, duplicate, split_stay, overlap, assistance_ineligible, cost_outlier)");
 	int k = -1;
 	for (int i = 0; i < SB_AUDIT_NRULES; i++)
 		if (sb_ynode_eq(id, rule_names[i]))
@@ -96,10 +99,11 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 	if (k < 0) {
 		size_t len;
 		const char *p = sb_ynode_text(id, &len);
-		return sb_ynode_error(d, SB_EINPUT, id,
-				      "unknown rule id \"%.*s\": write one of overpaid, underpaid, "
-				      "duplicate, split_stay, overlap, assistance_ineligible, cost_outlier",
-				      p ? (int)(len > 60 ? 60 : len) : 0, p ? p : "");
+		return sb_ynode_error(
+			d, SB_EINPUT, id,
+			"unknown rule id \"%.*s\": write one of overpaid, underpaid, "
+			"duplicate, split_stay, overlap, assistance_ineligible, cost_outlier",
+			p ? (int)(len > 60 ? 60 : len) : 0, p ? p : "");
 	}
 	if (seen[k])
 		return sb_ynode_error(d, SB_EINPUT, id, "rule %s is given twice: keep one",
@@ -114,7 +118,8 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 	u->enabled = true;
 	sb_ynode v = sb_ynode_get(n, "severity");
 	if (!v.n)
-		return sb_ynode_error(d, SB_EINPUT, n, "rule %s needs a severity (low, medium or high)",
+		return sb_ynode_error(d, SB_EINPUT, n,
+				      "rule %s needs a severity (low, medium or high)",
 				      rule_names[k]);
 	int sev = -1;
 	for (int i = 0; i < 3; i++)
@@ -123,7 +128,8 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 	if (sev < 0)
 		return sb_ynode_error(d, SB_EINPUT, v, "severity must be low, medium or high");
 	u->severity = (sb_audit_severity)sev;
-	if ((v = sb_ynode_get(n, "enabled")).n && (st = sb_ynode_bool(v, "enabled", &u->enabled, d)))
+	if ((v = sb_ynode_get(n, "enabled")).n &&
+	    (st = sb_ynode_bool(v, "enabled", &u->enabled, d)))
 		return st;
 	if ((v = sb_ynode_get(n, "source")).n && (st = text_of(v, "source", a, &u->source, d)))
 		return st;
@@ -157,10 +163,12 @@ static sb_status read_rule(sb_ynode n, sb_audit_rules *r, sb_arena *a, bool *see
 static sb_status read_funds(sb_ynode n, sb_audit_rules *r, sb_diag *d)
 {
 	if (!sb_ynode_is_map(n))
-		return sb_ynode_error(d, SB_EINPUT, n, "funds is a mapping of the extract's fund "
-				      "columns to fund codes: {hifp_pay: [\"310100\", \"390100\"], ...}");
-	static const char *const allowed[] = {"hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",
-					      "oth_pay", NULL};
+		return sb_ynode_error(
+			d, SB_EINPUT, n,
+			"funds is a mapping of the extract's fund "
+			"columns to fund codes: {hifp_pay: [\"310100\", \"390100\"], ...}");
+	static const char *const allowed[] = { "hifp_pay", "hifmi_pay", "hifob_pay",
+					       "maf_pay",  "oth_pay",   NULL };
 	sb_status st = sb_ynode_check_keys(n, "funds", allowed, d);
 	if (st)
 		return st;
@@ -169,8 +177,10 @@ static sb_status read_funds(sb_ynode n, sb_audit_rules *r, sb_diag *d)
 		if (!v.n)
 			continue;
 		if (!sb_ynode_is_seq(v))
-			return sb_ynode_error(d, SB_EINPUT, v, "%s takes a list of fund codes "
-					      "(fund_pay_type, 6 digits): [\"390100\"]", fund_names[k]);
+			return sb_ynode_error(d, SB_EINPUT, v,
+					      "%s takes a list of fund codes "
+					      "(fund_pay_type, 6 digits): [\"390100\"]",
+					      fund_names[k]);
 		size_t m = sb_ynode_len(v);
 		if (m > SB_AUDIT_MAX_CODES)
 			return sb_ynode_error(d, SB_EINPUT, v, "%s lists more than %d fund codes",
@@ -183,22 +193,26 @@ static sb_status read_funds(sb_ynode n, sb_audit_rules *r, sb_diag *d)
 			for (size_t j = 0; ok && j < len; j++)
 				ok = p[j] >= '0' && p[j] <= '9';
 			if (!ok)
-				return sb_ynode_error(d, SB_EINPUT, c, "a fund code is 6 digits "
+				return sb_ynode_error(d, SB_EINPUT, c,
+						      "a fund code is 6 digits "
 						      "(NHSA fund_pay_type, e.g. \"390100\")");
 			for (int k2 = 0; k2 < SB_AUDIT_NFUNDS; k2++)
 				for (int j = 0; j < r->ncodes[k2]; j++)
 					if (!memcmp(r->code[k2][j], p, 6))
-						return sb_ynode_error(d, SB_EINPUT, c, "fund code %.6s is "
+						return sb_ynode_error(d, SB_EINPUT, c,
+								      "fund code %.6s is "
 								      "mapped twice (also to %s): a "
-								      "fund is paid in one column", p,
-								      fund_names[k2]);
+								      "fund is paid in one column",
+								      p, fund_names[k2]);
 			memcpy(r->code[k][r->ncodes[k]++], p, 6);
 		}
 	}
 	return SB_OK;
 }
 
-sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d)
+static sb_status read_doc(sb_ydoc *doc, const char *path, sb_audit_rules *r, sb_diag *d);
+
+static sb_status rules_init(sb_audit_rules *r, sb_diag *d)
 {
 	memset(r, 0, sizeof *r);
 	sb_arena *a = sb_calloc(1, sizeof *a);
@@ -211,17 +225,46 @@ sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d)
 	r->rule[SB_AUDIT_COST_OUTLIER].threshold_bp = 35000;
 	r->rule[SB_AUDIT_COST_OUTLIER].min_claims = 30;
 	r->rule[SB_AUDIT_COST_OUTLIER].min_peers = 5;
+	return SB_OK;
+}
+
+sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d)
+{
+	sb_status st = rules_init(r, d);
 	sb_ydoc *doc = NULL;
-	sb_status st = sb_ydoc_load(path, &doc, d);
-	if (st)
-		return st;
+	if (!st)
+		st = sb_ydoc_load(path, &doc, d);
+	if (!st)
+		st = read_doc(doc, path, r, d);
+	sb_ydoc_free(doc);
+	return st;
+}
+
+sb_status sb_audit_rules_load_mem(const char *name, const char *buf, size_t n, sb_audit_rules *r,
+				  sb_diag *d)
+{
+	sb_status st = rules_init(r, d);
+	sb_ydoc *doc = NULL;
+	if (!st)
+		st = sb_ydoc_load_mem(name, buf, n, &doc, d);
+	if (!st)
+		st = read_doc(doc, name, r, d);
+	sb_ydoc_free(doc);
+	return st;
+}
+
+static sb_status read_doc(sb_ydoc *doc, const char *path, sb_audit_rules *r, sb_diag *d)
+{
+	sb_arena *a = r->arena;
+	sb_status st = SB_OK;
 	if (!(r->path = sb_arena_strndup(a, path, strlen(path)))) {
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
 	sb_ynode root = sb_ydoc_root(doc);
 	if (!root.n || !sb_ynode_is_map(root)) {
-		st = sb_diag_set(d, SB_EINPUT, path, 1, 1, "a rule file is a mapping that starts "
+		st = sb_diag_set(d, SB_EINPUT, path, 1, 1,
+				 "a rule file is a mapping that starts "
 				 "with sanbao_audit_rules: 1");
 		goto out;
 	}
@@ -229,11 +272,13 @@ sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d)
 		goto out;
 	sb_ynode v = sb_ynode_get(root, "sanbao_audit_rules");
 	if (!v.n) {
-		st = sb_ynode_error(d, SB_EINPUT, root, "a rule file starts with sanbao_audit_rules: 1");
+		st = sb_ynode_error(d, SB_EINPUT, root,
+				    "a rule file starts with sanbao_audit_rules: 1");
 		goto out;
 	}
 	if (!sb_ynode_eq(v, "1")) {
-		st = sb_ynode_error(d, SB_EINPUT, v, "sanbao_audit_rules must be 1 (the only version)");
+		st = sb_ynode_error(d, SB_EINPUT, v,
+				    "sanbao_audit_rules must be 1 (the only version)");
 		goto out;
 	}
 	if (!(v = sb_ynode_get(root, "name")).n) {
@@ -243,14 +288,16 @@ sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d)
 	if ((st = text_of(v, "name", a, &r->name, d)))
 		goto out;
 	if (!(v = sb_ynode_get(root, "source")).n) {
-		st = sb_ynode_error(d, SB_EINPUT, root, "a rule file needs a source: the "
+		st = sb_ynode_error(d, SB_EINPUT, root,
+				    "a rule file needs a source: the "
 				    "regulation or notice it applies, cited");
 		goto out;
 	}
 	if ((st = text_of(v, "source", a, &r->source, d)))
 		goto out;
 	if (!(v = sb_ynode_get(root, "from")).n) {
-		st = sb_ynode_error(d, SB_EINPUT, root, "a rule file needs from: the date its rules "
+		st = sb_ynode_error(d, SB_EINPUT, root,
+				    "a rule file needs from: the date its rules "
 				    "apply from (YYYY-MM-DD)");
 		goto out;
 	}
@@ -263,11 +310,10 @@ sb_status sb_audit_rules_load(const char *path, sb_audit_rules *r, sb_diag *d)
 				    "a rule file needs rules: a list of {id: ..., severity: ...}");
 		goto out;
 	}
-	bool seen[SB_AUDIT_NRULES] = {false};
+	bool seen[SB_AUDIT_NRULES] = { false };
 	for (size_t i = 0; i < sb_ynode_len(v) && !st; i++)
 		st = read_rule(sb_ynode_item(v, i), r, a, seen, d);
 out:
-	sb_ydoc_free(doc);
 	return st;
 }
 

@@ -40,8 +40,8 @@ static const char verify_usage[] =
  * demo policies: installed, or in the source tree beside a build folder. */
 static const char *default_rules(char *buf, size_t n)
 {
-	static const char *const rel[] = {SB_BIN_TO_DATA "/rules/default.yaml",
-					  "../rules/default.yaml"};
+	static const char *const rel[] = { SB_BIN_TO_DATA "/rules/default.yaml",
+					   "../rules/default.yaml" };
 	char exe[4096];
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (len <= 0)
@@ -101,7 +101,8 @@ int sb_cmd_audit(int argc, char **argv)
 			char *end;
 			long n = strtol(v, &end, 10);
 			if (*end || n < 1 || n > 64) {
-				fprintf(stderr, "sanbao audit: --threads takes a number from 1 to 64\n");
+				fprintf(stderr,
+					"sanbao audit: --threads takes a number from 1 to 64\n");
 				return 2;
 			}
 			cfg.threads = (int)n;
@@ -109,7 +110,8 @@ int sb_cmd_audit(int argc, char **argv)
 			char *end;
 			long n = strtol(v, &end, 10);
 			if (*end || n < 1 || n > 65536) {
-				fprintf(stderr, "sanbao audit: --partition-mb takes a number from 1 to 65536\n");
+				fprintf(stderr,
+					"sanbao audit: --partition-mb takes a number from 1 to 65536\n");
 				return 2;
 			}
 			cfg.partition_bytes = (size_t)n << 20;
@@ -125,8 +127,11 @@ int sb_cmd_audit(int argc, char **argv)
 		if (takes)
 			i++;
 	}
-	const char *missing = !cfg.policies_dir ? "--policies" : !cfg.persons_path ? "--persons" :
-			      !cfg.claims_path ? "--claims" : !cfg.out_dir ? "--out" : NULL;
+	const char *missing = !cfg.policies_dir ? "--policies" :
+			      !cfg.persons_path ? "--persons" :
+			      !cfg.claims_path  ? "--claims" :
+			      !cfg.out_dir      ? "--out" :
+						  NULL;
 	if (missing) {
 		fprintf(stderr, "sanbao audit: %s is required\n\n%s", missing, usage_text);
 		return 2;
@@ -155,8 +160,8 @@ int sb_cmd_audit(int argc, char **argv)
 	for (int r = 0; r < SB_AUDIT_NRULES; r++)
 		n += t.findings[r];
 	printf("sanbao audit: %lld claims settled again, %lld rejected; %lld findings "
-	       "(%d threads, %.2f s)\n", t.batch.settled, t.batch.rejected, n, t.batch.threads,
-	       t.batch.seconds);
+	       "(%d threads, %.2f s)\n",
+	       t.batch.settled, t.batch.rejected, n, t.batch.threads, t.batch.seconds);
 	for (int r = 0; r < SB_AUDIT_NRULES; r++) {
 		char label[64];
 		snprintf(label, sizeof label, "%s (%lld)", sb_audit_rule_name((sb_audit_rule_id)r),
@@ -182,13 +187,15 @@ int sb_cmd_verify_evidence(int argc, char **argv)
 		} else if (argv[i][0] != '-' && !dir) {
 			dir = argv[i];
 		} else {
-			fprintf(stderr, "sanbao verify-evidence: unknown or extra argument %s\n\n%s",
+			fprintf(stderr,
+				"sanbao verify-evidence: unknown or extra argument %s\n\n%s",
 				argv[i], verify_usage);
 			return 2;
 		}
 	}
 	if (!dir) {
-		fprintf(stderr, "sanbao verify-evidence: give the output folder\n\n%s", verify_usage);
+		fprintf(stderr, "sanbao verify-evidence: give the output folder\n\n%s",
+			verify_usage);
 		return 2;
 	}
 	sb_diag d;
@@ -197,7 +204,8 @@ int sb_cmd_verify_evidence(int argc, char **argv)
 	if (sb_audit_evidence_verify(dir, root, stdout, &d)) {
 		char msg[1400];
 		fflush(stdout);
-		fprintf(stderr, "sanbao verify-evidence: %s\n", sb_diag_format(&d, msg, sizeof msg));
+		fprintf(stderr, "sanbao verify-evidence: %s\n",
+			sb_diag_format(&d, msg, sizeof msg));
 		return 1;
 	}
 	printf("  every row and input listed is as the evidence says\n");

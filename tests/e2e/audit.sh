@@ -222,6 +222,16 @@ out=$("$sanbao" verify-evidence "$tmp/i" 2>&1) && fail "a changed input passed"
 [[ $out == *"input $tmp/c0.csv: CHANGED since the run"*"1 input changed since the run"* ]] ||
 	fail "input: $out"
 
+# settle --evidence: the same evidence over settle's outputs.
+"$sanbao" settle --policies "$fx/policies" --persons "$fx/persons.csv" \
+	--identities "$fx/identities.csv" --claims "$fx/claims.csv" --out "$tmp/se" --evidence \
+	--monitor --quiet
+"$sanbao" verify-evidence "$tmp/se" | grep -q "warnings.csv: 1 rows unchanged" ||
+	fail "settle --evidence: $("$sanbao" verify-evidence "$tmp/se" 2>&1)"
+sed -i '2s/^/x/' "$tmp/se/settlements.csv"
+msg=$("$sanbao" verify-evidence "$tmp/se" 2>&1 >/dev/null) && fail "settle --evidence: a change passed"
+[[ $msg == *"settlements.csv row 2 was changed"* ]] || fail "settle --evidence: $msg"
+
 # ---- 4. errors, each at its place ------------------------------------------
 expect_error() { # RULES EXPECTED
 	local msg
