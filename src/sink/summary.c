@@ -128,6 +128,12 @@ static sb_status claim(void *self, void *thr, const sb_settled *s, sb_diag *d)
 	if (!add_claim(&x->all, s->claim, res) ||
 	    !add_claim(&x->regions[s->policy_index], s->claim, res))
 		x->overflow = true;
+	/* What summary.json reports as the reconciliation of each claim: every
+	 * layer within its base, and the layers adding up to fund (summed
+	 * here, not taken from the settlement's running sum). The full set of
+	 * invariants (sb_settle_verify: cap room, in-scope use, accumulators)
+	 * runs in the case runner, the fuzz target and test_batch, where its
+	 * cost (about 5% of a batch) is not paid on every production run. */
 	sb_fen sum = 0;
 	for (uint8_t i = 0; i < res->nlayers; i++) {
 		if (!sb_fen_add(&sum, res->layer[i].pay))
@@ -135,9 +141,7 @@ static sb_status claim(void *self, void *thr, const sb_settled *s, sb_diag *d)
 		if (res->layer[i].pay < 0 || res->layer[i].pay > res->layer[i].base)
 			x->identities_ok = false;
 	}
-	sb_fen fo;
-	if (sum != res->fund || __builtin_add_overflow(res->fund, res->oop, &fo) ||
-	    fo != s->claim->total)
+	if (sum != res->fund)
 		x->identities_ok = false;
 	return SB_OK;
 }
