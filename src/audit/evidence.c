@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,40 @@ sb_status sb_audit_sm3(int tag, const void *p, size_t n, const void *p2, size_t 
 	EVP_MD_CTX_free(ctx);
 	EVP_MD_free(md);
 	return ok ? SB_OK : sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 is not available from OpenSSL");
+}
+
+/* One SM3 fetched once and one context reused for every row: fetching the
+ * algorithm per row would cost more than hashing it. */
+typedef struct hasher {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+} hasher;
+
+static sb_status hasher_init(hasher *h, sb_diag *d)
+{
+	h->md = EVP_MD_fetch(NULL, "SM3", NULL);
+	h->ctx = h->md ? EVP_MD_CTX_new() : NULL;
+	return h->ctx ? SB_OK :
+			sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 is not available from OpenSSL");
+}
+
+static void hasher_release(hasher *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+}
+
+static sb_status hash(hasher *hs, int tag, const void *p, size_t n, const void *p2, size_t n2,
+		      unsigned char out[32], sb_diag *d)
+{
+	unsigned char t = (unsigned char)tag;
+	unsigned int len = 0;
+	bool ok = EVP_DigestInit_ex(hs->ctx, hs->md, NULL) &&
+		  (tag < 0 || EVP_DigestUpdate(hs->ctx, &t, 1)) &&
+		  (!n || EVP_DigestUpdate(hs->ctx, p, n)) &&
+		  (!n2 || EVP_DigestUpdate(hs->ctx, p2, n2)) &&
+		  EVP_DigestFinal_ex(hs->ctx, out, &len) && len == 32;
+	return ok ? SB_OK : sb_diag_set(d, SB_EIO, NULL, 0, 0, "SM3 failed");
 }
 
 void sb_audit_hex(const unsigned char *h, size_t n, char *out)
@@ -64,10 +100,10 @@ static sb_status push(leaves *l, const unsigned char h[32], sb_diag *d)
 }
 
 /* The Merkle root over l (which it overwrites). */
-static sb_status root_of(leaves *l, unsigned char out[32], sb_diag *d)
+static sb_status root_of(hasher *hs, leaves *l, unsigned char out[32], sb_diag *d)
 {
 	if (!l->n)
-		return sb_audit_sm3(0, NULL, 0, NULL, 0, out, d);
+		return hash(hs, 0, NULL, 0, NULL, 0, out, d);
 	size_t n = l->n;
 	while (n > 1) {
 		size_t m = 0;
@@ -77,7 +113,7 @@ static sb_status root_of(leaves *l, unsigned char out[32], sb_diag *d)
 				break;
 			}
 			unsigned char h[32];
-			sb_status st = sb_audit_sm3(1, l->h[i], 32, l->h[i + 1], 32, h, d);
+			sb_status st = hash(hs, 1, l->h[i], 32, l->h[i + 1], 32, h, d);
 			if (st)
 				return st;
 			memcpy(l->h[m++], h, 32);
@@ -90,7 +126,8 @@ static sb_status root_of(leaves *l, unsigned char out[32], sb_diag *d)
 
 /* The leaves of every line of path, and (when whole is not NULL) the SM3
  * of the whole file. */
-static sb_status file_leaves(const char *path, leaves *l, unsigned char *whole, sb_diag *d)
+static sb_status file_leaves(hasher *hs, const char *path, leaves *l, unsigned char *whole,
+			     sb_diag *d)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -114,7 +151,7 @@ static sb_status file_leaves(const char *path, leaves *l, unsigned char *whole, 
 		if (k && line[k - 1] == '\r')
 			k--;
 		unsigned char h[32];
-		if (l && !st && !(st = sb_audit_sm3(0, line, k, NULL, 0, h, d)))
+		if (l && !st && !(st = hash(hs, 0, line, k, NULL, 0, h, d)))
 			st = push(l, h, d);
 	}
 	if (!st && ferror(f))
@@ -130,7 +167,7 @@ static sb_status file_leaves(const char *path, leaves *l, unsigned char *whole, 
 	return st;
 }
 
-static sb_status named_leaf(int tag, const char *name, const unsigned char h[32],
+static sb_status named_leaf(hasher *hs, int tag, const char *name, const unsigned char h[32],
 			    unsigned char out[32], sb_diag *d)
 {
 	size_t n = strlen(name);
@@ -139,19 +176,107 @@ static sb_status named_leaf(int tag, const char *name, const unsigned char h[32]
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	memcpy(buf, name, n + 1);
 	memcpy(buf + n + 1, h, 32);
-	sb_status st = sb_audit_sm3(tag, buf, n + 33, NULL, 0, out, d);
+	sb_status st = hash(hs, tag, buf, n + 33, NULL, 0, out, d);
 	sb_free(buf);
 	return st;
+}
+
+/* One file to hash: an input whole, or an output's rows. */
+typedef struct job {
+	const char *path;
+	bool rows;
+	unsigned char whole[32];
+	leaves l;
+	sb_status st;
+	sb_diag d;
+} job;
+
+typedef struct pool {
+	job *jobs;
+	size_t n;
+	atomic_size_t next;
+} pool;
+
+static void *run_jobs(void *arg)
+{
+	pool *p = arg;
+	hasher hs = { 0 };
+	sb_diag d;
+	sb_status st = hasher_init(&hs, &d);
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->n)
+			break;
+		job *j = &p->jobs[i];
+		sb_diag_clear(&j->d);
+		if (st) {
+			j->st = st;
+			j->d = d;
+			continue;
+		}
+		j->st = file_leaves(&hs, j->path, j->rows ? &j->l : NULL, j->rows ? NULL : j->whole,
+				    &j->d);
+	}
+	hasher_release(&hs);
+	return NULL;
+}
+
+/* Hashes the files of jobs[0..n) on up to 8 threads: SM3 is the cost of
+ * evidence, and the files are independent. */
+static sb_status hash_all(job *jobs, size_t n, sb_diag *d)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cores < 1 ? 1 : (size_t)cores;
+	if (nt > 8)
+		nt = 8;
+	if (nt > n)
+		nt = n;
+	pool p = { .jobs = jobs, .n = n };
+	atomic_init(&p.next, 0);
+	pthread_t tid[8];
+	size_t started = 0;
+	for (; started + 1 < nt; started++)
+		if (pthread_create(&tid[started], NULL, run_jobs, &p))
+			break;
+	run_jobs(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].st) {
+			*d = jobs[i].d;
+			return jobs[i].st;
+		}
+	return SB_OK;
 }
 
 sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
 				  const char *const *inputs, char root[65], sb_diag *d)
 {
+	size_t nin = 0, nout = 0;
+	while (inputs && inputs[nin])
+		nin++;
+	while (outputs[nout])
+		nout++;
 	sb_outdir *od = NULL;
-	sb_status st = sb_outdir_open(dir, &od, d);
+	hasher hs = { 0 };
+	leaves top = { 0 };
+	char *paths = NULL;
+	job *jobs = sb_calloc(nin + nout + 1, sizeof *jobs);
+	sb_status st =
+		jobs ? hasher_init(&hs, d) : sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if (!st && !(paths = sb_malloc((nout + 1) * 4200)))
+		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	if (st)
-		return st;
-	leaves top = { 0 }, rows = { 0 };
+		goto out;
+	for (size_t i = 0; i < nin; i++)
+		jobs[i].path = inputs[i];
+	for (size_t i = 0; i < nout; i++) {
+		snprintf(paths + i * 4200, 4200, "%s/%s", dir, outputs[i]);
+		jobs[nin + i].path = paths + i * 4200;
+		jobs[nin + i].rows = true;
+	}
+	if ((st = hash_all(jobs, nin + nout, d)) || (st = sb_outdir_open(dir, &od, d)))
+		goto out;
 	FILE *f = sb_outdir_create(od, "evidence.txt", d);
 	if (!f) {
 		st = d->code ? d->code : SB_EIO;
@@ -163,12 +288,12 @@ sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
 	k = snprintf(line, sizeof line, "sanbao-evidence 1 sm3\n");
 	if ((st = sb_outdir_write(od, f, line, (size_t)k, d)))
 		goto out;
-	for (size_t i = 0; inputs && inputs[i] && !st; i++) {
-		unsigned char h[32], leaf[32];
-		if ((st = file_leaves(inputs[i], NULL, h, d)) ||
-		    (st = named_leaf(3, inputs[i], h, leaf, d)) || (st = push(&top, leaf, d)))
+	for (size_t i = 0; i < nin && !st; i++) {
+		unsigned char leaf[32];
+		if ((st = named_leaf(&hs, 3, inputs[i], jobs[i].whole, leaf, d)) ||
+		    (st = push(&top, leaf, d)))
 			goto out;
-		sb_audit_hex(h, 32, hex);
+		sb_audit_hex(jobs[i].whole, 32, hex);
 		k = snprintf(line, sizeof line, "input %s %s\n", hex, inputs[i]);
 		if (k < 0 || (size_t)k >= sizeof line) {
 			st = sb_diag_set(d, SB_EINPUT, NULL, 0, 0, "input path too long: %s",
@@ -177,31 +302,36 @@ sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
 		}
 		st = sb_outdir_write(od, f, line, (size_t)k, d);
 	}
-	for (size_t i = 0; outputs[i] && !st; i++) {
-		char path[4200];
-		snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
-		rows.n = 0;
-		if ((st = file_leaves(path, &rows, NULL, d)))
-			goto out;
-		size_t nrows = rows.n;
+	for (size_t i = 0; i < nout && !st; i++) {
+		leaves *rows = &jobs[nin + i].l;
+		size_t nrows = rows->n;
 		k = snprintf(line, sizeof line, "output %s %zu\n", outputs[i], nrows);
 		if ((st = sb_outdir_write(od, f, line, (size_t)k, d)))
 			goto out;
+		/* "row <hex>\n", 69 bytes, written 64 rows at a time */
+		char buf[64 * 69];
+		size_t used = 0;
 		for (size_t r = 0; r < nrows && !st; r++) {
-			sb_audit_hex(rows.h[r], 32, hex);
-			k = snprintf(line, sizeof line, "row %s\n", hex);
-			st = sb_outdir_write(od, f, line, (size_t)k, d);
+			memcpy(buf + used, "row ", 4);
+			sb_audit_hex(rows->h[r], 32, buf + used + 4);
+			buf[used + 68] = '\n';
+			used += 69;
+			if (used == sizeof buf || r + 1 == nrows) {
+				st = sb_outdir_write(od, f, buf, used, d);
+				used = 0;
+			}
 		}
 		unsigned char fr[32], leaf[32];
-		if (st || (st = root_of(&rows, fr, d)) ||
-		    (st = named_leaf(2, outputs[i], fr, leaf, d)) || (st = push(&top, leaf, d)))
+		if (st || (st = root_of(&hs, rows, fr, d)) ||
+		    (st = named_leaf(&hs, 2, outputs[i], fr, leaf, d)) ||
+		    (st = push(&top, leaf, d)))
 			goto out;
 		sb_audit_hex(fr, 32, hex);
 		k = snprintf(line, sizeof line, "file-root %s\n", hex);
 		st = sb_outdir_write(od, f, line, (size_t)k, d);
 	}
 	unsigned char r[32];
-	if (st || (st = root_of(&top, r, d)))
+	if (st || (st = root_of(&hs, &top, r, d)))
 		goto out;
 	sb_audit_hex(r, 32, root);
 	k = snprintf(line, sizeof line, "root %s\n", root);
@@ -209,9 +339,13 @@ sb_status sb_audit_evidence_write(const char *dir, const char *const *outputs,
 		goto out;
 	st = sb_outdir_commit(od, NULL, d);
 out:
+	for (size_t i = 0; jobs && i < nin + nout; i++)
+		sb_free(jobs[i].l.h);
+	sb_free(jobs);
+	sb_free(paths);
 	sb_free(top.h);
-	sb_free(rows.h);
 	sb_outdir_close(od);
+	hasher_release(&hs);
 	return st;
 }
 
@@ -267,6 +401,12 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 	if (!f)
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read %s: %s", path,
 				   strerror(errno));
+	hasher hs = { 0 };
+	if (hasher_init(&hs, d)) {
+		fclose(f);
+		hasher_release(&hs);
+		return d->code;
+	}
 	leaves top = { 0 }, want = { 0 }, got = { 0 };
 	char *line = NULL, name[4096] = "", stored_root[65] = "";
 	size_t cap = 0, rows_left = 0, lineno = 0;
@@ -289,9 +429,9 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 			const char *in = line + 71;
 			unsigned char now[32];
 			sb_diag ignored;
-			if (!(st = named_leaf(3, in, h, leaf, d)))
+			if (!(st = named_leaf(&hs, 3, in, h, leaf, d)))
 				st = push(&top, leaf, d);
-			if (file_leaves(in, NULL, now, &ignored)) {
+			if (file_leaves(&hs, in, NULL, now, &ignored)) {
 				if (report)
 					fprintf(report,
 						"  input %s: not readable here, not compared\n",
@@ -338,7 +478,7 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 			for (size_t i = 0; i < want.n && !st; i++)
 				st = push(&copy, want.h[i], d);
 			if (!st)
-				st = root_of(&copy, r, d);
+				st = root_of(&hs, &copy, r, d);
 			sb_free(copy.h);
 			if (st)
 				break;
@@ -351,8 +491,9 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 					name);
 				break;
 			}
-			if ((st = named_leaf(2, name, h, leaf, d)) || (st = push(&top, leaf, d)) ||
-			    (st = file_leaves(fp, &got, NULL, d)) ||
+			if ((st = named_leaf(&hs, 2, name, h, leaf, d)) ||
+			    (st = push(&top, leaf, d)) ||
+			    (st = file_leaves(&hs, fp, &got, NULL, d)) ||
 			    (st = compare_rows(name, &want, &got, d)))
 				break;
 			if (report)
@@ -372,7 +513,7 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 				 "the evidence file is cut short (no root line)");
 	unsigned char r[32];
 	char hex[65];
-	if (!st && !(st = root_of(&top, r, d))) {
+	if (!st && !(st = root_of(&hs, &top, r, d))) {
 		sb_audit_hex(r, 32, hex);
 		if (strcmp(hex, stored_root))
 			st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
@@ -395,6 +536,7 @@ sb_status sb_audit_evidence_verify(const char *dir, const char *root_hex, FILE *
 	}
 	free(line);
 	fclose(f);
+	hasher_release(&hs);
 	sb_free(top.h);
 	sb_free(want.h);
 	sb_free(got.h);

@@ -76,6 +76,7 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 	if ((st = sb_io_map(c, "claims.csv", sb_claims_columns, SB_CCOL_N, false, col, d)))
 		goto out;
 	int actual_col[SB_AUDIT_MAX_ACTUAL];
+	char actual_name[SB_AUDIT_MAX_ACTUAL][56]; /* "actual_<id>" for messages */
 	for (size_t i = 0; i < sb_csv_ncols(c); i++) {
 		sb_csv_field h = sb_csv_header(c, i);
 		while (h.n && (*h.p == ' ' || *h.p == '\t'))
@@ -105,6 +106,8 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 			}
 		memcpy(x->actual[x->nactual], h.p + 7, h.n - 7);
 		x->actual[x->nactual][h.n - 7] = '\0';
+		snprintf(actual_name[x->nactual], sizeof actual_name[0], "actual_%s",
+			 x->actual[x->nactual]);
 		actual_col[x->nactual++] = (int)i;
 	}
 	for (int k = 0; k < SB_AUDIT_NFUNDS; k++)
@@ -190,12 +193,9 @@ sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *
 		for (int k = 0; k < SB_AUDIT_NFUNDS && !st; k++)
 			st = money_cell(x, c, col[SB_CCOL_HIFP + k], (uint8_t)k,
 					sb_audit_fund_column(k), d);
-		for (int k = 0; k < x->nactual && !st; k++) {
-			char name[64];
-			snprintf(name, sizeof name, "actual_%s", x->actual[k]);
-			st = money_cell(x, c, actual_col[k], (uint8_t)(SB_AUDIT_NFUNDS + k), name,
-					d);
-		}
+		for (int k = 0; k < x->nactual && !st; k++)
+			st = money_cell(x, c, actual_col[k], (uint8_t)(SB_AUDIT_NFUNDS + k),
+					actual_name[k], d);
 		if (st)
 			goto out;
 		row->ncells = (uint8_t)(x->ncells - row->first);
