@@ -17,6 +17,7 @@
 #include "audit/audit_int.h"
 #include "io/outfile.h"
 #include "policy/policy_int.h"
+#include "sanbao/csv.h"
 #include "sanbao/explain.h"
 #include "sink/obuf.h"
 
@@ -813,6 +814,27 @@ static void put_i64(sb_obuf *o, long long v)
 	sb_obuf_bytes(o, b, (size_t)n);
 }
 
+/* s as a JSON string through the project's one JSON string writer
+ * (sb_json_str), into o. */
+static void json_str(sb_obuf *o, const char *s)
+{
+	char *b = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&b, &n);
+	if (!m) {
+		o->failed = true;
+		return;
+	}
+	sb_json_str(m, s);
+	if (fclose(m)) {
+		free(b);
+		o->failed = true;
+		return;
+	}
+	sb_obuf_bytes(o, b, n);
+	free(b);
+}
+
 static sb_status commit(void *self, int part, void *vp, sb_diag *d)
 {
 	(void)part;
@@ -881,14 +903,9 @@ static sb_status commit(void *self, int part, void *vp, sb_diag *d)
 		put_str(o, a->traced++ ? ",\n" : "\n");
 		put_str(o, "{\"finding\": ");
 		put_i64(o, a->written);
-		put_str(o, ", \"claim\": \"");
-		for (const char *c = f->claim; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				sb_obuf_bytes(o, "\\", 1);
-			if ((unsigned char)*c >= 0x20)
-				sb_obuf_bytes(o, c, 1);
-		}
-		put_str(o, "\", \"trace\": ");
+		put_str(o, ", \"claim\": ");
+		json_str(o, f->claim);
+		put_str(o, ", \"trace\": ");
 		put_str(o, f->trace);
 		put_str(o, "}");
 		if (o->failed)
@@ -945,18 +962,6 @@ static int cmp_sum(const void *x, const void *y)
 		return a->risk > b->risk ? -1 : 1;
 	int c = strcmp(a->key, b->key);
 	return c ? c : (int)a->rule - (int)b->rule;
-}
-
-static void json_str(sb_obuf *o, const char *s)
-{
-	sb_obuf_bytes(o, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			sb_obuf_bytes(o, "\\", 1);
-		if ((unsigned char)*s >= 0x20)
-			sb_obuf_bytes(o, s, 1);
-	}
-	sb_obuf_bytes(o, "\"", 1);
 }
 
 static void json_money(sb_obuf *o, sb_fen v)

@@ -295,9 +295,7 @@ static sb_status reject_rec(w2 *w, const sb_crec *r, int s, const char *reason,
 			    const sb_trace *trace)
 {
 	run2 *run = w->run;
-	/* Sinks get the claims.csv line (sink.h), not the packed chunk line. */
-	sb_rejected x = {s, sb_pass_line(run->b, r->line), sb_crec_id(r), r->idlen, reason, r->total,
-			 trace};
+	sb_rejected x = {s, r->line, sb_crec_id(r), r->idlen, reason, r->total, trace};
 	sb_status st = SB_OK;
 	if (s <= 0 && (st = sb_rejects_add(&w->rejects, 2, r->line, sb_crec_id(r), r->idlen, reason,
 					     true, r->total)))
@@ -547,7 +545,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		}
 		c.total = r->total;
 		c.in_scope = r->in_scope;
-		sb_settled x = {.line = sb_pass_line(b, r->line), .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
+		sb_settled x = {.line = r->line, .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
 				.claim = &c, .person = &person, .person_index = r->person,
 				.household = bp->household, .region = bp->region,
 				.members = bp->household ? b->hh_members[bp->household - 1] : 1};
@@ -760,7 +758,10 @@ static sb_status load_scenarios(run2 *run, sb_diag *d)
 				if (sb_policyset_intern(set, (sb_symkind)k, name, strlen(name)) != i)
 					return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			}
-		sb_status st = sb_policyset_load_dir(set, dir, d);
+		sb_status st = cfg->policy_root ? sb_policyset_set_root(set, cfg->policy_root, d) :
+						  SB_OK;
+		if (!st)
+			st = sb_policyset_load_dir(set, dir, d);
 		if (st)
 			return st;
 	}

@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "io/outfile.h"
+#include "sanbao/csv.h"
 
 typedef struct summary {
 	int n;        /* scenarios */
@@ -195,21 +196,6 @@ static sb_status merge(void *self, void *thr, sb_diag *d)
 	return SB_OK;
 }
 
-static void json_str(FILE *f, const char *p)
-{
-	fputc('"', f);
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void json_money(FILE *f, const char *name, sb_fen v)
 {
 	char buf[SB_MONEY_BUF];
@@ -243,7 +229,7 @@ static sb_status write_scenario(const summary *s, int k, sb_diag *d)
 	const sb_sums *x = &s->sum[k];
 	const sb_policyset *set = s->sets[k];
 	fprintf(f, "{\n  \"scenario\": %d, \"policies\": ", k);
-	json_str(f, s->dirs[k]);
+	sb_json_str(f, s->dirs[k]);
 	fprintf(f, ",\n  \"rejected_while_settling\": %lld, ", x->rejected);
 	json_money(f, "rejected_total", x->rejected_total);
 	fputs(",\n  \"money\": {", f);
@@ -254,7 +240,7 @@ static sb_status write_scenario(const summary *s, int k, sb_diag *d)
 	for (size_t i = 0; i < nl; i++) {
 		const sb_layer_sum *l = &x->all.layer[order[i]];
 		fprintf(f, "%s\n      ", i ? "," : "");
-		json_str(f, sb_policyset_symbol_name(set, SB_SYM_LAYER, order[i]));
+		sb_json_str(f, sb_policyset_symbol_name(set, SB_SYM_LAYER, order[i]));
 		fprintf(f, ": {\"claims_paid\": %lld, ", l->claims);
 		json_money(f, "paid", l->paid);
 		fputs(", ", f);
