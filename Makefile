@@ -70,7 +70,12 @@ test: build-asan build build-tsan
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(REL)/sanbao code-texts --frame frames/poverty-governance.yaml --meta frames/texts-meta.csv \
 	  --gold tests/fixtures/texts/gold.csv --out $(REL)/texts tests/fixtures/texts/*.txt
-	@echo "valgrind: clean on tests/cases, the demo settlement and code-texts"
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(REL)/sanbao audit --policies tests/fixtures/audit/policies \
+	  --persons tests/fixtures/audit/persons.csv --identities tests/fixtures/audit/identities.csv \
+	  --claims tests/fixtures/audit/claims.csv --rules rules/default.yaml \
+	  --out $(REL)/valgrind-audit --quiet
+	@echo "valgrind: clean on tests/cases, the demo settlement, code-texts and audit"
 	cd $(TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --output-on-failure -j $(JOBS) -L threads
 	cd $(REL) && ctest --output-on-failure -j $(JOBS)

@@ -69,6 +69,9 @@ typedef struct sb_batch_config {
 				      * settle nothing (`sanbao monitor`) */
 	bool show_ids;               /* write resident IDs unmasked in warnings */
 	sb_fen poverty_line;         /* impoverishing-spending line, yuan/person/yr; 0 off */
+	/* `sanbao audit` (sanbao/audit.h): the run's rules and extract, for
+	 * the audit sink; NULL otherwise. */
+	const struct sb_audit_ctx *audit;
 } sb_batch_config;
 
 typedef struct sb_batch_totals {

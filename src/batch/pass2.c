@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit_sink.h"
 #include "base/arena.h"
 #include "base/sort.h"
 #include "batch/pass_int.h"
@@ -789,7 +790,7 @@ static sb_status load_scenarios(run2 *run, sb_diag *d)
 static sb_status sinks_for(run2 *run)
 {
 	const sb_batch_config *cfg = run->b->cfg;
-	sb_status (*make[4])(sb_sink *);
+	sb_status (*make[5])(sb_sink *);
 	int n = 0;
 	make[n++] = sb_summary_sink_new;
 	if (!cfg->monitor_only)
@@ -798,6 +799,8 @@ static sb_status sinks_for(run2 *run)
 		make[n++] = sb_explain_sink_new;
 	if (cfg->monitor)
 		make[n++] = sb_monitor_sink_new;
+	if (cfg->audit)
+		make[n++] = sb_audit_sink_new;
 	if (!(run->sinks = sb_calloc((size_t)n, sizeof *run->sinks)))
 		return SB_ENOMEM;
 	for (; run->nsinks < n; run->nsinks++)

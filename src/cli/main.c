@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{"serve", sb_cmd_serve, "serve --policies DIR --db F --facilities F --tokens F [--listen A]   online settlement"},
 	{"export", sb_cmd_export, "export --db F --out DIR     the service's store as CSV"},
 	{"verify-log", sb_cmd_verify_log, "verify-log --db F           check the service's audit chain"},
+	{"audit", sb_cmd_audit, "audit --policies DIR --persons F [--identities F] --claims F --out DIR [--rules F]"},
+	{"verify-evidence", sb_cmd_verify_evidence, "verify-evidence DIR [--root HEX]   check outputs against evidence.txt"},
 	{"pseudonymize", sb_cmd_pseudonymize, "pseudonymize --key FILE [--hash sm3|sha256] IN.csv OUT.csv   keyed IDs"},
 };
 

@@ -291,4 +291,15 @@ struct sb_ynode;
 SB_MUST_USE sb_status sb_policyset_load_node(sb_policyset *set, struct sb_ynode node,
 					     const sb_policy **out, sb_diag *d);
 
+/* Identity bits (sym + 1) that a layer's own `when` requires, as two sets
+ * that must each be met: `identity` (unless it allows `none`, which a
+ * person holding nothing meets, so no roster entry is missing) and `holds`.
+ * Adjust entries only change amounts, so they are not looked at. The one
+ * eligibility test of roster's stale-assistance check and audit's
+ * assistance_ineligible rule (required.c). */
+void sb_layer_required(const sb_layer *l, uint64_t *ident, uint64_t *holds);
+/* Whether a person holding `held` (bits sym + 1, as sb_settle_identity
+ * gives) meets what sb_layer_required asks. */
+bool sb_layer_eligible(const sb_layer *l, uint64_t held);
+
 #endif
