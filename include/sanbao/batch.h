@@ -66,6 +66,8 @@ typedef struct sb_batch_config {
 				      * settle nothing (`sanbao monitor`) */
 	bool show_ids;               /* write resident IDs unmasked in warnings */
 	sb_fen poverty_line;         /* impoverishing-spending line, yuan/person/yr; 0 off */
+	bool compare;                /* also compare the scenarios: compare.json and
+				      * persons_changed.csv (`sanbao compare`) */
 } sb_batch_config;
 
 typedef struct sb_batch_totals {
