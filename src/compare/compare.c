@@ -868,6 +868,26 @@ static void jdisp_change(FILE *f, const sb_disparity *a, const sb_disparity *b)
 
 static const char *const scheme_names[] = {"employee", "resident"};
 
+/* Rows are the same in every scenario's tables (and their differences):
+ * a layer or identity is listed when some scenario has it. */
+static bool layer_used(const cmp *c, size_t sym)
+{
+	for (int k = 0; k < c->nscen; k++) {
+		const paid *x = &c->sum.lay[(size_t)k * c->nlay + sym];
+		if (x->claims || x->paid)
+			return true;
+	}
+	return false;
+}
+
+static bool ident_used(const cmp *c, size_t i)
+{
+	for (int k = 0; k < c->nscen; k++)
+		if (c->sum.aggs[(size_t)k * c->naggs + c->o_ident + i].claims)
+			return true;
+	return false;
+}
+
 /* One scenario's tables (base < 0), or reform k's differences from the
  * baseline. */
 static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff,
@@ -897,8 +917,8 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 			if (sym >= c->nlay || seen[sym])
 				continue;
 			seen[sym] = true;
-			if (pass && !lay[sym].claims && !lay[sym].paid && !m->lay[sym].paid)
-				continue; /* a symbol no layer pays under */
+			if (pass && !layer_used(c, sym))
+				continue; /* a symbol no layer pays under in any scenario */
 			fprintf(f, "%s\n       {\"layer\": ", nout++ ? "," : "");
 			jstr(f, layer_name(c, (int)sym));
 			fputs(", ", f);
@@ -947,7 +967,7 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 	fputs("],\n     \"by_identity\": [", f);
 	bool first = true;
 	for (size_t i = 0; i < c->nid; i++) {
-		if (!a[c->o_ident + i].claims && !b0[c->o_ident + i].claims)
+		if (!ident_used(c, i))
 			continue;
 		fprintf(f, "%s\n       {\"identity\": ", first ? "" : ",");
 		jstr(f, identity_name(c, i));
