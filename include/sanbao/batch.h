@@ -68,6 +68,7 @@ typedef struct sb_batch_config {
 	sb_fen poverty_line;         /* impoverishing-spending line, yuan/person/yr; 0 off */
 	bool compare;                /* also compare the scenarios: compare.json and
 				      * persons_changed.csv (`sanbao compare`) */
+	bool no_settlements;         /* write no settlements.csv (nor the scenarios') */
 } sb_batch_config;
 
 typedef struct sb_batch_totals {

@@ -783,7 +783,7 @@ static sb_status sinks_for(run2 *run)
 	sb_status (*make[5])(sb_sink *);
 	int n = 0;
 	make[n++] = sb_summary_sink_new;
-	if (!cfg->monitor_only)
+	if (!cfg->monitor_only && !cfg->no_settlements)
 		make[n++] = sb_settlements_sink_new;
 	if (cfg->explain_id)
 		make[n++] = sb_explain_sink_new;

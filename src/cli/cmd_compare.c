@@ -12,14 +12,16 @@
 static const char usage_text[] =
 	"usage: sanbao compare --baseline DIR --reform DIR [--reform DIR ...] --persons F\n"
 	"                      [--identities F] --claims F --out DIR [--poverty-line YUAN]\n"
-	"                      [--threads N] [--tmp DIR] [--show-ids] [--quiet]\n"
+	"                      [--settlements] [--threads N] [--tmp DIR] [--show-ids] [--quiet]\n"
 	"Settles every claim under the baseline's policies and each reform's in one pass\n"
 	"and writes into --out: compare.json (money by layer, fund code, region, scheme,\n"
 	"visit and identity; effective and in-scope rates; catastrophic and impoverishing\n"
 	"spending; winners and losers by income decile, region and identity; regional\n"
 	"disparity), persons_changed.csv (IDs masked unless --show-ids), compare.txt (the\n"
-	"headline printed here), and the settlements and summaries of every scenario\n"
-	"(settlements.csv and summary.json are the baseline's; scenario-<k>-* reform k's).\n"
+	"headline printed here), summary.json and rejects.csv (the baseline's) and\n"
+	"scenario-<k>-summary.json (reform k's).\n"
+	"  --settlements        also write every scenario's settled claims: settlements.csv\n"
+	"                       (the baseline's) and scenario-<k>-settlements.csv\n"
 	"  --poverty-line YUAN  per person per year: households pushed below it count as\n"
 	"                       impoverished by out-of-pocket spending\n"
 	"  --threads N          worker threads (default: one per core)\n"
@@ -31,6 +33,7 @@ int sb_cmd_compare(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.progress = sb_cli_progress;
 	cfg.compare = true;
+	cfg.no_settlements = true;
 	const char *reforms[SB_MAX_SCENARIOS];
 	int nreforms = 0;
 	bool quiet = false;
@@ -78,7 +81,9 @@ int sb_cmd_compare(int argc, char **argv)
 			}
 		} else {
 			takes = false;
-			if (!strcmp(a, "--show-ids")) {
+			if (!strcmp(a, "--settlements")) {
+				cfg.no_settlements = false;
+			} else if (!strcmp(a, "--show-ids")) {
 				cfg.show_ids = true;
 			} else if (!strcmp(a, "--quiet")) {
 				quiet = true;

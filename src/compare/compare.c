@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/sort.h"
 #include "io/outfile.h"
 #include "policy/policy_int.h"
 
@@ -42,6 +43,8 @@ typedef struct thr {
 	/* person-years: key (person << 32 | year) then nscen oop sums */
 	int64_t *py;
 	size_t npy, cap;
+	const sb_version *last_v; /* funds_of's last answer, cached */
+	const int *last_fo;
 	size_t cur_start; /* the current person's first record */
 	uint32_t cur_person;
 	bool has_cur;
@@ -57,6 +60,8 @@ typedef struct cmp {
 	verfund *vf;
 	size_t nvf;
 	int *fund_of;
+	size_t *to0; /* scenario k's policy index j -> scenario 0's: to0[k * maxpol + j] */
+	size_t maxpol;
 	thr sum; /* merged */
 } cmp;
 
@@ -165,6 +170,23 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	c->naggs = c->o_all + 1;
 	if (index_funds(c) || thr_init(c, &c->sum))
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	/* Persons are enrolled by scenario 0's regions: each claim's region
+	 * is one of them, under whichever scenario it was settled. */
+	for (int k = 0; k < c->nscen; k++)
+		if (sb_policyset_count(env->sets[k]) > c->maxpol)
+			c->maxpol = sb_policyset_count(env->sets[k]);
+	if (!(c->to0 = sb_calloc((size_t)c->nscen * c->maxpol + 1, sizeof *c->to0)))
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	for (int k = 0; k < c->nscen; k++)
+		for (size_t j = 0; j < sb_policyset_count(env->sets[k]); j++) {
+			const sb_policy *q = sb_policyset_find(env->sets[0],
+								sb_policy_region(sb_policyset_at(env->sets[k], j)));
+			size_t at = c->npol;
+			for (size_t i = 0; q && i < c->npol; i++)
+				if (sb_policyset_at(env->sets[0], i) == q)
+					at = i;
+			c->to0[(size_t)k * c->maxpol + j] = at;
+		}
 	return SB_OK;
 }
 
@@ -233,18 +255,23 @@ static sb_status claim(void *self, void *thrp, const sb_settled *s, sb_diag *d)
 	thr *t = thrp;
 	const sb_result *r = s->res;
 	const sb_claim *cl = s->claim;
-	sb_sink_person sp;
-	c->env->people->person(c->env->people->ctx, s->person_index, &sp);
+	size_t pol = c->to0[(size_t)s->scenario * c->maxpol + s->policy_index];
+	if (pol >= c->npol) /* not a region of the baseline: cannot happen */
+		pol = 0;
 	agg *a = t->aggs + (size_t)s->scenario * c->naggs;
 	size_t ident = r->identity >= 0 && (size_t)r->identity + 1 < c->nid ? (size_t)r->identity + 1
 									      : 0;
-	bool ok = agg_add(&a[c->o_all], cl, r) && agg_add(&a[c->o_region + sp.policy], cl, r) &&
+	bool ok = agg_add(&a[c->o_all], cl, r) && agg_add(&a[c->o_region + pol], cl, r) &&
 		  agg_add(&a[c->o_scheme + (s->person->scheme ? 1 : 0)], cl, r) &&
 		  agg_add(&a[c->o_visit + (cl->visit < SB_VISIT_N ? cl->visit : 0)], cl, r) &&
 		  agg_add(&a[c->o_ident + ident], cl, r);
 	paid *lay = t->lay + (size_t)s->scenario * c->nlay;
 	paid *fund = t->fund + (size_t)s->scenario * c->nfund;
-	const int *fo = funds_of(c, r->version);
+	if (t->last_v != r->version) {
+		t->last_v = r->version;
+		t->last_fo = funds_of(c, r->version);
+	}
+	const int *fo = t->last_fo;
 	for (uint8_t i = 0; i < r->nlayers; i++) {
 		const sb_layer_result *lr = &r->layer[i];
 		if (lr->sym >= 0 && (size_t)lr->sym < c->nlay) {
@@ -344,6 +371,8 @@ typedef struct pop {
 	int nyears;
 	long long years_dropped; /* person-years beyond MAX_YEARS */
 	sb_fen *uoop; /* (year * nu + unit) * nscen + k */
+	sb_fen *poop; /* (year * np + person) * nscen + k */
+	uint8_t *has; /* year * np + person: the person has claims that year */
 	int *uident;  /* year * nu + unit: identity symbol + 1 */
 	int *pident;  /* year * np + person */
 } pop;
@@ -353,48 +382,33 @@ static size_t unit_of(const pop *p, uint32_t person)
 	return p->per[person].household ? p->per[person].household - 1 : p->nh + person;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-typedef struct rank {
-	__int128 key; /* per-capita income, scaled to compare exactly */
-	uint32_t i;
-} rank;
-
-static int cmp_rank(const void *a, const void *b)
-{
-	const rank *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
 
 /* Deciles of income per member, of persons or of units: ranked by income
- * per member (ties by index), equal tenths of those with an income. */
+ * per member in fen (ties by index: the radix sort is stable), equal
+ * tenths of those with an income. */
 static sb_status deciles(const pop *p, bool units, uint8_t *out)
 {
 	size_t n = units ? p->nu : p->np;
-	rank *r = sb_malloc((n + 1) * sizeof *r);
-	if (!r)
+	sb_keyed *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
+	if (!a || !tmp) {
+		sb_free(a);
+		sb_free(tmp);
 		return SB_ENOMEM;
+	}
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t u = units ? i : unit_of(p, (uint32_t)i);
 		if (!p->members[u] || p->income[u] < 0)
 			continue;
-		/* income per member in 1/720720 fen: exact for up to 16 members,
-		 * close enough beyond for a rank */
-		r[m].key = (__int128)p->income[u] * 720720 / p->members[u];
-		r[m++].i = (uint32_t)i;
+		a[m].key = (uint64_t)(p->income[u] / p->members[u]);
+		a[m++].p = (const void *)(uintptr_t)i;
 	}
-	qsort(r, m, sizeof *r, cmp_rank);
+	const sb_keyed *r = sb_radix_sort(a, tmp, m);
 	memset(out, 0, n);
 	for (size_t j = 0; j < m; j++)
-		out[r[j].i] = (uint8_t)(j * 10 / m + 1);
-	sb_free(r);
+		out[(uintptr_t)r[j].p] = (uint8_t)(j * 10 / m + 1);
+	sb_free(a);
+	sb_free(tmp);
 	return SB_OK;
 }
 
@@ -429,6 +443,8 @@ static void pop_release(pop *p)
 	sb_free(p->udecile);
 	sb_free(p->region_persons);
 	sb_free(p->uoop);
+	sb_free(p->poop);
+	sb_free(p->has);
 	sb_free(p->uident);
 	sb_free(p->pident);
 }
@@ -474,32 +490,36 @@ static sb_status pop_build(cmp *c, pop *p)
 	}
 	if (deciles(p, false, p->pdecile) || deciles(p, true, p->udecile))
 		return SB_ENOMEM;
-	/* Person-years by person and year: a record sorts by its key. */
-	qsort(m->py, m->npy, st * sizeof *m->py, cmp_i64);
+	/* The policy years: the MAX_YEARS earliest (a person-year record of a
+	 * later one is counted in years_dropped). */
+	int seen[256];
+	int nseen = 0;
 	for (size_t i = 0; i < m->npy; i++) {
 		int year = (int)(int32_t)(uint32_t)((uint64_t)m->py[i * st] & 0xffffffffu);
-		if (year_index(p, year) >= 0)
-			continue;
-		if (p->nyears == MAX_YEARS) {
-			p->years_dropped++;
-			continue;
-		}
-		p->years[p->nyears++] = year;
+		int k = 0;
+		while (k < nseen && seen[k] != year)
+			k++;
+		if (k == nseen && nseen < 256)
+			seen[nseen++] = year;
 	}
-	for (int i = 1; i < p->nyears; i++) /* a handful: insertion sort */
-		for (int j = i; j > 0 && p->years[j - 1] > p->years[j]; j--) {
-			int t = p->years[j];
-			p->years[j] = p->years[j - 1];
-			p->years[j - 1] = t;
+	for (int i = 1; i < nseen; i++) /* a handful: insertion sort */
+		for (int j = i; j > 0 && seen[j - 1] > seen[j]; j--) {
+			int t = seen[j];
+			seen[j] = seen[j - 1];
+			seen[j - 1] = t;
 		}
+	p->nyears = nseen < MAX_YEARS ? nseen : MAX_YEARS;
+	memcpy(p->years, seen, (size_t)p->nyears * sizeof *seen);
 	size_t ny = (size_t)p->nyears;
 	p->uoop = sb_calloc(ny * p->nu * ns + 1, sizeof *p->uoop);
+	p->poop = sb_calloc(ny * p->np * ns + 1, sizeof *p->poop);
+	p->has = sb_calloc(ny * p->np + 1, 1);
 	p->uident = sb_calloc(ny * p->nu + 1, sizeof *p->uident);
 	p->pident = sb_calloc(ny * p->np + 1, sizeof *p->pident);
 	uint32_t *off = sb_calloc(p->nh + 2, sizeof *off);
 	uint32_t *list = sb_malloc((p->np + 1) * sizeof *list);
 	sb_status rc = SB_OK;
-	if (!p->uoop || !p->uident || !p->pident || !off || !list) {
+	if (!p->uoop || !p->poop || !p->has || !p->uident || !p->pident || !off || !list) {
 		rc = SB_ENOMEM;
 		goto out;
 	}
@@ -507,8 +527,14 @@ static sb_status pop_build(cmp *c, pop *p)
 		const int64_t *rec = &m->py[i * st];
 		uint32_t person = (uint32_t)((uint64_t)rec[0] >> 32);
 		int y = year_index(p, (int)(int32_t)(uint32_t)((uint64_t)rec[0] & 0xffffffffu));
-		if (y < 0 || person >= p->np)
+		if (y < 0 || person >= p->np) {
+			p->years_dropped++;
 			continue;
+		}
+		/* One record per person and year: a person's claims are all in
+		 * one partition, settled by one thread. */
+		p->has[(size_t)y * p->np + person] = 1;
+		memcpy(&p->poop[((size_t)y * p->np + person) * ns], rec + 1, ns * sizeof *rec);
 		sb_fen *u = &p->uoop[((size_t)y * p->nu + unit_of(p, person)) * ns];
 		for (size_t k = 0; k < ns; k++)
 			if (!sb_fen_add(&u[k], rec[1 + k])) {
@@ -1055,15 +1081,9 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 /* Reform k's change of each person-year's out-of-pocket (year * np + person). */
 static void person_changes(const cmp *c, const pop *p, int k, sb_fen *pchg)
 {
-	size_t st = stride(c);
-	memset(pchg, 0, (size_t)p->nyears * p->np * sizeof *pchg);
-	for (size_t i = 0; i < c->sum.npy; i++) {
-		const int64_t *rec = &c->sum.py[i * st];
-		uint32_t person = (uint32_t)((uint64_t)rec[0] >> 32);
-		int y = year_index(p, (int)(int32_t)(uint32_t)((uint64_t)rec[0] & 0xffffffffu));
-		if (y >= 0 && person < p->np)
-			pchg[(size_t)y * p->np + person] = rec[1 + k] - rec[1];
-	}
+	size_t ns = (size_t)c->nscen, n = (size_t)p->nyears * p->np;
+	for (size_t i = 0; i < n; i++)
+		pchg[i] = p->poop[i * ns + (size_t)k] - p->poop[i * ns];
 }
 
 static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
@@ -1197,21 +1217,24 @@ static sb_status write_changed(cmp *c, const pop *p, sb_diag *d)
 	if (!f)
 		return d->code ? d->code : SB_EIO;
 	const sb_sink_people *pp = c->env->people;
-	size_t st = stride(c);
 	fputs("person,region,household,identity,decile,year,household_income,baseline_oop", f);
 	for (int k = 1; k < c->nscen; k++)
 		fprintf(f, ",reform_%d_oop,reform_%d_change", k, k);
 	fputc('\n', f);
 	char money[SB_MONEY_BUF];
-	for (size_t i = 0; i < c->sum.npy; i++) {
-		const int64_t *rec = &c->sum.py[i * st];
+	size_t ns = (size_t)c->nscen;
+	for (size_t i = 0; i < p->np * (size_t)p->nyears; i++) {
+		uint32_t person = (uint32_t)(i / (size_t)p->nyears);
+		size_t y = i % (size_t)p->nyears;
+		size_t at = y * p->np + person;
+		if (!p->has[at])
+			continue;
+		const sb_fen *o = &p->poop[at * ns]; /* o[k]: scenario k */
 		bool changed = false;
 		for (int k = 1; k < c->nscen; k++)
-			changed |= rec[1 + k] != rec[1];
-		uint32_t person = (uint32_t)((uint64_t)rec[0] >> 32);
-		int year = (int)(int32_t)(uint32_t)((uint64_t)rec[0] & 0xffffffffu);
-		int y = year_index(p, year);
-		if (!changed || person >= p->np || y < 0)
+			changed |= o[k] != o[0];
+		int year = p->years[y];
+		if (!changed)
 			continue;
 		char id[SB_ID_LEN + 1], shown[SB_ID_LEN + 1];
 		pp->id_text(pp->ctx, person, id);
@@ -1233,12 +1256,12 @@ static sb_status write_changed(cmp *c, const pop *p, sb_diag *d)
 			sb_money_format(p->income[u], money);
 			fputs(money, f);
 		}
-		sb_money_format(rec[1], money);
+		sb_money_format(o[0], money);
 		fprintf(f, ",%s", money);
 		for (int k = 1; k < c->nscen; k++) {
-			sb_money_format(rec[1 + k], money);
+			sb_money_format(o[k], money);
 			fprintf(f, ",%s", money);
-			sb_money_format(rec[1 + k] - rec[1], money);
+			sb_money_format(o[k] - o[0], money);
 			fprintf(f, ",%s", money);
 		}
 		fputc('\n', f);
@@ -1278,6 +1301,7 @@ static void release(void *self)
 	sb_free(c->vf);
 	sb_free(c->fund_of);
 	sb_free(c->fund_code);
+	sb_free(c->to0);
 	sb_free(c);
 }
 

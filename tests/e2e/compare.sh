@@ -23,12 +23,18 @@ grep -q 'primary: 0.80,' "$tmp/reform/990000.yaml" || fail "the reform did not c
 in=(--persons "$tmp/g/persons.csv" --identities "$tmp/g/identities.csv"
     --claims "$tmp/g/claims.csv")
 "$bin" compare --baseline "$tmp/g/policies" --reform "$tmp/reform" "${in[@]}" \
-	--out "$tmp/c" --poverty-line 2300 --threads 2 > "$tmp/compare.out"
+	--out "$tmp/c" --poverty-line 2300 --threads 2 --settlements > "$tmp/compare.out"
 "$bin" settle --policies "$tmp/g/policies" "${in[@]}" --out "$tmp/a" --quiet --threads 1
 "$bin" settle --policies "$tmp/reform" "${in[@]}" --out "$tmp/b" --quiet --threads 3
 cmp "$tmp/c/settlements.csv" "$tmp/a/settlements.csv" || fail "baseline settlements differ"
 cmp "$tmp/c/scenario-1-settlements.csv" "$tmp/b/settlements.csv" || fail "reform settlements differ"
 grep -q "cost: fund" "$tmp/compare.out" || fail "no headline printed"
+# Without --settlements: the same compare.json, and no settlements files.
+"$bin" compare --baseline "$tmp/g/policies" --reform "$tmp/reform" "${in[@]}" \
+	--out "$tmp/c2" --poverty-line 2300 --quiet
+cmp "$tmp/c/compare.json" "$tmp/c2/compare.json" || fail "--settlements changed compare.json"
+cmp "$tmp/c/persons_changed.csv" "$tmp/c2/persons_changed.csv" || fail "--settlements changed persons_changed.csv"
+ls "$tmp/c2" | grep -q settlements && fail "settlements written without --settlements"
 
 python3 "$src/tests/e2e/compare/check.py" "$tmp/c" "$tmp/a" "$tmp/b" "$tmp/g" \
 	|| fail "compare.json does not match the two settle runs"
