@@ -2,8 +2,10 @@
  * (pysal's `inequality` tests on its Mexico data: Gini, Theil and its
  * TheilD decomposition of 1940 per-capita GDP by the hanson98 regions) and
  * hand-computed weighted values; the winners-and-losers bands at their
- * edges; and the compare sink end to end: a reform identical to the
- * baseline changes nothing and puts every person in "no change". */
+ * edges; the compare sink end to end: a reform identical to the baseline
+ * changes nothing and puts every person in "no change"; and the demo's
+ * comparison with every allocation failing in turn fails cleanly (out of
+ * memory, nothing leaked: ASan) or succeeds. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/arena.h"
 #include "compare/compare.h"
 #include "sanbao/batch.h"
 #include "sanbao/gen.h"
@@ -194,6 +197,73 @@ static void test_identical_reform_changes_nothing(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static char fault_out[PATH_MAX];
+
+static sb_status compare_demo(sb_diag *d)
+{
+	const char *src = getenv("SB_SOURCE_DIR");
+	char base[PATH_MAX], reform[PATH_MAX], persons[PATH_MAX], idents[PATH_MAX],
+		claims[PATH_MAX];
+	snprintf(base, sizeof base, "%s/policies/demo", src ? src : ".");
+	snprintf(reform, sizeof reform, "%s/policies/reforms/tilt", src ? src : ".");
+	snprintf(persons, sizeof persons, "%s/data/demo/persons.csv", src ? src : ".");
+	snprintf(idents, sizeof idents, "%s/data/demo/identities.csv", src ? src : ".");
+	snprintf(claims, sizeof claims, "%s/data/demo/claims.csv", src ? src : ".");
+	const char *reforms[] = {reform};
+	sb_batch_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.policies_dir = base;
+	cfg.scenario_dirs = reforms;
+	cfg.nscenario_dirs = 1;
+	cfg.persons_path = persons;
+	cfg.identities_path = idents;
+	cfg.claims_path = claims;
+	cfg.out_dir = fault_out;
+	cfg.threads = 1;
+	cfg.compare = true;
+	cfg.no_settlements = true;
+	cfg.poverty_line = 230000;
+	sb_batch_totals t;
+	return sb_batch_settle(&cfg, &t, d);
+}
+
+static void test_compare_out_of_memory(void **state)
+{
+	(void)state;
+	/* On tmpfs when there is one: a run fsyncs its outputs. */
+	char dir[64];
+	snprintf(dir, sizeof dir, "%s/sanbao-test-compare-oom-XXXXXX",
+		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
+	assert_non_null(mkdtemp(dir));
+	snprintf(fault_out, sizeof fault_out, "%s/out", dir);
+	sb_diag d;
+	sb_diag_clear(&d);
+	assert_int_equal(compare_demo(&d), SB_OK);
+	long n;
+	long runs = 0;
+	for (n = 0;; n++) {
+		sb_diag_clear(&d);
+		sb_alloc_fail_after(n);
+		sb_status st = compare_demo(&d);
+		long made = sb_alloc_fail_after(-1);
+		if (st != SB_OK) {
+			if (st != SB_ENOMEM)
+				fail_msg("allocation %ld failing gave status %d: %s", n, st, d.message);
+			if (!d.message[0])
+				fail_msg("allocation %ld failing gave no message", n);
+		}
+		runs++;
+		if (st == SB_OK && made <= n)
+			break;
+		assert_true(n < 100000);
+	}
+	assert_true(runs > 50);
+	print_message("compare: %ld runs, allocation 0..%ld failing in turn\n", runs, n - 1);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_weighted_by_hand),
 		cmocka_unit_test(test_bands_at_their_edges),
 		cmocka_unit_test(test_identical_reform_changes_nothing),
+		cmocka_unit_test(test_compare_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
