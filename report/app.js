@@ -183,7 +183,7 @@
                 ['个人负担 out of pocket', fmtMoney(m.oop)],
                 ['有效报销率 effective rate', fmtRate(m.total ? m.fund / m.total : 0)]]);
     var layers = Object.keys(m.layers);
-    var g = grid(sec);
+    var g = [sec, sec];
     g[0].appendChild(el('h3', null, '按支付层 Fund by layer'));
     table(g[0], 'summary-layers', ['层 layer', '支付笔数 claims paid', '支付 paid', '扣减 penalty'],
           layers.map(function (l) {
@@ -196,7 +196,7 @@
     var regions = s.regions.map(function (r, k) { return [r, k]; })
                            .filter(function (x) { return x[0].claims > 0; });
     sec.appendChild(el('h3', null, '按统筹区 By pooling region'));
-    var g2 = grid(sec);
+    var g2 = [sec, sec];
     table(g2[0], 'summary-regions', ['统筹区 region', '结算笔数 claims', '总额 total', '基金 fund',
                                      '个人 oop', '有效报销率 effective'],
           regions.map(function (x) {
@@ -222,7 +222,7 @@
     var rules = Object.keys(mo.by_rule);
     cards(sec, [['预警 warnings', fmtCount(mo.warnings)], ['接近阈值 approaching', fmtCount(mo.approaching)],
                 ['阈值无法确定 unresolved', fmtCount(mo.claims_whose_threshold_could_not_be_resolved)]]);
-    var g = grid(sec);
+    var g = [sec, sec];
     var head = ['统筹区 region'];
     rules.forEach(function (r) { head.push(r + ' 预警 warnings', r + ' 接近 approaching'); });
     table(g[0], 'monitor-regions', head, mo.by_region.map(function (r, k) {
@@ -497,6 +497,54 @@
     });
     if (c.monitoring)
       sec.appendChild(el('p', {class: 'note'}, '监测 monitoring: ' + c.monitoring));
+    if (c.explained)
+      explainSection(ref, c.explained, 'explained');
+  }
+
+  /* ---- one claim's settlement, from its trace ------------------------------ */
+
+  function explainSection(ref, e, base) {
+    var sec = section('一笔结算的计算过程 One claim, step by step (基线 baseline)',
+                      '结算过程信息 from the settlement trace: claim ' + e.claim + ', person ' + e.person + ', ' +
+                      e.date + ', ' + (VISIT[e.visit] || e.visit) + ', ' + e.level + ', ' + e.place +
+                      '; policy ' + e.policy.region + ' ' + (e.policy.name || '') + ' version from ' +
+                      e.policy.version_from + ', policy year ' + e.policy_year + '; ' +
+                      (SCHEME[e.scheme] || e.scheme) + ', identity applied ' + (IDENT[e.identity] || e.identity));
+    var p = base + '.';
+    table(sec, 'explain-claim', ['', '总额 total', '政策内 in scope', '先行自付 pre-selfpay', '超限价 over limit',
+                                 '范围外 out of scope', '基金 fund', '个人 oop', '政策内自付 oop in scope'],
+          [['金额 amount', num(ref, p + 'total', 'money'), num(ref, p + 'in_scope', 'money'),
+            num(ref, p + 'pre_selfpay', 'money'), num(ref, p + 'over_limit', 'money'),
+            num(ref, p + 'out_of_scope', 'money'), num(ref, p + 'fund', 'money'), num(ref, p + 'oop', 'money'),
+            num(ref, p + 'oop_in_scope', 'money')]]);
+    var rows = [], idle = [];
+    e.layers.forEach(function (l, i) {
+      var q = p + 'layers.' + i + '.';
+      if (!l.applied) {
+        idle.push(l.layer + (l.when_held ? ' (跳过 skipped)' : ''));
+        return;
+      }
+      var calc = l.calc || {};
+      var bands = (calc.bands || []).map(function (b) {
+        return fmtMoney(b.lo) + '–' + fmtMoney(b.hi) + ' × ' + b.rate + ' = ' + Number(b.part).toFixed(2);
+      }).join('; ');
+      var bt = el('td', {class: 'wrap'}, bands || '–');
+      rows.push([(l.name || l.layer) + ' (' + l.layer + ')', l.fund_code || '–',
+                 num(ref, q + 'base', 'money'),
+                 calc.deductible != null ? num(ref, q + 'calc.deductible', 'money') : '–',
+                 calc.c0 != null ? fmtMoney(calc.c0) + ' → ' + fmtMoney(calc.c1) : '–',
+                 bt,
+                 calc.cap && calc.cap.room != null ? num(ref, q + 'calc.cap.room', 'money') : '–',
+                 num(ref, q + 'pays', 'money'),
+                 l.in_scope_left != null ? num(ref, q + 'in_scope_left', 'money') : '–']);
+    });
+    table(sec, 'explain-layers', ['层 layer', '基金代码 fund code', '基数 base B', '起付线 deductible D',
+                                  '累计 C0 → C1', '分段 bands', '封顶余额 cap room', '支付 pays',
+                                  '政策内剩余 in scope left'], rows);
+    if (idle.length)
+      sec.appendChild(el('p', {class: 'note'}, '未适用的层 layers not applied: ' + idle.join(', ')));
+    if (e.refused)
+      sec.appendChild(el('p', {class: 'note'}, '拒付 refused: ' + e.refused));
   }
 
   /* ---- the page ------------------------------------------------------------ */

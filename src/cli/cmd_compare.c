@@ -12,7 +12,8 @@
 static const char usage_text[] =
 	"usage: sanbao compare --baseline DIR --reform DIR [--reform DIR ...] --persons F\n"
 	"                      [--identities F] --claims F --out DIR [--poverty-line YUAN]\n"
-	"                      [--settlements] [--threads N] [--tmp DIR] [--show-ids] [--quiet]\n"
+	"                      [--settlements] [--explain CLAIM_ID] [--threads N] [--tmp DIR]\n"
+	"                      [--show-ids] [--quiet]\n"
 	"Settles every claim under the baseline's policies and each reform's in one pass\n"
 	"and writes into --out: compare.json (money by layer, fund code, region, scheme,\n"
 	"visit and identity; effective and in-scope rates; catastrophic and impoverishing\n"
@@ -24,6 +25,8 @@ static const char usage_text[] =
 	"                       (the baseline's) and scenario-<k>-settlements.csv\n"
 	"  --poverty-line YUAN  per person per year: households pushed below it count as\n"
 	"                       impoverished by out-of-pocket spending\n"
+	"  --explain ID         print that claim's baseline settlement step by step; its\n"
+	"                       JSON goes into compare.json (\"explained\") for the report\n"
 	"  --threads N          worker threads (default: one per core)\n"
 	"  --tmp DIR            folder for spill files (default: --out)\n";
 
@@ -61,6 +64,9 @@ int sb_cmd_compare(int argc, char **argv)
 			cfg.claims_path = v;
 		} else if (!strcmp(a, "--out") && v) {
 			cfg.out_dir = v;
+		} else if (!strcmp(a, "--explain") && v) {
+			cfg.explain_id = v;
+			cfg.explain = stdout;
 		} else if (!strcmp(a, "--tmp") && v) {
 			cfg.tmp_dir = v;
 		} else if (!strcmp(a, "--threads") && v) {
@@ -119,6 +125,9 @@ int sb_cmd_compare(int argc, char **argv)
 		fprintf(stderr, "sanbao compare: %s\n", sb_diag_format(&d, msg, sizeof msg));
 		return 1;
 	}
+	if (cfg.explain_id && !t.explained)
+		fprintf(stderr, "sanbao compare: claim %s was not settled (not in the input, or "
+				"rejected: see rejects.csv)\n", cfg.explain_id);
 	if (quiet)
 		return 0;
 	printf("sanbao compare: %lld claims read, %lld settled under the baseline, %lld rejected; "

@@ -16,6 +16,7 @@
 #include "base/sort.h"
 #include "io/outfile.h"
 #include "policy/policy_int.h"
+#include "sanbao/explain.h"
 
 #define MAX_YEARS 16
 
@@ -62,6 +63,7 @@ typedef struct cmp {
 	int *fund_of;
 	size_t *to0; /* scenario k's policy index j -> scenario 0's: to0[k * maxpol + j] */
 	size_t maxpol;
+	char *explained; /* the baseline's trace of cfg->explain_id as JSON (malloc) */
 	thr sum; /* merged */
 } cmp;
 
@@ -281,6 +283,19 @@ static sb_status claim(void *self, void *thrp, const sb_settled *s, sb_diag *d)
 		if (fo) {
 			fund[fo[i]].claims += lr->pay != 0;
 			ok = ok && sb_fen_add(&fund[fo[i]].paid, lr->pay);
+		}
+	}
+	if (s->trace && !s->scenario && !c->explained) {
+		/* The one claim to explain: one thread, once; read after the join. */
+		size_t len = 0;
+		FILE *mf = open_memstream(&c->explained, &len);
+		if (!mf)
+			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		sb_explain_json(mf, s->set, s->trace);
+		if (fclose(mf)) {
+			free(c->explained);
+			c->explained = NULL;
+			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		}
 	}
 	int64_t *rec = person_year(c, t, s->person_index, r->year);
@@ -1114,7 +1129,9 @@ static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
 	fputs("  \"monitoring\": \"warnings are the baseline's only: run `sanbao settle --monitor` "
 	      "with each policy folder for a reform's\",\n",
 	      f);
-	fputs("  \"results\": [\n", f);
+	fputs("  \"explained\": ", f);
+	fputs(c->explained ? c->explained : "null", f);
+	fputs(",\n  \"results\": [\n", f);
 	sb_status st = SB_OK;
 	for (int k = 0; k < c->nscen && !st; k++) {
 		st = jscenario(f, c, p, k, false, NULL);
@@ -1302,6 +1319,7 @@ static void release(void *self)
 	sb_free(c->fund_of);
 	sb_free(c->fund_code);
 	sb_free(c->to0);
+	free(c->explained);
 	sb_free(c);
 }
 

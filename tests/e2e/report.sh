@@ -3,7 +3,7 @@
 # --monitor and compared with a reform (990100's resident primary rate 85% ->
 # 90%); the report of both folders is opened in Debian's headless Chromium
 # through puppeteer-core (tests/e2e/report/check.cjs): no console error, no
-# network request, every number cell equals its JSON, every chart drew a
+# network request, every number cell (the explained claim's too) equals its JSON, every chart drew a
 # non-blank canvas with the JSON's data, no unmasked ID, rendered in < 2 s;
 # the screenshot is kept in the build folder (report-test/report.png).
 # Then the check is shown to fail on a page whose embedded data was
@@ -25,7 +25,9 @@ cp -r "$src/policies/demo" "$tmp/reform"
 sed -i 's/rate: {primary: 0.85, secondary: 0.80, tertiary: 0.65}/rate: {primary: 0.90, secondary: 0.80, tertiary: 0.65}/' \
 	"$tmp/reform/990100.yaml"
 "$bin" compare --baseline "$src/policies/demo" --reform "$tmp/reform" "${demo[@]}" \
-	--out "$tmp/c" --poverty-line 2300 --quiet
+	--out "$tmp/c" --poverty-line 2300 --quiet --explain S20230013 > /dev/null
+python3 -c 'import json, sys; e = json.load(open(sys.argv[1]))["explained"]; assert e["claim"] == "S20230013", e' \
+	"$tmp/c/compare.json" || fail "compare --explain put no explanation in compare.json"
 "$bin" settle --policies "$src/policies/demo" "${demo[@]}" --out "$tmp/s" --monitor \
 	--poverty-line 2300 --quiet
 "$bin" report --in "$tmp/c" --in "$tmp/s" --out "$tmp/report.html" --assets "$src/report" > "$tmp/out.txt"
