@@ -125,7 +125,8 @@ demo: build report-deps
 	  --out $(DEMO_OUT) --monitor --poverty-line 2300
 	$(REL)/sanbao compare --baseline policies/demo --reform policies/reforms/tilt \
 	  --persons data/demo/persons.csv --identities data/demo/identities.csv \
-	  --claims data/demo/claims.csv --out $(DEMO_OUT)/tilt --poverty-line 2300
+	  --claims data/demo/claims.csv --out $(DEMO_OUT)/tilt --poverty-line 2300 \
+	  --explain S20230013
 	$(REL)/sanbao report --in $(DEMO_OUT)/tilt --in $(DEMO_OUT) --out $(DEMO_OUT)/report.html
 
 fuzz: deps
