@@ -52,7 +52,7 @@ int sb_cmd_report(int argc, char **argv)
 	sb_report_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	char assets[PATH_MAX];
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* every option takes a value */
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help")) {
@@ -76,7 +76,6 @@ int sb_cmd_report(int argc, char **argv)
 				usage_text);
 			return 2;
 		}
-		i++;
 	}
 	if (!cfg.nin || !cfg.out) {
 		fprintf(stderr, "sanbao report: %s is required\n\n%s", cfg.nin ? "--out" : "--in",

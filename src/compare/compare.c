@@ -411,17 +411,17 @@ static sb_status deciles(const pop *p, bool units, uint8_t *out)
 		return SB_ENOMEM;
 	}
 	size_t m = 0;
+	memset(out, 0, n);
 	for (size_t i = 0; i < n; i++) {
 		size_t u = units ? i : unit_of(p, (uint32_t)i);
 		if (!p->members[u] || p->income[u] < 0)
 			continue;
 		a[m].key = (uint64_t)(p->income[u] / p->members[u]);
-		a[m++].p = (const void *)(uintptr_t)i;
+		a[m++].p = out + i; /* where its decile goes */
 	}
 	const sb_keyed *r = sb_radix_sort(a, tmp, m);
-	memset(out, 0, n);
 	for (size_t j = 0; j < m; j++)
-		out[(uintptr_t)r[j].p] = (uint8_t)(j * 10 / m + 1);
+		out[(const uint8_t *)r[j].p - out] = (uint8_t)(j * 10 / m + 1);
 	sb_free(a);
 	sb_free(tmp);
 	return SB_OK;
