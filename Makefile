@@ -117,17 +117,19 @@ format-check: lint-deps
 	  [ "$$n" = 0 ] || echo "$$n $$f"; done | sort -rn
 
 # The demo province's sample claims through the whole chain, with the
-# early-warning monitor; outputs in $(DEMO_OUT); the bundled reform "tilt"
-# compared with it ($(DEMO_OUT)/tilt); the HTML report of both.
+# early-warning monitor; outputs in $(DEMO_OUT); the bundled reforms
+# (policies/reforms/) compared with it in one pass ($(DEMO_OUT)/reforms); the
+# HTML report of both.
 demo: build report-deps
 	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
 	  --out $(DEMO_OUT) --monitor --poverty-line 2300
-	$(REL)/sanbao compare --baseline policies/demo --reform policies/reforms/tilt \
+	$(REL)/sanbao compare --baseline policies/demo --reform policies/reforms/unify \
+	  --reform policies/reforms/one-tier --reform policies/reforms/tilt \
 	  --persons data/demo/persons.csv --identities data/demo/identities.csv \
-	  --claims data/demo/claims.csv --out $(DEMO_OUT)/tilt --poverty-line 2300 \
+	  --claims data/demo/claims.csv --out $(DEMO_OUT)/reforms --poverty-line 2300 \
 	  --explain S20230013
-	$(REL)/sanbao report --in $(DEMO_OUT)/tilt --in $(DEMO_OUT) --out $(DEMO_OUT)/report.html
+	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --out $(DEMO_OUT)/report.html
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null
