@@ -40,6 +40,9 @@ typedef void sb_batch_progress_fn(void *arg, const sb_batch_progress *p);
 
 typedef struct sb_batch_config {
 	const char *policies_dir;    /* scenario 0, the baseline */
+	/* The folder tree that `extends` may reach (every scenario's); NULL: the
+	 * parent of each policy folder (docs/policy-format.md). */
+	const char *policy_root;
 	/* More policy folders to settle the same claims under, in the same pass
 	 * (scenarios 1..n, at most SB_MAX_SCENARIOS in all). Each has its own
 	 * accumulators; scenario k's settlements and sums go to

@@ -222,21 +222,6 @@ static sb_status write_rejects(const sb_batch *b, sb_rejects *r, sb_diag *d)
 	return st;
 }
 
-static void sb_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* An input path, resident IDs in it masked unless --show-ids. */
 static void json_path(FILE *f, const sb_batch *b, const char *path)
 {
@@ -441,7 +426,8 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 		sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 		goto done;
 	}
-	if ((st = sb_policyset_load_dir(b->set, cfg->policies_dir, d)))
+	if ((cfg->policy_root && (st = sb_policyset_set_root(b->set, cfg->policy_root, d))) ||
+	    (st = sb_policyset_load_dir(b->set, cfg->policies_dir, d)))
 		goto done;
 	b->nlayers = sb_policyset_symbol_count(b->set, SB_SYM_LAYER);
 	if ((st = sb_batch_load_people(b, d)))

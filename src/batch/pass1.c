@@ -450,6 +450,25 @@ static sb_status reject_row(worker *w, uint64_t line, const char *id, size_t idl
 	return sb_rejects_add(&w->rejects, 2, line, id, idlen, reason, total_ok, total);
 }
 
+/* The id record of a row for the duplicate check: line, length, id, padded
+ * to 8 bytes, into the id's partition. Every row with a readable id has
+ * one, settled or rejected, so that "first at line N" means the first row
+ * of the file with that id whatever became of it. */
+static sb_status put_id(worker *w, uint64_t line, const char *id, size_t n)
+{
+	sb_batch *b = w->b;
+	_Alignas(8) char idrec[96];
+	memcpy(idrec, &line, 8);
+	idrec[8] = (char)n;
+	memcpy(idrec + 9, id, n);
+	size_t len = (9 + n + 7) & ~(size_t)7;
+	memset(idrec + 9 + n, 0, len - 9 - n);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ (unsigned char)id[k]) * 1099511628211ULL;
+	return put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, len);
+}
+
 /* Resolves the persons of a batch of parsed rows and spills them. */
 static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 {
@@ -474,6 +493,8 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 			st = reject_row(w, pd[i].line, sb_crec_id(cr), cr->idlen,
 					"unknown person: not enrolled in persons.csv (or rejected there)",
 					true, cr->total);
+			if (!st)
+				st = put_id(w, pd[i].line, sb_crec_id(cr), cr->idlen);
 			continue;
 		}
 		cr->person = (uint32_t)pd[i].person;
@@ -488,17 +509,7 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 		cr->line = pd[i].line;
 		if ((st = put(w, false, sb_batch_partition_of(b, cr->person), cr, sb_crec_size(cr))))
 			break;
-		/* The id record: line, length, id, padded to 8 bytes. */
-		_Alignas(8) char idrec[96];
-		memcpy(idrec, &cr->line, 8);
-		idrec[8] = (char)cr->idlen;
-		memcpy(idrec + 9, sb_crec_id(cr), cr->idlen);
-		size_t len = (9 + (size_t)cr->idlen + 7) & ~(size_t)7;
-		memset(idrec + 9 + cr->idlen, 0, len - 9 - cr->idlen);
-		uint64_t h = 1469598103934665603ULL;
-		for (size_t k = 0; k < cr->idlen; k++)
-			h = (h ^ (unsigned char)sb_crec_id(cr)[k]) * 1099511628211ULL;
-		st = put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, len);
+		st = put_id(w, cr->line, sb_crec_id(cr), cr->idlen);
 	}
 	return st;
 }
@@ -553,6 +564,8 @@ static void *run_worker(void *arg)
 			sb_csv_field id = r < 0 ? sb_io_record_id(c, w->cols->col[C_ID]) :
 						  get(c, w->cols->col[C_ID]);
 			if ((w->st = reject_row(w, line, id.p, id.n, reason, p->total_ok, p->total)))
+				break;
+			if (id.n && id.n <= 64 && (w->st = put_id(w, line, id.p, id.n)))
 				break;
 			continue;
 		}
@@ -701,15 +714,18 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 		}
 		if (st == SB_ENOMEM && !d->message[0])
 			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		/* Line numbers: chunk i starts where chunk i-1's lines end. */
 		sb_free(b->chunk_base);
 		b->chunk_base = sb_calloc((size_t)nchunks, sizeof *b->chunk_base);
 		if (!b->chunk_base && !st)
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		res->rows = res->rejected = res->rejected_unreadable = 0;
 		res->rejected_total = 0;
+		/* Chunk 0 was read with its header (one line, base 1) or, cut
+		 * into ranges, from the start of the body, which is line 2;
+		 * chunk i starts where chunk i-1's lines end. */
 		for (int i = 0; !st && i < nchunks; i++) {
-			b->chunk_base[i] = i ? b->chunk_base[i - 1] + (uint64_t)w[i - 1].lines : 1;
+			b->chunk_base[i] = i ? b->chunk_base[i - 1] + (uint64_t)w[i - 1].lines :
+					   nchunks > 1 ? 2 : 1;
 			res->rows += w[i].rows;
 			res->rejected += w[i].rejected;
 			if (w[i].overflow || !sb_fen_add(&res->rejected_total, w[i].rejected_total))
@@ -718,10 +734,6 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 						 "64-bit sum of fen holds");
 			res->rejected_unreadable += w[i].rejected_unreadable;
 		}
-		/* Chunk 0 was read with its header (one line) or from the start of
-		 * the body, which is line 2. */
-		if (!st && nchunks > 1)
-			b->chunk_base[0] = 2;
 		for (int i = 0; i < nchunks; i++) {
 			for (int p = 0; p < b->partitions && w[i].pbuf; p++) {
 				sb_free(w[i].pbuf[p]);

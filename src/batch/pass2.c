@@ -758,7 +758,10 @@ static sb_status load_scenarios(run2 *run, sb_diag *d)
 				if (sb_policyset_intern(set, (sb_symkind)k, name, strlen(name)) != i)
 					return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			}
-		sb_status st = sb_policyset_load_dir(set, dir, d);
+		sb_status st = cfg->policy_root ? sb_policyset_set_root(set, cfg->policy_root, d) :
+						  SB_OK;
+		if (!st)
+			st = sb_policyset_load_dir(set, dir, d);
 		if (st)
 			return st;
 	}

@@ -265,6 +265,12 @@ static sb_status run_case(sb_case *k, sb_ynode root, sb_diag *d)
 	for (size_t i = 0; i < sb_ynode_len(persons); i++) {
 		if ((st = read_person(k, sb_ynode_item(persons, i), &k->persons[i], d)))
 			return st;
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(k->persons[j].p.id, k->persons[i].p.id, SB_ID_LEN))
+				return sb_ynode_error(d, SB_EINPUT, sb_ynode_item(persons, i),
+						      "duplicate person %.*s: it is listed as person %zu "
+						      "already; list each person once",
+						      SB_ID_LEN, k->persons[i].p.id, j + 1);
 		k->npersons++;
 	}
 	for (size_t i = 0; i < sb_ynode_len(claims); i++) {

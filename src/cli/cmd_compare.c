@@ -13,7 +13,7 @@ static const char usage_text[] =
 	"usage: sanbao compare --baseline DIR --reform DIR [--reform DIR ...] --persons F\n"
 	"                      [--identities F] --claims F --out DIR [--poverty-line YUAN]\n"
 	"                      [--settlements] [--explain CLAIM_ID] [--threads N] [--tmp DIR]\n"
-	"                      [--show-ids] [--quiet]\n"
+	"                      [--policy-root DIR] [--show-ids] [--quiet]\n"
 	"Settles every claim under the baseline's policies and each reform's in one pass\n"
 	"and writes into --out: compare.json (money by layer, fund code, region, scheme,\n"
 	"visit and identity; effective and in-scope rates; catastrophic and impoverishing\n"
@@ -27,6 +27,7 @@ static const char usage_text[] =
 	"                       impoverished by out-of-pocket spending\n"
 	"  --explain ID         print that claim's baseline settlement step by step; its\n"
 	"                       JSON goes into compare.json (\"explained\") for the report\n"
+	"  --policy-root DIR    what `extends` may reach (default: each folder's parent)\n"
 	"  --threads N          worker threads (default: one per core)\n"
 	"  --tmp DIR            folder for spill files (default: --out)\n";
 
@@ -64,6 +65,8 @@ int sb_cmd_compare(int argc, char **argv)
 			cfg.claims_path = v;
 		} else if (!strcmp(a, "--out") && v) {
 			cfg.out_dir = v;
+		} else if (!strcmp(a, "--policy-root") && v) {
+			cfg.policy_root = v;
 		} else if (!strcmp(a, "--explain") && v) {
 			cfg.explain_id = v;
 			cfg.explain = stdout;

@@ -14,7 +14,7 @@
 static const char usage_text[] =
 	"usage: sanbao settle --policies DIR --persons F [--identities F] --claims F --out DIR\n"
 	"                     [--threads N] [--explain CLAIM_ID] [--tmp DIR] [--monitor]\n"
-	"                     [--poverty-line YUAN] [--show-ids] [--quiet]\n"
+	"                     [--poverty-line YUAN] [--show-ids] [--quiet] [--policy-root DIR]\n"
 	"Settles every claim through the layers of its region's policy and writes\n"
 	"settlements.csv, rejects.csv and summary.json into --out (with --monitor also\n"
 	"warnings.csv, approaching.csv and monitor.json). They replace an earlier run's\n"
@@ -22,7 +22,9 @@ static const char usage_text[] =
 	"  --threads N        worker threads (default: one per core)\n"
 	"  --explain ID       print that claim's settlement step by step\n"
 	"  --tmp DIR          folder for spill files (default: --out)\n"
-	"  --partition-mb N   claims CSV megabytes per partition (default 32)\n";
+	"  --partition-mb N   claims CSV megabytes per partition (default 32)\n"
+	"  --policy-root DIR  the folder tree `extends` may reach (default: the parent\n"
+	"                     of --policies)\n";
 
 /* The bar as the batch used to draw it: from two seconds on, the stage's
  * share done, redrawn at each report; wiped when the claims are settled. */
@@ -95,6 +97,8 @@ int sb_cmd_settle(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--policies") && v) {
 			cfg.policies_dir = v;
+		} else if (!strcmp(a, "--policy-root") && v) {
+			cfg.policy_root = v;
 		} else if (!strcmp(a, "--persons") && v) {
 			cfg.persons_path = v;
 		} else if (!strcmp(a, "--identities") && v) {

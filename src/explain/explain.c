@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "sanbao/csv.h"
+
 /* ---- text ---------------------------------------------------------------- */
 
 static void put_fen(FILE *f, sb_fen v)
@@ -199,22 +201,10 @@ void sb_explain_text(FILE *f, const sb_policyset *set, const sb_trace *t)
 
 static void j_str(FILE *f, const char *s)
 {
-	if (!s) {
+	if (s)
+		sb_json_str(f, s);
+	else
 		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 static void j_key(FILE *f, bool *first, const char *k)

@@ -50,6 +50,11 @@ struct sb_policyset {
 	int nlayer_order;
 	const char *stack[MAX_DEPTH];
 	int depth;
+	/* Parents named by `extends` must lie in this folder tree (a real
+	 * path ending in '/'): the folder of the file or folder being loaded,
+	 * or the one sb_policyset_set_root fixed. */
+	char root[PATH_MAX + 1];
+	bool root_fixed;
 };
 
 /* ---- the set and its symbols ----------------------------------------------- */
@@ -579,13 +584,20 @@ static sb_status register_policy(sb_policyset *set, sb_policy *pol, sb_ynode whe
 
 static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_diag *d)
 {
+	/* Before any key is named in a message: a file that is not a policy
+	 * (a parent named by mistake, or by malice) has none of its text
+	 * echoed. */
+	sb_ynode ver = sb_ynode_is_map(root) ? sb_ynode_get(root, "sanbao") : (sb_ynode){NULL, NULL};
+	if (!ver.n && !f->key) /* inline, in a case: its text is the case's */
+		return sb_ynode_error(d, SB_EPOLICY, root,
+				      "a policy file starts with `sanbao: 1`, the format version");
+	if (!ver.n)
+		return sb_diag_set(d, SB_EPOLICY, f->doc->path, 1, 1,
+				   "not a policy file: a policy file is a mapping that starts with "
+				   "`sanbao: 1`, the format version (none of its text is shown)");
 	sb_status st = sb_ynode_check_keys(root, "a policy file", top_keys, d);
 	if (st)
 		return st;
-	sb_ynode ver = sb_ynode_get(root, "sanbao");
-	if (!ver.n)
-		return sb_ynode_error(d, SB_EPOLICY, root,
-				      "a policy file starts with `sanbao: 1`, the format version");
 	if (!sb_ynode_eq(ver, "1"))
 		return sb_ynode_error(d, SB_EPOLICY, ver,
 				      "format version is not supported: this engine reads sanbao: 1");
@@ -672,6 +684,44 @@ static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_dia
 	return register_policy(set, pol, code, d);
 }
 
+/* Sets the root to the folder of real (a real path), or to real itself
+ * when it is a folder; with up, to that folder's parent. The default root
+ * (no sb_policyset_set_root) is the parent of the policies' folder, so
+ * that a region's file may extend a province file beside its folder, as
+ * the format's own example does (`extends: ../500000.yaml`), while a path
+ * anywhere else (`/etc/shadow`, `../../x`) is refused. */
+static sb_status set_root_of(sb_policyset *set, const char *real, bool is_dir, bool up,
+			     sb_diag *d)
+{
+	size_t n = strlen(real);
+	for (int k = (is_dir ? 0 : 1) + (up ? 1 : 0); k > 0; k--) {
+		while (n && real[n - 1] == '/')
+			n--;
+		while (n && real[n - 1] != '/')
+			n--;
+		while (n && real[n - 1] == '/')
+			n--;
+	}
+	if (n + 2 > sizeof set->root)
+		return sb_diag_set(d, SB_ELIMIT, real, 0, 0, "path is too long");
+	memcpy(set->root, real, n);
+	set->root[n] = '/';
+	set->root[n + 1] = '\0';
+	return SB_OK;
+}
+
+sb_status sb_policyset_set_root(sb_policyset *set, const char *dir, sb_diag *d)
+{
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot open the policy root: %s",
+				   strerror(errno));
+	sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, false, d);
+	if (!st)
+		set->root_fixed = true;
+	return st;
+}
+
 static sb_status add_file(sb_policyset *set, rawfile *f, sb_diag *d)
 {
 	if (set->nfiles == set->capfiles) {
@@ -698,6 +748,14 @@ static sb_status load_path(sb_policyset *set, const char *path, sb_ynode from,
 					      strerror(errno));
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
 	}
+	if (!from.n && !set->depth && !set->root_fixed && set_root_of(set, real, false, true, d))
+		return d->code;
+	if (from.n && strncmp(real, set->root, strlen(set->root)))
+		return sb_ynode_error(d, SB_EPOLICY, from,
+				      "parent policy %s is outside the policy folder %s: extends may "
+				      "name only a file in the folder tree of the policies loaded (or under "
+				      "--policy-root)",
+				      path, set->root);
 	for (size_t i = 0; i < set->nfiles; i++) {
 		rawfile *f = set->files[i];
 		if (!f->key || strcmp(f->key, real))
@@ -767,6 +825,16 @@ sb_status sb_policyset_load_node(sb_policyset *set, sb_ynode node, const sb_poli
 	if (!f)
 		return oom(d);
 	f->doc = node.doc;
+	char real[PATH_MAX];
+	if (!set->root_fixed && !set->depth) {
+		/* An inline policy's parents lie in its document's folder tree. */
+		if (!realpath(node.doc->dir[0] ? node.doc->dir : ".", real))
+			return sb_diag_set(d, SB_EIO, node.doc->path, 0, 0, "cannot open its folder: %s",
+					   strerror(errno));
+		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, true, d);
+		if (st)
+			return st;
+	}
 	sb_status st = add_file(set, f, d);
 	if (st)
 		return st;
@@ -782,7 +850,24 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static sb_status load_dir_files(sb_policyset *set, const char *dir, sb_diag *d);
+
 sb_status sb_policyset_load_dir(sb_policyset *set, const char *dir, sb_diag *d)
+{
+	char real[PATH_MAX];
+	bool was_fixed = set->root_fixed;
+	if (!was_fixed && realpath(dir, real)) {
+		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, true, d);
+		if (st)
+			return st;
+		set->root_fixed = true; /* the folder, even for a linked file in it */
+	}
+	sb_status st = load_dir_files(set, dir, d);
+	set->root_fixed = was_fixed;
+	return st;
+}
+
+static sb_status load_dir_files(sb_policyset *set, const char *dir, sb_diag *d)
 {
 	DIR *dh = opendir(dir);
 	if (!dh)

@@ -53,4 +53,14 @@ PY
 if python3 "$src/tests/e2e/compare/check.py" "$tmp/c" "$tmp/a" "$tmp/b" "$tmp/g" 2>/dev/null; then
 	fail "the check passed a compare.json with one fen changed"
 fi
+# The bundled reforms: each file not marked "# REFORM" on its first line is
+# a copy of policies/demo's, kept identical; each folder loads.
+for d in "$src"/policies/reforms/*/; do
+	for f in "$d"*.yaml; do
+		head -1 "$f" | grep -q '^# REFORM' && continue
+		cmp -s "$f" "$src/policies/demo/$(basename "$f")" \
+			|| fail "$f is not marked # REFORM and differs from policies/demo/$(basename "$f")"
+	done
+	"$bin" check-policy "$d" > /dev/null || fail "$d does not load"
+done
 echo "compare.sh: ok"
