@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 # What `make test` runs under ThreadSanitizer: the tests labelled "threads"
 # in CMakeLists.txt, and the targets they need.
-TSAN_TARGETS := sanbao test_batch test_gen
+TSAN_TARGETS := sanbao test_batch test_gen test_compare
 TEST_START := $(shell date +%s)
 
 DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
@@ -20,8 +20,11 @@ DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
                 libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 curl
 
 LINT_PACKAGES := clang-tidy clang-format
+# `sanbao report`: its browser test (Chromium, a CJK font for the labels);
+# node and npm come from Debian when the machine has none.
+REPORT_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: all deps lint-deps build build-asan build-tsan test demo install lint analyze \
+.PHONY: all deps lint-deps report-deps build build-asan build-tsan test demo install lint analyze \
         format-check fuzz bench bench-serve clean soak
 
 all: build
@@ -39,6 +42,15 @@ deps:
 
 lint-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(LINT_PACKAGES)"
+
+# The report's npm packages (report/package-lock.json: echarts, which the
+# page inlines, and puppeteer-core, which its test drives), with `npm ci`.
+report-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(REPORT_PACKAGES)"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps DEB_PACKAGES="nodejs npm"
+	@[ report/node_modules/.sanbao-ci -nt report/package-lock.json ] || \
+	  { cd report && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && \
+	    touch node_modules/.sanbao-ci; }
 
 build: deps
 	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_WERROR=ON -DSB_SANITIZE=OFF \
@@ -59,7 +71,7 @@ build-tsan: deps
 # Every test under ASan/UBSan, the CLI on the cases and the demo under
 # valgrind, the threaded tests under ThreadSanitizer, then every test again
 # on the release build.
-test: build-asan build build-tsan
+test: build-asan build build-tsan report-deps
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(REL)/sanbao test tests/cases >/dev/null
@@ -116,11 +128,19 @@ format-check: lint-deps
 	  [ "$$n" = 0 ] || echo "$$n $$f"; done | sort -rn
 
 # The demo province's sample claims through the whole chain, with the
-# early-warning monitor; outputs in $(DEMO_OUT).
-demo: build
+# early-warning monitor; outputs in $(DEMO_OUT); the bundled reforms
+# (policies/reforms/) compared with it in one pass ($(DEMO_OUT)/reforms); the
+# HTML report of both.
+demo: build report-deps
 	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
 	  --out $(DEMO_OUT) --monitor --poverty-line 2300
+	$(REL)/sanbao compare --baseline policies/demo --reform policies/reforms/unify \
+	  --reform policies/reforms/one-tier --reform policies/reforms/tilt \
+	  --persons data/demo/persons.csv --identities data/demo/identities.csv \
+	  --claims data/demo/claims.csv --out $(DEMO_OUT)/reforms --poverty-line 2300 \
+	  --explain S20230013
+	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --out $(DEMO_OUT)/report.html
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null

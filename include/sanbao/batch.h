@@ -72,6 +72,9 @@ typedef struct sb_batch_config {
 	/* `sanbao audit` (sanbao/audit.h): the run's rules and extract, for
 	 * the audit sink; NULL otherwise. */
 	const struct sb_audit_ctx *audit;
+	bool compare;                /* also compare the scenarios: compare.json and
+				      * persons_changed.csv (`sanbao compare`) */
+	bool no_settlements;         /* write no settlements.csv (nor the scenarios') */
 } sb_batch_config;
 
 typedef struct sb_batch_totals {

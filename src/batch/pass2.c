@@ -15,6 +15,7 @@
 #include "base/arena.h"
 #include "base/sort.h"
 #include "batch/pass_int.h"
+#include "compare/compare.h"
 #include "monitor/monitor_sink.h"
 #include "sink/explain.h"
 #include "sink/settlements.h"
@@ -790,10 +791,10 @@ static sb_status load_scenarios(run2 *run, sb_diag *d)
 static sb_status sinks_for(run2 *run)
 {
 	const sb_batch_config *cfg = run->b->cfg;
-	sb_status (*make[5])(sb_sink *);
+	sb_status (*make[6])(sb_sink *); /* one entry per sink below */
 	int n = 0;
 	make[n++] = sb_summary_sink_new;
-	if (!cfg->monitor_only)
+	if (!cfg->monitor_only && !cfg->no_settlements)
 		make[n++] = sb_settlements_sink_new;
 	if (cfg->explain_id)
 		make[n++] = sb_explain_sink_new;
@@ -801,6 +802,8 @@ static sb_status sinks_for(run2 *run)
 		make[n++] = sb_monitor_sink_new;
 	if (cfg->audit)
 		make[n++] = sb_audit_sink_new;
+	if (cfg->compare && !cfg->monitor_only)
+		make[n++] = sb_compare_sink_new;
 	if (!(run->sinks = sb_calloc((size_t)n, sizeof *run->sinks)))
 		return SB_ENOMEM;
 	for (; run->nsinks < n; run->nsinks++)
