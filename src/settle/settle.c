@@ -256,6 +256,23 @@ static sb_fen split_classes(const sb_layer *l, const sb_claim *c, sb_fen B, int6
 	return B - first;
 }
 
+/* The one rounding of a layer's payment: the exact fen x bp sum, half up
+ * to the fen, never more than the base. */
+static sb_fen round_to_base(wide raw, sb_fen B, sb_trace_calc *t)
+{
+	sb_fen pay = (sb_fen)((raw + 5000) / 10000);
+	if (t) {
+		t->raw = (int64_t)raw;
+		t->rounded = pay;
+		t->base_limited = pay > B;
+	}
+	if (pay > B)
+		pay = B;
+	if (t)
+		t->pay = pay;
+	return pay;
+}
+
 /* The v1 computation extended: the deductible charged once a year, the
  * lump, the floor, the claim and month caps and the cap point. */
 static sb_fen compute_v2(const sb_layer *l, const resolved *r, sb_fen B, sb_fen C0,
@@ -396,17 +413,7 @@ static sb_fen compute_v2(const sb_layer *l, const resolved *r, sb_fen B, sb_fen 
 				t->cap_claim_limited = true;
 		}
 	}
-	sb_fen pay = (sb_fen)((raw + 5000) / 10000);
-	if (t) {
-		t->raw = (int64_t)raw;
-		t->rounded = pay;
-		t->base_limited = pay > B;
-	}
-	if (pay > B)
-		pay = B;
-	if (t)
-		t->pay = pay;
-	return pay;
+	return round_to_base(raw, B, t);
 }
 
 /* The payment of a resolved layer on base B, given the accumulated base
@@ -471,17 +478,7 @@ static sb_fen compute(const sb_layer *l, const resolved *r, sb_fen B, sb_fen C0,
 				t->cap_limited = true;
 		}
 	}
-	sb_fen pay = (sb_fen)((raw + 5000) / 10000);
-	if (t) {
-		t->raw = (int64_t)raw;
-		t->rounded = pay;
-		t->base_limited = pay > B;
-	}
-	if (pay > B)
-		pay = B;
-	if (t)
-		t->pay = pay;
-	return pay;
+	return round_to_base(raw, B, t);
 }
 
 int sb_settle_identity(const sb_policy *pol, const sb_person *p, sb_date date, uint64_t *holds)
