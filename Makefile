@@ -130,7 +130,9 @@ format-check: lint-deps
 # The demo province's sample claims through the whole chain, with the
 # early-warning monitor; outputs in $(DEMO_OUT); the bundled reforms
 # (policies/reforms/) compared with it in one pass ($(DEMO_OUT)/reforms); the
-# HTML report of both.
+# roster checked against the demo's enrolment and settlements
+# ($(DEMO_OUT)/roster); the eight policy texts of tests/fixtures/texts coded
+# ($(DEMO_OUT)/texts); the HTML report of all four.
 demo: build report-deps
 	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
@@ -140,7 +142,13 @@ demo: build report-deps
 	  --persons data/demo/persons.csv --identities data/demo/identities.csv \
 	  --claims data/demo/claims.csv --out $(DEMO_OUT)/reforms --poverty-line 2300 \
 	  --explain S20230013
-	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --out $(DEMO_OUT)/report.html
+	$(REL)/sanbao roster --policies policies/demo --persons data/demo/persons.csv \
+	  --identities data/demo/identities.csv --settlements $(DEMO_OUT)/settlements.csv \
+	  --out $(DEMO_OUT)/roster
+	$(REL)/sanbao code-texts --frame frames/poverty-governance.yaml --meta frames/texts-meta.csv \
+	  --out $(DEMO_OUT)/texts tests/fixtures/texts/*.txt
+	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --in $(DEMO_OUT)/roster \
+	  --in $(DEMO_OUT)/texts --out $(DEMO_OUT)/report.html
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null

@@ -43,7 +43,11 @@
   function fmtNum(v, signed) {
     return fixed(Number(v), 4, signed);
   }
-  var FMT = {money: fmtMoney, count: fmtCount, rate: fmtRate, num: fmtNum};
+  /* A share already in percent (code-texts' tables: 48.86 is 48.86%). */
+  function fmtPct(v, signed) {
+    return fixed(Number(v), 2, signed) + '%';
+  }
+  var FMT = {money: fmtMoney, count: fmtCount, rate: fmtRate, num: fmtNum, pct: fmtPct};
 
   function at(obj, path) {
     return path.split('.').reduce(function (o, k) { return o == null ? o : o[k]; }, obj);
@@ -547,6 +551,182 @@
       sec.appendChild(el('p', {class: 'note'}, '拒付 refused: ' + e.refused));
   }
 
+  /* ---- roster: roster_summary.json --------------------------------------- */
+
+  var FINDING = [['not_enrolled', '漏保 not enrolled', '低保、特困等对象未参保 on the roster, not in persons.csv'],
+                 ['stale_assistance', '身份失效仍获救助 assistance without identity', '医疗救助 paid on a date the person held no qualifying identity'],
+                 ['duplicates', '重复参保 enrolled more than once', '同一人多地或多险种参保 across regions or schemes'],
+                 ['roster_errors', '无法使用的名单行 unusable roster rows', '身份证号、日期或身份有误 bad ID, dates or identity']];
+
+  function rosterSection(i, ro) {
+    var ref = {doc: ro, kind: 'roster', input: i};
+    var f = ro.findings;
+    var sec = section('部门名单核查 Roster checks between departments',
+                      '民政名单与参保、结算比对 the civil-affairs roster against enrolment and settlements, from roster_summary.json' +
+                      (ro.inputs && ro.inputs.identities ? ' (' + ro.inputs.identities + ')' : ''));
+    cards(sec, [['参保名单 persons rows', fmtCount(ro.rows.persons)], ['救助名单 roster rows', fmtCount(ro.rows.identities)],
+                ['结算 settlements', fmtCount(ro.rows.settlements)],
+                ['应追回救助 assistance to check (yuan)', fmtMoney(f.stale_assistance.amount)]]);
+    sec.appendChild(el('h3', null, '发现 Findings'));
+    table(sec, 'roster-findings', ['问题 finding', '行数 rows', '说明 detail', '明细 breakdown'], [
+      [FINDING[0][1], num(ref, 'findings.not_enrolled.rows', 'count'), FINDING[0][2], '–'],
+      [FINDING[1][1], num(ref, 'findings.stale_assistance.rows', 'count'), FINDING[1][2],
+       num(ref, 'findings.stale_assistance.amount', 'money')],
+      [FINDING[2][1], num(ref, 'findings.duplicates.rows', 'count'), FINDING[2][2],
+       num(ref, 'findings.duplicates.persons', 'count')],
+      [FINDING[3][1], num(ref, 'findings.roster_errors.rows', 'count'), FINDING[3][2], '–']
+    ]);
+    sec.appendChild(el('p', {class: 'note'}, '明细 breakdown: 救助金额 amount paid (yuan); 重复参保人数 persons enrolled twice ' +
+                         '(跨统筹区 across regions ' + f.duplicates.across_regions + ', 跨险种 across schemes ' +
+                         f.duplicates.across_schemes + '); 名单错误 roster errors: ID ' + f.roster_errors.id + ', 日期 date ' +
+                         f.roster_errors.date + ', 身份 identity ' + f.roster_errors.identity + '.'));
+    var regions = Object.keys(ro.by_region);
+    sec.appendChild(el('h3', null, '按统筹区 By region'));
+    table(sec, 'roster-regions', ['统筹区 region', '参保人 persons', '结算 settlements', '漏保 not enrolled',
+                                   '身份失效救助 stale assistance', '金额 amount', '重复参保 duplicates',
+                                   '名单错误 roster errors'],
+          regions.map(function (r) {
+            var p = 'by_region.' + r + '.';
+            return [r === 'unknown' ? '未知 unknown' : r, num(ref, p + 'persons', 'count'),
+                    num(ref, p + 'settlements', 'count'), num(ref, p + 'not_enrolled', 'count'),
+                    num(ref, p + 'stale_assistance', 'count'), num(ref, p + 'stale_amount', 'money'),
+                    num(ref, p + 'duplicates', 'count'), num(ref, p + 'roster_errors', 'count')];
+          }));
+    var any = regions.some(function (r) {
+      return FINDING.some(function (x) { return ro.by_region[r][x[0]]; });
+    });
+    if (!any) {
+      sec.appendChild(el('p', {class: 'note'}, '无发现 no findings: 名单、参保与结算一致 the roster, enrolment and settlements agree'));
+      return;
+    }
+    chart(sec, 'roster-regions', barOption(regions, FINDING.map(function (x) {
+      return {name: x[1], data: regions.map(function (r) { return ro.by_region[r][x[0]]; })};
+    }), '行数 rows', true));
+  }
+
+  /* ---- code-texts: tables.json and the cross-tables ------------------------ */
+
+  var STAGE = {'脱贫攻坚': '脱贫攻坚 poverty alleviation', '乡村振兴': '乡村振兴 rural revitalization',
+               all: '合计 all'};
+  var DIM = {goal: '政策目标 Policy goals (表2 table 2)', tool: '政策工具 Policy tools (表3 table 3)',
+             coordination: '主体协同 Coordination (表4 table 4)', department: '部门 Departments named'};
+
+  /* Groups with their categories beneath (or the categories alone). */
+  function dimRows(ref, dim, stages) {
+    var base = 'dimensions.' + dim + '.';
+    var d = ref.doc.dimensions[dim];
+    var cells = function (p, o) {
+      var row = [];
+      stages.forEach(function (s) {
+        row.push(num(ref, p + '.by_stage.' + s + '.count', 'count'), num(ref, p + '.by_stage.' + s + '.share', 'pct'));
+      });
+      void o;
+      return row;
+    };
+    var rows = [], trs = [];
+    var emit = function (label, p, total) {
+      rows.push([label].concat(cells(p)));
+      trs.push(total);
+    };
+    if (d.groups.length) {
+      d.groups.forEach(function (g, gi) {
+        emit(g.name, base + 'groups.' + gi, true);
+        d.categories.forEach(function (c, ci) {
+          if (c.group === g.name)
+            emit('　' + c.name + ' (' + c.id + ')', base + 'categories.' + ci, false);
+        });
+      });
+    } else {
+      d.categories.forEach(function (c, ci) { emit(c.name + ' (' + c.id + ')', base + 'categories.' + ci, false); });
+    }
+    return {rows: rows, totals: trs};
+  }
+
+  function crossTable(parent, name, x) {
+    var ref = {doc: x.doc, kind: x.kind, input: x.input};
+    var head = x.doc.header.map(function (h) {
+      return h.replace(/ count$/, ' 条目 count').replace(/ share%$/, ' 占比 share').replace(/^stage$/, '阶段 stage')
+              .replace(/^group$/, '类型 type').replace(/^category$/, '工具 tool').replace(/^id$/, 'id');
+    });
+    var t = table(parent, name, head, x.doc.rows.map(function (r, k) {
+      return r.map(function (v, j) {
+        var h = x.doc.header[j];
+        if (/ count$/.test(h))
+          return num(ref, 'rows.' + k + '.' + j, 'count');
+        if (/ share%$/.test(h))
+          return num(ref, 'rows.' + k + '.' + j, 'pct');
+        return j === 0 ? (STAGE[v] || v) : v;
+      });
+    }));
+    x.doc.rows.forEach(function (r, k) {
+      if (!r[2] && !r[3])
+        t.tBodies[0].rows[k].classList.add('total');
+    });
+  }
+
+  function textsSection(i, tx, crosses) {
+    var ref = {doc: tx, kind: 'texts', input: i};
+    var stages = tx.stages.concat(['all']);
+    var sec = section('政策文本编码 Policy texts coded on goals × tools × coordination',
+                      '按条目编码 clause by clause with the frame "' + tx.frame + '", from tables.json; shares in % of the ' +
+                      'dimension\'s codes in the stage (within the type for tools), as in 孙菊等 2024 tables 2–6');
+    cards(sec, [['文件 documents', fmtCount(tx.documents)], ['条目 clauses', fmtCount(tx.clauses)],
+                ['已编码 coded clauses', fmtCount(tx.coded_clauses)], ['未归位行 unplaced lines', fmtCount(tx.unplaced_lines)]]);
+    var head = ['类别 category'];
+    stages.forEach(function (s) { head.push((STAGE[s] || s) + ' 条目 count', (STAGE[s] || s) + ' 占比 share'); });
+    ['goal', 'tool', 'coordination'].forEach(function (dim) {
+      if (!tx.dimensions[dim])
+        return;
+      sec.appendChild(el('h3', null, DIM[dim]));
+      var r = dimRows(ref, dim, stages);
+      var t = table(sec, 'texts-' + dim, head, r.rows);
+      r.totals.forEach(function (tot, k) { if (tot) t.tBodies[0].rows[k].classList.add('total'); });
+      if (dim === 'tool') {
+        var groups = tx.dimensions.tool.groups, cats = tx.dimensions.tool.categories;
+        var g = grid(sec);
+        chart(g[0], 'texts-tool-types', {
+          legend: {top: 0}, tooltip: {trigger: 'axis'},
+          grid: {left: 150, right: 20, top: 48, bottom: 40},
+          xAxis: {type: 'value', max: 100, name: '%'},
+          yAxis: {type: 'category', data: tx.stages.map(function (s) { return STAGE[s] || s; }), inverse: true},
+          series: groups.map(function (gr) {
+            return {name: gr.name, type: 'bar', stack: 'all', label: {show: true, formatter: '{c}%'},
+                    data: tx.stages.map(function (s) { return gr.by_stage[s].share; })};
+          })
+        }, 260);
+        chart(g[1], 'texts-tools-by-stage', {
+          legend: {top: 0}, tooltip: {trigger: 'axis'},
+          grid: {left: 60, right: 16, top: 48, bottom: 110},
+          xAxis: {type: 'category', data: cats.map(function (c) { return c.group.slice(0, 2) + '·' + c.name; }),
+                  axisLabel: {rotate: 45, interval: 0}},
+          yAxis: {type: 'value', name: '类型内占比 share within type (%)', nameTextStyle: {align: 'left'}},
+          series: tx.stages.map(function (s) {
+            return {name: STAGE[s] || s, type: 'bar', data: cats.map(function (c) { return c.by_stage[s].share; })};
+          })
+        }, 380);
+      }
+    });
+    crosses.forEach(function (x) {
+      sec.appendChild(el('h3', null, x.kind === 'tool_goal' ? '工具—目标 Tool × goal (表5 table 5, ' + x.doc.file + ')'
+                                                        : '协同—目标 Coordination × goal (表6 table 6, ' + x.doc.file + ')'));
+      sec.appendChild(el('p', {class: 'note'}, '同时带有该行与该列编码的条目 clauses coded with both; 占比 share in % of the goal\'s column within the stage and type'));
+      crossTable(sec, 'texts-' + x.kind, x);
+    });
+    var pairs = tx.department_pairs || [];
+    if (pairs.length) {
+      sec.appendChild(el('h3', null, '部门共现 Departments named together in a clause' +
+                           (pairs.length > 20 ? ' (前 20 对 the 20 most frequent of ' + pairs.length + ' pairs)' : '')));
+      table(sec, 'texts-departments', ['部门 department', '部门 department', '条目 clauses'],
+            pairs.map(function (p, k) { return [p.a, p.b, num(ref, 'department_pairs.' + k + '.clauses', 'count')]; })
+                 .slice(0, 20));
+    }
+    var joint = tx.joint_issuance || [];
+    if (joint.length)
+      sec.appendChild(el('p', {class: 'note'}, '联合发文 jointly issued: ' + joint.filter(function (j) { return j.joint; })
+        .map(function (j) { return j.document + ' (' + j.issuers.join('、') + ')'; }).join('; ') +
+        ' · ' + joint.filter(function (j) { return j.joint; }).length + ' of ' + joint.length + ' documents'));
+  }
+
   /* ---- the page ------------------------------------------------------------ */
 
   inputs.forEach(function (x, i) {
@@ -558,6 +738,11 @@
       settleSection(i, x.summary);
     if (x.monitor)
       monitorSection(i, x.monitor);
+    if (x.roster)
+      rosterSection(i, x.roster);
+    if (x.texts)
+      textsSection(i, x.texts, ['tool_goal', 'coordination_goal'].filter(function (k) { return x[k]; })
+        .map(function (k) { return {kind: k, input: i, doc: x[k]}; }));
   });
   var foot = el('footer', null, 'sanbao report · 身份证号已脱敏 resident IDs masked · ' +
                 'charts: Apache ECharts ' + (window.echarts ? echarts.version : ''));

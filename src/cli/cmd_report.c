@@ -1,5 +1,5 @@
 /* cmd_report.c: `sanbao report`: one self-contained HTML file with tables
- * and charts from the outputs of settle and compare. */
+ * and charts from the outputs of settle, compare, roster and code-texts. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +14,13 @@ static const char usage_text[] =
 	"                     [--assets DIR]\n"
 	"Writes one HTML file that opens offline (style, charts and data inlined) from\n"
 	"the --out folders of `sanbao settle` (summary.json, monitor.json) and\n"
-	"`sanbao compare` (compare.json): money by layer and region, effective rates by\n"
+	"`sanbao compare` (compare.json), `sanbao roster` (roster_summary.json) and\n"
+	"`sanbao code-texts` (tables.json, table5/table6 CSVs); each folder's kind is\n"
+	"told by the files it holds: money by layer and region, effective rates by\n"
 	"region, warnings, SDG 3.8.2 shares, the reform's cost by region, winners and\n"
-	"losers by income decile, regional disparity with Lorenz curves. Resident IDs are\n"
+	"losers by income decile, regional disparity with Lorenz curves; roster findings\n"
+	"by region; policy texts' goals, tools and coordination by stage, tool shares by\n"
+	"stage, the tool x goal and coordination x goal cross-tables. Resident IDs are\n"
 	"masked. The file is replaced only when complete.\n"
 	"  --assets DIR   app.js, style.css and node_modules/echarts (default: the report/\n"
 	"                 folder beside the build folder, or $SANBAO_REPORT_ASSETS)\n";

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "sanbao/csv.h"
 #include "batch/rejects.h"
 #include "io/outfile.h"
 
@@ -297,13 +298,143 @@ static sb_status asset(const sb_report_config *cfg, const char *name, char **out
 	return st;
 }
 
-static const char *const kinds[] = {"summary", "monitor", "compare"};
+/* What an output folder may hold: the file, the kind the page knows it by,
+ * and whether it is a CSV (put in the page as JSON, see csv_to_json). A
+ * folder's kind is told by the files it holds: settle (summary.json,
+ * monitor.json), compare (compare.json), roster (roster_summary.json),
+ * code-texts (tables.json with the cross-tables of table5/table6). */
+static const struct {
+	const char *file, *kind;
+	bool csv;
+} kinds[] = {
+	{"summary.json", "summary", false},
+	{"monitor.json", "monitor", false},
+	{"compare.json", "compare", false},
+	{"roster_summary.json", "roster", false},
+	{"tables.json", "texts", false},
+	{"table5_tool_goal.csv", "tool_goal", true},
+	{"table6_coordination_goal.csv", "coordination_goal", true},
+};
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+#define KIND_TEXTS 4 /* tables.json: the CSV kinds after it go with it */
+
+typedef struct buf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+} buf;
+
+static void bput(buf *b, const char *p, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		char *np = sb_malloc(cap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		if (b->n)
+			memcpy(np, b->p, b->n);
+		sb_free(b->p);
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static void bputs(buf *b, const char *s)
+{
+	bput(b, s, strlen(s));
+}
+
+/* A JSON string of p[0..n) (UTF-8, checked by the CSV reader). */
+static void bstring(buf *b, const char *p, size_t n)
+{
+	bputs(b, "\"");
+	size_t from = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch != '"' && ch != '\\' && ch >= 0x20)
+			continue;
+		bput(b, p + from, i - from);
+		char esc[8];
+		if (ch == '"' || ch == '\\')
+			snprintf(esc, sizeof esc, "\\%c", ch);
+		else
+			snprintf(esc, sizeof esc, "\\u%04x", ch);
+		bputs(b, esc);
+		from = i + 1;
+	}
+	bput(b, p + from, n - from);
+	bputs(b, "\"");
+}
+
+/* A CSV table as JSON: {"file": NAME, "header": [...], "rows": [[...], ...]},
+ * every field a string as written (the page reads the numbers). A malformed
+ * record is an error with its place: the report shows the table whole or
+ * not at all. *missing when the file is absent. */
+static sb_status csv_to_json(const char *path, const char *name, char **out, size_t *len,
+			     bool *missing, sb_diag *d)
+{
+	*out = NULL;
+	*len = 0;
+	*missing = false;
+	if (access(path, F_OK) && errno == ENOENT) {
+		*missing = true;
+		return SB_OK;
+	}
+	sb_csv *c = NULL;
+	sb_status st = sb_csv_open(path, &c, d);
+	if (st)
+		return st;
+	buf b = {0};
+	bputs(&b, "{\"file\": ");
+	bstring(&b, name, strlen(name));
+	bputs(&b, ", \"header\": [");
+	for (size_t i = 0; i < sb_csv_ncols(c); i++) {
+		sb_csv_field f = sb_csv_header(c, i);
+		if (i)
+			bputs(&b, ", ");
+		bstring(&b, f.p, f.n);
+	}
+	bputs(&b, "],\n \"rows\": [");
+	int r, k = 0;
+	while ((r = sb_csv_next(c, d)) == 1) {
+		bputs(&b, k++ ? ",\n  [" : "\n  [");
+		for (size_t i = 0; i < sb_csv_nfields(c); i++) {
+			sb_csv_field f = sb_csv_get(c, i);
+			if (i)
+				bputs(&b, ", ");
+			bstring(&b, f.p, f.n);
+		}
+		bputs(&b, "]");
+	}
+	sb_csv_free(c);
+	if (r < 0) {
+		sb_free(b.p);
+		return r == -1 ? SB_EINPUT : SB_EIO; /* d names the place */
+	}
+	bputs(&b, "]}\n");
+	if (b.oom) {
+		sb_free(b.p);
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	*out = b.p;
+	*len = b.n;
+	return SB_OK;
+}
 
 sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, sb_diag *d)
 {
 	memset(stats, 0, sizeof *stats);
-	char *data[SB_REPORT_MAX_INPUTS][3];
-	size_t len[SB_REPORT_MAX_INPUTS][3];
+	char *data[SB_REPORT_MAX_INPUTS][NKINDS];
+	size_t len[SB_REPORT_MAX_INPUTS][NKINDS];
 	memset(data, 0, sizeof data);
 	memset(len, 0, sizeof len);
 	char *css = NULL, *js = NULL, *ec = NULL;
@@ -312,14 +443,24 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 	sb_outfile *f = NULL;
 	for (int i = 0; i < cfg->nin && !st; i++) {
 		int found = 0;
-		for (int k = 0; k < 3 && !st; k++) {
+		for (size_t k = 0; k < NKINDS && !st; k++) {
 			char path[PATH_MAX];
-			snprintf(path, sizeof path, "%s/%s.json", cfg->in[i], kinds[k]);
+			snprintf(path, sizeof path, "%s/%s", cfg->in[i], kinds[k].file);
 			bool missing;
-			if ((st = slurp(path, &data[i][k], &len[i][k], &missing, d)) || missing)
-				continue;
-			if ((st = sb_report_json_check(path, data[i][k], len[i][k], d)))
-				break;
+			if (kinds[k].csv) {
+				/* a cross-table only beside its tables.json */
+				if (!data[i][KIND_TEXTS])
+					continue;
+				if ((st = csv_to_json(path, kinds[k].file, &data[i][k], &len[i][k],
+						      &missing, d)) || missing)
+					continue;
+			} else {
+				if ((st = slurp(path, &data[i][k], &len[i][k], &missing, d)) ||
+				    missing)
+					continue;
+				if ((st = sb_report_json_check(path, data[i][k], len[i][k], d)))
+					break;
+			}
 			/* No resident ID reaches the page. */
 			char *masked = sb_malloc(len[i][k] + 1);
 			if (!masked) {
@@ -334,8 +475,9 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 		}
 		if (!st && !found)
 			st = sb_diag_set(d, SB_EINPUT, cfg->in[i], 0, 0,
-					 "holds none of summary.json, monitor.json, compare.json: give "
-					 "the --out folder of `sanbao settle` or `sanbao compare`");
+					 "holds none of summary.json, monitor.json, compare.json, "
+					 "roster_summary.json, tables.json: give the --out folder of "
+					 "`sanbao settle`, `compare`, `roster` or `code-texts`");
 	}
 	if (!st)
 		st = asset(cfg, "style.css", &css, &ncss, d);
@@ -371,14 +513,14 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 	puts_(&pg, "</p></header>\n<main id=\"report\"><noscript>这份报告需要 JavaScript · "
 		   "this report needs JavaScript</noscript></main>\n");
 	for (int i = 0; i < cfg->nin; i++)
-		for (int k = 0; k < 3; k++) {
+		for (size_t k = 0; k < NKINDS; k++) {
 			if (!data[i][k])
 				continue;
 			char head[160];
 			snprintf(head, sizeof head,
 				 "<script type=\"application/json\" class=\"sb-data\" data-kind=\"%s\" "
 				 "data-input=\"%d\">",
-				 kinds[k], i);
+				 kinds[k].kind, i);
 			puts_(&pg, head);
 			put_script_text(&pg, data[i][k], len[i][k]);
 			puts_(&pg, "</script>\n");
@@ -399,7 +541,7 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 	f = NULL;
 out:
 	for (int i = 0; i < SB_REPORT_MAX_INPUTS; i++)
-		for (int k = 0; k < 3; k++)
+		for (size_t k = 0; k < NKINDS; k++)
 			sb_free(data[i][k]);
 	sb_free(css);
 	sb_free(js);

@@ -1,10 +1,14 @@
 /* report.h: `sanbao report`: one self-contained HTML file from the outputs
- * of settle (summary.json, monitor.json) and compare (compare.json).
+ * of settle (summary.json, monitor.json), compare (compare.json), roster
+ * (roster_summary.json) and code-texts (tables.json, with the cross-tables
+ * table5_tool_goal.csv and table6_coordination_goal.csv put in the page as
+ * JSON: {"file", "header": [...], "rows": [[...]...]}, every field a string).
  *
  * The page carries everything inline: its style sheet, the charting
  * library (Apache ECharts, from the pinned npm package), the page's script
  * and the inputs' JSON, so it opens offline. Each input is checked to be
- * JSON (a bad one is refused with file:line:column) and every
+ * JSON (a bad one is refused with file:line:column; a malformed CSV
+ * record likewise) and every
  * resident-ID-shaped token in it is masked before it goes into the page.
  * The file is written atomically (complete or absent).
  */
@@ -18,7 +22,7 @@
 #define SB_REPORT_MAX_INPUTS 8
 
 typedef struct sb_report_config {
-	const char *in[SB_REPORT_MAX_INPUTS]; /* output folders of settle / compare */
+	const char *in[SB_REPORT_MAX_INPUTS]; /* output folders of settle / compare / roster / code-texts */
 	int nin;
 	const char *out;    /* FILE.html */
 	const char *assets; /* folder with app.js, style.css and

@@ -6,8 +6,16 @@
 # network request, every number cell (the explained claim's too) equals its JSON, every chart drew a
 # non-blank canvas with the JSON's data, no unmasked ID, rendered in < 2 s;
 # the screenshot is kept in the build folder (report-test/report.png).
+# A second report from the demo's settle output, a roster run on
+# tests/fixtures/roster and a code-texts run on tests/fixtures/texts (each
+# folder's kind told by its files) is checked the same way: every roster and
+# policy-texts number cell against roster_summary.json, tables.json and the
+# table5/table6 CSVs (read by check.cjs itself), the roster-by-region and
+# tool-share charts against their JSON, every new table and chart present
+# (report-test/report-texts.png).
 # Then the check is shown to fail on a page whose embedded data was
-# altered, and bad inputs are refused with their place.
+# altered (compare.json, and tables.json), and bad inputs are refused with
+# their place.
 # Usage: report.sh SANBAO SOURCE_DIR
 set -euo pipefail
 bin=$1
@@ -40,6 +48,43 @@ files=(compare0="$tmp/c/compare.json" summary0="$tmp/c/summary.json"
 node "$src/tests/e2e/report/check.cjs" "$tmp/report.html" "$PWD/report-test/report.png" "$src" \
 	"${files[@]}" || fail "the report did not pass in Chromium"
 
+# Settle + roster + code-texts in one page.
+"$bin" roster --policies "$src/policies/demo" --persons "$src/tests/fixtures/roster/persons.csv" \
+	--identities "$src/tests/fixtures/roster/identities.csv" \
+	--settlements "$src/tests/fixtures/roster/settlements.csv" --out "$tmp/r" > /dev/null
+"$bin" code-texts --frame "$src/frames/poverty-governance.yaml" --meta "$src/frames/texts-meta.csv" \
+	--out "$tmp/t" "$src"/tests/fixtures/texts/*.txt > /dev/null
+"$bin" report --in "$tmp/s" --in "$tmp/r" --in "$tmp/t" --out "$tmp/texts.html" --assets "$src/report" \
+	> "$tmp/out.txt"
+grep -q "(6 input files" "$tmp/out.txt" || fail "not 6 input files in the second report: $(cat "$tmp/out.txt")"
+files2=(summary0="$tmp/s/summary.json" monitor0="$tmp/s/monitor.json" roster1="$tmp/r/roster_summary.json"
+	texts2="$tmp/t/tables.json" tool_goal2="$tmp/t/table5_tool_goal.csv"
+	coordination_goal2="$tmp/t/table6_coordination_goal.csv")
+node "$src/tests/e2e/report/check.cjs" "$tmp/texts.html" "$PWD/report-test/report-texts.png" "$src" \
+	"${files2[@]}" || fail "the roster and texts report did not pass in Chromium"
+# Every new table and chart is on the page, with number cells from each new
+# input (all of the tool x goal CSV's count and share fields).
+node "$src/tests/e2e/report/inventory.cjs" "$tmp/texts.html" "$src" > "$tmp/inv.json" \
+	|| fail "could not list the second report's tables"
+python3 - "$tmp/inv.json" "$tmp/t/table5_tool_goal.csv" <<'PY' || fail "the roster or texts sections are incomplete"
+import csv, json, sys
+r = json.load(open(sys.argv[1]))
+want = ["roster-findings", "roster-regions", "texts-goal", "texts-tool", "texts-coordination",
+        "texts-tool_goal", "texts-coordination_goal", "texts-departments"]
+miss = [t for t in want if t not in r["tables"]]
+assert not miss, "tables missing: %s" % miss
+miss = [c for c in ["roster-regions", "texts-tool-types", "texts-tools-by-stage"] if c not in r["charts"]]
+assert not miss, "charts missing: %s" % miss
+rows = list(csv.reader(open(sys.argv[2], encoding="utf-8")))
+nums = sum(1 for h in rows[0] if h.endswith(" count") or h.endswith(" share%")) * (len(rows) - 1)
+got = r["cells"].get("tool_goal:2", 0)
+assert got == nums, "tool x goal: %d number cells, the CSV has %d" % (got, nums)
+for k in ["roster:1", "texts:2", "coordination_goal:2"]:
+    assert r["cells"].get(k, 0) > 0, "no number cells from %s: %s" % (k, r["cells"])
+print("report.sh: roster and texts sections: %d tables, %d charts, number cells %s"
+      % (len(r["tables"]), len(r["charts"]), r["cells"]))
+PY
+
 # The check can fail: one number of the embedded compare.json changed.
 python3 - "$tmp/report.html" "$tmp/bad.html" <<'PY'
 import sys
@@ -58,6 +103,35 @@ if node "$src/tests/e2e/report/check.cjs" "$tmp/bad.html" "$tmp/bad.png" "$src" 
 fi
 grep -q 'the page shows' "$tmp/bad.err" || fail "the altered page failed for another reason: $(head -3 "$tmp/bad.err")"
 
+# The check can fail on the texts too: one share of the embedded tables.json
+# changed (the check reads the file, not the page's copy).
+python3 - "$tmp/texts.html" "$tmp/bad2.html" <<'PY'
+import sys
+s = open(sys.argv[1], encoding="utf-8").read()
+i = s.index('data-kind="texts"')
+j = s.index('"share":', s.index('"tool"', i)) + len('"share":')
+k = j
+while s[k] in "-0123456789.":
+    k += 1
+s = s[:j] + "99.99" + s[k:]
+open(sys.argv[2], "w", encoding="utf-8").write(s)
+PY
+if node "$src/tests/e2e/report/check.cjs" "$tmp/bad2.html" "$tmp/bad2.png" "$src" "${files2[@]}" \
+	2> "$tmp/bad2.err"; then
+	fail "the check passed a page whose numbers differ from tables.json"
+fi
+grep -q 'texts:2:dimensions.tool.groups.0.by_stage.*the page shows' "$tmp/bad2.err" \
+	|| fail "the altered texts page failed for another reason: $(head -3 "$tmp/bad2.err")"
+grep -q 'chart texts-tool-types' "$tmp/bad2.err" \
+	|| fail "the altered share was not caught in the chart: $(head -3 "$tmp/bad2.err")"
+# A malformed cross-table CSV is refused with its place.
+cp -r "$tmp/t" "$tmp/tbad"
+printf '脱贫攻坚,供给型,"unterminated\n' >> "$tmp/tbad/table5_tool_goal.csv"
+if "$bin" report --in "$tmp/tbad" --out "$tmp/x.html" --assets "$src/report" 2> "$tmp/err"; then
+	fail "a malformed table5_tool_goal.csv was accepted"
+fi
+grep -q "table5_tool_goal.csv:[0-9]*:[0-9]*:" "$tmp/err" || fail "no place for a bad CSV: $(cat "$tmp/err")"
+
 # Bad inputs: not JSON (with its place), no outputs at all, missing assets.
 mkdir -p "$tmp/broken"
 printf '{"money": {"fund": 12,\n  "oop": }\n' > "$tmp/broken/summary.json"
@@ -75,4 +149,4 @@ if "$bin" report --in "$tmp/c" --out "$tmp/x.html" --assets "$tmp/none" 2> "$tmp
 fi
 grep -q "make report-deps" "$tmp/err" || fail "unclear error: $(cat "$tmp/err")"
 [ -e "$tmp/x.html" ] && fail "a failed run left x.html"
-echo "report.sh: ok (screenshot $PWD/report-test/report.png)"
+echo "report.sh: ok (screenshots $PWD/report-test/report.png, report-texts.png)"

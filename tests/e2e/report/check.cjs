@@ -11,10 +11,30 @@ const path = require('path');
 const [page_, shot, src, ...files] = process.argv.slice(2);
 const puppeteer = require(path.resolve(src, 'report/node_modules/puppeteer-core'));
 
+// A CSV table read here (RFC 4180 quotes) as {header, rows}, the shape the
+// report gives its cross-tables.
+function csv(text) {
+  const recs = [];
+  let rec = [], f = '', q = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (q) {
+      if (ch === '"' && text[i + 1] === '"') { f += '"'; i++; }
+      else if (ch === '"') q = false;
+      else f += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ',') { rec.push(f); f = ''; }
+    else if (ch === '\n') { rec.push(f.replace(/\r$/, '')); recs.push(rec); rec = []; f = ''; }
+    else f += ch;
+  }
+  if (f || rec.length) { rec.push(f); recs.push(rec); }
+  const [header, ...rows] = recs.filter((r) => r.length > 1 || r[0] !== '');
+  return {header, rows};
+}
 const json = {};
 for (const f of files) {
   const [name, file] = f.split('=');
-  json[name] = JSON.parse(fs.readFileSync(file, 'utf8'));
+  json[name] = file.endsWith('.csv') ? csv(fs.readFileSync(file, 'utf8')) : JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 const problems = [];
 const bad = (m) => problems.push(m);
@@ -28,6 +48,7 @@ const fmt = {
   count: (v, s) => (v < 0 ? '-' : s && v > 0 ? '+' : '') + group(String(Math.abs(Math.round(v)))),
   rate: (v, s) => fixed(v * 100, 2, s) + (s ? ' pt' : '%'),
   num: (v, s) => fixed(v, 4, s),
+  pct: (v, s) => fixed(v, 2, s) + '%',
 };
 const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? x : x[k]), o);
 
@@ -121,6 +142,35 @@ const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? x : x[k]), o);
           if (!close(w[i], y.by_decile.map((x) => (x.bands.total ? 100 * x.bands[b] / x.bands.total : 0)), 0.006))
             bad(`chart compare-winners: band ${b} is not the deciles' shares`);
         });
+    }
+    // roster and code-texts inputs, found by kind whatever their index
+    for (const [key, doc] of Object.entries(json)) {
+      if (key.startsWith('roster')) {
+        const regions = Object.keys(doc.by_region);
+        const s = series['roster-regions'];
+        const findings = ['not_enrolled', 'stale_assistance', 'duplicates', 'roster_errors'];
+        // a roster without findings gets a note, not an empty chart
+        if (!regions.some((r) => findings.some((f) => doc.by_region[r][f]))) {
+          if (s) bad('chart roster-regions drawn for a roster without findings');
+          continue;
+        }
+        findings.forEach((f, k) => {
+          if (!s || !close(s[k], regions.map((r) => doc.by_region[r][f]), 0))
+            bad(`chart roster-regions: series ${f} is not by_region[].${f}`);
+        });
+      }
+      if (key.startsWith('texts')) {
+        const t = doc.dimensions.tool, st = doc.stages;
+        const types = series['texts-tool-types'], sub = series['texts-tools-by-stage'];
+        t.groups.forEach((g, k) => {
+          if (!types || !close(types[k], st.map((s) => g.by_stage[s].share), 0))
+            bad(`chart texts-tool-types: ${g.name} is not groups[${k}].by_stage[].share`);
+        });
+        st.forEach((s, k) => {
+          if (!sub || !close(sub[k], t.categories.map((c) => c.by_stage[s].share), 0))
+            bad(`chart texts-tools-by-stage: stage ${s} is not categories[].by_stage.${s}.share`);
+        });
+      }
     }
     if (json.summary0) {
       const l = json.summary0.money.layers;
