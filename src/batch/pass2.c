@@ -809,6 +809,15 @@ static sb_status sinks_for(run2 *run)
 	for (; run->nsinks < n; run->nsinks++)
 		if (make[run->nsinks](&run->sinks[run->nsinks]))
 			return SB_ENOMEM;
+	/* compare reads every scenario's monitoring counts, merged before any
+	 * sink ends. */
+	const sb_sink *mon = NULL;
+	for (int k = 0; k < n; k++)
+		if (!strcmp(run->sinks[k].ops->name, "monitor"))
+			mon = &run->sinks[k];
+	for (int k = 0; mon && k < n; k++)
+		if (!strcmp(run->sinks[k].ops->name, "compare"))
+			sb_compare_sink_monitor(&run->sinks[k], mon);
 	return SB_OK;
 }
 

@@ -37,6 +37,7 @@ int sb_cmd_compare(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.progress = sb_cli_progress;
 	cfg.compare = true;
+	cfg.monitor = true; /* each scenario's warnings in compare.json */
 	cfg.no_settlements = true;
 	const char *reforms[SB_MAX_SCENARIOS];
 	int nreforms = 0;

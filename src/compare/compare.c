@@ -6,6 +6,7 @@
  * counts, the winners and losers, the disparity measures, and writes
  * compare.json and persons_changed.csv. */
 #include "compare/compare.h"
+#include "compare/compare_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ typedef struct cmp {
 	size_t *to0; /* scenario k's policy index j -> scenario 0's: to0[k * maxpol + j] */
 	size_t maxpol;
 	char *explained; /* the baseline's trace of cfg->explain_id as JSON (malloc) */
+	const sb_sink *monitor; /* the run's monitor sink, or NULL (sb_compare_sink_monitor) */
 	thr sum; /* merged */
 } cmp;
 
@@ -596,7 +598,7 @@ static void finish_quietly(sb_outdir *o, FILE *f)
 		return;
 }
 
-static void jstr(FILE *f, const char *p)
+void sb_compare_jstr(FILE *f, const char *p)
 {
 	fputc('"', f);
 	for (; p && *p; p++) {
@@ -838,7 +840,7 @@ static sb_status jwinners(FILE *f, const cmp *c, const pop *p, const sb_fen *pch
 		if (!t)
 			continue;
 		fprintf(f, "%s{\"identity\": ", first ? "" : ", ");
-		jstr(f, identity_name(c, i));
+		sb_compare_jstr(f, identity_name(c, i));
 		fputs(", \"bands\": ", f);
 		jbands(f, &idn[i]);
 		fputs("}", f);
@@ -940,7 +942,7 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 	size_t ns = (size_t)c->nscen;
 	(void)ns;
 	fprintf(f, "    {\"scenario\": %d, \"policies\": ", k);
-	jstr(f, c->env->dirs[k]);
+	sb_compare_jstr(f, c->env->dirs[k]);
 	fprintf(f, ", \"rejected\": %lld,\n     \"money\": {", diff ? m->rejected[k] - m->rejected[0]
 							      : m->rejected[k]);
 	jagg(f, &a[c->o_all], b ? &b[c->o_all] : NULL);
@@ -961,7 +963,7 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 			if (pass && !layer_used(c, sym))
 				continue; /* a symbol no layer pays under in any scenario */
 			fprintf(f, "%s\n       {\"layer\": ", nout++ ? "," : "");
-			jstr(f, layer_name(c, (int)sym));
+			sb_compare_jstr(f, layer_name(c, (int)sym));
 			fputs(", ", f);
 			jpaid(f, &lay[sym], diff ? &m->lay[sym] : NULL);
 			fputs("}", f);
@@ -971,7 +973,7 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 	const paid *fund = m->fund + (size_t)k * c->nfund;
 	for (size_t i = 0; i < c->nfund; i++) {
 		fprintf(f, "%s\n       {\"fund_code\": ", i ? "," : "");
-		jstr(f, c->fund_code[i]);
+		sb_compare_jstr(f, c->fund_code[i]);
 		fputs(", ", f);
 		jpaid(f, &fund[i], diff ? &m->fund[i] : NULL);
 		fputs("}", f);
@@ -983,7 +985,7 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 		const sb_policy *pol = sb_policyset_at(c->sets[0], g);
 		fprintf(f, "%s\n       {\"region\": \"%s\", \"name\": ", n++ ? "," : "",
 			sb_policy_region(pol));
-		jstr(f, sb_policy_name(pol));
+		sb_compare_jstr(f, sb_policy_name(pol));
 		fprintf(f, ", \"persons\": %lld, ", p->region_persons[g]);
 		jagg(f, &a[c->o_region + g], b ? &b[c->o_region + g] : NULL);
 		double pp = p->region_persons[g] ? (double)a[c->o_region + g].fund / 100.0 /
@@ -1011,7 +1013,7 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 		if (!ident_used(c, i))
 			continue;
 		fprintf(f, "%s\n       {\"identity\": ", first ? "" : ",");
-		jstr(f, identity_name(c, i));
+		sb_compare_jstr(f, identity_name(c, i));
 		fputs(", ", f);
 		jagg(f, &a[c->o_ident + i], b ? &b[c->o_ident + i] : NULL);
 		fputs("}", f);
@@ -1089,8 +1091,10 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 		if (st)
 			return st;
 	}
+	fputs(",\n     \"monitoring\": ", f);
+	sb_status st = sb_compare_monitoring_json(f, c->monitor, k, diff);
 	fputs("}", f);
-	return SB_OK;
+	return st;
 }
 
 /* Reform k's change of each person-year's out-of-pocket (year * np + person). */
@@ -1110,7 +1114,7 @@ static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
 	for (int k = 0; k < c->nscen; k++) {
 		fprintf(f, "%s{\"scenario\": %d, \"role\": \"%s\", \"policies\": ", k ? ", " : "", k,
 			k ? "reform" : "baseline");
-		jstr(f, c->env->dirs[k]);
+		sb_compare_jstr(f, c->env->dirs[k]);
 		fputs("}", f);
 	}
 	fprintf(f, "],\n  \"persons\": %zu, \"households\": %zu, \"poverty_line_per_person\": ",
@@ -1126,8 +1130,10 @@ static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
 	for (int y = 0; y < p->nyears; y++)
 		fprintf(f, "%s%d", y ? ", " : "", p->years[y]);
 	fprintf(f, "],\n  \"person_years_beyond_%d_years\": %lld,\n", MAX_YEARS, p->years_dropped);
-	fputs("  \"monitoring\": \"warnings are the baseline's only: run `sanbao settle --monitor` "
-	      "with each policy folder for a reform's\",\n",
+	fputs("  \"monitoring\": \"warnings and approaching units of each scenario's monitoring "
+	      "rules, as `sanbao settle --monitor` with its policies counts them: results[k]."
+	      "monitoring, and differences[k].monitoring (reform - baseline) by rule, region and "
+	      "identity\",\n",
 	      f);
 	fputs("  \"explained\": ", f);
 	fputs(c->explained ? c->explained : "null", f);
@@ -1334,6 +1340,11 @@ static const sb_sink_ops ops = {
 	.end = end,
 	.release = release,
 };
+
+void sb_compare_sink_monitor(sb_sink *compare, const sb_sink *monitor)
+{
+	((cmp *)compare->self)->monitor = monitor;
+}
 
 sb_status sb_compare_sink_new(sb_sink *out)
 {

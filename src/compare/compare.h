@@ -21,6 +21,9 @@
 
 /* The sink; the batch adds it when cfg->compare is set. */
 SB_MUST_USE sb_status sb_compare_sink_new(sb_sink *out);
+/* The run's monitor sink (the batch's, before begin; ends before this
+ * sink): compare.json then carries each scenario's monitoring counts. */
+void sb_compare_sink_monitor(sb_sink *compare, const sb_sink *monitor);
 
 /* ---- regional disparity ---------------------------------------------------
  *

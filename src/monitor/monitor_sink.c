@@ -37,39 +37,49 @@ typedef struct region_ix {
 	size_t policy;
 } region_ix;
 
-typedef struct monitor {
-	const sb_batch_config *cfg;
+/* A scenario's policy set as the monitor counts by it. */
+typedef struct mon_scen {
 	const sb_policyset *set;
-	sb_sink_people pv; /* copied: the JSON is written after the run */
-	const sb_sink_people *people;
 	size_t npol, nident, nrules;
 	int max_rules; /* the most monitoring rules of any version */
 	region_ix *regions;
+} mon_scen;
+
+typedef struct monitor {
+	const sb_batch_config *cfg;
+	int nscen;
+	mon_scen sc[SB_MAX_SCENARIOS]; /* sc[0]: the baseline, whose rows are written */
+	sb_sink_people pv; /* copied: the JSON is written after the run */
+	const sb_sink_people *people;
 	FILE *warn, *near;
 	char warn_path[PATH_MAX], near_path[PATH_MAX];
 	sb_outdir *out; /* the run's output folder (borrowed) */
-	mon_stats s;
+	mon_stats s[SB_MAX_SCENARIOS]; /* hh: scenario 0's only */
 } monitor;
 
 /* A thread: the partition's events and their thresholds (reserved when the
  * partition starts, for as many events as it has records, so that neither
  * moves: events point into the pool), its rows and its counts. */
-typedef struct mthr {
+typedef struct mscen {
 	sb_mon_event *ev;
 	size_t nev, cap_ev;
 	sb_fen *thr;
 	size_t nthr, cap_thr;
-	sb_obuf out[2]; /* warnings, approaching */
 	mon_stats s;
+} mscen;
+
+typedef struct mthr {
+	mscen sc[SB_MAX_SCENARIOS];
+	sb_obuf out[2]; /* scenario 0's warnings, approaching */
 } mthr;
 
 static const char header[] = "rule,rule_name,unit_type,unit,person,region,identity,date,"
 			     "policy_year,measure,threshold,ratio\n";
 
-static sb_status stats_init(const monitor *m, mon_stats *s)
+static sb_status stats_init(const mon_scen *sc, mon_stats *s)
 {
 	memset(s, 0, sizeof *s);
-	s->cell = sb_calloc(m->npol * m->nident * (m->nrules ? m->nrules : 1) * 2 + 1,
+	s->cell = sb_calloc(sc->npol * sc->nident * (sc->nrules ? sc->nrules : 1) * 2 + 1,
 			    sizeof *s->cell);
 	return s->cell ? SB_OK : SB_ENOMEM;
 }
@@ -81,11 +91,11 @@ static void stats_release(mon_stats *s)
 	memset(s, 0, sizeof *s);
 }
 
-static long long *cell(const monitor *m, const mon_stats *s, size_t pol, int identity, int rule,
-		       int near)
+static long long *cell(const mon_scen *sc, const mon_stats *s, size_t pol, int identity,
+		       int rule, int near)
 {
 	size_t id = (size_t)(identity + 1);
-	return &s->cell[((pol * m->nident + id) * m->nrules + (size_t)rule) * 2 + (size_t)near];
+	return &s->cell[((pol * sc->nident + id) * sc->nrules + (size_t)rule) * 2 + (size_t)near];
 }
 
 static sb_status hh_room(mon_stats *s, size_t more)
@@ -112,18 +122,19 @@ static sb_status fail(sb_status st, sb_diag *d)
 				 sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 }
 
-/* The policy index of a region code (the hit's); 0 when unknown. */
-static size_t policy_of(const monitor *m, uint32_t region)
+/* The policy index of a region code (the hit's) in the scenario's set; 0
+ * when unknown. */
+static size_t policy_of(const mon_scen *sc, uint32_t region)
 {
-	size_t lo = 0, hi = m->npol;
+	size_t lo = 0, hi = sc->npol;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (m->regions[mid].region < region)
+		if (sc->regions[mid].region < region)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < m->npol && m->regions[lo].region == region ? m->regions[lo].policy : 0;
+	return lo < sc->npol && sc->regions[lo].region == region ? sc->regions[lo].policy : 0;
 }
 
 static int cmp_region(const void *a, const void *b)
@@ -132,27 +143,36 @@ static int cmp_region(const void *a, const void *b)
 	return x->region < y->region ? -1 : x->region > y->region;
 }
 
+static sb_status scen_init(mon_scen *sc, const sb_policyset *set)
+{
+	sc->set = set;
+	sc->npol = sb_policyset_count(set);
+	sc->nident = (size_t)sb_policyset_symbol_count(set, SB_SYM_IDENTITY) + 1;
+	sc->nrules = (size_t)sb_policyset_symbol_count(set, SB_SYM_RULE);
+	if (!(sc->regions = sb_calloc(sc->npol + 1, sizeof *sc->regions)))
+		return SB_ENOMEM;
+	for (size_t i = 0; i < sc->npol; i++) {
+		const sb_policy *pol = sb_policyset_at(set, i);
+		sc->regions[i].region = (uint32_t)strtoul(sb_policy_region(pol), NULL, 10);
+		sc->regions[i].policy = i;
+		for (uint16_t v = 0; v < pol->nversions; v++)
+			if (pol->versions[v].nrules > sc->max_rules)
+				sc->max_rules = pol->versions[v].nrules;
+	}
+	qsort(sc->regions, sc->npol, sizeof *sc->regions, cmp_region);
+	return SB_OK;
+}
+
 static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 {
 	monitor *m = self;
 	m->cfg = env->cfg;
-	m->set = env->sets[0];
+	m->nscen = env->nscenarios < SB_MAX_SCENARIOS ? env->nscenarios : SB_MAX_SCENARIOS;
 	m->pv = *env->people;
 	m->people = &m->pv;
-	m->npol = sb_policyset_count(m->set);
-	m->nident = (size_t)sb_policyset_symbol_count(m->set, SB_SYM_IDENTITY) + 1;
-	m->nrules = (size_t)sb_policyset_symbol_count(m->set, SB_SYM_RULE);
-	if (!(m->regions = sb_calloc(m->npol + 1, sizeof *m->regions)) || stats_init(m, &m->s))
-		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	for (size_t i = 0; i < m->npol; i++) {
-		const sb_policy *pol = sb_policyset_at(m->set, i);
-		m->regions[i].region = (uint32_t)strtoul(sb_policy_region(pol), NULL, 10);
-		m->regions[i].policy = i;
-		for (uint16_t v = 0; v < pol->nversions; v++)
-			if (pol->versions[v].nrules > m->max_rules)
-				m->max_rules = pol->versions[v].nrules;
-	}
-	qsort(m->regions, m->npol, sizeof *m->regions, cmp_region);
+	for (int k = 0; k < m->nscen; k++)
+		if (scen_init(&m->sc[k], env->sets[k]) || stats_init(&m->sc[k], &m->s[k]))
+			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	const char *dir = env->cfg->out_dir;
 	snprintf(m->warn_path, sizeof m->warn_path, "%s/warnings.csv", dir);
 	snprintf(m->near_path, sizeof m->near_path, "%s/approaching.csv", dir);
@@ -171,21 +191,27 @@ static void thread_free(void *self, void *p)
 	mthr *t = p;
 	if (!t)
 		return;
-	sb_free(t->ev);
-	sb_free(t->thr);
+	for (int k = 0; k < SB_MAX_SCENARIOS; k++) {
+		sb_free(t->sc[k].ev);
+		sb_free(t->sc[k].thr);
+		stats_release(&t->sc[k].s);
+	}
 	sb_obuf_release(&t->out[0]);
 	sb_obuf_release(&t->out[1]);
-	stats_release(&t->s);
 	sb_free(t);
 }
 
 static sb_status thread_new(void *self, void **out, sb_diag *d)
 {
+	monitor *m = self;
 	mthr *t = sb_calloc(1, sizeof *t);
-	if (!t || stats_init(self, &t->s)) {
-		sb_free(t);
+	for (int k = 0; t && k < m->nscen; k++)
+		if (stats_init(&m->sc[k], &t->sc[k].s)) {
+			thread_free(self, t);
+			t = NULL;
+		}
+	if (!t)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	}
 	*out = t;
 	return SB_OK;
 }
@@ -194,35 +220,38 @@ static sb_status partition(void *self, void *p, int part, size_t count, sb_diag 
 {
 	(void)part;
 	monitor *m = self;
-	mthr *t = p;
-	size_t nthr = count * (size_t)m->max_rules + 1;
-	if (count > t->cap_ev) {
-		sb_free(t->ev);
-		t->cap_ev = 0;
-		if (!(t->ev = sb_malloc(count * sizeof *t->ev)))
-			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		t->cap_ev = count;
+	mthr *th = p;
+	for (int k = 0; k < m->nscen; k++) {
+		mscen *t = &th->sc[k];
+		size_t nthr = count * (size_t)m->sc[k].max_rules + 1;
+		if (count > t->cap_ev) {
+			sb_free(t->ev);
+			t->cap_ev = 0;
+			if (!(t->ev = sb_malloc(count * sizeof *t->ev)))
+				return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			t->cap_ev = count;
+		}
+		if (nthr > t->cap_thr) {
+			sb_free(t->thr);
+			t->cap_thr = 0;
+			if (!(t->thr = sb_malloc(nthr * sizeof *t->thr)))
+				return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			t->cap_thr = nthr;
+		}
+		t->nev = t->nthr = 0;
 	}
-	if (nthr > t->cap_thr) {
-		sb_free(t->thr);
-		t->cap_thr = 0;
-		if (!(t->thr = sb_malloc(nthr * sizeof *t->thr)))
-			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		t->cap_thr = nthr;
-	}
-	t->nev = t->nthr = 0;
-	memset(t->out, 0, sizeof t->out);
+	memset(th->out, 0, sizeof th->out);
 	return SB_OK;
 }
 
-/* Keeps what the monitor needs of a settled claim. */
+/* Keeps what the monitor needs of a settled claim, by scenario. */
 static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 {
-	(void)self;
-	mthr *t = p;
-	const sb_result *res = s->res;
-	if (s->scenario)
+	monitor *m = self;
+	if (s->scenario >= m->nscen)
 		return SB_OK;
+	mscen *t = &((mthr *)p)->sc[s->scenario];
+	const sb_result *res = s->res;
 	if (t->nev == t->cap_ev || t->nthr + res->nrules > t->cap_thr)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0,
 				   "out of memory"); /* partition sized both for the partition */
@@ -275,7 +304,7 @@ static void put_hit(const monitor *m, sb_obuf *o, const sb_mon_hit *h)
 	snprintf(buf, sizeof buf, ",%06u,", h->region % 1000000u);
 	ob_text(o, buf);
 	ob_text(o, h->identity < 0 ? "none" :
-		   sb_policyset_symbol_name(m->set, SB_SYM_IDENTITY, h->identity));
+		   sb_policyset_symbol_name(m->sc->set, SB_SYM_IDENTITY, h->identity));
 	sb_obuf_bytes(o, ",", 1);
 	sb_date_format(h->date, buf);
 	ob_text(o, buf);
@@ -297,6 +326,32 @@ static uint64_t unit_key(const sb_mon_event *e)
 	return e->household ? e->household : ((uint64_t)1 << 32) + e->person;
 }
 
+/* A reform's (scenario k > 0) partition: its counts only (no rows, no
+ * spending by unit: compare sums those itself). */
+static sb_status reform_end(const monitor *m, mscen *t, int k)
+{
+	const mon_scen *sc = &m->sc[k];
+	sb_mon_out mo;
+	memset(&mo, 0, sizeof mo);
+	sb_status st = sb_monitor_run(t->ev, t->nev, NULL, &mo);
+	for (size_t i = 0; !st && i < mo.nwarn; i++) {
+		const sb_mon_hit *h = &mo.warn[i];
+		(*cell(sc, &t->s, policy_of(sc, h->region), h->identity, h->rule->sym, 0))++;
+	}
+	for (size_t i = 0; !st && i < mo.nnear; i++) {
+		const sb_mon_hit *h = &mo.near[i];
+		(*cell(sc, &t->s, policy_of(sc, h->region), h->identity, h->rule->sym, 1))++;
+	}
+	if (!st) {
+		t->s.warnings += (long long)mo.nwarn;
+		t->s.approaching += (long long)mo.nnear;
+		t->s.unresolved += mo.unresolved;
+	}
+	sb_mon_out_release(&mo);
+	t->nev = t->nthr = 0;
+	return st;
+}
+
 /* Runs the monitor over the partition's events: its rows, counts and the
  * out-of-pocket by unit and year. The events point into the partition's
  * buffer, which lives until the partition ends. */
@@ -304,7 +359,9 @@ static sb_status partition_end(void *self, void *p, int part, void **piece, sb_d
 {
 	(void)part;
 	monitor *m = self;
-	mthr *t = p;
+	mthr *th = p;
+	mscen *t = &th->sc[0];
+	const mon_scen *sc = &m->sc[0];
 	size_t n = t->nev;
 	mon_stats *s = &t->s;
 	sb_mon_out mo;
@@ -313,13 +370,13 @@ static sb_status partition_end(void *self, void *p, int part, void **piece, sb_d
 	sb_status st = hh ? sb_monitor_run(t->ev, n, hh, &mo) : SB_ENOMEM;
 	for (size_t i = 0; !st && i < mo.nwarn; i++) {
 		const sb_mon_hit *h = &mo.warn[i];
-		put_hit(m, &t->out[0], h);
-		(*cell(m, s, policy_of(m, h->region), h->identity, h->rule->sym, 0))++;
+		put_hit(m, &th->out[0], h);
+		(*cell(sc, s, policy_of(sc, h->region), h->identity, h->rule->sym, 0))++;
 	}
 	for (size_t i = 0; !st && i < mo.nnear; i++) {
 		const sb_mon_hit *h = &mo.near[i];
-		put_hit(m, &t->out[1], h);
-		(*cell(m, s, policy_of(m, h->region), h->identity, h->rule->sym, 1))++;
+		put_hit(m, &th->out[1], h);
+		(*cell(sc, s, policy_of(sc, h->region), h->identity, h->rule->sym, 1))++;
 	}
 	if (!st) {
 		s->warnings += (long long)mo.nwarn;
@@ -336,10 +393,12 @@ static sb_status partition_end(void *self, void *p, int part, void **piece, sb_d
 		for (; j < n && unit_key(hh[j]) == h.unit && hh[j]->year == h.year; j++)
 			if (!sb_fen_add(&h.oop, hh[j]->oop))
 				st = SB_ELIMIT;
-		if (st)
+		if (st) {
+			sb_free(hh);
 			return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
 					   "a household's out-of-pocket spending in a year adds up "
 					   "to more than a 64-bit sum of fen holds");
+		}
 		if ((st = hh_room(s, 1)))
 			break;
 		s->hh[s->nhh++] = h;
@@ -347,18 +406,20 @@ static sb_status partition_end(void *self, void *p, int part, void **piece, sb_d
 	}
 	sb_free(hh);
 	t->nev = t->nthr = 0;
+	for (int k = 1; k < m->nscen && !st; k++)
+		st = reform_end(m, &th->sc[k], k);
 	sb_obuf *v = NULL;
-	if (!st && (t->out[0].failed || t->out[1].failed))
+	if (!st && (th->out[0].failed || th->out[1].failed))
 		st = SB_ENOMEM;
 	if (!st && !(v = sb_malloc(2 * sizeof *v)))
 		st = SB_ENOMEM;
 	if (st) {
-		sb_obuf_release(&t->out[0]);
-		sb_obuf_release(&t->out[1]);
+		sb_obuf_release(&th->out[0]);
+		sb_obuf_release(&th->out[1]);
 		return fail(st, d);
 	}
-	memcpy(v, t->out, 2 * sizeof *v);
-	memset(t->out, 0, sizeof t->out);
+	memcpy(v, th->out, 2 * sizeof *v);
+	memset(th->out, 0, sizeof th->out);
 	*piece = v;
 	return SB_OK;
 }
@@ -391,19 +452,22 @@ static sb_status commit(void *self, int part, void *piece, sb_diag *d)
 static sb_status merge(void *self, void *p, sb_diag *d)
 {
 	monitor *m = self;
-	mon_stats *into = &m->s, *from = &((mthr *)p)->s;
-	size_t cells = m->npol * m->nident * m->nrules * 2;
-	for (size_t i = 0; i < cells; i++)
-		into->cell[i] += from->cell[i];
-	into->warnings += from->warnings;
-	into->approaching += from->approaching;
-	into->unresolved += from->unresolved;
-	if (from->nhh) {
-		sb_status st = hh_room(into, from->nhh);
-		if (st)
-			return fail(st, d);
-		memcpy(into->hh + into->nhh, from->hh, from->nhh * sizeof *from->hh);
-		into->nhh += from->nhh;
+	for (int k = 0; k < m->nscen; k++) {
+		mon_stats *into = &m->s[k], *from = &((mthr *)p)->sc[k].s;
+		const mon_scen *sc = &m->sc[k];
+		size_t cells = sc->npol * sc->nident * sc->nrules * 2;
+		for (size_t i = 0; i < cells; i++)
+			into->cell[i] += from->cell[i];
+		into->warnings += from->warnings;
+		into->approaching += from->approaching;
+		into->unresolved += from->unresolved;
+		if (from->nhh) {
+			sb_status st = hh_room(into, from->nhh);
+			if (st)
+				return fail(st, d);
+			memcpy(into->hh + into->nhh, from->hh, from->nhh * sizeof *from->hh);
+			into->nhh += from->nhh;
+		}
 	}
 	return SB_OK;
 }
@@ -422,16 +486,40 @@ static void release(void *self)
 {
 	monitor *m = self;
 	/* Unfinished streams belong to the output folder. */
-	stats_release(&m->s);
-	sb_free(m->regions);
+	for (int k = 0; k < SB_MAX_SCENARIOS; k++) {
+		stats_release(&m->s[k]);
+		sb_free(m->sc[k].regions);
+	}
 	sb_free(m);
 }
 
 sb_monitor_counts sb_monitor_sink_counts(const sb_sink *s)
 {
 	const monitor *m = s->self;
-	sb_monitor_counts c = {m->s.warnings, m->s.approaching, m->s.unresolved};
+	sb_monitor_counts c = {m->s->warnings, m->s->approaching, m->s->unresolved};
 	return c;
+}
+
+int sb_monitor_sink_scenarios(const sb_sink *s)
+{
+	return ((const monitor *)s->self)->nscen;
+}
+
+bool sb_monitor_sink_table(const sb_sink *s, int scenario, sb_monitor_table *out)
+{
+	const monitor *m = s->self;
+	memset(out, 0, sizeof *out);
+	if (scenario < 0 || scenario >= m->nscen)
+		return false;
+	const mon_scen *sc = &m->sc[scenario];
+	const mon_stats *st = &m->s[scenario];
+	out->set = sc->set;
+	out->npolicies = sc->npol;
+	out->nidentities = sc->nident;
+	out->nrules = sc->nrules;
+	out->total = (sb_monitor_counts){st->warnings, st->approaching, st->unresolved};
+	out->cell = st->cell;
+	return true;
 }
 
 /* ---- the summary ----------------------------------------------------------- */
@@ -443,7 +531,7 @@ static int unit_identity(const monitor *mo, const uint32_t *members, size_t n, i
 	const sb_sink_people *pp = mo->people;
 	sb_sink_person p;
 	pp->person(pp->ctx, members[0], &p);
-	const sb_policy *pol = sb_policyset_at(mo->set, p.policy);
+	const sb_policy *pol = sb_policyset_at(mo->sc->set, p.policy);
 	sb_date from = sb_date_from_ymd(year, 1, 1), to = sb_date_from_ymd(year, 12, 31);
 	int best = -1, best_rank = 1 << 30;
 	for (size_t m = 0; m < n; m++) {
@@ -528,7 +616,7 @@ static void fp_json_year(FILE *f, const monitor *m, int year, const fp_count *al
 		if (!byreg[g].households)
 			continue;
 		fprintf(f, "%s\n%s    {\"region\": \"%s\", ", first ? "" : ",", ind,
-			sb_policy_region(sb_policyset_at(m->set, g)));
+			sb_policy_region(sb_policyset_at(m->sc->set, g)));
 		fp_json(f, &byreg[g], poverty);
 		fputs("}", f);
 		first = 0;
@@ -539,7 +627,7 @@ static void fp_json_year(FILE *f, const monitor *m, int year, const fp_count *al
 		if (!byid[k].households)
 			continue;
 		fprintf(f, "%s\n%s    {\"identity\": \"%s\", ", first ? "" : ",", ind,
-			k ? sb_policyset_symbol_name(m->set, SB_SYM_IDENTITY, (int)k - 1) : "none");
+			k ? sb_policyset_symbol_name(m->sc->set, SB_SYM_IDENTITY, (int)k - 1) : "none");
 		fp_json(f, &byid[k], poverty);
 		fputs("}", f);
 		first = 0;
@@ -554,7 +642,7 @@ static void fp_json_year(FILE *f, const monitor *m, int year, const fp_count *al
  * members give. */
 static sb_status financial_protection(FILE *f, const monitor *mo, const char *ind)
 {
-	const mon_stats *s = &mo->s;
+	const mon_stats *s = mo->s;
 	const sb_sink_people *pp = mo->people;
 	int years[FP_MAX_YEARS];
 	int nyears = 0;
@@ -572,7 +660,7 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 			years[j - 1] = t;
 		}
 	size_t nh = pp->nhouseholds, np = pp->npersons;
-	size_t npol = mo->npol, nid = mo->nident;
+	size_t npol = mo->sc->npol, nid = mo->sc->nident;
 	uint32_t *off = sb_calloc(nh + 2, sizeof *off);
 	uint32_t *list = sb_malloc((np + 1) * sizeof *list);
 	sb_sink_person *per = sb_malloc((np + 1) * sizeof *per);
@@ -668,15 +756,15 @@ static void rule_counts(FILE *f, const monitor *m, size_t pol_lo, size_t pol_hi,
 			int id_hi)
 {
 	fputs("{", f);
-	for (size_t r = 0; r < m->nrules; r++) {
+	for (size_t r = 0; r < m->sc->nrules; r++) {
 		long long w = 0, n = 0;
 		for (size_t g = pol_lo; g < pol_hi; g++)
 			for (int k = id_lo; k < id_hi; k++) {
-				w += *cell(m, &m->s, g, k, (int)r, 0);
-				n += *cell(m, &m->s, g, k, (int)r, 1);
+				w += *cell(m->sc, m->s, g, k, (int)r, 0);
+				n += *cell(m->sc, m->s, g, k, (int)r, 1);
 			}
 		fprintf(f, "%s\"%s\": {\"warnings\": %lld, \"approaching\": %lld}", r ? ", " : "",
-			sb_policyset_symbol_name(m->set, SB_SYM_RULE, (int)r), w, n);
+			sb_policyset_symbol_name(m->sc->set, SB_SYM_RULE, (int)r), w, n);
 	}
 	fputs("}", f);
 }
@@ -684,24 +772,24 @@ static void rule_counts(FILE *f, const monitor *m, size_t pol_lo, size_t pol_hi,
 sb_status sb_monitor_sink_json(const sb_sink *sink, FILE *f, const char *ind, sb_diag *d)
 {
 	const monitor *m = sink->self;
-	const mon_stats *s = &m->s;
-	int nid = (int)m->nident - 1;
+	const mon_stats *s = m->s;
+	int nid = (int)m->sc->nident - 1;
 	fprintf(f, "{\n%s  \"warnings\": %lld, \"approaching\": %lld, "
 		   "\"claims_whose_threshold_could_not_be_resolved\": %lld,\n%s  \"by_rule\": ",
 		ind, s->warnings, s->approaching, s->unresolved, ind);
-	rule_counts(f, m, 0, m->npol, -1, nid);
+	rule_counts(f, m, 0, m->sc->npol, -1, nid);
 	fprintf(f, ",\n%s  \"by_region\": [", ind);
-	for (size_t g = 0; g < m->npol; g++) {
+	for (size_t g = 0; g < m->sc->npol; g++) {
 		fprintf(f, "%s\n%s    {\"region\": \"%s\", \"rules\": ", g ? "," : "", ind,
-			sb_policy_region(sb_policyset_at(m->set, g)));
+			sb_policy_region(sb_policyset_at(m->sc->set, g)));
 		rule_counts(f, m, g, g + 1, -1, nid);
 		fputs("}", f);
 	}
 	fprintf(f, "],\n%s  \"by_identity\": [", ind);
 	for (int k = -1; k < nid; k++) {
 		fprintf(f, "%s\n%s    {\"identity\": \"%s\", \"rules\": ", k >= 0 ? "," : "", ind,
-			k < 0 ? "none" : sb_policyset_symbol_name(m->set, SB_SYM_IDENTITY, k));
-		rule_counts(f, m, 0, m->npol, k, k + 1);
+			k < 0 ? "none" : sb_policyset_symbol_name(m->sc->set, SB_SYM_IDENTITY, k));
+		rule_counts(f, m, 0, m->sc->npol, k, k + 1);
 		fputs("}", f);
 	}
 	fprintf(f, "],\n%s  \"financial_protection\": ", ind);

@@ -4,10 +4,15 @@
  * settlement. The sink turns the hits into warnings.csv / approaching.csv
  * rows (in partition order), counts them by region, identity and rule, and
  * collects each household's out-of-pocket spending by year for the
- * financial-protection measures of monitor.json. It monitors scenario 0. */
+ * financial-protection measures of monitor.json, all of scenario 0 (the
+ * baseline). When the batch settles several policy sets it also runs the
+ * rules over each reform's settled claims and counts their warnings and
+ * approaching units the same way (no rows, no spending by unit): what
+ * `settle --monitor` with that scenario's policies would count. */
 #ifndef SANBAO_MONITOR_SINK_H
 #define SANBAO_MONITOR_SINK_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "sink/sink.h"
@@ -18,7 +23,26 @@ typedef struct sb_monitor_counts {
 	long long warnings, approaching, unresolved;
 } sb_monitor_counts;
 
+/* Scenario 0's totals. */
 sb_monitor_counts sb_monitor_sink_counts(const sb_sink *s);
+
+/* One scenario's counts, in the terms of its own policy set: cell[((policy
+ * * nidentities + identity + 1) * nrules + rule) * 2 + near] is the number
+ * of warnings (near 0) or approaching units (near 1) of the rule with that
+ * symbol, for hits in the region of that policy index, of that identity
+ * symbol (-1: none). Borrowed from the sink, valid after its end until it
+ * is released. */
+typedef struct sb_monitor_table {
+	const sb_policyset *set;
+	size_t npolicies, nidentities, nrules; /* nidentities counts "none" */
+	sb_monitor_counts total;
+	const long long *cell;
+} sb_monitor_table;
+
+/* The scenarios the sink counts (those of the batch). */
+int sb_monitor_sink_scenarios(const sb_sink *s);
+/* false when there is no such scenario. */
+bool sb_monitor_sink_table(const sb_sink *s, int scenario, sb_monitor_table *out);
 
 /* Writes the "monitor" JSON object (counts by region, identity and rule;
  * financial protection) to f, at the given indent: SB_ENOMEM (nothing

@@ -53,6 +53,38 @@ PY
 if python3 "$src/tests/e2e/compare/check.py" "$tmp/c" "$tmp/a" "$tmp/b" "$tmp/g" 2>/dev/null; then
 	fail "the check passed a compare.json with one fen changed"
 fi
+# Monitoring per scenario: with two reforms (the rate above and the bundled
+# unify), each scenario's warnings and approaching units in compare.json, by
+# rule, region and identity, equal a separate `settle --monitor` with its
+# policies, and each difference the difference of those runs; the
+# baseline's warnings.csv and approaching.csv are settle's, byte for byte.
+"$bin" compare --baseline "$tmp/g/policies" --reform "$tmp/reform" \
+	--reform "$src/policies/reforms/unify" "${in[@]}" --out "$tmp/m" --threads 2 --quiet
+runs=()
+for p in "$tmp/g/policies" "$tmp/reform" "$src/policies/reforms/unify"; do
+	o="$tmp/m${#runs[@]}"
+	"$bin" settle --policies "$p" "${in[@]}" --out "$o" --monitor --quiet --threads 3
+	runs+=("$o")
+done
+for f in warnings.csv approaching.csv; do
+	cmp "$tmp/m/$f" "${runs[0]}/$f" || fail "compare's $f differs from settle --monitor's"
+done
+python3 "$src/tests/e2e/compare/monitoring.py" "$tmp/m" "${runs[@]}" \
+	|| fail "compare.json's monitoring does not match the settle --monitor runs"
+# The check can fail: one warning moved from a reform's count is refused.
+python3 - "$tmp/m/compare.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p, encoding="utf-8"))
+rules = d["results"][2]["monitoring"]["by_region"][0]["rules"]
+rule = next(iter(rules))
+rules[rule]["warnings"] += 1
+json.dump(d, open(p, "w", encoding="utf-8"), ensure_ascii=False)
+PY
+if python3 "$src/tests/e2e/compare/monitoring.py" "$tmp/m" "${runs[@]}" 2>/dev/null; then
+	fail "the monitoring check passed a compare.json with one warning added"
+fi
+
 # The bundled reforms: each file not marked "# REFORM" on its first line is
 # a copy of policies/demo's, kept identical; each folder loads.
 for d in "$src"/policies/reforms/*/; do
