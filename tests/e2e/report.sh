@@ -43,7 +43,7 @@ grep -q "report.html" "$tmp/out.txt" || fail "no confirmation printed"
 ls -A "$tmp" | grep -q '^\.sanbao-tmp' && fail "a temporary file was left"
 
 mkdir -p report-test
-files=(compare0="$tmp/c/compare.json" summary0="$tmp/c/summary.json"
+files=(compare0="$tmp/c/compare.json" summary0="$tmp/c/summary.json" monitor0="$tmp/c/monitor.json"
        summary1="$tmp/s/summary.json" monitor1="$tmp/s/monitor.json")
 node "$src/tests/e2e/report/check.cjs" "$tmp/report.html" "$PWD/report-test/report.png" "$src" \
 	"${files[@]}" || fail "the report did not pass in Chromium"
