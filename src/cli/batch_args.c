@@ -38,13 +38,14 @@ int sb_cli_batch_opt(sb_cli_batch *b, int argc, char **argv, int *i)
 		cfg->show_ids = true;
 		return 1;
 	}
-	const char **to = !strcmp(a, pol)			      ? &cfg->policies_dir :
-			  !strcmp(a, "--persons")		      ? &cfg->persons_path :
-			  !strcmp(a, "--identities")		      ? &cfg->identities_path :
-			  !strcmp(a, cl)			      ? &cfg->claims_path :
-			  !strcmp(a, "--out")			      ? &cfg->out_dir :
-			  !strcmp(a, "--tmp")			      ? &cfg->tmp_dir :
-			  !strcmp(a, "--policy-root") && (x & SB_CLI_POLICY_ROOT) ? &cfg->policy_root :
+	const char **to = !strcmp(a, pol)            ? &cfg->policies_dir :
+			  !strcmp(a, "--persons")    ? &cfg->persons_path :
+			  !strcmp(a, "--identities") ? &cfg->identities_path :
+			  !strcmp(a, cl)             ? &cfg->claims_path :
+			  !strcmp(a, "--out")        ? &cfg->out_dir :
+			  !strcmp(a, "--tmp")        ? &cfg->tmp_dir :
+			  !strcmp(a, "--policy-root") && (x & SB_CLI_POLICY_ROOT) ?
+						&cfg->policy_root :
 			  !strcmp(a, "--explain") && (x & SB_CLI_EXPLAIN) ? &cfg->explain_id :
 									    NULL;
 	bool valued = to || !strcmp(a, "--threads") ||
@@ -73,17 +74,20 @@ int sb_cli_batch_opt(sb_cli_batch *b, int argc, char **argv, int *i)
 		cfg->partition_bytes = (size_t)n << 20;
 	} else {
 		const char *why;
-		if (sb_money_parse(v, strlen(v), &cfg->poverty_line, &why) || cfg->poverty_line < 0) {
-			fprintf(stderr, "sanbao %s: --poverty-line takes yuan per person per year "
-					"(e.g. 2300 or 2300.50), not \"%s\"\n", b->cmd, v);
+		if (sb_money_parse(v, strlen(v), &cfg->poverty_line, &why) ||
+		    cfg->poverty_line < 0) {
+			fprintf(stderr,
+				"sanbao %s: --poverty-line takes yuan per person per year "
+				"(e.g. 2300 or 2300.50), not \"%s\"\n",
+				b->cmd, v);
 			return -1;
 		}
 	}
 	return 1;
 }
 
-bool sb_cli_batch_parse(sb_cli_batch *b, int argc, char **argv, sb_cli_extra_fn *extra,
-			void *arg, const char *usage, int *status)
+bool sb_cli_batch_parse(sb_cli_batch *b, int argc, char **argv, sb_cli_extra_fn *extra, void *arg,
+			const char *usage, int *status)
 {
 	*status = 2;
 	for (int i = 1; i < argc; i++) {
@@ -104,10 +108,11 @@ bool sb_cli_batch_parse(sb_cli_batch *b, int argc, char **argv, sb_cli_extra_fn 
 		}
 	}
 	const sb_batch_config *cfg = b->cfg;
-	const char *missing = !cfg->policies_dir ? (b->policies_flag ? b->policies_flag : "--policies") :
+	const char *missing = !cfg->policies_dir ?
+				      (b->policies_flag ? b->policies_flag : "--policies") :
 			      !cfg->persons_path ? "--persons" :
-			      !cfg->claims_path	 ? (b->claims_flag ? b->claims_flag : "--claims") :
-			      !cfg->out_dir	 ? "--out" :
+			      !cfg->claims_path  ? (b->claims_flag ? b->claims_flag : "--claims") :
+			      !cfg->out_dir      ? "--out" :
 						   NULL;
 	if (missing) {
 		fprintf(stderr, "sanbao %s: %s is required\n\n%s", b->cmd, missing, usage);

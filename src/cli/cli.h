@@ -69,8 +69,8 @@ int sb_cli_batch_opt(sb_cli_batch *b, int argc, char **argv, int *i);
  * ones checked. Returns true when the command should run; false with the
  * exit status in *status (0 after --help, 2 on a usage error, printed with
  * the usage text). */
-bool sb_cli_batch_parse(sb_cli_batch *b, int argc, char **argv, sb_cli_extra_fn *extra,
-			void *arg, const char *usage, int *status);
+bool sb_cli_batch_parse(sb_cli_batch *b, int argc, char **argv, sb_cli_extra_fn *extra, void *arg,
+			const char *usage, int *status);
 /* A failed run's message on stderr ("sanbao CMD: ..."); returns 1. */
 int sb_cli_batch_failed(const char *cmd, sb_status st, sb_diag *d);
 

@@ -86,7 +86,7 @@ int sb_cmd_audit(int argc, char **argv)
 	in.progress = sb_cli_progress;
 	sb_audit_config cfg;
 	memset(&cfg, 0, sizeof cfg);
-	sb_cli_batch b = {.cmd = "audit", .accepts = SB_CLI_PARTITION, .cfg = &in};
+	sb_cli_batch b = { .cmd = "audit", .accepts = SB_CLI_PARTITION, .cfg = &in };
 	int status;
 	if (!sb_cli_batch_parse(&b, argc, argv, audit_opt, &cfg.rules_path, usage_text, &status))
 		return status;

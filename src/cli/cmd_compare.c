@@ -65,11 +65,11 @@ int sb_cmd_compare(int argc, char **argv)
 	c.cfg.compare = true;
 	c.cfg.monitor = true; /* each scenario's warnings in compare.json */
 	c.cfg.no_settlements = true;
-	sb_cli_batch b = {.cmd = "compare",
-			  .policies_flag = "--baseline",
-			  .accepts = SB_CLI_POLICY_ROOT | SB_CLI_EXPLAIN | SB_CLI_POVERTY |
-				     SB_CLI_SHOW_IDS,
-			  .cfg = &c.cfg};
+	sb_cli_batch b = { .cmd = "compare",
+			   .policies_flag = "--baseline",
+			   .accepts = SB_CLI_POLICY_ROOT | SB_CLI_EXPLAIN | SB_CLI_POVERTY |
+				      SB_CLI_SHOW_IDS,
+			   .cfg = &c.cfg };
 	int status;
 	if (!sb_cli_batch_parse(&b, argc, argv, compare_opt, &c, usage_text, &status))
 		return status;
@@ -92,8 +92,10 @@ int sb_cmd_compare(int argc, char **argv)
 	if (st)
 		return sb_cli_batch_failed("compare", st, &d);
 	if (cfg.explain_id && !t.explained)
-		fprintf(stderr, "sanbao compare: claim %s was not settled (not in the input, or "
-				"rejected: see rejects.csv)\n", cfg.explain_id);
+		fprintf(stderr,
+			"sanbao compare: claim %s was not settled (not in the input, or "
+			"rejected: see rejects.csv)\n",
+			cfg.explain_id);
 	if (quiet)
 		return 0;
 	printf("sanbao compare: %lld claims read, %lld settled under the baseline, %lld rejected; "

@@ -26,10 +26,10 @@ int sb_cmd_monitor(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.monitor = cfg.monitor_only = true;
 	cfg.progress = sb_cli_progress;
-	sb_cli_batch b = {.cmd = "monitor",
-			  .claims_flag = "--settlements",
-			  .accepts = SB_CLI_POLICY_ROOT | SB_CLI_POVERTY | SB_CLI_SHOW_IDS,
-			  .cfg = &cfg};
+	sb_cli_batch b = { .cmd = "monitor",
+			   .claims_flag = "--settlements",
+			   .accepts = SB_CLI_POLICY_ROOT | SB_CLI_POVERTY | SB_CLI_SHOW_IDS,
+			   .cfg = &cfg };
 	int status;
 	if (!sb_cli_batch_parse(&b, argc, argv, NULL, NULL, usage_text, &status))
 		return status;
@@ -42,15 +42,18 @@ int sb_cmd_monitor(int argc, char **argv)
 	if (st)
 		return sb_cli_batch_failed("monitor", st, &d);
 	if (t.unresolved)
-		fprintf(stderr, "sanbao monitor: warning: thresholds of %lld claims could not be "
-				"resolved (no income for the year before their policy year): those claims "
-				"were not monitored; add the income to the policies\n", t.unresolved);
+		fprintf(stderr,
+			"sanbao monitor: warning: thresholds of %lld claims could not be "
+			"resolved (no income for the year before their policy year): those claims "
+			"were not monitored; add the income to the policies\n",
+			t.unresolved);
 	if (b.quiet)
 		return 0;
 	printf("sanbao monitor: %lld settled claims read, %lld monitored, %lld rejected "
-	       "(%.2f s)\n", t.claim_rows, t.settled, t.rejected, t.seconds);
+	       "(%.2f s)\n",
+	       t.claim_rows, t.settled, t.rejected, t.seconds);
 	printf("  %lld warnings (%s/warnings.csv), %lld approaching 80%% of a threshold "
-	       "(%s/approaching.csv)\n  summary: %s/monitor.json\n", t.warnings, cfg.out_dir,
-	       t.approaching, cfg.out_dir, cfg.out_dir);
+	       "(%s/approaching.csv)\n  summary: %s/monitor.json\n",
+	       t.warnings, cfg.out_dir, t.approaching, cfg.out_dir, cfg.out_dir);
 	return 0;
 }

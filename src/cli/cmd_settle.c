@@ -111,10 +111,10 @@ int sb_cmd_settle(int argc, char **argv)
 	memset(&s, 0, sizeof s);
 	sb_batch_config cfg;
 	s.cfg.progress = sb_cli_progress;
-	sb_cli_batch b = {.cmd = "settle",
-			  .accepts = SB_CLI_POLICY_ROOT | SB_CLI_EXPLAIN | SB_CLI_PARTITION |
-				     SB_CLI_POVERTY | SB_CLI_SHOW_IDS,
-			  .cfg = &s.cfg};
+	sb_cli_batch b = { .cmd = "settle",
+			   .accepts = SB_CLI_POLICY_ROOT | SB_CLI_EXPLAIN | SB_CLI_PARTITION |
+				      SB_CLI_POVERTY | SB_CLI_SHOW_IDS,
+			   .cfg = &s.cfg };
 	int status;
 	if (!sb_cli_batch_parse(&b, argc, argv, settle_opt, &s, usage_text, &status))
 		return status;
@@ -130,30 +130,38 @@ int sb_cmd_settle(int argc, char **argv)
 		return sb_cli_batch_failed("settle", st, &d);
 	char root[65] = "";
 	if (evidence) {
-		static const char *const plain[] = {"settlements.csv", "rejects.csv", "summary.json",
-						    NULL};
-		static const char *const monitored[] = {"settlements.csv", "rejects.csv",
-							"summary.json", "warnings.csv",
-							"approaching.csv", "monitor.json", NULL};
-		const char *inputs[] = {cfg.persons_path, cfg.identities_path, cfg.claims_path};
+		static const char *const plain[] = { "settlements.csv", "rejects.csv",
+						     "summary.json", NULL };
+		static const char *const monitored[] = { "settlements.csv",
+							 "rejects.csv",
+							 "summary.json",
+							 "warnings.csv",
+							 "approaching.csv",
+							 "monitor.json",
+							 NULL };
+		const char *inputs[] = { cfg.persons_path, cfg.identities_path, cfg.claims_path };
 		if ((st = sb_audit_evidence_run(cfg.out_dir, cfg.monitor ? monitored : plain,
 						cfg.policies_dir, inputs, 3, root, &d)))
 			return sb_cli_batch_failed("settle", st, &d);
 	}
 	if (cfg.explain_id && !t.explained)
-		fprintf(stderr, "sanbao settle: claim %s was not settled (not in the input, or "
-				"rejected: see rejects.csv)\n", cfg.explain_id);
+		fprintf(stderr,
+			"sanbao settle: claim %s was not settled (not in the input, or "
+			"rejected: see rejects.csv)\n",
+			cfg.explain_id);
 	if (quiet)
 		return 0;
 	printf("sanbao settle: %lld claims read, %lld settled, %lld rejected "
-	       "(%d threads, %.2f s)\n", t.claim_rows, t.settled, t.rejected, t.threads, t.seconds);
+	       "(%d threads, %.2f s)\n",
+	       t.claim_rows, t.settled, t.rejected, t.threads, t.seconds);
 	printf("  persons: %lld rows, %lld rejected; identities: %lld rows, %lld rejected\n",
 	       t.person_rows, t.persons_rejected, t.identity_rows, t.identities_rejected);
 	put_money("total cost", t.total, "医疗费总额");
 	put_money("paid by funds", t.fund, "基金支付");
 	for (int i = 0; i < t.nlayers; i++) {
 		char label[80];
-		snprintf(label, sizeof label, "  %s (%lld claims)", t.layer_id[i], t.layer_claims[i]);
+		snprintf(label, sizeof label, "  %s (%lld claims)", t.layer_id[i],
+			 t.layer_claims[i]);
 		put_money(label, t.layer_paid[i], "");
 	}
 	put_money("out of pocket", t.oop, "个人负担");
@@ -162,12 +170,15 @@ int sb_cmd_settle(int argc, char **argv)
 	if (evidence)
 		printf("  evidence: %s/evidence.txt, root (SM3) %s\n", cfg.out_dir, root);
 	if (t.unresolved)
-		fprintf(stderr, "sanbao settle: warning: monitoring thresholds of %lld claims could not "
-				"be resolved (no income for the year before their policy year): those "
-				"claims were not monitored; add the income to the policies\n", t.unresolved);
+		fprintf(stderr,
+			"sanbao settle: warning: monitoring thresholds of %lld claims could not "
+			"be resolved (no income for the year before their policy year): those "
+			"claims were not monitored; add the income to the policies\n",
+			t.unresolved);
 	if (cfg.monitor)
 		printf("  monitoring: %lld warnings (warnings.csv), %lld approaching 80%% of a threshold "
-		       "(approaching.csv), summary in monitor.json\n", t.warnings, t.approaching);
+		       "(approaching.csv), summary in monitor.json\n",
+		       t.warnings, t.approaching);
 	bool balanced = t.claim_rows == t.settled + t.rejected && t.fund + t.oop == t.total;
 	printf("  reconciliation: rows %lld = %lld settled + %lld rejected; fund + oop = total: %s\n",
 	       t.claim_rows, t.settled, t.rejected, balanced ? "yes" : "NO");
