@@ -49,6 +49,36 @@ static inline uint64_t sb_pass_line(const sb_batch *b, uint64_t packed)
 	return b->chunk_base[chunk] + rel - 1;
 }
 
+/* The household pass (household.c): a partition's claims of households
+ * with several members run in household order (household, date, claim id,
+ * line) under each scenario whose set keeps household accumulators,
+ * noting the household's accumulators before each claim. */
+typedef struct sb_hh_pass {
+	int nscen;
+	size_t n;             /* records of the partition noted for */
+	uint32_t *off;        /* [n][nscen][2]: entry offset and count, UINT32_MAX: none */
+	sb_acc_entry *e;      /* the notes' entries */
+	size_t ne, cape;
+	struct sb_hh_member { uint32_t person; sb_acc acc; } *members; /* the household's */
+	size_t nmembers, capmembers;
+	sb_acc hacc;          /* the household's accumulators */
+} sb_hh_pass;
+/* Settles record i of the partition under scenario s on the person's acc
+ * and the household's hacc (refusals are not errors: the settlement pass
+ * refuses the claim again); SB_ENOMEM stops the pass. */
+typedef sb_status (*sb_hh_settle_fn)(void *ctx, size_t i, int s, sb_acc *acc, sb_acc *hacc);
+void sb_hh_pass_init(sb_hh_pass *hp);
+void sb_hh_pass_release(sb_hh_pass *hp);
+/* recs[0..n) in the settlement pass's order; scen[s]: scenario s keeps
+ * household accumulators. */
+SB_MUST_USE sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs,
+				     size_t n, int nscen, const bool *scen, sb_hh_settle_fn fn,
+				     void *ctx, sb_diag *d);
+/* Copies record i's note under scenario s into out: false when it has
+ * none (the person is a household of one: settle on their own
+ * accumulators). *st is SB_ENOMEM when the copy failed. */
+bool sb_hh_pass_load(const sb_hh_pass *hp, size_t i, int s, sb_acc *out, sb_status *st);
+
 SB_MUST_USE sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from);
 SB_MUST_USE sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d);
 SB_MUST_USE sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d);
