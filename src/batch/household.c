@@ -2,13 +2,18 @@
  * accumulators (scope: household, caps.household) needs a household's
  * members settled together, in order of date, then claim id; the sinks
  * need each person's claims together (sink.h). So a partition whose
- * scenario keeps household accumulators is first run in household order,
- * noting before each member's claim the household's accumulators; the
- * settlement pass then runs in person order as always, each claim on its
- * person's accumulators and a copy of that note. Settlement is
- * deterministic and a person's claims come in the same order in both
- * runs, so both settle every claim alike. Persons without a household, or
- * alone in theirs, are households of one: they need no note. */
+ * scenario keeps household accumulators is first settled in household
+ * order, each member on accumulators of their own and the household on
+ * one set, and the settlement pass, in person order as always, hands on
+ * what it settled. When keeping every result would take more than
+ * SB_HH_RESULTS_MAX bytes, the pass keeps instead, before each claim, the
+ * household's accumulators (a few entries), and the settlement pass
+ * settles the claim again on its person's accumulators and a copy of
+ * them: settlement is deterministic and a person's claims come in the
+ * same order in both runs, so both settle every claim alike. Persons
+ * without a household, or alone in theirs, are households of one: the
+ * settlement pass settles them as always. */
+#include <stddef.h>
 #include <string.h>
 
 #include "base/sort.h"
@@ -23,6 +28,7 @@ void sb_hh_pass_release(sb_hh_pass *hp)
 {
 	sb_free(hp->off);
 	sb_free(hp->e);
+	sb_free(hp->res);
 	for (size_t i = 0; i < hp->capmembers; i++)
 		sb_acc_release(&hp->members[i].acc);
 	sb_free(hp->members);
@@ -48,13 +54,13 @@ static bool in_household(const sb_batch *b, const sb_crec *r)
 	return h && b->hh_members[h - 1] >= 2;
 }
 
-/* The member's accumulators in the current household (a household's
- * members are few: a linear search). */
-static sb_acc *member(sb_hh_pass *hp, uint32_t person)
+/* The member of the current household, with their accumulators (a
+ * household's members are few: a linear search). */
+static struct sb_hh_member *member(sb_hh_pass *hp, const sb_batch *b, uint32_t person)
 {
 	for (size_t i = 0; i < hp->nmembers; i++)
 		if (hp->members[i].person == person)
-			return &hp->members[i].acc;
+			return &hp->members[i];
 	if (hp->nmembers == hp->capmembers) {
 		size_t cap = hp->capmembers ? hp->capmembers * 2 : 8;
 		struct sb_hh_member *m = sb_realloc(hp->members, cap * sizeof *m);
@@ -66,8 +72,9 @@ static sb_acc *member(sb_hh_pass *hp, uint32_t person)
 	}
 	struct sb_hh_member *m = &hp->members[hp->nmembers++];
 	m->person = person;
+	sb_batch_person(b, person, &m->p);
 	sb_acc_reset(&m->acc);
-	return &m->acc;
+	return m;
 }
 
 /* Notes the household's accumulators before record i under scenario s. */
@@ -88,18 +95,74 @@ static sb_status note(sb_hh_pass *hp, size_t i, int s)
 	}
 	if (h->n)
 		memcpy(hp->e + hp->ne, h->e, h->n * sizeof *h->e);
-	hp->off[(i * (size_t)hp->nscen + (size_t)s) * 2] = (uint32_t)hp->ne;
-	hp->off[(i * (size_t)hp->nscen + (size_t)s) * 2 + 1] = h->n;
+	sb_hh_slot *o = &hp->off[i * (size_t)hp->nscen + (size_t)s];
+	o->note = (uint32_t)hp->ne;
+	o->nnote = h->n;
 	hp->ne += h->n;
 	return SB_OK;
 }
 
+/* A result as kept: its status, then on a refusal the diagnosis, else the
+ * result's head, its version's layers and its tail. */
+static size_t result_size(uint8_t nlayers)
+{
+	size_t n = 8 + offsetof(sb_result, layer) + (size_t)nlayers * sizeof(sb_layer_result) +
+		   (sizeof(sb_result) - offsetof(sb_result, fund));
+	return (n + 7) & ~(size_t)7;
+}
+
+static sb_status keep(sb_hh_pass *hp, size_t i, int s, sb_status st, const sb_result *r,
+		      const sb_diag *d)
+{
+	size_t need = st ? (8 + sizeof *d + 7) & ~(size_t)7 : result_size(r->nlayers);
+	if (hp->nres + need > hp->capres) {
+		size_t cap = hp->capres ? hp->capres : 65536;
+		while (cap < hp->nres + need)
+			cap *= 2;
+		uint8_t *v = sb_realloc(hp->res, cap);
+		if (!v)
+			return SB_ENOMEM;
+		hp->res = v;
+		hp->capres = cap;
+	}
+	uint8_t *p = hp->res + hp->nres;
+	int32_t code = (int32_t)st;
+	memcpy(p, &code, sizeof code);
+	if (st) {
+		memcpy(p + 8, d, sizeof *d);
+	} else {
+		size_t head = offsetof(sb_result, layer), lay = r->nlayers * sizeof r->layer[0];
+		memcpy(p + 8, r, head);
+		memcpy(p + 8 + head, r->layer, lay);
+		memcpy(p + 8 + head + lay, &r->fund, sizeof *r - offsetof(sb_result, fund));
+	}
+	hp->off[i * (size_t)hp->nscen + (size_t)s].res = hp->nres;
+	hp->nres += need;
+	return SB_OK;
+}
+
+/* The most layers of a version in the sets of the scenarios that keep
+ * household accumulators: what a kept result may need. */
+static uint16_t most_layers(const sb_policyset *const *sets, int nscen, const bool *scen)
+{
+	uint16_t most = 0;
+	for (int s = 0; s < nscen; s++)
+		for (size_t i = 0; scen[s] && i < sb_policyset_count(sets[s]); i++) {
+			const sb_policy *p = sb_policyset_at(sets[s], i);
+			for (uint16_t v = 0; v < p->nversions; v++)
+				most = p->versions[v].nlayers > most ? p->versions[v].nlayers : most;
+		}
+	return most;
+}
+
 sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs, size_t n,
-			 int nscen, const bool *scen, sb_hh_settle_fn fn, void *ctx, sb_diag *d)
+			 int nscen, const sb_policyset *const *sets, const bool *scen,
+			 sb_hh_settle_fn fn, void *ctx, sb_diag *d)
 {
 	hp->nscen = nscen;
 	hp->n = 0;
 	hp->ne = 0;
+	hp->nres = 0;
 	size_t m = 0;
 	sb_date lo = INT32_MAX, hi = INT32_MIN;
 	for (size_t i = 0; i < n; i++)
@@ -110,18 +173,23 @@ sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs
 		}
 	if (!m)
 		return SB_OK;
-	/* off: (entry offset, count) per record and scenario, UINT32_MAX
-	 * when the record has no note (no household, or no household
-	 * accumulators under that scenario). */
+	/* off: a slot per record and scenario; all ones when the record has
+	 * nothing kept (no household, or no household accumulators under that
+	 * scenario). */
+	int nhh = 0;
+	for (int sc = 0; sc < nscen; sc++)
+		nhh += scen[sc];
+	hp->keep = (uint64_t)m * (uint64_t)nhh * result_size((uint8_t)most_layers(sets, nscen, scen)) <=
+		   SB_HH_RESULTS_MAX;
 	sb_free(hp->off);
-	hp->off = sb_malloc((n * (size_t)nscen * 2 + 1) * sizeof *hp->off);
+	hp->off = sb_malloc((n * (size_t)nscen + 1) * sizeof *hp->off);
 	sb_keyed *a = sb_malloc((m + 1) * sizeof *a), *tmp = sb_malloc((m + 1) * sizeof *tmp);
 	sb_status st = SB_OK;
 	if (!hp->off || !a || !tmp) {
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
-	memset(hp->off, 0xff, n * (size_t)nscen * 2 * sizeof *hp->off);
+	memset(hp->off, 0xff, n * (size_t)nscen * sizeof *hp->off);
 	hp->n = n;
 	unsigned bits = sb_bits_for((uint64_t)((int64_t)hi - lo));
 	size_t k = 0;
@@ -151,16 +219,27 @@ sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs
 				hp->nmembers = 0;
 				sb_acc_reset(&hp->hacc);
 			}
-			sb_acc *acc = member(hp, recs[r]->person);
-			sb_status ns = acc ? note(hp, r, sc) : SB_ENOMEM;
+			struct sb_hh_member *mb = member(hp, b, recs[r]->person);
+			sb_status ns = !mb ? SB_ENOMEM : hp->keep ? SB_OK : note(hp, r, sc);
 			if (ns) {
 				st = sb_diag_set(d, ns, NULL, 0, 0, ns == SB_ENOMEM ? "out of memory" :
 					"a partition's household accumulators exceed 2^32 entries: "
 					"use more partitions (--partition-mb)");
 				break;
 			}
-			if ((st = fn(ctx, r, sc, acc, &hp->hacc)))
+			sb_result res;
+			sb_diag cd;
+			sb_diag_clear(&cd);
+			bool settled = false;
+			sb_status cs = fn(ctx, r, sc, &mb->p, &mb->acc, &hp->hacc, &res, &cd, &settled);
+			if (cs == SB_ENOMEM) {
+				st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 				break;
+			}
+			if (hp->keep && settled && keep(hp, r, sc, cs, &res, &cd)) {
+				st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+				break;
+			}
 		}
 	}
 out:
@@ -169,15 +248,39 @@ out:
 	return st;
 }
 
+bool sb_hh_pass_take(const sb_hh_pass *hp, size_t i, int s, sb_result *r, sb_diag *d,
+		     sb_status *st)
+{
+	if (i >= hp->n || s >= hp->nscen || !hp->keep)
+		return false;
+	const sb_hh_slot *o = &hp->off[i * (size_t)hp->nscen + (size_t)s];
+	if (o->res == UINT64_MAX)
+		return false;
+	const uint8_t *p = hp->res + o->res;
+	int32_t code;
+	memcpy(&code, p, sizeof code);
+	*st = (sb_status)code;
+	if (code) {
+		memcpy(d, p + 8, sizeof *d);
+		return true;
+	}
+	size_t head = offsetof(sb_result, layer);
+	memcpy(r, p + 8, head);
+	size_t lay = r->nlayers * sizeof r->layer[0];
+	memcpy(r->layer, p + 8 + head, lay);
+	memcpy(&r->fund, p + 8 + head + lay, sizeof *r - offsetof(sb_result, fund));
+	return true;
+}
+
 bool sb_hh_pass_load(const sb_hh_pass *hp, size_t i, int s, sb_acc *out, sb_status *st)
 {
 	*st = SB_OK;
-	if (i >= hp->n || s >= hp->nscen)
+	if (i >= hp->n || s >= hp->nscen || hp->keep)
 		return false;
-	const uint32_t *o = &hp->off[(i * (size_t)hp->nscen + (size_t)s) * 2];
-	if (o[0] == UINT32_MAX)
+	const sb_hh_slot *o = &hp->off[i * (size_t)hp->nscen + (size_t)s];
+	if (o->note == UINT32_MAX)
 		return false;
-	sb_acc src = {.e = hp->e + o[0], .n = o[1], .cap = o[1]};
+	sb_acc src = {.e = hp->e + o->note, .n = o->nnote, .cap = o->nnote};
 	if (sb_acc_copy(out, &src))
 		*st = SB_ENOMEM;
 	return true;

@@ -333,6 +333,16 @@ static sb_status settle_one(w2 *w, int s, bool new_person, size_t i, const sb_po
 	if (new_person)
 		sb_acc_reset(acc);
 	sb_status st;
+	if (w->run->hh[s] && sb_hh_pass_take(&w->hh, i, s, res, d, &st)) {
+		/* The trace borrowed the household pass's claim: point it at
+		 * this one's text, as sb_settle_claim would. */
+		if (trace) {
+			trace->claim_id = c->id;
+			if (trace->has_head)
+				trace->level = c->level_name && *c->level_name ? c->level_name : "-";
+		}
+		return st;
+	}
 	if (w->run->hh[s] && sb_hh_pass_load(&w->hh, i, s, &w->hacc, &st))
 		return st ? sb_diag_set(d, st, NULL, 0, 0, "out of memory") :
 			    sb_settle_claim_household(w->run->sets[s], pol, p, c, acc, &w->hacc, res,
@@ -402,10 +412,12 @@ typedef struct hh_ctx {
 	sb_crec *const *recs;
 } hh_ctx;
 
-static sb_status hh_settle(void *ctx, size_t i, int s, sb_acc *acc, sb_acc *hacc)
+static sb_status hh_settle(void *ctx, size_t i, int s, const sb_person *person, sb_acc *acc,
+			   sb_acc *hacc, sb_result *res, sb_diag *d, bool *settled)
 {
 	hh_ctx *x = ctx;
-	const run2 *run = x->w->run;
+	w2 *w = x->w;
+	const run2 *run = w->run;
 	const sb_batch *b = run->b;
 	const sb_crec *r = x->recs[i];
 	if (run->ndups && find_dup(run, r->line))
@@ -414,19 +426,20 @@ static sb_status hh_settle(void *ctx, size_t i, int s, sb_acc *acc, sb_acc *hacc
 	const sb_policy *pol = run->polmap[(size_t)s * run->npol + bp->policy];
 	if (!pol)
 		return SB_OK;
-	sb_person person;
-	sb_batch_person(b, r->person, &person);
 	char id[72], level[48], dx[SB_CREC_DX_MAX + 1];
 	sb_claim c, other;
 	rec_claim(b, r, true, &c, id, level, dx);
-	sb_result res;
-	sb_diag d;
-	sb_diag_clear(&d);
-	if (sb_settle_claim_household(run->sets[s], pol, &person,
-				      scenario_claim(run, s, r, &c, level, &other), acc, hacc, &res,
-				      NULL, &d) == SB_ENOMEM)
-		return sb_diag_set(&x->w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	return SB_OK;
+	/* The explained claim's trace: the settlement pass hands it on. */
+	sb_trace *trace = NULL;
+	if (!s && b->cfg->explain_id && !strcmp(b->cfg->explain_id, id)) {
+		if (!w->trace && !(w->trace = sb_malloc(sizeof *w->trace)))
+			return SB_ENOMEM;
+		trace = w->trace;
+	}
+	*settled = true;
+	return sb_settle_claim_household(run->sets[s], pol, person,
+					 scenario_claim(run, s, r, &c, level, &other), acc, hacc, res,
+					 trace, d);
 }
 
 /* Sorts records by person, date, then claim id: a radix sort on
@@ -603,8 +616,8 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 							  &w->d);
 	hh_ctx hx = {w, recs};
 	if (!st && run->any_hh)
-		st = sb_hh_pass_run(&w->hh, b, recs, count, run->nscen, run->hh, hh_settle, &hx,
-				    &w->d);
+		st = sb_hh_pass_run(&w->hh, b, recs, count, run->nscen, run->sets, run->hh,
+				    hh_settle, &hx, &w->d);
 	sb_person person;
 	uint32_t current = UINT32_MAX;
 	char id[72], level[48], dx[SB_CREC_DX_MAX + 1], reason[1100];

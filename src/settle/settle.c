@@ -954,12 +954,14 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 		/* The household's entries: its accumulated base (scope household)
 		 * and its pool's payments to the members (caps.household). */
 		int hli = -1, hpi = -1;
-		if (l->scope == SB_SCOPE_HOUSEHOLD) {
-			hli = sb_acc_index(h, region, year, SB_ACC_HH_LAYER, l->key);
-			C0 = hli < 0 ? 0 : h->e[hli].amount;
+		if (l->household) {
+			if (l->scope == SB_SCOPE_HOUSEHOLD) {
+				hli = sb_acc_index(h, region, year, SB_ACC_HH_LAYER, l->key);
+				C0 = hli < 0 ? 0 : h->e[hli].amount;
+			}
+			if (l->cap_household.kind != SB_VAL_UNSET)
+				hpi = sb_acc_index(h, region, year, SB_ACC_HH_POOL, l->pool_key);
 		}
-		if (l->cap_household.kind != SB_VAL_UNSET)
-			hpi = sb_acc_index(h, region, year, SB_ACC_HH_POOL, l->pool_key);
 		sb_fen pool_paid = pi < 0 ? 0 : a->e[pi].amount;
 		sb_fen room;
 		int mi = -1, di = -1;
