@@ -4,7 +4,7 @@
  * tests/golden/v2-household/README.md computes; sb_settle_verify_household
  * holds claim after claim and catches a tampered household entry; a
  * refused claim leaves both sets as they were; the household kinds encode
- * and decode; a lone person (sb_settle_claim) is a household of one; and
+ * and decode; the trace's JSON names the household cap; a lone person (sb_settle_claim) is a household of one; and
  * the set says it keeps household accumulators, with the place of the
  * layer a per-person consumer refuses. */
 #include <stdarg.h>
@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include "policy/policy_int.h"
+#include "sanbao/explain.h"
 #include "sanbao/settle.h"
+
+static sb_trace trace;
 
 static void person(sb_person *p, const char *id)
 {
@@ -123,8 +126,32 @@ static void test_members(void **state)
 	assert_memory_equal(acc_a.e, keep_a.e, acc_a.n * sizeof *acc_a.e);
 	assert_memory_equal(hacc.e, keep_h.e, hacc.n * sizeof *hacc.e);
 
-	/* b3: the household's room is 10500; its cap used up opens second. */
+	/* b3: the household's room is 10500; its cap used up opens second.
+	 * The trace says so, in the JSON the service and compare carry. */
 	claim(&c, "b3", 2024, 11, 1, 6000000);
+	sb_acc tb, th;
+	sb_acc_init(&tb);
+	sb_acc_init(&th);
+	assert_int_equal(sb_acc_copy(&tb, &acc_b), SB_OK);
+	assert_int_equal(sb_acc_copy(&th, &hacc), SB_OK);
+	assert_int_equal(sb_settle_claim_household(set, pol, &b, &c, &tb, &th, &r, &trace, &d),
+			 SB_OK);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	sb_explain_json(f, set, &trace);
+	fclose(f);
+	static const char *const keys[] = {"\"scope\": \"household\"", "\"c0\": \"295000.00\"",
+					   "\"cap_household\": \"150000.00\"",
+					   "\"household_paid\": \"139500.00\"",
+					   "\"household_room\": \"10500.00\"",
+					   "\"cap_household_limited\": true"};
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+		if (!strstr(buf, keys[k]))
+			fail_msg("the JSON lacks %s:\n%s", keys[k], buf);
+	free(buf);
+	sb_acc_release(&tb);
+	sb_acc_release(&th);
 	assert_int_equal(settle(set, pol, &b, &c, &acc_b, &hacc, &r), 1050000);
 	assert_true(r.layer[1].exhausted);
 	assert_int_equal(r.layer[2].pay, 195000);
