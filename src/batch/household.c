@@ -197,12 +197,12 @@ sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs
 		if (in_household(b, recs[i])) {
 			a[k].key = (uint64_t)b->persons[recs[i]->person].household << bits |
 				   (uint64_t)((int64_t)recs[i]->date - lo);
-			a[k++].p = (const void *)(uintptr_t)i; /* the record's index, not a pointer */
+			a[k++].p = &recs[i]; /* its slot: the index is slot - recs */
 		}
 	sb_keyed *s = sb_radix_sort(a, tmp, m);
 	for (size_t i = 1; i < m; i++)
 		for (size_t j = i; j > 0 && s[j - 1].key == s[j].key &&
-				   cmp_tie(recs[(uintptr_t)s[j - 1].p], recs[(uintptr_t)s[j].p]) > 0; j--) {
+				   cmp_tie(*(sb_crec *const *)s[j - 1].p, *(sb_crec *const *)s[j].p) > 0; j--) {
 			sb_keyed t = s[j];
 			s[j] = s[j - 1];
 			s[j - 1] = t;
@@ -212,7 +212,7 @@ sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs
 			continue;
 		uint32_t cur = 0;
 		for (size_t i = 0; i < m && !st; i++) {
-			size_t r = (uintptr_t)s[i].p;
+			size_t r = (size_t)((sb_crec *const *)s[i].p - recs);
 			uint32_t h = b->persons[recs[r]->person].household;
 			if (h != cur) {
 				cur = h;
