@@ -150,7 +150,8 @@ static uint16_t most_layers(const sb_policyset *const *sets, int nscen, const bo
 		for (size_t i = 0; scen[s] && i < sb_policyset_count(sets[s]); i++) {
 			const sb_policy *p = sb_policyset_at(sets[s], i);
 			for (uint16_t v = 0; v < p->nversions; v++)
-				most = p->versions[v].nlayers > most ? p->versions[v].nlayers : most;
+				most = p->versions[v].nlayers > most ? p->versions[v].nlayers :
+								       most;
 		}
 	return most;
 }
@@ -179,7 +180,8 @@ sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs
 	int nhh = 0;
 	for (int sc = 0; sc < nscen; sc++)
 		nhh += scen[sc];
-	hp->keep = (uint64_t)m * (uint64_t)nhh * result_size((uint8_t)most_layers(sets, nscen, scen)) <=
+	hp->keep = (uint64_t)m * (uint64_t)nhh *
+			   result_size((uint8_t)most_layers(sets, nscen, scen)) <=
 		   SB_HH_RESULTS_MAX;
 	sb_free(hp->off);
 	hp->off = sb_malloc((n * (size_t)nscen + 1) * sizeof *hp->off);
@@ -201,8 +203,10 @@ sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs
 		}
 	sb_keyed *s = sb_radix_sort(a, tmp, m);
 	for (size_t i = 1; i < m; i++)
-		for (size_t j = i; j > 0 && s[j - 1].key == s[j].key &&
-				   cmp_tie(*(sb_crec *const *)s[j - 1].p, *(sb_crec *const *)s[j].p) > 0; j--) {
+		for (size_t j = i;
+		     j > 0 && s[j - 1].key == s[j].key &&
+		     cmp_tie(*(sb_crec *const *)s[j - 1].p, *(sb_crec *const *)s[j].p) > 0;
+		     j--) {
 			sb_keyed t = s[j];
 			s[j] = s[j - 1];
 			s[j - 1] = t;
@@ -222,16 +226,20 @@ sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs
 			struct sb_hh_member *mb = member(hp, b, recs[r]->person);
 			sb_status ns = !mb ? SB_ENOMEM : hp->keep ? SB_OK : note(hp, r, sc);
 			if (ns) {
-				st = sb_diag_set(d, ns, NULL, 0, 0, ns == SB_ENOMEM ? "out of memory" :
-					"a partition's household accumulators exceed 2^32 entries: "
-					"use more partitions (--partition-mb)");
+				st = sb_diag_set(
+					d, ns, NULL, 0, 0,
+					ns == SB_ENOMEM ?
+						"out of memory" :
+						"a partition's household accumulators exceed 2^32 entries: "
+						"use more partitions (--partition-mb)");
 				break;
 			}
 			sb_result res;
 			sb_diag cd;
 			sb_diag_clear(&cd);
 			bool settled = false;
-			sb_status cs = fn(ctx, r, sc, &mb->p, &mb->acc, &hp->hacc, &res, &cd, &settled);
+			sb_status cs =
+				fn(ctx, r, sc, &mb->p, &mb->acc, &hp->hacc, &res, &cd, &settled);
 			if (cs == SB_ENOMEM) {
 				st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 				break;
@@ -248,8 +256,7 @@ out:
 	return st;
 }
 
-bool sb_hh_pass_take(const sb_hh_pass *hp, size_t i, int s, sb_result *r, sb_diag *d,
-		     sb_status *st)
+bool sb_hh_pass_take(const sb_hh_pass *hp, size_t i, int s, sb_result *r, sb_diag *d, sb_status *st)
 {
 	if (i >= hp->n || s >= hp->nscen || !hp->keep)
 		return false;
@@ -280,7 +287,7 @@ bool sb_hh_pass_load(const sb_hh_pass *hp, size_t i, int s, sb_acc *out, sb_stat
 	const sb_hh_slot *o = &hp->off[i * (size_t)hp->nscen + (size_t)s];
 	if (o->note == UINT32_MAX)
 		return false;
-	sb_acc src = {.e = hp->e + o->note, .n = o->nnote, .cap = o->nnote};
+	sb_acc src = { .e = hp->e + o->note, .n = o->nnote, .cap = o->nnote };
 	if (sb_acc_copy(out, &src))
 		*st = SB_ENOMEM;
 	return true;

@@ -36,5 +36,6 @@ sb_status sb_policyset_refuse_household(const sb_policyset *set, const char *who
 			   "layer %s of region %s accumulates over the household (scope: household "
 			   "or caps.household), which %s cannot settle: it keeps accumulators per "
 			   "person, so the household's other members would be left out; settle "
-			   "these claims with `sanbao settle`", l->id, p->region, who);
+			   "these claims with `sanbao settle`",
+			   l->id, p->region, who);
 }
