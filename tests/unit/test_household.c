@@ -7,11 +7,11 @@
  * and decode; the trace's JSON names the household cap; a lone person (sb_settle_claim) is a household of one; and
  * the set says it keeps household accumulators, with the place of the
  * layer a per-person consumer refuses. */
-#include <cmocka.h>
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,11 +141,11 @@ static void test_members(void **state)
 	FILE *f = open_memstream(&buf, &n);
 	sb_explain_json(f, set, &trace);
 	fclose(f);
-	static const char *const keys[] = {
-		"\"scope\": \"household\"",         "\"c0\": \"295000.00\"",
-		"\"cap_household\": \"150000.00\"", "\"household_paid\": \"139500.00\"",
-		"\"household_room\": \"10500.00\"", "\"cap_household_limited\": true"
-	};
+	static const char *const keys[] = {"\"scope\": \"household\"", "\"c0\": \"295000.00\"",
+					   "\"cap_household\": \"150000.00\"",
+					   "\"household_paid\": \"139500.00\"",
+					   "\"household_room\": \"10500.00\"",
+					   "\"cap_household_limited\": true"};
 	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
 		if (!strstr(buf, keys[k]))
 			fail_msg("the JSON lacks %s:\n%s", keys[k], buf);
@@ -201,7 +201,8 @@ static void test_members(void **state)
 	assert_int_equal(sb_settle_claim(set, pol, &b, &c, &lone, &r, NULL, &d), SB_OK);
 	assert_int_equal(r.layer[1].pay, 600000);
 	assert_int_equal(sb_settle_verify(&c, &r, &lb, &lone, &d), SB_OK);
-	assert_non_null(sb_acc_find(&lone, 991031, 2024, SB_ACC_HH_LAYER, sb_id_key("family", 6)));
+	assert_non_null(sb_acc_find(&lone, 991031, 2024, SB_ACC_HH_LAYER,
+				    sb_id_key("family", 6)));
 
 	sb_acc_release(&acc_a);
 	sb_acc_release(&acc_b);
