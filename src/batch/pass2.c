@@ -259,7 +259,7 @@ typedef struct w2 {
 	sb_rejects rejects;
 	char *buf;      /* the partition being settled */
 	size_t bufcap;
-	sb_hh_pass hh;  /* household accumulators noted per claim (household.c) */
+	sb_hh_pass hh;  /* what the household pass kept per claim (household.c) */
 	sb_acc hacc;    /* a claim's household accumulators, from its note */
 	sb_status st;
 	sb_diag d;
