@@ -8,6 +8,10 @@
  *   - a refused claim says why and leaves the accumulators as they were;
  *   - the text and JSON renderers run over every trace;
  *   - the accumulators survive sb_acc_encode / sb_acc_decode unchanged.
+ * With the first byte's top bit the claims go to two members of one
+ * household (each claim's first byte picks which), each with accumulators
+ * of their own and one household set (sb_settle_claim_household), checked
+ * by sb_settle_verify_household; a refusal changes neither set.
  * An input that starts with "SBAC" is given to sb_acc_decode instead: it
  * must be refused with a reason or encode back to the same bytes.
  * Any broken rule traps. Inputs that name a parent file are passed over. */
@@ -64,10 +68,17 @@ static void settle_claims(const sb_policyset *set, const sb_policy *pol, const u
 	for (int i = 0; i < nid && i < 4 && p.nidents < SB_MAX_PERSON_IDENTITIES; i++)
 		if (q[1] >> i & 1)
 			p.idents[p.nidents++] = (sb_ident){.sym = i, .from = 0, .to = INT32_MAX};
-	sb_acc acc, before, other;
+	sb_person p2 = p;
+	memcpy(p2.id, "110105195001010015", 19);
+	const bool two = q[0] >> 7 & 1;
+	sb_acc acc, before, other, acc2, hacc, hbefore, hother;
 	sb_acc_init(&acc);
 	sb_acc_init(&before);
 	sb_acc_init(&other);
+	sb_acc_init(&acc2);
+	sb_acc_init(&hacc);
+	sb_acc_init(&hbefore);
+	sb_acc_init(&hother);
 	sb_date start = pol->versions[0].from;
 	int nlev = sb_policyset_symbol_count(set, SB_SYM_LEVEL);
 	sb_date last = start;
@@ -107,9 +118,12 @@ static void settle_claims(const sb_policyset *set, const sb_policy *pol, const u
 		sb_result r, r2;
 		sb_diag d;
 		sb_diag_clear(&d);
-		if (sb_acc_copy(&before, &acc) || sb_acc_copy(&other, &acc))
+		const sb_person *who = two && (b[0] & 1) ? &p2 : &p;
+		sb_acc *a = two && (b[0] & 1) ? &acc2 : &acc, *h = two ? &hacc : a;
+		if (sb_acc_copy(&before, a) || sb_acc_copy(&other, a) || sb_acc_copy(&hbefore, h) ||
+		    sb_acc_copy(&hother, h))
 			break;
-		sb_status st = sb_settle_claim(set, pol, &p, &c, &acc, &r, &trace, &d);
+		sb_status st = sb_settle_claim_household(set, pol, who, &c, a, h, &r, &trace, &d);
 		sb_explain_text(devnull, set, &trace);
 		sb_explain_json(devnull, set, &trace);
 		if (st == SB_ENOMEM)
@@ -117,18 +131,21 @@ static void settle_claims(const sb_policyset *set, const sb_policy *pol, const u
 		if ((st != SB_OK) != trace.refused)
 			__builtin_trap();
 		if (st) {
-			if (!d.message[0] || !acc_same(&acc, &before))
+			if (!d.message[0] || !acc_same(a, &before) || !acc_same(h, &hbefore))
 				__builtin_trap(); /* a refusal says why and changes nothing */
 			continue;
 		}
 		sb_diag vd;
-		if (sb_settle_verify(&c, &r, &before, &acc, &vd)) {
+		if (two ? sb_settle_verify_household(&c, &r, &before, a, &hbefore, h, &vd) :
+			  sb_settle_verify(&c, &r, &before, a, &vd)) {
 			fprintf(stderr, "%s\n", vd.message);
 			__builtin_trap();
 		}
 		/* The trace changes nothing. */
-		if (sb_settle_claim(set, pol, &p, &c, &other, &r2, NULL, &d) || r2.fund != r.fund ||
-		    r2.oop_in_scope != r.oop_in_scope || !acc_same(&acc, &other))
+		sb_acc *ho = two ? &hother : &other;
+		if (sb_settle_claim_household(set, pol, who, &c, &other, ho, &r2, NULL, &d) ||
+		    r2.fund != r.fund || r2.oop_in_scope != r.oop_in_scope || !acc_same(a, &other) ||
+		    !acc_same(h, ho))
 			__builtin_trap();
 	}
 	size_t len = sb_acc_encoded_size(&acc), got;
@@ -145,6 +162,10 @@ static void settle_claims(const sb_policyset *set, const sb_policy *pol, const u
 	sb_acc_release(&acc);
 	sb_acc_release(&before);
 	sb_acc_release(&other);
+	sb_acc_release(&acc2);
+	sb_acc_release(&hacc);
+	sb_acc_release(&hbefore);
+	sb_acc_release(&hother);
 }
 
 /* Any bytes given to sb_acc_decode are refused with a reason or decode to

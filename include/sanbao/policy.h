@@ -88,6 +88,16 @@ const char *sb_policy_path(const sb_policy *p);
 /* The version in force on date, or NULL. */
 const sb_version *sb_policy_version_at(const sb_policy *p, sb_date date);
 
+/* Whether some policy of the set keeps accumulators over a household
+ * (format 2: a layer with scope: household or caps.household): its
+ * members' claims must then be settled together, in date order. */
+bool sb_policyset_has_household(const sb_policyset *set);
+/* SB_EPOLICY naming the first such layer (its file:line:column) and that
+ * `who` (e.g. "the service") cannot settle it; SB_OK when there is none.
+ * What a consumer that keeps accumulators per person only calls at load. */
+SB_MUST_USE sb_status sb_policyset_refuse_household(const sb_policyset *set, const char *who,
+						    sb_diag *d);
+
 /* Writes a readable summary of what the policy does, version by version, to
  * f: layers, conditions, deductibles, rates, bands, caps, adjustments,
  * monitoring rules. */

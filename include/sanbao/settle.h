@@ -82,8 +82,8 @@ typedef struct sb_claim {
  * The entries grow as needed (one allocation, kept by sb_acc_reset) up to
  * SB_ACC_MAX; a claim that would need more is refused with SB_ELIMIT and the
  * limit, never written past an array. A claim of a version with at most
- * SB_MAX_LAYERS layers adds at most 4 x SB_MAX_LAYERS entries (a layer, its
- * pool and, format 2, its month and deductible entries).
+ * SB_MAX_LAYERS layers adds at most 6 x SB_MAX_LAYERS entries (a layer, its
+ * pool and, format 2, its month, deductible and two household entries).
  */
 #define SB_ACC_MAX 4096
 
@@ -91,13 +91,20 @@ enum { SB_ACC_LAYER = 0, SB_ACC_POOL = 1,
        /* format 2: a pool's payments in one calendar month (year = YYYYMM),
 	* a layer's deductible charged in the policy year (deductible_per:
 	* year). Count 0. */
-       SB_ACC_MONTH = 2, SB_ACC_DEDUCT = 3 };
+       SB_ACC_MONTH = 2, SB_ACC_DEDUCT = 3,
+       /* format 2, the household's (kept in the household's sb_acc, shared
+	* by its members): a scope-household layer's accumulated base over
+	* the members' claims in the policy year (keyed by the layer id), and
+	* a pool's payments to the members in the year (caps.household, keyed
+	* by the pool id). Count 0. */
+       SB_ACC_HH_LAYER = 4, SB_ACC_HH_POOL = 5 };
+#define SB_ACC_KINDS 6
 
 typedef struct sb_acc_entry {
 	uint64_t id;     /* sb_id_key of the layer or pool id */
 	uint32_t region; /* pooling region code, e.g. 110105 */
 	int32_t year;    /* policy year */
-	uint32_t kind;   /* SB_ACC_LAYER or SB_ACC_POOL */
+	uint32_t kind;   /* SB_ACC_LAYER, SB_ACC_POOL, ... (SB_ACC_KINDS) */
 	uint32_t count;  /* layer: claims it settled in the year; pool: 0 */
 	sb_fen amount;   /* layer: accumulated base; pool: amount paid */
 } sb_acc_entry;
@@ -155,6 +162,10 @@ typedef struct sb_layer_result {
 	sb_fen from_over_limit, from_out_of_scope;
 	sb_fen deducted;
 	bool exhausted;
+	/* Format 2, caps.household: the household cap resolved for the claim
+	 * and the room the pool had left for the household before this layer
+	 * paid; -1 for both when the layer has none. */
+	sb_fen cap_household, room_household;
 } sb_layer_result;
 
 typedef struct sb_result {
@@ -191,6 +202,17 @@ SB_MUST_USE sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *
 				      const sb_person *p, const sb_claim *c, sb_acc *acc,
 				      sb_result *r, sb_trace *trace, sb_diag *d);
 
+/* sb_settle_claim for a person who belongs to a household: acc is the
+ * person's own accumulators, household the household's (its
+ * SB_ACC_HH_* entries, shared by every member: the caller keeps one per
+ * household and feeds the members' claims in order of date, then claim
+ * id). household == acc (what sb_settle_claim does) makes the person a
+ * household of one. A refusal leaves both as they were. */
+SB_MUST_USE sb_status sb_settle_claim_household(const sb_policyset *set, const sb_policy *pol,
+						const sb_person *p, const sb_claim *c, sb_acc *acc,
+						sb_acc *household, sb_result *r, sb_trace *trace,
+						sb_diag *d);
+
 /* Checks a settled claim against what must hold, computed independently
  * of the settlement's own arithmetic: each layer pays 0 .. its base, takes
  * its payment from in_scope and pre_selfpay as they were left, the layers
@@ -202,6 +224,16 @@ SB_MUST_USE sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *
  * changed. SB_EINPUT with the first broken rule in d. */
 SB_MUST_USE sb_status sb_settle_verify(const sb_claim *c, const sb_result *r,
 				       const sb_acc *before, const sb_acc *after, sb_diag *d);
+/* sb_settle_verify of a claim settled by sb_settle_claim_household with
+ * separate accumulators: the person's before and after, and the
+ * household's (hbefore, hafter: its entries advanced by each
+ * scope-household layer's base and each caps.household pool's payments,
+ * and nothing else of them changed; no household cap paid beyond its
+ * room). */
+SB_MUST_USE sb_status sb_settle_verify_household(const sb_claim *c, const sb_result *r,
+						 const sb_acc *before, const sb_acc *after,
+						 const sb_acc *hbefore, const sb_acc *hafter,
+						 sb_diag *d);
 
 /* What monitoring needs of a claim without settling it: the version in
  * force, identity, policy year, age and rules (r's layers stay empty). */

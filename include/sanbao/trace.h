@@ -39,7 +39,7 @@ typedef struct sb_trace_calc {
 	bool repeat;         /* D is the repeat deductible */
 	uint32_t claim_no;   /* this claim's number in the policy year for the layer */
 	sb_fen c0, c1;       /* accumulated base before and after */
-	const char *scope;   /* "visit" or "year" */
+	const char *scope;   /* "visit", "year" or "household" (c0: the household's) */
 	const char *mode;    /* "above_deductible" or "cumulative" */
 	uint16_t nbands;     /* segments crossed */
 	sb_trace_band band[SB_MAX_BANDS];
@@ -63,6 +63,8 @@ typedef struct sb_trace_calc {
 	bool lump;             /* pays lump_amount once a year when B > lump_above */
 	bool lump_triggered, lump_paid_before;
 	sb_fen lump_amount, lump_above;
+	bool has_cap_household, cap_household_limited; /* caps.household */
+	sb_fen cap_household, household_paid, household_room;
 	bool has_cap_point;    /* a later layer's base starts at the cap point */
 	sb_fen cap_point, above_cap; /* accumulated-base point; C1 - point (>= 0) */
 } sb_trace_calc;

@@ -245,6 +245,8 @@ typedef struct run2 {
 	void **slots;               /* [partitions][nsinks]: pieces waiting for their turn
 				     * (fixed size; a piece is one partition's output) */
 	bool *ready;
+	bool hh[SB_MAX_SCENARIOS];  /* scenario s keeps household accumulators */
+	bool any_hh;
 	sb_status st;
 	sb_diag d;
 } run2;
@@ -257,6 +259,8 @@ typedef struct w2 {
 	sb_rejects rejects;
 	char *buf;      /* the partition being settled */
 	size_t bufcap;
+	sb_hh_pass hh;  /* what the household pass kept per claim (household.c) */
+	sb_acc hacc;    /* a claim's household accumulators, from its note */
 	sb_status st;
 	sb_diag d;
 } w2;
@@ -318,15 +322,124 @@ static sb_status emit(w2 *w, const sb_settled *x)
 }
 
 /* The one call into the settlement core, with the person's accumulators
- * for scenario s: they start empty with each person. */
-static sb_status settle_one(w2 *w, int s, bool new_person, const sb_policy *pol,
+ * for scenario s: they start empty with each person. Record i of a
+ * household with several members settles on its household's accumulators
+ * as the household pass noted them. */
+static sb_status settle_one(w2 *w, int s, bool new_person, size_t i, const sb_policy *pol,
 			    const sb_person *p, const sb_claim *c, sb_result *res,
 			    sb_trace *trace, sb_diag *d)
 {
 	sb_acc *acc = &w->acc[s];
 	if (new_person)
 		sb_acc_reset(acc);
+	sb_status st;
+	if (w->run->hh[s] && sb_hh_pass_take(&w->hh, i, s, res, d, &st)) {
+		/* The trace borrowed the household pass's claim: point it at
+		 * this one's text, as sb_settle_claim would. */
+		if (trace) {
+			trace->claim_id = c->id;
+			if (trace->has_head)
+				trace->level = c->level_name && *c->level_name ? c->level_name : "-";
+		}
+		return st;
+	}
+	if (w->run->hh[s] && sb_hh_pass_load(&w->hh, i, s, &w->hacc, &st))
+		return st ? sb_diag_set(d, st, NULL, 0, 0, "out of memory") :
+			    sb_settle_claim_household(w->run->sets[s], pol, p, c, acc, &w->hacc, res,
+						      trace, d);
 	return sb_settle_claim(w->run->sets[s], pol, p, c, acc, res, trace, d);
+}
+
+/* The claim of a record (borrowing the buffers: id of 72 bytes, level of
+ * 48, dx of SB_CREC_DX_MAX + 1); with amounts, also its pre_selfpay,
+ * over_limit, paid and class amounts (not in monitor-only records). */
+static void rec_claim(const sb_batch *b, const sb_crec *r, bool amounts, sb_claim *c, char *id,
+		      char *level, char *dx)
+{
+	memset(c, 0, sizeof *c);
+	memcpy(id, sb_crec_id(r), r->idlen);
+	id[r->idlen] = '\0';
+	c->id = id;
+	c->date = r->date;
+	c->visit = r->visit;
+	c->place = r->place;
+	c->filing = r->filing;
+	c->level = r->level;
+	if (r->level >= 0) {
+		c->level_name = sb_policyset_symbol_name(b->set, SB_SYM_LEVEL, r->level);
+	} else {
+		memcpy(level, sb_crec_id(r) + r->idlen, r->levlen);
+		level[r->levlen] = '\0';
+		c->level_name = level;
+	}
+	c->total = r->total;
+	c->in_scope = r->in_scope;
+	memcpy(dx, sb_crec_id(r) + r->idlen + r->levlen, r->dxlen);
+	dx[r->dxlen] = '\0';
+	c->diagnosis = dx;
+	if (!amounts)
+		return;
+	c->pre_selfpay = r->pre_selfpay;
+	c->over_limit = r->over_limit;
+	const sb_crec_paid *paid = (const sb_crec_paid *)(r + 1);
+	for (uint8_t k = 0; k < r->npaid; k++) {
+		if (paid[k].pad == SB_CREC_CLASS) {
+			c->classes[c->nclasses].sym = paid[k].layer;
+			c->classes[c->nclasses++].fen = paid[k].fen;
+		} else {
+			c->paid[c->npaid].layer = paid[k].layer;
+			c->paid[c->npaid++].fen = paid[k].fen;
+		}
+	}
+}
+
+/* A level set 0 does not know may be one of scenario s's: the claim as
+ * scenario s reads it (in *other when it differs). */
+static const sb_claim *scenario_claim(const run2 *run, int s, const sb_crec *r,
+				      const sb_claim *c, const char *level, sb_claim *other)
+{
+	if (!s || r->level >= 0 || !r->levlen)
+		return c;
+	*other = *c;
+	other->level = sb_policyset_symbol(run->sets[s], SB_SYM_LEVEL, level, r->levlen);
+	return other;
+}
+
+/* The household pass's settlement of record i (household.c): what the
+ * settlement pass will settle, the same way, for the accumulators only. */
+typedef struct hh_ctx {
+	w2 *w;
+	sb_crec *const *recs;
+} hh_ctx;
+
+static sb_status hh_settle(void *ctx, size_t i, int s, const sb_person *person, sb_acc *acc,
+			   sb_acc *hacc, sb_result *res, sb_diag *d, bool *settled)
+{
+	hh_ctx *x = ctx;
+	w2 *w = x->w;
+	const run2 *run = w->run;
+	const sb_batch *b = run->b;
+	const sb_crec *r = x->recs[i];
+	if (run->ndups && find_dup(run, r->line))
+		return SB_OK; /* rejected, never settled */
+	const sb_bperson *bp = &b->persons[r->person];
+	const sb_policy *pol = run->polmap[(size_t)s * run->npol + bp->policy];
+	if (!pol)
+		return SB_OK;
+	char id[72], level[48], dx[SB_CREC_DX_MAX + 1];
+	sb_claim c, other;
+	rec_claim(b, r, true, &c, id, level, dx);
+	/* The explained claim's trace: the settlement pass hands it on. */
+	sb_trace *trace = NULL;
+	if (!s && b->cfg->explain_id && !strcmp(b->cfg->explain_id, id)) {
+		if (!w->trace && !(w->trace = sb_malloc(sizeof *w->trace)))
+			return SB_ENOMEM;
+		trace = w->trace;
+	}
+	*settled = true;
+	return sb_settle_claim_household(run->sets[s], pol, person,
+					 scenario_claim(run, s, r, &c, level, &other), acc, hacc, res,
+					 trace, d);
 }
 
 /* Sorts records by person, date, then claim id: a radix sort on
@@ -501,6 +614,10 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		if (run->sinks[k].ops->partition)
 			st = run->sinks[k].ops->partition(run->sinks[k].self, w->thr[k], part, count,
 							  &w->d);
+	hh_ctx hx = {w, recs};
+	if (!st && run->any_hh)
+		st = sb_hh_pass_run(&w->hh, b, recs, count, run->nscen, run->sets, run->hh,
+				    hh_settle, &hx, &w->d);
 	sb_person person;
 	uint32_t current = UINT32_MAX;
 	char id[72], level[48], dx[SB_CREC_DX_MAX + 1], reason[1100];
@@ -528,27 +645,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 			new_person = true;
 		}
 		sb_claim c;
-		memset(&c, 0, sizeof c);
-		memcpy(id, sb_crec_id(r), r->idlen);
-		id[r->idlen] = '\0';
-		c.id = id;
-		c.date = r->date;
-		c.visit = r->visit;
-		c.place = r->place;
-		c.filing = r->filing;
-		c.level = r->level;
-		if (r->level >= 0) {
-			c.level_name = sb_policyset_symbol_name(b->set, SB_SYM_LEVEL, r->level);
-		} else {
-			memcpy(level, sb_crec_id(r) + r->idlen, r->levlen);
-			level[r->levlen] = '\0';
-			c.level_name = level;
-		}
-		c.total = r->total;
-		c.in_scope = r->in_scope;
-		memcpy(dx, sb_crec_id(r) + r->idlen + r->levlen, r->dxlen);
-		dx[r->dxlen] = '\0';
-		c.diagnosis = dx;
+		rec_claim(b, r, !b->cfg->monitor_only, &c, id, level, dx);
 		sb_settled x = {.line = r->line, .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
 				.claim = &c, .person = &person, .person_index = r->person,
 				.household = bp->household, .region = bp->region,
@@ -556,18 +653,6 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		if (b->cfg->monitor_only) {
 			st = monitor_settled(w, r, &person, &c, &x, reason, sizeof reason);
 			continue;
-		}
-		c.pre_selfpay = r->pre_selfpay;
-		c.over_limit = r->over_limit;
-		const sb_crec_paid *paid = (const sb_crec_paid *)(r + 1);
-		for (uint8_t k = 0; k < r->npaid; k++) {
-			if (paid[k].pad == SB_CREC_CLASS) {
-				c.classes[c.nclasses].sym = paid[k].layer;
-				c.classes[c.nclasses++].fen = paid[k].fen;
-			} else {
-				c.paid[c.npaid].layer = paid[k].layer;
-				c.paid[c.npaid++].fen = paid[k].fen;
-			}
 		}
 		bool explain = b->cfg->explain_id && !strcmp(b->cfg->explain_id, id);
 		for (int s = 0; s < run->nscen && !st; s++) {
@@ -592,17 +677,10 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 			sb_result res;
 			sb_diag d;
 			sb_diag_clear(&d);
-			/* A level set 0 does not know may be one of this set's. */
 			sb_claim other;
-			const sb_claim *cs = &c;
-			if (s && r->level < 0 && r->levlen) {
-				other = c;
-				other.level = sb_policyset_symbol(run->sets[s], SB_SYM_LEVEL, level,
-								  r->levlen);
-				cs = &other;
-			}
+			const sb_claim *cs = scenario_claim(run, s, r, &c, level, &other);
 			x.claim = cs;
-			if (settle_one(w, s, new_person, pol, &person, cs, &res, trace, &d)) {
+			if (settle_one(w, s, new_person, i, pol, &person, cs, &res, trace, &d)) {
 				if (d.code == SB_ENOMEM) {
 					st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 					break;
@@ -783,6 +861,15 @@ static sb_status load_scenarios(run2 *run, sb_diag *d)
 					run->polidx[(size_t)s * run->npol + i] = j;
 				}
 		}
+	for (int s = 0; s < n; s++) {
+		run->hh[s] = !cfg->monitor_only && sb_policyset_has_household(run->sets[s]);
+		run->any_hh = run->any_hh || run->hh[s];
+		/* The audit replays a person's claims alone (audit_sink.c). */
+		sb_status st;
+		if (run->hh[s] && cfg->audit &&
+		    (st = sb_policyset_refuse_household(run->sets[s], "sanbao audit", d)))
+			return st;
+	}
 	return SB_OK;
 }
 
@@ -916,6 +1003,7 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	for (int i = 0; !st && i < b->threads; i++) {
 		w[i].run = &run;
+		sb_hh_pass_init(&w[i].hh);
 		sb_rejects_init(&w[i].rejects, b->tmp);
 		w[i].thr = sb_calloc((size_t)run.nsinks + 1, sizeof *w[i].thr);
 		w[i].acc = sb_calloc((size_t)run.nscen, sizeof *w[i].acc);
@@ -951,6 +1039,8 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		for (int k = 0; w[i].acc && k < run.nscen; k++)
 			sb_acc_release(&w[i].acc[k]);
 		sb_free(w[i].acc);
+		sb_hh_pass_release(&w[i].hh);
+		sb_acc_release(&w[i].hacc);
 		sb_free(w[i].trace);
 		sb_free(w[i].buf);
 	}

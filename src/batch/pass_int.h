@@ -49,6 +49,54 @@ static inline uint64_t sb_pass_line(const sb_batch *b, uint64_t packed)
 	return b->chunk_base[chunk] + rel - 1;
 }
 
+/* The household pass (household.c): a partition's claims of households
+ * with several members settled in household order (household, date,
+ * claim id, line) under each scenario whose set keeps household
+ * accumulators; what the settlement pass takes of it: each claim's result
+ * (or refusal), or, when keeping them all would take more than
+ * SB_HH_RESULTS_MAX bytes, the household's accumulators before the claim. */
+#define SB_HH_RESULTS_MAX ((uint64_t)256 << 20)
+typedef struct sb_hh_slot {
+	uint32_t note, nnote; /* the household's entries before the claim, in e */
+	uint64_t res;         /* offset of the kept result in res */
+} sb_hh_slot;
+typedef struct sb_hh_pass {
+	int nscen;
+	bool keep;            /* results are kept (else notes) */
+	size_t n;             /* records of the partition */
+	sb_hh_slot *off;      /* [n][nscen], all ones: nothing kept */
+	sb_acc_entry *e;      /* the notes' entries */
+	size_t ne, cape;
+	uint8_t *res;         /* the kept results */
+	size_t nres, capres;
+	struct sb_hh_member { uint32_t person; sb_person p; sb_acc acc; } *members;
+	size_t nmembers, capmembers; /* the household's members */
+	sb_acc hacc;          /* the household's accumulators */
+} sb_hh_pass;
+/* Settles record i of the partition under scenario s for its person p on
+ * the person's acc and the household's hacc into r (a refusal's reason in d), with
+ * *settled false when the settlement pass does not settle the record
+ * (a duplicate, no policy); returns the claim's status (SB_ENOMEM stops
+ * the pass). */
+typedef sb_status (*sb_hh_settle_fn)(void *ctx, size_t i, int s, const sb_person *p,
+				     sb_acc *acc, sb_acc *hacc, sb_result *r, sb_diag *d,
+				     bool *settled);
+void sb_hh_pass_init(sb_hh_pass *hp);
+void sb_hh_pass_release(sb_hh_pass *hp);
+/* recs[0..n) in the settlement pass's order; scen[s]: scenario s's set
+ * sets[s] keeps household accumulators. */
+SB_MUST_USE sb_status sb_hh_pass_run(sb_hh_pass *hp, const sb_batch *b, sb_crec *const *recs,
+				     size_t n, int nscen, const sb_policyset *const *sets,
+				     const bool *scen, sb_hh_settle_fn fn, void *ctx, sb_diag *d);
+/* Record i's kept result under scenario s into r (a refusal's reason into
+ * d), its status in *st: false when none is kept. */
+bool sb_hh_pass_take(const sb_hh_pass *hp, size_t i, int s, sb_result *r, sb_diag *d,
+		     sb_status *st);
+/* Copies record i's note under scenario s into out: false when it has
+ * none (results are kept, or the person is a household of one: settle
+ * on their own accumulators). *st is SB_ENOMEM when the copy failed. */
+bool sb_hh_pass_load(const sb_hh_pass *hp, size_t i, int s, sb_acc *out, sb_status *st);
+
 SB_MUST_USE sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from);
 SB_MUST_USE sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d);
 SB_MUST_USE sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d);

@@ -269,7 +269,20 @@ static int cmp_claims(const void *a, const void *b)
 	return strcmp(x->c.id, y->c.id);
 }
 
+/* With household accumulators: the members' claims of one household
+ * together, in order of date, then claim id. */
+static int cmp_household_claims(const void *a, const void *b)
+{
+	const sb_case_claim *x = a, *y = b;
+	if (x->unit != y->unit)
+		return x->unit < y->unit ? -1 : 1;
+	if (x->c.date != y->c.date)
+		return x->c.date < y->c.date ? -1 : 1;
+	return strcmp(x->c.id, y->c.id);
+}
+
 static sb_status settle_claims(sb_case *k, sb_acc *acc, sb_acc *before, sb_diag *d);
+static sb_status settle_households(sb_case *k, sb_diag *d);
 
 /* Reads and settles a case; the first error stops it and stays in d. */
 static sb_status run_case(sb_case *k, sb_ynode root, sb_diag *d)
@@ -320,6 +333,20 @@ static sb_status run_case(sb_case *k, sb_ynode root, sb_diag *d)
 			return st;
 		k->nclaims++;
 	}
+	if (sb_policyset_has_household(k->set)) {
+		for (size_t i = 0; i < k->nclaims; i++) {
+			sb_case_claim *cc = &k->claims[i];
+			const char *h = k->persons[cc->person].household;
+			cc->unit = cc->person;
+			for (int j = 0; *h && j < cc->person; j++)
+				if (!strcmp(k->persons[j].household, h)) {
+					cc->unit = j;
+					break;
+				}
+		}
+		qsort(k->claims, k->nclaims, sizeof *k->claims, cmp_household_claims);
+		return settle_households(k, d);
+	}
 	qsort(k->claims, k->nclaims, sizeof *k->claims, cmp_claims);
 	sb_acc acc, before;
 	sb_acc_init(&acc);
@@ -327,6 +354,69 @@ static sb_status run_case(sb_case *k, sb_ynode root, sb_diag *d)
 	st = settle_claims(k, &acc, &before, d);
 	sb_acc_release(&acc);
 	sb_acc_release(&before);
+	return st;
+}
+
+/* What a case does after settling claim cc: the engine's place-less
+ * refusal pointed at the claim; sb_settle_verify's findings kept; a rule
+ * whose threshold cannot be computed refused. */
+static sb_status settled_claim(sb_case *k, sb_case_claim *cc, const sb_policy *pp,
+			       sb_status st, const sb_diag *vd, bool vbroken, sb_diag *d)
+{
+	const sb_person *p = &k->persons[cc->person].p;
+	if (st) {
+		if (!d->file[0]) {
+			char msg[sizeof d->message];
+			snprintf(msg, sizeof msg, "%s", d->message);
+			sb_ynode_error(d, st, cc->node, "%s", msg);
+		}
+		return st;
+	}
+	cc->settled = true;
+	if (vbroken && !(cc->broken = sb_arena_strndup(&k->arena, vd->message, strlen(vd->message))))
+		return oom(d);
+	for (int r = 0; r < cc->r.nrules && r < 16; r++)
+		if ((cc->r.rules_held >> r & 1) && cc->r.rule_threshold[r] < 0 &&
+		    (st = sb_settle_rule_threshold(pp, p, &cc->c, r, d)))
+			return st;
+	return SB_OK;
+}
+
+/* A policy with household accumulators: the claims in household order,
+ * each member with accumulators of their own and the household with one
+ * set its members share (a person without a household is one of their
+ * own), each claim checked by sb_settle_verify_household. */
+static sb_status settle_households(sb_case *k, sb_diag *d)
+{
+	size_t n = k->npersons;
+	sb_acc *acc = sb_calloc(n * 2 + 2, sizeof *acc);
+	if (!acc)
+		return oom(d);
+	sb_acc *hacc = acc + n, *before = acc + 2 * n, *hbefore = before + 1;
+	sb_status st = SB_OK;
+	for (size_t i = 0; i < k->nclaims && !st; i++) {
+		sb_case_claim *cc = &k->claims[i];
+		const sb_person *p = &k->persons[cc->person].p;
+		const sb_policy *pp = sb_policyset_find(k->set, p->region);
+		if (!pp) {
+			st = sb_ynode_error(d, SB_EINPUT, cc->node,
+					    "person's region %s has no policy in this case", p->region);
+			break;
+		}
+		sb_acc *a = &acc[cc->person], *h = &hacc[cc->unit];
+		if (sb_acc_copy(before, a) || sb_acc_copy(hbefore, h)) {
+			st = oom(d);
+			break;
+		}
+		sb_diag vd;
+		st = sb_settle_claim_household(k->set, pp, p, &cc->c, a, h, &cc->r, NULL, d);
+		bool vbroken = !st && sb_settle_verify_household(&cc->c, &cc->r, before, a, hbefore,
+								 h, &vd);
+		st = settled_claim(k, cc, pp, st, &vd, vbroken, d);
+	}
+	for (size_t i = 0; i < n * 2 + 2; i++)
+		sb_acc_release(&acc[i]);
+	sb_free(acc);
 	return st;
 }
 

@@ -18,6 +18,7 @@ typedef struct sb_case_person {
 typedef struct sb_case_claim {
 	sb_claim c;
 	int person; /* index into persons */
+	int unit;   /* the household's first member in persons (the person when none) */
 	bool settled;
 	const char *broken; /* what sb_settle_verify found, or NULL */
 	sb_ynode node;
@@ -30,7 +31,9 @@ typedef struct sb_case {
 	bool set_ok;
 	size_t npersons, nclaims;
 	sb_case_person *persons;
-	sb_case_claim *claims; /* sorted by person, date, id once read */
+	sb_case_claim *claims; /* sorted by person, date, id once read; by household
+				* (unit), date, id when the policy keeps household
+				* accumulators */
 } sb_case;
 
 /* Checks a case's `monitor:` expectations against its settled claims;

@@ -72,6 +72,9 @@ static void text_calc(FILE *f, const sb_trace_calc *c, sb_fen base, bool v2)
 	fprintf(f, " -> C1 = ");
 	put_fen(f, c->c1);
 	fprintf(f, " (scope %s, mode %s)\n", c->scope, c->mode);
+	if (v2 && !strcmp(c->scope, "household"))
+		fprintf(f, "    C0 is the household's: its members' bases on this layer earlier "
+			   "this policy year\n");
 	for (uint16_t i = 0; i < c->nbands; i++) {
 		const sb_trace_band *b = &c->band[i];
 		fprintf(f, "    band from ");
@@ -134,6 +137,15 @@ static void text_calc(FILE *f, const sb_trace_calc *c, sb_fen base, bool v2)
 		fprintf(f, "    claim cap ");
 		put_fen(f, c->cap_claim);
 		fprintf(f, c->cap_claim_limited ? ": limited by it\n" : "\n");
+	}
+	if (v2 && c->has_cap_household) {
+		fprintf(f, "    household cap ");
+		put_fen(f, c->cap_household);
+		fprintf(f, " (its pool has paid the household ");
+		put_fen(f, c->household_paid);
+		fprintf(f, "; room ");
+		put_fen(f, c->household_room);
+		fprintf(f, c->cap_household_limited ? ") limited by it\n" : ")\n");
 	}
 	fprintf(f, "    raw ");
 	put_raw(f, c->raw);
@@ -417,6 +429,12 @@ static void json_calc_v2(FILE *f, bool *first, const sb_trace_calc *c)
 	if (c->has_cap_claim) {
 		j_kfen(f, &vf, "cap_claim", c->cap_claim);
 		j_kbool(f, &vf, "cap_claim_limited", c->cap_claim_limited);
+	}
+	if (c->has_cap_household) {
+		j_kfen(f, &vf, "cap_household", c->cap_household);
+		j_kfen(f, &vf, "household_paid", c->household_paid);
+		j_kfen(f, &vf, "household_room", c->household_room);
+		j_kbool(f, &vf, "cap_household_limited", c->cap_household_limited);
 	}
 	if (c->has_cap_point) {
 		if (c->cap_point >= 0)

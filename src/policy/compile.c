@@ -604,7 +604,7 @@ static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
 		a->has |= SB_A_FACTOR;
 	}
 	if ((v = sb_ynode_get(n, "repeat")).n) {
-		if (layer->scope == SB_SCOPE_YEAR)
+		if (layer->scope != SB_SCOPE_VISIT)
 			return sb_ynode_error(c->d, SB_EPOLICY, v,
 					      "repeat applies only to a layer with scope: visit");
 		if ((st = sb_compile_val(c, v, "repeat", 0, &a->repeat)))
@@ -673,7 +673,7 @@ static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
 }
 
 static const char *const base_names[] = {"in_scope", "in_scope_and_pre_selfpay", NULL};
-static const char *const scope_names[] = {"visit", "year", NULL};
+static const char *const scope_names[] = {"visit", "year", "household", NULL};
 
 static sb_status word_text(sb_comp *c, sb_ynode n, const char *what, const char **out)
 {
@@ -721,7 +721,8 @@ static sb_status compile_base(sb_comp *c, sb_ynode n, sb_layer *l)
 		if ((st = earlier_layer(c, above, "above_cap_of", l, &l->above)))
 			return st;
 		sb_layer *e = &c->layers[l->above];
-		if (e->cap.kind == SB_VAL_NONE && e->cap_claim.kind == SB_VAL_UNSET)
+		if (e->cap.kind == SB_VAL_NONE && e->cap_claim.kind == SB_VAL_UNSET &&
+		    e->cap_household.kind == SB_VAL_UNSET)
 			return sb_ynode_error(c->d, SB_EPOLICY, above,
 					      "layer %s: above_cap_of names %s, which has no cap", l->id,
 					      e->id);
@@ -886,7 +887,7 @@ static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *
 	sb_status st;
 	sb_ynode v;
 	l->pay_first.kind = l->cap_claim.kind = l->cap_month.kind = l->floor.kind =
-		l->lump.kind = l->lump_above.kind = SB_VAL_UNSET;
+		l->lump.kind = l->lump_above.kind = l->cap_household.kind = SB_VAL_UNSET;
 	for (int k = SB_LK_PAY_FIRST; k < SB_LK_N; k++)
 		if (raw->keys[k].n && (st = need_v2(c, raw->keys[k], sb_layer_keys[k])))
 			return st;
@@ -905,7 +906,7 @@ static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *
 		l->deduct_year = per == 1;
 	}
 	if ((v = raw->keys[SB_LK_CAPS]).n) {
-		static const char *const keys[] = {"claim", "month", "year", NULL};
+		static const char *const keys[] = {"claim", "month", "year", "household", NULL};
 		if ((st = sb_ynode_check_keys(v, "caps", keys, c->d)))
 			return st;
 		sb_ynode k;
@@ -922,8 +923,19 @@ static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *
 		if ((k = sb_ynode_get(v, "month")).n &&
 		    (st = sb_compile_val(c, k, "caps.month", 0, &l->cap_month)))
 			return st;
+		if ((k = sb_ynode_get(v, "household")).n) {
+			if ((st = sb_compile_val(c, k, "caps.household", 0, &l->cap_household)))
+				return st;
+			if (l->cap_household.kind == SB_VAL_OF && l->cap_household.of == SB_OF_CAP &&
+			    l->cap.kind == SB_VAL_NONE)
+				return sb_ynode_error(c->d, SB_EPOLICY, k,
+						      "caps.household is a share of the annual cap, which "
+						      "layer %s does not have", l->id);
+			l->household = true;
+		}
 		if (!sb_ynode_len(v))
-			return sb_ynode_error(c->d, SB_EPOLICY, v, "caps names none of claim, month, year");
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "caps names none of claim, month, year, household");
 	}
 	if (l->cap.kind == SB_VAL_OF && l->cap.of == SB_OF_CAP)
 		return sb_ynode_error(c->d, SB_EPOLICY, raw->keys[SB_LK_CAP].n ? raw->keys[SB_LK_CAP] :
@@ -962,9 +974,11 @@ static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *
 		if ((st = earlier_layer(c, k, "after.capped", l, &l->after)))
 			return st;
 		c->layers[l->after].v2 = true; /* it notes whether its cap is used up */
-		if (c->layers[l->after].cap.kind == SB_VAL_NONE)
+		if (c->layers[l->after].cap.kind == SB_VAL_NONE &&
+		    c->layers[l->after].cap_household.kind == SB_VAL_UNSET)
 			return sb_ynode_error(c->d, SB_EPOLICY, k,
-					      "layer %s: after.capped names %s, which has no annual cap",
+					      "layer %s: after.capped names %s, which has no annual cap "
+					      "(cap, caps.year or caps.household)",
 					      l->id, c->layers[l->after].id);
 	}
 	if ((v = raw->keys[SB_LK_CONTINUITY]).n && (st = compile_continuity(c, v, l)))
@@ -1045,6 +1059,11 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 		return st;
 	if ((v = raw->keys[SB_LK_SCOPE]).n && (st = sb_compile_enum(v, "scope", scope_names, &l->scope, c->d)))
 		return st;
+	if (l->scope == SB_SCOPE_HOUSEHOLD) {
+		if ((st = need_v2(c, v, "scope: household")))
+			return st;
+		l->v2 = l->household = true;
+	}
 	if ((v = raw->keys[SB_LK_MODE]).n && (st = sb_compile_enum(v, "mode", mode_names, &l->mode, c->d)))
 		return st;
 	l->deductible.kind = SB_VAL_FEN;
@@ -1053,7 +1072,7 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 	    (st = sb_compile_val(c, v, "deductible", 0, &l->deductible)))
 		return st;
 	if ((v = raw->keys[SB_LK_REPEAT]).n) {
-		if (l->scope == SB_SCOPE_YEAR)
+		if (l->scope != SB_SCOPE_VISIT)
 			return sb_ynode_error(c->d, SB_EPOLICY, v,
 					      "repeat applies only to a layer with scope: visit "
 					      "(a per-claim deductible for the 2nd and later claims)");

@@ -270,6 +270,11 @@ static void put_layer_v2(FILE *f, const sb_policyset *set, const sb_version *v,
 		put_val(f, set, &l->cap_month, 0);
 		fputs(" a calendar month (the pool's payments)\n", f);
 	}
+	if (l->cap_household.kind != SB_VAL_UNSET) {
+		fputs("       household cap ", f);
+		put_val(f, set, &l->cap_household, 0);
+		fputs(" a policy year (the pool's payments to the household's members)\n", f);
+	}
 	if (l->floor.kind != SB_VAL_UNSET) {
 		fputs("       floor: pays at least ", f);
 		put_val(f, set, &l->floor, 0);
@@ -283,8 +288,10 @@ static void put_layer_v2(FILE *f, const sb_policyset *set, const sb_version *v,
 		fputc('\n', f);
 	}
 	if (l->after >= 0)
-		fprintf(f, "       opens only once the annual cap of %s is used up\n",
-			v->layers[l->after].id);
+		fprintf(f, "       opens only once the annual cap of %s is used up%s\n",
+			v->layers[l->after].id,
+			v->layers[l->after].cap_household.kind != SB_VAL_UNSET ?
+				" (its own or the household's)" : "");
 	for (uint8_t i = 0; i < l->nclasses; i++) {
 		char buf[32];
 		fprintf(f, "       item class %s:",
@@ -404,7 +411,12 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 				l->v2 && base_map(l) ? "(below)" :
 				l->part_bp[SB_PART_PRE_SELFPAY] ? "in_scope_and_pre_selfpay" : "in_scope",
 				l->exclude_penalty ? " less earlier penalties" : "",
-				l->scope ? "year" : "visit", l->mode ? "cumulative" : "above_deductible");
+				l->scope == SB_SCOPE_HOUSEHOLD ? "household" : l->scope ? "year" : "visit",
+				l->mode ? "cumulative" : "above_deductible");
+			if (l->scope == SB_SCOPE_HOUSEHOLD)
+				fputs("       accumulates over the household: its members' bases on this "
+				      "layer in the policy year, claims in order of date, then claim id\n",
+				      f);
 			fputs("       deductible ", f);
 			put_val(f, set, &l->deductible, 0);
 			if (l->repeat.kind != SB_VAL_UNSET) {

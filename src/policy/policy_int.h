@@ -21,7 +21,9 @@ enum sb_place { SB_PLACE_LOCAL, SB_PLACE_IN_PROVINCE, SB_PLACE_CROSS_PROVINCE, S
 enum sb_filing { SB_FILING_FILED, SB_FILING_REFERRAL, SB_FILING_EMERGENCY,
 		 SB_FILING_UNFILED, SB_FILING_LONG_TERM, SB_FILING_N };
 enum sb_base { SB_BASE_IN_SCOPE, SB_BASE_WITH_PRE_SELFPAY };
-enum sb_scope { SB_SCOPE_VISIT, SB_SCOPE_YEAR };
+/* SB_SCOPE_HOUSEHOLD (format 2): the accumulated base is the household's:
+ * every member's claims this layer settled in the policy year. */
+enum sb_scope { SB_SCOPE_VISIT, SB_SCOPE_YEAR, SB_SCOPE_HOUSEHOLD };
 enum sb_mode { SB_MODE_ABOVE, SB_MODE_CUMULATIVE };
 enum sb_income_kind { SB_INCOME_ALL, SB_INCOME_URBAN, SB_INCOME_RURAL, SB_INCOME_N };
 enum sb_measure { SB_MEASURE_OOP, SB_MEASURE_OOP_IN_SCOPE };
@@ -158,6 +160,12 @@ typedef struct sb_layer {
 	int16_t above, after;
 	int64_t part_bp[SB_PART_N];
 	sb_val pay_first, cap_claim, cap_month, floor, lump, lump_above; /* UNSET: absent */
+	/* caps.household: the pool's payments to the household's members in
+	 * the policy year (UNSET: absent). household: the layer reads or
+	 * writes the household's accumulators (scope household or
+	 * caps.household). */
+	sb_val cap_household;
+	bool household;
 	/* continuity: raises for years of continuous enrolment beyond
 	 * cont_after and for claimless years, bounded. */
 	/* classes: per item class of the claim, its own rate (bp, -1: the

@@ -460,6 +460,9 @@ static sb_status reload_locked(sb_service *S, const sb_token *tk, char *msg, siz
 	sb_status st = sb_policyset_new(&set);
 	if (!st)
 		st = sb_policyset_load_dir(set, S->cfg->policies_dir, &d);
+	/* The store keeps accumulators per person: no household layers. */
+	if (!st)
+		st = sb_policyset_refuse_household(set, "the service", &d);
 	if (!st && !sb_policyset_count(set))
 		st = sb_diag_set(&d, SB_EPOLICY, S->cfg->policies_dir, 0, 0, "no policy file");
 	if (st) {
@@ -763,6 +766,8 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 		st = sb_policyset_new(&S->set);
 	if (!st)
 		st = sb_policyset_load_dir(S->set, cfg.policies_dir, d);
+	if (!st)
+		st = sb_policyset_refuse_household(S->set, "the service", d);
 	if (!st)
 		st = sb_serve_store_open(cfg.db_path, true, &S->wdb, d);
 	if (!st && (cfg.persons_path || cfg.identities_path))

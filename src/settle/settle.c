@@ -32,6 +32,7 @@ typedef struct resolved {
 	/* Format 2 (set for layers with v2 only): -1 when absent. */
 	int64_t pay_first;
 	sb_fen cap_claim, cap_month, floor, lump, lump_above;
+	sb_fen cap_household; /* caps.household */
 	sb_fen cap_raise; /* continuity: added to the annual cap */
 	int64_t rate_raise; /* continuity: added to every band's rate (bp) */
 } resolved;
@@ -196,6 +197,7 @@ static sb_status resolve_v2(const sb_layer *l, sb_claimctx *x, resolved *r, sb_d
 	if ((st = resolve_opt(&l->pay_first, x, "pay_first", &pf, d)) ||
 	    (st = resolve_opt(&l->cap_claim, x, "caps.claim", &r->cap_claim, d)) ||
 	    (st = resolve_opt(&l->cap_month, x, "caps.month", &r->cap_month, d)) ||
+	    (st = resolve_opt(&l->cap_household, x, "caps.household", &r->cap_household, d)) ||
 	    (st = resolve_opt(&l->floor, x, "floor", &r->floor, d)) ||
 	    (st = resolve_opt(&l->lump, x, "lump amount", &r->lump, d)) ||
 	    (st = resolve_opt(&l->lump_above, x, "lump above", &r->lump_above, d)))
@@ -208,9 +210,11 @@ static sb_status resolve_v2(const sb_layer *l, sb_claimctx *x, resolved *r, sb_d
 /* What a format-2 layer's computation reads beyond v1's. */
 typedef struct v2in {
 	sb_fen month_paid;     /* the pool's payments this calendar month */
+	sb_fen hh_paid;        /* caps.household: the pool's payments to the household */
 	sb_fen charged;        /* deductible_per: year: charged this policy year */
 	sb_fen above_cap;      /* out: C1 - cap point, when the layer's point is used */
 	sb_fen deducted;       /* out: deductible absorbed (deductible_per: year) */
+	sb_fen hh_room;        /* out: the household's room before the layer, -1 none */
 	/* classes: the part of B the bands run on, and the classes' flat
 	 * payments (fen x bp). Without classes: B and 0. */
 	sb_fen banded;
@@ -296,7 +300,8 @@ static sb_fen compute_v2(const sb_layer *l, const resolved *r, sb_fen B, sb_fen 
 		t->claim_no = count + 1;
 		t->c0 = C0;
 		t->c1 = C1;
-		t->scope = l->scope == SB_SCOPE_YEAR ? "year" : "visit";
+		t->scope = l->scope == SB_SCOPE_YEAR ? "year" :
+			   l->scope == SB_SCOPE_HOUSEHOLD ? "household" : "visit";
 		t->mode = r->mode == SB_MODE_ABOVE ? "above_deductible" : "cumulative";
 		t->nbands = 0;
 		t->deduct_year = l->deduct_year;
@@ -318,6 +323,13 @@ static sb_fen compute_v2(const sb_layer *l, const resolved *r, sb_fen B, sb_fen 
 	}
 	if (r->cap_claim >= 0 && (eff < 0 || r->cap_claim < eff))
 		eff = r->cap_claim;
+	sb_fen hroom = -1;
+	if (r->cap_household >= 0) {
+		hroom = r->cap_household > in->hh_paid ? r->cap_household - in->hh_paid : 0;
+		if (eff < 0 || hroom < eff)
+			eff = hroom;
+	}
+	in->hh_room = hroom;
 	wide raw = in->flat;
 	sb_fen point = -1;
 	if (l->has_lump) {
@@ -411,6 +423,19 @@ static sb_fen compute_v2(const sb_layer *l, const resolved *r, sb_fen B, sb_fen 
 			raw = (wide)r->cap_claim * 10000;
 			if (t)
 				t->cap_claim_limited = true;
+		}
+	}
+	if (hroom >= 0) {
+		if (t) {
+			t->has_cap_household = true;
+			t->cap_household = r->cap_household;
+			t->household_paid = in->hh_paid;
+			t->household_room = hroom;
+		}
+		if (raw > (wide)hroom * 10000) {
+			raw = (wide)hroom * 10000;
+			if (t)
+				t->cap_household_limited = true;
 		}
 	}
 	return round_to_base(raw, B, t);
@@ -671,7 +696,7 @@ sb_status sb_settle_rule_threshold(const sb_policy *pol, const sb_person *p, con
 typedef struct undo {
 	uint32_t n0;  /* entries before the claim: later ones are new */
 	uint16_t n;
-	struct { uint32_t i; uint32_t count; sb_fen amount; } old[4 * SB_MAX_LAYERS];
+	struct { uint32_t i; uint32_t count; sb_fen amount; } old[6 * SB_MAX_LAYERS];
 } undo;
 
 /* Notes an entry's values before a change. An entry may be noted twice
@@ -715,8 +740,8 @@ static sb_status acc_add(sb_acc *a, undo *u, int i, uint32_t region, int year, u
 }
 
 static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_person *p,
-			const sb_claim *c, sb_acc *a, undo *u, sb_result *r, sb_trace *t,
-			sb_diag *d)
+			const sb_claim *c, sb_acc *a, undo *u, sb_acc *h, undo *uh, sb_result *r,
+			sb_trace *t, sb_diag *d)
 {
 	sb_status st = sb_claim_check(c, d);
 	if (st)
@@ -790,6 +815,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 	for (uint16_t i = 0; i < v->nlayers; i++, l++, lr++) {
 		lr->sym = l->sym;
 		lr->cap = lr->room = -1;
+		lr->cap_household = lr->room_household = -1;
 		const sb_paid *given = NULL;
 		for (uint8_t j = 0; j < c->npaid; j++)
 			if (c->paid[j].layer == l->sym)
@@ -925,11 +951,24 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			}
 		}
 		sb_fen C0 = li < 0 || l->scope != SB_SCOPE_YEAR ? 0 : a->e[li].amount;
+		/* The household's entries: its accumulated base (scope household)
+		 * and its pool's payments to the members (caps.household). */
+		int hli = -1, hpi = -1;
+		if (l->household) {
+			if (l->scope == SB_SCOPE_HOUSEHOLD) {
+				hli = sb_acc_index(h, region, year, SB_ACC_HH_LAYER, l->key);
+				C0 = hli < 0 ? 0 : h->e[hli].amount;
+			}
+			if (l->cap_household.kind != SB_VAL_UNSET)
+				hpi = sb_acc_index(h, region, year, SB_ACC_HH_POOL, l->pool_key);
+		}
 		sb_fen pool_paid = pi < 0 ? 0 : a->e[pi].amount;
 		sb_fen room;
 		int mi = -1, di = -1;
 		if (l->v2) {
 			in.month_paid = in.charged = in.above_cap = in.deducted = 0;
+			in.hh_paid = hpi < 0 ? 0 : h->e[hpi].amount;
+			in.hh_room = -1;
 			if (l->cap_month.kind != SB_VAL_UNSET) {
 				if (!month) {
 					int yy, mm, dd;
@@ -961,6 +1000,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 				if (l->v2) {
 					bin.month_paid = in.month_paid;
 					bin.charged = in.charged;
+					bin.hh_paid = in.hh_paid;
 					lr->penalty = compute_v2(l, &bare, B_bare, C0, count, pool_paid,
 								 &bin, &room, tl ? &tl->calc : NULL);
 				} else {
@@ -1000,6 +1040,9 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 			lr->given = true;
 			lr->pay = given->fen;
 			room = full.cap < 0 ? -1 : full.cap > pool_paid ? full.cap - pool_paid : 0;
+			if (l->v2 && full.cap_household >= 0)
+				in.hh_room = full.cap_household > in.hh_paid ?
+						     full.cap_household - in.hh_paid : 0;
 		} else {
 			if (tl)
 				tl->computed = true;
@@ -1020,6 +1063,7 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 				} else if (l->v2) {
 					bin.month_paid = in.month_paid;
 					bin.charged = in.charged;
+					bin.hh_paid = in.hh_paid;
 					without = compute_v2(l, &bare, B_bare, C0, count, pool_paid, &bin,
 							     &room, NULL);
 				} else {
@@ -1035,9 +1079,16 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 				}
 			}
 		}
-		if (l->v2)
+		if (l->v2) {
 			lr->exhausted = full.cap >= 0 &&
 					lr->pay >= (full.cap > pool_paid ? full.cap - pool_paid : 0);
+			if (in.hh_room >= 0) {
+				/* The household's cap used up counts as the annual cap. */
+				lr->cap_household = full.cap_household;
+				lr->room_household = in.hh_room;
+				lr->exhausted = lr->exhausted || lr->pay >= in.hh_room;
+			}
+		}
 		if ((st = acc_add(a, u, li, region, year, SB_ACC_LAYER, l->key, B, true,
 				  "accumulated base", l->id, d)) ||
 		    (st = acc_add(a, u, pi, region, year, SB_ACC_POOL, l->pool_key, lr->pay, false,
@@ -1055,7 +1106,14 @@ static sb_status settle(const sb_policyset *set, const sb_policy *pol, const sb_
 					   false, "month's payments of the pool", l->id, d))) ||
 			    (l->deduct_year && !given &&
 			     (st = acc_add(a, u, di, region, year, SB_ACC_DEDUCT, l->key, in.deducted,
-					   false, "deductible charged", l->id, d))))
+					   false, "deductible charged", l->id, d))) ||
+			    (l->scope == SB_SCOPE_HOUSEHOLD &&
+			     (st = acc_add(h, uh, hli, region, year, SB_ACC_HH_LAYER, l->key, B, false,
+					   "household's accumulated base", l->id, d))) ||
+			    (l->cap_household.kind != SB_VAL_UNSET &&
+			     (st = acc_add(h, uh, hpi, region, year, SB_ACC_HH_POOL, l->pool_key,
+					   lr->pay, false, "payments of the pool to the household",
+					   l->id, d))))
 				goto refused;
 			lr->deducted = l->deduct_year && !given ? in.deducted : 0;
 			sb_fen *rem[SB_PART_N] = {&rem_in, &rem_pre, &rem_over, &rem_out};
@@ -1099,9 +1157,21 @@ refused:
 sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const sb_person *p,
 			  const sb_claim *c, sb_acc *acc, sb_result *r, sb_trace *t, sb_diag *d)
 {
-	undo u;
+	return sb_settle_claim_household(set, pol, p, c, acc, acc, r, t, d);
+}
+
+sb_status sb_settle_claim_household(const sb_policyset *set, const sb_policy *pol,
+				    const sb_person *p, const sb_claim *c, sb_acc *acc,
+				    sb_acc *household, sb_result *r, sb_trace *t, sb_diag *d)
+{
+	/* One undo log per accumulator set; a household of one shares the
+	 * person's (restoring it twice would forget the order of changes). */
+	undo u, uh;
 	u.n0 = acc->n;
 	u.n = 0;
+	uh.n0 = household->n;
+	uh.n = 0;
+	undo *hu = household == acc ? &u : &uh;
 	if (t) {
 		t->has_head = t->settled = t->refused = false;
 		t->waiting_until = 0;
@@ -1110,9 +1180,11 @@ sb_status sb_settle_claim(const sb_policyset *set, const sb_policy *pol, const s
 		t->code = SB_OK;
 		t->reason[0] = '\0';
 	}
-	sb_status st = settle(set, pol, p, c, acc, &u, r, t, d);
+	sb_status st = settle(set, pol, p, c, acc, &u, household, hu, r, t, d);
 	if (st) {
 		undo_all(&u, acc);
+		if (hu != &u)
+			undo_all(&uh, household);
 		if (t) {
 			t->refused = true;
 			t->code = st;

@@ -22,8 +22,124 @@ static sb_fen amount_of(const sb_acc *a, uint32_t region, int32_t year, uint32_t
 	return e ? e->amount : 0;
 }
 
+/* Whether entry e is one this claim's layers may change. The household
+ * kinds count only in the accumulators that hold them (hh). */
+static bool touched(const sb_acc_entry *e, const sb_result *r, int32_t month, bool hh)
+{
+	const sb_version *v = r->version;
+	if (e->region != r->region || e->year != (e->kind == SB_ACC_MONTH ? month : r->year))
+		return false;
+	for (uint8_t i = 0; i < r->nlayers; i++) {
+		const sb_layer *l = &v->layers[i];
+		bool t = e->kind == SB_ACC_LAYER ? e->id == l->key :
+			 e->kind == SB_ACC_POOL ? e->id == l->pool_key :
+			 e->kind == SB_ACC_MONTH ?
+				 e->id == l->pool_key && l->cap_month.kind != SB_VAL_UNSET :
+			 e->kind == SB_ACC_DEDUCT ? e->id == l->key && l->deduct_year :
+			 e->kind == SB_ACC_HH_LAYER ?
+				 hh && e->id == l->key && l->scope == SB_SCOPE_HOUSEHOLD :
+			 e->kind == SB_ACC_HH_POOL ?
+				 hh && e->id == l->pool_key && l->cap_household.kind != SB_VAL_UNSET :
+				 false;
+		if (t)
+			return true;
+	}
+	return false;
+}
+
+/* Nothing but what the claim touches changed in after, and nothing of
+ * before was lost. person: the person's kinds are this set's; hh: the
+ * household's kinds are. */
+static sb_status unchanged(const sb_claim *c, const sb_result *r, const sb_acc *before,
+			   const sb_acc *after, int32_t month, bool person, bool hh, sb_diag *d)
+{
+	for (uint32_t k = 0; k < after->n; k++) {
+		const sb_acc_entry *e = &after->e[k];
+		bool household = e->kind == SB_ACC_HH_LAYER || e->kind == SB_ACC_HH_POOL;
+		if ((household ? hh : person) && touched(e, r, month, hh))
+			continue;
+		const sb_acc_entry *b = sb_acc_find(before, e->region, e->year, e->kind, e->id);
+		if (b ? b->amount != e->amount || b->count != e->count : e->amount || e->count)
+			return broken(d, c, NULL, "an accumulator this claim does not touch changed");
+	}
+	for (uint32_t k = 0; k < before->n; k++) {
+		const sb_acc_entry *e = &before->e[k];
+		if (!sb_acc_find(after, e->region, e->year, e->kind, e->id))
+			return broken(d, c, NULL, "an accumulator was lost");
+	}
+	return SB_OK;
+}
+
+/* The household's entries: each scope-household layer's accumulated base
+ * advanced by its base, each caps.household pool by what its
+ * household-capped layers paid, and each household room was the cap less
+ * what the pool had paid the household before the layer. */
+static sb_status household(const sb_claim *c, const sb_result *r, const sb_acc *before,
+			   const sb_acc *after, sb_diag *d)
+{
+	const sb_version *v = r->version;
+	for (uint8_t i = 0; i < r->nlayers; i++) {
+		const sb_layer *l = &v->layers[i];
+		const sb_layer_result *lr = &r->layer[i];
+		if (l->scope == SB_SCOPE_HOUSEHOLD) {
+			sb_fen b0 = amount_of(before, r->region, r->year, SB_ACC_HH_LAYER, l->key, NULL);
+			sb_fen b1 = amount_of(after, r->region, r->year, SB_ACC_HH_LAYER, l->key, NULL);
+			if (b1 != b0 + (lr->applied ? lr->base : 0))
+				return broken(d, c, l->id,
+					      "the household's accumulated base did not advance by this "
+					      "claim's base");
+		}
+		if (l->cap_household.kind == SB_VAL_UNSET)
+			continue;
+		sb_fen paid = amount_of(before, r->region, r->year, SB_ACC_HH_POOL, l->pool_key, NULL);
+		sb_fen pool = 0;
+		bool first = true;
+		for (uint8_t j = 0; j < r->nlayers; j++)
+			if (v->layers[j].pool_key == l->pool_key &&
+			    v->layers[j].cap_household.kind != SB_VAL_UNSET) {
+				pool += r->layer[j].pay;
+				if (j < i) {
+					first = false;
+					paid += r->layer[j].pay;
+				}
+			}
+		if (lr->room_household >= 0) {
+			sb_fen room = lr->cap_household > paid ? lr->cap_household - paid : 0;
+			if (room != lr->room_household)
+				return broken(d, c, l->id,
+					      "the household cap's room is not the cap less what its pool "
+					      "paid the household");
+		}
+		sb_fen p1 = amount_of(after, r->region, r->year, SB_ACC_HH_POOL, l->pool_key, NULL);
+		if (first && p1 != amount_of(before, r->region, r->year, SB_ACC_HH_POOL, l->pool_key,
+					     NULL) + pool)
+			return broken(d, c, l->id,
+				      "its pool's payments to the household did not advance by this "
+				      "claim");
+	}
+	return SB_OK;
+}
+
+static sb_status verify(const sb_claim *c, const sb_result *r, const sb_acc *before,
+			const sb_acc *after, const sb_acc *hbefore, const sb_acc *hafter,
+			sb_diag *d);
+
 sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *before,
 			   const sb_acc *after, sb_diag *d)
+{
+	return verify(c, r, before, after, before, after, d);
+}
+
+sb_status sb_settle_verify_household(const sb_claim *c, const sb_result *r,
+				     const sb_acc *before, const sb_acc *after,
+				     const sb_acc *hbefore, const sb_acc *hafter, sb_diag *d)
+{
+	return verify(c, r, before, after, hbefore, hafter, d);
+}
+
+static sb_status verify(const sb_claim *c, const sb_result *r, const sb_acc *before,
+			const sb_acc *after, const sb_acc *hbefore, const sb_acc *hafter,
+			sb_diag *d)
 {
 	const sb_version *v = r->version;
 	if (!v || r->nlayers != v->nlayers)
@@ -69,6 +185,12 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 		}
 		if (lr->penalty < 0)
 			return broken(d, c, l->id, "a negative penalty");
+		if (lr->room_household >= 0 || lr->cap_household >= 0) {
+			if (lr->room_household < 0 || lr->cap_household < 0)
+				return broken(d, c, l->id, "household cap room is negative");
+			if (!lr->given && lr->pay > lr->room_household)
+				return broken(d, c, l->id, "pays more than its household cap's room");
+		}
 		if (lr->room >= 0 || lr->cap >= 0) {
 			if (lr->room < 0 || lr->cap < 0)
 				return broken(d, c, l->id, "cap room is negative");
@@ -104,8 +226,11 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 			      "oop_in_scope is not in_scope less what the layers drew from it");
 	if (r->oop < r->oop_in_scope)
 		return broken(d, c, NULL, "oop is below oop_in_scope");
-	if (!before || !after)
+	if (!before || !after) {
+		if (hbefore && hafter && hafter != after)
+			return household(c, r, hbefore, hafter, d);
 		return SB_OK;
+	}
 
 	/* Every entry after is the one before plus this claim's layers. */
 	int yy, mm, dd;
@@ -160,29 +285,14 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 		if (p1 != p0 + pool)
 			return broken(d, c, l->id, "its pool's payments did not advance by this claim");
 	}
-	for (uint32_t k = 0; k < after->n; k++) {
-		const sb_acc_entry *e = &after->e[k];
-		bool touched = false;
-		if (e->region == r->region &&
-		    e->year == (e->kind == SB_ACC_MONTH ? month : r->year))
-			for (uint8_t i = 0; i < r->nlayers && !touched; i++) {
-				const sb_layer *l = &v->layers[i];
-				touched = e->kind == SB_ACC_LAYER ? e->id == l->key :
-					  e->kind == SB_ACC_POOL ? e->id == l->pool_key :
-					  e->kind == SB_ACC_MONTH ?
-						  e->id == l->pool_key && l->cap_month.kind != SB_VAL_UNSET :
-						  e->id == l->key && l->deduct_year;
-			}
-		if (touched)
-			continue;
-		const sb_acc_entry *b = sb_acc_find(before, e->region, e->year, e->kind, e->id);
-		if (b ? b->amount != e->amount || b->count != e->count : e->amount || e->count)
-			return broken(d, c, NULL, "an accumulator this claim does not touch changed");
-	}
-	for (uint32_t k = 0; k < before->n; k++) {
-		const sb_acc_entry *e = &before->e[k];
-		if (!sb_acc_find(after, e->region, e->year, e->kind, e->id))
-			return broken(d, c, NULL, "an accumulator was lost");
-	}
-	return SB_OK;
+	sb_status st;
+	if (!hbefore || !hafter)
+		return SB_OK;
+	if ((st = household(c, r, hbefore, hafter, d)))
+		return st;
+	if (hafter == after)
+		return unchanged(c, r, before, after, month, true, true, d);
+	if ((st = unchanged(c, r, before, after, month, true, false, d)))
+		return st;
+	return unchanged(c, r, hbefore, hafter, month, false, true, d);
 }
