@@ -2,7 +2,7 @@
 # bench/ab.sh: two sanbao binaries on one province, alternated, same page
 # conditions (the previous output removed and `sync` before each run):
 # median wall seconds, the run's stages from summary.json, claims/s, page
-# faults, and whether the outputs are byte-identical (summary.json but for
+# faults (medians, and minima: the least disturbed run), and whether the outputs are byte-identical (summary.json but for
 # its run section). A measuring tool for changes, not part of `make bench`.
 #
 #   bash bench/ab.sh BASE_BINARY NEW_BINARY DATA_DIR [RUNS] [-- settle options]
@@ -48,10 +48,12 @@ cols = ["wall", "user", "sys", "minflt", "maxrss_kb", "persons", "read_claims", 
 rows = [[list(map(float, l.split())) for l in open(p)] for p in sys.argv[1:3]]
 claims = int(sys.argv[3])
 med = [[st.median(r[i] for r in rs) for i in range(len(cols))] for rs in rows]
-print(f"{'':14s} {'base':>10s} {'new':>10s} {'new/base':>9s}")
+low = [[min(r[i] for r in rs) for i in range(len(cols))] for rs in rows]
+print(f"{'':14s} {'base':>10s} {'new':>10s} {'new/base':>9s}   {'min base':>9s} {'min new':>9s} {'ratio':>6s}")
 for i, c in enumerate(cols):
     b, n = med[0][i], med[1][i]
-    print(f"{c:14s} {b:10.3f} {n:10.3f} {n / b if b else float('nan'):9.3f}")
+    lb, ln = low[0][i], low[1][i]
+    print(f"{c:14s} {b:10.3f} {n:10.3f} {n / b if b else float('nan'):9.3f}   {lb:9.3f} {ln:9.3f} {ln / lb if lb else float('nan'):6.3f}")
 print(f"{'claims/s':14s} {claims / med[0][0]:10.0f} {claims / med[1][0]:10.0f} {med[0][0] / med[1][0]:9.3f}")
 print("outputs identical:", sys.argv[4], f"({len(rows[0])} runs each, medians)")
 PY
