@@ -355,7 +355,8 @@ static sb_status chunk_rows(pchunk *k)
 		p->income = row.has_income ? row.income : -1;
 		p->employment = row.employment;
 		p->scheme = row.scheme;
-		p->region = (uint32_t)atoi(row.region);
+		for (int i = 0; i < 6; i++) /* six digits, checked by the row reader */
+			p->region = p->region * 10 + (uint32_t)(row.region[i] - '0');
 		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
 			if (sb_policyset_at(b->set, i) == pol)
 				p->policy = (uint16_t)i;

@@ -178,6 +178,16 @@ static char *put_str(char *q, const char *s)
 	return q + n;
 }
 
+/* An amount: most layer columns of a row are 0.00. */
+static inline char *put_fen(char *q, sb_fen v)
+{
+	if (!v) {
+		memcpy(q, "0.00", 4);
+		return q + 4;
+	}
+	return sb_fen_put(q, v);
+}
+
 static char *put_date(char *q, datecache *dc, sb_date d)
 {
 	size_t k = (size_t)d & 1023;
@@ -226,13 +236,15 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 	const char *ident = res->identity < 0 ? "none" :
 			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity);
 	/* Fixed columns, two names and the amounts (at most 24 bytes each). */
-	size_t need = 128 + strlen(level) + strlen(ident) + ((size_t)sc->ncols + 5) * 24;
+	size_t level_n = strlen(level), ident_n = strlen(ident);
+	size_t need = 128 + level_n + ident_n + ((size_t)sc->ncols + 5) * 24;
 	if (!sb_obuf_reserve(o, need))
 		return SB_OK; /* o->failed: partition_end reports it */
 	char *q = o->p + o->n;
 	if (!odd_level) {
 		*q++ = ',';
-		q = put_str(q, pe->id);
+		memcpy(q, pe->id, SB_ID_LEN); /* always 18 characters */
+		q += SB_ID_LEN;
 		*q++ = ',';
 		memcpy(q, pe->region, 6);
 		q += 6;
@@ -241,18 +253,20 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 		*q++ = ',';
 		q = put_str(q, sb_visit_names[c->visit]);
 		*q++ = ',';
-		q = put_str(q, level);
+		memcpy(q, level, level_n);
+		q += level_n;
 	}
 	*q++ = ',';
 	q = put_str(q, sb_place_names[c->place]);
 	*q++ = ',';
-	q = put_str(q, ident);
+	memcpy(q, ident, ident_n);
+	q += ident_n;
 	*q++ = ',';
 	q = put_date(q, &t->dates, res->version->from);
 	*q++ = ',';
-	q = sb_fen_put(q, c->total);
+	q = put_fen(q, c->total);
 	*q++ = ',';
-	q = sb_fen_put(q, c->in_scope);
+	q = put_fen(q, c->in_scope);
 	sb_fen *cols = t->cols;
 	for (int i = 0; i < sc->ncols; i++)
 		cols[sc->order[i]] = 0;
@@ -260,14 +274,14 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 		cols[res->layer[i].sym] = res->layer[i].pay;
 	for (int i = 0; i < sc->ncols; i++) {
 		*q++ = ',';
-		q = sb_fen_put(q, cols[sc->order[i]]);
+		q = put_fen(q, cols[sc->order[i]]);
 	}
 	*q++ = ',';
-	q = sb_fen_put(q, res->fund);
+	q = put_fen(q, res->fund);
 	*q++ = ',';
-	q = sb_fen_put(q, res->oop);
+	q = put_fen(q, res->oop);
 	*q++ = ',';
-	q = sb_fen_put(q, res->oop_in_scope);
+	q = put_fen(q, res->oop_in_scope);
 	*q++ = ',';
 	q = put_str(q, sb_filing_names[c->filing]);
 	*q++ = '\n';
