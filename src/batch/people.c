@@ -423,7 +423,8 @@ static sb_status join_chunks(sb_batch *b, pchunk *k, int n, sb_diag *d)
 				st = SB_ENOMEM;
 				break;
 			}
-			c->hh.names[j] = NULL; /* the run's table owns it now */
+			if (run.names[map[j + 1] - 1] == name)
+				c->hh.names[j] = NULL; /* new: the run's table owns it now */
 		}
 		for (size_t j = 0; !st && j < c->n; j++) {
 			c->v[j].household = map[c->v[j].household];
