@@ -391,9 +391,69 @@ static void *run_chunk(void *arg)
 	return NULL;
 }
 
+/* Inserts persons v[0..n) in batches, prefetching each batch's slots while
+ * inserting the one before (the index is far larger than the caches). */
+static sb_status insert_all(sb_batch *b, const sb_bperson *v, size_t n)
+{
+	sb_status st = SB_OK;
+	for (size_t j = 0; !st && j < n; j += PERSON_BATCH) {
+		size_t m = n - j < PERSON_BATCH ? n - j : PERSON_BATCH;
+		for (size_t q = j + PERSON_BATCH; q < j + PERSON_BATCH + m && q < n; q++)
+			__builtin_prefetch(&b->index[sb_batch_hash(v[q].key) & b->index_mask]);
+		st = insert_persons(b, v + j, (int)m);
+	}
+	return st;
+}
+
+/* One range's share of the parallel insert: its persons copied to their
+ * place in the table (persons[off..off+n)), each claiming an empty slot by
+ * compare-and-swap on its v. A slot taken is compared through the person
+ * it names (its key is written by its owner after the swap, and read by
+ * no one until the threads are joined). A key found twice stops it: the
+ * table is then rebuilt in file order on one thread. */
+typedef struct pinsert {
+	sb_batch *b;
+	const sb_bperson *v;
+	size_t n, off;
+	atomic_bool *twice;
+} pinsert;
+
+static void *run_insert(void *arg)
+{
+	pinsert *t = arg;
+	sb_batch *b = t->b;
+	memcpy(b->persons + t->off, t->v, t->n * sizeof *t->v);
+	for (size_t j = 0; j < t->n; j++) {
+		if (j + PERSON_BATCH < t->n)
+			__builtin_prefetch(
+				&b->index[sb_batch_hash(t->v[j + PERSON_BATCH].key) & b->index_mask]);
+		const sb_bperson *p = &t->v[j];
+		uint32_t mine = (uint32_t)(t->off + j + 1);
+		for (size_t h = sb_batch_hash(p->key) & b->index_mask;; h = (h + 1) & b->index_mask) {
+			sb_pslot *s = &b->index[h];
+			uint32_t v = __atomic_load_n(&s->v, __ATOMIC_ACQUIRE);
+			if (!v && __atomic_compare_exchange_n(&s->v, &v, mine, false, __ATOMIC_ACQ_REL,
+							      __ATOMIC_ACQUIRE)) {
+				s->key = p->key;
+				s->pseudo = p->pseudo;
+				break;
+			}
+			const sb_bperson *o = &b->persons[v - 1];
+			if (o->key == p->key && o->pseudo == p->pseudo) {
+				atomic_store(t->twice, true);
+				return NULL;
+			}
+		}
+		if ((j & 4095) == 0 && atomic_load_explicit(t->twice, memory_order_relaxed))
+			return NULL;
+	}
+	return NULL;
+}
+
 /* Joins the ranges in file order: each range's households numbered in the
- * run's table (first seen first), its lines made the file's, its persons
- * inserted (a later listing rejected), its rejects taken. */
+ * run's table (first seen first), its lines made the file's, its rejects
+ * taken; then its persons inserted (a later listing rejected), by every
+ * range's thread at once when no person is listed twice. */
 static sb_status join_chunks(sb_batch *b, pchunk *k, int n, sb_diag *d)
 {
 	hhtab run;
@@ -401,6 +461,7 @@ static sb_status join_chunks(sb_batch *b, pchunk *k, int n, sb_diag *d)
 	sb_status st = SB_OK;
 	uint32_t *map = NULL;
 	uint64_t base = n > 1 ? 2 : 1; /* a range reader counts from 1 at its start */
+	size_t total = 0;
 	for (int i = 0; i < n && !st; i++) {
 		pchunk *c = &k[i];
 		sb_free(map);
@@ -430,20 +491,13 @@ static sb_status join_chunks(sb_batch *b, pchunk *k, int n, sb_diag *d)
 			c->v[j].household = map[c->v[j].household];
 			c->v[j].line = (uint32_t)(base + c->v[j].line - 1);
 		}
-		/* The index is far larger than the caches: prefetch a batch's
-		 * slots while inserting the one before. */
-		for (size_t j = 0; !st && j < c->n; j += PERSON_BATCH) {
-			size_t m = c->n - j < PERSON_BATCH ? c->n - j : PERSON_BATCH;
-			for (size_t q = j + PERSON_BATCH; q < j + PERSON_BATCH + m && q < c->n; q++)
-				__builtin_prefetch(&b->index[sb_batch_hash(c->v[q].key) & b->index_mask]);
-			st = insert_persons(b, c->v + j, (int)m);
-		}
 		if (!st) {
 			sb_rejects_offset_lines(&c->rejects, base - 1);
 			st = sb_pass_take_rejects(&b->rejects, &c->rejects);
 		}
 		b->person_rows += c->rows;
 		base += (uint64_t)c->lines;
+		total += c->n;
 	}
 	sb_free(map);
 	b->households = run.names;
@@ -452,6 +506,55 @@ static sb_status join_chunks(sb_batch *b, pchunk *k, int n, sb_diag *d)
 	b->hh_index = run.index;
 	b->hh_mask = run.mask;
 	sb_free(run.hash);
+	if (!st && n == 1)
+		st = insert_all(b, k[0].v, k[0].n);
+	else if (!st) {
+		/* Room for every person, and an index at most half full. */
+		if (total > b->cappersons) {
+			sb_bperson *v = sb_realloc(b->persons, total * sizeof *v);
+			if (!v)
+				st = SB_ENOMEM;
+			else {
+				b->persons = v;
+				b->cappersons = total;
+			}
+		}
+		while (!st && total * 2 > b->index_mask)
+			st = grow_index(b);
+		atomic_bool twice = false;
+		pinsert *t = st ? NULL : sb_calloc((size_t)n, sizeof *t);
+		pthread_t *tid = t ? sb_calloc((size_t)n, sizeof *tid) : NULL;
+		bool *started = tid ? sb_calloc((size_t)n, sizeof *started) : NULL;
+		if (!st && !started)
+			st = SB_ENOMEM;
+		size_t off = 0;
+		for (int i = 0; !st && i < n; off += k[i].n, i++)
+			t[i] = (pinsert){b, k[i].v, k[i].n, off, &twice};
+		for (int i = 0; !st && i + 1 < n; i++)
+			started[i] = !pthread_create(&tid[i], NULL, run_insert, &t[i]);
+		if (!st)
+			run_insert(&t[n - 1]);
+		for (int i = 0; !st && i + 1 < n; i++) {
+			if (started[i])
+				pthread_join(tid[i], NULL);
+			else
+				run_insert(&t[i]);
+		}
+		sb_free(t);
+		sb_free(tid);
+		sb_free(started);
+		if (!st && !atomic_load(&twice)) {
+			b->npersons = total;
+		} else if (!st) {
+			/* A person listed twice: the index again, on one thread in
+			 * file order, so that the first listing is kept and every
+			 * later one rejected at its line, as a whole-file reader
+			 * does. */
+			memset(b->index, 0, (b->index_mask + 1) * sizeof *b->index);
+			for (int i = 0; !st && i < n; i++)
+				st = insert_all(b, k[i].v, k[i].n);
+		}
+	}
 	if (st == SB_ENOMEM)
 		oom(d);
 	return st;
