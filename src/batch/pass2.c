@@ -324,18 +324,9 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 	bool new_person = false;
 	for (i = 0; i < count && !st; i++) {
 		const sb_crec *r = recs[i];
-		/* Sorted order jumps around the partition, and persons around
-		 * the person table: fetch the record 8 ahead, and the person
-		 * (with its household's member count) of the one 4 ahead, whose
-		 * record came in 4 claims ago. */
-		if (i + 8 < count)
-			__builtin_prefetch(recs[i + 8]);
-		if (i + 4 < count) {
-			const sb_bperson *ahead = &b->persons[recs[i + 4]->person];
-			__builtin_prefetch(ahead);
-			if (ahead->household)
-				__builtin_prefetch(&b->hh_members[ahead->household - 1]);
-		}
+		/* Sorted order jumps around the partition: fetch ahead. */
+		if (i + 4 < count)
+			__builtin_prefetch(recs[i + 4]);
 		if (run->ndups) {
 			const sb_dup *dup = find_dup(run, r->line);
 			if (dup) {
