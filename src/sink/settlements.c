@@ -94,7 +94,7 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	w->n = env->nscenarios;
 	/* Each thread fills a buffer per scenario while as many wait for
 	 * their turn to be written: that many are kept. */
-	int keep = 2 * (env->threads > 0 ? env->threads : 1) * w->n;
+	int keep = (env->threads > 0 ? env->threads : 1) * w->n;
 	w->keep = keep < POOL_MAX ? keep : POOL_MAX;
 	if (pthread_mutex_init(&w->lock, NULL))
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
