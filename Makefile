@@ -12,16 +12,20 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 # What `make test` runs under ThreadSanitizer: the tests labelled "threads"
 # in CMakeLists.txt, and the targets they need.
-TSAN_TARGETS := sanbao test_batch test_gen
+TSAN_TARGETS := sanbao test_batch test_gen test_compare
 TEST_START := $(shell date +%s)
 
 DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
-                libssl-dev clang libclang-rt-dev valgrind python3
+                libssl-dev clang libclang-rt-dev valgrind python3 \
+                libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 curl
 
 LINT_PACKAGES := clang-tidy clang-format
+# `sanbao report`: its browser test (Chromium, a CJK font for the labels);
+# node and npm come from Debian when the machine has none.
+REPORT_PACKAGES := chromium fonts-wqy-microhei
 
-.PHONY: all deps lint-deps build build-asan build-tsan test demo install lint analyze \
-        format-check fuzz bench clean
+.PHONY: all deps lint-deps report-deps build build-asan build-tsan test demo install lint analyze \
+        format-check fuzz bench bench-serve clean soak
 
 all: build
 
@@ -38,6 +42,15 @@ deps:
 
 lint-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(LINT_PACKAGES)"
+
+# The report's npm packages (report/package-lock.json: echarts, which the
+# page inlines, and puppeteer-core, which its test drives), with `npm ci`.
+report-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(REPORT_PACKAGES)"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps DEB_PACKAGES="nodejs npm"
+	@[ report/node_modules/.sanbao-ci -nt report/package-lock.json ] || \
+	  { cd report && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && \
+	    touch node_modules/.sanbao-ci; }
 
 build: deps
 	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_WERROR=ON -DSB_SANITIZE=OFF \
@@ -58,7 +71,7 @@ build-tsan: deps
 # Every test under ASan/UBSan, the CLI on the cases and the demo under
 # valgrind, the threaded tests under ThreadSanitizer, then every test again
 # on the release build.
-test: build-asan build build-tsan
+test: build-asan build build-tsan report-deps
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(REL)/sanbao test tests/cases >/dev/null
@@ -69,12 +82,22 @@ test: build-asan build build-tsan
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(REL)/sanbao code-texts --frame frames/poverty-governance.yaml --meta frames/texts-meta.csv \
 	  --gold tests/fixtures/texts/gold.csv --out $(REL)/texts tests/fixtures/texts/*.txt
-	@echo "valgrind: clean on tests/cases, the demo settlement and code-texts"
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(REL)/sanbao audit --policies tests/fixtures/audit/policies \
+	  --persons tests/fixtures/audit/persons.csv --identities tests/fixtures/audit/identities.csv \
+	  --claims tests/fixtures/audit/claims.csv --rules rules/default.yaml \
+	  --out $(REL)/valgrind-audit --quiet
+	@echo "valgrind: clean on tests/cases, the demo settlement, code-texts and audit"
 	cd $(TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --output-on-failure -j $(JOBS) -L threads
 	cd $(REL) && ctest --output-on-failure -j $(JOBS)
 	@echo "make test: passed (ASan/UBSan, valgrind, ThreadSanitizer, release) in" \
 	  "$$(( $$(date +%s) - $(TEST_START) )) s, builds included"
+
+# The service's crash test at length: 100 SIGKILLs under load (release build).
+soak: build
+	SB_SERVE_KILLS=100 SB_SERVE_CRASH_PERSONS=12000 bash tests/e2e/serve_crash.sh \
+	  $(REL)/sanbao $(CURDIR)
 
 # Installs the program, libsanbao.a and .so, include/sanbao/*.h, the
 # pkg-config file libsanbao.pc and the demo policies under PREFIX (staged
@@ -105,11 +128,19 @@ format-check: lint-deps
 	  [ "$$n" = 0 ] || echo "$$n $$f"; done | sort -rn
 
 # The demo province's sample claims through the whole chain, with the
-# early-warning monitor; outputs in $(DEMO_OUT).
-demo: build
+# early-warning monitor; outputs in $(DEMO_OUT); the bundled reforms
+# (policies/reforms/) compared with it in one pass ($(DEMO_OUT)/reforms); the
+# HTML report of both.
+demo: build report-deps
 	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
 	  --out $(DEMO_OUT) --monitor --poverty-line 2300
+	$(REL)/sanbao compare --baseline policies/demo --reform policies/reforms/unify \
+	  --reform policies/reforms/one-tier --reform policies/reforms/tilt \
+	  --persons data/demo/persons.csv --identities data/demo/identities.csv \
+	  --claims data/demo/claims.csv --out $(DEMO_OUT)/reforms --poverty-line 2300 \
+	  --explain S20230013
+	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --out $(DEMO_OUT)/report.html
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null
@@ -128,6 +159,11 @@ BENCH_SEED    ?= 1
 # on a generated province, payments checked claim by claim; see bench/README.md.
 bench: build
 	bash bench/run.sh --persons $(BENCH_PERSONS) --seed $(BENCH_SEED)
+	bash bench/serve/run.sh
+
+# The service alone: pre-settlement and durable settlement under load.
+bench-serve: build
+	bash bench/serve/run.sh
 
 clean:
 	rm -rf $(REL) $(ASAN) $(TSAN) $(FUZZ) out

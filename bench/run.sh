@@ -86,8 +86,7 @@ measure() {
 # ---- the province ------------------------------------------------------------------
 echo "bench: sanbao gen --persons $persons --seed $seed${year:+ --year $year} (not part of the comparison)"
 measure gen "$SANBAO" gen --persons "$persons" --seed "$seed" ${year:+--year "$year"} \
-	--policies-src "$ROOT/policies/demo" \
-	--threads "$CORES" --out "$DATA"
+	--threads "$CORES" --out "$DATA" --policies-src "$ROOT/policies/demo"
 INPUTS=("$DATA/persons.csv" "$DATA/identities.csv" "$DATA/claims.csv")
 cat "${INPUTS[@]}" "$DATA"/policies/*.yaml >/dev/null # warm the page cache
 ls -l "${INPUTS[@]}" | awk '{printf "  %-60s %12d bytes\n", $NF, $5}'
@@ -136,6 +135,29 @@ for ((i = 1; i <= runs; i++)); do
 	((!direct)) || floor_run iodirect $i --direct
 done
 mkdir -p "$TMP/out-duckdb" "$TMP/out-pandas"
+# sanbao compare with one reform (the province's employee inpatient rate at
+# primary hospitals 10 points lower) against settle of the same data, the
+# two alternated in this run as above: the ratio of their medians.
+cp -r "$DATA/policies" "$TMP/reform"
+sed -i 's/rate: {primary: 0.90,/rate: {primary: 0.80,/' "$TMP/reform/990000.yaml"
+COMPARE=("$SANBAO" compare --baseline "$DATA/policies" --reform "$TMP/reform"
+	--persons "$DATA/persons.csv" --identities "$DATA/identities.csv" --claims "$DATA/claims.csv"
+	--threads "$CORES" --quiet)
+for ((i = 1; i <= runs; i++)); do
+	rm -rf "$TMP/out-settle2" "$TMP/out-compare"
+	if ((i % 2)); then
+		measure "settle2.$i" "${SETTLE[@]}" --out "$TMP/out-settle2"
+		measure "compare.$i" "${COMPARE[@]}" --out "$TMP/out-compare"
+	else
+		measure "compare.$i" "${COMPARE[@]}" --out "$TMP/out-compare"
+		measure "settle2.$i" "${SETTLE[@]}" --out "$TMP/out-settle2"
+	fi
+done
+median() { for ((i = 1; i <= runs; i++)); do cut -d' ' -f1 "$TMP/time.$1.$i"; done | sort -g |
+	awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+awk -v c="$(median compare)" -v s="$(median settle2)" 'BEGIN {
+	printf "bench: compare with one reform %.2f s, settle %.2f s (medians): %.2fx a settle (goal 1.3x)\n",
+		c, s, (s > 0 ? c / s : 0) }'
 measure duckdb node "$BENCH/duckdb/settle.mjs" "$DATA" "$TMP/out-duckdb/settlements.csv"
 measure pandas "$PY" "$BENCH/pandas/settle.py" "$DATA" "$TMP/out-pandas/settlements.csv"
 

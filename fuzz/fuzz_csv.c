@@ -158,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Every call consumes at least one byte. */
 		CHECK(++calls <= size + 1);
 		CHECK(rc == 1 || rc == -1);
+		CHECK(!sb_csv_multiline(c));
 		CHECK(sb_csv_line(c) > last);
 		CHECK(sb_csv_line(c) <= lfs + 1);
 		last = sb_csv_line(c);
@@ -178,6 +179,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	CHECK(sb_csv_next(c, &d) == 0);
+	/* One record per line (the default): every non-blank physical line
+	 * after the header's is one record or one reject, so nothing is
+	 * swallowed by a stray quote. Blank is "" or "\r". */
+	size_t nonblank = 0;
+
+	size_t i0 = size >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+
+	for (size_t i = i0; i < size;) {
+		const char *lf = memchr(buf + i, '\n', size - i);
+		size_t n = lf ? (size_t)(lf - (buf + i)) : size - i;
+
+		nonblank += !(n == 0 || (n == 1 && buf[i] == '\r'));
+		i += n + 1;
+	}
+	CHECK(calls + 1 == nonblank);
 	CHECK(sb_csv_offset(c) == (int64_t)size);
 	CHECK(sb_csv_lines(c) <= lfs);
 

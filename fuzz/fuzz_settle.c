@@ -1,7 +1,7 @@
 /* fuzz_settle.c: libFuzzer target for the settlement core. The input is a
  * policy file followed by CLAIM_BYTES bytes that describe four claims of one
  * person (dates after the first version's start, visit, place, filing,
- * level, the split of the total, amounts paid elsewhere). Each claim is
+ * level, the split of the total, amounts paid elsewhere, a diagnosis). Each claim is
  * settled with and without a trace; then:
  *   - a settled claim passes sb_settle_verify against the accumulators
  *     before and after it, and settles the same with and without a trace;
@@ -86,6 +86,9 @@ static void settle_claims(const sb_policyset *set, const sb_policy *pol, const u
 		c.filing = (uint8_t)(b[6] % SB_FILING_N);
 		c.level = nlev ? (int)(b[7] % (nlev + 1)) - 1 : -1;
 		c.level_name = c.level >= 0 ? sb_policyset_symbol_name(set, SB_SYM_LEVEL, c.level) : "";
+		/* Format 2 disease lists: a code, a prefix's extension, none. */
+		static const char *const dx[] = {"", "C34.901", "N18.5", "I21"};
+		c.diagnosis = dx[b[1] % 4];
 		c.total = (sb_fen)(u32(b + 8) % 2000000000u);
 		if (b[12] == 0xff)
 			c.total = SB_CLAIM_MAX + (b[13] & 1); /* at and just over the limit */

@@ -40,6 +40,9 @@ typedef void sb_batch_progress_fn(void *arg, const sb_batch_progress *p);
 
 typedef struct sb_batch_config {
 	const char *policies_dir;    /* scenario 0, the baseline */
+	/* The folder tree that `extends` may reach (every scenario's); NULL: the
+	 * parent of each policy folder (docs/policy-format.md). */
+	const char *policy_root;
 	/* More policy folders to settle the same claims under, in the same pass
 	 * (scenarios 1..n, at most SB_MAX_SCENARIOS in all). Each has its own
 	 * accumulators; scenario k's settlements and sums go to
@@ -66,6 +69,12 @@ typedef struct sb_batch_config {
 				      * settle nothing (`sanbao monitor`) */
 	bool show_ids;               /* write resident IDs unmasked in warnings */
 	sb_fen poverty_line;         /* impoverishing-spending line, yuan/person/yr; 0 off */
+	/* `sanbao audit` (sanbao/audit.h): the run's rules and extract, for
+	 * the audit sink; NULL otherwise. */
+	const struct sb_audit_ctx *audit;
+	bool compare;                /* also compare the scenarios: compare.json and
+				      * persons_changed.csv (`sanbao compare`) */
+	bool no_settlements;         /* write no settlements.csv (nor the scenarios') */
 } sb_batch_config;
 
 typedef struct sb_batch_totals {

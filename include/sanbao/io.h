@@ -23,7 +23,8 @@ typedef struct sb_colspec {
 
 /* persons.csv */
 enum { SB_PCOL_ID, SB_PCOL_SCHEME, SB_PCOL_REGION, SB_PCOL_HOUSEHOLD, SB_PCOL_EMPLOYMENT,
-       SB_PCOL_TIER, SB_PCOL_INCOME, SB_PCOL_N };
+       SB_PCOL_TIER, SB_PCOL_INCOME, SB_PCOL_CONTINUOUS, SB_PCOL_CLAIMLESS,
+       SB_PCOL_ENROLLED_FROM, SB_PCOL_UNCOVERED, SB_PCOL_N };
 extern const sb_colspec sb_persons_columns[SB_PCOL_N];
 
 /* identities.csv; region (admdvs) is read by roster only. */
@@ -33,7 +34,12 @@ extern const sb_colspec sb_identities_columns[SB_ICOL_N];
 /* claims.csv */
 enum { SB_CCOL_ID, SB_CCOL_PERSON, SB_CCOL_DATE, SB_CCOL_VISIT, SB_CCOL_LEVEL, SB_CCOL_PLACE,
        SB_CCOL_CARE, SB_CCOL_FILING, SB_CCOL_TOTAL, SB_CCOL_IN_SCOPE, SB_CCOL_PRE,
-       SB_CCOL_OVER, SB_CCOL_OUT, SB_CCOL_FACILITY, SB_CCOL_DIAGNOSIS, SB_CCOL_N };
+       SB_CCOL_OVER, SB_CCOL_OUT, SB_CCOL_FACILITY, SB_CCOL_DIAGNOSIS,
+       /* Read by `sanbao audit` only (settle ignores them): the admission
+	* date, the visit id and what each fund actually paid (the NHSA
+	* extract's setl_d columns). */
+       SB_CCOL_BEGIN, SB_CCOL_MDTRT, SB_CCOL_HIFP, SB_CCOL_HIFMI, SB_CCOL_HIFOB, SB_CCOL_MAF,
+       SB_CCOL_OTH, SB_CCOL_N };
 extern const sb_colspec sb_claims_columns[SB_CCOL_N];
 
 /* settlements.csv as `sanbao monitor` and `sanbao roster` read it back;
@@ -96,6 +102,9 @@ typedef struct sb_person_row {
 	bool has_income;
 	sb_fen income;
 	sb_csv_field household, tier; /* as written; empty when not given */
+	/* Enrolment facts: -1 / SB_DATE_NONE when not given. */
+	int16_t continuous_years, claimless_years, uncovered_years;
+	sb_date enrolled_from;
 } sb_person_row;
 
 /* Reads the current record of c as a persons.csv row (col from sb_io_map

@@ -28,6 +28,7 @@ typedef enum sb_symkind {
 	SB_SYM_LAYER,
 	SB_SYM_POOL,
 	SB_SYM_RULE, /* monitoring rule ids */
+	SB_SYM_CLASS, /* item classes (format 2) */
 	SB_SYM_KINDS
 } sb_symkind;
 
@@ -41,6 +42,14 @@ void sb_policyset_free(sb_policyset *set);
  * region that already has one is an error. */
 SB_MUST_USE sb_status sb_policyset_load_file(sb_policyset *set, const char *path,
 					     const sb_policy **out, sb_diag *d);
+/* `extends` may name only a file inside the policy folder tree: by default
+ * the folder of the file given to sb_policyset_load_file (the folder given
+ * to sb_policyset_load_dir; an inline policy's document folder), or, once
+ * this is called, dir and everything below it. Parents are also refused
+ * when they are not regular files, and a parent that is not a policy has
+ * none of its text echoed in the error. */
+SB_MUST_USE sb_status sb_policyset_set_root(sb_policyset *set, const char *dir,
+					    sb_diag *d);
 /* Loads every `*.yaml` file of dir, in name order. */
 SB_MUST_USE sb_status sb_policyset_load_dir(sb_policyset *set, const char *dir,
 					    sb_diag *d);

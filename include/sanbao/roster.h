@@ -56,22 +56,30 @@ typedef struct sb_pseudo_stats {
 	long long rows;     /* records read */
 	long long replaced; /* valid IDs replaced by their pseudonyms */
 	long long kept;     /* values already pseudonyms, written as they were */
-	long long invalid;  /* non-empty values that are neither: written as they were */
+	long long invalid;  /* non-empty values that are neither: replaced by "PSX" markers */
 	long long dropped;  /* malformed records that could not be carried */
 	int ncolumns;       /* columns whose values were replaced */
 	char columns[256];  /* their names, comma-separated (truncated when long) */
+	long long shaped;   /* values shaped like IDs carried in other columns */
+	long shaped_line;   /* the first one's line */
+	char shaped_columns[256]; /* their columns, comma-separated */
 } sb_pseudo_stats;
 
 /* Copies the CSV in_path to out_path with the resident IDs replaced by
  * pseudonyms, streaming, every other field carried as it was (quoted only
  * when it needs quotes). The ID columns are `columns` (comma-separated
  * header names) when not NULL; else every column named person, certno or
- * psn_no, and a column named id when each non-empty value in its first
- * 1000 records is a resident ID or a pseudonym (claims.csv's and
- * settlements.csv's id is a claim number and stays). Invalid IDs and
- * malformed records are reported to `report` (when not NULL) with their
- * lines, IDs masked unless show_ids; malformed records other than a wrong
- * field count are not written, because their text could hold a raw ID. */
+ * psn_no, and a column named id when any of its values, over the whole
+ * file, has the shape of a resident ID (17 digits and a digit or X) or is a
+ * pseudonym (claims.csv's and settlements.csv's id is a claim number and
+ * stays). In an ID column a valid ID becomes its pseudonym, a pseudonym
+ * stays, and any other non-empty value becomes "PSX" and 16 hex digits of
+ * its HMAC, so that no part of an ID survives; those are reported to
+ * `report` (when not NULL) with their lines, IDs masked unless show_ids.
+ * ID-shaped values in other columns are carried and counted in st->shaped
+ * (the caller warns). Malformed records other than a wrong field count are
+ * not written, because their text could hold a raw ID; in a ragged record
+ * every valid or ID-shaped value is replaced, wherever it is. */
 SB_MUST_USE sb_status sb_pseudonymizer_file(sb_pseudonymizer *p, const char *in_path,
 					    const char *out_path, const char *columns,
 					    bool show_ids, FILE *report, sb_pseudo_stats *st,
@@ -81,6 +89,7 @@ SB_MUST_USE sb_status sb_pseudonymizer_file(sb_pseudonymizer *p, const char *in_
 
 typedef struct sb_roster_config {
 	const char *policies_dir;
+	const char *policy_root; /* what `extends` may reach; NULL: the folder's parent */
 	const char *persons_path;
 	const char *identities_path;
 	const char *settlements_path; /* optional: no stale-assistance check without it */

@@ -16,6 +16,7 @@
 
 #define SB_MAX_PERSON_IDENTITIES 16
 #define SB_MAX_PAID 8
+#define SB_MAX_CLASSES 8 /* item classes on one claim, and on one layer */
 
 /* One identity interval from the civil-affairs roster. */
 typedef struct sb_ident {
@@ -38,7 +39,15 @@ typedef struct sb_person {
 	int tier;           /* tier symbol or -1 */
 	uint16_t nidents;
 	sb_ident idents[SB_MAX_PERSON_IDENTITIES];
+	/* Enrolment facts (policy format 2, continuity and waiting): -1 when
+	 * not known. continuous_years: completed years of continuous
+	 * enrolment before the claim's policy year; claimless_years: years
+	 * without reimbursement that count for a cap raise; uncovered_years:
+	 * years without cover before a late enrolment on enrolled_from. */
+	int16_t continuous_years, claimless_years, uncovered_years;
+	sb_date enrolled_from; /* SB_DATE_NONE when not known */
 } sb_person;
+#define SB_DATE_NONE INT32_MIN
 
 typedef struct sb_paid {
 	int layer; /* layer symbol */
@@ -54,6 +63,10 @@ typedef struct sb_claim {
 	sb_fen total, in_scope, pre_selfpay, over_limit;
 	uint8_t npaid;
 	sb_paid paid[SB_MAX_PAID];
+	const char *diagnosis; /* main diagnosis (ICD-10), NULL or "" when none */
+	/* Format 2: in-scope amounts by item class (each part of in_scope). */
+	uint8_t nclasses;
+	struct { int sym; sb_fen fen; } classes[SB_MAX_CLASSES];
 } sb_claim;
 
 /* ---- accumulators --------------------------------------------------------
@@ -69,11 +82,16 @@ typedef struct sb_claim {
  * The entries grow as needed (one allocation, kept by sb_acc_reset) up to
  * SB_ACC_MAX; a claim that would need more is refused with SB_ELIMIT and the
  * limit, never written past an array. A claim of a version with at most
- * SB_MAX_LAYERS layers adds at most 2 x SB_MAX_LAYERS entries.
+ * SB_MAX_LAYERS layers adds at most 4 x SB_MAX_LAYERS entries (a layer, its
+ * pool and, format 2, its month and deductible entries).
  */
 #define SB_ACC_MAX 4096
 
-enum { SB_ACC_LAYER = 0, SB_ACC_POOL = 1 };
+enum { SB_ACC_LAYER = 0, SB_ACC_POOL = 1,
+       /* format 2: a pool's payments in one calendar month (year = YYYYMM),
+	* a layer's deductible charged in the policy year (deductible_per:
+	* year). Count 0. */
+       SB_ACC_MONTH = 2, SB_ACC_DEDUCT = 3 };
 
 typedef struct sb_acc_entry {
 	uint64_t id;     /* sb_id_key of the layer or pool id */
@@ -131,6 +149,12 @@ typedef struct sb_layer_result {
 	/* The cap resolved for the claim and the room its pool had left before
 	 * this layer paid; -1 for both when uncapped (or not applied). */
 	sb_fen cap, room;
+	/* Format 2: what it drew from the out-of-pocket parts; the deductible
+	 * charged once a year (deductible_per: year) that this claim absorbed;
+	 * whether its annual cap is used up once it has paid. */
+	sb_fen from_over_limit, from_out_of_scope;
+	sb_fen deducted;
+	bool exhausted;
 } sb_layer_result;
 
 typedef struct sb_result {

@@ -21,6 +21,8 @@
 
 #include "sanbao/policy.h"
 
+typedef struct sb_trace_class sb_trace_class;
+
 /* One band segment crossed: [lo, hi) of the accumulated base lies in the
  * band that starts at `threshold` (its `from`, moved by the deductible). */
 typedef struct sb_trace_band {
@@ -49,6 +51,20 @@ typedef struct sb_trace_calc {
 	sb_fen rounded;      /* raw rounded half up to the fen */
 	bool base_limited;   /* rounded was above B: pays B */
 	sb_fen pay;
+	/* Format 2 (all false / 0 for a v1 layer). */
+	bool deduct_year;      /* D = deduct_standard - deduct_charged, >= 0 */
+	sb_fen deduct_standard, deduct_charged, deducted;
+	bool has_floor, floor_raised;
+	sb_fen floor;
+	bool has_cap_claim, cap_claim_limited;
+	sb_fen cap_claim;
+	bool has_cap_month, cap_month_limited;
+	sb_fen cap_month, month_paid, month_room;
+	bool lump;             /* pays lump_amount once a year when B > lump_above */
+	bool lump_triggered, lump_paid_before;
+	sb_fen lump_amount, lump_above;
+	bool has_cap_point;    /* a later layer's base starts at the cap point */
+	sb_fen cap_point, above_cap; /* accumulated-base point; C1 - point (>= 0) */
 } sb_trace_calc;
 
 typedef struct sb_trace_adjust {
@@ -80,6 +96,26 @@ typedef struct sb_trace_layer {
 	bool paid;           /* pay and in_scope_left hold */
 	sb_fen pay, in_scope_left;
 	bool refused;        /* the claim was refused at this layer */
+	/* Format 2. */
+	bool v2;             /* the fields below hold */
+	int after;           /* index of the layer whose cap must be used up, -1 */
+	bool after_blocked;  /* not applied: that cap is not used up */
+	int above;           /* index of the layer whose cap point starts the base, -1 */
+	sb_fen part_left[4]; /* in_scope, pre_selfpay, over_limit, out_of_scope left */
+	int64_t part_bp[4];  /* the base's share of each */
+	bool has_pay_first;
+	int64_t pay_first_bp;
+	sb_fen base_before, pay_first; /* B = base_before - pay_first */
+	uint8_t nclasses;    /* item classes of the layer (format 2) */
+	struct sb_trace_class {
+		int sym;         /* class symbol */
+		sb_fen amount, pay_first; /* its part of the base; paid first */
+		int64_t rate;    /* its own flat rate (bp), -1: the layer's bands */
+		int64_t part;    /* (amount - pay_first) x rate, fen x bp */
+	} cls[8];
+	bool in_waiting;     /* not applied: the claim is in the waiting period */
+	sb_fen cap_raise;    /* continuity: added to the annual cap */
+	int64_t rate_raise;  /* continuity: added to the rates (bp) */
 } sb_trace_layer;
 
 typedef struct sb_trace {
@@ -104,6 +140,8 @@ typedef struct sb_trace {
 	sb_trace_layer layer[SB_MAX_LAYERS];
 	bool settled;        /* the totals hold */
 	sb_fen fund, oop, oop_in_scope;
+	sb_date waiting_until; /* format 2: first day the funds pay after a late
+				* enrolment; 0 when no waiting period applies */
 	bool refused;
 	sb_status code;
 	char reason[1300];   /* sb_diag_format of the refusal */

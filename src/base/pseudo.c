@@ -37,6 +37,14 @@ sb_status sb_person_key(const char *p, size_t n, uint64_t *key, int *pseudo, sb_
 		return SB_OK;
 	}
 
+	/* What `sanbao pseudonymize` writes for a value of an ID column that
+	 * was no valid ID: rejected here as the original was. */
+	if (p && n == SB_ID_LEN + 1 && p[0] == 'P' && p[1] == 'S' && p[2] == 'X') {
+		if (why)
+			*why = "is an invalid ID masked by sanbao pseudonymize (PSX marker); its "
+			       "report names the original's fault";
+		return SB_EINPUT;
+	}
 	sb_date b;
 	sb_status st = sb_id_check(p, n, &b, why);
 

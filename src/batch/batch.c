@@ -54,6 +54,7 @@ static int spill_fd(const char *dir, char *tmp, size_t n, int i)
 static sb_status open_spill(sb_batch *b, sb_diag *d)
 {
 	const char *dir = b->cfg->tmp_dir ? b->cfg->tmp_dir : b->cfg->out_dir;
+	b->rid_fd = -1;
 	b->part_fd = sb_malloc((size_t)b->partitions * sizeof *b->part_fd);
 	b->part_size = sb_calloc((size_t)b->partitions, sizeof *b->part_size);
 	if (!b->part_fd || !b->part_size)
@@ -67,12 +68,15 @@ static sb_status open_spill(sb_batch *b, sb_diag *d)
 					   "too many open files: this run needs about %d file "
 					   "descriptors (a spill file for each of %d partitions); "
 					   "raise the limit (ulimit -n) or use larger partitions",
-					   b->partitions + 64, b->partitions);
+					   b->partitions + 65, b->partitions);
 		if (fd < 0)
 			return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot create a spill file: %s",
 					   strerror(errno));
 		b->part_fd[i] = fd;
 	}
+	if ((b->rid_fd = spill_fd(dir, b->tmp, sizeof b->tmp, b->partitions)) < 0)
+		return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot create a spill file: %s",
+				   strerror(errno));
 	snprintf(b->tmp, sizeof b->tmp, "%s", dir);
 	return SB_OK;
 }
@@ -82,6 +86,8 @@ static void close_spill(sb_batch *b)
 	for (int i = 0; i < b->partitions; i++)
 		if (b->part_fd && b->part_fd[i] >= 0)
 			close(b->part_fd[i]);
+	if (b->rid_fd >= 0)
+		close(b->rid_fd);
 	sb_free(b->part_fd);
 	sb_free((void *)b->part_size);
 	sb_free(b->chunk_base);
@@ -211,21 +217,6 @@ static sb_status write_rejects(const sb_batch *b, sb_rejects *r, sb_diag *d)
 	sb_free(o);
 	sb_free(w);
 	return st;
-}
-
-static void sb_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 /* An input path, resident IDs in it masked unless --show-ids. */
@@ -408,6 +399,7 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	if (!b)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	b->cfg = cfg;
+	b->rid_fd = -1;
 	struct sb_progress_state prog;
 	memset(&prog, 0, sizeof prog);
 	atomic_flag_clear(&prog.busy);
@@ -432,7 +424,8 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 		sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 		goto done;
 	}
-	if ((st = sb_policyset_load_dir(b->set, cfg->policies_dir, d)))
+	if ((cfg->policy_root && (st = sb_policyset_set_root(b->set, cfg->policy_root, d))) ||
+	    (st = sb_policyset_load_dir(b->set, cfg->policies_dir, d)))
 		goto done;
 	b->nlayers = sb_policyset_symbol_count(b->set, SB_SYM_LAYER);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);

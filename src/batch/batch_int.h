@@ -17,6 +17,14 @@
 
 #define SB_NO_POLICY 0xffff
 
+/* A claim id where the duplicate check finds it: its hash, its line
+ * (chunk << 56 | line within the chunk in pass 1), its text. */
+typedef struct sb_idref {
+	uint64_t hash, line;
+	const char *id;
+	uint32_t len;
+} sb_idref;
+
 /* One enrolled person: 40 bytes, plus 8 in the hash index. */
 typedef struct sb_bperson {
 	uint64_t key;        /* the first 17 digits of the ID */
@@ -30,6 +38,9 @@ typedef struct sb_bperson {
 	int8_t tier;
 	uint8_t pseudo;      /* key is a pseudonym's 64 bits, not ID digits */
 	int64_t income;      /* household income per year in fen, -1 when not given */
+	/* Enrolment facts (sb_person's; -1 / SB_DATE_NONE when not given). */
+	int8_t continuous_years, claimless_years, uncovered_years;
+	sb_date enrolled_from;
 } sb_bperson;
 
 /* An index slot keeps the key beside the person index, so a lookup costs
@@ -41,7 +52,8 @@ typedef struct sb_pslot {
 } sb_pslot;
 
 /* A claim as pass 1 leaves it for pass 2 (8-byte aligned, variable size:
- * paid entries, then the id, then an unknown level's text). */
+ * paid entries, then the id, then an unknown level's text, then the
+ * diagnosis). */
 typedef struct sb_crec {
 	uint32_t person;
 	sb_date date;
@@ -49,13 +61,16 @@ typedef struct sb_crec {
 	sb_fen total, in_scope, pre_selfpay, over_limit;
 	int16_t level;
 	uint8_t visit, place, filing, npaid, idlen, levlen;
+	uint8_t dxlen; /* diagnosis, at most SB_CREC_DX_MAX bytes; 0: none */
 } sb_crec;
+#define SB_CREC_DX_MAX 20
 
 typedef struct sb_crec_paid {
-	int32_t layer;
+	int32_t layer; /* layer symbol, or class symbol when pad is SB_CREC_CLASS */
 	int32_t pad;
 	sb_fen fen;
 } sb_crec_paid;
+#define SB_CREC_CLASS 1 /* a paid slot that holds an item class's amount */
 
 /* A row of a settlements.csv, as `sanbao monitor` reads it: what was
  * settled. It takes the place of the paid entries (npaid is
@@ -74,7 +89,7 @@ _Static_assert(sizeof(sb_crec_settled) % sizeof(sb_crec_paid) == 0, "settled = p
 
 static inline size_t sb_crec_size(const sb_crec *r)
 {
-	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen;
+	size_t n = sizeof *r + r->npaid * sizeof(sb_crec_paid) + r->idlen + r->levlen + r->dxlen;
 	return (n + 7) & ~(size_t)7;
 }
 static inline const char *sb_crec_id(const sb_crec *r)
@@ -115,6 +130,10 @@ typedef struct sb_batch {
 	size_t idset_mask;
 	uint64_t *cand;        /* the candidates' full hashes, from every reader */
 	size_t ncand;
+	/* The rejected rows' ids (no partition has them), spilled as
+	 * records of line (8 bytes), length (1), id, padded to 8 bytes. */
+	int rid_fd;
+	_Atomic int64_t rid_size;
 	uint64_t *chunk_base;  /* first line of each chunk */
 	int nchunks;
 	atomic_llong bytes_done;

@@ -1,10 +1,12 @@
 /* dups.c: duplicate claim ids without a spill of their own. Pass 1 puts
- * 32 bits of each id's hash into one open-addressing set shared by its
- * reader threads (a compare-and-swap per new id); an id whose bits are
- * there already is a candidate. With no candidate there is no duplicate
+ * 32 bits of the id's hash of every row with a readable id (settled or
+ * rejected) into one open-addressing set shared by its reader threads (a
+ * compare-and-swap per new id); an id whose bits are there already is a
+ * candidate. With no candidate there is no duplicate
  * and nothing more to do. With candidates, the claim partitions are read
- * back and every record whose full hash is a candidate's is compared byte
- * for byte with the others of that hash: the lowest line of an id is its
+ * back (and the rejected rows' ids, kept by pass 1) and every record whose
+ * full hash is a candidate's is compared byte for byte with the others of
+ * that hash: the lowest line of an id is its
  * first, every other line a duplicate of it (a candidate that only shared
  * the bits of another id is no duplicate). */
 #include <errno.h>
@@ -62,11 +64,7 @@ bool sb_pass_idset_add(sb_batch *b, uint64_t h)
 
 /* ---- the candidates, exactly ----------------------------------------- */
 
-typedef struct match {
-	uint64_t hash, line;
-	const char *id; /* in the worker's arena */
-	uint32_t len;
-} match;
+typedef sb_idref match; /* line: the file's; id: in an arena */
 
 typedef struct dupwork {
 	sb_batch *b;
@@ -226,6 +224,33 @@ sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
 		}
 		n += w[i].n;
 	}
+	/* The rejected rows' ids of the candidates' hashes, too. */
+	int64_t rsize = atomic_load(&b->rid_size);
+	char *rbuf = NULL;
+	match *rm = NULL;
+	size_t nr = 0;
+	if (!st && rsize) {
+		if (!(rbuf = sb_malloc((size_t)rsize)) || !(rm = sb_malloc((size_t)rsize / 16 * sizeof *rm)))
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		for (int64_t got = 0; !st && got < rsize;) {
+			ssize_t r = pread(b->rid_fd, rbuf + got, (size_t)(rsize - got), (off_t)got);
+			if (r <= 0 && !(r < 0 && errno == EINTR))
+				st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot read a spill file back: %s",
+						 r ? strerror(errno) : "short read");
+			got += r > 0 ? r : 0;
+		}
+		for (int64_t off = 0; !st && off < rsize;) {
+			uint64_t packed;
+			memcpy(&packed, rbuf + off, 8);
+			uint32_t len = (unsigned char)rbuf[off + 8];
+			const char *id = rbuf + off + 9;
+			off += (int64_t)((9 + (size_t)len + 7) & ~(size_t)7);
+			uint64_t h = sb_claim_id_hash(id, len);
+			if (is_candidate(b, h))
+				rm[nr++] = (match){h, sb_pass_line(b, packed), id, len};
+		}
+	}
+	n += nr;
 	match *all = NULL;
 	if (!st && !(all = sb_malloc((n + 1) * sizeof *all)))
 		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -235,6 +260,8 @@ sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
 			memcpy(all + k, w[i].m, w[i].n * sizeof *all);
 		k += w[i].n;
 	}
+	if (!st && nr)
+		memcpy(all + k, rm, nr * sizeof *all);
 	sb_dup *v = NULL;
 	size_t nd = 0;
 	if (!st && n) {
@@ -254,6 +281,8 @@ sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
 		}
 	}
 	sb_free(all);
+	sb_free(rm);
+	sb_free(rbuf); /* after all: matches point into it */
 	for (int i = 0; w && i < b->threads; i++) {
 		sb_free(w[i].m);
 		sb_free(w[i].buf);

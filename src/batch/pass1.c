@@ -25,7 +25,7 @@ enum { C_ID = SB_CCOL_ID, C_PERSON = SB_CCOL_PERSON, C_DATE = SB_CCOL_DATE,
        C_VISIT = SB_CCOL_VISIT, C_LEVEL = SB_CCOL_LEVEL, C_PLACE = SB_CCOL_PLACE,
        C_CARE = SB_CCOL_CARE, C_FILING = SB_CCOL_FILING, C_TOTAL = SB_CCOL_TOTAL,
        C_IN_SCOPE = SB_CCOL_IN_SCOPE, C_PRE = SB_CCOL_PRE, C_OVER = SB_CCOL_OVER,
-       C_OUT = SB_CCOL_OUT, C_IDENTITY, C_VERSION, C_REGION, C_OOP, C_OOP_IN_SCOPE, C_N };
+       C_OUT = SB_CCOL_OUT, C_IDENTITY, C_VERSION, C_REGION, C_OOP, C_OOP_IN_SCOPE, C_DX, C_N };
 _Static_assert(C_N <= sizeof ((sb_claim_cols *)0)->col / sizeof(int), "claim columns");
 
 /* settlements.csv as `sanbao monitor` reads it: the claim, and what was
@@ -33,7 +33,7 @@ _Static_assert(C_N <= sizeof ((sb_claim_cols *)0)->col / sizeof(int), "claim col
 static const int monitor_cols[C_N] = {
 	SB_SCOL_ID, SB_SCOL_PERSON, SB_SCOL_DATE, SB_SCOL_VISIT, SB_SCOL_LEVEL, SB_SCOL_PLACE,
 	SB_SCOL_CARE, SB_SCOL_FILING, SB_SCOL_TOTAL, SB_SCOL_IN_SCOPE, -1, -1, -1,
-	SB_SCOL_IDENTITY, SB_SCOL_VERSION, SB_SCOL_REGION, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE,
+	SB_SCOL_IDENTITY, SB_SCOL_VERSION, SB_SCOL_REGION, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE, -1,
 };
 
 static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *cols, sb_diag *d)
@@ -58,6 +58,7 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 			return st;
 		for (int i = 0; i < C_N; i++)
 			cols->col[i] = i <= C_OUT ? all[i] : -1;
+		cols->col[C_DX] = all[SB_CCOL_DIAGNOSIS];
 	}
 	/* Where a claim was treated decides which layers and rates apply:
 	 * without place or care_region every claim would be settled as
@@ -89,6 +90,28 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 			sb_policyset_symbol(b->set, SB_SYM_LAYER, h.p + 5, h.n - 5);
 		cols->npaid++;
 	}
+	cols->nclass = 0;
+	for (size_t i = 0; i < sb_csv_ncols(c) && !b->cfg->monitor_only; i++) {
+		sb_csv_field h = sb_csv_header(c, i);
+		if (h.n <= 6 || memcmp(h.p, "class_", 6))
+			continue;
+		for (int k = 0; k < cols->nclass; k++) {
+			sb_csv_field g = sb_csv_header(c, (size_t)cols->class_col[k]);
+			if (g.n == h.n && !memcmp(g.p, h.p, h.n))
+				return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+						   "claims.csv names the column %.*s twice: field %d "
+						   "and field %zu: keep one",
+						   (int)(h.n < 40 ? h.n : 40), h.p,
+						   cols->class_col[k] + 1, i + 1);
+		}
+		if (cols->nclass == SB_MAX_CLASSES)
+			return sb_diag_set(d, SB_ELIMIT, b->cfg->claims_path, 1, 1,
+					   "at most %d class_<name> columns", SB_MAX_CLASSES);
+		cols->class_col[cols->nclass] = (int)i;
+		cols->class_sym[cols->nclass] =
+			sb_policyset_symbol(b->set, SB_SYM_CLASS, h.p + 6, h.n - 6);
+		cols->nclass++;
+	}
 	cols->ncols = sb_csv_ncols(c);
 	return SB_OK;
 }
@@ -103,6 +126,8 @@ typedef struct worker {
 	size_t *plen;
 	uint64_t *cand; /* hashes of ids whose bits the id set had already */
 	size_t ncand, capcand;
+	char *ridbuf;   /* ids of rejected rows, until spilled */
+	size_t ridlen;
 	sb_rejects rejects;
 	long long rows, rejected;
 	sb_fen rejected_total;
@@ -327,6 +352,11 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		if (rec->level < 0)
 			rec->levlen = (uint8_t)(f.n < 40 ? f.n : 40);
 	}
+	/* The diagnosis is kept for disease lists (policy format 2): an
+	 * ICD-10 code is short; a longer cell matches no list. */
+	f = get(c, cols->col[C_DX]);
+	if (f.n && f.n <= SB_CREC_DX_MAX)
+		rec->dxlen = (uint8_t)f.n;
 	f = get(c, cols->col[C_PLACE]);
 	if (f.n) {
 		v = enum_of(f, sb_place_names, NULL);
@@ -415,6 +445,25 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		paid[rec->npaid].fen = fen;
 		rec->npaid++;
 	}
+	/* Item classes ride in the paid slots, marked by pad (pass 2 tells
+	 * them apart); their sum within in_scope is settle's check. */
+	for (int i = 0; i < cols->nclass; i++) {
+		f = get(c, cols->class_col[i]);
+		if (!f.n)
+			continue;
+		sb_csv_field h = sb_csv_header(c, (size_t)cols->class_col[i]);
+		if (cols->class_sym[i] < 0) {
+			snprintf(why, cap, "%s names no item class of the loaded policies", shown(h).s);
+			return why;
+		}
+		sb_fen fen;
+		if ((r = amount(c, cols->class_col[i], "class amount", true, &fen, why, cap)))
+			return r;
+		paid[rec->npaid].layer = cols->class_sym[i];
+		paid[rec->npaid].pad = SB_CREC_CLASS;
+		paid[rec->npaid].fen = fen;
+		rec->npaid++;
+	}
 tail:;
 	sb_crec_paid *paid_end = (sb_crec_paid *)(rec + 1) + rec->npaid;
 	rec->idlen = (uint8_t)id.n;
@@ -427,9 +476,11 @@ tail:;
 		sb_io_shown(get(c, cols->col[C_LEVEL]).p, rec->levlen, lv);
 		memcpy(tail + id.n, lv, rec->levlen);
 	}
+	if (rec->dxlen)
+		memcpy(tail + id.n + rec->levlen, get(c, cols->col[C_DX]).p, rec->dxlen);
 	size_t size = sb_crec_size(rec);
-	memset(tail + id.n + rec->levlen, 0, size - sizeof *rec - rec->npaid * sizeof *paid_end -
-						     id.n - rec->levlen);
+	memset(tail + id.n + rec->levlen + rec->dxlen, 0,
+	       size - sizeof *rec - rec->npaid * sizeof *paid_end - id.n - rec->levlen - rec->dxlen);
 	return NULL;
 }
 
@@ -449,6 +500,51 @@ static sb_status reject_row(worker *w, uint64_t line, const char *id, size_t idl
 	else
 		w->rejected_unreadable++;
 	return sb_rejects_add(&w->rejects, 2, line, id, idlen, reason, total_ok, total);
+}
+
+/* A claim id into the id set (batch/dups.c); a candidate duplicate when
+ * its bits are there already. */
+static sb_status note_id(worker *w, uint64_t h)
+{
+	if (!sb_pass_idset_add(w->b, h))
+		return SB_OK;
+	if (w->ncand == w->capcand) {
+		size_t cap = w->capcand ? w->capcand * 2 : 64;
+		uint64_t *v = sb_realloc(w->cand, cap * sizeof *v);
+		if (!v)
+			return SB_ENOMEM;
+		w->cand = v;
+		w->capcand = cap;
+	}
+	w->cand[w->ncand++] = h;
+	return SB_OK;
+}
+
+/* The id of a rejected row: every row with a readable id counts for the
+ * duplicate check, settled or rejected, so that "first at line N" means
+ * the first row of the file with that id whatever became of it. No
+ * partition holds a rejected row, so its line and id go to the spill of
+ * rejected ids (read back only when there are candidates). */
+static sb_status note_rejected_id(worker *w, uint64_t line, const char *id, size_t n)
+{
+	sb_batch *b = w->b;
+	_Alignas(8) char rec[96];
+	memcpy(rec, &line, 8);
+	rec[8] = (char)n;
+	memcpy(rec + 9, id, n);
+	size_t len = (9 + n + 7) & ~(size_t)7;
+	memset(rec + 9 + n, 0, len - 9 - n);
+	if (!w->ridbuf && !(w->ridbuf = sb_malloc(PART_BUF)))
+		return SB_ENOMEM;
+	if (w->ridlen + len > PART_BUF) {
+		sb_status st = spill(b->rid_fd, &b->rid_size, w->ridbuf, w->ridlen, &w->d);
+		if (st)
+			return st;
+		w->ridlen = 0;
+	}
+	memcpy(w->ridbuf + w->ridlen, rec, len);
+	w->ridlen += len;
+	return note_id(w, sb_claim_id_hash(id, n));
 }
 
 /* Resolves the persons of a batch of parsed rows and spills them. */
@@ -475,6 +571,8 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 			st = reject_row(w, pd[i].line, sb_crec_id(cr), cr->idlen,
 					"unknown person: not enrolled in persons.csv (or rejected there)",
 					true, cr->total);
+			if (!st)
+				st = note_rejected_id(w, pd[i].line, sb_crec_id(cr), cr->idlen);
 			continue;
 		}
 		cr->person = (uint32_t)pd[i].person;
@@ -489,17 +587,7 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 		cr->line = pd[i].line;
 		if ((st = put(w, sb_batch_partition_of(b, cr->person), cr, sb_crec_size(cr))))
 			break;
-		if (sb_pass_idset_add(b, pd[i].idhash)) {
-			if (w->ncand == w->capcand) {
-				size_t cap = w->capcand ? w->capcand * 2 : 64;
-				uint64_t *v = sb_realloc(w->cand, cap * sizeof *v);
-				if (!v)
-					return SB_ENOMEM;
-				w->cand = v;
-				w->capcand = cap;
-			}
-			w->cand[w->ncand++] = pd[i].idhash;
-		}
+		st = note_id(w, pd[i].idhash);
 	}
 	return st;
 }
@@ -555,6 +643,8 @@ static void *run_worker(void *arg)
 						  get(c, w->cols->col[C_ID]);
 			if ((w->st = reject_row(w, line, id.p, id.n, reason, p->total_ok, p->total)))
 				break;
+			if (id.n && id.n <= 64 && (w->st = note_rejected_id(w, line, id.p, id.n)))
+				break;
 			continue;
 		}
 		p->line = line;
@@ -578,6 +668,8 @@ static void *run_worker(void *arg)
 			if (w->plen[p])
 				w->st = spill(b->part_fd[p], &b->part_size[p], w->pbuf[p], w->plen[p], &w->d);
 		}
+		if (!w->st && w->ridlen)
+			w->st = spill(b->rid_fd, &b->rid_size, w->ridbuf, w->ridlen, &w->d);
 	}
 	if (w->st == SB_ENOMEM)
 		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -593,6 +685,10 @@ static sb_status reset_spill(sb_batch *b, int64_t size, sb_diag *d)
 					   strerror(errno));
 		atomic_store(&b->part_size[p], 0);
 	}
+	if (ftruncate(b->rid_fd, 0))
+		return sb_diag_set(d, SB_EIO, b->tmp, 0, 0, "cannot reset spill files: %s",
+				   strerror(errno));
+	atomic_store(&b->rid_size, 0);
 	return sb_pass_idset_init(b, size, d);
 }
 
@@ -655,18 +751,18 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 		}
 		if (st == SB_ENOMEM && !d->message[0])
 			sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		/* Line numbers: chunk i starts where chunk i-1's lines end. */
 		sb_free(b->chunk_base);
 		b->chunk_base = sb_calloc((size_t)nchunks, sizeof *b->chunk_base);
 		if (!b->chunk_base && !st)
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		res->rows = res->rejected = res->rejected_unreadable = 0;
 		res->rejected_total = 0;
-		/* Chunk 0 is read with its header (one line) or, cut into ranges,
-		 * from the start of the body, which is line 2. */
+		/* Chunk 0 was read with its header (one line, base 1) or, cut
+		 * into ranges, from the start of the body, which is line 2;
+		 * chunk i starts where chunk i-1's lines end. */
 		for (int i = 0; !st && i < nchunks; i++) {
 			b->chunk_base[i] = i ? b->chunk_base[i - 1] + (uint64_t)w[i - 1].lines :
-					       nchunks > 1 ? 2 : 1;
+					   nchunks > 1 ? 2 : 1;
 			res->rows += w[i].rows;
 			res->rejected += w[i].rejected;
 			if (w[i].overflow || !sb_fen_add(&res->rejected_total, w[i].rejected_total))
@@ -689,6 +785,7 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 				memcpy(b->cand + b->ncand, w[i].cand, w[i].ncand * sizeof *b->cand);
 			b->ncand += b->cand ? w[i].ncand : 0;
 			sb_free(w[i].cand);
+			sb_free(w[i].ridbuf);
 			for (int p = 0; p < b->partitions && w[i].pbuf; p++)
 				sb_free(w[i].pbuf[p]);
 			sb_free(w[i].pbuf);

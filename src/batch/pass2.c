@@ -11,9 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit_sink.h"
 #include "base/arena.h"
 #include "base/sort.h"
 #include "batch/pass_int.h"
+#include "compare/compare.h"
 #include "monitor/monitor_sink.h"
 #include "sink/explain.h"
 #include "sink/settlements.h"
@@ -319,7 +321,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 							  &w->d);
 	sb_person person;
 	uint32_t current = UINT32_MAX;
-	char id[72], level[48], reason[1100];
+	char id[72], level[48], dx[SB_CREC_DX_MAX + 1], reason[1100];
 	const sb_bperson *bp = NULL;
 	bool new_person = false;
 	for (i = 0; i < count && !st; i++) {
@@ -362,6 +364,9 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		}
 		c.total = r->total;
 		c.in_scope = r->in_scope;
+		memcpy(dx, sb_crec_id(r) + r->idlen + r->levlen, r->dxlen);
+		dx[r->dxlen] = '\0';
+		c.diagnosis = dx;
 		sb_settled x = {.line = r->line, .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
 				.claim = &c, .person = &person, .person_index = r->person,
 				.household = bp->household, .region = bp->region,
@@ -373,10 +378,14 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		c.pre_selfpay = r->pre_selfpay;
 		c.over_limit = r->over_limit;
 		const sb_crec_paid *paid = (const sb_crec_paid *)(r + 1);
-		c.npaid = r->npaid;
 		for (uint8_t k = 0; k < r->npaid; k++) {
-			c.paid[k].layer = paid[k].layer;
-			c.paid[k].fen = paid[k].fen;
+			if (paid[k].pad == SB_CREC_CLASS) {
+				c.classes[c.nclasses].sym = paid[k].layer;
+				c.classes[c.nclasses++].fen = paid[k].fen;
+			} else {
+				c.paid[c.npaid].layer = paid[k].layer;
+				c.paid[c.npaid++].fen = paid[k].fen;
+			}
 		}
 		bool explain = b->cfg->explain_id && !strcmp(b->cfg->explain_id, id);
 		for (int s = 0; s < run->nscen && !st; s++) {
@@ -575,7 +584,10 @@ static sb_status load_scenarios(run2 *run, sb_diag *d)
 				if (sb_policyset_intern(set, (sb_symkind)k, name, strlen(name)) != i)
 					return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			}
-		sb_status st = sb_policyset_load_dir(set, dir, d);
+		sb_status st = cfg->policy_root ? sb_policyset_set_root(set, cfg->policy_root, d) :
+						  SB_OK;
+		if (!st)
+			st = sb_policyset_load_dir(set, dir, d);
 		if (st)
 			return st;
 	}
@@ -597,15 +609,19 @@ static sb_status load_scenarios(run2 *run, sb_diag *d)
 static sb_status sinks_for(run2 *run)
 {
 	const sb_batch_config *cfg = run->b->cfg;
-	sb_status (*make[4])(sb_sink *);
+	sb_status (*make[6])(sb_sink *); /* one entry per sink below */
 	int n = 0;
 	make[n++] = sb_summary_sink_new;
-	if (!cfg->monitor_only)
+	if (!cfg->monitor_only && !cfg->no_settlements)
 		make[n++] = sb_settlements_sink_new;
 	if (cfg->explain_id)
 		make[n++] = sb_explain_sink_new;
 	if (cfg->monitor)
 		make[n++] = sb_monitor_sink_new;
+	if (cfg->audit)
+		make[n++] = sb_audit_sink_new;
+	if (cfg->compare && !cfg->monitor_only)
+		make[n++] = sb_compare_sink_new;
 	if (!(run->sinks = sb_calloc((size_t)n, sizeof *run->sinks)))
 		return SB_ENOMEM;
 	for (; run->nsinks < n; run->nsinks++)

@@ -6,10 +6,13 @@
 #include "sink/sink.h"
 
 typedef struct sb_claim_cols {
-	int col[18]; /* by the C_* columns of pass1.c */
+	int col[19]; /* by the C_* columns of pass1.c */
 	int npaid;
 	int paid_col[SB_MAX_PAID];
 	int paid_layer[SB_MAX_PAID];
+	int nclass; /* class_<name> columns (format-2 item classes) */
+	int class_col[SB_MAX_CLASSES];
+	int class_sym[SB_MAX_CLASSES];
 	size_t ncols;
 } sb_claim_cols;
 

@@ -357,6 +357,10 @@ static sb_status chunk_rows(pchunk *k)
 		p->scheme = row.scheme;
 		for (int i = 0; i < 6; i++) /* six digits, checked by the row reader */
 			p->region = p->region * 10 + (uint32_t)(row.region[i] - '0');
+		p->continuous_years = (int8_t)row.continuous_years;
+		p->claimless_years = (int8_t)row.claimless_years;
+		p->uncovered_years = (int8_t)row.uncovered_years;
+		p->enrolled_from = row.enrolled_from;
 		for (size_t i = 0; i < sb_policyset_count(b->set); i++)
 			if (sb_policyset_at(b->set, i) == pol)
 				p->policy = (uint16_t)i;
@@ -786,6 +790,10 @@ void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p)
 	p->employment = bp->employment;
 	p->tier = bp->tier;
 	p->nidents = bp->nidents;
+	p->continuous_years = bp->continuous_years;
+	p->claimless_years = bp->claimless_years;
+	p->uncovered_years = bp->uncovered_years;
+	p->enrolled_from = bp->enrolled_from;
 	if (bp->nidents) /* idents is NULL when identities.csv has no rows */
 		memcpy(p->idents, b->idents + bp->ident_off, bp->nidents * sizeof *p->idents);
 }

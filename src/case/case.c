@@ -18,12 +18,13 @@
 static const char *const case_keys[] = {"name", "source", "policy", "policy_file", "persons",
 					"claims", "expect", "expect_error", "monitor", NULL};
 static const char *const person_keys[] = {"id", "scheme", "region", "household", "employment",
-					  "tier", "identities", "income", NULL};
+					  "tier", "identities", "income", "continuous_years",
+					  "claimless_years", "uncovered_years", "enrolled_from", NULL};
 static const char *const ident_keys[] = {"identity", "from", "to", NULL};
 static const char *const claim_keys[] = {"id", "person", "date", "visit", "level", "place",
 					 "filing", "total", "in_scope", "pre_selfpay",
 					 "over_limit", "paid", "care_region", "facility",
-					 "diagnosis", NULL};
+					 "diagnosis", "classes", NULL};
 
 static sb_status oom(sb_diag *d)
 {
@@ -80,6 +81,24 @@ static sb_status read_person(sb_case *k, sb_ynode n, sb_case_person *cp, sb_diag
 		return st;
 	cp->income = -1;
 	if ((v = sb_ynode_get(n, "income")).n && (st = sb_ynode_money(v, "income", &cp->income, d)))
+		return st;
+	static const char *const years[] = {"continuous_years", "claimless_years", "uncovered_years"};
+	int16_t *yv[] = {&p->continuous_years, &p->claimless_years, &p->uncovered_years};
+	for (size_t i = 0; i < 3; i++) {
+		*yv[i] = -1;
+		int64_t bp;
+		const char *bad;
+		if (!(v = sb_ynode_get(n, years[i])).n)
+			continue;
+		t = sb_ynode_text(v, &len);
+		if (!t || sb_bp_parse(t, len, 0, &bp, &bad) || bp % 10000 || bp < 0 || bp > 990000)
+			return sb_ynode_error(d, SB_EINPUT, v, "%s must be a whole number of years from 0 "
+					      "to 99", years[i]);
+		*yv[i] = (int16_t)(bp / 10000);
+	}
+	p->enrolled_from = SB_DATE_NONE;
+	if ((v = sb_ynode_get(n, "enrolled_from")).n &&
+	    (st = sb_ynode_date(v, "enrolled_from", &p->enrolled_from, d)))
 		return st;
 	sb_ynode ids = sb_ynode_get(n, "identities");
 	if (!ids.n)
@@ -189,6 +208,29 @@ static sb_status read_claim(sb_case *k, sb_ynode n, sb_case_claim *cc, sb_diag *
 		return st;
 	if ((v = sb_ynode_get(n, "over_limit")).n && (st = claim_money(v, "over_limit", &c->over_limit, d)))
 		return st;
+	if ((v = sb_ynode_get(n, "diagnosis")).n && (st = text(&k->arena, v, "diagnosis", &c->diagnosis, d)))
+		return st;
+	sb_ynode cls = sb_ynode_get(n, "classes");
+	if (cls.n) {
+		if (!sb_ynode_is_map(cls) || sb_ynode_len(cls) > SB_MAX_CLASSES)
+			return sb_ynode_error(d, SB_EINPUT, cls,
+					      "classes must map at most %d item classes to in-scope amounts",
+					      SB_MAX_CLASSES);
+		for (size_t i = 0; i < sb_ynode_len(cls); i++) {
+			sb_ynode key = sb_ynode_key(cls, i);
+			t = sb_ynode_text(key, &len);
+			int sym = t ? sb_policyset_symbol(k->set, SB_SYM_CLASS, t, len) : -1;
+			if (sym < 0)
+				return sb_ynode_error(d, SB_EINPUT, key,
+						      "classes names \"%.*s\", which no layer of the policy "
+						      "names under classes", (int)(t ? len : 0), t ? t : "");
+			c->classes[c->nclasses].sym = sym;
+			if ((st = claim_money(sb_ynode_value(cls, i), "class amount",
+					      &c->classes[c->nclasses].fen, d)))
+				return st;
+			c->nclasses++;
+		}
+	}
 	sb_ynode paid = sb_ynode_get(n, "paid");
 	if (paid.n) {
 		if (!sb_ynode_is_map(paid) || sb_ynode_len(paid) > SB_MAX_PAID)
@@ -265,6 +307,12 @@ static sb_status run_case(sb_case *k, sb_ynode root, sb_diag *d)
 	for (size_t i = 0; i < sb_ynode_len(persons); i++) {
 		if ((st = read_person(k, sb_ynode_item(persons, i), &k->persons[i], d)))
 			return st;
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(k->persons[j].p.id, k->persons[i].p.id, SB_ID_LEN))
+				return sb_ynode_error(d, SB_EINPUT, sb_ynode_item(persons, i),
+						      "duplicate person %.*s: it is listed as person %zu "
+						      "already; list each person once",
+						      SB_ID_LEN, k->persons[i].p.id, j + 1);
 		k->npersons++;
 	}
 	for (size_t i = 0; i < sb_ynode_len(claims); i++) {

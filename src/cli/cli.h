@@ -11,6 +11,13 @@ int sb_cmd_roster(int argc, char **argv);
 int sb_cmd_pseudonymize(int argc, char **argv);
 int sb_cmd_monitor(int argc, char **argv);
 int sb_cmd_code_texts(int argc, char **argv);
+int sb_cmd_serve(int argc, char **argv);
+int sb_cmd_export(int argc, char **argv);
+int sb_cmd_verify_log(int argc, char **argv);
+int sb_cmd_audit(int argc, char **argv);
+int sb_cmd_verify_evidence(int argc, char **argv);
+int sb_cmd_compare(int argc, char **argv);
+int sb_cmd_report(int argc, char **argv);
 
 /* The batch's progress bar on stderr when it is a terminal (cmd_settle.c):
  * an sb_batch_progress_fn, arg unused. */

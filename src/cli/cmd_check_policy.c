@@ -13,14 +13,19 @@ int sb_cmd_check_policy(int argc, char **argv)
 {
 	bool quiet = false;
 	int first = 1;
+	const char *root = NULL;
 	for (; first < argc && argv[first][0] == '-'; first++) {
 		if (!strcmp(argv[first], "-q") || !strcmp(argv[first], "--quiet")) {
 			quiet = true;
+		} else if (!strcmp(argv[first], "--policy-root") && first + 1 < argc) {
+			root = argv[++first];
 		} else if (!strcmp(argv[first], "--help")) {
-			printf("usage: sanbao check-policy [-q] FILE|DIR...\n"
+			printf("usage: sanbao check-policy [-q] [--policy-root DIR] FILE|DIR...\n"
 			       "Validates policy files and prints a summary of each: layers,\n"
 			       "conditions, deductibles, rates, bands, caps, adjustments, by version.\n"
-			       "-q prints only errors and the count of valid policies.\n");
+			       "-q prints only errors and the count of valid policies.\n"
+			       "--policy-root DIR: the folder tree `extends` may reach (default:\n"
+			       "the parent of each FILE's or DIR's folder).\n");
 			return 0;
 		} else {
 			fprintf(stderr, "sanbao check-policy: unknown option %s\n", argv[first]);
@@ -41,9 +46,11 @@ int sb_cmd_check_policy(int argc, char **argv)
 		struct stat st;
 		sb_diag d;
 		sb_diag_clear(&d);
-		sb_status rc = !stat(argv[i], &st) && S_ISDIR(st.st_mode) ?
-				       sb_policyset_load_dir(set, argv[i], &d) :
-				       sb_policyset_load_file(set, argv[i], NULL, &d);
+		sb_status rc = root ? sb_policyset_set_root(set, root, &d) : SB_OK;
+		if (!rc)
+			rc = !stat(argv[i], &st) && S_ISDIR(st.st_mode) ?
+				     sb_policyset_load_dir(set, argv[i], &d) :
+				     sb_policyset_load_file(set, argv[i], NULL, &d);
 		if (rc) {
 			char msg[1400];
 			fprintf(stderr, "%s\n", sb_diag_format(&d, msg, sizeof msg));

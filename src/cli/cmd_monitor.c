@@ -16,7 +16,8 @@ static const char usage_text[] =
 	"approaching.csv (units at 80%% or more that have not crossed), monitor.json\n"
 	"(counts by region, identity and rule; SDG 3.8.2 financial protection when\n"
 	"persons.csv gives household income) and rejects.csv into --out.\n"
-	"Resident IDs are masked in the outputs unless --show-ids.\n";
+	"Resident IDs are masked in the outputs unless --show-ids. --policy-root DIR sets\n"
+	"the folder tree `extends` may reach (default: the parent of --policies).\n";
 
 int sb_cmd_monitor(int argc, char **argv)
 {
@@ -41,6 +42,8 @@ int sb_cmd_monitor(int argc, char **argv)
 		}
 		if (!strcmp(a, "--policies"))
 			cfg.policies_dir = v;
+		else if (!strcmp(a, "--policy-root"))
+			cfg.policy_root = v;
 		else if (!strcmp(a, "--persons"))
 			cfg.persons_path = v;
 		else if (!strcmp(a, "--identities"))

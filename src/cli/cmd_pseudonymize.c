@@ -16,13 +16,19 @@ static const char usage_text[] =
 	"digits: the start of HMAC(key, ID), over SM3 (国密, default) or SHA-256. Both\n"
 	"departments compute the same pseudonym with the same key file, so `sanbao\n"
 	"roster` and `sanbao monitor` give the same findings on pseudonymised files.\n"
-	"  --key FILE       the shared key: the file's raw bytes, at least 16 of them\n"
-	"                   (e.g. `head -c 32 /dev/urandom > shared.key`)\n"
+	"  --key FILE       the shared key: the file's bytes as they are, except that one\n"
+	"                   line ending at the very end (LF or CR LF) is not part of it;\n"
+	"                   at least 16 bytes (e.g. `head -c 32 /dev/urandom > shared.key`)\n"
 	"  --hash H         sm3 (default) or sha256; both sides must use the same\n"
 	"  --columns a,b    the ID columns (default: person, certno, psn_no, and id when\n"
-	"                   its values are resident IDs: a claim id is left alone)\n"
+	"                   any of its values is shaped like an ID: a claim id is left)\n"
 	"  --show-ids       print invalid IDs whole in the report (masked by default)\n"
-	"Invalid IDs are left as they are and listed on stderr with their lines.\n";
+	"In an ID column, a value that is not a valid ID (a wrong check digit, a blank,\n"
+	"a lower-case x, a digit short) is never written as it is: it becomes \"PSX\" and\n"
+	"16 hex digits of its HMAC, which no reader takes for a person, and is listed\n"
+	"on stderr with its line. Values shaped like IDs in other columns (e.g.\n"
+	"guardian_certno, sfzh) are carried and warned of: name them with --columns.\n"
+	"IN.csv must be a regular file (it is read twice).\n";
 
 int sb_cmd_pseudonymize(int argc, char **argv)
 {
@@ -103,8 +109,16 @@ int sb_cmd_pseudonymize(int argc, char **argv)
 		fprintf(stderr, "sanbao pseudonymize: %s has no ID column (person, certno, psn_no, "
 				"or id holding resident IDs): the copy is unchanged; name them with "
 				"--columns\n", in);
+	if (st.shaped)
+		fprintf(stderr, "sanbao pseudonymize: warning: %lld values shaped like resident IDs "
+				"in column%s %s (first on line %ld) are carried as they are: if they "
+				"are IDs, name the column%s with --columns (with the ID columns) to "
+				"replace them\n",
+			st.shaped, strchr(st.shaped_columns, ',') ? "s" : "", st.shaped_columns,
+			st.shaped_line, strchr(st.shaped_columns, ',') ? "s" : "");
 	printf("sanbao pseudonymize: %lld rows, %lld IDs replaced in [%s] (HMAC-%s, %.2f s), "
-	       "%lld already pseudonyms, %lld invalid IDs left as they were, %lld rows not carried\n",
+	       "%lld already pseudonyms, %lld invalid IDs replaced by PSX markers, %lld rows not "
+	       "carried\n",
 	       st.rows, st.replaced, st.columns, hash == SB_PSEUDO_SHA256 ? "SHA256" : "SM3", secs,
 	       st.kept, st.invalid, st.dropped);
 	return st.dropped ? 1 : 0;

@@ -9,7 +9,7 @@
 
 static const char usage_text[] =
 	"usage: sanbao roster --policies DIR --persons F --identities F [--settlements F]\n"
-	"                     --out DIR [--show-ids]\n"
+	"                     --out DIR [--show-ids] [--policy-root DIR]\n"
 	"Checks a civil-affairs roster (identities.csv) against enrolment (persons.csv)\n"
 	"and, with --settlements, against settlements.csv from `sanbao settle`. Writes\n"
 	"into --out:\n"
@@ -47,6 +47,8 @@ int sb_cmd_roster(int argc, char **argv)
 			continue;
 		} else if (!strcmp(a, "--policies")) {
 			slot = &cfg.policies_dir;
+		} else if (!strcmp(a, "--policy-root")) {
+			slot = &cfg.policy_root;
 		} else if (!strcmp(a, "--persons")) {
 			slot = &cfg.persons_path;
 		} else if (!strcmp(a, "--identities")) {

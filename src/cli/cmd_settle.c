@@ -8,13 +8,15 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sanbao/audit.h"
 #include "sanbao/batch.h"
 #include "sanbao/policy.h"
 
 static const char usage_text[] =
 	"usage: sanbao settle --policies DIR --persons F [--identities F] --claims F --out DIR\n"
 	"                     [--threads N] [--explain CLAIM_ID] [--tmp DIR] [--monitor]\n"
-	"                     [--poverty-line YUAN] [--show-ids] [--quiet]\n"
+	"                     [--poverty-line YUAN] [--show-ids] [--quiet] [--policy-root DIR]\n"
+	"                     [--evidence]\n"
 	"Settles every claim through the layers of its region's policy and writes\n"
 	"settlements.csv, rejects.csv and summary.json into --out (with --monitor also\n"
 	"warnings.csv, approaching.csv and monitor.json). They replace an earlier run's\n"
@@ -22,7 +24,11 @@ static const char usage_text[] =
 	"  --threads N        worker threads (default: one per core)\n"
 	"  --explain ID       print that claim's settlement step by step\n"
 	"  --tmp DIR          folder for spill files (default: --out)\n"
-	"  --partition-mb N   claims CSV megabytes per partition (default 32)\n";
+	"  --partition-mb N   claims CSV megabytes per partition (default 32)\n"
+	"  --policy-root DIR  the folder tree `extends` may reach (default: the parent\n"
+	"                     of --policies)\n"
+	"  --evidence         also write evidence.txt: an SM3 Merkle tree over the\n"
+	"                     outputs' rows and the inputs (sanbao verify-evidence)\n";
 
 /* The bar as the batch used to draw it: from two seconds on, the stage's
  * share done, redrawn at each report; wiped when the claims are settled. */
@@ -85,7 +91,7 @@ int sb_cmd_settle(int argc, char **argv)
 	sb_batch_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.progress = sb_cli_progress;
-	bool quiet = false;
+	bool quiet = false, evidence = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -95,6 +101,8 @@ int sb_cmd_settle(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--policies") && v) {
 			cfg.policies_dir = v;
+		} else if (!strcmp(a, "--policy-root") && v) {
+			cfg.policy_root = v;
 		} else if (!strcmp(a, "--persons") && v) {
 			cfg.persons_path = v;
 		} else if (!strcmp(a, "--identities") && v) {
@@ -134,6 +142,8 @@ int sb_cmd_settle(int argc, char **argv)
 			takes = false;
 			if (!strcmp(a, "--monitor")) {
 				cfg.monitor = true;
+			} else if (!strcmp(a, "--evidence")) {
+				evidence = true;
 			} else if (!strcmp(a, "--show-ids")) {
 				cfg.show_ids = true;
 			} else if (!strcmp(a, "--quiet")) {
@@ -167,6 +177,21 @@ int sb_cmd_settle(int argc, char **argv)
 		fprintf(stderr, "sanbao settle: %s\n", sb_diag_format(&d, msg, sizeof msg));
 		return 1;
 	}
+	char root[65] = "";
+	if (evidence) {
+		static const char *const plain[] = {"settlements.csv", "rejects.csv", "summary.json",
+						    NULL};
+		static const char *const monitored[] = {"settlements.csv", "rejects.csv",
+							"summary.json", "warnings.csv",
+							"approaching.csv", "monitor.json", NULL};
+		const char *inputs[] = {cfg.persons_path, cfg.identities_path, cfg.claims_path};
+		if ((st = sb_audit_evidence_run(cfg.out_dir, cfg.monitor ? monitored : plain,
+						cfg.policies_dir, inputs, 3, root, &d))) {
+			char msg[1400];
+			fprintf(stderr, "sanbao settle: %s\n", sb_diag_format(&d, msg, sizeof msg));
+			return 1;
+		}
+	}
 	if (cfg.explain_id && !t.explained)
 		fprintf(stderr, "sanbao settle: claim %s was not settled (not in the input, or "
 				"rejected: see rejects.csv)\n", cfg.explain_id);
@@ -186,6 +211,8 @@ int sb_cmd_settle(int argc, char **argv)
 	put_money("out of pocket", t.oop, "个人负担");
 	printf("  outputs: %s/settlements.csv, %s/rejects.csv, %s/summary.json\n", cfg.out_dir,
 	       cfg.out_dir, cfg.out_dir);
+	if (evidence)
+		printf("  evidence: %s/evidence.txt, root (SM3) %s\n", cfg.out_dir, root);
 	if (t.unresolved)
 		fprintf(stderr, "sanbao settle: warning: monitoring thresholds of %lld claims could not "
 				"be resolved (no income for the year before their policy year): those "

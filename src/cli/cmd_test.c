@@ -33,5 +33,12 @@ int sb_cmd_test(int argc, char **argv)
 		return 1;
 	}
 	printf("%d passed, %d failed\n", stats.passed, stats.failed);
+	/* Nothing run is no pass: a wrong folder must not look green. */
+	if (!stats.passed && !stats.failed) {
+		fprintf(stderr, "sanbao test: no cases found in the paths given (case files are "
+				"*.yaml without a top-level sanbao: key%s)\n",
+			stats.skipped_files ? "; only policy files were met" : "");
+		return 1;
+	}
 	return stats.failed ? 1 : 0;
 }

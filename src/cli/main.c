@@ -16,10 +16,17 @@ static const struct command commands[] = {
 	{"test", sb_cmd_test, "test PATH...                run case files (folders are searched)"},
 	{"settle", sb_cmd_settle, "settle --policies DIR --persons F [--identities F] --claims F --out DIR"},
 	{"check-policy", sb_cmd_check_policy, "check-policy FILE...        validate policies and summarise them"},
+	{"compare", sb_cmd_compare, "compare --baseline DIR --reform DIR... --persons F --claims F --out DIR   reforms"},
+	{"report", sb_cmd_report, "report --in DIR [--in DIR...] --out FILE.html   an HTML report with charts"},
 	{"monitor", sb_cmd_monitor, "monitor --policies DIR --persons F --settlements F --out DIR   warnings"},
 	{"gen", sb_cmd_gen, "gen --persons N --seed S [--year Y] --out DIR   synthetic province"},
 	{"roster", sb_cmd_roster, "roster --policies DIR --persons F --identities F [--settlements F] --out DIR"},
 	{"code-texts", sb_cmd_code_texts, "code-texts --frame F.yaml [--meta M.csv] [--gold G.csv] --out DIR DOC...   code policy texts"},
+	{"serve", sb_cmd_serve, "serve --policies DIR --db F --facilities F --tokens F [--listen A]   online settlement"},
+	{"export", sb_cmd_export, "export --db F --out DIR     the service's store as CSV"},
+	{"verify-log", sb_cmd_verify_log, "verify-log --db F           check the service's audit chain"},
+	{"audit", sb_cmd_audit, "audit --policies DIR --persons F [--identities F] --claims F --out DIR [--rules F]"},
+	{"verify-evidence", sb_cmd_verify_evidence, "verify-evidence DIR [--root HEX]   check outputs against evidence.txt"},
 	{"pseudonymize", sb_cmd_pseudonymize, "pseudonymize --key FILE [--hash sm3|sha256] IN.csv OUT.csv   keyed IDs"},
 };
 

@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "sanbao/csv.h"
+
 /* ---- text ---------------------------------------------------------------- */
 
 static void put_fen(FILE *f, sb_fen v)
@@ -42,12 +44,29 @@ static const char *identity_name(const sb_policyset *set, int sym)
 	return n ? n : "none";
 }
 
-static void text_calc(FILE *f, const sb_trace_calc *c, sb_fen base)
+static void text_calc(FILE *f, const sb_trace_calc *c, sb_fen base, bool v2)
 {
+	if (v2 && c->lump) {
+		fprintf(f, "    lump ");
+		put_fen(f, c->lump_amount);
+		fprintf(f, " once a policy year when B > ");
+		put_fen(f, c->lump_above);
+		fprintf(f, c->lump_paid_before ? ": already paid this policy year\n" :
+			   c->lump_triggered ? ": triggered\n" : ": not triggered\n");
+	}
 	fprintf(f, "    deductible D = ");
 	put_fen(f, c->deductible);
 	fprintf(f, c->repeat ? " (repeat: claim %u this policy year)\n" :
 			       " (claim %u this policy year)\n", c->claim_no);
+	if (v2 && c->deduct_year) {
+		fprintf(f, "    deductible once a year at the highest level: standard ");
+		put_fen(f, c->deduct_standard);
+		fprintf(f, " - charged this year ");
+		put_fen(f, c->deduct_charged);
+		fprintf(f, "; this claim absorbs ");
+		put_fen(f, c->deducted);
+		fputc('\n', f);
+	}
 	fprintf(f, "    accumulated C0 = ");
 	put_fen(f, c->c0);
 	fprintf(f, " -> C1 = ");
@@ -86,6 +105,36 @@ static void text_calc(FILE *f, const sb_trace_calc *c, sb_fen base)
 	} else {
 		fprintf(f, "    cap none\n");
 	}
+	if (v2 && c->has_cap_point) {
+		if (c->cap_point >= 0) {
+			fprintf(f, "    cap point: the payment reaches the room at accumulated ");
+			put_fen(f, c->cap_point);
+			fprintf(f, "; above it ");
+			put_fen(f, c->above_cap);
+			fputc('\n', f);
+		} else {
+			fprintf(f, "    cap point: not reached on this claim (above it 0.00)\n");
+		}
+	}
+	if (v2 && c->has_floor) {
+		fprintf(f, "    floor ");
+		put_fen(f, c->floor);
+		fprintf(f, c->floor_raised ? ": raised to the floor\n" : ": not below it\n");
+	}
+	if (v2 && c->has_cap_month) {
+		fprintf(f, "    month cap ");
+		put_fen(f, c->cap_month);
+		fprintf(f, " (paid this month ");
+		put_fen(f, c->month_paid);
+		fprintf(f, "; room ");
+		put_fen(f, c->month_room);
+		fprintf(f, c->cap_month_limited ? ") limited by it\n" : ")\n");
+	}
+	if (v2 && c->has_cap_claim) {
+		fprintf(f, "    claim cap ");
+		put_fen(f, c->cap_claim);
+		fprintf(f, c->cap_claim_limited ? ": limited by it\n" : "\n");
+	}
 	fprintf(f, "    raw ");
 	put_raw(f, c->raw);
 	fprintf(f, " rounded half up to ");
@@ -98,17 +147,91 @@ static void text_calc(FILE *f, const sb_trace_calc *c, sb_fen base)
 	}
 }
 
-static void text_layer(FILE *f, const sb_trace_layer *l)
+static const char *const part_words[] = {"in_scope", "pre_selfpay", "over_limit",
+					 "out_of_scope"};
+
+static void text_base_v2(FILE *f, const sb_policyset *set, const sb_trace *t,
+			 const sb_trace_layer *l)
+{
+	fprintf(f, "    base: ");
+	if (l->above >= 0 && l->above < t->nlayers) {
+		fprintf(f, "the part of layer %s's base above its cap point", t->layer[l->above].id);
+	} else {
+		int n = 0;
+		for (int k = 0; k < 4; k++) {
+			if (!l->part_bp[k])
+				continue;
+			fprintf(f, "%s", n++ ? " + " : "");
+			put_rate(f, l->part_bp[k]);
+			fprintf(f, " of %s left ", part_words[k]);
+			put_fen(f, l->part_left[k]);
+		}
+	}
+	fprintf(f, " = ");
+	put_fen(f, l->base_before);
+	fputc('\n', f);
+	for (uint8_t i = 0; i < l->nclasses; i++) {
+		const sb_trace_class *k = &l->cls[i];
+		fprintf(f, "    class %s: ", sb_policyset_symbol_name(set, SB_SYM_CLASS, k->sym));
+		put_fen(f, k->amount);
+		if (k->pay_first) {
+			fprintf(f, ", pays first ");
+			put_fen(f, k->pay_first);
+		}
+		if (k->rate >= 0) {
+			fprintf(f, ", flat ");
+			put_fen(f, k->amount - k->pay_first);
+			fprintf(f, " x ");
+			put_rate(f, k->rate);
+			fprintf(f, " = ");
+			put_raw(f, k->part);
+		} else {
+			fprintf(f, ", at the layer's rates");
+		}
+		fputc('\n', f);
+	}
+	if (l->has_pay_first) {
+		fprintf(f, "    pay first ");
+		if (l->pay_first_bp >= 0) {
+			put_rate(f, l->pay_first_bp);
+			fprintf(f, " of ");
+			put_fen(f, l->base_before);
+		} else {
+			fprintf(f, "by item class");
+		}
+		fprintf(f, " = ");
+		put_fen(f, l->pay_first);
+		fprintf(f, " (the person's)\n");
+	}
+}
+
+static void text_layer(FILE *f, const sb_policyset *set, const sb_trace *t,
+		       const sb_trace_layer *l)
 {
 	fprintf(f, "  layer %s %s%s%s%s\n", l->id, l->name, *l->fund_code ? " [" : "",
 		l->fund_code, *l->fund_code ? "]" : "");
 	if (!l->when_held) {
-		if (!l->refused)
+		if (l->in_waiting) {
+			char until[11];
+			sb_date_format(t->waiting_until, until);
+			fprintf(f, "    in the person's waiting period after a late enrolment (the funds "
+				"pay from %s): not applied\n", until);
+		} else if (l->v2 && l->after_blocked && l->after >= 0 && l->after < t->nlayers)
+			fprintf(f, "    opens only once layer %s's annual cap is used up; it is not: "
+				"not applied\n", t->layer[l->after].id);
+		else if (!l->refused)
 			fprintf(f, "    conditions (when) do not hold: not applied\n");
 		return;
 	}
 	if (!l->resolved)
 		return;
+	if (l->cap_raise || l->rate_raise) {
+		fprintf(f, "    continuity: cap raised by ");
+		put_fen(f, l->cap_raise);
+		fprintf(f, ", rates by ");
+		put_rate(f, l->rate_raise);
+		fprintf(f, " (years of continuous enrolment, claimless years)\n");
+	}
 	if (l->nadjust) {
 		fprintf(f, "    adjust applied:");
 		for (uint16_t j = 0; j < l->nadjust; j++)
@@ -119,23 +242,29 @@ static void text_layer(FILE *f, const sb_trace_layer *l)
 	if (!l->has_base) {
 		if (l->skipped == SB_TRACE_SKIP_PENALTY) {
 			fprintf(f, "    skipped by a penalty entry; without it:\n");
-			text_calc(f, &l->calc, l->base);
+			text_calc(f, &l->calc, l->base, l->v2);
 		} else if (l->skipped == SB_TRACE_SKIP_ADJUST) {
 			fprintf(f, "    skipped by an adjust entry: not applied\n");
 		}
 		return;
 	}
+	if (l->v2)
+		text_base_v2(f, set, t, l);
 	fprintf(f, "    base B = ");
 	put_fen(f, l->base);
-	fprintf(f, " (%s%s)\n", l->base_with_pre_selfpay ? "in-scope and pre-selfpay left" :
-							   "in-scope left",
-		l->less_penalties ? ", less earlier layers' penalties" : "");
+	if (l->v2)
+		fprintf(f, "%s%s\n", l->less_penalties ? " (less earlier layers' penalties)" : "",
+			l->has_pay_first ? " (after paying first)" : "");
+	else
+		fprintf(f, " (%s%s)\n", l->base_with_pre_selfpay ? "in-scope and pre-selfpay left" :
+								   "in-scope left",
+			l->less_penalties ? ", less earlier layers' penalties" : "");
 	if (l->given) {
 		if (l->refused)
 			return;
 		fprintf(f, "    paid elsewhere (given on the claim)\n");
 	} else if (l->computed) {
-		text_calc(f, &l->calc, l->base);
+		text_calc(f, &l->calc, l->base, l->v2);
 		if (l->has_penalty) {
 			fprintf(f, "    penalty: ");
 			put_fen(f, l->without_penalty);
@@ -180,7 +309,7 @@ void sb_explain_text(FILE *f, const sb_policyset *set, const sb_trace *t)
 		put_fen(f, t->out_of_scope);
 		fputc('\n', f);
 		for (uint16_t i = 0; i < t->nlayers; i++)
-			text_layer(f, &t->layer[i]);
+			text_layer(f, set, t, &t->layer[i]);
 	}
 	if (t->settled) {
 		fprintf(f, "  fund ");
@@ -199,22 +328,10 @@ void sb_explain_text(FILE *f, const sb_policyset *set, const sb_trace *t)
 
 static void j_str(FILE *f, const char *s)
 {
-	if (!s) {
+	if (s)
+		sb_json_str(f, s);
+	else
 		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 static void j_key(FILE *f, bool *first, const char *k)
@@ -271,7 +388,47 @@ static void j_krate(FILE *f, bool *first, int64_t bp)
 	j_kstr(f, first, "rate", buf);
 }
 
-static void json_calc(FILE *f, const sb_trace_calc *c)
+static void json_calc_v2(FILE *f, bool *first, const sb_trace_calc *c)
+{
+	bool vf = true;
+	j_key(f, first, "v2");
+	fputc('{', f);
+	if (c->deduct_year) {
+		j_kfen(f, &vf, "deductible_standard", c->deduct_standard);
+		j_kfen(f, &vf, "deductible_charged_before", c->deduct_charged);
+		j_kfen(f, &vf, "deductible_absorbed", c->deducted);
+	}
+	if (c->lump) {
+		j_kfen(f, &vf, "lump", c->lump_amount);
+		j_kfen(f, &vf, "lump_above", c->lump_above);
+		j_kbool(f, &vf, "lump_triggered", c->lump_triggered);
+		j_kbool(f, &vf, "lump_paid_before", c->lump_paid_before);
+	}
+	if (c->has_floor) {
+		j_kfen(f, &vf, "floor", c->floor);
+		j_kbool(f, &vf, "floor_raised", c->floor_raised);
+	}
+	if (c->has_cap_month) {
+		j_kfen(f, &vf, "cap_month", c->cap_month);
+		j_kfen(f, &vf, "month_paid", c->month_paid);
+		j_kfen(f, &vf, "month_room", c->month_room);
+		j_kbool(f, &vf, "cap_month_limited", c->cap_month_limited);
+	}
+	if (c->has_cap_claim) {
+		j_kfen(f, &vf, "cap_claim", c->cap_claim);
+		j_kbool(f, &vf, "cap_claim_limited", c->cap_claim_limited);
+	}
+	if (c->has_cap_point) {
+		if (c->cap_point >= 0)
+			j_kfen(f, &vf, "cap_point", c->cap_point);
+		else
+			j_knull(f, &vf, "cap_point");
+		j_kfen(f, &vf, "above_cap", c->above_cap);
+	}
+	fputc('}', f);
+}
+
+static void json_calc(FILE *f, const sb_trace_calc *c, bool v2)
 {
 	bool first = true;
 	fputc('{', f);
@@ -315,6 +472,8 @@ static void json_calc(FILE *f, const sb_trace_calc *c)
 	j_kfen(f, &first, "rounded", c->rounded);
 	j_kbool(f, &first, "limited_to_base", c->base_limited);
 	j_kfen(f, &first, "pays", c->pay);
+	if (v2)
+		json_calc_v2(f, &first, c);
 	fputc('}', f);
 }
 
@@ -362,7 +521,7 @@ void sb_explain_json_layer(FILE *f, const sb_policyset *set, const sb_trace *t, 
 		j_knull(f, &first, "given");
 	j_key(f, &first, l->skipped == SB_TRACE_SKIP_PENALTY ? "without_penalty_entries" : "calc");
 	if (l->computed)
-		json_calc(f, &l->calc);
+		json_calc(f, &l->calc, l->v2);
 	else
 		fputs("null", f);
 	if (l->has_penalty || (l->skipped == SB_TRACE_SKIP_PENALTY && l->computed)) {
@@ -388,6 +547,71 @@ void sb_explain_json_layer(FILE *f, const sb_policyset *set, const sb_trace *t, 
 		j_knull(f, &first, "pays");
 	}
 	j_kbool(f, &first, "refused", l->refused);
+	if (l->in_waiting)
+		j_kbool(f, &first, "in_waiting", true);
+	if (l->v2) {
+		/* Format 2: what the base is made of, pay first, after. */
+		bool vf = true;
+		j_key(f, &first, "v2");
+		fputc('{', f);
+		if (l->above >= 0 && l->above < t->nlayers) {
+			j_kstr(f, &vf, "base_above_cap_of", t->layer[l->above].id);
+		} else {
+			j_key(f, &vf, "base_parts");
+			fputc('[', f);
+			int n = 0;
+			for (int k = 0; k < 4; k++) {
+				if (!l->part_bp[k])
+					continue;
+				bool bf = true;
+				fputs(n++ ? ", {" : "{", f);
+				j_kstr(f, &bf, "part", part_words[k]);
+				j_krate(f, &bf, l->part_bp[k]);
+				j_kfen(f, &bf, "left", l->part_left[k]);
+				fputc('}', f);
+			}
+			fputc(']', f);
+		}
+		j_kfen(f, &vf, "base_before_pay_first", l->base_before);
+		if (l->cap_raise || l->rate_raise) {
+			j_kfen(f, &vf, "continuity_cap_raise", l->cap_raise);
+			j_kint(f, &vf, "continuity_rate_raise_bp", l->rate_raise);
+		}
+		if (l->nclasses) {
+			j_key(f, &vf, "classes");
+			fputc('[', f);
+			for (uint8_t k = 0; k < l->nclasses; k++) {
+				const sb_trace_class *cl = &l->cls[k];
+				bool cf = true;
+				fputs(k ? ", {" : "{", f);
+				j_kstr(f, &cf, "class", sb_policyset_symbol_name(set, SB_SYM_CLASS, cl->sym));
+				j_kfen(f, &cf, "amount", cl->amount);
+				j_kfen(f, &cf, "pay_first", cl->pay_first);
+				if (cl->rate >= 0) {
+					j_krate(f, &cf, cl->rate);
+					j_kraw(f, &cf, "flat", cl->part);
+				}
+				fputc('}', f);
+			}
+			fputc(']', f);
+		}
+		if (l->has_pay_first) {
+			j_key(f, &vf, "pay_first");
+			fputc('{', f);
+			bool pf = true;
+			if (l->pay_first_bp >= 0)
+				j_krate(f, &pf, l->pay_first_bp);
+			j_kfen(f, &pf, "amount", l->pay_first);
+			fputc('}', f);
+		} else {
+			j_knull(f, &vf, "pay_first");
+		}
+		if (l->after >= 0 && l->after < t->nlayers) {
+			j_kstr(f, &vf, "after_capped", t->layer[l->after].id);
+			j_kbool(f, &vf, "after_blocked", l->after_blocked);
+		}
+		fputc('}', f);
+	}
 	fputc('}', f);
 }
 
@@ -428,6 +652,10 @@ void sb_explain_json(FILE *f, const sb_policyset *set, const sb_trace *t)
 		j_kfen(f, &first, "pre_selfpay", t->pre_selfpay);
 		j_kfen(f, &first, "over_limit", t->over_limit);
 		j_kfen(f, &first, "out_of_scope", t->out_of_scope);
+		if (t->waiting_until) {
+			sb_date_format(t->waiting_until, date);
+			j_kstr(f, &first, "waiting_until", date);
+		}
 	}
 	j_key(f, &first, "layers");
 	fputc('[', f);

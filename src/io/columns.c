@@ -13,6 +13,10 @@ const sb_colspec sb_persons_columns[SB_PCOL_N] = {
 	[SB_PCOL_EMPLOYMENT] = {"employment", {NULL}, false},
 	[SB_PCOL_TIER] = {"tier", {NULL}, false},
 	[SB_PCOL_INCOME] = {"income", {NULL}, false},
+	[SB_PCOL_CONTINUOUS] = {"continuous_years", {NULL}, false},
+	[SB_PCOL_CLAIMLESS] = {"claimless_years", {NULL}, false},
+	[SB_PCOL_ENROLLED_FROM] = {"enrolled_from", {NULL}, false},
+	[SB_PCOL_UNCOVERED] = {"uncovered_years", {NULL}, false},
 };
 
 const sb_colspec sb_identities_columns[SB_ICOL_N] = {
@@ -41,6 +45,13 @@ const sb_colspec sb_claims_columns[SB_CCOL_N] = {
 	[SB_CCOL_OUT] = {"out_of_scope", {"fulamt_ownpay_amt", NULL}, false},
 	[SB_CCOL_FACILITY] = {"facility", {"fixmedins_code", NULL}, false},
 	[SB_CCOL_DIAGNOSIS] = {"diagnosis", {NULL}, false},
+	[SB_CCOL_BEGIN] = {"begin", {"begntime", NULL}, false},
+	[SB_CCOL_MDTRT] = {"mdtrt_id", {NULL}, false},
+	[SB_CCOL_HIFP] = {"hifp_pay", {NULL}, false},
+	[SB_CCOL_HIFMI] = {"hifmi_pay", {NULL}, false},
+	[SB_CCOL_HIFOB] = {"hifob_pay", {NULL}, false},
+	[SB_CCOL_MAF] = {"maf_pay", {NULL}, false},
+	[SB_CCOL_OTH] = {"oth_pay", {NULL}, false},
 };
 
 const sb_colspec sb_settlements_columns[SB_SCOL_N] = {

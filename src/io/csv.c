@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__SSE2__) && !defined(SB_CSV_SCALAR)
@@ -48,6 +49,7 @@ struct sb_csv {
 	int eof;          /* nothing follows data[len - 1] */
 	int io_errno;     /* a failed read: reported again on every call */
 	int multi;        /* the current record holds a quoted line feed */
+	int multiline_ok; /* a quoted field may hold a line feed (opt-in) */
 	int64_t base;     /* file offset of data[0] */
 	int64_t limit;    /* range reader: no record starts here or later */
 	long line;        /* physical line of data[pos] */
@@ -74,6 +76,8 @@ enum bad {
 	BAD_STRAY_QUOTE,
 	BAD_AFTER_QUOTE,
 	BAD_UNTERMINATED,
+	BAD_LINE_QUOTE,
+	BAD_UTF8,
 };
 
 enum { P_OK, P_MORE, P_BAD };
@@ -166,6 +170,80 @@ static int refill(sb_csv *c, sb_diag *d)
 			 strerror(c->io_errno));
 		return -1;
 	}
+}
+
+/* ---- text encoding ---------------------------------------------------- */
+
+size_t sb_utf8_valid(const char *text, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned b = p[i];
+		size_t k;
+		unsigned lo = 0x80, hi = 0xBF;
+
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b >= 0xC2 && b <= 0xDF) {
+			k = 1;
+		} else if (b >= 0xE0 && b <= 0xEF) {
+			k = 2;
+			if (b == 0xE0)
+				lo = 0xA0; /* overlong */
+			if (b == 0xED)
+				hi = 0x9F; /* surrogates */
+		} else if (b >= 0xF0 && b <= 0xF4) {
+			k = 3;
+			if (b == 0xF0)
+				lo = 0x90;
+			if (b == 0xF4)
+				hi = 0x8F; /* above U+10FFFF */
+		} else {
+			return i;
+		}
+		if (n - i <= k)
+			return i;
+		if (p[i + 1] < lo || p[i + 1] > hi)
+			return i;
+		for (size_t j = 2; j <= k; j++)
+			if ((p[i + j] & 0xC0) != 0x80)
+				return i;
+		i += k + 1;
+	}
+	return n;
+}
+
+int sb_looks_gbk(const char *text, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+
+	return n >= 2 && p[0] >= 0x81 && p[0] <= 0xFE && p[1] >= 0x40 &&
+	       p[1] <= 0xFE && p[1] != 0x7F;
+}
+
+/* 1 when a byte of [p, p + n) has its high bit set: the only records that
+ * need the UTF-8 check, and in claims files the rare ones. */
+static int has_high(const char *p, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__) && !defined(SB_CSV_SCALAR)
+	__m128i acc = _mm_setzero_si128();
+
+	for (; i + 16 <= n; i += 16)
+		acc = _mm_or_si128(acc, _mm_loadu_si128((const __m128i *)(
+						const void *)(p + i)));
+	if (_mm_movemask_epi8(acc))
+		return 1;
+#endif
+	for (; i < n; i++)
+		if ((unsigned char)p[i] & 0x80)
+			return 1;
+	return 0;
 }
 
 /* ---- record parsing --------------------------------------------------- */
@@ -319,6 +397,16 @@ static int parse_full(sb_csv *c, const char *s, const char *e,
 							open);
 				}
 				if (*p == '\n') {
+					/* One record per line: the quote
+					 * ends with its line, so one stray
+					 * '"' costs that line only. */
+					if (!c->multiline_ok) {
+						note_bad(r, BAD_LINE_QUOTE,
+							 open);
+						r->stop = BAD_LINE_QUOTE;
+						r->stop_at = p;
+						return P_BAD;
+					}
 					nl++;
 					r->inner++;
 					p++;
@@ -547,6 +635,25 @@ static void describe(const sb_csv *c, sb_diag *d, const char *s,
 			 "unterminated quoted field: the file ends before "
 			 "its closing quote");
 		break;
+	case BAD_UTF8: {
+		const char *at = r->at ? r->at : s;
+		size_t left = (size_t)(r->end - at);
+
+		csv_diag(c, d, SB_ESYNTAX, line, col,
+			 "record is not UTF-8 text (byte 0x%02X)%s",
+			 (unsigned char)*at,
+			 sb_looks_gbk(at, left)
+				 ? "; the file looks like GBK: convert it with "
+				   "iconv -f GBK -t UTF-8"
+				 : "; save the file as UTF-8");
+		break;
+	}
+	case BAD_LINE_QUOTE:
+		csv_diag(c, d, SB_ESYNTAX, line, col,
+			 "unterminated quoted field: the line ends before "
+			 "its closing quote (a field may not hold a line "
+			 "break; every record is one line)");
+		break;
 	case BAD_NONE:
 		break;
 	}
@@ -572,7 +679,8 @@ static int reject_stopped(sb_csv *c, sb_diag *d, const char *s,
 		return -1;
 	case BAD_LONG:
 		c->pos = (size_t)(s - c->data);
-		if (skip_record(c, d) < 0)
+		if ((c->multiline_ok ? skip_record(c, d) : skip_line(c, d)) <
+		    0)
 			return -2;
 		return -1;
 	default:
@@ -662,6 +770,12 @@ static int read_record(sb_csv *c, sb_diag *d)
 		c->raw.n = (size_t)(r.end - s);
 		if (c->raw.n > SB_CSV_MAX_RECORD)
 			note_bad(&r, BAD_LONG, NULL);
+		if (r.bad == BAD_NONE && has_high(s, c->raw.n)) {
+			size_t ok = sb_utf8_valid(s, c->raw.n);
+
+			if (ok < c->raw.n)
+				note_bad(&r, BAD_UTF8, s + ok);
+		}
 		if (r.bad != BAD_NONE) {
 			describe(c, d, s, &r);
 			c->nf = 0;
@@ -754,22 +868,84 @@ static sb_status read_header(sb_csv *c, sb_diag *d)
 	return SB_OK;
 }
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISFIFO(m) ? "a pipe or FIFO" : S_ISDIR(m) ? "a folder" :
+	       S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" :
+	       S_ISSOCK(m) ? "a socket" : "not a plain file";
+}
+
+static sb_status not_regular(const char *path, mode_t m, sb_diag *d)
+{
+	return sb_diag_set(d, SB_EIO, path, 0, 0,
+			   "not a regular file (%s): sanbao reads its inputs "
+			   "more than once, so a stream would lose rows; "
+			   "save it to a file first",
+			   file_kind(m));
+}
+
+sb_status sb_input_open(const char *path, int *fd, sb_diag *d)
+{
+	struct stat st;
+
+	*fd = -1;
+	if (stat(path, &st) != 0)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s",
+				   strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return not_regular(path, st.st_mode, d);
+	int k = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (k < 0)
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s",
+				   strerror(errno));
+	/* Replaced between the two looks: check what was opened. */
+	if (fstat(k, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(k);
+		return not_regular(path, st.st_mode, d);
+	}
+	/* O_NONBLOCK only kept open(2) from waiting; reads of a regular
+	 * file never block, but clear it all the same. */
+	int fl = fcntl(k, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(k, F_SETFL, fl & ~O_NONBLOCK);
+	*fd = k;
+	return SB_OK;
+}
+
+static sb_status open_on_fd(const char *path, int fd, sb_csv **out,
+			    sb_diag *d);
+
 sb_status sb_csv_open(const char *path, sb_csv **out, sb_diag *d)
+{
+	int fd;
+	sb_status st = sb_input_open(path, &fd, d);
+
+	*out = NULL;
+	if (st != SB_OK)
+		return st;
+	return open_on_fd(path, fd, out, d);
+}
+
+sb_status sb_csv_open_fd(const char *name, int fd, sb_csv **out, sb_diag *d)
+{
+	*out = NULL;
+	return open_on_fd(name, fd, out, d);
+}
+
+static sb_status open_on_fd(const char *path, int fd, sb_csv **out,
+			    sb_diag *d)
 {
 	sb_csv *c;
 	sb_status st;
 
-	*out = NULL;
 	st = csv_new(path, &c, d);
-	if (st != SB_OK)
+	if (st != SB_OK) {
+		close(fd);
 		return st;
-	c->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (c->fd < 0) {
-		(void)sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s",
-				  strerror(errno));
-		sb_csv_free(c);
-		return SB_EIO;
 	}
+	c->fd = fd;
 #ifdef POSIX_FADV_SEQUENTIAL
 	(void)posix_fadvise(c->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -964,6 +1140,11 @@ sb_csv_field sb_csv_raw(const sb_csv *c)
 	return c->raw;
 }
 
+void sb_csv_set_multiline(sb_csv *c, int on)
+{
+	c->multiline_ok = on != 0;
+}
+
 int sb_csv_multiline(const sb_csv *c)
 {
 	return c->multi;
@@ -1047,6 +1228,55 @@ void sb_out_char(sb_out *o, char ch)
 	if (o->n == sizeof(o->buf))
 		out_flush(o);
 	o->buf[o->n++] = ch;
+}
+
+/* The escape of one byte of a JSON string into e (at most 7 bytes and a
+ * NUL); returns its length, 0 when the byte stands for itself. */
+static size_t json_escape(unsigned char c, char e[8])
+{
+	if (c == '"' || c == '\\') {
+		e[0] = '\\';
+		e[1] = (char)c;
+		e[2] = '\0';
+		return 2;
+	}
+	if (c == '\n') {
+		memcpy(e, "\\n", 3);
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(e, 8, "\\u%04x", c);
+		return 6;
+	}
+	return 0;
+}
+
+void sb_out_json_str(sb_out *o, const char *s)
+{
+	char e[8];
+	sb_out_char(o, '"');
+	for (; *s; s++) {
+		size_t n = json_escape((unsigned char)*s, e);
+		if (n)
+			sb_out_bytes(o, e, n);
+		else
+			sb_out_char(o, *s);
+	}
+	sb_out_char(o, '"');
+}
+
+void sb_json_str(FILE *f, const char *s)
+{
+	char e[8];
+	fputc('"', f);
+	for (; *s; s++) {
+		size_t n = json_escape((unsigned char)*s, e);
+		if (n)
+			fwrite(e, 1, n, f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
 }
 
 /* Decimal digits of v, written backwards ending at end; returns the start. */

@@ -6,6 +6,7 @@
 
 #include "policy/policy_int.h"
 #include "sanbao/io.h"
+#include "sanbao/settle.h"
 
 static sb_csv_field cell(const sb_csv *c, int col)
 {
@@ -73,6 +74,32 @@ const char *sb_person_row_read(const sb_csv *c, const int *col, sb_person_row *r
 	}
 	row->household = cell(c, col[SB_PCOL_HOUSEHOLD]);
 	row->tier = cell(c, col[SB_PCOL_TIER]);
+	/* Enrolment facts: whole years 0-99, a date. */
+	static const struct { int col; const char *name; } years[] = {
+		{SB_PCOL_CONTINUOUS, "continuous_years"}, {SB_PCOL_CLAIMLESS, "claimless_years"},
+		{SB_PCOL_UNCOVERED, "uncovered_years"}};
+	int16_t *yv[] = {&row->continuous_years, &row->claimless_years, &row->uncovered_years};
+	for (size_t i = 0; i < 3; i++) {
+		*yv[i] = -1;
+		f = cell(c, col[years[i].col]);
+		if (!f.n)
+			continue;
+		int v = 0;
+		for (size_t k = 0; k < f.n && v >= 0; k++)
+			v = f.p[k] >= '0' && f.p[k] <= '9' && f.n <= 2 ? v * 10 + (f.p[k] - '0') : -1;
+		if (v < 0) {
+			snprintf(why, cap, "%s \"%s\" is not a whole number of years from 0 to 99",
+				 years[i].name, sb_io_shown(f.p, f.n, shown));
+			return why;
+		}
+		*yv[i] = (int16_t)v;
+	}
+	row->enrolled_from = SB_DATE_NONE;
+	f = cell(c, col[SB_PCOL_ENROLLED_FROM]);
+	if (f.n && sb_date_parse(f.p, f.n, 0, &row->enrolled_from, &w)) {
+		snprintf(why, cap, "enrolled_from \"%s\" %s", sb_io_shown(f.p, f.n, shown), w);
+		return why;
+	}
 	return NULL;
 }
 

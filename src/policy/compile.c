@@ -15,6 +15,10 @@ const char *const sb_place_names[] = {"local", "in_province", "cross_province", 
 const char *const sb_filing_names[] = {"filed", "referral", "emergency", "unfiled",
 				       "long_term", NULL};
 const char *const sb_income_kind_names[] = {"all", "urban", "rural", NULL};
+const char *const sb_of_names[] = {"total", "in_scope", "pre_selfpay", "over_limit",
+				   "out_of_scope", "cap", NULL};
+const char *const sb_part_names[] = {"in_scope", "pre_selfpay", "over_limit", "out_of_scope",
+				     NULL};
 
 int sb_name_index(const char *const *names, const char *p, size_t n)
 {
@@ -117,6 +121,129 @@ static sb_status share_val(sb_comp *c, sb_ynode n, const char *what, sb_val *v)
 	return SB_OK;
 }
 
+static sb_status need_v2(sb_comp *c, sb_ynode n, const char *what)
+{
+	if (c->format >= 2)
+		return SB_OK;
+	return sb_ynode_error(c->d, SB_EPOLICY, n,
+			      "%s is format 2: write `sanbao: 2` at the top of the policy file", what);
+}
+
+static sb_status bounds(sb_comp *c, sb_ynode n, const char *what, sb_val *v)
+{
+	sb_status st;
+	sb_ynode mn = sb_ynode_get(n, "min"), mx = sb_ynode_get(n, "max");
+	if (mn.n) {
+		if ((st = sb_ynode_money(mn, "min", &v->min, c->d)))
+			return st;
+		v->has_min = true;
+	}
+	if (mx.n) {
+		if ((st = sb_ynode_money(mx, "max", &v->max, c->d)))
+			return st;
+		v->has_max = true;
+	}
+	if (v->has_min && v->has_max && v->min > v->max)
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s: min is above max", what);
+	return SB_OK;
+}
+
+/* {share: r, of: what, year: previous|current, min, max} */
+static sb_status of_val(sb_comp *c, sb_ynode n, const char *what, sb_val *v)
+{
+	static const char *const keys[] = {"share", "of", "year", "min", "max", NULL};
+	static const char *const years[] = {"previous", "current", NULL};
+	sb_status st = sb_ynode_check_keys(n, "a share {share, of}", keys, c->d);
+	if (st || (st = need_v2(c, n, "{share, of}")))
+		return st;
+	v->kind = SB_VAL_OF;
+	if ((st = sb_ynode_bp(sb_ynode_get(n, "share"), "share", 0, 1000000, &v->v, c->d)))
+		return st;
+	sb_ynode of = sb_ynode_get(n, "of");
+	size_t len;
+	const char *t = sb_ynode_text(of, &len);
+	int i = t ? sb_name_index(sb_of_names, t, len) : -1;
+	if (i >= 0) {
+		v->of = (uint8_t)i;
+	} else {
+		for (uint16_t k = 0; t && c->pol && k < c->pol->nstats && i < 0; k++)
+			if (strlen(c->pol->stats[k].id) == len && !memcmp(c->pol->stats[k].id, t, len)) {
+				i = k;
+				v->of = SB_OF_STAT;
+				v->stat = k;
+			}
+		if (i < 0) {
+			char list[512];
+			size_t used = 0;
+			list[0] = '\0';
+			for (uint16_t k = 0; c->pol && k < c->pol->nstats; k++) {
+				int w = snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : " ",
+						 c->pol->stats[k].id);
+				if (w < 0 || (size_t)w >= sizeof list - used)
+					break;
+				used += (size_t)w;
+			}
+			return sb_ynode_error(c->d, SB_EPOLICY, of.n ? of : n,
+					      "%s: of must be total, in_scope, pre_selfpay, over_limit, "
+					      "out_of_scope, cap or a statistic the policy declares under "
+					      "statistics:%s", what, used ? list : " (it declares none)");
+		}
+	}
+	sb_ynode y = sb_ynode_get(n, "year");
+	if (y.n) {
+		if (v->of != SB_OF_STAT)
+			return sb_ynode_error(c->d, SB_EPOLICY, y,
+					      "year applies only to a share of a statistic");
+		if ((st = sb_compile_enum(y, "statistic year", years, &v->stat_year, c->d)))
+			return st;
+	}
+	return bounds(c, n, what, v);
+}
+
+/* {by_stay: [v1, v2, ...], of: amount, min, max} */
+static sb_status by_stay_val(sb_comp *c, sb_ynode n, const char *what, int flags, sb_val *v)
+{
+	static const char *const keys[] = {"by_stay", "of", "min", "max", NULL};
+	sb_status st = sb_ynode_check_keys(n, "a schedule {by_stay}", keys, c->d);
+	if (st || (st = need_v2(c, n, "by_stay")))
+		return st;
+	sb_ynode list = sb_ynode_get(n, "by_stay"), of = sb_ynode_get(n, "of");
+	if (!sb_ynode_is_seq(list) || !sb_ynode_len(list) || sb_ynode_len(list) > SB_MAX_BANDS)
+		return sb_ynode_error(c->d, SB_EPOLICY, list,
+				      "by_stay must be a list of 1 to %d values: for the 1st, 2nd, "
+				      "... claim of the policy year (the last repeats)", SB_MAX_BANDS);
+	if (of.n && (flags & SB_V_RATE))
+		return sb_ynode_error(c->d, SB_EPOLICY, of, "%s: a schedule of rates takes no of", what);
+	v->kind = SB_VAL_BY_STAY;
+	v->nitems = (uint16_t)sb_ynode_len(list);
+	v->items = sb_arena_alloc(c->arena, v->nitems * sizeof *v->items);
+	if (!v->items)
+		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	if (of.n) {
+		if (!(v->ofv = sb_arena_alloc(c->arena, sizeof *v->ofv)))
+			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		if ((st = sb_compile_val(c, of, what, 0, v->ofv)))
+			return st;
+		if (v->ofv->kind == SB_VAL_BY_STAY)
+			return sb_ynode_error(c->d, SB_EPOLICY, of, "%s: of cannot be a schedule", what);
+	}
+	for (uint16_t i = 0; i < v->nitems; i++) {
+		sb_ynode item = sb_ynode_item(list, i);
+		if (!sb_ynode_is_scalar(item))
+			return sb_ynode_error(c->d, SB_EPOLICY, item,
+					      "%s: a by_stay item must be %s", what,
+					      of.n || (flags & SB_V_RATE) ? "a rate (0.75 or \"75%\")" :
+					      "an amount in yuan");
+		if ((st = scalar_val(c, item, what, of.n || (flags & SB_V_RATE), &v->items[i])))
+			return st;
+		v->items[i].src = sb_ynode_src(item);
+	}
+	if ((sb_ynode_get(n, "min").n || sb_ynode_get(n, "max").n) && (flags & SB_V_RATE))
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s: min and max bound amounts, not rates",
+				      what);
+	return bounds(c, n, what, v);
+}
+
 sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, int flags, sb_val *v)
 {
 	int is_rate = flags & SB_V_RATE;
@@ -136,6 +263,10 @@ sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, int flags, sb
 				      "an amount in yuan or {income_share: ...}");
 	if (!is_rate && sb_ynode_get(n, "income_share").n)
 		return share_val(c, n, what, v);
+	if (sb_ynode_get(n, "by_stay").n)
+		return by_stay_val(c, n, what, flags, v);
+	if (!is_rate && sb_ynode_get(n, "share").n)
+		return of_val(c, n, what, v);
 
 	/* A map keyed by facility level, `other` as the fallback. */
 	size_t len = sb_ynode_len(n);
@@ -183,6 +314,8 @@ sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, int flags, sb
 			st = scalar_val(c, val, what, is_rate, sub);
 		} else if (!is_rate && sb_ynode_is_map(val) && sb_ynode_get(val, "income_share").n) {
 			st = share_val(c, val, what, sub);
+		} else if (!is_rate && sb_ynode_is_map(val) && sb_ynode_get(val, "share").n) {
+			st = of_val(c, val, what, sub);
 		} else {
 			st = sb_ynode_error(c->d, SB_EPOLICY, val,
 					    "%s for level \"%.*s\" must be %s", what, (int)kl, kt,
@@ -197,7 +330,8 @@ sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, int flags, sb
 /* ---- conditions --------------------------------------------------------- */
 
 static const char *const cond_keys[] = {"scheme", "tier", "employment", "visit", "level",
-					"place", "filing", "identity", "holds", "age", NULL};
+					"place", "filing", "identity", "holds", "age", "disease",
+					NULL};
 
 /* Calls one item of a scalar-or-list condition value. */
 typedef sb_status (*cond_item_fn)(sb_comp *c, sb_ynode item, sb_cond *cond, void *arg);
@@ -326,6 +460,32 @@ static sb_status parse_age(sb_comp *c, sb_ynode v, sb_cond *cond)
 	return SB_OK;
 }
 
+/* disease: a list the policy declares under diseases: */
+static sb_status disease_item(sb_comp *c, sb_ynode item, sb_cond *cond, void *arg)
+{
+	(void)arg;
+	size_t len;
+	const char *t = sb_ynode_text(item, &len);
+	for (uint16_t i = 0; t && c->pol && i < c->pol->ndiseases; i++)
+		if (strlen(c->pol->diseases[i].id) == len && !memcmp(c->pol->diseases[i].id, t, len)) {
+			cond->disease |= (uint64_t)1 << i;
+			return SB_OK;
+		}
+	char list[512];
+	size_t used = 0;
+	list[0] = '\0';
+	for (uint16_t i = 0; c->pol && i < c->pol->ndiseases; i++) {
+		int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+				 c->pol->diseases[i].id);
+		if (w < 0 || (size_t)w >= sizeof list - used)
+			break;
+		used += (size_t)w;
+	}
+	return sb_ynode_error(c->d, SB_EPOLICY, item,
+			      "unknown disease list \"%.*s\": the policy's `diseases` declare %s",
+			      (int)(t ? len : 0), t ? t : "", used ? list : "none");
+}
+
 sb_status sb_compile_cond(sb_comp *c, sb_ynode n, sb_cond *cond)
 {
 	memset(cond, 0, sizeof *cond);
@@ -369,6 +529,9 @@ sb_status sb_compile_cond(sb_comp *c, sb_ynode n, sb_cond *cond)
 		} else if (ki == 7 || ki == 8) {
 			holds = ki == 8;
 			st = each_item(c, v, key, cond, identity_item, &holds);
+		} else if (ki == 10) {
+			if (!(st = need_v2(c, k, "the condition disease")))
+				st = each_item(c, v, key, cond, disease_item, NULL);
 		} else {
 			st = parse_age(c, v, cond);
 		}
@@ -417,7 +580,7 @@ static sb_status compile_bands(sb_comp *c, sb_ynode n, sb_band **out, uint16_t *
 
 static const char *const adjust_keys[] = {"when", "deductible", "deductible_factor", "repeat",
 					  "rate", "bands", "mode", "rate_delta", "cap", "skip",
-					  "penalty", NULL};
+					  "penalty", "pay_first", "floor", NULL};
 static const char *const mode_names[] = {"above_deductible", "cumulative", NULL};
 
 static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
@@ -476,6 +639,18 @@ static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
 			return st;
 		a->has |= SB_A_CAP;
 	}
+	if ((v = sb_ynode_get(n, "pay_first")).n) {
+		if ((st = need_v2(c, v, "pay_first")) ||
+		    (st = sb_compile_val(c, v, "pay_first", SB_V_RATE, &a->pay_first)))
+			return st;
+		a->has |= SB_A_PAY_FIRST;
+	}
+	if ((v = sb_ynode_get(n, "floor")).n) {
+		if ((st = need_v2(c, v, "floor")) ||
+		    (st = sb_compile_val(c, v, "floor", SB_V_NONE, &a->floor)))
+			return st;
+		a->has |= SB_A_FLOOR;
+	}
 	bool flag;
 	if ((v = sb_ynode_get(n, "skip")).n) {
 		if ((st = sb_ynode_bool(v, "skip", &flag, c->d)))
@@ -493,7 +668,7 @@ static sb_status compile_adjust(sb_comp *c, sb_ynode n, const sb_layer *layer,
 		return sb_ynode_error(c->d, SB_EPOLICY, n,
 				      "an adjust entry changes nothing: give at least one of "
 				      "deductible, deductible_factor, repeat, rate, bands, mode, "
-				      "rate_delta, cap, skip");
+				      "rate_delta, cap, skip, pay_first, floor");
 	return SB_OK;
 }
 
@@ -508,6 +683,300 @@ static sb_status word_text(sb_comp *c, sb_ynode n, const char *what, const char 
 		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s must be text", what);
 	if (!(*out = sb_arena_strndup(c->arena, t, len)))
 		return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	return SB_OK;
+}
+
+/* An earlier layer of the version by id: its index, or an error. */
+static sb_status earlier_layer(sb_comp *c, sb_ynode n, const char *what, const sb_layer *l,
+			       int16_t *out)
+{
+	size_t len;
+	const char *t = sb_ynode_text(n, &len);
+	for (size_t i = 0; t && i < c->nlayers; i++)
+		if (strlen(c->layers[i].id) == len && !memcmp(c->layers[i].id, t, len)) {
+			*out = (int16_t)i;
+			return SB_OK;
+		}
+	return sb_ynode_error(c->d, SB_EPOLICY, n,
+			      "layer %s: %s names \"%.*s\", which is not a layer listed before it "
+			      "in this version", l->id, what, (int)(t ? len : 0), t ? t : "");
+}
+
+/* base: {above_cap_of: layer} or {in_scope: share, pre_selfpay: share,
+ * over_limit: share, out_of_scope: share} */
+static sb_status compile_base(sb_comp *c, sb_ynode n, sb_layer *l)
+{
+	static const char *const keys[] = {"in_scope", "pre_selfpay", "over_limit", "out_of_scope",
+					   "above_cap_of", NULL};
+	sb_status st = sb_ynode_check_keys(n, "a base", keys, c->d);
+	if (st)
+		return st;
+	l->v2 = true;
+	sb_ynode above = sb_ynode_get(n, "above_cap_of");
+	if (above.n) {
+		if (sb_ynode_len(n) != 1)
+			return sb_ynode_error(c->d, SB_EPOLICY, n,
+					      "base {above_cap_of: layer} takes no other parts: it is the "
+					      "part of that layer's base above its cap point");
+		if ((st = earlier_layer(c, above, "above_cap_of", l, &l->above)))
+			return st;
+		sb_layer *e = &c->layers[l->above];
+		if (e->cap.kind == SB_VAL_NONE && e->cap_claim.kind == SB_VAL_UNSET)
+			return sb_ynode_error(c->d, SB_EPOLICY, above,
+					      "layer %s: above_cap_of names %s, which has no cap", l->id,
+					      e->id);
+		if (e->has_lump)
+			return sb_ynode_error(c->d, SB_EPOLICY, above,
+					      "layer %s: above_cap_of names %s, which pays a lump", l->id,
+					      e->id);
+		e->cap_point_used = true;
+		e->v2 = true;
+		memcpy(l->part_bp, e->part_bp, sizeof l->part_bp);
+		return SB_OK;
+	}
+	if (!sb_ynode_len(n))
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "a base map names at least one part");
+	for (int i = 0; i < SB_PART_N; i++) {
+		sb_ynode v = sb_ynode_get(n, sb_part_names[i]);
+		if (v.n && (st = sb_ynode_bp(v, sb_part_names[i], 0, 10000, &l->part_bp[i], c->d)))
+			return st;
+	}
+	return SB_OK;
+}
+
+/* Whole years 0-99. */
+static sb_status years_val(sb_comp *c, sb_ynode n, const char *what, int16_t *out)
+{
+	size_t len;
+	const char *t = sb_ynode_text(n, &len);
+	int64_t bp;
+	const char *why;
+	if (!t || sb_bp_parse(t, len, 0, &bp, &why) || bp % 10000 || bp < 0 || bp > 990000)
+		return sb_ynode_error(c->d, SB_EPOLICY, n, "%s must be whole years from 0 to 99", what);
+	*out = (int16_t)(bp / 10000);
+	return SB_OK;
+}
+
+/* continuity: {after_years, cap_per_year, cap_per_claimless_year, cap_max,
+ *              rate_per_year, rate_max} */
+static sb_status compile_continuity(sb_comp *c, sb_ynode n, sb_layer *l)
+{
+	static const char *const keys[] = {"after_years", "cap_per_year", "cap_per_claimless_year",
+					   "cap_max", "rate_per_year", "rate_max", NULL};
+	sb_status st = sb_ynode_check_keys(n, "continuity", keys, c->d);
+	if (st)
+		return st;
+	sb_ynode v;
+	l->has_continuity = true;
+	l->cont_cap_year.kind = l->cont_cap_claimless.kind = l->cont_cap_max.kind = SB_VAL_UNSET;
+	l->cont_rate_max = -1;
+	if ((v = sb_ynode_get(n, "after_years")).n &&
+	    (st = years_val(c, v, "continuity.after_years", &l->cont_after)))
+		return st;
+	if ((v = sb_ynode_get(n, "cap_per_year")).n &&
+	    (st = sb_compile_val(c, v, "continuity.cap_per_year", 0, &l->cont_cap_year)))
+		return st;
+	if ((v = sb_ynode_get(n, "cap_per_claimless_year")).n &&
+	    (st = sb_compile_val(c, v, "continuity.cap_per_claimless_year", 0,
+				 &l->cont_cap_claimless)))
+		return st;
+	if ((v = sb_ynode_get(n, "cap_max")).n &&
+	    (st = sb_compile_val(c, v, "continuity.cap_max", 0, &l->cont_cap_max)))
+		return st;
+	if ((v = sb_ynode_get(n, "rate_per_year")).n &&
+	    (st = sb_ynode_bp(v, "continuity.rate_per_year", 0, 10000, &l->cont_rate_year, c->d)))
+		return st;
+	if ((v = sb_ynode_get(n, "rate_max")).n &&
+	    (st = sb_ynode_bp(v, "continuity.rate_max", 0, 10000, &l->cont_rate_max, c->d)))
+		return st;
+	if (l->cont_cap_year.kind == SB_VAL_UNSET && l->cont_cap_claimless.kind == SB_VAL_UNSET &&
+	    !l->cont_rate_year)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "continuity raises nothing: give cap_per_year, "
+				      "cap_per_claimless_year or rate_per_year");
+	return SB_OK;
+}
+
+/* classes: {implant: {rate: 0.5}, relaxed: {pay_first: 0.3}} */
+static sb_status compile_classes(sb_comp *c, sb_ynode n, sb_layer *l)
+{
+	static const char *const keys[] = {"rate", "pay_first", NULL};
+	if (!sb_ynode_is_map(n) || !sb_ynode_len(n) || sb_ynode_len(n) > 8)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "classes must map 1 to 8 item classes to {rate, pay_first}, e.g. "
+				      "{implant: {rate: 0.5}, relaxed: {pay_first: 0.3}}");
+	if (l->scope != SB_SCOPE_VISIT || l->has_lump)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "classes apply to a layer with scope: visit and a rate or bands");
+	for (size_t i = 0; i < sb_ynode_len(n); i++) {
+		sb_ynode k = sb_ynode_key(n, i), v = sb_ynode_value(n, i);
+		size_t kl;
+		const char *kt = sb_ynode_text(k, &kl);
+		if (!kt || !sb_is_word(kt, kl))
+			return sb_ynode_error(c->d, SB_EPOLICY, k,
+					      "an item class must be a word of a-z, 0-9 and _, e.g. implant");
+		sb_status st = sb_ynode_check_keys(v, "an item class", keys, c->d);
+		if (st)
+			return st;
+		struct sb_layer_class *cl = &l->classes[i];
+		cl->sym = sb_policyset_intern(c->set, SB_SYM_CLASS, kt, kl);
+		if (cl->sym < 0)
+			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+		cl->rate = cl->pay_first = -1;
+		sb_ynode r = sb_ynode_get(v, "rate"), pf = sb_ynode_get(v, "pay_first");
+		if (!r.n && !pf.n)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "item class %.*s needs rate or pay_first", (int)kl, kt);
+		if (r.n && (st = sb_ynode_bp(r, "rate", 0, 10000, &cl->rate, c->d)))
+			return st;
+		if (pf.n && (st = sb_ynode_bp(pf, "pay_first", 0, 10000, &cl->pay_first, c->d)))
+			return st;
+	}
+	l->nclasses = (uint8_t)sb_ynode_len(n);
+	return SB_OK;
+}
+
+/* waiting: {months: 3, per_uncovered_year: 1, layers: [ids]} (a version key) */
+sb_status sb_compile_waiting(sb_comp *c, sb_ynode n, sb_version *ver)
+{
+	static const char *const keys[] = {"months", "per_uncovered_year", "layers", NULL};
+	sb_status st = sb_ynode_check_keys(n, "waiting", keys, c->d);
+	if (st || (st = need_v2(c, n, "waiting")))
+		return st;
+	sb_ynode v;
+	ver->has_waiting = true;
+	if (!(v = sb_ynode_get(n, "months")).n)
+		return sb_ynode_error(c->d, SB_EPOLICY, n,
+				      "waiting needs months: the waiting period after a late "
+				      "enrolment, e.g. {months: 3, per_uncovered_year: 1}");
+	if ((st = years_val(c, v, "waiting.months", &ver->wait_months)))
+		return st;
+	if ((v = sb_ynode_get(n, "per_uncovered_year")).n &&
+	    (st = years_val(c, v, "waiting.per_uncovered_year", &ver->wait_per_year)))
+		return st;
+	v = sb_ynode_get(n, "layers");
+	if (!v.n) {
+		ver->wait_layers = ver->nlayers >= 64 ? ~(uint64_t)0 :
+				   ((uint64_t)1 << ver->nlayers) - 1;
+		return SB_OK;
+	}
+	if (!sb_ynode_is_seq(v) || !sb_ynode_len(v))
+		return sb_ynode_error(c->d, SB_EPOLICY, v,
+				      "waiting.layers must be a non-empty list of layer ids");
+	for (size_t i = 0; i < sb_ynode_len(v); i++) {
+		sb_ynode item = sb_ynode_item(v, i);
+		size_t len;
+		const char *t = sb_ynode_text(item, &len);
+		uint16_t j = 0;
+		while (t && j < ver->nlayers &&
+		       !(strlen(ver->layers[j].id) == len && !memcmp(ver->layers[j].id, t, len)))
+			j++;
+		if (!t || j == ver->nlayers)
+			return sb_ynode_error(c->d, SB_EPOLICY, item,
+					      "waiting.layers names \"%.*s\", which is not a layer of "
+					      "this version", (int)(t ? len : 0), t ? t : "");
+		ver->wait_layers |= (uint64_t)1 << j;
+	}
+	return SB_OK;
+}
+
+static sb_status compile_layer_v2(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
+{
+	static const char *const per_names[] = {"claim", "year", NULL};
+	sb_status st;
+	sb_ynode v;
+	l->pay_first.kind = l->cap_claim.kind = l->cap_month.kind = l->floor.kind =
+		l->lump.kind = l->lump_above.kind = SB_VAL_UNSET;
+	for (int k = SB_LK_PAY_FIRST; k < SB_LK_N; k++)
+		if (raw->keys[k].n && (st = need_v2(c, raw->keys[k], sb_layer_keys[k])))
+			return st;
+	if ((v = raw->keys[SB_LK_PAY_FIRST]).n &&
+	    (st = sb_compile_val(c, v, "pay_first", SB_V_RATE, &l->pay_first)))
+		return st;
+	if ((v = raw->keys[SB_LK_DEDUCTIBLE_PER]).n) {
+		uint8_t per;
+		if ((st = sb_compile_enum(v, "deductible_per", per_names, &per, c->d)))
+			return st;
+		if (per && (l->scope != SB_SCOPE_VISIT || l->mode != SB_MODE_ABOVE))
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "deductible_per: year applies to a layer with scope: visit "
+					      "and mode: above_deductible (a per-stay deductible charged "
+					      "once a year at the highest level used)");
+		l->deduct_year = per == 1;
+	}
+	if ((v = raw->keys[SB_LK_CAPS]).n) {
+		static const char *const keys[] = {"claim", "month", "year", NULL};
+		if ((st = sb_ynode_check_keys(v, "caps", keys, c->d)))
+			return st;
+		sb_ynode k;
+		if ((k = sb_ynode_get(v, "year")).n) {
+			if (raw->keys[SB_LK_CAP].n)
+				return sb_ynode_error(c->d, SB_EPOLICY, k,
+						      "layer %s has cap and caps.year: give one", l->id);
+			if ((st = sb_compile_val(c, k, "caps.year", SB_V_NONE, &l->cap)))
+				return st;
+		}
+		if ((k = sb_ynode_get(v, "claim")).n &&
+		    (st = sb_compile_val(c, k, "caps.claim", 0, &l->cap_claim)))
+			return st;
+		if ((k = sb_ynode_get(v, "month")).n &&
+		    (st = sb_compile_val(c, k, "caps.month", 0, &l->cap_month)))
+			return st;
+		if (!sb_ynode_len(v))
+			return sb_ynode_error(c->d, SB_EPOLICY, v, "caps names none of claim, month, year");
+	}
+	if (l->cap.kind == SB_VAL_OF && l->cap.of == SB_OF_CAP)
+		return sb_ynode_error(c->d, SB_EPOLICY, raw->keys[SB_LK_CAP].n ? raw->keys[SB_LK_CAP] :
+				      raw->keys[SB_LK_CAPS], "the annual cap cannot be a share of itself");
+	if ((v = raw->keys[SB_LK_FLOOR]).n && (st = sb_compile_val(c, v, "floor", 0, &l->floor)))
+		return st;
+	if ((v = raw->keys[SB_LK_LUMP]).n) {
+		static const char *const keys[] = {"amount", "above", NULL};
+		if ((st = sb_ynode_check_keys(v, "a lump", keys, c->d)))
+			return st;
+		sb_ynode a = sb_ynode_get(v, "amount"), b = sb_ynode_get(v, "above");
+		if (!a.n)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "a lump needs amount: what is paid once a policy year");
+		if ((st = sb_compile_val(c, a, "lump amount", 0, &l->lump)))
+			return st;
+		l->lump_above.kind = SB_VAL_FEN;
+		if (b.n && (st = sb_compile_val(c, b, "lump above", 0, &l->lump_above)))
+			return st;
+		l->has_lump = true;
+		if (l->floor.kind != SB_VAL_UNSET || l->pay_first.kind != SB_VAL_UNSET ||
+		    raw->keys[SB_LK_DEDUCTIBLE].n)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "layer %s pays a lump: it takes no deductible, pay_first or "
+					      "floor (lump.above is its trigger)", l->id);
+	}
+	if ((v = raw->keys[SB_LK_AFTER]).n) {
+		static const char *const keys[] = {"capped", NULL};
+		sb_ynode k = sb_ynode_get(v, "capped");
+		if ((st = sb_ynode_check_keys(v, "after", keys, c->d)))
+			return st;
+		if (!k.n)
+			return sb_ynode_error(c->d, SB_EPOLICY, v,
+					      "after needs capped: the earlier layer whose annual cap "
+					      "must be used up");
+		if ((st = earlier_layer(c, k, "after.capped", l, &l->after)))
+			return st;
+		c->layers[l->after].v2 = true; /* it notes whether its cap is used up */
+		if (c->layers[l->after].cap.kind == SB_VAL_NONE)
+			return sb_ynode_error(c->d, SB_EPOLICY, k,
+					      "layer %s: after.capped names %s, which has no annual cap",
+					      l->id, c->layers[l->after].id);
+	}
+	if ((v = raw->keys[SB_LK_CONTINUITY]).n && (st = compile_continuity(c, v, l)))
+		return st;
+	if ((v = raw->keys[SB_LK_CLASSES]).n && (st = compile_classes(c, v, l)))
+		return st;
+	for (int k = SB_LK_PAY_FIRST; k < SB_LK_N; k++)
+		if (raw->keys[k].n)
+			l->v2 = true;
+	if (l->deductible.kind == SB_VAL_BY_STAY || l->deductible.kind == SB_VAL_OF ||
+	    l->cap.kind == SB_VAL_OF)
+		l->v2 = true;
 	return SB_OK;
 }
 
@@ -559,8 +1028,18 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 		return st;
 	if ((v = raw->keys[SB_LK_WHEN]).n && (st = sb_compile_cond(c, v, &l->when)))
 		return st;
-	if ((v = raw->keys[SB_LK_BASE]).n && (st = sb_compile_enum(v, "base", base_names, &l->base, c->d)))
+	l->above = l->after = -1;
+	if ((v = raw->keys[SB_LK_BASE]).n && sb_ynode_is_map(v)) {
+		if ((st = need_v2(c, v, "a base map")) || (st = compile_base(c, v, l)))
+			return st;
+	} else if (v.n && (st = sb_compile_enum(v, "base", base_names, &l->base, c->d))) {
 		return st;
+	}
+	if (l->above < 0 && !l->v2) {
+		l->part_bp[SB_PART_IN_SCOPE] = 10000;
+		if (l->base == SB_BASE_WITH_PRE_SELFPAY)
+			l->part_bp[SB_PART_PRE_SELFPAY] = 10000;
+	}
 	if ((v = raw->keys[SB_LK_EXCLUDE_PENALTY]).n &&
 	    (st = sb_ynode_bool(v, "exclude_penalty", &l->exclude_penalty, c->d)))
 		return st;
@@ -589,10 +1068,17 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 		return sb_ynode_error(c->d, SB_EPOLICY, bands,
 				      "layer %s has both rate and bands: give one (rate is a "
 				      "single band from 0)", l->id);
-	if (!rate.n && !bands.n)
+	if (raw->keys[SB_LK_LUMP].n) {
+		if (rate.n || bands.n)
+			return sb_ynode_error(c->d, SB_EPOLICY, rate.n ? rate : bands,
+					      "layer %s pays a lump: it takes no rate or bands", l->id);
+	} else if (!rate.n && !bands.n) {
 		return sb_ynode_error(c->d, SB_EPOLICY, raw->node,
-				      "layer %s needs rate or bands", l->id);
-	if (rate.n) {
+				      "layer %s needs rate or bands (or, format 2, lump)", l->id);
+	}
+	if (!rate.n && !bands.n) {
+		l->nbands = 0;
+	} else if (rate.n) {
 		l->bands = sb_arena_alloc(c->arena, sizeof *l->bands);
 		if (!l->bands)
 			return sb_diag_set(c->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -634,6 +1120,11 @@ sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l)
 			if ((st = compile_adjust(c, sb_ynode_item(v, i), l, &l->adjust[i])))
 				return st;
 	}
+	if ((st = compile_layer_v2(c, raw, l)))
+		return st;
+	for (uint16_t i = 0; i < l->nadjust; i++)
+		if (l->adjust[i].has & (SB_A_PAY_FIRST | SB_A_FLOOR))
+			l->v2 = true;
 	return SB_OK;
 }
 

@@ -6,10 +6,51 @@
 
 #include "policy/policy_int.h"
 
+/* The policy being described: what statistic and disease names refer to. */
+static _Thread_local const sb_policy *described;
+
+static void put_bounds(FILE *f, const sb_val *v)
+{
+	char buf[SB_MONEY_BUF];
+	if (v->has_min) {
+		sb_money_format(v->min, buf);
+		fprintf(f, ", at least %s", buf);
+	}
+	if (v->has_max) {
+		sb_money_format(v->max, buf);
+		fprintf(f, ", at most %s", buf);
+	}
+}
+
 static void put_val(FILE *f, const sb_policyset *set, const sb_val *v, int is_rate)
 {
 	char buf[SB_MONEY_BUF];
 	switch (v->kind) {
+	case SB_VAL_OF:
+		sb_bp_format(v->v, buf);
+		if (v->of == SB_OF_STAT && described && v->stat < described->nstats)
+			fprintf(f, "%s of statistic %s %s (%s)", buf, described->stats[v->stat].id,
+				described->stats[v->stat].name,
+				v->stat_year ? "the policy year's" : "the year before the policy year");
+		else
+			fprintf(f, "%s of the %s", buf,
+				v->of == SB_OF_CAP ? "layer's annual cap" :
+				v->of == SB_OF_TOTAL ? "claim's total" : sb_of_names[v->of]);
+		put_bounds(f, v);
+		break;
+	case SB_VAL_BY_STAY:
+		fputs("by stay in the policy year [", f);
+		for (uint16_t i = 0; i < v->nitems; i++) {
+			fputs(i ? ", " : "", f);
+			put_val(f, set, &v->items[i], is_rate || v->ofv);
+		}
+		fputs("] (the last for every later stay)", f);
+		if (v->ofv) {
+			fputs(" of ", f);
+			put_val(f, set, v->ofv, 0);
+		}
+		put_bounds(f, v);
+		break;
 	case SB_VAL_FEN:
 		sb_money_format(v->v, buf);
 		fputs(buf, f);
@@ -97,8 +138,17 @@ static void put_cond(FILE *f, const sb_policyset *set, const sb_cond *c)
 		put_sym_mask(f, set, "identity", c->identity, SB_SYM_IDENTITY, 1, &first);
 	if (c->keys & SB_C_HOLDS)
 		put_sym_mask(f, set, "holds", c->holds, SB_SYM_IDENTITY, 1, &first);
-	if (c->keys & SB_C_AGE)
+	if (c->keys & SB_C_AGE) {
 		fprintf(f, "%sage %d-%d", first ? "" : "; ", c->age_min, c->age_max);
+		first = 0;
+	}
+	if ((c->keys & SB_C_DISEASE) && described) {
+		fprintf(f, "%sdisease ", first ? "" : "; ");
+		int n = 0;
+		for (uint16_t i = 0; i < described->ndiseases; i++)
+			if (c->disease >> i & 1)
+				fprintf(f, "%s%s", n++ ? "|" : "", described->diseases[i].id);
+	}
 }
 
 static void put_bands(FILE *f, const sb_policyset *set, const sb_band *b, uint16_t n)
@@ -158,15 +208,152 @@ static void put_adjust(FILE *f, const sb_policyset *set, const sb_adjust *a, int
 	}
 	if (a->has & SB_A_SKIP)
 		fputs(" skip the layer", f);
+	if (a->has & SB_A_PAY_FIRST) {
+		fputs(" pay first ", f);
+		put_val(f, set, &a->pay_first, 1);
+	}
+	if (a->has & SB_A_FLOOR) {
+		fputs(" floor ", f);
+		put_val(f, set, &a->floor, 0);
+	}
 	if (a->has & SB_A_PENALTY)
 		fputs(" [penalty]", f);
 	fputc('\n', f);
 }
 
+/* A format-2 base map (not one of v1's two words). */
+static bool base_map(const sb_layer *l)
+{
+	if (l->above >= 0)
+		return true;
+	const int64_t *b = l->part_bp;
+	return b[SB_PART_IN_SCOPE] != 10000 || b[SB_PART_OVER_LIMIT] || b[SB_PART_OUT_OF_SCOPE] ||
+	       (b[SB_PART_PRE_SELFPAY] != 0 && b[SB_PART_PRE_SELFPAY] != 10000);
+}
+
+static void put_layer_v2(FILE *f, const sb_policyset *set, const sb_version *v,
+			 const sb_layer *l)
+{
+	static const char *const parts[] = {"in-scope", "pre-selfpay", "over-limit",
+					    "out-of-scope"};
+	if (!base_map(l)) {
+		/* v1's base word, said above */
+	} else if (l->above >= 0) {
+		fprintf(f, "       base: the part of layer %s's base above its cap point (where "
+			"its payment reaches its cap)\n", v->layers[l->above].id);
+	} else {
+		fputs("       base:", f);
+		int n = 0;
+		char buf[32];
+		for (int k = 0; k < SB_PART_N; k++)
+			if (l->part_bp[k]) {
+				sb_bp_format(l->part_bp[k], buf);
+				fprintf(f, "%s %s of the %s left", n++ ? " +" : "", buf, parts[k]);
+			}
+		fputc('\n', f);
+	}
+	if (l->pay_first.kind != SB_VAL_UNSET) {
+		fputs("       pay first ", f);
+		put_val(f, set, &l->pay_first, 1);
+		fputs(" of the base (the person's), before deductible and rate\n", f);
+	}
+	if (l->deduct_year)
+		fputs("       deductible charged once a policy year at the highest level used "
+		      "(a later stay pays only what is not yet charged)\n", f);
+	if (l->cap_claim.kind != SB_VAL_UNSET) {
+		fputs("       claim cap ", f);
+		put_val(f, set, &l->cap_claim, 0);
+		fputc('\n', f);
+	}
+	if (l->cap_month.kind != SB_VAL_UNSET) {
+		fputs("       month cap ", f);
+		put_val(f, set, &l->cap_month, 0);
+		fputs(" a calendar month (the pool's payments)\n", f);
+	}
+	if (l->floor.kind != SB_VAL_UNSET) {
+		fputs("       floor: pays at least ", f);
+		put_val(f, set, &l->floor, 0);
+		fputs(" (caps still apply)\n", f);
+	}
+	if (l->has_lump) {
+		fputs("       lump ", f);
+		put_val(f, set, &l->lump, 0);
+		fputs(" once a policy year, when the base exceeds ", f);
+		put_val(f, set, &l->lump_above, 0);
+		fputc('\n', f);
+	}
+	if (l->after >= 0)
+		fprintf(f, "       opens only once the annual cap of %s is used up\n",
+			v->layers[l->after].id);
+	for (uint8_t i = 0; i < l->nclasses; i++) {
+		char buf[32];
+		fprintf(f, "       item class %s:",
+			sb_policyset_symbol_name(set, SB_SYM_CLASS, l->classes[i].sym));
+		if (l->classes[i].pay_first >= 0) {
+			sb_bp_format(l->classes[i].pay_first, buf);
+			fprintf(f, " the person pays %s first", buf);
+		}
+		if (l->classes[i].rate >= 0) {
+			sb_bp_format(l->classes[i].rate, buf);
+			fprintf(f, "%s paid at a flat %s, outside the deductible and bands",
+				l->classes[i].pay_first >= 0 ? "; the rest" : "", buf);
+		} else {
+			fputs("; the rest at the layer's deductible and rates", f);
+		}
+		fputc('\n', f);
+	}
+	if (l->has_continuity) {
+		fprintf(f, "       continuity: after %d years of continuous enrolment,", l->cont_after);
+		if (l->cont_cap_year.kind != SB_VAL_UNSET) {
+			fputs(" the annual cap rises by ", f);
+			put_val(f, set, &l->cont_cap_year, 0);
+			fputs(" per further year", f);
+		}
+		if (l->cont_cap_claimless.kind != SB_VAL_UNSET) {
+			fputs("; by ", f);
+			put_val(f, set, &l->cont_cap_claimless, 0);
+			fputs(" per claimless year", f);
+		}
+		if (l->cont_cap_max.kind != SB_VAL_UNSET) {
+			fputs("; the cap raise at most ", f);
+			put_val(f, set, &l->cont_cap_max, 0);
+		}
+		if (l->cont_rate_year) {
+			char buf[32];
+			sb_bp_format(l->cont_rate_year, buf);
+			fprintf(f, "; rates rise by %s per further year", buf);
+			if (l->cont_rate_max >= 0) {
+				sb_bp_format(l->cont_rate_max, buf);
+				fprintf(f, ", at most %s", buf);
+			}
+		}
+		fputc('\n', f);
+	}
+}
+
 void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 {
 	FILE *f = file;
-	fprintf(f, "region %s %s (%s)\n", p->region, p->name, p->path);
+	described = p;
+	fprintf(f, "region %s %s (%s)%s\n", p->region, p->name, p->path,
+		p->format >= 2 ? ", format 2" : "");
+	for (uint16_t i = 0; i < p->nstats; i++) {
+		const sb_stat *s = &p->stats[i];
+		char a[SB_MONEY_BUF];
+		fprintf(f, "  statistic %s %s:", s->id, s->name);
+		for (uint16_t j = 0; j < s->nyears; j++) {
+			sb_money_format(s->fen[j], a);
+			fprintf(f, " %d %s", s->years[j], a);
+		}
+		fputc('\n', f);
+	}
+	for (uint16_t i = 0; i < p->ndiseases; i++) {
+		const sb_disease *ds = &p->diseases[i];
+		fprintf(f, "  disease list %s %s:", ds->id, ds->name);
+		for (uint16_t j = 0; j < ds->ncodes; j++)
+			fprintf(f, " %s%s", ds->codes[j], ds->prefix[j] ? "*" : "");
+		fputs(" (a code with * is a prefix; others match exactly)\n", f);
+	}
 	if (p->parent)
 		fprintf(f, "  extends %s %s (%s)\n", p->parent->region, p->parent->name,
 			p->parent->path);
@@ -199,6 +386,14 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 			fprintf(f, ", policy year starts %02d-%02d", v->year_start_month,
 				v->year_start_day);
 		fprintf(f, "\n    source: %s\n", *v->source ? v->source : "(none given)");
+		if (v->has_waiting) {
+			fprintf(f, "    waiting period after a late enrolment: %d months + %d per year "
+				"without cover; no payment from", v->wait_months, v->wait_per_year);
+			for (uint16_t li = 0; li < v->nlayers; li++)
+				if (v->wait_layers >> li & 1)
+					fprintf(f, " %s", v->layers[li].id);
+			fputc('\n', f);
+		}
 		for (uint16_t li = 0; li < v->nlayers; li++) {
 			const sb_layer *l = &v->layers[li];
 			fprintf(f, "    %d. %s %s%s%s%s\n", li + 1, l->id, l->name,
@@ -206,7 +401,8 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 			fputs("       when ", f);
 			put_cond(f, set, &l->when);
 			fprintf(f, "\n       base %s%s, scope %s, mode %s\n",
-				l->base ? "in_scope_and_pre_selfpay" : "in_scope",
+				l->v2 && base_map(l) ? "(below)" :
+				l->part_bp[SB_PART_PRE_SELFPAY] ? "in_scope_and_pre_selfpay" : "in_scope",
 				l->exclude_penalty ? " less earlier penalties" : "",
 				l->scope ? "year" : "visit", l->mode ? "cumulative" : "above_deductible");
 			fputs("       deductible ", f);
@@ -216,13 +412,18 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 				put_val(f, set, &l->repeat, 0);
 			}
 			fputs("; ", f);
-			put_bands(f, set, l->bands, l->nbands);
+			if (l->nbands)
+				put_bands(f, set, l->bands, l->nbands);
+			else
+				fputs("no rate (a lump)", f);
 			fputs("; cap ", f);
 			put_val(f, set, &l->cap, 0);
 			const char *pool = sb_policyset_symbol_name(set, SB_SYM_POOL, l->pool);
 			if (strcmp(pool, l->id))
 				fprintf(f, " (pool %s)", pool);
 			fputc('\n', f);
+			if (l->v2)
+				put_layer_v2(f, set, v, l);
 			for (uint16_t ai = 0; ai < l->nadjust; ai++)
 				put_adjust(f, set, &l->adjust[ai], ai);
 		}
@@ -239,4 +440,5 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 			fputc('\n', f);
 		}
 	}
+	described = NULL;
 }

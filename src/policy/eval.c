@@ -35,7 +35,28 @@ bool sb_cond_holds(const sb_cond *c, const sb_claimctx *x)
 		return false;
 	if ((c->keys & SB_C_AGE) && (x->age < c->age_min || x->age > c->age_max))
 		return false;
+	if ((c->keys & SB_C_DISEASE) && !sb_disease_matches(x->policy, c->disease, x->diagnosis))
+		return false;
 	return true;
+}
+
+bool sb_disease_matches(const sb_policy *p, uint64_t lists, const char *dx)
+{
+	if (!dx || !*dx)
+		return false;
+	size_t n = strlen(dx);
+	for (uint16_t i = 0; i < p->ndiseases; i++) {
+		if (!(lists >> i & 1))
+			continue;
+		const sb_disease *ds = &p->diseases[i];
+		for (uint16_t j = 0; j < ds->ncodes; j++) {
+			size_t len = ds->lens[j];
+			if (ds->prefix[j] ? n >= len && !memcmp(dx, ds->codes[j], len) :
+					    n == len && !memcmp(dx, ds->codes[j], len))
+				return true;
+		}
+	}
+	return false;
 }
 
 int sb_version_policy_year(const sb_version *v, sb_date date)
@@ -78,10 +99,64 @@ static sb_status resolve_share(const sb_val *v, const sb_claimctx *x, const char
 			   sb_income_kind_names[v->income_kind]);
 }
 
+static int64_t bound(const sb_val *v, int64_t fen)
+{
+	if (v->has_min && fen < v->min)
+		fen = v->min;
+	if (v->has_max && fen > v->max)
+		fen = v->max;
+	return fen;
+}
+
+static sb_status resolve_of(const sb_val *v, const sb_claimctx *x, const char *what,
+			    int64_t *out, sb_diag *d)
+{
+	int64_t of;
+	if (v->of == SB_OF_STAT) {
+		const sb_stat *s = &x->policy->stats[v->stat];
+		int year = x->year - 1 + v->stat_year;
+		uint16_t i = 0;
+		while (i < s->nyears && s->years[i] != year)
+			i++;
+		if (i == s->nyears)
+			return sb_diag_set(d, SB_EINPUT, v->src.file, v->src.line, v->src.column,
+					   "%s is a share of statistic %s of %d, but region %s's policy "
+					   "gives none for %d: add it under statistics: %s:",
+					   what, s->id, year, x->policy->region, year, s->id);
+		of = s->fen[i];
+	} else if (v->of == SB_OF_CAP) {
+		if (x->cap < 0)
+			return sb_diag_set(d, SB_EINPUT, v->src.file, v->src.line, v->src.column,
+					   "%s is a share of the layer's annual cap, but the layer has "
+					   "no cap for this claim", what);
+		of = x->cap;
+	} else {
+		of = x->parts ? x->parts[v->of] : 0;
+	}
+	*out = bound(v, sb_div_round(of * v->v, 10000));
+	return SB_OK;
+}
+
 sb_status sb_val_resolve(const sb_val *v, const sb_claimctx *x, const char *what,
 			 int64_t *out, sb_diag *d)
 {
 	switch (v->kind) {
+	case SB_VAL_OF:
+		return resolve_of(v, x, what, out, d);
+	case SB_VAL_BY_STAY: {
+		uint32_t k = x->claim_no ? x->claim_no - 1 : 0;
+		const sb_val *item = &v->items[k < v->nitems ? k : v->nitems - 1u];
+		if (!v->ofv) {
+			*out = v->has_min || v->has_max ? bound(v, item->v) : item->v;
+			return SB_OK;
+		}
+		int64_t of;
+		sb_status st = sb_val_resolve(v->ofv, x, what, &of, d);
+		if (st)
+			return st;
+		*out = bound(v, sb_div_round(of * item->v, 10000));
+		return SB_OK;
+	}
 	case SB_VAL_FEN:
 	case SB_VAL_BP:
 		*out = v->v;

@@ -14,11 +14,12 @@
 const char *const sb_layer_keys[] = {"id", "name", "fund_code", "when", "base",
 				     "exclude_penalty", "scope", "deductible", "repeat",
 				     "mode", "rate", "bands", "cap", "pool", "adjust",
-				     "remove", NULL};
+				     "remove", "pay_first", "deductible_per", "caps", "floor",
+				     "lump", "after", "continuity", "classes", NULL};
 static const char *const version_keys[] = {"from", "source", "year_start", "layers",
-					   "monitoring", NULL};
+					   "monitoring", "waiting", NULL};
 static const char *const top_keys[] = {"sanbao", "region", "extends", "income",
-				       "identities", "versions", NULL};
+				       "identities", "versions", "statistics", "diseases", NULL};
 
 typedef struct symtab {
 	char **names;
@@ -31,6 +32,7 @@ struct rawfile {
 	sb_ydoc *doc;  /* owned by the set when key != NULL */
 	rawfile *parent;
 	sb_ynode income, identities; /* in force: own or inherited */
+	sb_ynode stats, diseases;    /* format 2, likewise */
 	size_t nown, neff;
 	sb_rawversion *own, *eff;
 	sb_policy *policy;
@@ -50,6 +52,11 @@ struct sb_policyset {
 	int nlayer_order;
 	const char *stack[MAX_DEPTH];
 	int depth;
+	/* Parents named by `extends` must lie in this folder tree (a real
+	 * path ending in '/'): the folder of the file or folder being loaded,
+	 * or the one sb_policyset_set_root fixed. */
+	char root[PATH_MAX + 1];
+	bool root_fixed;
 };
 
 /* ---- the set and its symbols ----------------------------------------------- */
@@ -483,6 +490,156 @@ static sb_status compile_income(sb_policyset *set, rawfile *f, sb_policy *pol, s
 	return SB_OK;
 }
 
+static int parse_year(const char *yt, size_t yl)
+{
+	int year = 0;
+	for (size_t j = 0; yt && j < yl && yl == 4; j++)
+		year = yt[j] >= '0' && yt[j] <= '9' ? year * 10 + (yt[j] - '0') : -100000;
+	return yt && yl == 4 && year >= 1900 && year <= 2199 ? year : -1;
+}
+
+/* statistics: {id: {name: ..., 2023: amount, ...}} */
+static sb_status compile_stats(sb_policyset *set, rawfile *f, sb_policy *pol, sb_diag *d)
+{
+	sb_ynode n = f->stats;
+	if (!n.n)
+		return SB_OK;
+	if (!sb_ynode_is_map(n) || !sb_ynode_len(n))
+		return sb_ynode_error(d, SB_EPOLICY, n,
+				      "statistics must map a statistic id to {name: ..., YEAR: amount}, "
+				      "e.g. avg_wage: {name: 在岗职工平均工资, 2023: 120000}");
+	size_t len = sb_ynode_len(n);
+	if (len > 64)
+		return sb_ynode_error(d, SB_ELIMIT, n, "at most 64 statistics");
+	if (!(pol->stats = sb_arena_alloc(&set->arena, len * sizeof *pol->stats)))
+		return oom(d);
+	for (size_t i = 0; i < len; i++) {
+		sb_ynode k = sb_ynode_key(n, i), v = sb_ynode_value(n, i);
+		size_t kl;
+		const char *kt = sb_ynode_text(k, &kl);
+		sb_stat *s = &pol->stats[i];
+		if (!kt || !sb_is_word(kt, kl) || sb_name_index(sb_of_names, kt, kl) >= 0)
+			return sb_ynode_error(d, SB_EPOLICY, k,
+					      "a statistic id must be a word of a-z, 0-9 and _ other than "
+					      "total, in_scope, pre_selfpay, over_limit, out_of_scope, cap");
+		if (!(s->id = sb_arena_strndup(&set->arena, kt, kl)))
+			return oom(d);
+		s->name = "";
+		if (!sb_ynode_is_map(v))
+			return sb_ynode_error(d, SB_EPOLICY, v,
+					      "statistic %s must be a map {name: ..., YEAR: amount}", s->id);
+		size_t vl = sb_ynode_len(v);
+		s->years = sb_arena_alloc(&set->arena, (vl + 1) * sizeof *s->years);
+		s->fen = sb_arena_alloc(&set->arena, (vl + 1) * sizeof *s->fen);
+		if (!s->years || !s->fen)
+			return oom(d);
+		for (size_t j = 0; j < vl; j++) {
+			sb_ynode yk = sb_ynode_key(v, j), yv = sb_ynode_value(v, j);
+			size_t yl;
+			const char *yt = sb_ynode_text(yk, &yl);
+			if (yt && yl == 4 && !memcmp(yt, "name", 4)) {
+				size_t nl;
+				const char *nt = sb_ynode_text(yv, &nl);
+				if (!nt || !(s->name = sb_arena_strndup(&set->arena, nt, nl)))
+					return nt ? oom(d) : sb_ynode_error(d, SB_EPOLICY, yv,
+									    "a statistic's name must be text");
+				continue;
+			}
+			int year = parse_year(yt, yl);
+			if (year < 0)
+				return sb_ynode_error(d, SB_EPOLICY, yk,
+						      "statistic %s: a key is name or a year of 4 digits "
+						      "(1900-2199), e.g. 2023", s->id);
+			for (uint16_t m = 0; m < s->nyears; m++)
+				if (s->years[m] == year)
+					return sb_ynode_error(d, SB_EPOLICY, yk,
+							      "statistic %s: %d is given twice", s->id, year);
+			sb_status st = sb_ynode_money(yv, "statistic", &s->fen[s->nyears], d);
+			if (st)
+				return st;
+			s->years[s->nyears++] = year;
+		}
+	}
+	pol->nstats = (uint16_t)len;
+	return SB_OK;
+}
+
+static bool icd_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == 'x';
+}
+
+/* diseases: {id: {name: ..., codes: [C34, "C50*", ...]}} */
+static sb_status compile_diseases(sb_policyset *set, rawfile *f, sb_policy *pol, sb_diag *d)
+{
+	sb_ynode n = f->diseases;
+	if (!n.n)
+		return SB_OK;
+	if (!sb_ynode_is_map(n) || !sb_ynode_len(n))
+		return sb_ynode_error(d, SB_EPOLICY, n,
+				      "diseases must map a list id to {name: ..., codes: [ICD-10 codes; "
+				      "a code ending in * is a prefix]}");
+	size_t len = sb_ynode_len(n);
+	if (len > SB_MAX_DISEASES)
+		return sb_ynode_error(d, SB_ELIMIT, n, "at most %d disease lists", SB_MAX_DISEASES);
+	if (!(pol->diseases = sb_arena_alloc(&set->arena, len * sizeof *pol->diseases)))
+		return oom(d);
+	static const char *const keys[] = {"name", "codes", NULL};
+	for (size_t i = 0; i < len; i++) {
+		sb_ynode k = sb_ynode_key(n, i), v = sb_ynode_value(n, i);
+		size_t kl;
+		const char *kt = sb_ynode_text(k, &kl);
+		sb_disease *ds = &pol->diseases[i];
+		if (!kt || !sb_is_word(kt, kl))
+			return sb_ynode_error(d, SB_EPOLICY, k,
+					      "a disease list id must be a word of a-z, 0-9 and _");
+		if (!(ds->id = sb_arena_strndup(&set->arena, kt, kl)))
+			return oom(d);
+		sb_status st = sb_ynode_check_keys(v, "a disease list", keys, d);
+		if (st)
+			return st;
+		ds->name = "";
+		size_t nl;
+		const char *nt = sb_ynode_text(sb_ynode_get(v, "name"), &nl);
+		if (nt && !(ds->name = sb_arena_strndup(&set->arena, nt, nl)))
+			return oom(d);
+		sb_ynode codes = sb_ynode_get(v, "codes");
+		if (!sb_ynode_is_seq(codes) || !sb_ynode_len(codes))
+			return sb_ynode_error(d, SB_EPOLICY, codes.n ? codes : v,
+					      "disease list %s needs codes: a non-empty list of ICD-10 "
+					      "codes, e.g. [C34, \"C50*\", I21.0]", ds->id);
+		size_t nc = sb_ynode_len(codes);
+		ds->codes = sb_arena_alloc(&set->arena, nc * sizeof *ds->codes);
+		ds->lens = sb_arena_alloc(&set->arena, nc * sizeof *ds->lens);
+		ds->prefix = sb_arena_alloc(&set->arena, nc * sizeof *ds->prefix);
+		if (!ds->codes || !ds->lens || !ds->prefix)
+			return oom(d);
+		for (size_t j = 0; j < nc; j++) {
+			sb_ynode item = sb_ynode_item(codes, j);
+			size_t cl;
+			const char *ct = sb_ynode_text(item, &cl);
+			bool pre = ct && cl && ct[cl - 1] == '*';
+			size_t body = pre ? cl - 1 : cl;
+			bool ok = ct && body >= 1 && body <= 16 && ct[0] >= 'A' && ct[0] <= 'Z';
+			for (size_t m = 0; ok && m < body; m++)
+				ok = icd_char(ct[m]);
+			if (!ok)
+				return sb_ynode_error(d, SB_EPOLICY, item,
+						      "\"%.*s\" is not an ICD-10 code: write a capital "
+						      "letter, digits and dots (C34.1), or a prefix ending "
+						      "in * (\"C34*\")", (int)(ct ? (cl > 40 ? 40 : cl) : 0),
+						      ct ? ct : "");
+			if (!(ds->codes[j] = sb_arena_strndup(&set->arena, ct, body)))
+				return oom(d);
+			ds->lens[j] = (uint16_t)body;
+			ds->prefix[j] = pre;
+		}
+		ds->ncodes = (uint16_t)nc;
+	}
+	pol->ndiseases = (uint16_t)len;
+	return SB_OK;
+}
+
 static sb_status compile_year_start(sb_ynode n, sb_version *v, sb_diag *d)
 {
 	v->year_start_month = 1;
@@ -509,8 +666,10 @@ static sb_status compile_file(sb_policyset *set, rawfile *f, sb_policy *pol, sb_
 	sb_status st;
 	if ((st = compile_identities(set, f, pol, d)) || (st = compile_income(set, f, pol, d)))
 		return st;
+	if ((st = compile_stats(set, f, pol, d)) || (st = compile_diseases(set, f, pol, d)))
+		return st;
 	sb_comp c = {set, &set->arena, d, pol->nidentities, pol->identities,
-		     pol->identity_names};
+		     pol->identity_names, pol->format, pol, NULL, 0};
 	pol->versions = sb_arena_alloc(&set->arena, (f->neff + 1) * sizeof *pol->versions);
 	if (!pol->versions)
 		return oom(d);
@@ -532,13 +691,20 @@ static sb_status compile_file(sb_policyset *set, rawfile *f, sb_policy *pol, sb_
 		}
 		if ((st = compile_year_start(rv->keys[SB_VK_YEAR_START], v, d)))
 			return st;
+		v->v2 = pol->format >= 2;
 		v->layers = sb_arena_alloc(&set->arena, (rv->nlayers + 1) * sizeof *v->layers);
 		if (!v->layers)
 			return oom(d);
 		v->nlayers = (uint16_t)rv->nlayers;
-		for (size_t j = 0; j < rv->nlayers; j++)
+		c.layers = v->layers;
+		for (size_t j = 0; j < rv->nlayers; j++) {
+			c.nlayers = j;
 			if ((st = sb_compile_layer(&c, &rv->layers[j], &v->layers[j])))
 				return st;
+		}
+		if (rv->keys[SB_VK_WAITING].n &&
+		    (st = sb_compile_waiting(&c, rv->keys[SB_VK_WAITING], v)))
+			return st;
 		if (rv->keys[SB_VK_MONITORING].n &&
 		    (st = sb_compile_rules(&c, rv->keys[SB_VK_MONITORING], &v->rules, &v->nrules)))
 			return st;
@@ -579,22 +745,38 @@ static sb_status register_policy(sb_policyset *set, sb_policy *pol, sb_ynode whe
 
 static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_diag *d)
 {
+	/* Before any key is named in a message: a file that is not a policy
+	 * (a parent named by mistake, or by malice) has none of its text
+	 * echoed. */
+	sb_ynode ver = sb_ynode_is_map(root) ? sb_ynode_get(root, "sanbao") : (sb_ynode){NULL, NULL};
+	if (!ver.n && !f->key) /* inline, in a case: its text is the case's */
+		return sb_ynode_error(d, SB_EPOLICY, root,
+				      "a policy file starts with `sanbao: 1`, the format version");
+	if (!ver.n)
+		return sb_diag_set(d, SB_EPOLICY, f->doc->path, 1, 1,
+				   "not a policy file: a policy file is a mapping that starts with "
+				   "`sanbao: 1`, the format version (none of its text is shown)");
 	sb_status st = sb_ynode_check_keys(root, "a policy file", top_keys, d);
 	if (st)
 		return st;
-	sb_ynode ver = sb_ynode_get(root, "sanbao");
-	if (!ver.n)
-		return sb_ynode_error(d, SB_EPOLICY, root,
-				      "a policy file starts with `sanbao: 1`, the format version");
-	if (!sb_ynode_eq(ver, "1"))
+	if (!sb_ynode_eq(ver, "1") && !sb_ynode_eq(ver, "2"))
 		return sb_ynode_error(d, SB_EPOLICY, ver,
-				      "format version is not supported: this engine reads sanbao: 1");
+				      "format version is not supported: this engine reads sanbao: 1 "
+				      "and sanbao: 2");
+	int format = sb_ynode_eq(ver, "2") ? 2 : 1;
+	if (format < 2 && (sb_ynode_get(root, "statistics").n || sb_ynode_get(root, "diseases").n))
+		return sb_ynode_error(d, SB_EPOLICY,
+				      sb_ynode_get(root, sb_ynode_get(root, "statistics").n ?
+							 "statistics" : "diseases"),
+				      "statistics and diseases are format 2: write `sanbao: 2` at "
+				      "the top of the policy file");
 
 	sb_policy *pol = sb_arena_alloc(&set->arena, sizeof *pol);
 	if (!pol)
 		return oom(d);
 	pol->path = f->doc->path;
 	pol->name = "";
+	pol->format = format;
 	sb_ynode region = sb_ynode_get(root, "region");
 	static const char *const region_keys[] = {"code", "name", NULL};
 	if (!region.n)
@@ -637,6 +819,8 @@ static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_dia
 		if ((st = load_path(set, path, ext, &f->parent, d)))
 			return st;
 		pol->parent = f->parent->policy;
+		if (pol->parent->format > pol->format)
+			pol->format = pol->parent->format;
 	}
 	f->identities = sb_ynode_get(root, "identities");
 	f->income = sb_ynode_get(root, "income");
@@ -644,6 +828,12 @@ static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_dia
 		f->identities = f->parent->identities;
 	if (!f->income.n && f->parent)
 		f->income = f->parent->income;
+	f->stats = sb_ynode_get(root, "statistics");
+	f->diseases = sb_ynode_get(root, "diseases");
+	if (!f->stats.n && f->parent)
+		f->stats = f->parent->stats;
+	if (!f->diseases.n && f->parent)
+		f->diseases = f->parent->diseases;
 
 	sb_ynode versions = sb_ynode_get(root, "versions");
 	if (!versions.n || !sb_ynode_is_seq(versions) || !sb_ynode_len(versions))
@@ -672,6 +862,44 @@ static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_dia
 	return register_policy(set, pol, code, d);
 }
 
+/* Sets the root to the folder of real (a real path), or to real itself
+ * when it is a folder; with up, to that folder's parent. The default root
+ * (no sb_policyset_set_root) is the parent of the policies' folder, so
+ * that a region's file may extend a province file beside its folder, as
+ * the format's own example does (`extends: ../500000.yaml`), while a path
+ * anywhere else (`/etc/shadow`, `../../x`) is refused. */
+static sb_status set_root_of(sb_policyset *set, const char *real, bool is_dir, bool up,
+			     sb_diag *d)
+{
+	size_t n = strlen(real);
+	for (int k = (is_dir ? 0 : 1) + (up ? 1 : 0); k > 0; k--) {
+		while (n && real[n - 1] == '/')
+			n--;
+		while (n && real[n - 1] != '/')
+			n--;
+		while (n && real[n - 1] == '/')
+			n--;
+	}
+	if (n + 2 > sizeof set->root)
+		return sb_diag_set(d, SB_ELIMIT, real, 0, 0, "path is too long");
+	memcpy(set->root, real, n);
+	set->root[n] = '/';
+	set->root[n + 1] = '\0';
+	return SB_OK;
+}
+
+sb_status sb_policyset_set_root(sb_policyset *set, const char *dir, sb_diag *d)
+{
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot open the policy root: %s",
+				   strerror(errno));
+	sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, false, d);
+	if (!st)
+		set->root_fixed = true;
+	return st;
+}
+
 static sb_status add_file(sb_policyset *set, rawfile *f, sb_diag *d)
 {
 	if (set->nfiles == set->capfiles) {
@@ -698,6 +926,14 @@ static sb_status load_path(sb_policyset *set, const char *path, sb_ynode from,
 					      strerror(errno));
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
 	}
+	if (!from.n && !set->depth && !set->root_fixed && set_root_of(set, real, false, true, d))
+		return d->code;
+	if (from.n && strncmp(real, set->root, strlen(set->root)))
+		return sb_ynode_error(d, SB_EPOLICY, from,
+				      "parent policy %s is outside the policy folder %s: extends may "
+				      "name only a file in the folder tree of the policies loaded (or under "
+				      "--policy-root)",
+				      path, set->root);
 	for (size_t i = 0; i < set->nfiles; i++) {
 		rawfile *f = set->files[i];
 		if (!f->key || strcmp(f->key, real))
@@ -767,6 +1003,16 @@ sb_status sb_policyset_load_node(sb_policyset *set, sb_ynode node, const sb_poli
 	if (!f)
 		return oom(d);
 	f->doc = node.doc;
+	char real[PATH_MAX];
+	if (!set->root_fixed && !set->depth) {
+		/* An inline policy's parents lie in its document's folder tree. */
+		if (!realpath(node.doc->dir[0] ? node.doc->dir : ".", real))
+			return sb_diag_set(d, SB_EIO, node.doc->path, 0, 0, "cannot open its folder: %s",
+					   strerror(errno));
+		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, true, d);
+		if (st)
+			return st;
+	}
 	sb_status st = add_file(set, f, d);
 	if (st)
 		return st;
@@ -782,7 +1028,24 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static sb_status load_dir_files(sb_policyset *set, const char *dir, sb_diag *d);
+
 sb_status sb_policyset_load_dir(sb_policyset *set, const char *dir, sb_diag *d)
+{
+	char real[PATH_MAX];
+	bool was_fixed = set->root_fixed;
+	if (!was_fixed && realpath(dir, real)) {
+		sb_status st = set_root_of(set, strcmp(real, "/") ? real : "", true, true, d);
+		if (st)
+			return st;
+		set->root_fixed = true; /* the folder, even for a linked file in it */
+	}
+	sb_status st = load_dir_files(set, dir, d);
+	set->root_fixed = was_fixed;
+	return st;
+}
+
+static sb_status load_dir_files(sb_policyset *set, const char *dir, sb_diag *d)
 {
 	DIR *dh = opendir(dir);
 	if (!dh)

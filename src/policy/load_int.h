@@ -13,7 +13,10 @@ enum {
 	SB_LK_ID, SB_LK_NAME, SB_LK_FUND_CODE, SB_LK_WHEN, SB_LK_BASE,
 	SB_LK_EXCLUDE_PENALTY, SB_LK_SCOPE, SB_LK_DEDUCTIBLE, SB_LK_REPEAT,
 	SB_LK_MODE, SB_LK_RATE, SB_LK_BANDS, SB_LK_CAP, SB_LK_POOL, SB_LK_ADJUST,
-	SB_LK_REMOVE, SB_LK_N
+	SB_LK_REMOVE,
+	/* format 2 */
+	SB_LK_PAY_FIRST, SB_LK_DEDUCTIBLE_PER, SB_LK_CAPS, SB_LK_FLOOR, SB_LK_LUMP,
+	SB_LK_AFTER, SB_LK_CONTINUITY, SB_LK_CLASSES, SB_LK_N
 };
 extern const char *const sb_layer_keys[];
 
@@ -25,7 +28,8 @@ typedef struct sb_rawlayer {
 } sb_rawlayer;
 
 /* Version keys other than layers. */
-enum { SB_VK_FROM, SB_VK_SOURCE, SB_VK_YEAR_START, SB_VK_LAYERS, SB_VK_MONITORING, SB_VK_N };
+enum { SB_VK_FROM, SB_VK_SOURCE, SB_VK_YEAR_START, SB_VK_LAYERS, SB_VK_MONITORING,
+       SB_VK_WAITING, SB_VK_N };
 
 typedef struct sb_rawversion {
 	sb_date from;
@@ -44,6 +48,11 @@ typedef struct sb_comp {
 	size_t nidentities;
 	const int *identities;
 	const char *const *identity_names;
+	int format;          /* 1 or 2 */
+	const sb_policy *pol; /* statistics and disease lists, compiled first */
+	/* The layers of the version compiled so far (after, above_cap_of). */
+	sb_layer *layers;
+	size_t nlayers;
 } sb_comp;
 
 enum { SB_V_RATE = 1, SB_V_NONE = 2 };
@@ -56,6 +65,7 @@ SB_MUST_USE sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, i
 				     sb_val *v);
 SB_MUST_USE sb_status sb_compile_cond(sb_comp *c, sb_ynode n, sb_cond *cond);
 SB_MUST_USE sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l);
+SB_MUST_USE sb_status sb_compile_waiting(sb_comp *c, sb_ynode n, sb_version *ver);
 SB_MUST_USE sb_status sb_compile_rules(sb_comp *c, sb_ynode n, sb_rule **out,
 				       uint16_t *nout);
 

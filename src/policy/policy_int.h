@@ -47,7 +47,18 @@ typedef struct sb_src {
 } sb_src;
 
 enum sb_val_kind { SB_VAL_UNSET, SB_VAL_FEN, SB_VAL_BP, SB_VAL_SHARE, SB_VAL_LEVELS,
-		   SB_VAL_NONE };
+		   SB_VAL_NONE,
+		   /* format 2 */
+		   SB_VAL_OF,      /* {share: r, of: what}: r x a claim part, the layer's
+				    * cap or a named statistic */
+		   SB_VAL_BY_STAY  /* {by_stay: [v1, v2, ...]}: by the layer's claim
+				    * number in the policy year (the last repeats) */
+};
+
+/* What {share, of} takes a share of. */
+enum sb_of { SB_OF_TOTAL, SB_OF_IN_SCOPE, SB_OF_PRE_SELFPAY, SB_OF_OVER_LIMIT,
+	     SB_OF_OUT_OF_SCOPE, SB_OF_CAP, SB_OF_STAT, SB_OF_N };
+extern const char *const sb_of_names[]; /* SB_OF_TOTAL .. SB_OF_CAP */
 
 typedef struct sb_levval sb_levval;
 
@@ -60,6 +71,13 @@ typedef struct sb_val {
 	int64_t v; /* fen, bp, or the share in bp */
 	int64_t min, max;
 	sb_levval *lev; /* SB_VAL_LEVELS; level -1 is `other` */
+	/* SB_VAL_OF: of (SB_OF_*), the statistic's index in the policy and
+	 * the year (0: the year before the policy year, 1: the policy year).
+	 * SB_VAL_BY_STAY: nitems items; with `of` (ofv) the items are rates of
+	 * it. */
+	uint8_t of, stat_year;
+	uint16_t stat, nitems;
+	struct sb_val *items, *ofv;
 	sb_src src;
 } sb_val;
 
@@ -73,7 +91,7 @@ enum {
 	SB_C_SCHEME = 1 << 0, SB_C_TIER = 1 << 1, SB_C_EMPLOYMENT = 1 << 2,
 	SB_C_VISIT = 1 << 3, SB_C_LEVEL = 1 << 4, SB_C_PLACE = 1 << 5,
 	SB_C_FILING = 1 << 6, SB_C_IDENTITY = 1 << 7, SB_C_HOLDS = 1 << 8,
-	SB_C_AGE = 1 << 9
+	SB_C_AGE = 1 << 9, SB_C_DISEASE = 1 << 10
 };
 
 typedef struct sb_cond {
@@ -83,6 +101,7 @@ typedef struct sb_cond {
 	uint64_t identity; /* bit 0: `none`; bit (sym + 1): identity sym */
 	uint64_t holds;    /* bit (sym + 1) */
 	int age_min, age_max;
+	uint64_t disease; /* bit i: the policy's disease list i */
 } sb_cond;
 
 typedef struct sb_band {
@@ -94,7 +113,7 @@ enum {
 	SB_A_DEDUCTIBLE = 1 << 0, SB_A_FACTOR = 1 << 1, SB_A_REPEAT = 1 << 2,
 	SB_A_RATE = 1 << 3, SB_A_BANDS = 1 << 4, SB_A_MODE = 1 << 5,
 	SB_A_DELTA = 1 << 6, SB_A_CAP = 1 << 7, SB_A_SKIP = 1 << 8,
-	SB_A_PENALTY = 1 << 9
+	SB_A_PENALTY = 1 << 9, SB_A_PAY_FIRST = 1 << 10, SB_A_FLOOR = 1 << 11
 };
 
 typedef struct sb_adjust {
@@ -103,11 +122,16 @@ typedef struct sb_adjust {
 	uint8_t mode;
 	int64_t factor_bp;
 	int64_t delta_bp;
-	sb_val deductible, repeat, rate, cap;
+	sb_val deductible, repeat, rate, cap, pay_first, floor;
 	sb_band *bands;
 	uint16_t nbands;
 	sb_src src;
 } sb_adjust;
+
+/* Parts of a claim a format-2 base draws on, in the order they are drawn. */
+enum { SB_PART_IN_SCOPE, SB_PART_PRE_SELFPAY, SB_PART_OVER_LIMIT, SB_PART_OUT_OF_SCOPE,
+       SB_PART_N };
+extern const char *const sb_part_names[];
 
 typedef struct sb_layer {
 	int sym;  /* layer id symbol */
@@ -124,6 +148,26 @@ typedef struct sb_layer {
 	uint16_t nbands;
 	uint16_t nadjust;
 	sb_adjust *adjust;
+	/* Format 2. `v2` is set when any of them is used (the v1 path skips
+	 * them all). part_bp: the share of each remaining part in the base
+	 * (10000 = all of it; v1 bases are {in_scope} or {in_scope,
+	 * pre_selfpay}). above: index of the earlier layer whose cap point
+	 * the base starts at, -1. after: index of the earlier layer whose cap
+	 * must be used up, -1. */
+	bool v2, deduct_year, has_lump, cap_point_used;
+	int16_t above, after;
+	int64_t part_bp[SB_PART_N];
+	sb_val pay_first, cap_claim, cap_month, floor, lump, lump_above; /* UNSET: absent */
+	/* continuity: raises for years of continuous enrolment beyond
+	 * cont_after and for claimless years, bounded. */
+	/* classes: per item class of the claim, its own rate (bp, -1: the
+	 * layer's bands) and pay-first share (bp, -1: none). */
+	uint8_t nclasses;
+	struct sb_layer_class { int sym; int64_t rate, pay_first; } classes[8];
+	bool has_continuity;
+	int16_t cont_after;
+	sb_val cont_cap_year, cont_cap_claimless, cont_cap_max; /* UNSET: absent */
+	int64_t cont_rate_year, cont_rate_max;                   /* bp; -1 max: none */
 	sb_src src;
 } sb_layer;
 
@@ -148,6 +192,12 @@ struct sb_version {
 	uint16_t nlayers, nrules;
 	sb_layer *layers;
 	sb_rule *rules;
+	/* Format 2 waiting period after late enrolment: months plus
+	 * wait_per_year per uncovered year; wait_layers bit i: layer i waits. */
+	bool v2; /* in a format-2 policy: claims may read format-2 values */
+	bool has_waiting;
+	int16_t wait_months, wait_per_year;
+	uint64_t wait_layers;
 };
 
 typedef struct sb_income {
@@ -155,6 +205,25 @@ typedef struct sb_income {
 	bool has[SB_INCOME_N];
 	sb_fen fen[SB_INCOME_N];
 } sb_income;
+
+/* A named statistic (format 2): an amount per year. */
+typedef struct sb_stat {
+	const char *id, *name;
+	uint16_t nyears;
+	int *years;
+	sb_fen *fen;
+} sb_stat;
+
+/* A named disease list (format 2): ICD-10 codes; a code ending in `*`
+ * is a prefix. */
+typedef struct sb_disease {
+	const char *id, *name;
+	uint16_t ncodes;
+	const char **codes;
+	uint16_t *lens;
+	bool *prefix;
+} sb_disease;
+#define SB_MAX_DISEASES 64
 
 struct sb_policy {
 	char region[7];
@@ -167,6 +236,10 @@ struct sb_policy {
 	const char **identity_names;
 	const char **identity_labels; /* the list's `name` (低保对象), or NULL */
 	sb_version *versions;
+	int format; /* 1 or 2: the highest of the file and its parents */
+	uint16_t nstats, ndiseases;
+	sb_stat *stats;
+	sb_disease *diseases;
 };
 
 /* Everything a condition or value looks at on one claim. */
@@ -180,9 +253,17 @@ typedef struct sb_claimctx {
 	int year; /* policy year */
 	const char *level_name; /* for messages */
 	const sb_policy *policy;
+	/* Format 2: what {share, of} and by_stay read. */
+	uint32_t claim_no;      /* this claim's number for the layer (1-based) */
+	sb_fen cap;             /* the layer's annual cap as resolved, -1 none */
+	const sb_fen *parts;    /* total, in_scope, pre_selfpay, over_limit, out_of_scope */
+	const char *diagnosis;  /* NULL or "" when none */
+	const struct sb_person *person; /* enrolment facts (continuity) */
 } sb_claimctx;
 
 bool sb_cond_holds(const sb_cond *c, const sb_claimctx *x);
+/* 1 when diagnosis dx is on one of the policy's disease lists in mask. */
+bool sb_disease_matches(const sb_policy *p, uint64_t lists, const char *dx);
 
 /* Resolves v for the claim: level maps by the claim's level (then `other`),
  * income shares from the policy's income of the year before the claim's
@@ -209,5 +290,16 @@ sb_arena *sb_policyset_arena(sb_policyset *set);
 struct sb_ynode;
 SB_MUST_USE sb_status sb_policyset_load_node(sb_policyset *set, struct sb_ynode node,
 					     const sb_policy **out, sb_diag *d);
+
+/* Identity bits (sym + 1) that a layer's own `when` requires, as two sets
+ * that must each be met: `identity` (unless it allows `none`, which a
+ * person holding nothing meets, so no roster entry is missing) and `holds`.
+ * Adjust entries only change amounts, so they are not looked at. The one
+ * eligibility test of roster's stale-assistance check and audit's
+ * assistance_ineligible rule (required.c). */
+void sb_layer_required(const sb_layer *l, uint64_t *ident, uint64_t *holds);
+/* Whether a person holding `held` (bits sym + 1, as sb_settle_identity
+ * gives) meets what sb_layer_required asks. */
+bool sb_layer_eligible(const sb_layer *l, uint64_t held);
 
 #endif

@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/arena.h"
+#include "sanbao/csv.h"
 
 static char *dup_str(const char *s)
 {
@@ -67,14 +70,75 @@ static sb_status load(const char *path, FILE *f, const char *buf, size_t n, sb_y
 	return SB_OK;
 }
 
+/* Policies and cases are small; a larger file is not one. */
+#define YDOC_MAX_BYTES ((size_t)16 << 20)
+
+/* Refuses text that is not UTF-8 with the place of the first bad byte (YAML
+ * would say 1:1 whatever the line) and, for GBK, how to convert it. */
+static sb_status check_utf8(const char *path, const char *buf, size_t n, sb_diag *d)
+{
+	size_t ok = sb_utf8_valid(buf, n);
+	if (ok == n)
+		return SB_OK;
+	int line = 1, col = 1;
+	for (size_t i = 0; i < ok; i++) {
+		if (buf[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)buf[i] & 0xC0) != 0x80) {
+			col++;
+		}
+	}
+	return sb_diag_set(d, SB_ESYNTAX, path, line, col,
+			   "the file is not UTF-8 text (byte 0x%02X)%s", (unsigned char)buf[ok],
+			   sb_looks_gbk(buf + ok, n - ok) ?
+				   "; it looks like GBK: convert it with iconv -f GBK -t UTF-8" :
+				   "; save it as UTF-8");
+}
+
 sb_status sb_ydoc_load(const char *path, sb_ydoc **out, sb_diag *d)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-	sb_status st = load(path, f, NULL, 0, out, d);
-	fclose(f);
+	int fd;
+	sb_status st = sb_input_open(path, &fd, d);
+	if (st)
+		return st;
+	struct stat sbuf;
+	if (fstat(fd, &sbuf) != 0 || (uint64_t)sbuf.st_size > YDOC_MAX_BYTES) {
+		close(fd);
+		return sb_diag_set(d, SB_ELIMIT, path, 0, 0, "larger than %zu MiB: not a policy or case",
+				   YDOC_MAX_BYTES >> 20);
+	}
+	size_t cap = (size_t)sbuf.st_size + 1, n = 0;
+	char *buf = sb_malloc(cap);
+	if (!buf) {
+		close(fd);
+		return sb_diag_set(d, SB_ENOMEM, path, 0, 0, "out of memory");
+	}
+	for (;;) {
+		if (n == cap) {
+			close(fd);
+			sb_free(buf);
+			return sb_diag_set(d, SB_EIO, path, 0, 0, "the file grew while it was read");
+		}
+		ssize_t k = read(fd, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = errno;
+			close(fd);
+			sb_free(buf);
+			return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read: %s", strerror(e));
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	st = check_utf8(path, buf, n, d);
+	if (!st)
+		st = load(path, NULL, buf, n, out, d);
+	sb_free(buf);
 	return st;
 }
 
@@ -82,7 +146,8 @@ sb_status sb_ydoc_load_mem(const char *name, const char *buf, size_t n, sb_ydoc 
 			   sb_diag *d)
 {
 	*out = NULL;
-	return load(name, NULL, buf, n, out, d);
+	sb_status st = check_utf8(name, buf, n, d);
+	return st ? st : load(name, NULL, buf, n, out, d);
 }
 
 void sb_ydoc_free(sb_ydoc *doc)

@@ -14,6 +14,7 @@
 
 #include "base/arena.h"
 #include "sanbao/csv.h"
+#include "sanbao/io.h"
 #include "sanbao/roster.h"
 
 struct sb_pseudonymizer {
@@ -24,8 +25,6 @@ struct sb_pseudonymizer {
 /* Invalid values listed one by one before the report only counts them: a
  * file with a broken ID column should not bury the terminal. */
 #define REPORT_MAX 100
-/* Records looked at to decide whether a column named id holds persons. */
-#define DETECT_ROWS 1000
 
 void sb_pseudonymizer_free(sb_pseudonymizer *p)
 {
@@ -75,11 +74,18 @@ sb_status sb_pseudonymizer_new_from_file(sb_pseudo_hash hash, const char *path,
 					 sb_pseudonymizer **out, sb_diag *d)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY);
+	/* A key is read once, so a pipe (`--key <(...)`) is fine; O_NONBLOCK
+	 * only keeps a FIFO that no one writes from hanging the open (it then
+	 * reads as empty: too short). */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open the key file: %s",
 				   strerror(errno));
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	/* One byte more than allowed tells a too-long key from a full one. */
 	unsigned char key[SB_PSEUDO_KEY_MAX + 1];
 	size_t n = 0;
@@ -101,6 +107,14 @@ sb_status sb_pseudonymizer_new_from_file(sb_pseudo_hash hash, const char *path,
 		n += (size_t)k;
 	}
 	close(fd);
+	/* The key is the file's bytes as they are, except one line ending at
+	 * the end (LF or CR LF), which editors and `echo` add unasked: two
+	 * departments with "the same key" then get the same pseudonyms. */
+	if (n <= SB_PSEUDO_KEY_MAX && n && key[n - 1] == '\n') {
+		n--;
+		if (n && key[n - 1] == '\r')
+			n--;
+	}
 	sb_status st = sb_pseudonymizer_new(hash, key, n, out, d);
 
 	/* The key guards every ID: leave no copy of it on the stack. */
@@ -166,8 +180,37 @@ static int same_name(sb_csv_field f, const char *s, size_t n)
 	return 1;
 }
 
-/* 1 when every non-empty value of column col in the first DETECT_ROWS
- * records is an ID or a pseudonym and there is at least one. */
+/* 1 when v, blanks around it trimmed, has the shape of a resident ID:
+ * 17 digits and a digit or X (either case), whatever its check digit. */
+static int id_shaped(sb_csv_field v)
+{
+	while (v.n && (v.p[0] == ' ' || v.p[0] == '\t'))
+		v.p++, v.n--;
+	while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t'))
+		v.n--;
+	if (v.n != SB_ID_LEN)
+		return 0;
+	for (int i = 0; i < SB_ID_LEN - 1; i++)
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return 0;
+	char last = v.p[SB_ID_LEN - 1];
+
+	return (last >= '0' && last <= '9') || last == 'X' || last == 'x';
+}
+
+static int is_pseudonym(sb_csv_field v)
+{
+	uint64_t key;
+	int pseudo = 0;
+
+	return !sb_person_key(v.p, v.n, &key, &pseudo, NULL, NULL) && pseudo;
+}
+
+/* Whether a column named id holds persons, decided over the whole file: yes
+ * as soon as one value has the shape of a resident ID or is a pseudonym, so
+ * that no bad row (a wrong check digit, a blank, a lower-case x) can make
+ * the column pass through with its IDs; a claim number never has that
+ * shape. */
 static sb_status id_column_holds_persons(const char *path, size_t col, int *yes, sb_diag *d)
 {
 	sb_csv *c;
@@ -175,9 +218,8 @@ static sb_status id_column_holds_persons(const char *path, size_t col, int *yes,
 
 	if (st)
 		return st;
-	int seen = 0, all = 1;
-
-	for (int rows = 0; rows < DETECT_ROWS && all;) {
+	*yes = 0;
+	for (;;) {
 		sb_diag skip;
 		int r = sb_csv_next(c, &skip);
 
@@ -188,21 +230,19 @@ static sb_status id_column_holds_persons(const char *path, size_t col, int *yes,
 			sb_csv_free(c);
 			return d->code ? d->code : SB_EIO;
 		}
-		if (r < 0)
-			continue;
-		rows++;
-		sb_csv_field f = sb_csv_get(c, col);
-		uint64_t key;
-		int pseudo;
+		for (size_t i = 0; i < sb_csv_nfields(c); i++) {
+			sb_csv_field f = sb_csv_get(c, i);
 
-		if (!f.n)
-			continue;
-		seen = 1;
-		if (sb_person_key(f.p, f.n, &key, &pseudo, NULL, NULL))
-			all = 0;
+			/* A ragged row may have shifted its id over. */
+			if ((i == col || r < 0) && (id_shaped(f) || is_pseudonym(f))) {
+				*yes = 1;
+				break;
+			}
+		}
+		if (*yes)
+			break;
 	}
 	sb_csv_free(c);
-	*yes = seen && all;
 	return SB_OK;
 }
 
@@ -255,10 +295,12 @@ static sb_status pick_columns(const sb_csv *c, const char *path, const char *col
 	for (size_t i = 0; i < ncols; i++) {
 		sb_csv_field h = sb_csv_header(c, i);
 
-		if (same_name(h, "person", 6) || same_name(h, "certno", 6) ||
-		    same_name(h, "psn_no", 6)) {
+		/* The person columns of the one column table (src/io/columns.c),
+		 * aliases included; `id` only when it holds resident IDs. */
+		int kind = sb_io_person_column(h);
+		if (kind == SB_IO_PERSON) {
 			replace[i] = 1;
-		} else if (same_name(h, "id", 2)) {
+		} else if (kind == SB_IO_MAYBE_PERSON) {
 			int yes = 0;
 			sb_status s = id_column_holds_persons(path, i, &yes, d);
 
@@ -292,8 +334,57 @@ static void report_value(FILE *report, const char *path, long line, sb_csv_field
 	} else {
 		sb_id_mask(v.p, n, shown);
 	}
-	fprintf(report, "%s:%ld: %.*s \"%s\" %s; left as it is\n", path, line, (int)col.n, col.p,
-		shown, why);
+	fprintf(report, "%s:%ld: %.*s \"%s\" %s; replaced by a PSX marker\n", path, line,
+		(int)col.n, col.p, shown, why);
+}
+
+/* "PSX" and 16 hex digits of HMAC(key, value): what an ID column's value
+ * that is no valid ID becomes. The same bad value gets the same marker on
+ * both sides, and no reader takes it for a person (it is 19 characters). */
+#define SB_PSX_LEN 19
+
+static sb_status marker(sb_pseudonymizer *p, sb_csv_field v, char out[SB_PSX_LEN + 1],
+			sb_diag *d)
+{
+	unsigned char mac[32];
+	sb_status st = sb_pseudonymizer_mac(p, v.p, v.n, mac, d);
+
+	if (st)
+		return st;
+	static const char hex[] = "0123456789abcdef";
+
+	memcpy(out, "PSX", 3);
+	for (int i = 0; i < 8; i++) {
+		out[3 + 2 * i] = hex[mac[i] >> 4];
+		out[4 + 2 * i] = hex[mac[i] & 15];
+	}
+	out[SB_PSX_LEN] = '\0';
+	return SB_OK;
+}
+
+/* Counts an ID-shaped value carried in a column that is not replaced. */
+static void note_shaped(sb_pseudo_stats *st, const sb_csv *c, size_t col, long line)
+{
+	if (!st->shaped++)
+		st->shaped_line = line;
+	sb_csv_field h = sb_csv_header(c, col);
+	size_t used = strlen(st->shaped_columns);
+
+	/* Each column named once. */
+	for (const char *q = st->shaped_columns; *q;) {
+		const char *e = strchr(q, ',');
+		size_t n = e ? (size_t)(e - q) : strlen(q);
+
+		if (n == h.n && !memcmp(q, h.p, n))
+			return;
+		q += n + (e != NULL);
+	}
+	if (used + h.n + 2 >= sizeof st->shaped_columns)
+		return;
+	if (used)
+		st->shaped_columns[used++] = ',';
+	memcpy(st->shaped_columns + used, h.p, h.n);
+	st->shaped_columns[used + h.n] = '\0';
 }
 
 sb_status sb_pseudonymizer_file(sb_pseudonymizer *p, const char *in_path, const char *out_path,
@@ -379,7 +470,12 @@ sb_status sb_pseudonymizer_file(sb_pseudonymizer *p, const char *in_path, const 
 
 			if (i)
 				sb_out_char(o, ',');
-			if (!f.n || (!id_column && (r == 1 || sb_id_check(f.p, f.n, NULL, NULL)))) {
+			int shaped = f.n && id_shaped(f);
+
+			if (!f.n || (!id_column && (r == 1 || (!shaped && sb_id_check(f.p, f.n, NULL,
+										     NULL))))) {
+				if (shaped && i < ncols)
+					note_shaped(st, c, i, sb_csv_line(c));
 				sb_out_field(o, f.p, f.n);
 				continue;
 			}
@@ -388,11 +484,19 @@ sb_status sb_pseudonymizer_file(sb_pseudonymizer *p, const char *in_path, const 
 			const char *why = NULL;
 
 			if (sb_person_key(f.p, f.n, &key, &pseudo, NULL, &why)) {
+				/* Not an ID, yet in an ID column (or shaped like
+				 * one in a ragged row): it may be most of one, so it
+				 * is never written as it is. */
 				st->invalid++;
 				if (report && listed++ < REPORT_MAX)
 					report_value(report, in_path, sb_csv_line(c),
 						     sb_csv_header(c, i), f, why, show_ids);
-				sb_out_field(o, f.p, f.n);
+				char mk[SB_PSX_LEN + 1];
+
+				rc = marker(p, f, mk, d);
+				if (rc)
+					goto out;
+				sb_out_bytes(o, mk, SB_PSX_LEN);
 			} else if (pseudo) {
 				st->kept++;
 				sb_out_bytes(o, f.p, f.n);

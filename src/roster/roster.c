@@ -623,27 +623,6 @@ done:
 
 /* ---- roster_summary.json -------------------------------------------------- */
 
-static void json_str(sb_out *o, const char *s)
-{
-	sb_out_char(o, '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			sb_out_char(o, '\\');
-			sb_out_char(o, (char)ch);
-		} else if (ch < 0x20) {
-			char buf[8];
-
-			snprintf(buf, sizeof buf, "\\u%04x", ch);
-			sb_out_str(o, buf);
-		} else {
-			sb_out_char(o, (char)ch);
-		}
-	}
-	sb_out_char(o, '"');
-}
-
 static void json_num(sb_out *o, const char *key, long long v, int last)
 {
 	sb_out_char(o, '"');
@@ -672,13 +651,13 @@ static sb_status write_summary(sb_roster *r, sb_diag *d)
 	const sb_roster_config *cfg = r->cfg;
 
 	sb_out_str(o, "{\n  \"inputs\": {\"policies\": ");
-	json_str(o, cfg->policies_dir);
+	sb_out_json_str(o, cfg->policies_dir);
 	sb_out_str(o, ", \"persons\": ");
-	json_str(o, cfg->persons_path);
+	sb_out_json_str(o, cfg->persons_path);
 	sb_out_str(o, ", \"identities\": ");
-	json_str(o, cfg->identities_path);
+	sb_out_json_str(o, cfg->identities_path);
 	sb_out_str(o, ", \"settlements\": ");
-	json_str(o, cfg->settlements_path ? cfg->settlements_path : "");
+	sb_out_json_str(o, cfg->settlements_path ? cfg->settlements_path : "");
 	sb_out_str(o, "},\n  \"rows\": {");
 	json_num(o, "persons", t->person_rows, 0);
 	json_num(o, "persons_invalid", t->persons_invalid, 0);
@@ -714,7 +693,7 @@ static sb_status write_summary(sb_roster *r, sb_diag *d)
 
 		region_text(x->code, code, sizeof code);
 		sb_out_str(o, i ? ",\n    " : "\n    ");
-		json_str(o, code);
+		sb_out_json_str(o, code);
 		sb_out_str(o, ": {");
 		json_num(o, "persons", x->persons, 0);
 		json_num(o, "settlements", x->settlements, 0);
@@ -794,6 +773,8 @@ sb_status sb_roster_check(const sb_roster_config *cfg, sb_roster_totals *t, sb_d
 		st = sb_policyset_new(&r->set);
 	if (st == SB_ENOMEM)
 		(void)oom(d);
+	if (!st && cfg->policy_root)
+		st = sb_policyset_set_root(r->set, cfg->policy_root, d);
 	if (!st)
 		st = sb_policyset_load_dir(r->set, cfg->policies_dir, d);
 	if (!st)

@@ -8,20 +8,6 @@
 #include "roster/roster_int.h"
 #include "sanbao/io.h"
 
-/* Identity bits (sym + 1) that a layer's own `when` requires, as two sets
- * that must each be met: `identity` (unless it allows `none`, which a
- * person holding nothing meets, so no roster entry is missing) and `holds`.
- * Adjust entries only change amounts, so they are not looked at. */
-static void required(const sb_layer *l, uint64_t *ident, uint64_t *holds)
-{
-	*ident = 0;
-	*holds = 0;
-	if ((l->when.keys & SB_C_IDENTITY) && !(l->when.identity & 1))
-		*ident = l->when.identity;
-	if (l->when.keys & SB_C_HOLDS)
-		*holds = l->when.holds & ~(uint64_t)1;
-}
-
 /* The identities of mask, in the policy's priority order, then any the
  * policy does not list. */
 static void list_identities(const sb_roster *r, const sb_policy *pol, uint64_t mask, char *buf,
@@ -199,7 +185,7 @@ sb_status sb_roster_stale(sb_roster *r, sb_out *o, sb_diag *d)
 
 			if (!l)
 				continue;
-			required(l, &need_ident, &need_holds);
+			sb_layer_required(l, &need_ident, &need_holds);
 			if ((!need_ident && !need_holds) ||
 			    sb_money_parse(fa.p, fa.n, &amount, NULL) || amount == 0)
 				continue;

@@ -172,10 +172,10 @@ sb_status sb_acc_decode(sb_acc *a, const uint8_t *buf, size_t len, sb_diag *d)
 			.year = (int32_t)(uint32_t)get(p + 12, 4), .kind = (uint32_t)get(p + 16, 1),
 			.count = (uint32_t)get(p + 17, 4), .amount = (sb_fen)get(p + 21, 8),
 		};
-		const char *why = e.kind > SB_ACC_POOL ? "an entry of unknown kind" :
+		const char *why = e.kind > SB_ACC_DEDUCT ? "an entry of unknown kind" :
 				  e.amount < 0 || e.amount > SB_FEN_MAX ? "an amount out of range" :
 				  e.region > 999999 ? "a region code out of range" :
-				  e.kind == SB_ACC_POOL && e.count ? "a pool entry with a count" :
+				  e.kind != SB_ACC_LAYER && e.count ? "a pool entry with a count" :
 				  sb_acc_index(&t, e.region, e.year, e.kind, e.id) >= 0 ?
 				  "an entry given twice" : NULL;
 		if (why) {

@@ -28,7 +28,8 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 	const sb_version *v = r->version;
 	if (!v || r->nlayers != v->nlayers)
 		return broken(d, c, NULL, "the result does not have one entry per layer of its version");
-	sb_fen sum = 0, from_in = 0, from_pre = 0;
+	sb_fen sum = 0, from_in = 0, from_pre = 0, from_over = 0, from_out = 0;
+	sb_fen out_of_scope = c->total - c->in_scope - c->pre_selfpay - c->over_limit;
 	for (uint8_t i = 0; i < r->nlayers; i++) {
 		const sb_layer_result *lr = &r->layer[i];
 		const sb_layer *l = &v->layers[i];
@@ -38,13 +39,34 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 			return broken(d, c, l->id, "a layer that did not apply has a base or a payment");
 		if (lr->pay < 0 || lr->pay > lr->base)
 			return broken(d, c, l->id, "pays less than 0 or more than its base");
-		if (lr->from_in_scope < 0 || lr->from_pre_selfpay < 0 ||
-		    lr->from_in_scope + lr->from_pre_selfpay != lr->pay)
+		if (lr->from_in_scope < 0 || lr->from_pre_selfpay < 0 || lr->from_over_limit < 0 ||
+		    lr->from_out_of_scope < 0 ||
+		    lr->from_in_scope + lr->from_pre_selfpay + lr->from_over_limit +
+				    lr->from_out_of_scope != lr->pay)
 			return broken(d, c, l->id,
-				      "its payment is not what it drew from in_scope and pre_selfpay");
-		/* In-scope money is used first: pre_selfpay only once none is left. */
-		if (lr->from_pre_selfpay && from_in + lr->from_in_scope != c->in_scope)
-			return broken(d, c, l->id, "draws on pre_selfpay while in_scope is left");
+				      "its payment is not what it drew from the claim's parts");
+		/* A layer draws on the parts its base names, in order: a part
+		 * only once the parts before it are used up. */
+		const sb_fen drawn[SB_PART_N] = {lr->from_in_scope, lr->from_pre_selfpay,
+						 lr->from_over_limit, lr->from_out_of_scope};
+		const sb_fen left[SB_PART_N] = {c->in_scope - from_in - lr->from_in_scope,
+						c->pre_selfpay - from_pre - lr->from_pre_selfpay,
+						c->over_limit - from_over - lr->from_over_limit,
+						out_of_scope - from_out - lr->from_out_of_scope};
+		const int64_t *named = l->part_bp;
+		for (int k = 0; k < SB_PART_N; k++) {
+			if (!drawn[k])
+				continue;
+			if (!named[k])
+				return broken(d, c, l->id, "draws on a part of the claim its base does not name");
+			for (int q = 0; q < k; q++)
+				if (named[q] && left[q])
+					return broken(d, c, l->id,
+						      k == SB_PART_PRE_SELFPAY && q == SB_PART_IN_SCOPE ?
+						      "draws on pre_selfpay while in_scope is left" :
+						      "draws on a later part of its base while an earlier one "
+						      "is left");
+		}
 		if (lr->penalty < 0)
 			return broken(d, c, l->id, "a negative penalty");
 		if (lr->room >= 0 || lr->cap >= 0) {
@@ -69,11 +91,14 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 		sum += lr->pay;
 		from_in += lr->from_in_scope;
 		from_pre += lr->from_pre_selfpay;
+		from_over += lr->from_over_limit;
+		from_out += lr->from_out_of_scope;
 	}
 	if (sum != r->fund)
 		return broken(d, c, NULL, "the layers do not sum to fund");
-	if (from_in > c->in_scope || from_pre > c->pre_selfpay)
-		return broken(d, c, NULL, "the layers drew more than in_scope or pre_selfpay");
+	if (from_in > c->in_scope || from_pre > c->pre_selfpay || from_over > c->over_limit ||
+	    from_out > out_of_scope)
+		return broken(d, c, NULL, "the layers drew more than a part of the claim holds");
 	if (r->oop_in_scope != c->in_scope - from_in)
 		return broken(d, c, NULL,
 			      "oop_in_scope is not in_scope less what the layers drew from it");
@@ -83,6 +108,9 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 		return SB_OK;
 
 	/* Every entry after is the one before plus this claim's layers. */
+	int yy, mm, dd;
+	sb_date_ymd(c->date, &yy, &mm, &dd);
+	const int32_t month = yy * 100 + mm;
 	for (uint8_t i = 0; i < r->nlayers; i++) {
 		const sb_layer *l = &v->layers[i];
 		uint32_t n0, n1;
@@ -100,6 +128,31 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 				if (j < i)
 					first = false;
 			}
+		if (l->deduct_year) {
+			sb_fen d0 = amount_of(before, r->region, r->year, SB_ACC_DEDUCT, l->key, NULL);
+			sb_fen d1 = amount_of(after, r->region, r->year, SB_ACC_DEDUCT, l->key, NULL);
+			if (d1 != d0 + r->layer[i].deducted || r->layer[i].deducted > r->layer[i].base)
+				return broken(d, c, l->id,
+					      "the deductible it charged this year did not advance by "
+					      "what this claim absorbed");
+		}
+		if (l->cap_month.kind != SB_VAL_UNSET) {
+			/* The month entry: what the pool's month-capped layers paid. */
+			sb_fen mpool = 0;
+			bool mfirst = true;
+			for (uint8_t j = 0; j < r->nlayers; j++)
+				if (v->layers[j].pool_key == l->pool_key &&
+				    v->layers[j].cap_month.kind != SB_VAL_UNSET) {
+					mpool += r->layer[j].pay;
+					if (j < i)
+						mfirst = false;
+				}
+			sb_fen m0 = amount_of(before, r->region, month, SB_ACC_MONTH, l->pool_key, NULL);
+			sb_fen m1 = amount_of(after, r->region, month, SB_ACC_MONTH, l->pool_key, NULL);
+			if (mfirst && m1 != m0 + mpool)
+				return broken(d, c, l->id,
+					      "its pool's payments this month did not advance by this claim");
+		}
 		if (!first)
 			continue;
 		sb_fen p0 = amount_of(before, r->region, r->year, SB_ACC_POOL, l->pool_key, NULL);
@@ -110,10 +163,16 @@ sb_status sb_settle_verify(const sb_claim *c, const sb_result *r, const sb_acc *
 	for (uint32_t k = 0; k < after->n; k++) {
 		const sb_acc_entry *e = &after->e[k];
 		bool touched = false;
-		if (e->region == r->region && e->year == r->year)
-			for (uint8_t i = 0; i < r->nlayers && !touched; i++)
-				touched = e->id == (e->kind == SB_ACC_LAYER ? v->layers[i].key :
-									  v->layers[i].pool_key);
+		if (e->region == r->region &&
+		    e->year == (e->kind == SB_ACC_MONTH ? month : r->year))
+			for (uint8_t i = 0; i < r->nlayers && !touched; i++) {
+				const sb_layer *l = &v->layers[i];
+				touched = e->kind == SB_ACC_LAYER ? e->id == l->key :
+					  e->kind == SB_ACC_POOL ? e->id == l->pool_key :
+					  e->kind == SB_ACC_MONTH ?
+						  e->id == l->pool_key && l->cap_month.kind != SB_VAL_UNSET :
+						  e->id == l->key && l->deduct_year;
+			}
 		if (touched)
 			continue;
 		const sb_acc_entry *b = sb_acc_find(before, e->region, e->year, e->kind, e->id);

@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "io/outfile.h"
+#include "sanbao/csv.h"
 
 typedef struct summary {
 	int n;        /* scenarios */
@@ -128,6 +129,12 @@ static sb_status claim(void *self, void *thr, const sb_settled *s, sb_diag *d)
 	if (!add_claim(&x->all, s->claim, res) ||
 	    !add_claim(&x->regions[s->policy_index], s->claim, res))
 		x->overflow = true;
+	/* What summary.json reports as the reconciliation of each claim: every
+	 * layer within its base, and the layers adding up to fund (summed
+	 * here, not taken from the settlement's running sum). The full set of
+	 * invariants (sb_settle_verify: cap room, in-scope use, accumulators)
+	 * runs in the case runner, the fuzz target and test_batch, where its
+	 * cost (about 5% of a batch) is not paid on every production run. */
 	sb_fen sum = 0;
 	for (uint8_t i = 0; i < res->nlayers; i++) {
 		if (!sb_fen_add(&sum, res->layer[i].pay))
@@ -135,9 +142,7 @@ static sb_status claim(void *self, void *thr, const sb_settled *s, sb_diag *d)
 		if (res->layer[i].pay < 0 || res->layer[i].pay > res->layer[i].base)
 			x->identities_ok = false;
 	}
-	sb_fen fo;
-	if (sum != res->fund || __builtin_add_overflow(res->fund, res->oop, &fo) ||
-	    fo != s->claim->total)
+	if (sum != res->fund)
 		x->identities_ok = false;
 	return SB_OK;
 }
@@ -191,21 +196,6 @@ static sb_status merge(void *self, void *thr, sb_diag *d)
 	return SB_OK;
 }
 
-static void json_str(FILE *f, const char *p)
-{
-	fputc('"', f);
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void json_money(FILE *f, const char *name, sb_fen v)
 {
 	char buf[SB_MONEY_BUF];
@@ -239,7 +229,7 @@ static sb_status write_scenario(const summary *s, int k, sb_diag *d)
 	const sb_sums *x = &s->sum[k];
 	const sb_policyset *set = s->sets[k];
 	fprintf(f, "{\n  \"scenario\": %d, \"policies\": ", k);
-	json_str(f, s->dirs[k]);
+	sb_json_str(f, s->dirs[k]);
 	fprintf(f, ",\n  \"rejected_while_settling\": %lld, ", x->rejected);
 	json_money(f, "rejected_total", x->rejected_total);
 	fputs(",\n  \"money\": {", f);
@@ -250,7 +240,7 @@ static sb_status write_scenario(const summary *s, int k, sb_diag *d)
 	for (size_t i = 0; i < nl; i++) {
 		const sb_layer_sum *l = &x->all.layer[order[i]];
 		fprintf(f, "%s\n      ", i ? "," : "");
-		json_str(f, sb_policyset_symbol_name(set, SB_SYM_LAYER, order[i]));
+		sb_json_str(f, sb_policyset_symbol_name(set, SB_SYM_LAYER, order[i]));
 		fprintf(f, ": {\"claims_paid\": %lld, ", l->claims);
 		json_money(f, "paid", l->paid);
 		fputs(", ", f);

@@ -81,25 +81,6 @@ static void put_share(sb_out *o, long count, long total)
 	sb_out_str(o, buf);
 }
 
-static void put_json_string(sb_out *o, const char *s)
-{
-	sb_out_char(o, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			sb_out_char(o, '\\');
-			sb_out_char(o, (char)c);
-		} else if (c < 0x20) {
-			char buf[8];
-			snprintf(buf, sizeof buf, "\\u%04x", c);
-			sb_out_str(o, buf);
-		} else {
-			sb_out_char(o, (char)c);
-		}
-	}
-	sb_out_char(o, '"');
-}
-
 static void put_field(sb_out *o, const char *s)
 {
 	sb_out_field(o, s, strlen(s));
@@ -773,7 +754,7 @@ static void json_counts(run *r, sb_out *o, const long *rows, size_t stride, size
 		}
 		if (s)
 			sb_out_char(o, ',');
-		put_json_string(o, s < r->nstages ? r->stages[s] : "all");
+		sb_out_json_str(o, s < r->nstages ? r->stages[s] : "all");
 		sb_out_str(o, ":{\"count\":");
 		sb_out_i64(o, v);
 		sb_out_str(o, ",\"share\":");
@@ -793,7 +774,7 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 		return st;
 	sb_out *o = &f.o;
 	sb_out_str(o, "{\n  \"frame\": ");
-	put_json_string(o, r->f->name);
+	sb_out_json_str(o, r->f->name);
 	sb_out_str(o, ",\n  \"documents\": ");
 	sb_out_i64(o, (int64_t)t->documents);
 	sb_out_str(o, ",\n  \"clauses\": ");
@@ -806,7 +787,7 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 	for (size_t s = 0; s < r->nstages; s++) {
 		if (s)
 			sb_out_char(o, ',');
-		put_json_string(o, r->stages[s]);
+		sb_out_json_str(o, r->stages[s]);
 	}
 	sb_out_str(o, "],\n  \"documents_by_stage\": {");
 	for (size_t s = 0; s < r->nstages; s++) {
@@ -818,7 +799,7 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 			}
 		if (s)
 			sb_out_char(o, ',');
-		put_json_string(o, r->stages[s]);
+		sb_out_json_str(o, r->stages[s]);
 		sb_out_str(o, ":{\"documents\":");
 		sb_out_i64(o, nd);
 		sb_out_str(o, ",\"jointly_issued\":");
@@ -837,7 +818,7 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 	}
 	for (size_t k = 0; k < nd; k++) {
 		sb_out_str(o, k ? ",\n    " : "\n    ");
-		put_json_string(o, dims[k]);
+		sb_out_json_str(o, dims[k]);
 		sb_out_str(o, ": {\"groups\": [");
 		const char *groups[SB_TEXTS_MAX_CATEGORIES];
 		size_t ng = groups_of(r, dims[k], groups, SB_TEXTS_MAX_CATEGORIES);
@@ -847,7 +828,7 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 				continue;
 			sb_out_str(o, first ? "\n      {\"name\": " : ",\n      {\"name\": ");
 			first = 0;
-			put_json_string(o, groups[g]);
+			sb_out_json_str(o, groups[g]);
 			sb_out_str(o, ", \"by_stage\": ");
 			json_counts(r, o, r->by_stage, r->ncat, (size_t)-1, dims[k], groups[g]);
 			sb_out_char(o, '}');
@@ -859,18 +840,18 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 				continue;
 			sb_out_str(o, first ? "\n      {\"id\": " : ",\n      {\"id\": ");
 			first = 0;
-			put_json_string(o, sb_texts_frame_id(r->f, j));
+			sb_out_json_str(o, sb_texts_frame_id(r->f, j));
 			sb_out_str(o, ", \"name\": ");
-			put_json_string(o, sb_texts_frame_name(r->f, j));
+			sb_out_json_str(o, sb_texts_frame_name(r->f, j));
 			sb_out_str(o, ", \"group\": ");
-			put_json_string(o, sb_texts_frame_group(r->f, j));
+			sb_out_json_str(o, sb_texts_frame_group(r->f, j));
 			sb_out_str(o, ", \"by_stage\": ");
 			json_counts(r, o, r->by_stage, r->ncat, j, dims[k], sb_texts_frame_group(r->f, j));
 			sb_out_str(o, ", \"by_province\": {");
 			for (size_t p = 0; p < r->nprov; p++) {
 				if (p)
 					sb_out_char(o, ',');
-				put_json_string(o, r->provinces[p]);
+				sb_out_json_str(o, r->provinces[p]);
 				sb_out_char(o, ':');
 				sb_out_i64(o, r->by_prov[p * r->ncat + j]);
 			}
@@ -887,9 +868,9 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 				continue;
 			sb_out_str(o, first ? "\n    {\"a\": " : ",\n    {\"a\": ");
 			first = 0;
-			put_json_string(o, sb_texts_frame_name(r->f, a));
+			sb_out_json_str(o, sb_texts_frame_name(r->f, a));
 			sb_out_str(o, ", \"b\": ");
-			put_json_string(o, sb_texts_frame_name(r->f, b));
+			sb_out_json_str(o, sb_texts_frame_name(r->f, b));
 			sb_out_str(o, ", \"clauses\": ");
 			sb_out_i64(o, v);
 			sb_out_char(o, '}');
@@ -898,14 +879,14 @@ static sb_status write_json(run *r, const sb_texts_totals *t, const long *pairs)
 	for (size_t i = 0; i < r->ndocs; i++) {
 		const sb_texts_doc *doc = r->docs[i].doc;
 		sb_out_str(o, i ? ",\n    {\"document\": " : "\n    {\"document\": ");
-		put_json_string(o, doc->name);
+		sb_out_json_str(o, doc->name);
 		sb_out_str(o, ", \"stage\": ");
-		put_json_string(o, r->docs[i].stage);
+		sb_out_json_str(o, r->docs[i].stage);
 		sb_out_str(o, ", \"issuers\": [");
 		for (size_t k = 0; k < doc->nissuers; k++) {
 			if (k)
 				sb_out_char(o, ',');
-			put_json_string(o, doc->issuers[k]);
+			sb_out_json_str(o, doc->issuers[k]);
 		}
 		sb_out_str(o, doc->nissuers > 1 ? "], \"joint\": true}" : "], \"joint\": false}");
 	}

@@ -76,7 +76,7 @@ grep -q "110105.yaml:6:27: rate \"0.75%x\" is not a rate" "$tmp/bad.txt" || { ca
 # and settle refuses to run on it at all
 if "$bin" settle --policies "$tmp/bad" --persons "$src/data/demo/persons.csv" \
 	--claims "$src/data/demo/claims.csv" --out "$tmp/x" 2>/dev/null; then fail "settle ran"; fi
-"$bin" check-policy -q "$src/policies/demo" "$src/policies/examples" | grep -q "9 policies valid" \
+"$bin" check-policy -q "$src/policies/demo" "$src/policies/examples" | grep -q "10 policies valid" \
 	|| fail "bundled policies"
 
 # The case runner: a failing case exits 1 and ends with the count line.
@@ -94,6 +94,27 @@ g=(--policies "$tmp/gen/policies" --persons "$tmp/gen/persons.csv"
 "$bin" settle "${g[@]}" --out "$tmp/g2" --quiet --threads 2
 cmp "$tmp/g1/settlements.csv" "$tmp/g2/settlements.csv" || fail "threads differ"
 [ "$(wc -l < "$tmp/g1/rejects.csv")" -eq 1 ] || fail "generated rows rejected"
+
+# The format's own layout: regions in a folder, the province beside it
+# (`extends: ../990000.yaml`), settled as the flat demo folder settles;
+# --policy-root narrows the tree `extends` may reach.
+mkdir -p "$tmp/tree/990000"
+cp "$src/policies/demo/990000.yaml" "$tmp/tree/"
+for f in "$src"/policies/demo/99??00.yaml; do
+	[ "$(basename "$f")" = 990000.yaml ] && continue
+	sed 's|^extends: 990000.yaml|extends: ../990000.yaml|' "$f" > "$tmp/tree/990000/$(basename "$f")"
+done
+"$bin" settle --policies "$tmp/tree/990000" --persons "$src/data/demo/persons.csv" \
+	--identities "$src/data/demo/identities.csv" --claims "$src/data/demo/claims.csv" \
+	--out "$tmp/tree-out" --quiet || fail "a province file beside the region folder"
+cmp "$tmp/tree-out/settlements.csv" "$tmp/demo/settlements.csv" || fail "tree layout settles otherwise"
+set +e
+"$bin" settle --policies "$tmp/tree/990000" --policy-root "$tmp/tree/990000" \
+	--persons "$src/data/demo/persons.csv" --claims "$src/data/demo/claims.csv" \
+	--out "$tmp/tree-out2" --quiet 2> "$tmp/tree.err"
+[ $? -ne 0 ] && grep -q "outside the policy folder" "$tmp/tree.err" ||
+	fail "--policy-root did not confine extends"
+set -e
 
 # Usage errors exit 2.
 set +e

@@ -98,5 +98,18 @@ for f in warnings.csv approaching.csv monitor.json rejects.csv; do
 	compare "monitor/$f" "$gold/monitor/$f" "$tmp/monitor/$f"
 done
 
+# Impoverishing spending: at 2300 yuan no demo household is pushed below
+# the line, so a second monitor run at 10,000 yuan per person pins the
+# count (2 households in 2023) and the golden file must show some.
+"$bin" monitor --policies policies/demo --persons data/demo/persons.csv \
+	--identities data/demo/identities.csv --settlements "$tmp/settle-default/settlements.csv" \
+	--out "$tmp/monitor-10000" --poverty-line 10000 >/dev/null
+compare "monitor(poverty line 10000)/monitor.json" "$gold/monitor-10000/monitor.json" \
+	"$tmp/monitor-10000/monitor.json"
+grep -q '"impoverished": {"households": [1-9]' "$gold/monitor-10000/monitor.json" || {
+	echo "golden.sh: FAIL: the 10,000-yuan golden counts no impoverished household" >&2
+	failed=1
+}
+
 [ "$failed" = 0 ] || exit 1
 [ "${SB_GOLDEN_UPDATE:-}" = 1 ] && echo "golden.sh: updated $gold" || echo "golden.sh: ok"

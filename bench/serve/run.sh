@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench/serve/run.sh: the service under load (part of `make bench`, or alone):
+# pre-settlement (2206/2303) and durable settlement (2207/2304) through
+# bench/serve/load.c on keep-alive loopback connections, with the disk's own
+# fdatasync p50/p99 measured in the same run, before and after.
+#
+#   bash bench/serve/run.sh [--persons N] [--pre K] [--connections C] [--threads T]
+# SANBAO=path overrides the binary (default build/sanbao).
+set -euo pipefail
+persons=20000 pre=40000 conns=8 sconns=64 threads=
+while (($#)); do
+	case $1 in
+	--persons) persons=$2; shift 2 ;;
+	--pre) pre=$2; shift 2 ;;
+	--connections) sconns=$2; shift 2 ;;
+	--threads) threads=$2; shift 2 ;;
+	*) echo "usage: bash bench/serve/run.sh [--persons N] [--pre K] [--connections C] [--threads T]" >&2
+	   exit 2 ;;
+	esac
+done
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SANBAO=${SANBAO:-$ROOT/build/sanbao}
+[ -x "$SANBAO" ] || { echo "bench serve: $SANBAO is missing: run make build" >&2; exit 1; }
+# The store on the disk under test, not on a tmpfs: SB_BENCH_DIR picks it.
+TMP=$(mktemp -d "${SB_BENCH_DIR:-$ROOT/build}/serve-bench.XXXXXX")
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+cc -O2 -pthread -o "$TMP/load" "$ROOT/bench/serve/load.c"
+nclaims=$(python3 "$ROOT/bench/serve/prepare.py" "$SANBAO" "$TMP" "$persons" "$pre")
+${SB_BENCH_WRAP:-} "$SANBAO" serve --policies "$TMP/g/policies" --db "$TMP/store.db" \
+	--facilities "$TMP/facilities.csv" --tokens "$TMP/tokens" --listen 127.0.0.1:0 \
+	--port-file "$TMP/port" ${threads:+--threads "$threads"} \
+	--persons "$TMP/g/persons.csv" --identities "$TMP/g/identities.csv" 2>"$TMP/serve.log" &
+pid=$!
+for _ in $(seq 600); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+port=$(cat "$TMP/port")
+echo "bench serve: $persons persons, $nclaims claims; store $TMP/store.db ($(df -T "$TMP" | awk 'NR==2 {print $2}')); $(nproc) cores, load generator on the same machine"
+echo "== pre-settlement, $conns connections"
+"$TMP/load" "$port" hosp "$TMP/pre.txt" "$conns"
+echo "== durable settlement, $sconns connections (group commit), fdatasync before and after"
+"$TMP/load" "$port" hosp "$TMP/settle.txt" "$sconns" "$TMP"
+curl -s -H "Authorization: Bearer analyst" "http://127.0.0.1:$port/metrics" \
+	| awk '/^sanbao_commit_seconds_(count|sum)|^sanbao_committed_jobs_total|^sanbao_group_work_seconds_total/ {print}' || true
+kill -TERM "$pid"; wait "$pid"; pid=
+"$SANBAO" verify-log --db "$TMP/store.db"

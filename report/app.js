@@ -1,0 +1,569 @@
+/* app.js: the page script of `sanbao report` (inlined into each page after
+ * ECharts). It reads the inputs' JSON from the page's application/json
+ * scripts and builds the tables and charts. Every number cell carries
+ * data-src (input kind:index:path in its JSON) and data-fmt, so a test can
+ * check each displayed number against the file it came from; every chart
+ * is listed in window.sbCharts by name. */
+(function () {
+  'use strict';
+
+  var inputs = [];
+  document.querySelectorAll('script.sb-data').forEach(function (s) {
+    var i = Number(s.dataset.input);
+    inputs[i] = inputs[i] || {};
+    inputs[i][s.dataset.kind] = JSON.parse(s.textContent);
+  });
+  var root = document.getElementById('report');
+  root.textContent = '';
+  window.sbCharts = [];
+
+  /* ---- formatting ------------------------------------------------------ */
+
+  function group(intText) {
+    return intText.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  }
+  function fmtMoney(v, signed) {
+    var n = Number(v), neg = n < 0, t = Math.abs(n).toFixed(2).split('.');
+    return (neg ? '-' : signed && n > 0 ? '+' : '') + group(t[0]) + '.' + t[1];
+  }
+  function fmtCount(v, signed) {
+    var n = Number(v);
+    return (n < 0 ? '-' : signed && n > 0 ? '+' : '') + group(String(Math.abs(Math.round(n))));
+  }
+  /* A decimal with d places; no "-0.00" for what rounds to zero. */
+  function fixed(n, d, signed) {
+    var t = n.toFixed(d);
+    if (Number(t) === 0)
+      return (0).toFixed(d);
+    return (signed && n > 0 ? '+' : '') + t;
+  }
+  function fmtRate(v, signed) {
+    return fixed(Number(v) * 100, 2, signed) + (signed ? ' pt' : '%');
+  }
+  function fmtNum(v, signed) {
+    return fixed(Number(v), 4, signed);
+  }
+  var FMT = {money: fmtMoney, count: fmtCount, rate: fmtRate, num: fmtNum};
+
+  function at(obj, path) {
+    return path.split('.').reduce(function (o, k) { return o == null ? o : o[k]; }, obj);
+  }
+
+  /* ---- building blocks --------------------------------------------------- */
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs)
+      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text != null)
+      e.textContent = text;
+    return e;
+  }
+  function section(title, note) {
+    var s = el('section');
+    s.appendChild(el('h2', null, title));
+    if (note)
+      s.appendChild(el('p', {class: 'note'}, note));
+    root.appendChild(s);
+    return s;
+  }
+  /* A number cell from src = {doc, kind, input, path} and a format. */
+  function num(ref, path, fmt, signed) {
+    var v = at(ref.doc, path);
+    var td = el('td', {class: 'num', 'data-fmt': fmt + (signed ? '+' : ''),
+                       'data-src': ref.kind + ':' + ref.input + ':' + path});
+    if (v == null) {
+      td.textContent = '–';
+      td.setAttribute('data-null', '1');
+    } else {
+      td.textContent = FMT[fmt](v, signed);
+      if (signed && Number(v) < 0)
+        td.classList.add('neg');
+    }
+    return td;
+  }
+  function table(parent, name, head, rows) {
+    var wrap = el('div', {class: 'tablewrap'});
+    var t = el('table', {'data-table': name});
+    var tr = el('tr');
+    head.forEach(function (h, i) { tr.appendChild(el('th', i ? {class: 'num'} : null, h)); });
+    var th = el('thead');
+    th.appendChild(tr);
+    t.appendChild(th);
+    var tb = el('tbody');
+    rows.forEach(function (cells) {
+      var r = el('tr');
+      cells.forEach(function (c) {
+        r.appendChild(c instanceof Node ? c : el('td', null, c));
+      });
+      tb.appendChild(r);
+    });
+    t.appendChild(tb);
+    wrap.appendChild(t);
+    parent.appendChild(wrap);
+    return t;
+  }
+  function chart(parent, name, option, height) {
+    var div = el('div', {class: 'chart', 'data-chart': name});
+    if (height)
+      div.style.height = height + 'px';
+    parent.appendChild(div);
+    option.animation = false;
+    option.textStyle = {fontFamily: getComputedStyle(document.body).fontFamily};
+    if (!option.tooltip)
+      option.tooltip = {trigger: 'axis'};
+    var c = echarts.init(div, null, {renderer: 'canvas'});
+    c.setOption(option);
+    window.sbCharts.push({name: name, chart: c});
+    return c;
+  }
+  function grid(parent) {
+    var g = el('div', {class: 'grid'});
+    parent.appendChild(g);
+    var a = el('div'), b = el('div');
+    g.appendChild(a);
+    g.appendChild(b);
+    return [a, b];
+  }
+  function cards(parent, list) {
+    var box = el('div', {class: 'cards'});
+    list.forEach(function (c) {
+      var d = el('div', {class: 'card'});
+      d.appendChild(el('div', {class: 'label'}, c[0]));
+      d.appendChild(el('div', {class: 'value'}, c[1]));
+      box.appendChild(d);
+    });
+    parent.appendChild(box);
+  }
+  function barOption(categories, series, yName, stacked) {
+    return {
+      legend: {top: 0},
+      grid: {left: 70, right: 16, top: 64, bottom: 60},
+      xAxis: {type: 'category', data: categories, axisLabel: {rotate: categories.length > 6 ? 30 : 0}},
+      yAxis: {type: 'value', name: yName, nameGap: 12, nameTextStyle: {align: 'right'}},
+      series: series.map(function (s) {
+        return {name: s.name, type: 'bar', data: s.data, stack: stacked ? 'all' : undefined};
+      })
+    };
+  }
+  var yuan = function (v) { return Math.round(Number(v) * 100) / 100; };
+  var pct = function (v) { return Math.round(Number(v) * 1e6) / 1e4; };
+
+  var LAYER = {basic_emp: '职工基本医保 employee basic', basic_res: '居民基本医保 resident basic',
+               critical: '大病保险 critical illness', assistance: '医疗救助 medical assistance',
+               tilted: '倾斜救助 tilted assistance'};
+  function layerLabel(id) {
+    if (LAYER[id])
+      return LAYER[id] + ' (' + id + ')';
+    var base = id.replace(/_(mxb|opd)$/, '');
+    var kind = /_mxb$/.test(id) ? ' 门诊慢特病 chronic' : /_opd$/.test(id) ? ' 门诊 outpatient' : '';
+    return (LAYER[base] ? LAYER[base] + kind : id) + ' (' + id + ')';
+  }
+  var VISIT = {inpatient: '住院 inpatient', chronic_outpatient: '门诊慢特病 chronic outpatient',
+               outpatient: '普通门诊 outpatient', pharmacy: '药店 pharmacy'};
+  var SCHEME = {employee: '职工 employee', resident: '城乡居民 resident'};
+  var IDENT = {none: '无 none', tekun: '特困 tekun', dibao: '低保 dibao', dibao_edge: '低保边缘 dibao edge',
+               monitored: '监测对象 monitored', tuopin: '脱贫人口 tuopin', illness_poor: '因病致贫 illness poor'};
+  var BANDS = [['gain_more_than_5pct', '获益 >5% gain more than 5%'],
+               ['gain_less_than_5pct', '获益 <5% gain less than 5%'],
+               ['no_change', '不变 no change (±0.1%)'],
+               ['lose_less_than_5pct', '受损 <5% lose less than 5%'],
+               ['lose_more_than_5pct', '受损 >5% lose more than 5%']];
+  var BAND_COLORS = ['#1b5e20', '#81c784', '#cfd8dc', '#ef9a9a', '#b71c1c'];
+
+  /* ---- settle: summary.json ------------------------------------------------ */
+
+  function settleSection(i, s) {
+    var ref = {doc: s, kind: 'summary', input: i};
+    var sec = section('结算汇总 Settlement summary',
+                      '医疗费用经各层支付 — money through the payer chain, from summary.json (' +
+                      (s.inputs && s.inputs.claims ? s.inputs.claims : 'claims') + ')');
+    var m = s.money;
+    cards(sec, [['医疗费总额 total cost', fmtMoney(m.total)], ['基金支付 paid by funds', fmtMoney(m.fund)],
+                ['个人负担 out of pocket', fmtMoney(m.oop)],
+                ['有效报销率 effective rate', fmtRate(m.total ? m.fund / m.total : 0)]]);
+    var layers = Object.keys(m.layers);
+    var g = [sec, sec];
+    g[0].appendChild(el('h3', null, '按支付层 Fund by layer'));
+    table(g[0], 'summary-layers', ['层 layer', '支付笔数 claims paid', '支付 paid', '扣减 penalty'],
+          layers.map(function (l) {
+            var p = 'money.layers.' + l + '.';
+            return [layerLabel(l), num(ref, p + 'claims_paid', 'count'), num(ref, p + 'paid', 'money'),
+                    num(ref, p + 'penalty', 'money')];
+          }));
+    chart(g[1], 'summary-layers', barOption(layers, [{name: '支付 paid (yuan)',
+          data: layers.map(function (l) { return yuan(m.layers[l].paid); })}], '元 yuan'));
+    var regions = s.regions.map(function (r, k) { return [r, k]; })
+                           .filter(function (x) { return x[0].claims > 0; });
+    sec.appendChild(el('h3', null, '按统筹区 By pooling region'));
+    var g2 = [sec, sec];
+    table(g2[0], 'summary-regions', ['统筹区 region', '结算笔数 claims', '总额 total', '基金 fund',
+                                     '个人 oop', '有效报销率 effective'],
+          regions.map(function (x) {
+            var p = 'regions.' + x[1] + '.', r = x[0];
+            var rate = el('td', {class: 'num'}, fmtRate(r.total ? r.fund / r.total : 0));
+            return [r.region + ' ' + (r.name || ''), num(ref, p + 'claims', 'count'),
+                    num(ref, p + 'total', 'money'), num(ref, p + 'fund', 'money'),
+                    num(ref, p + 'oop', 'money'), rate];
+          }));
+    var names = regions.map(function (x) { return x[0].region; });
+    chart(g2[1], 'summary-regions', barOption(names, [
+      {name: '基金 fund', data: regions.map(function (x) { return yuan(x[0].fund); })},
+      {name: '个人 out of pocket', data: regions.map(function (x) { return yuan(x[0].oop); })}
+    ], '元 yuan', true));
+  }
+
+  /* ---- settle --monitor: monitor.json -------------------------------------- */
+
+  function monitorSection(i, mo) {
+    var ref = {doc: mo, kind: 'monitor', input: i};
+    var sec = section('因病返贫致贫风险监测 Early warning',
+                      '预警与接近阈值 warnings and units approaching 80% of a threshold, from monitor.json');
+    var rules = Object.keys(mo.by_rule);
+    cards(sec, [['预警 warnings', fmtCount(mo.warnings)], ['接近阈值 approaching', fmtCount(mo.approaching)],
+                ['阈值无法确定 unresolved', fmtCount(mo.claims_whose_threshold_could_not_be_resolved)]]);
+    var g = [sec, sec];
+    var head = ['统筹区 region'];
+    rules.forEach(function (r) { head.push(r + ' 预警 warnings', r + ' 接近 approaching'); });
+    table(g[0], 'monitor-regions', head, mo.by_region.map(function (r, k) {
+      var row = [r.region];
+      rules.forEach(function (rule) {
+        row.push(num(ref, 'by_region.' + k + '.rules.' + rule + '.warnings', 'count'),
+                 num(ref, 'by_region.' + k + '.rules.' + rule + '.approaching', 'count'));
+      });
+      return row;
+    }));
+    chart(g[1], 'monitor-regions', barOption(mo.by_region.map(function (r) { return r.region; }),
+      rules.map(function (rule) {
+        return {name: rule, data: mo.by_region.map(function (r) { return r.rules[rule].warnings; })};
+      }), '预警 warnings', true));
+    var idrows = mo.by_identity.filter(function (r) {
+      return rules.some(function (rule) { return r.rules[rule].warnings || r.rules[rule].approaching; });
+    });
+    if (idrows.length) {
+      sec.appendChild(el('h3', null, '按身份 By identity'));
+      table(sec, 'monitor-identities', head.map(function (h, k) { return k ? h : '身份 identity'; }),
+            mo.by_identity.map(function (r, k) { return [r, k]; }).filter(function (x) {
+              return idrows.indexOf(x[0]) >= 0;
+            }).map(function (x) {
+              var row = [IDENT[x[0].identity] || x[0].identity];
+              rules.forEach(function (rule) {
+                row.push(num(ref, 'by_identity.' + x[1] + '.rules.' + rule + '.warnings', 'count'),
+                         num(ref, 'by_identity.' + x[1] + '.rules.' + rule + '.approaching', 'count'));
+              });
+              return row;
+            }));
+    }
+    var fp = mo.financial_protection || [];
+    if (fp.length) {
+      sec.appendChild(el('h3', null, '灾难性卫生支出 Catastrophic health spending (SDG 3.8.2)'));
+      table(sec, 'monitor-sdg', ['年度 year', '有收入的家庭 households', '>10% 家庭 households',
+                                 '>10% 占比 share', '>25% 家庭 households', '>25% 占比 share',
+                                 '致贫 impoverished'],
+            fp.map(function (y, k) {
+              var p = 'financial_protection.' + k + '.';
+              return [String(y.year), num(ref, p + 'households_with_income', 'count'),
+                      num(ref, p + 'oop_over_10pct.households', 'count'),
+                      num(ref, p + 'oop_over_10pct.household_share', 'rate'),
+                      num(ref, p + 'oop_over_25pct.households', 'count'),
+                      num(ref, p + 'oop_over_25pct.household_share', 'rate'),
+                      y.impoverished ? num(ref, p + 'impoverished.households', 'count') : '–'];
+            }));
+      var last = fp[fp.length - 1];
+      chart(sec, 'monitor-sdg', barOption(last.by_region.map(function (r) { return r.region; }), [
+        {name: '>10% 家庭占比 households (%)', data: last.by_region.map(function (r) { return pct(r.oop_over_10pct.household_share); })},
+        {name: '>25% 家庭占比 households (%)', data: last.by_region.map(function (r) { return pct(r.oop_over_25pct.household_share); })}
+      ], '% ' + last.year));
+    }
+  }
+
+  /* ---- compare: compare.json -------------------------------------------------- */
+
+  function scenarioName(c, k) {
+    return k ? '改革 reform ' + k : '基线 baseline';
+  }
+
+  function compareSection(i, c) {
+    var ref = {doc: c, kind: 'compare', input: i};
+    var res = c.results, diffs = c.differences;
+    var sec = section('改革比较 Reform comparison',
+                      '同一批结算在基线与改革政策下 — the same claims under the baseline and each reform, from compare.json. ' +
+                      c.scenarios.map(function (s) { return scenarioName(c, s.scenario) + ': ' + s.policies; }).join(' · '));
+    diffs.forEach(function (d, j) {
+      var k = d.scenario, r0 = res[0].money, rk = res[k].money;
+      var gain = 0, lose = 0, people = 0;
+      d.winners_losers.persons.forEach(function (y) {
+        gain += y.all.gain_more_than_5pct + y.all.gain_less_than_5pct;
+        lose += y.all.lose_more_than_5pct + y.all.lose_less_than_5pct;
+        people += y.all.total;
+      });
+      var fp0 = res[0].financial_protection, fpk = res[k].financial_protection;
+      var last = fp0.length - 1;
+      var disp = d.disparity.effective_rate;
+      sec.appendChild(el('h3', null, scenarioName(c, k) + ' 要点 headline'));
+      cards(sec, [
+        ['基金支出变化 cost to the funds', fmtMoney(d.money.fund, true)],
+        ['个人负担变化 out-of-pocket change', fmtMoney(d.money.oop, true)],
+        ['有效报销率 effective rate', fmtRate(r0.effective_rate) + ' → ' + fmtRate(rk.effective_rate)],
+        ['获益 / 受损 gain / lose (person-years)', fmtCount(gain) + ' / ' + fmtCount(lose) + ' of ' + fmtCount(people)],
+        ['>10% 灾难性支出家庭 catastrophic households' + (last >= 0 ? ' ' + fp0[last].year : ''),
+         last >= 0 ? fmtCount(fp0[last].oop_over_10pct.households) + ' → ' + fmtCount(fpk[last].oop_over_10pct.households) : '–'],
+        ['地区差异 Gini of effective rates', disp.before.gini.toFixed(4) + ' → ' + disp.after.gini.toFixed(4)]
+      ]);
+      void j;
+    });
+
+    /* money by scenario */
+    sec.appendChild(el('h3', null, '各情景资金 Money by scenario'));
+    var mrows = res.map(function (r, k) {
+      var p = 'results.' + k + '.money.';
+      return [scenarioName(c, k), num(ref, p + 'claims', 'count'), num(ref, p + 'total', 'money'),
+              num(ref, p + 'fund', 'money'), num(ref, p + 'oop', 'money'),
+              num(ref, p + 'effective_rate', 'rate'), num(ref, p + 'in_scope_rate', 'rate')];
+    });
+    diffs.forEach(function (d, j) {
+      var p = 'differences.' + j + '.money.';
+      mrows.push(['差额 difference ' + d.scenario + ' − 0', num(ref, p + 'claims', 'count', true),
+                  num(ref, p + 'total', 'money', true), num(ref, p + 'fund', 'money', true),
+                  num(ref, p + 'oop', 'money', true), num(ref, p + 'effective_rate', 'rate', true),
+                  num(ref, p + 'in_scope_rate', 'rate', true)]);
+    });
+    table(sec, 'compare-money', ['情景 scenario', '结算笔数 claims', '总额 total', '基金 fund',
+                                 '个人 oop', '有效报销率 effective', '政策内报销率 in-scope'], mrows);
+
+    /* by region */
+    var regions = res[0].by_region;
+    var names = regions.map(function (r) { return r.region; });
+    sec.appendChild(el('h3', null, '按统筹区 By pooling region: 改革成本与报销率 cost and rates'));
+    var head = ['统筹区 region', '参保人数 persons'];
+    res.forEach(function (r, k) { head.push(scenarioName(c, k) + ' 基金 fund'); });
+    diffs.forEach(function (d) { head.push('成本 cost ' + d.scenario); });
+    res.forEach(function (r, k) { head.push(scenarioName(c, k) + ' 有效 effective'); });
+    head.push('人均基金 fund per person (0)');
+    table(sec, 'compare-regions', head, regions.map(function (r, g) {
+      var row = [r.region + ' ' + (r.name || ''), num(ref, 'results.0.by_region.' + g + '.persons', 'count')];
+      res.forEach(function (x, k) { row.push(num(ref, 'results.' + k + '.by_region.' + g + '.fund', 'money')); });
+      diffs.forEach(function (d, j) { row.push(num(ref, 'differences.' + j + '.by_region.' + g + '.fund', 'money', true)); });
+      res.forEach(function (x, k) { row.push(num(ref, 'results.' + k + '.by_region.' + g + '.effective_rate', 'rate')); });
+      row.push(num(ref, 'results.0.by_region.' + g + '.fund_per_person', 'money'));
+      return row;
+    }));
+    var g2 = grid(sec);
+    chart(g2[0], 'compare-cost-by-region', barOption(names, diffs.map(function (d) {
+      return {name: '基金支出变化 cost, reform ' + d.scenario + ' (yuan)',
+              data: d.by_region.map(function (r) { return yuan(r.fund); })};
+    }), '元 yuan'));
+    chart(g2[1], 'compare-rates-by-region', barOption(names, res.map(function (x, k) {
+      return {name: scenarioName(c, k) + ' 有效报销率 effective rate (%)',
+              data: x.by_region.map(function (r) { return pct(r.effective_rate); })};
+    }), '%'));
+
+    /* by layer and fund code */
+    sec.appendChild(el('h3', null, '按支付层 Fund by layer'));
+    var lhead = ['层 layer'];
+    res.forEach(function (r, k) { lhead.push(scenarioName(c, k)); });
+    diffs.forEach(function (d) { lhead.push('差额 difference ' + d.scenario); });
+    var lg = grid(sec);
+    table(lg[0], 'compare-layers', lhead, res[0].by_layer.map(function (l, n) {
+      var row = [layerLabel(l.layer)];
+      res.forEach(function (x, k) { row.push(num(ref, 'results.' + k + '.by_layer.' + n + '.paid', 'money')); });
+      diffs.forEach(function (d, j) { row.push(num(ref, 'differences.' + j + '.by_layer.' + n + '.paid', 'money', true)); });
+      return row;
+    }));
+    table(lg[1], 'compare-fund-codes', ['基金代码 fund code'].concat(lhead.slice(1)), res[0].by_fund_code.map(function (f, n) {
+      var row = [f.fund_code];
+      res.forEach(function (x, k) { row.push(num(ref, 'results.' + k + '.by_fund_code.' + n + '.paid', 'money')); });
+      diffs.forEach(function (d, j) { row.push(num(ref, 'differences.' + j + '.by_fund_code.' + n + '.paid', 'money', true)); });
+      return row;
+    }));
+
+    /* rates by scheme, visit, identity */
+    sec.appendChild(el('h3', null, '报销率 Reimbursement rates by scheme, visit and identity'));
+    var rhead = ['分组 group'];
+    res.forEach(function (r, k) { rhead.push(scenarioName(c, k) + ' 有效 effective', scenarioName(c, k) + ' 政策内 in-scope'); });
+    var rrows = [];
+    [['by_scheme', 'scheme', SCHEME], ['by_visit', 'visit', VISIT], ['by_identity', 'identity', IDENT]].forEach(function (t) {
+      res[0][t[0]].forEach(function (g, n) {
+        if (!g.claims)
+          return;
+        var row = [t[2][g[t[1]]] || g[t[1]]];
+        res.forEach(function (x, k) {
+          var p = 'results.' + k + '.' + t[0] + '.' + n + '.';
+          row.push(num(ref, p + 'effective_rate', 'rate'), num(ref, p + 'in_scope_rate', 'rate'));
+        });
+        rrows.push(row);
+      });
+    });
+    table(sec, 'compare-rates', rhead, rrows);
+
+    /* winners and losers */
+    diffs.forEach(function (d, j) {
+      d.winners_losers.persons.forEach(function (y, yi) {
+        sec.appendChild(el('h3', null, '赢家与输家 Winners and losers, reform ' + d.scenario + ', ' + y.year +
+                                        ': 按收入十分位 by income decile (persons)'));
+        var wg = [sec, sec];
+        var base = 'differences.' + j + '.winners_losers.persons.' + yi + '.';
+        table(wg[0], 'compare-winners-' + d.scenario + '-' + y.year,
+              ['十分位 decile'].concat(BANDS.map(function (b) { return b[1]; })).concat(['合计 total']),
+              y.by_decile.map(function (x, n) {
+                return [String(x.decile)].concat(BANDS.map(function (b) {
+                  return num(ref, base + 'by_decile.' + n + '.bands.' + b[0], 'count');
+                })).concat([num(ref, base + 'by_decile.' + n + '.bands.total', 'count')]);
+              }).concat([['全部 all'].concat(BANDS.map(function (b) {
+                return num(ref, base + 'all.' + b[0], 'count');
+              })).concat([num(ref, base + 'all.total', 'count')])]));
+        var opt = barOption(y.by_decile.map(function (x) { return String(x.decile); }), BANDS.map(function (b) {
+          return {name: b[1], data: y.by_decile.map(function (x) {
+            return x.bands.total ? Math.round(x.bands[b[0]] / x.bands.total * 1e4) / 100 : 0;
+          })};
+        }), '% 人 persons', true);
+        opt.color = BAND_COLORS;
+        opt.legend = {top: 0, textStyle: {fontSize: 10}};
+        opt.grid.top = 72;
+        opt.yAxis.max = 100;
+        chart(wg[1], 'compare-winners-' + d.scenario + '-' + y.year, opt);
+      });
+    });
+
+    /* catastrophic spending */
+    sec.appendChild(el('h3', null, '灾难性与致贫性卫生支出 Catastrophic and impoverishing spending (SDG 3.8.2)'));
+    var crow = [];
+    res[0].financial_protection.forEach(function (y, yi) {
+      res.forEach(function (x, k) {
+        var p = 'results.' + k + '.financial_protection.' + yi + '.';
+        var fp = x.financial_protection[yi];
+        crow.push([y.year + ' ' + scenarioName(c, k), num(ref, p + 'households_with_income', 'count'),
+                   num(ref, p + 'oop_over_10pct.households', 'count'), num(ref, p + 'oop_over_10pct.household_share', 'rate'),
+                   num(ref, p + 'oop_over_10pct.people', 'count'),
+                   num(ref, p + 'oop_over_25pct.households', 'count'), num(ref, p + 'oop_over_25pct.household_share', 'rate'),
+                   fp.impoverished ? num(ref, p + 'impoverished.households', 'count') : '–',
+                   fp.impoverished ? num(ref, p + 'impoverished.people', 'count') : '–']);
+      });
+    });
+    var cg = [sec, sec];
+    table(cg[0], 'compare-catastrophic', ['情景 scenario', '家庭 households', '>10% 家庭 households', '>10% 占比 share',
+                                          '>10% 人 people', '>25% 家庭 households', '>25% 占比 share',
+                                          '致贫家庭 impoverished', '致贫人口 people'], crow);
+    var fp0 = res[0].financial_protection;
+    if (fp0.length) {
+      var yl = fp0.length - 1;
+      chart(cg[1], 'compare-catastrophic', barOption(['>10%', '>25%'].concat(c.poverty_line_per_person != null ? ['致贫 impoverished'] : []),
+        res.map(function (x, k) {
+          var f = x.financial_protection[yl];
+          return {name: scenarioName(c, k) + ' ' + f.year + ' 家庭 households',
+                  data: [f.oop_over_10pct.households, f.oop_over_25pct.households].concat(f.impoverished ? [f.impoverished.households] : [])};
+        }), '家庭 households'));
+    }
+
+    /* disparity */
+    diffs.forEach(function (d, j) {
+      sec.appendChild(el('h3', null, '地区差异 Regional disparity, reform ' + d.scenario +
+                                      ' (' + res[0].disparity.groups + ')'));
+      var dg = [sec, sec];
+      var mrow = [];
+      [['fund_per_person', '人均基金 fund per person'], ['effective_rate', '有效报销率 effective rate']].forEach(function (m) {
+        ['before', 'after', 'change'].forEach(function (w) {
+          var p = 'differences.' + j + '.disparity.' + m[0] + '.' + w + '.';
+          mrow.push([m[1] + ' ' + {before: '改革前 before', after: '改革后 after', change: '变化 change'}[w],
+                     num(ref, p + 'gini', 'num', w === 'change'), num(ref, p + 'theil', 'num', w === 'change'),
+                     num(ref, p + 'theil_between', 'num', w === 'change'), num(ref, p + 'theil_within', 'num', w === 'change'),
+                     num(ref, p + 'cv', 'num', w === 'change'), num(ref, p + 'max_min', 'num', w === 'change')]);
+        });
+      });
+      table(dg[0], 'compare-disparity-' + d.scenario, ['指标 measure', '基尼 Gini', '泰尔 Theil T',
+                                                       '组间 between', '组内 within', '变异系数 CV', '最大/最小 max/min'], mrow);
+      var lorenz = [0, d.scenario].map(function (k) {
+        var rows = res[k].by_region.filter(function (r) { return r.persons > 0; })
+                                   .slice().sort(function (a, b) { return a.fund_per_person - b.fund_per_person; });
+        var P = rows.reduce(function (s, r) { return s + r.persons; }, 0);
+        var F = rows.reduce(function (s, r) { return s + Number(r.fund); }, 0);
+        var pts = [[0, 0]], cp = 0, cf = 0;
+        rows.forEach(function (r) {
+          cp += r.persons;
+          cf += Number(r.fund);
+          pts.push([Math.round(cp / P * 1e4) / 1e4, Math.round(cf / F * 1e4) / 1e4]);
+        });
+        return {name: scenarioName(c, k), type: 'line', data: pts, symbolSize: 6};
+      });
+      lorenz.push({name: '完全平等 equality', type: 'line', data: [[0, 0], [1, 1]], lineStyle: {type: 'dashed'},
+                   symbol: 'none', color: '#9aa5b1'});
+      chart(dg[1], 'compare-lorenz-' + d.scenario, {
+        legend: {top: 0}, tooltip: {trigger: 'item'},
+        grid: {left: 60, right: 20, top: 64, bottom: 50},
+        xAxis: {type: 'value', min: 0, max: 1, name: '参保人累计占比 population share', nameLocation: 'middle', nameGap: 28},
+        yAxis: {type: 'value', min: 0, max: 1, name: '基金累计占比 fund share'},
+        series: lorenz
+      });
+    });
+    if (c.monitoring)
+      sec.appendChild(el('p', {class: 'note'}, '监测 monitoring: ' + c.monitoring));
+    if (c.explained)
+      explainSection(ref, c.explained, 'explained');
+  }
+
+  /* ---- one claim's settlement, from its trace ------------------------------ */
+
+  function explainSection(ref, e, base) {
+    var sec = section('一笔结算的计算过程 One claim, step by step (基线 baseline)',
+                      '结算过程信息 from the settlement trace: claim ' + e.claim + ', person ' + e.person + ', ' +
+                      e.date + ', ' + (VISIT[e.visit] || e.visit) + ', ' + e.level + ', ' + e.place +
+                      '; policy ' + e.policy.region + ' ' + (e.policy.name || '') + ' version from ' +
+                      e.policy.version_from + ', policy year ' + e.policy_year + '; ' +
+                      (SCHEME[e.scheme] || e.scheme) + ', identity applied ' + (IDENT[e.identity] || e.identity));
+    var p = base + '.';
+    table(sec, 'explain-claim', ['', '总额 total', '政策内 in scope', '先行自付 pre-selfpay', '超限价 over limit',
+                                 '范围外 out of scope', '基金 fund', '个人 oop', '政策内自付 oop in scope'],
+          [['金额 amount', num(ref, p + 'total', 'money'), num(ref, p + 'in_scope', 'money'),
+            num(ref, p + 'pre_selfpay', 'money'), num(ref, p + 'over_limit', 'money'),
+            num(ref, p + 'out_of_scope', 'money'), num(ref, p + 'fund', 'money'), num(ref, p + 'oop', 'money'),
+            num(ref, p + 'oop_in_scope', 'money')]]);
+    var rows = [], idle = [];
+    e.layers.forEach(function (l, i) {
+      var q = p + 'layers.' + i + '.';
+      if (!l.applied) {
+        idle.push(l.layer + (l.when_held ? ' (跳过 skipped)' : ''));
+        return;
+      }
+      var calc = l.calc || {};
+      var bands = (calc.bands || []).map(function (b) {
+        return fmtMoney(b.lo) + '–' + fmtMoney(b.hi) + ' × ' + b.rate + ' = ' + Number(b.part).toFixed(2);
+      }).join('; ');
+      var bt = el('td', {class: 'wrap'}, bands || '–');
+      rows.push([(l.name || l.layer) + ' (' + l.layer + ')', l.fund_code || '–',
+                 num(ref, q + 'base', 'money'),
+                 calc.deductible != null ? num(ref, q + 'calc.deductible', 'money') : '–',
+                 calc.c0 != null ? fmtMoney(calc.c0) + ' → ' + fmtMoney(calc.c1) : '–',
+                 bt,
+                 calc.cap && calc.cap.room != null ? num(ref, q + 'calc.cap.room', 'money') : '–',
+                 num(ref, q + 'pays', 'money'),
+                 l.in_scope_left != null ? num(ref, q + 'in_scope_left', 'money') : '–']);
+    });
+    table(sec, 'explain-layers', ['层 layer', '基金代码 fund code', '基数 base B', '起付线 deductible D',
+                                  '累计 C0 → C1', '分段 bands', '封顶余额 cap room', '支付 pays',
+                                  '政策内剩余 in scope left'], rows);
+    if (idle.length)
+      sec.appendChild(el('p', {class: 'note'}, '未适用的层 layers not applied: ' + idle.join(', ')));
+    if (e.refused)
+      sec.appendChild(el('p', {class: 'note'}, '拒付 refused: ' + e.refused));
+  }
+
+  /* ---- the page ------------------------------------------------------------ */
+
+  inputs.forEach(function (x, i) {
+    if (!x)
+      return;
+    if (x.compare)
+      compareSection(i, x.compare);
+    if (x.summary)
+      settleSection(i, x.summary);
+    if (x.monitor)
+      monitorSection(i, x.monitor);
+  });
+  var foot = el('footer', null, 'sanbao report · 身份证号已脱敏 resident IDs masked · ' +
+                'charts: Apache ECharts ' + (window.echarts ? echarts.version : ''));
+  document.body.appendChild(foot);
+  window.addEventListener('resize', function () {
+    window.sbCharts.forEach(function (c) { c.chart.resize(); });
+  });
+  document.body.setAttribute('data-ready', '1');
+})();

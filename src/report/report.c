@@ -1,0 +1,408 @@
+/* report.c: the HTML report (see report.h). The page is a template: the
+ * style sheet, ECharts, the inputs' JSON (as application/json scripts) and
+ * the page's script that builds the tables and charts from them. */
+#include "report/report.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "batch/rejects.h"
+#include "io/outfile.h"
+
+/* ---- a JSON syntax check with the place of the first error -------------- */
+
+typedef struct jp {
+	const char *p, *s, *e;
+	const char *file;
+	int depth;
+} jp;
+
+static sb_status jerr(jp *j, sb_diag *d, const char *what)
+{
+	int line = 1, col = 1;
+	for (const char *q = j->s; q < j->p; q++) {
+		if (*q == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)*q & 0xc0) != 0x80) {
+			col++;
+		}
+	}
+	return sb_diag_set(d, SB_EINPUT, j->file, line, col, "not JSON: expected %s%s", what,
+			   j->p >= j->e ? " (the file ends here)" : "");
+}
+
+static void ws(jp *j)
+{
+	while (j->p < j->e && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static sb_status jvalue(jp *j, sb_diag *d);
+
+static sb_status jstring(jp *j, sb_diag *d)
+{
+	j->p++; /* the opening quote */
+	while (j->p < j->e && *j->p != '"') {
+		unsigned char ch = (unsigned char)*j->p;
+		if (ch < 0x20)
+			return jerr(j, d, "a character of a string (a control character must be escaped)");
+		if (ch == '\\') {
+			j->p++;
+			if (j->p >= j->e || !strchr("\"\\/bfnrtu", *j->p))
+				return jerr(j, d, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+			if (*j->p == 'u')
+				for (int k = 0; k < 4; k++) {
+					j->p++;
+					if (j->p >= j->e || !strchr("0123456789abcdefABCDEF", *j->p))
+						return jerr(j, d, "4 hex digits after \\u");
+				}
+		}
+		j->p++;
+	}
+	if (j->p >= j->e)
+		return jerr(j, d, "the closing quote of a string");
+	j->p++;
+	return SB_OK;
+}
+
+static bool digit(const jp *j)
+{
+	return j->p < j->e && *j->p >= '0' && *j->p <= '9';
+}
+
+static sb_status jnumber(jp *j, sb_diag *d)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (!digit(j))
+		return jerr(j, d, "a digit");
+	if (*j->p == '0')
+		j->p++;
+	else
+		while (digit(j))
+			j->p++;
+	if (j->p < j->e && *j->p == '.') {
+		j->p++;
+		if (!digit(j))
+			return jerr(j, d, "a digit after the decimal point");
+		while (digit(j))
+			j->p++;
+	}
+	if (j->p < j->e && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->e && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!digit(j))
+			return jerr(j, d, "a digit of the exponent");
+		while (digit(j))
+			j->p++;
+	}
+	return SB_OK;
+}
+
+static sb_status jword(jp *j, const char *w, sb_diag *d)
+{
+	size_t n = strlen(w);
+	if ((size_t)(j->e - j->p) < n || memcmp(j->p, w, n))
+		return jerr(j, d, "a value (an object, array, string, number, true, false or null)");
+	j->p += n;
+	return SB_OK;
+}
+
+static sb_status jvalue(jp *j, sb_diag *d)
+{
+	ws(j);
+	if (j->p >= j->e)
+		return jerr(j, d, "a value");
+	if (++j->depth > 200)
+		return jerr(j, d, "less nesting (at most 200 levels)");
+	sb_status st = SB_OK;
+	char ch = *j->p;
+	if (ch == '{' || ch == '[') {
+		char close = ch == '{' ? '}' : ']';
+		j->p++;
+		ws(j);
+		if (j->p < j->e && *j->p == close) {
+			j->p++;
+		} else {
+			for (;;) {
+				ws(j);
+				if (close == '}') {
+					if (j->p >= j->e || *j->p != '"')
+						return jerr(j, d, "a member name in quotes");
+					if ((st = jstring(j, d)))
+						return st;
+					ws(j);
+					if (j->p >= j->e || *j->p != ':')
+						return jerr(j, d, "':' after the member name");
+					j->p++;
+				}
+				if ((st = jvalue(j, d)))
+					return st;
+				ws(j);
+				if (j->p < j->e && *j->p == ',') {
+					j->p++;
+					continue;
+				}
+				if (j->p < j->e && *j->p == close) {
+					j->p++;
+					break;
+				}
+				return jerr(j, d, close == '}' ? "',' or '}'" : "',' or ']'");
+			}
+		}
+	} else if (ch == '"') {
+		st = jstring(j, d);
+	} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+		st = jnumber(j, d);
+	} else if (ch == 't') {
+		st = jword(j, "true", d);
+	} else if (ch == 'f') {
+		st = jword(j, "false", d);
+	} else {
+		st = jword(j, "null", d);
+	}
+	j->depth--;
+	return st;
+}
+
+sb_status sb_report_json_check(const char *file, const char *p, size_t n, sb_diag *d)
+{
+	jp j = {.p = p, .s = p, .e = p + n, .file = file};
+	sb_status st = jvalue(&j, d);
+	if (st)
+		return st;
+	ws(&j);
+	if (j.p != j.e)
+		return jerr(&j, d, "the end of the file after the value");
+	return SB_OK;
+}
+
+/* ---- the page ----------------------------------------------------------- */
+
+static sb_status slurp(const char *path, char **out, size_t *len, bool *missing, sb_diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	*out = NULL;
+	*len = 0;
+	if (missing)
+		*missing = false;
+	if (!f) {
+		if (errno == ENOENT && missing) {
+			*missing = true;
+			return SB_OK;
+		}
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *buf = sb_malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap > ((size_t)1 << 32)) {
+				sb_free(buf);
+				fclose(f);
+				return sb_diag_set(d, SB_ELIMIT, path, 0, 0, "larger than 4 GB");
+			}
+			char *nb = sb_malloc(cap * 2);
+			if (!nb) {
+				sb_free(buf);
+				fclose(f);
+				return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			}
+			memcpy(nb, buf, n);
+			sb_free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	bool err = ferror(f);
+	fclose(f);
+	if (err) {
+		sb_free(buf);
+		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read");
+	}
+	*out = buf;
+	*len = n;
+	return SB_OK;
+}
+
+typedef struct page {
+	sb_outfile *f;
+	sb_diag *d;
+	sb_status st;
+} page;
+
+static void put(page *pg, const char *p, size_t n)
+{
+	if (!pg->st && n)
+		pg->st = sb_outfile_write(pg->f, p, n, pg->d);
+}
+
+static void puts_(page *pg, const char *s)
+{
+	put(pg, s, strlen(s));
+}
+
+/* Text inside a <script> element: "</" would end it early, so it is
+ * written "<\/" (the same string in JavaScript and in JSON). */
+static void put_script_text(page *pg, const char *p, size_t n)
+{
+	size_t from = 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (p[i] == '<' && p[i + 1] == '/') {
+			put(pg, p + from, i + 1 - from);
+			puts_(pg, "\\");
+			from = i + 1;
+		}
+	put(pg, p + from, n - from);
+}
+
+static void put_html_text(page *pg, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': puts_(pg, "&lt;"); break;
+		case '>': puts_(pg, "&gt;"); break;
+		case '&': puts_(pg, "&amp;"); break;
+		case '"': puts_(pg, "&quot;"); break;
+		default: put(pg, s, 1);
+		}
+	}
+}
+
+static sb_status asset(const sb_report_config *cfg, const char *name, char **out, size_t *len,
+		       sb_diag *d)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", cfg->assets, name);
+	bool missing;
+	sb_status st = slurp(path, out, len, &missing, d);
+	if (!st && missing)
+		return sb_diag_set(d, SB_EIO, path, 0, 0,
+				   "missing: the report's assets are installed by `make report-deps` "
+				   "(npm ci in report/); or give --assets DIR");
+	return st;
+}
+
+static const char *const kinds[] = {"summary", "monitor", "compare"};
+
+sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, sb_diag *d)
+{
+	memset(stats, 0, sizeof *stats);
+	char *data[SB_REPORT_MAX_INPUTS][3];
+	size_t len[SB_REPORT_MAX_INPUTS][3];
+	memset(data, 0, sizeof data);
+	memset(len, 0, sizeof len);
+	char *css = NULL, *js = NULL, *ec = NULL;
+	size_t ncss = 0, njs = 0, nec = 0;
+	sb_status st = SB_OK;
+	sb_outfile *f = NULL;
+	for (int i = 0; i < cfg->nin && !st; i++) {
+		int found = 0;
+		for (int k = 0; k < 3 && !st; k++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof path, "%s/%s.json", cfg->in[i], kinds[k]);
+			bool missing;
+			if ((st = slurp(path, &data[i][k], &len[i][k], &missing, d)) || missing)
+				continue;
+			if ((st = sb_report_json_check(path, data[i][k], len[i][k], d)))
+				break;
+			/* No resident ID reaches the page. */
+			char *masked = sb_malloc(len[i][k] + 1);
+			if (!masked) {
+				st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+				break;
+			}
+			stats->masked += sb_mask_id_tokens(data[i][k], len[i][k], masked);
+			sb_free(data[i][k]);
+			data[i][k] = masked;
+			found++;
+			stats->files++;
+		}
+		if (!st && !found)
+			st = sb_diag_set(d, SB_EINPUT, cfg->in[i], 0, 0,
+					 "holds none of summary.json, monitor.json, compare.json: give "
+					 "the --out folder of `sanbao settle` or `sanbao compare`");
+	}
+	if (!st)
+		st = asset(cfg, "style.css", &css, &ncss, d);
+	if (!st)
+		st = asset(cfg, "app.js", &js, &njs, d);
+	if (!st)
+		st = asset(cfg, "node_modules/echarts/dist/echarts.min.js", &ec, &nec, d);
+	char dir[PATH_MAX];
+	const char *slash = strrchr(cfg->out, '/');
+	if (slash)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - cfg->out), cfg->out);
+	else
+		snprintf(dir, sizeof dir, ".");
+	if (!st)
+		st = sb_outfile_open(*dir ? dir : "/", slash ? slash + 1 : cfg->out, &f, d);
+	if (st)
+		goto out;
+	page pg = {.f = f, .d = d};
+	const char *title = cfg->title ? cfg->title : "sanbao 报告 · report";
+	puts_(&pg, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		   "<meta name=\"generator\" content=\"sanbao report\">\n<title>");
+	put_html_text(&pg, title);
+	puts_(&pg, "</title>\n<style>\n");
+	put_script_text(&pg, css, ncss);
+	puts_(&pg, "</style>\n</head>\n<body>\n<header><h1>");
+	put_html_text(&pg, title);
+	puts_(&pg, "</h1><p class=\"sources\">");
+	for (int i = 0; i < cfg->nin; i++) {
+		puts_(&pg, i ? " · " : "来源 sources: ");
+		put_html_text(&pg, cfg->in[i]);
+	}
+	puts_(&pg, "</p></header>\n<main id=\"report\"><noscript>这份报告需要 JavaScript · "
+		   "this report needs JavaScript</noscript></main>\n");
+	for (int i = 0; i < cfg->nin; i++)
+		for (int k = 0; k < 3; k++) {
+			if (!data[i][k])
+				continue;
+			char head[160];
+			snprintf(head, sizeof head,
+				 "<script type=\"application/json\" class=\"sb-data\" data-kind=\"%s\" "
+				 "data-input=\"%d\">",
+				 kinds[k], i);
+			puts_(&pg, head);
+			put_script_text(&pg, data[i][k], len[i][k]);
+			puts_(&pg, "</script>\n");
+		}
+	puts_(&pg, "<script>\n");
+	put_script_text(&pg, ec, nec);
+	puts_(&pg, "\n</script>\n<script>\n");
+	put_script_text(&pg, js, njs);
+	puts_(&pg, "\n</script>\n</body>\n</html>\n");
+	st = pg.st;
+	if (!st) {
+		long pos = ftell(sb_outfile_stream(f));
+		stats->bytes = pos > 0 ? (size_t)pos : 0;
+		st = sb_outfile_commit(f, d);
+	} else {
+		sb_outfile_abort(f);
+	}
+	f = NULL;
+out:
+	for (int i = 0; i < SB_REPORT_MAX_INPUTS; i++)
+		for (int k = 0; k < 3; k++)
+			sb_free(data[i][k]);
+	sb_free(css);
+	sb_free(js);
+	sb_free(ec);
+	return st;
+}

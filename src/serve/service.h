@@ -1,0 +1,114 @@
+/* service.h: the running service's state (service.c, http.c, metrics.c). */
+#ifndef SANBAO_SERVE_SERVICE_H
+#define SANBAO_SERVE_SERVICE_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include "serve/serve_int.h"
+
+typedef struct sb_facility {
+	char code[33], name[128], level[48], region[7];
+} sb_facility;
+
+enum {
+	SB_ROLE_HOSPITAL,
+	SB_ROLE_ENROLMENT,
+	SB_ROLE_CIVIL,
+	SB_ROLE_ANALYST,
+	SB_ROLE_AUDITOR,
+	SB_ROLE_ADMIN,
+	SB_ROLE_N
+};
+
+typedef struct sb_token {
+	char algo[8]; /* "sha256" or "sm3" */
+	char hex[65];
+	char name[64];
+	int role;
+	char *facilities; /* comma-separated; hospital only; owned */
+} sb_token;
+
+enum { SB_JOB_TX, SB_JOB_PERSON, SB_JOB_IDENTITY, SB_JOB_AUDIT };
+
+typedef struct sb_job {
+	int kind;
+	const sb_token *tok;
+	const sb_serve_req *req; /* SB_JOB_TX */
+	json_t *obj;             /* REST body */
+	char key[80];            /* psn_no of the path, or the audit call */
+	const char *body;
+	size_t nbody;
+	/* answered by the writer */
+	int http;
+	bool replay;
+	char *resp; /* malloc'ed */
+	bool done;
+	struct sb_job *next;
+} sb_job;
+
+#define SB_MET_BUCKETS 12
+#define SB_MET_INFNOS 12 /* the 11 transactions and "other" */
+
+typedef struct sb_metrics {
+	pthread_mutex_t lock;
+	long requests[SB_MET_INFNOS][2]; /* infcode 0, -1 */
+	long status[8];                  /* 200 400 401 403 404 409 413 503 */
+	long lat[SB_MET_INFNOS][SB_MET_BUCKETS + 1];
+	double lat_sum[SB_MET_INFNOS];
+	long commit_hist[SB_MET_BUCKETS + 1];
+	double commit_sum, work_sum;
+	long commits, commit_failures, committed_jobs;
+	long rest[8];
+} sb_metrics;
+
+typedef struct sb_service {
+	const sb_serve_config *cfg;
+	sqlite3 *wdb;
+	pthread_rwlock_t pol_lock;
+	pthread_mutex_t reload_lock; /* one reload at a time */
+	sb_policyset *set;
+	sb_facility *fac;
+	size_t nfac;
+	sb_token *tok;
+	size_t ntok;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond, donecond;
+	sb_job *qhead, *qtail;
+	bool stop, started;
+	pthread_t writer;
+	atomic_bool store_ok;
+	atomic_ullong refseq;
+	atomic_long inflight;
+	sb_metrics metrics;
+	/* the writer's scratch */
+	sb_trace *wtrace;
+	void *wcomp;
+	sb_acc wbefore, wacc, wdelta;
+} sb_service;
+
+char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *output);
+const sb_facility *sb_service_facility(const sb_service *S, const char *code);
+bool sb_service_may_act(const sb_token *t, const char *code);
+/* POST /fsi/api/{infno}: the HTTP status; *resp malloc'ed. */
+int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
+		   const char *body, size_t n, char **resp, char infno[5], int *infcode);
+int sb_service_rest_write(sb_service *S, const sb_token *tk, int kind, const char *key,
+			  const char *body, size_t n, char **resp);
+int sb_service_audit_event(sb_service *S, const sb_token *tk, const char *call, const char *body,
+			   size_t n);
+/* GET /v1/persons/{psn_no}/accumulators?year=Y (offline.c). */
+int sb_serve_accumulators(sb_service *S, sqlite3 *db, const char *psn, const char *year,
+			  char **resp);
+SB_MUST_USE sb_status sb_service_start(sb_service *S, sb_diag *d);
+void sb_service_stop(sb_service *S);
+
+void sb_metrics_init(sb_metrics *m);
+void sb_metrics_release(sb_metrics *m);
+void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http, double secs);
+/* One group: the time to run its jobs and the time of its COMMIT (the fsync). */
+void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok);
+/* Prometheus text, malloc'ed. */
+char *sb_metrics_text(sb_metrics *m);
+
+#endif

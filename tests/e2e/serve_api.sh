@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# serve_api.sh: `sanbao serve` over real HTTP on 127.0.0.1 (a free port):
+# every transaction and error of docs/service-api.md, roles, replays,
+# cancels and reversals, REST calls, bad input, reload, SIGTERM, and
+# tampering found by verify-log (tests/serve/test_api.py).
+# Usage: serve_api.sh SANBAO_BINARY SOURCE_DIR
+set -euo pipefail
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 "$2/tests/serve/test_api.py" "$1" "$2" "$tmp"
