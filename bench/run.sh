@@ -95,19 +95,46 @@ ls -l "${INPUTS[@]}" | awk '{printf "  %-60s %12d bytes\n", $NF, $5}'
 echo "bench: settling on $CORES cores"
 SETTLE=("$SANBAO" settle --policies "$DATA/policies" --persons "$DATA/persons.csv"
 	--identities "$DATA/identities.csv" --claims "$DATA/claims.csv" --threads "$CORES" --quiet)
-# The two modes take turns going first: the second run of a pair pays for
-# the first one's output still being written back (seen: a second of system
-# time), so a fixed order would charge that to one mode.
+# Every timed run writes its output where the previous run of the same
+# contender wrote one of the same size, removed just before it: the first
+# run of each gets fresh pages, the later ones the pages just freed (on a
+# VM a first touch of memory can cost several times a second one, and
+# freed memory goes back to the host after a few seconds). The I/O floors
+# take their turns in the same loop, so each is timed under the same page
+# conditions as the sanbao runs beside it. The two sanbao modes take turns
+# going first: the second run of a pair pays for the first one's output
+# still being written back, so a fixed order would charge that to one mode.
+settle_run() { # NAME I [extra options]
+	local name=$1 i=$2; shift 2
+	rm -rf "$TMP/out-$name"
+	measure "$name.$i" "${SETTLE[@]}" --out "$TMP/out-$name" "$@"
+}
+floor_run() { # NAME I [--direct]
+	local name=$1 i=$2; shift 2
+	mkdir -p "$TMP/out-$name"
+	rm -f "$TMP/out-$name/settlements.csv"
+	measure "$name.$i" "$TMP/iofloor" "$@" "$TMP/out-$name/settlements.csv" "$out_bytes" \
+		"${INPUTS[@]}"
+}
+# The O_DIRECT floor, when the file system takes O_DIRECT.
+mkdir -p "$TMP/out-iodirect"
+direct=1
+"$TMP/iofloor" --direct "$TMP/out-iodirect/probe" 4096 /dev/null >/dev/null 2>&1 || direct=0
+rm -f "$TMP/out-iodirect/probe"
+((direct)) || echo "  (the file system refuses O_DIRECT: no O_DIRECT floor)"
 for ((i = 1; i <= runs; i++)); do
-	rm -rf "$TMP/out-sanbao" "$TMP/out-monitor"
 	if ((i % 2)); then
-		measure "sanbao.$i" "${SETTLE[@]}" --out "$TMP/out-sanbao"
-		measure "monitor.$i" "${SETTLE[@]}" --out "$TMP/out-monitor" --monitor
+		settle_run sanbao $i
+		settle_run monitor $i --monitor
 	else
-		measure "monitor.$i" "${SETTLE[@]}" --out "$TMP/out-monitor" --monitor
-		measure "sanbao.$i" "${SETTLE[@]}" --out "$TMP/out-sanbao"
+		settle_run monitor $i --monitor
+		settle_run sanbao $i
 	fi
+	((i > 1)) || out_bytes=$(stat -c %s "$TMP/out-sanbao/settlements.csv")
+	floor_run iofloor $i
+	((!direct)) || floor_run iodirect $i --direct
 done
+mkdir -p "$TMP/out-duckdb" "$TMP/out-pandas"
 # sanbao compare with one reform (the province's employee inpatient rate at
 # primary hospitals 10 points lower) against settle of the same data, the
 # two alternated in this run as above: the ratio of their medians.
@@ -131,9 +158,6 @@ median() { for ((i = 1; i <= runs; i++)); do cut -d' ' -f1 "$TMP/time.$1.$i"; do
 awk -v c="$(median compare)" -v s="$(median settle2)" 'BEGIN {
 	printf "bench: compare with one reform %.2f s, settle %.2f s (medians): %.2fx a settle (goal 1.3x)\n",
 		c, s, (s > 0 ? c / s : 0) }'
-out_bytes=$(stat -c %s "$TMP/out-sanbao/settlements.csv")
-mkdir -p "$TMP/out-iofloor" "$TMP/out-duckdb" "$TMP/out-pandas"
-measure iofloor "$TMP/iofloor" "$TMP/out-iofloor/settlements.csv" "$out_bytes" "${INPUTS[@]}"
 measure duckdb node "$BENCH/duckdb/settle.mjs" "$DATA" "$TMP/out-duckdb/settlements.csv"
 measure pandas "$PY" "$BENCH/pandas/settle.py" "$DATA" "$TMP/out-pandas/settlements.csv"
 

@@ -51,6 +51,25 @@ static inline uint64_t sb_pass_line(const sb_batch *b, uint64_t packed)
 
 SB_MUST_USE sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from);
 SB_MUST_USE sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d);
+/* A claim id's 64-bit hash. */
+static inline uint64_t sb_claim_id_hash(const char *id, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ (unsigned char)id[k]) * 1099511628211ULL;
+	return sb_batch_hash(h);
+}
+
+/* The id set of pass 1 (b->idset), sized for the claims a file of `bytes`
+ * can hold; released with the spill. */
+SB_MUST_USE sb_status sb_pass_idset_init(sb_batch *b, int64_t bytes, sb_diag *d);
+void sb_pass_idset_release(sb_batch *b);
+/* Adds an id's hash to the set from any thread; true when its 32 bits are
+ * there already (a candidate duplicate, or rarely another id). */
+bool sb_pass_idset_add(sb_batch *b, uint64_t h);
+/* The duplicates among the candidates of pass 1, exactly (ids compared
+ * byte for byte), by reading the claim partitions back; none and no
+ * reading when pass 1 found no candidate. Sorted by line. */
 SB_MUST_USE sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d);
 /* Settles the partitions under each scenario's policies and hands every
  * settled and rejected claim to the sinks (src/sink/sink.h): the
