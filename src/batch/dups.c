@@ -22,6 +22,7 @@
  * their separators: more than 40 bytes. So a file of B bytes has fewer
  * than B / 40 such rows, and a set of 5/4 of that never fills. */
 #define MIN_ROW 40
+#define MAX_PROBES 256
 
 sb_status sb_pass_idset_init(sb_batch *b, int64_t bytes, sb_diag *d)
 {
@@ -50,7 +51,11 @@ bool sb_pass_idset_add(sb_batch *b, uint64_t h)
 {
 	uint32_t bits = (uint32_t)(h >> 32) | 1; /* 0 is an empty slot */
 	size_t mask = b->idset_mask;
-	for (size_t s = h & mask, probes = 0; probes <= mask; s = (s + 1) & mask, probes++) {
+	/* Bounded probes: rows shorter than MIN_ROW (rejected ones can be)
+	 * could fill the set; a run this long makes the id a candidate,
+	 * settled exactly later, instead of a scan of the whole set. */
+	size_t most = mask < MAX_PROBES ? mask : MAX_PROBES;
+	for (size_t s = h & mask, probes = 0; probes <= most; s = (s + 1) & mask, probes++) {
 		uint32_t v = atomic_load_explicit(&b->idset[s], memory_order_relaxed);
 		if (!v && atomic_compare_exchange_strong_explicit(&b->idset[s], &v, bits,
 								  memory_order_relaxed,
@@ -59,7 +64,7 @@ bool sb_pass_idset_add(sb_batch *b, uint64_t h)
 		if (v == bits)
 			return true;
 	}
-	return true; /* full (never, by its size): every id a candidate */
+	return true; /* a long run (a set filled by short rows): a candidate */
 }
 
 /* ---- the candidates, exactly ----------------------------------------- */
