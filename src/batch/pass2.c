@@ -60,6 +60,7 @@ typedef struct run2 {
 	atomic_int next;
 	pthread_mutex_t lock;
 	int next_write;
+	bool writing;               /* a thread is committing (with the lock released) */
 	void **slots;               /* [partitions][nsinks]: pieces waiting for their turn
 				     * (fixed size; a piece is one partition's output) */
 	bool *ready;
@@ -461,31 +462,48 @@ static void discard(run2 *run, void **pieces)
 }
 
 /* Hands the partition's pieces over and commits every partition whose turn
- * has come, in partition order. */
+ * has come, in partition order. The lock guards the slots and the turn,
+ * not the writing: one thread at a time is the writer (run->writing), and
+ * it writes with the lock released, so a thread that finishes a partition
+ * meanwhile leaves its pieces in their slot and goes on settling; the
+ * writer finds them ready when it takes the lock again. */
 static sb_status commit(run2 *run, int part, void **pieces)
 {
 	sb_status st = SB_OK;
+	int ns = run->nsinks;
 	pthread_mutex_lock(&run->lock);
-	void **slot = run->slots + (size_t)part * (size_t)run->nsinks;
-	memcpy(slot, pieces, (size_t)run->nsinks * sizeof *slot);
+	void **slot = run->slots + (size_t)part * (size_t)ns;
+	memcpy(slot, pieces, (size_t)ns * sizeof *slot);
 	run->ready[part] = true;
+	if (run->writing) {
+		pthread_mutex_unlock(&run->lock);
+		return SB_OK;
+	}
+	run->writing = true;
 	while (run->next_write < run->b->partitions && run->ready[run->next_write]) {
-		void **s = run->slots + (size_t)run->next_write * (size_t)run->nsinks;
-		for (int k = 0; k < run->nsinks; k++) {
+		int turn = run->next_write++;
+		void **s = run->slots + (size_t)turn * (size_t)ns;
+		bool failed = run->st != SB_OK;
+		pthread_mutex_unlock(&run->lock);
+		sb_status cs = SB_OK;
+		sb_diag cd;
+		sb_diag_clear(&cd);
+		for (int k = 0; k < ns; k++) {
 			if (!s[k])
 				continue;
-			if (run->st) {
+			if (failed || cs)
 				run->sinks[k].ops->discard(run->sinks[k].self, s[k]);
-			} else {
-				sb_status cs = run->sinks[k].ops->commit(run->sinks[k].self,
-									 run->next_write, s[k], &run->d);
-				if (cs)
-					run->st = st = cs;
-			}
+			else
+				cs = run->sinks[k].ops->commit(run->sinks[k].self, turn, s[k], &cd);
 			s[k] = NULL;
 		}
-		run->next_write++;
+		pthread_mutex_lock(&run->lock);
+		if (cs && !run->st) {
+			run->st = st = cs;
+			run->d = cd;
+		}
 	}
+	run->writing = false;
 	pthread_mutex_unlock(&run->lock);
 	return st;
 }
