@@ -47,6 +47,8 @@ rows.append(("sanbao settle --monitor", m_wall, m_kb, m_runs))
 # previous output: run 1 on fresh pages, later runs on recycled ones.
 f_wall, f_kb, f_runs = median_of("iofloor")
 rows.append(("I/O floor (read + write)", f_wall, f_kb, f_runs))
+p_wall, p_kb, p_runs = median_of("pffloor")
+rows.append(("parse-and-format floor", p_wall, p_kb, p_runs))
 has_direct = os.path.exists(os.path.join(tmp, "time.iodirect.1"))
 if has_direct:
     d_wall, d_kb, d_runs = median_of("iodirect")
@@ -68,7 +70,7 @@ for label, wall, kb, all_runs in rows:
     bpp = kb * 1024 / persons
     if label == "sanbao settle":
         vs = "1.00x"
-    elif label.startswith("I/O floor"):
+    elif label.startswith("I/O floor") or label.startswith("parse-and-format"):
         vs = f"{ratio:.2f}x (sanbao is {s_wall / wall:.2f}x the floor)" if wall > 0 else "-"
     elif label.startswith("sanbao"):
         vs = f"{ratio:.2f}x"
@@ -101,6 +103,9 @@ direct_ratio = direct_pages = None
 if has_direct:
     direct_ratio = s_wall / d_wall if d_wall > 0 else None
     direct_pages = page_ratios("iodirect")
+pf_ratio = s_wall / p_wall if p_wall > 0 else None
+pf_pages = page_ratios("pffloor")
+pf_user = statistics.median(user_cpu(f"pffloor.{i}") for i in range(1, runs + 1))
 overhead = (m_wall - s_wall) / s_wall * 100 if s_wall > 0 else None
 s_user = statistics.median(user_cpu(f"sanbao.{i}") for i in range(1, runs + 1))
 m_user = statistics.median(user_cpu(f"monitor.{i}") for i in range(1, runs + 1))
@@ -114,6 +119,10 @@ print(f"  under the same page conditions: fresh pages (run 1) {fmt(floor_pages[0
 if has_direct:
     print(f"O_DIRECT write floor: sanbao takes {fmt(direct_ratio)} its time "
           f"(fresh {fmt(direct_pages[0])}, recycled {fmt(direct_pages[1])})")
+print(f"parse-and-format floor (read, parse and validate every row, format every output row, "
+      f"no settlement): sanbao takes {fmt(pf_ratio)} its time (fresh {fmt(pf_pages[0])}, "
+      f"recycled {fmt(pf_pages[1])}; target 1.5x); user CPU {s_user:.2f} s vs {pf_user:.2f} s "
+      f"({fmt(s_user / pf_user if pf_user > 0 else None)})")
 print(f"monitor overhead: {overhead:+.1f}% of the settlement time "
       f"(median {m_wall:.2f} s vs {s_wall:.2f} s; runs {m_runs} vs {s_runs}; target < 20%)")
 if user_overhead is not None:
@@ -147,6 +156,9 @@ out = {
     "sanbao_vs_odirect_floor": direct_ratio,
     "sanbao_vs_odirect_floor_pages": ({"fresh": direct_pages[0], "recycled": direct_pages[1]}
                                       if direct_pages else None),
+    "sanbao_vs_parse_format_floor": round(pf_ratio, 3) if pf_ratio else None,
+    "sanbao_vs_parse_format_floor_pages": {"fresh": pf_pages[0], "recycled": pf_pages[1]},
+    "sanbao_vs_parse_format_floor_user_cpu": round(s_user / pf_user, 3) if pf_user > 0 else None,
     "monitor_overhead_pct": round(overhead, 1) if overhead is not None else None,
     "monitor_overhead_user_cpu_pct": round(user_overhead, 1) if user_overhead is not None else None,
     "sanbao_speedup": {p: round(contenders[l]["wall_s"] / s_wall, 2)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`. Generates a demo province, settles it with
-# sanbao (without and with --monitor), times the I/O floor and two peers
+# sanbao (without and with --monitor), times the I/O floors, the
+# parse-and-format floor and two peers
 # (DuckDB SQL, pandas) on the same files, checks that the peers pay what
 # sanbao pays on every claim, and prints one table (README.md says how to
 # read it). Not a test: it fails only when something cannot run.
@@ -64,6 +65,12 @@ DATA=$TMP/data
 cp "$SANBAO" "$TMP/sanbao"
 SANBAO_SRC=$SANBAO SANBAO=$TMP/sanbao
 cc -O2 -o "$TMP/iofloor" "$BENCH/iofloor.c"
+# The parse-and-format floor links sanbao's own library (the readers and
+# formatters it times are sanbao's): the release build's libsanbao.a.
+LIBSANBAO=${LIBSANBAO:-$ROOT/build/libsanbao.a}
+[ -f "$LIBSANBAO" ] || { echo "bench: $LIBSANBAO is missing: run make build" >&2; exit 1; }
+cc -O2 -std=c17 -I "$ROOT/include" -I "$ROOT/src" -o "$TMP/pffloor" "$BENCH/pffloor.c" \
+	"$LIBSANBAO" -lpthread -lm
 
 # measure NAME CMD...: wall seconds and peak RSS (KB) into $TMP/time.NAME,
 # the command's own output into $TMP/log.NAME. Every contender reads the
@@ -116,6 +123,15 @@ floor_run() { # NAME I [--direct]
 	measure "$name.$i" "$TMP/iofloor" "$@" "$TMP/out-$name/settlements.csv" "$out_bytes" \
 		"${INPUTS[@]}"
 }
+# The parse-and-format floor (pffloor.c): read, parse and validate every
+# row, format every output row in the shape of settlements.csv (as many
+# layer columns), no settlement; same threads, same file removal first.
+pf_run() { # I
+	mkdir -p "$TMP/out-pffloor"
+	rm -f "$TMP/out-pffloor"/settlements.*
+	measure "pffloor.$1" "$TMP/pffloor" "$CORES" "$layers" "$DATA/persons.csv" \
+		"$DATA/claims.csv" "$TMP/out-pffloor/settlements"
+}
 # The O_DIRECT floor, when the file system takes O_DIRECT.
 mkdir -p "$TMP/out-iodirect"
 direct=1
@@ -130,8 +146,13 @@ for ((i = 1; i <= runs; i++)); do
 		settle_run monitor $i --monitor
 		settle_run sanbao $i
 	fi
-	((i > 1)) || out_bytes=$(stat -c %s "$TMP/out-sanbao/settlements.csv")
+	if ((i == 1)); then
+		out_bytes=$(stat -c %s "$TMP/out-sanbao/settlements.csv")
+		# id .. in_scope (11 columns), the layers, fund, oop, oop_in_scope, filing
+		layers=$(($(head -1 "$TMP/out-sanbao/settlements.csv" | tr ',' '\n' | wc -l) - 15))
+	fi
 	floor_run iofloor $i
+	pf_run $i
 	((!direct)) || floor_run iodirect $i --direct
 done
 mkdir -p "$TMP/out-duckdb" "$TMP/out-pandas"
