@@ -162,34 +162,45 @@ static const char digit_pairs[201] =
  * settled claim, so no snprintf: digits two at a time, backwards. */
 char *sb_fen_put(char *q, sb_fen v)
 {
-	char tmp[32], *end = tmp + sizeof tmp, *p = end;
 	/* The magnitude goes through uint64 so INT64_MIN does not overflow
 	 * on negation; such a value is never a valid amount but must still
 	 * print without undefined behaviour. */
 	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	if (v < 0)
+		*q++ = '-';
+	/* The yuan's digits counted first, so that every digit is written in
+	 * its place, back to front, with no copy after. */
+	uint64_t yuan = mag / 100;
+	static const uint64_t pow10[19] = {
+		1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+		100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+		1000000000000ULL, 10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+		10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL};
+	unsigned len = 1;
+
+	while (len < 19 && yuan >= pow10[len])
+		len++;
+	char *p = q + len;
 	unsigned k = (unsigned)(mag % 100) * 2;
 
-	*--p = digit_pairs[k + 1];
-	*--p = digit_pairs[k];
-	*--p = '.';
-	mag /= 100;
-	while (mag >= 100) {
-		k = (unsigned)(mag % 100) * 2;
-		mag /= 100;
+	p[0] = '.';
+	p[1] = digit_pairs[k];
+	p[2] = digit_pairs[k + 1];
+	while (yuan >= 100) {
+		k = (unsigned)(yuan % 100) * 2;
+		yuan /= 100;
 		*--p = digit_pairs[k + 1];
 		*--p = digit_pairs[k];
 	}
-	if (mag >= 10) {
-		k = (unsigned)mag * 2;
+	if (yuan >= 10) {
+		k = (unsigned)yuan * 2;
 		*--p = digit_pairs[k + 1];
 		*--p = digit_pairs[k];
 	} else {
-		*--p = (char)('0' + mag);
+		*--p = (char)('0' + yuan);
 	}
-	if (v < 0)
-		*--p = '-';
-	memcpy(q, p, (size_t)(end - p));
-	return q + (end - p);
+	return q + len + 3;
 }
 
 size_t sb_money_format(sb_fen v, char *buf)

@@ -4,7 +4,8 @@
  * fault: each position replaced, impossible and out-of-range birth dates,
  * wrong and lowercase check characters), sb_money_parse's digits.dd path
  * (against the general scanner's results on the same values spelled
- * another way), and sb_fen_put / sb_date_format round trips.
+ * another way), sb_fen_put against snprintf and sb_date_format round
+ * trips.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,6 +161,27 @@ static void money_fast_path_equals_general(void **state)
 	}
 }
 
+/* sb_fen_put against snprintf, negatives and the extremes included. */
+static void fen_put_equals_printf(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		int64_t v = (int64_t)next();
+		v >>= next() % 63;
+		if (i < 4)
+			v = i == 0 ? INT64_MIN : i == 1 ? INT64_MAX : i == 2 ? 0 : -1;
+		uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+		char want[48], got[48];
+		snprintf(want, sizeof want, "%s%llu.%02llu", v < 0 ? "-" : "",
+			 (unsigned long long)(mag / 100), (unsigned long long)(mag % 100));
+		memset(got, 'Z', sizeof got);
+		char *end = sb_fen_put(got, v);
+		assert_int_equal((size_t)(end - got), strlen(want));
+		assert_memory_equal(got, want, strlen(want));
+		assert_int_equal(*end, 'Z'); /* nothing written past the end */
+	}
+}
+
 static void date_round_trip(void **state)
 {
 	(void)state;
@@ -177,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(person_key_equals_id_check),
 		cmocka_unit_test(money_fast_path_equals_general),
+		cmocka_unit_test(fen_put_equals_printf),
 		cmocka_unit_test(date_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
