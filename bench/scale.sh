@@ -5,10 +5,13 @@
 # `sync` before each run, inputs in the page cache), the median wall time,
 # peak RSS and the run's stages from summary.json; then one table:
 #
-#   persons | claims | wall s | claims/s | ns/claim | vs linear | peak RSS MB | bytes/person | stages
+#   persons | claims | wall s | claims/s | ns/claim | vs linear | CPU s | CPU ns/claim | vs linear |
+#   peak RSS MB | bytes/person | stages
 #
 # "vs linear" is the size's seconds per claim over the smallest size's
-# (1.00 = time linear in claims); bytes/person is the peak RSS over the
+# (1.00 = time linear in claims), for wall time and for CPU time (user +
+# system: the steadier figure on a shared machine, where wall time also
+# measures the other processes); bytes/person is the peak RSS over the
 # persons (the target: at most 200 at 4M persons). Each size's data is
 # removed before the next is generated (8M persons is about 2 GB of CSV).
 #
@@ -75,21 +78,27 @@ for n, rs in by.items():
     table.append({"persons": n, "claims": med["claims"], "wall_s": med["wall_s"],
                   "claims_per_s": round(med["claims"] / med["wall_s"]) if med["wall_s"] else None,
                   "ns_per_claim": round(med["wall_s"] / med["claims"] * 1e9, 1),
+                  "cpu_s": round(med["user_s"] + med["sys_s"], 2),
+                  "cpu_ns_per_claim": round((med["user_s"] + med["sys_s"]) / med["claims"] * 1e9, 1),
                   "peak_rss_mb": round(max(r["rss_kb"] for r in rs) / 1024, 1),
                   "bytes_per_person": round(max(r["rss_kb"] for r in rs) * 1024 / n),
                   "stages": med["stages"], "runs_s": [r["wall_s"] for r in rs]})
 base = table[0]["ns_per_claim"]
+cbase = table[0]["cpu_ns_per_claim"]
 print()
 print(f"sanbao settle on {cores} cores, median of {runs} run(s) per size")
 head = (f"{'persons':>10} | {'claims':>11} | {'wall s':>7} | {'claims/s':>10} | {'ns/claim':>8} | "
-        f"{'vs linear':>9} | {'peak RSS MB':>11} | {'bytes/person':>12} | stages (persons, claims, dups, settle+write s)")
+        f"{'vs linear':>9} | {'CPU s':>6} | {'CPU ns/claim':>12} | {'vs linear':>9} | {'peak RSS MB':>11} | "
+        f"{'bytes/person':>12} | stages (persons, claims, dups, settle+write s)")
 print(head)
 print("-" * len(head))
 for t in table:
     t["vs_linear"] = round(t["ns_per_claim"] / base, 3) if base else None
+    t["cpu_vs_linear"] = round(t["cpu_ns_per_claim"] / cbase, 3) if cbase else None
     s = t["stages"]
     print(f"{t['persons']:>10,} | {t['claims']:>11,} | {t['wall_s']:>7.2f} | {t['claims_per_s']:>10,} | "
-          f"{t['ns_per_claim']:>8.1f} | {t['vs_linear']:>9.2f} | {t['peak_rss_mb']:>11,.0f} | "
+          f"{t['ns_per_claim']:>8.1f} | {t['vs_linear']:>9.2f} | {t['cpu_s']:>6.2f} | "
+          f"{t['cpu_ns_per_claim']:>12.1f} | {t['cpu_vs_linear']:>9.2f} | {t['peak_rss_mb']:>11,.0f} | "
           f"{t['bytes_per_person']:>12,} | {s.get('policies_and_persons', 0):.2f}, "
           f"{s.get('read_claims', 0):.2f}, {s.get('duplicate_ids', 0):.2f}, {s.get('settle_and_write', 0):.2f}")
 at4 = [t for t in table if t["persons"] == 4000000]
