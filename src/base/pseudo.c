@@ -114,11 +114,26 @@ void sb_person_key_text(uint64_t key, int pseudo, char out[19])
 			key >>= 4;
 		}
 	} else {
-		for (int i = 16; i >= 0; i--) {
-			out[i] = (char)('0' + key % 10);
-			key /= 10;
+		/* Two digits at a time, the check sum (sb_id_check_char's)
+		 * summed on the way: pass 2 writes a person's ID from the key
+		 * for every person it settles. */
+		static const unsigned char weight[17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6,
+							  3, 7, 9, 10, 5, 8, 4, 2 };
+		unsigned sum = 0;
+
+		for (int i = 16; i >= 1; i -= 2) {
+			unsigned pair = (unsigned)(key % 100), lo = pair % 10, hi = pair / 10;
+
+			key /= 100;
+			out[i] = (char)('0' + lo);
+			out[i - 1] = (char)('0' + hi);
+			sum += lo * weight[i] + hi * weight[i - 1];
 		}
-		out[17] = sb_id_check_char(out);
+		unsigned first = (unsigned)(key % 10);
+
+		out[0] = (char)('0' + first);
+		sum += first * weight[0];
+		out[17] = "10X98765432"[sum % 11];
 	}
 	out[18] = '\0';
 }

@@ -4,7 +4,8 @@
  * fault: each position replaced, impossible and out-of-range birth dates,
  * wrong and lowercase check characters), sb_money_parse's digits.dd path
  * (against the general scanner's results on the same values spelled
- * another way), sb_fen_put against snprintf and sb_date_format round
+ * another way), sb_person_key_text against the digits and
+ * sb_id_check_char, sb_fen_put against snprintf and sb_date_format round
  * trips.
  */
 #include <stdarg.h>
@@ -161,6 +162,23 @@ static void money_fast_path_equals_general(void **state)
 	}
 }
 
+/* A key back to its ID: the digits and sb_id_check_char's check. */
+static void key_text_equals_digits(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		uint64_t key = next() % 100000000000000000ULL;
+		if (i < 2)
+			key = i ? 99999999999999999ULL : 0;
+		char got[19], want[19];
+		sb_person_key_text(key, 0, got);
+		snprintf(want, sizeof want, "%017llu", (unsigned long long)key);
+		want[17] = sb_id_check_char(want);
+		want[18] = '\0';
+		assert_string_equal(got, want);
+	}
+}
+
 /* sb_fen_put against snprintf, negatives and the extremes included. */
 static void fen_put_equals_printf(void **state)
 {
@@ -199,6 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(person_key_equals_id_check),
 		cmocka_unit_test(money_fast_path_equals_general),
+		cmocka_unit_test(key_text_equals_digits),
 		cmocka_unit_test(fen_put_equals_printf),
 		cmocka_unit_test(date_round_trip),
 	};
