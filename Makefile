@@ -25,7 +25,7 @@ LINT_PACKAGES := clang-tidy clang-format
 REPORT_PACKAGES := chromium fonts-wqy-microhei
 
 .PHONY: all deps lint-deps report-deps build build-asan build-tsan test demo install lint analyze \
-        format-check fuzz bench bench-serve clean soak
+        format-check fuzz bench bench-serve bench-scale clean soak
 
 all: build
 
@@ -168,6 +168,11 @@ BENCH_SEED    ?= 1
 bench: build
 	bash bench/run.sh --persons $(BENCH_PERSONS) --seed $(BENCH_SEED)
 	bash bench/serve/run.sh
+
+# How settle scales, 1M to 8M persons: time per claim and bytes per person
+# (bench/scale.sh; several minutes and about 4 GB of temporary files).
+bench-scale: build
+	bash bench/scale.sh
 
 # The service alone: pre-settlement and durable settlement under load.
 bench-serve: build

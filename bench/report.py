@@ -43,8 +43,17 @@ s_wall, s_kb, s_runs = median_of("sanbao")
 m_wall, m_kb, m_runs = median_of("monitor")
 rows.append(("sanbao settle", s_wall, s_kb, s_runs))
 rows.append(("sanbao settle --monitor", m_wall, m_kb, m_runs))
-for name, label in (("iofloor", "I/O floor (read + write)"), ("duckdb", "DuckDB SQL"),
-                    ("pandas", "pandas")):
+# The floors ran in the same loop as sanbao, each after removing its own
+# previous output: run 1 on fresh pages, later runs on recycled ones.
+f_wall, f_kb, f_runs = median_of("iofloor")
+rows.append(("I/O floor (read + write)", f_wall, f_kb, f_runs))
+p_wall, p_kb, p_runs = median_of("pffloor")
+rows.append(("parse-and-format floor", p_wall, p_kb, p_runs))
+has_direct = os.path.exists(os.path.join(tmp, "time.iodirect.1"))
+if has_direct:
+    d_wall, d_kb, d_runs = median_of("iodirect")
+    rows.append(("I/O floor, O_DIRECT write", d_wall, d_kb, d_runs))
+for name, label in (("duckdb", "DuckDB SQL"), ("pandas", "pandas")):
     w, kb = timing(name)
     rows.append((label, w, kb, [w]))
 
@@ -61,7 +70,7 @@ for label, wall, kb, all_runs in rows:
     bpp = kb * 1024 / persons
     if label == "sanbao settle":
         vs = "1.00x"
-    elif label.startswith("I/O floor"):
+    elif label.startswith("I/O floor") or label.startswith("parse-and-format"):
         vs = f"{ratio:.2f}x (sanbao is {s_wall / wall:.2f}x the floor)" if wall > 0 else "-"
     elif label.startswith("sanbao"):
         vs = f"{ratio:.2f}x"
@@ -74,6 +83,29 @@ for label, wall, kb, all_runs in rows:
 
 floor = contenders["I/O floor (read + write)"]["wall_s"]
 floor_ratio = s_wall / floor if floor > 0 else None
+
+
+def page_ratios(prefix):
+    """sanbao / the floor on fresh pages (run 1) and on recycled pages (the
+    median of runs 2..N, each after its own output was removed)."""
+    f1 = timing(f"{prefix}.1")[0]
+    fresh = s_runs[0] / f1 if f1 > 0 else None
+    if runs < 2:
+        return fresh, None
+    fr = statistics.median(timing(f"{prefix}.{i}")[0] for i in range(2, runs + 1))
+    sr = statistics.median(s_runs[1:])
+    return fresh, (sr / fr if fr > 0 else None)
+
+
+fmt = lambda r: f"{r:.2f}x" if r else "-"
+floor_pages = page_ratios("iofloor")
+direct_ratio = direct_pages = None
+if has_direct:
+    direct_ratio = s_wall / d_wall if d_wall > 0 else None
+    direct_pages = page_ratios("iodirect")
+pf_ratio = s_wall / p_wall if p_wall > 0 else None
+pf_pages = page_ratios("pffloor")
+pf_user = statistics.median(user_cpu(f"pffloor.{i}") for i in range(1, runs + 1))
 overhead = (m_wall - s_wall) / s_wall * 100 if s_wall > 0 else None
 s_user = statistics.median(user_cpu(f"sanbao.{i}") for i in range(1, runs + 1))
 m_user = statistics.median(user_cpu(f"monitor.{i}") for i in range(1, runs + 1))
@@ -82,6 +114,15 @@ print()
 print(f"I/O floor: sanbao settle takes {floor_ratio:.2f}x the time to read its inputs and write "
       f"{os.path.getsize(os.path.join(tmp, 'out-sanbao', 'settlements.csv')):,} bytes"
       if floor_ratio else "I/O floor: too fast to measure (0.00 s)")
+print(f"  under the same page conditions: fresh pages (run 1) {fmt(floor_pages[0])}, "
+      f"recycled pages (runs 2-{runs}) {fmt(floor_pages[1])}")
+if has_direct:
+    print(f"O_DIRECT write floor: sanbao takes {fmt(direct_ratio)} its time "
+          f"(fresh {fmt(direct_pages[0])}, recycled {fmt(direct_pages[1])})")
+print(f"parse-and-format floor (read, parse and validate every row, format every output row, "
+      f"no settlement): sanbao takes {fmt(pf_ratio)} its time (fresh {fmt(pf_pages[0])}, "
+      f"recycled {fmt(pf_pages[1])}; target 1.5x); user CPU {s_user:.2f} s vs {pf_user:.2f} s "
+      f"({fmt(s_user / pf_user if pf_user > 0 else None)})")
 print(f"monitor overhead: {overhead:+.1f}% of the settlement time "
       f"(median {m_wall:.2f} s vs {s_wall:.2f} s; runs {m_runs} vs {s_runs}; target < 20%)")
 if user_overhead is not None:
@@ -111,6 +152,13 @@ out = {
     "sanbao_runs": runs,
     "contenders": contenders,
     "sanbao_vs_io_floor": round(floor_ratio, 3) if floor_ratio else None,
+    "sanbao_vs_io_floor_pages": {"fresh": floor_pages[0], "recycled": floor_pages[1]},
+    "sanbao_vs_odirect_floor": direct_ratio,
+    "sanbao_vs_odirect_floor_pages": ({"fresh": direct_pages[0], "recycled": direct_pages[1]}
+                                      if direct_pages else None),
+    "sanbao_vs_parse_format_floor": round(pf_ratio, 3) if pf_ratio else None,
+    "sanbao_vs_parse_format_floor_pages": {"fresh": pf_pages[0], "recycled": pf_pages[1]},
+    "sanbao_vs_parse_format_floor_user_cpu": round(s_user / pf_user, 3) if pf_user > 0 else None,
     "monitor_overhead_pct": round(overhead, 1) if overhead is not None else None,
     "monitor_overhead_user_cpu_pct": round(user_overhead, 1) if user_overhead is not None else None,
     "sanbao_speedup": {p: round(contenders[l]["wall_s"] / s_wall, 2)

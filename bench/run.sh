@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`. Generates a demo province, settles it with
-# sanbao (without and with --monitor), times the I/O floor and two peers
+# sanbao (without and with --monitor), times the I/O floors, the
+# parse-and-format floor and two peers
 # (DuckDB SQL, pandas) on the same files, checks that the peers pay what
 # sanbao pays on every claim, and prints one table (README.md says how to
 # read it). Not a test: it fails only when something cannot run.
@@ -64,6 +65,12 @@ DATA=$TMP/data
 cp "$SANBAO" "$TMP/sanbao"
 SANBAO_SRC=$SANBAO SANBAO=$TMP/sanbao
 cc -O2 -o "$TMP/iofloor" "$BENCH/iofloor.c"
+# The parse-and-format floor links sanbao's own library (the readers and
+# formatters it times are sanbao's): the release build's libsanbao.a.
+LIBSANBAO=${LIBSANBAO:-$ROOT/build/libsanbao.a}
+[ -f "$LIBSANBAO" ] || { echo "bench: $LIBSANBAO is missing: run make build" >&2; exit 1; }
+cc -O2 -std=c17 -I "$ROOT/include" -I "$ROOT/src" -o "$TMP/pffloor" "$BENCH/pffloor.c" \
+	"$LIBSANBAO" -lpthread -lm
 
 # measure NAME CMD...: wall seconds and peak RSS (KB) into $TMP/time.NAME,
 # the command's own output into $TMP/log.NAME. Every contender reads the
@@ -95,19 +102,60 @@ ls -l "${INPUTS[@]}" | awk '{printf "  %-60s %12d bytes\n", $NF, $5}'
 echo "bench: settling on $CORES cores"
 SETTLE=("$SANBAO" settle --policies "$DATA/policies" --persons "$DATA/persons.csv"
 	--identities "$DATA/identities.csv" --claims "$DATA/claims.csv" --threads "$CORES" --quiet)
-# The two modes take turns going first: the second run of a pair pays for
-# the first one's output still being written back (seen: a second of system
-# time), so a fixed order would charge that to one mode.
+# Every timed run writes its output where the previous run of the same
+# contender wrote one of the same size, removed just before it: the first
+# run of each gets fresh pages, the later ones the pages just freed (on a
+# VM a first touch of memory can cost several times a second one, and
+# freed memory goes back to the host after a few seconds). The I/O floors
+# take their turns in the same loop, so each is timed under the same page
+# conditions as the sanbao runs beside it. The two sanbao modes take turns
+# going first: the second run of a pair pays for the first one's output
+# still being written back, so a fixed order would charge that to one mode.
+settle_run() { # NAME I [extra options]
+	local name=$1 i=$2; shift 2
+	rm -rf "$TMP/out-$name"
+	measure "$name.$i" "${SETTLE[@]}" --out "$TMP/out-$name" "$@"
+}
+floor_run() { # NAME I [--direct]
+	local name=$1 i=$2; shift 2
+	mkdir -p "$TMP/out-$name"
+	rm -f "$TMP/out-$name/settlements.csv"
+	measure "$name.$i" "$TMP/iofloor" "$@" "$TMP/out-$name/settlements.csv" "$out_bytes" \
+		"${INPUTS[@]}"
+}
+# The parse-and-format floor (pffloor.c): read, parse and validate every
+# row, format every output row in the shape of settlements.csv (as many
+# layer columns), no settlement; same threads, same file removal first.
+pf_run() { # I
+	mkdir -p "$TMP/out-pffloor"
+	rm -f "$TMP/out-pffloor"/settlements.*
+	measure "pffloor.$1" "$TMP/pffloor" "$CORES" "$layers" "$DATA/persons.csv" \
+		"$DATA/claims.csv" "$TMP/out-pffloor/settlements"
+}
+# The O_DIRECT floor, when the file system takes O_DIRECT.
+mkdir -p "$TMP/out-iodirect"
+direct=1
+"$TMP/iofloor" --direct "$TMP/out-iodirect/probe" 4096 /dev/null >/dev/null 2>&1 || direct=0
+rm -f "$TMP/out-iodirect/probe"
+((direct)) || echo "  (the file system refuses O_DIRECT: no O_DIRECT floor)"
 for ((i = 1; i <= runs; i++)); do
-	rm -rf "$TMP/out-sanbao" "$TMP/out-monitor"
 	if ((i % 2)); then
-		measure "sanbao.$i" "${SETTLE[@]}" --out "$TMP/out-sanbao"
-		measure "monitor.$i" "${SETTLE[@]}" --out "$TMP/out-monitor" --monitor
+		settle_run sanbao $i
+		settle_run monitor $i --monitor
 	else
-		measure "monitor.$i" "${SETTLE[@]}" --out "$TMP/out-monitor" --monitor
-		measure "sanbao.$i" "${SETTLE[@]}" --out "$TMP/out-sanbao"
+		settle_run monitor $i --monitor
+		settle_run sanbao $i
 	fi
+	if ((i == 1)); then
+		out_bytes=$(stat -c %s "$TMP/out-sanbao/settlements.csv")
+		# id .. in_scope (11 columns), the layers, fund, oop, oop_in_scope, filing
+		layers=$(($(head -1 "$TMP/out-sanbao/settlements.csv" | tr ',' '\n' | wc -l) - 15))
+	fi
+	floor_run iofloor $i
+	pf_run $i
+	((!direct)) || floor_run iodirect $i --direct
 done
+mkdir -p "$TMP/out-duckdb" "$TMP/out-pandas"
 # sanbao compare with one reform (the province's employee inpatient rate at
 # primary hospitals 10 points lower) against settle of the same data, the
 # two alternated in this run as above: the ratio of their medians.
@@ -131,9 +179,6 @@ median() { for ((i = 1; i <= runs; i++)); do cut -d' ' -f1 "$TMP/time.$1.$i"; do
 awk -v c="$(median compare)" -v s="$(median settle2)" 'BEGIN {
 	printf "bench: compare with one reform %.2f s, settle %.2f s (medians): %.2fx a settle (goal 1.3x)\n",
 		c, s, (s > 0 ? c / s : 0) }'
-out_bytes=$(stat -c %s "$TMP/out-sanbao/settlements.csv")
-mkdir -p "$TMP/out-iofloor" "$TMP/out-duckdb" "$TMP/out-pandas"
-measure iofloor "$TMP/iofloor" "$TMP/out-iofloor/settlements.csv" "$out_bytes" "${INPUTS[@]}"
 measure duckdb node "$BENCH/duckdb/settle.mjs" "$DATA" "$TMP/out-duckdb/settlements.csv"
 measure pandas "$PY" "$BENCH/pandas/settle.py" "$DATA" "$TMP/out-pandas/settlements.csv"
 

@@ -98,6 +98,31 @@ sb_status sb_money_parse(const char *p, size_t n, sb_fen *out,
 	struct decimal dec;
 	const uint64_t cap = (uint64_t)SB_FEN_MAX / 100;
 
+	/* The spelling of nearly every amount in a claims file, 1 to 11
+	 * digits, a point and 2 decimals, read without the scanner (every
+	 * amount of every claim comes through here); anything else, and any
+	 * non-digit, takes the general path below. 11 digits are far below
+	 * SB_FEN_MAX. */
+	if (p && n >= 4 && n <= 14 && p[n - 3] == '.') {
+		uint64_t v = 0;
+		unsigned bad = 0;
+
+		for (size_t i = 0; i < n - 3; i++) {
+			unsigned d = (unsigned)(unsigned char)p[i] - (unsigned)'0';
+
+			bad |= d > 9;
+			v = v * 10 + d;
+		}
+		unsigned d1 = (unsigned)(unsigned char)p[n - 2] - (unsigned)'0';
+		unsigned d2 = (unsigned)(unsigned char)p[n - 1] - (unsigned)'0';
+
+		bad |= (d1 > 9) | (d2 > 9);
+		if (!bad) {
+			if (out)
+				*out = (sb_fen)(v * 100 + d1 * 10 + d2);
+			return SB_OK;
+		}
+	}
 	if (!p)
 		n = 0;
 	if (!scan_decimal(p, n, cap, &dec, why)) {
@@ -137,34 +162,45 @@ static const char digit_pairs[201] =
  * settled claim, so no snprintf: digits two at a time, backwards. */
 char *sb_fen_put(char *q, sb_fen v)
 {
-	char tmp[32], *end = tmp + sizeof tmp, *p = end;
 	/* The magnitude goes through uint64 so INT64_MIN does not overflow
 	 * on negation; such a value is never a valid amount but must still
 	 * print without undefined behaviour. */
 	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	if (v < 0)
+		*q++ = '-';
+	/* The yuan's digits counted first, so that every digit is written in
+	 * its place, back to front, with no copy after. */
+	uint64_t yuan = mag / 100;
+	static const uint64_t pow10[19] = {
+		1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+		100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+		1000000000000ULL, 10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+		10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL};
+	unsigned len = 1;
+
+	while (len < 19 && yuan >= pow10[len])
+		len++;
+	char *p = q + len;
 	unsigned k = (unsigned)(mag % 100) * 2;
 
-	*--p = digit_pairs[k + 1];
-	*--p = digit_pairs[k];
-	*--p = '.';
-	mag /= 100;
-	while (mag >= 100) {
-		k = (unsigned)(mag % 100) * 2;
-		mag /= 100;
+	p[0] = '.';
+	p[1] = digit_pairs[k];
+	p[2] = digit_pairs[k + 1];
+	while (yuan >= 100) {
+		k = (unsigned)(yuan % 100) * 2;
+		yuan /= 100;
 		*--p = digit_pairs[k + 1];
 		*--p = digit_pairs[k];
 	}
-	if (mag >= 10) {
-		k = (unsigned)mag * 2;
+	if (yuan >= 10) {
+		k = (unsigned)yuan * 2;
 		*--p = digit_pairs[k + 1];
 		*--p = digit_pairs[k];
 	} else {
-		*--p = (char)('0' + mag);
+		*--p = (char)('0' + yuan);
 	}
-	if (v < 0)
-		*--p = '-';
-	memcpy(q, p, (size_t)(end - p));
-	return q + (end - p);
+	return q + len + 3;
 }
 
 size_t sb_money_format(sb_fen v, char *buf)

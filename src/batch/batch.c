@@ -54,47 +54,44 @@ static int spill_fd(const char *dir, char *tmp, size_t n, int i)
 static sb_status open_spill(sb_batch *b, sb_diag *d)
 {
 	const char *dir = b->cfg->tmp_dir ? b->cfg->tmp_dir : b->cfg->out_dir;
+	b->rid_fd = -1;
 	b->part_fd = sb_malloc((size_t)b->partitions * sizeof *b->part_fd);
-	b->id_fd = sb_malloc((size_t)b->partitions * sizeof *b->id_fd);
 	b->part_size = sb_calloc((size_t)b->partitions, sizeof *b->part_size);
-	b->id_size = sb_calloc((size_t)b->partitions, sizeof *b->id_size);
-	if (!b->part_fd || !b->id_fd || !b->part_size || !b->id_size)
+	if (!b->part_fd || !b->part_size)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	for (int i = 0; i < b->partitions; i++)
-		b->part_fd[i] = b->id_fd[i] = -1;
-	for (int i = 0; i < 2 * b->partitions; i++) {
+		b->part_fd[i] = -1;
+	for (int i = 0; i < b->partitions; i++) {
 		int fd = spill_fd(dir, b->tmp, sizeof b->tmp, i);
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE))
 			return sb_diag_set(d, SB_EIO, NULL, 0, 0,
 					   "too many open files: this run needs about %d file "
-					   "descriptors (two spill files for each of %d partitions); "
+					   "descriptors (a spill file for each of %d partitions); "
 					   "raise the limit (ulimit -n) or use larger partitions",
-					   2 * b->partitions + 64, b->partitions);
+					   b->partitions + 65, b->partitions);
 		if (fd < 0)
 			return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot create a spill file: %s",
 					   strerror(errno));
-		if (i < b->partitions)
-			b->part_fd[i] = fd;
-		else
-			b->id_fd[i - b->partitions] = fd;
+		b->part_fd[i] = fd;
 	}
+	if ((b->rid_fd = spill_fd(dir, b->tmp, sizeof b->tmp, b->partitions)) < 0)
+		return sb_diag_set(d, SB_EIO, dir, 0, 0, "cannot create a spill file: %s",
+				   strerror(errno));
 	snprintf(b->tmp, sizeof b->tmp, "%s", dir);
 	return SB_OK;
 }
 
 static void close_spill(sb_batch *b)
 {
-	for (int i = 0; i < b->partitions; i++) {
+	for (int i = 0; i < b->partitions; i++)
 		if (b->part_fd && b->part_fd[i] >= 0)
 			close(b->part_fd[i]);
-		if (b->id_fd && b->id_fd[i] >= 0)
-			close(b->id_fd[i]);
-	}
+	if (b->rid_fd >= 0)
+		close(b->rid_fd);
 	sb_free(b->part_fd);
-	sb_free(b->id_fd);
 	sb_free((void *)b->part_size);
-	sb_free((void *)b->id_size);
 	sb_free(b->chunk_base);
+	sb_pass_idset_release(b);
 }
 
 /* ---- progress --------------------------------------------------------- */
@@ -402,6 +399,7 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	if (!b)
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	b->cfg = cfg;
+	b->rid_fd = -1;
 	struct sb_progress_state prog;
 	memset(&prog, 0, sizeof prog);
 	atomic_flag_clear(&prog.busy);
@@ -430,15 +428,15 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	    (st = sb_policyset_load_dir(b->set, cfg->policies_dir, d)))
 		goto done;
 	b->nlayers = sb_policyset_symbol_count(b->set, SB_SYM_LAYER);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	b->threads = cfg->threads > 0 ? cfg->threads : cores > 0 ? (int)cores : 1;
+	if (b->threads > 64)
+		b->threads = 64;
 	if ((st = sb_batch_load_people(b, d)))
 		goto done;
 	double t_people = now();
 	t->persons_rejected = b->rejects.count[0];
 	t->identities_rejected = b->rejects.count[1];
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	b->threads = cfg->threads > 0 ? cfg->threads : cores > 0 ? (int)cores : 1;
-	if (b->threads > 64)
-		b->threads = 64;
 	struct stat sbuf;
 	if (stat(cfg->claims_path, &sbuf)) {
 		st = sb_diag_set(d, SB_EIO, cfg->claims_path, 0, 0, "cannot open: %s", strerror(errno));

@@ -17,6 +17,14 @@
 
 #define SB_NO_POLICY 0xffff
 
+/* A claim id where the duplicate check finds it: its hash, its line
+ * (chunk << 56 | line within the chunk in pass 1), its text. */
+typedef struct sb_idref {
+	uint64_t hash, line;
+	const char *id;
+	uint32_t len;
+} sb_idref;
+
 /* One enrolled person: 40 bytes, plus 8 in the hash index. */
 typedef struct sb_bperson {
 	uint64_t key;        /* the first 17 digits of the ID */
@@ -112,8 +120,20 @@ typedef struct sb_batch {
 	/* claims */
 	int threads, partitions;
 	char tmp[4096];
-	int *part_fd, *id_fd;
-	_Atomic int64_t *part_size, *id_size;
+	int *part_fd;
+	_Atomic int64_t *part_size;
+	/* Claim ids seen by pass 1: 32 bits of each id's hash, open
+	 * addressing, filled by every reader thread at once (batch/dups.c).
+	 * An id whose bits are there already is a candidate duplicate;
+	 * candidates are settled exactly by sb_pass_dups. */
+	_Atomic uint32_t *idset;
+	size_t idset_mask;
+	uint64_t *cand;        /* the candidates' full hashes, from every reader */
+	size_t ncand;
+	/* The rejected rows' ids (no partition has them), spilled as
+	 * records of line (8 bytes), length (1), id, padded to 8 bytes. */
+	int rid_fd;
+	_Atomic int64_t rid_size;
 	uint64_t *chunk_base;  /* first line of each chunk */
 	int nchunks;
 	atomic_llong bytes_done;
@@ -135,6 +155,15 @@ uint64_t sb_batch_id_key(const char *id);
 void sb_batch_id_text(const sb_bperson *p, char out[SB_ID_LEN + 1]);
 int sb_batch_partition_of(const sb_batch *b, uint32_t person);
 
+/* Cuts path into at most `want` byte ranges [bounds[i], bounds[i+1]) at
+ * line starts after the header, each of at least min_bytes (fewer ranges
+ * when the file is small; one when it has no header line). *n gets the
+ * number of ranges, *size the file's size; bounds has want + 1 entries. */
+SB_MUST_USE sb_status sb_batch_ranges(const char *path, int want, int64_t min_bytes,
+				      int64_t *bounds, int *n, int64_t *size, sb_diag *d);
+/* persons.csv in b->threads byte ranges read in parallel (the first
+ * listing of a person wins, as when read in one piece), then
+ * identities.csv. */
 SB_MUST_USE sb_status sb_batch_load_people(sb_batch *b, sb_diag *d);
 void sb_batch_release_people(sb_batch *b);
 /* A region code as its 6 digits (no NUL). */

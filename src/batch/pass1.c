@@ -1,7 +1,7 @@
 /* pass1.c: claims.csv into binary records spilled to partition files, one
  * byte range of the file per thread. A row that cannot be read is rejected
- * here with its reason; claim ids go to id partitions so that duplicates
- * can be found without holding every id in memory. */
+ * here with its reason; each claim id's hash goes into the shared id set
+ * (batch/dups.c), which names the candidate duplicates. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -122,8 +122,12 @@ typedef struct worker {
 	const sb_claim_cols *cols;
 	int chunk;
 	int64_t start, end;
-	char **pbuf, **ibuf;
-	size_t *plen, *ilen;
+	char **pbuf;
+	size_t *plen;
+	uint64_t *cand; /* hashes of ids whose bits the id set had already */
+	size_t ncand, capcand;
+	char *ridbuf;   /* ids of rejected rows, until spilled */
+	size_t ridlen;
 	sb_rejects rejects;
 	long long rows, rejected;
 	sb_fen rejected_total;
@@ -155,14 +159,12 @@ static sb_status spill(int fd, _Atomic int64_t *size, const char *buf, size_t n,
 	return SB_OK;
 }
 
-static sb_status put(worker *w, bool id_part, int p, const void *rec, size_t n)
+static sb_status put(worker *w, int p, const void *rec, size_t n)
 {
-	char **buf = id_part ? w->ibuf : w->pbuf;
-	size_t *len = id_part ? w->ilen : w->plen;
+	char **buf = w->pbuf;
+	size_t *len = w->plen;
 	if (len[p] + n > PART_BUF) {
-		sb_status st = spill(id_part ? w->b->id_fd[p] : w->b->part_fd[p],
-				     id_part ? &w->b->id_size[p] : &w->b->part_size[p], buf[p], len[p],
-				     &w->d);
+		sb_status st = spill(w->b->part_fd[p], &w->b->part_size[p], buf[p], len[p], &w->d);
 		if (st)
 			return st;
 		len[p] = 0;
@@ -252,6 +254,7 @@ typedef struct pending {
 	bool total_ok;
 	sb_fen total;
 	uint64_t line;
+	uint64_t idhash; /* the claim id's */
 	long person;
 } pending;
 
@@ -499,23 +502,49 @@ static sb_status reject_row(worker *w, uint64_t line, const char *id, size_t idl
 	return sb_rejects_add(&w->rejects, 2, line, id, idlen, reason, total_ok, total);
 }
 
-/* The id record of a row for the duplicate check: line, length, id, padded
- * to 8 bytes, into the id's partition. Every row with a readable id has
- * one, settled or rejected, so that "first at line N" means the first row
- * of the file with that id whatever became of it. */
-static sb_status put_id(worker *w, uint64_t line, const char *id, size_t n)
+/* A claim id into the id set (batch/dups.c); a candidate duplicate when
+ * its bits are there already. */
+static sb_status note_id(worker *w, uint64_t h)
+{
+	if (!sb_pass_idset_add(w->b, h))
+		return SB_OK;
+	if (w->ncand == w->capcand) {
+		size_t cap = w->capcand ? w->capcand * 2 : 64;
+		uint64_t *v = sb_realloc(w->cand, cap * sizeof *v);
+		if (!v)
+			return SB_ENOMEM;
+		w->cand = v;
+		w->capcand = cap;
+	}
+	w->cand[w->ncand++] = h;
+	return SB_OK;
+}
+
+/* The id of a rejected row: every row with a readable id counts for the
+ * duplicate check, settled or rejected, so that "first at line N" means
+ * the first row of the file with that id whatever became of it. No
+ * partition holds a rejected row, so its line and id go to the spill of
+ * rejected ids (read back only when there are candidates). */
+static sb_status note_rejected_id(worker *w, uint64_t line, const char *id, size_t n)
 {
 	sb_batch *b = w->b;
-	_Alignas(8) char idrec[96];
-	memcpy(idrec, &line, 8);
-	idrec[8] = (char)n;
-	memcpy(idrec + 9, id, n);
+	_Alignas(8) char rec[96];
+	memcpy(rec, &line, 8);
+	rec[8] = (char)n;
+	memcpy(rec + 9, id, n);
 	size_t len = (9 + n + 7) & ~(size_t)7;
-	memset(idrec + 9 + n, 0, len - 9 - n);
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t k = 0; k < n; k++)
-		h = (h ^ (unsigned char)id[k]) * 1099511628211ULL;
-	return put(w, true, (int)(sb_batch_hash(h) % (uint64_t)b->partitions), idrec, len);
+	memset(rec + 9 + n, 0, len - 9 - n);
+	if (!w->ridbuf && !(w->ridbuf = sb_malloc(PART_BUF)))
+		return SB_ENOMEM;
+	if (w->ridlen + len > PART_BUF) {
+		sb_status st = spill(b->rid_fd, &b->rid_size, w->ridbuf, w->ridlen, &w->d);
+		if (st)
+			return st;
+		w->ridlen = 0;
+	}
+	memcpy(w->ridbuf + w->ridlen, rec, len);
+	w->ridlen += len;
+	return note_id(w, sb_claim_id_hash(id, n));
 }
 
 /* Resolves the persons of a batch of parsed rows and spills them. */
@@ -543,7 +572,7 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 					"unknown person: not enrolled in persons.csv (or rejected there)",
 					true, cr->total);
 			if (!st)
-				st = put_id(w, pd[i].line, sb_crec_id(cr), cr->idlen);
+				st = note_rejected_id(w, pd[i].line, sb_crec_id(cr), cr->idlen);
 			continue;
 		}
 		cr->person = (uint32_t)pd[i].person;
@@ -556,9 +585,9 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 								  SB_PLACE_CROSS_PROVINCE;
 		}
 		cr->line = pd[i].line;
-		if ((st = put(w, false, sb_batch_partition_of(b, cr->person), cr, sb_crec_size(cr))))
+		if ((st = put(w, sb_batch_partition_of(b, cr->person), cr, sb_crec_size(cr))))
 			break;
-		st = put_id(w, cr->line, sb_crec_id(cr), cr->idlen);
+		st = note_id(w, pd[i].idhash);
 	}
 	return st;
 }
@@ -614,13 +643,16 @@ static void *run_worker(void *arg)
 						  get(c, w->cols->col[C_ID]);
 			if ((w->st = reject_row(w, line, id.p, id.n, reason, p->total_ok, p->total)))
 				break;
-			if (id.n && id.n <= 64 && (w->st = put_id(w, line, id.p, id.n)))
+			if (id.n && id.n <= 64 && (w->st = note_rejected_id(w, line, id.p, id.n)))
 				break;
 			continue;
 		}
 		p->line = line;
 		p->slot = sb_batch_hash(p->key) & b->index_mask;
 		__builtin_prefetch(&b->index[p->slot]);
+		const sb_crec *cr = (const sb_crec *)recs[nb];
+		p->idhash = sb_claim_id_hash(sb_crec_id(cr), cr->idlen);
+		__builtin_prefetch((const void *)&b->idset[p->idhash & b->idset_mask]);
 		if (++nb == BATCH) {
 			if ((w->st = flush_batch(w, recs, pd, nb)))
 				break;
@@ -635,9 +667,9 @@ static void *run_worker(void *arg)
 		for (int p = 0; p < b->partitions && !w->st; p++) {
 			if (w->plen[p])
 				w->st = spill(b->part_fd[p], &b->part_size[p], w->pbuf[p], w->plen[p], &w->d);
-			if (!w->st && w->ilen[p])
-				w->st = spill(b->id_fd[p], &b->id_size[p], w->ibuf[p], w->ilen[p], &w->d);
 		}
+		if (!w->st && w->ridlen)
+			w->st = spill(b->rid_fd, &b->rid_size, w->ridbuf, w->ridlen, &w->d);
 	}
 	if (w->st == SB_ENOMEM)
 		sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -645,53 +677,19 @@ static void *run_worker(void *arg)
 	return NULL;
 }
 
-/* Byte offset just past the header line, and whether the file can be cut
- * into ranges at line starts (so far as the header shows). */
-static sb_status body_start(const char *path, int64_t *start, int64_t *size, sb_diag *d)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-	struct stat st;
-	fstat(fd, &st);
-	*size = st.st_size;
-	char buf[65536];
-	ssize_t n = read(fd, buf, sizeof buf);
-	close(fd);
-	*start = -1;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\n') {
-			*start = i + 1;
-			break;
-		}
-	return SB_OK;
-}
-
-static int64_t next_line(int fd, int64_t pos, int64_t size)
-{
-	char buf[4096];
-	while (pos < size) {
-		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
-		if (n <= 0)
-			return size;
-		char *nl = memchr(buf, '\n', (size_t)n);
-		if (nl)
-			return pos + (nl - buf) + 1;
-		pos += n;
-	}
-	return size;
-}
-
-static sb_status reset_spill(sb_batch *b, sb_diag *d)
+static sb_status reset_spill(sb_batch *b, int64_t size, sb_diag *d)
 {
 	for (int p = 0; p < b->partitions; p++) {
-		if (ftruncate(b->part_fd[p], 0) || ftruncate(b->id_fd[p], 0))
+		if (ftruncate(b->part_fd[p], 0))
 			return sb_diag_set(d, SB_EIO, b->tmp, 0, 0, "cannot reset spill files: %s",
 					   strerror(errno));
 		atomic_store(&b->part_size[p], 0);
-		atomic_store(&b->id_size[p], 0);
 	}
-	return SB_OK;
+	if (ftruncate(b->rid_fd, 0))
+		return sb_diag_set(d, SB_EIO, b->tmp, 0, 0, "cannot reset spill files: %s",
+				   strerror(errno));
+	atomic_store(&b->rid_size, 0);
+	return sb_pass_idset_init(b, size, d);
 }
 
 sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
@@ -704,15 +702,15 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 	sb_csv_free(hc);
 	if (st)
 		return st;
-	int64_t start, size;
-	if ((st = body_start(b->cfg->claims_path, &start, &size, d)))
+	int64_t bounds[65], size;
+	int nchunks;
+	if ((st = sb_batch_ranges(b->cfg->claims_path, b->threads > 64 ? 64 : b->threads,
+				  (int64_t)1 << 20, bounds, &nchunks, &size, d)) ||
+	    (st = sb_pass_idset_init(b, size, d)))
 		return st;
 	b->file_bytes = size;
-	int nchunks = b->threads;
-	if (start < 0 || size - start < (int64_t)nchunks * (1 << 20))
-		nchunks = 1;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (attempt && (st = reset_spill(b, d)))
+		if (attempt && (st = reset_spill(b, size, d)))
 			return st;
 		b->nchunks = nchunks;
 		worker *w = sb_calloc((size_t)nchunks, sizeof *w);
@@ -722,31 +720,21 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 			sb_free(tid);
 			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		}
-		int fd = open(b->cfg->claims_path, O_RDONLY);
-		int64_t pos = start;
 		for (int i = 0; i < nchunks; i++) {
 			w[i].b = b;
 			sb_rejects_init(&w[i].rejects, b->tmp);
 			w[i].cols = &res->cols;
 			w[i].chunk = i;
-			w[i].start = pos;
-			pos = i + 1 == nchunks ? size :
-			      next_line(fd, start + (size - start) / nchunks * (i + 1), size);
-			if (pos < w[i].start)
-				pos = w[i].start;
-			w[i].end = pos;
+			w[i].start = bounds[i];
+			w[i].end = bounds[i + 1];
 			w[i].pbuf = sb_calloc((size_t)b->partitions, sizeof(char *));
-			w[i].ibuf = sb_calloc((size_t)b->partitions, sizeof(char *));
 			w[i].plen = sb_calloc((size_t)b->partitions, sizeof(size_t));
-			w[i].ilen = sb_calloc((size_t)b->partitions, sizeof(size_t));
-			if (!w[i].pbuf || !w[i].ibuf || !w[i].plen || !w[i].ilen)
+			if (!w[i].pbuf || !w[i].plen)
 				st = SB_ENOMEM;
 			for (int p = 0; !st && p < b->partitions; p++)
-				if (!(w[i].pbuf[p] = sb_malloc(PART_BUF)) || !(w[i].ibuf[p] = sb_malloc(PART_BUF)))
+				if (!(w[i].pbuf[p] = sb_malloc(PART_BUF)))
 					st = SB_ENOMEM;
 		}
-		if (fd >= 0)
-			close(fd);
 		for (int i = 0; !st && i < nchunks; i++)
 			if (pthread_create(&tid[i], NULL, run_worker, &w[i]))
 				st = SB_ENOMEM;
@@ -783,16 +771,25 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 						 "64-bit sum of fen holds");
 			res->rejected_unreadable += w[i].rejected_unreadable;
 		}
+		/* The candidate duplicates of every chunk, for sb_pass_dups. */
+		size_t ncand = 0;
+		for (int i = 0; i < nchunks; i++)
+			ncand += w[i].ncand;
+		sb_free(b->cand);
+		b->cand = NULL;
+		b->ncand = 0;
+		if (!st && ncand && !(b->cand = sb_malloc(ncand * sizeof *b->cand)))
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		for (int i = 0; i < nchunks; i++) {
-			for (int p = 0; p < b->partitions && w[i].pbuf; p++) {
+			if (b->cand && w[i].ncand)
+				memcpy(b->cand + b->ncand, w[i].cand, w[i].ncand * sizeof *b->cand);
+			b->ncand += b->cand ? w[i].ncand : 0;
+			sb_free(w[i].cand);
+			sb_free(w[i].ridbuf);
+			for (int p = 0; p < b->partitions && w[i].pbuf; p++)
 				sb_free(w[i].pbuf[p]);
-				if (w[i].ibuf)
-					sb_free(w[i].ibuf[p]);
-			}
 			sb_free(w[i].pbuf);
-			sb_free(w[i].ibuf);
 			sb_free(w[i].plen);
-			sb_free(w[i].ilen);
 			if (!st && !multiline) {
 				/* chunk << 56 | line within it, to the file's line */
 				sb_rejects_offset_lines(&w[i].rejects,

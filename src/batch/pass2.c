@@ -1,7 +1,7 @@
-/* pass2.c: finds duplicate claim ids in the id partitions, then settles the
- * claim partitions in parallel: each is sorted by person, date and claim id
- * and each claim is run through sb_settle_claim under every scenario's
- * policy set; every settled or rejected claim goes to the sinks
+/* pass2.c: settles the claim partitions in parallel (duplicate claim ids
+ * are found before, by batch/dups.c): each is sorted by person, date and
+ * claim id and each claim is run through sb_settle_claim under every
+ * scenario's policy set; every settled or rejected claim goes to the sinks
  * (src/sink/sink.h), whose per-partition output is committed in partition
  * order, so the output does not depend on the number of threads. */
 #include <errno.h>
@@ -40,188 +40,6 @@ static sb_status read_into(int fd, int64_t size, char *buf, sb_diag *d)
 	return SB_OK;
 }
 
-static sb_status read_all(int fd, int64_t size, char **out, sb_diag *d)
-{
-	char *buf = sb_malloc((size_t)size + 8);
-	if (!buf)
-		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	sb_status st = read_into(fd, size, buf, d);
-	if (st) {
-		sb_free(buf);
-		return st;
-	}
-	*out = buf;
-	return SB_OK;
-}
-
-/* ---- duplicates -------------------------------------------------------- */
-
-typedef struct idref {
-	uint64_t line;
-	uint64_t hash;
-	const char *id;
-	uint32_t len;
-} idref;
-
-static int cmp_dup(const void *a, const void *b)
-{
-	const sb_dup *x = a, *y = b;
-	return x->line < y->line ? -1 : x->line > y->line;
-}
-
-static bool same_id(const idref *x, const idref *y)
-{
-	return x->hash == y->hash && x->len == y->len && !memcmp(x->id, y->id, x->len);
-}
-
-typedef struct dupwork {
-	sb_batch *b;
-	atomic_int *next;
-	sb_dup *v;
-	size_t n, cap;
-	sb_status st;
-	sb_diag d;
-} dupwork;
-
-/* One id partition: a hash table of ids keeps, per id, the record with the
- * lowest line; every other record of that id is a duplicate of it. */
-static sb_status dups_in(dupwork *w, int p)
-{
-	sb_batch *b = w->b;
-	int64_t size = atomic_load(&b->id_size[p]);
-	if (!size)
-		return SB_OK;
-	char *buf = NULL;
-	sb_status st = read_all(b->id_fd[p], size, &buf, &w->d);
-	if (st)
-		return st;
-	size_t count = 0;
-	for (int64_t off = 0; off < size;
-	     off += (int64_t)((9 + (size_t)(unsigned char)buf[off + 8] + 7) & ~(size_t)7))
-		count++;
-	size_t cap = 16;
-	while (cap < count * 2)
-		cap *= 2;
-	idref *refs = sb_malloc((count + 1) * sizeof *refs);
-	uint32_t *table = sb_calloc(cap, sizeof *table);
-	if (!refs || !table) {
-		st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	size_t i = 0;
-	for (int64_t off = 0; off < size; i++) {
-		uint64_t packed;
-		memcpy(&packed, buf + off, 8);
-		idref *r = &refs[i];
-		r->line = sb_pass_line(b, packed);
-		r->len = (unsigned char)buf[off + 8];
-		r->id = buf + off + 9;
-		uint64_t h = 1469598103934665603ULL;
-		for (uint32_t k = 0; k < r->len; k++)
-			h = (h ^ (unsigned char)r->id[k]) * 1099511628211ULL;
-		r->hash = sb_batch_hash(h);
-		off += (int64_t)((9 + (size_t)r->len + 7) & ~(size_t)7);
-		size_t slot = r->hash & (cap - 1);
-		for (;; slot = (slot + 1) & (cap - 1)) {
-			uint32_t v = table[slot];
-			if (!v) {
-				table[slot] = (uint32_t)i + 1;
-				break;
-			}
-			if (same_id(&refs[v - 1], r)) {
-				if (r->line < refs[v - 1].line)
-					table[slot] = (uint32_t)i + 1;
-				break;
-			}
-		}
-	}
-	for (i = 0; i < count && !st; i++) {
-		size_t slot = refs[i].hash & (cap - 1);
-		while (!same_id(&refs[table[slot] - 1], &refs[i]))
-			slot = (slot + 1) & (cap - 1);
-		const idref *first = &refs[table[slot] - 1];
-		if (first == &refs[i])
-			continue;
-		/* Bounded by the records of the id partitions (each is at most
-		 * one duplicate), which pass 1 has already counted. */
-		if (w->n == w->cap) {
-			size_t nc = w->cap ? w->cap * 2 : 64;
-			sb_dup *nv = sb_realloc(w->v, nc * sizeof *nv);
-			if (!nv) {
-				st = sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-				break;
-			}
-			w->v = nv;
-			w->cap = nc;
-		}
-		w->v[w->n].line = refs[i].line;
-		w->v[w->n].first = first->line;
-		w->n++;
-	}
-out:
-	sb_free(table);
-	sb_free(refs);
-	sb_free(buf);
-	return st;
-}
-
-static void *run_dups(void *arg)
-{
-	dupwork *w = arg;
-	for (;;) {
-		int p = atomic_fetch_add(w->next, 1);
-		if (p >= w->b->partitions || w->st)
-			break;
-		w->st = dups_in(w, p);
-	}
-	return NULL;
-}
-
-sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d)
-{
-	atomic_int next = 0;
-	dupwork *w = sb_calloc((size_t)b->threads, sizeof *w);
-	pthread_t *tid = sb_calloc((size_t)b->threads, sizeof *tid);
-	sb_status st = w && tid ? SB_OK : sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	for (int i = 0; !st && i < b->threads; i++) {
-		w[i].b = b;
-		w[i].next = &next;
-		if (pthread_create(&tid[i], NULL, run_dups, &w[i]))
-			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "cannot start a thread");
-	}
-	size_t n = 0;
-	for (int i = 0; tid && i < b->threads; i++) {
-		if (tid[i])
-			pthread_join(tid[i], NULL);
-		if (!st && w[i].st) {
-			st = w[i].st;
-			*d = w[i].d;
-		}
-		n += w[i].n;
-	}
-	sb_dup *v = NULL;
-	if (!st && n && !(v = sb_malloc(n * sizeof *v)))
-		st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	size_t k = 0;
-	for (int i = 0; w && i < b->threads; i++) {
-		if (v && w[i].n)
-			memcpy(v + k, w[i].v, w[i].n * sizeof *v);
-		k += w[i].n;
-		sb_free(w[i].v);
-	}
-	sb_free(w);
-	sb_free(tid);
-	if (st) {
-		sb_free(v);
-		return st;
-	}
-	if (n)
-		qsort(v, n, sizeof *v, cmp_dup);
-	*dups = v;
-	*ndups = n;
-	return SB_OK;
-}
-
 /* ---- settlement --------------------------------------------------------- */
 
 typedef struct run2 {
@@ -242,6 +60,7 @@ typedef struct run2 {
 	atomic_int next;
 	pthread_mutex_t lock;
 	int next_write;
+	bool writing;               /* a thread is committing (with the lock released) */
 	void **slots;               /* [partitions][nsinks]: pieces waiting for their turn
 				     * (fixed size; a piece is one partition's output) */
 	bool *ready;
@@ -625,9 +444,15 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 	bool new_person = false;
 	for (i = 0; i < count && !st; i++) {
 		const sb_crec *r = recs[i];
-		/* Sorted order jumps around the partition: fetch ahead. */
-		if (i + 4 < count)
-			__builtin_prefetch(recs[i + 4]);
+		/* Sorted order jumps around the partition: fetch the record 16
+		 * ahead (both its cache lines: the id lies past the first) and
+		 * the person of the record 8 ahead (fetched by now). */
+		if (i + 16 < count) {
+			__builtin_prefetch(recs[i + 16]);
+			__builtin_prefetch((const char *)recs[i + 16] + 64);
+		}
+		if (i + 8 < count)
+			__builtin_prefetch(&b->persons[recs[i + 8]->person]);
 		if (run->ndups) {
 			const sb_dup *dup = find_dup(run, r->line);
 			if (dup) {
@@ -721,31 +546,48 @@ static void discard(run2 *run, void **pieces)
 }
 
 /* Hands the partition's pieces over and commits every partition whose turn
- * has come, in partition order. */
+ * has come, in partition order. The lock guards the slots and the turn,
+ * not the writing: one thread at a time is the writer (run->writing), and
+ * it writes with the lock released, so a thread that finishes a partition
+ * meanwhile leaves its pieces in their slot and goes on settling; the
+ * writer finds them ready when it takes the lock again. */
 static sb_status commit(run2 *run, int part, void **pieces)
 {
 	sb_status st = SB_OK;
+	int ns = run->nsinks;
 	pthread_mutex_lock(&run->lock);
-	void **slot = run->slots + (size_t)part * (size_t)run->nsinks;
-	memcpy(slot, pieces, (size_t)run->nsinks * sizeof *slot);
+	void **slot = run->slots + (size_t)part * (size_t)ns;
+	memcpy(slot, pieces, (size_t)ns * sizeof *slot);
 	run->ready[part] = true;
+	if (run->writing) {
+		pthread_mutex_unlock(&run->lock);
+		return SB_OK;
+	}
+	run->writing = true;
 	while (run->next_write < run->b->partitions && run->ready[run->next_write]) {
-		void **s = run->slots + (size_t)run->next_write * (size_t)run->nsinks;
-		for (int k = 0; k < run->nsinks; k++) {
+		int turn = run->next_write++;
+		void **s = run->slots + (size_t)turn * (size_t)ns;
+		bool failed = run->st != SB_OK;
+		pthread_mutex_unlock(&run->lock);
+		sb_status cs = SB_OK;
+		sb_diag cd;
+		sb_diag_clear(&cd);
+		for (int k = 0; k < ns; k++) {
 			if (!s[k])
 				continue;
-			if (run->st) {
+			if (failed || cs)
 				run->sinks[k].ops->discard(run->sinks[k].self, s[k]);
-			} else {
-				sb_status cs = run->sinks[k].ops->commit(run->sinks[k].self,
-									 run->next_write, s[k], &run->d);
-				if (cs)
-					run->st = st = cs;
-			}
+			else
+				cs = run->sinks[k].ops->commit(run->sinks[k].self, turn, s[k], &cd);
 			s[k] = NULL;
 		}
-		run->next_write++;
+		pthread_mutex_lock(&run->lock);
+		if (cs && !run->st) {
+			run->st = st = cs;
+			run->d = cd;
+		}
 	}
+	run->writing = false;
 	pthread_mutex_unlock(&run->lock);
 	return st;
 }

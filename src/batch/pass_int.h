@@ -1,4 +1,46 @@
-/* pass_int.h: what the batch passes hand each other. */
+/* pass_int.h: what the batch passes hand each other: the internal API of
+ * `sanbao settle` (batch/batch.c drives it; a driver of its own, such as an
+ * MPI one, calls the same steps). One run, in order:
+ *
+ *   1. sb_batch_load_people(b)   persons.csv in b->threads byte ranges
+ *      (batch/people.c; the first listing of a person wins, a later one is
+ *      rejected at its line), then identities.csv: b->persons[0..npersons)
+ *      in file order, b->index (packed ID -> person), households numbered in
+ *      first-seen order (b->households, b->hh_members). The partition of a
+ *      person is sb_batch_partition_of(b, person): by household (so a
+ *      household's claims settle together), else by the ID.
+ *   2. sb_pass1(b, &p1)          claims.csv in byte ranges
+ *      (sb_batch_ranges, one per thread): each row parsed, checked, joined
+ *      to its person and spilled as an sb_crec (batch_int.h) to its
+ *      partition's file (b->part_fd[p], b->part_size[p]); rows that cannot
+ *      be settled go to p1.rejects with their line. Every readable claim id
+ *      goes into the id set (b->idset: 32 bits of its hash), which names
+ *      candidate duplicates (b->cand); a rejected row's id is kept in
+ *      b->rid_fd. A record's line is chunk << 56 | line within the chunk
+ *      until sb_pass_line turns it into the file's line (b->chunk_base).
+ *      A quoted line feed anywhere makes pass 1 read the file again in one
+ *      piece (the same results).
+ *   3. sb_pass_dups(b, &dups)    the exact duplicates among the candidates
+ *      (batch/dups.c), sorted by line, each naming its first line; nothing
+ *      read when there is no candidate. Frees the id set.
+ *   4. sb_pass2(b, dups, &p2)    the partitions settled in parallel
+ *      (batch/pass2.c): each read back, sorted by person, date, claim id
+ *      (then line), settled under each scenario through sb_settle_claim with
+ *      the person's accumulators, handed to the sinks (sink/sink.h); the
+ *      sinks' pieces are committed in partition order by one writer at a
+ *      time, so every output is byte-identical for any thread count.
+ *   5. sb_pass2_release, sb_batch_release_people.
+ *
+ * What makes the outputs independent of the threads, for a driver that
+ * splits the work otherwise: a person's number is its rank in persons.csv
+ * among the accepted rows, a household's its first-seen rank; a claim's
+ * partition follows from its person; within a partition the order is the
+ * sort above; partitions are written in their number's order; line numbers
+ * are the file's. Duplicates are decided over every row with a readable id
+ * (settled or rejected): the lowest line is the first.
+ *
+ * Threads: b->threads readers in steps 1-3, b->threads settlers in step 4;
+ * each step joins its threads before the next starts. */
 #ifndef SANBAO_PASS_INT_H
 #define SANBAO_PASS_INT_H
 
@@ -99,6 +141,25 @@ bool sb_hh_pass_load(const sb_hh_pass *hp, size_t i, int s, sb_acc *out, sb_stat
 
 SB_MUST_USE sb_status sb_pass_take_rejects(sb_rejects *into, sb_rejects *from);
 SB_MUST_USE sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d);
+/* A claim id's 64-bit hash. */
+static inline uint64_t sb_claim_id_hash(const char *id, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ (unsigned char)id[k]) * 1099511628211ULL;
+	return sb_batch_hash(h);
+}
+
+/* The id set of pass 1 (b->idset), sized for the claims a file of `bytes`
+ * can hold; released with the spill. */
+SB_MUST_USE sb_status sb_pass_idset_init(sb_batch *b, int64_t bytes, sb_diag *d);
+void sb_pass_idset_release(sb_batch *b);
+/* Adds an id's hash to the set from any thread; true when its 32 bits are
+ * there already (a candidate duplicate, or rarely another id). */
+bool sb_pass_idset_add(sb_batch *b, uint64_t h);
+/* The duplicates among the candidates of pass 1, exactly (ids compared
+ * byte for byte), by reading the claim partitions back; none and no
+ * reading when pass 1 found no candidate. Sorted by line. */
 SB_MUST_USE sb_status sb_pass_dups(sb_batch *b, sb_dup **dups, size_t *ndups, sb_diag *d);
 /* Settles the partitions under each scenario's policies and hands every
  * settled and rejected claim to the sinks (src/sink/sink.h): the

@@ -69,7 +69,7 @@ void sb_cli_progress(void *arg, const struct sb_batch_progress *p)
 void sb_cli_raise_nofile(void)
 {
 	struct rlimit rl;
-	/* 256 partitions at most, two spill files each, and some to spare. */
+	/* 256 partitions at most, a spill file each, and some to spare. */
 	const rlim_t want = 1024;
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
 		return;

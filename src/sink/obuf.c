@@ -42,11 +42,14 @@ void sb_obuf_fen(sb_obuf *o, sb_fen v)
 	sb_obuf_bytes(o, buf, (size_t)(sb_fen_put(buf, v) - buf));
 }
 
+/* The bytes that make a CSV field need quotes. */
+static const unsigned char needs_quote[256] = {['\n'] = 1, ['\r'] = 1, ['"'] = 1, [','] = 1};
+
 void sb_obuf_field(sb_obuf *o, const char *s, size_t n)
 {
-	bool quote = false;
-	for (size_t i = 0; i < n && !quote; i++)
-		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	unsigned quote = 0;
+	for (size_t i = 0; i < n; i++)
+		quote |= needs_quote[(unsigned char)s[i]];
 	if (!quote) {
 		sb_obuf_bytes(o, s, n);
 		return;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,11 +25,54 @@ typedef struct scen {
 	char path[PATH_MAX];
 } scen;
 
+/* Buffers whose partition has been written, kept for the next
+ * partitions: a fresh buffer of this size is mapped anew by malloc and
+ * costs a page fault per 4 KiB as it fills; a kept one has its pages. */
+#define POOL_MAX 64
+
 typedef struct writer {
 	sb_outdir *out; /* the run's output folder (borrowed) */
 	int n;
 	scen *sc;
+	pthread_mutex_t lock; /* the pool's */
+	bool locked;          /* lock initialised */
+	sb_obuf pool[POOL_MAX];
+	int npool, keep;
 } writer;
+
+/* A buffer of at least cap bytes, empty: a kept one when there is one. */
+static void take(writer *w, sb_obuf *o, size_t cap)
+{
+	memset(o, 0, sizeof *o);
+	pthread_mutex_lock(&w->lock);
+	if (w->npool)
+		*o = w->pool[--w->npool];
+	pthread_mutex_unlock(&w->lock);
+	o->n = 0;
+	o->failed = false;
+	if (o->cap < cap) {
+		char *p = sb_realloc(o->p, cap);
+		if (p) {
+			o->p = p;
+			o->cap = cap;
+		}
+	}
+}
+
+/* A written (or discarded) buffer back to the pool, or freed. */
+static void give_back(writer *w, sb_obuf *o)
+{
+	if (!o->p)
+		return;
+	pthread_mutex_lock(&w->lock);
+	bool kept = w->npool < w->keep && !o->failed;
+	if (kept)
+		w->pool[w->npool++] = *o;
+	pthread_mutex_unlock(&w->lock);
+	if (!kept)
+		sb_obuf_release(o);
+	memset(o, 0, sizeof *o);
+}
 
 /* Dates as text through a small direct-mapped cache: a province-year
  * touches a few hundred distinct days. */
@@ -48,6 +92,13 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	writer *w = self;
 	w->out = env->out;
 	w->n = env->nscenarios;
+	/* Each thread fills a buffer per scenario while as many wait for
+	 * their turn to be written: that many are kept. */
+	int keep = (env->threads > 0 ? env->threads : 1) * w->n;
+	w->keep = keep < POOL_MAX ? keep : POOL_MAX;
+	if (pthread_mutex_init(&w->lock, NULL))
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	w->locked = true;
 	if (!(w->sc = sb_calloc((size_t)w->n, sizeof *w->sc)))
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	for (int k = 0; k < w->n; k++) {
@@ -80,7 +131,7 @@ static void thread_free(void *self, void *p)
 	if (!t)
 		return;
 	for (int k = 0; t->o && k < w->n; k++)
-		sb_obuf_release(&t->o[k]);
+		give_back(w, &t->o[k]);
 	sb_free(t->o);
 	sb_free(t->cols);
 	sb_free(t);
@@ -115,13 +166,8 @@ static sb_status partition(void *self, void *p, int part, size_t records, sb_dia
 	thr *t = p;
 	/* Rows are about 200 bytes: size the output once (it grows past that
 	 * when it must, up to the obuf's limit). */
-	for (int k = 0; k < w->n; k++) {
-		sb_obuf *o = &t->o[k];
-		memset(o, 0, sizeof *o);
-		size_t cap = records * 200 + 4096;
-		o->p = sb_malloc(cap);
-		o->cap = o->p ? cap : 0;
-	}
+	for (int k = 0; k < w->n; k++)
+		take(w, &t->o[k], records * 200 + 4096);
 	return SB_OK;
 }
 
@@ -130,6 +176,16 @@ static char *put_str(char *q, const char *s)
 	size_t n = strlen(s);
 	memcpy(q, s, n);
 	return q + n;
+}
+
+/* An amount: most layer columns of a row are 0.00. */
+static inline char *put_fen(char *q, sb_fen v)
+{
+	if (!v) {
+		memcpy(q, "0.00", 4);
+		return q + 4;
+	}
+	return sb_fen_put(q, v);
 }
 
 static char *put_date(char *q, datecache *dc, sb_date d)
@@ -180,13 +236,15 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 	const char *ident = res->identity < 0 ? "none" :
 			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity);
 	/* Fixed columns, two names and the amounts (at most 24 bytes each). */
-	size_t need = 128 + strlen(level) + strlen(ident) + ((size_t)sc->ncols + 5) * 24;
+	size_t level_n = strlen(level), ident_n = strlen(ident);
+	size_t need = 128 + level_n + ident_n + ((size_t)sc->ncols + 5) * 24;
 	if (!sb_obuf_reserve(o, need))
 		return SB_OK; /* o->failed: partition_end reports it */
 	char *q = o->p + o->n;
 	if (!odd_level) {
 		*q++ = ',';
-		q = put_str(q, pe->id);
+		memcpy(q, pe->id, SB_ID_LEN); /* always 18 characters */
+		q += SB_ID_LEN;
 		*q++ = ',';
 		memcpy(q, pe->region, 6);
 		q += 6;
@@ -195,18 +253,20 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 		*q++ = ',';
 		q = put_str(q, sb_visit_names[c->visit]);
 		*q++ = ',';
-		q = put_str(q, level);
+		memcpy(q, level, level_n);
+		q += level_n;
 	}
 	*q++ = ',';
 	q = put_str(q, sb_place_names[c->place]);
 	*q++ = ',';
-	q = put_str(q, ident);
+	memcpy(q, ident, ident_n);
+	q += ident_n;
 	*q++ = ',';
 	q = put_date(q, &t->dates, res->version->from);
 	*q++ = ',';
-	q = sb_fen_put(q, c->total);
+	q = put_fen(q, c->total);
 	*q++ = ',';
-	q = sb_fen_put(q, c->in_scope);
+	q = put_fen(q, c->in_scope);
 	sb_fen *cols = t->cols;
 	for (int i = 0; i < sc->ncols; i++)
 		cols[sc->order[i]] = 0;
@@ -214,14 +274,14 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 		cols[res->layer[i].sym] = res->layer[i].pay;
 	for (int i = 0; i < sc->ncols; i++) {
 		*q++ = ',';
-		q = sb_fen_put(q, cols[sc->order[i]]);
+		q = put_fen(q, cols[sc->order[i]]);
 	}
 	*q++ = ',';
-	q = sb_fen_put(q, res->fund);
+	q = put_fen(q, res->fund);
 	*q++ = ',';
-	q = sb_fen_put(q, res->oop);
+	q = put_fen(q, res->oop);
 	*q++ = ',';
-	q = sb_fen_put(q, res->oop_in_scope);
+	q = put_fen(q, res->oop_in_scope);
 	*q++ = ',';
 	q = put_str(q, sb_filing_names[c->filing]);
 	*q++ = '\n';
@@ -240,7 +300,7 @@ static sb_status partition_end(void *self, void *p, int part, void **piece, sb_d
 	sb_obuf *v = failed ? NULL : sb_malloc((size_t)w->n * sizeof *v);
 	if (!v) {
 		for (int k = 0; k < w->n; k++)
-			sb_obuf_release(&t->o[k]);
+			give_back(w, &t->o[k]);
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
 	memcpy(v, t->o, (size_t)w->n * sizeof *v);
@@ -254,7 +314,7 @@ static void discard(void *self, void *piece)
 	writer *w = self;
 	sb_obuf *v = piece;
 	for (int k = 0; v && k < w->n; k++)
-		sb_obuf_release(&v[k]);
+		give_back(w, &v[k]);
 	sb_free(v);
 }
 
@@ -292,6 +352,10 @@ static void release(void *self)
 	writer *w = self;
 	/* Unfinished streams belong to the output folder, which removes
 	 * them when the run is not committed. */
+	for (int i = 0; i < w->npool; i++)
+		sb_obuf_release(&w->pool[i]);
+	if (w->locked)
+		pthread_mutex_destroy(&w->lock);
 	sb_free(w->sc);
 	sb_free(w);
 }
