@@ -11,6 +11,7 @@
 #include "sanbao/policy.h"
 
 #define SB_AUDIT_MAX_ACTUAL 32 /* actual_<layer> columns in one extract */
+#define SB_AUDIT_MAX_PARTS 8   /* threads reading the extract */
 
 /* A cell of what was paid: col < SB_AUDIT_NFUNDS is a fund column
  * (hifp_pay ...), else actual_<layer> column col - SB_AUDIT_NFUNDS. */
@@ -44,13 +45,17 @@ typedef struct sb_audit_extract {
 	uint32_t *table;                      /* by idhash: row index + 1, 0 empty */
 	size_t mask;
 	long long rows_read;
+	sb_arena parts[SB_AUDIT_MAX_PARTS]; /* the strings of each range read */
+	int nparts;
 } sb_audit_extract;
 
 /* Reads the audit's columns of every well-formed row of path (sanbao/io.h's
  * claims table; actual_<layer> by prefix). A bad cell is an error at
  * file:line (the field named); a row the CSV reader cannot split is left
- * to the batch, which rejects it. */
-SB_MUST_USE sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *d);
+ * to the batch, which rejects it. Files of 4 MB or more are read in byte
+ * ranges by up to threads threads (0: one per core). */
+SB_MUST_USE sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract *x,
+					    sb_diag *d);
 void sb_audit_extract_release(sb_audit_extract *x);
 /* The row of a claim id, or NULL. An id on several rows (a duplicate id,
  * which the batch rejects) gives the row nearest to line. Rows are found by

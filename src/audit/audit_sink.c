@@ -44,10 +44,20 @@ typedef struct piece {
 	size_t n, cap;
 } piece;
 
+/* What the audit keeps of a claim's sb_result (a few hundred bytes of its
+ * 3 KB: copying it whole cost more than the rules). */
+typedef struct pres {
+	const sb_version *version;
+	sb_fen fund;
+	uint8_t nlayers;
+	int sym[SB_MAX_LAYERS];
+	sb_fen pay[SB_MAX_LAYERS];
+} pres;
+
 typedef struct pclaim {
 	sb_claim c; /* c.id and c.level_name copied into the piece */
 	const char *id;
-	sb_result res;
+	pres res;
 	const sb_policy *pol;
 	const sb_audit_row *row;
 	uint32_t region;
@@ -319,22 +329,38 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	}
 	const sb_version *v = p->res.version;
 	uint64_t held = 0;
-	(void)sb_settle_identity(p->pol, &t->person, p->c.date, &held);
+	bool have_held = false;
 	const char *trace = NULL;
 	bool traced = false;
 	for (uint8_t i = 0; i < row->ncells; i++) {
 		const sb_audit_cell *c = &x->cells[row->first + i];
 		sb_fen due = 0;
-		bool ineligible = false, mapped = true;
+		bool ineligible = false;
 		const char *name;
+		int sym = -1;
+		if (c->col < SB_AUDIT_NFUNDS) {
+			if (rules->ncodes[c->col] <= 0)
+				continue; /* a fund column the rule file maps to no layer */
+			for (uint8_t j = 0; j < p->res.nlayers; j++) {
+				const sb_layer *l = version_layer(v, p->res.sym[j]);
+				if (l && code_in(rules, c->col, l->fund_code))
+					due += p->res.pay[j];
+			}
+		} else {
+			sym = a->actual_sym[c->col - SB_AUDIT_NFUNDS];
+			for (uint8_t j = 0; j < p->res.nlayers; j++)
+				if (p->res.sym[j] == sym)
+					due = p->res.pay[j];
+		}
+		sb_fen diff = c->fen - due;
+		if (!diff)
+			continue; /* paid what the policy gives: no rule can flag it */
+		if (!have_held) {
+			(void)sb_settle_identity(p->pol, &t->person, p->c.date, &held);
+			have_held = true;
+		}
 		if (c->col < SB_AUDIT_NFUNDS) {
 			name = sb_audit_fund_column(c->col);
-			mapped = rules->ncodes[c->col] > 0;
-			for (uint8_t j = 0; j < p->res.nlayers; j++) {
-				const sb_layer *l = version_layer(v, p->res.layer[j].sym);
-				if (l && code_in(rules, c->col, l->fund_code))
-					due += p->res.layer[j].pay;
-			}
 			/* Ineligible: no layer of the fund is one the person
 			 * may draw on (a layer without identities always is). */
 			bool any = false, eligible = false;
@@ -346,16 +372,9 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 			ineligible = any && !eligible;
 		} else {
 			name = x->actual[c->col - SB_AUDIT_NFUNDS];
-			int sym = a->actual_sym[c->col - SB_AUDIT_NFUNDS];
-			for (uint8_t j = 0; j < p->res.nlayers; j++)
-				if (p->res.layer[j].sym == sym)
-					due = p->res.layer[j].pay;
 			const sb_layer *l = version_layer(v, sym);
 			ineligible = l && !sb_layer_eligible(l, held);
 		}
-		if (!mapped)
-			continue;
-		sb_fen diff = c->fen - due;
 		sb_audit_rule_id rule;
 		if (diff > 0 && ineligible && !due &&
 		    rules->rule[SB_AUDIT_ASSISTANCE_INELIGIBLE].enabled)
@@ -714,7 +733,13 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 		p->c.level_name = dup_text(t, s->claim->level_name, strlen(s->claim->level_name));
 	if (!p->id || (s->claim->level_name && !p->c.level_name))
 		return oom(d);
-	p->res = *s->res;
+	p->res.version = s->res->version;
+	p->res.fund = s->res->fund;
+	p->res.nlayers = s->res->nlayers;
+	for (uint8_t j = 0; j < s->res->nlayers; j++) {
+		p->res.sym[j] = s->res->layer[j].sym;
+		p->res.pay[j] = s->res->layer[j].pay;
+	}
 	p->pol = s->policy;
 	p->region = s->region;
 	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);

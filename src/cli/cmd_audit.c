@@ -17,7 +17,8 @@
 
 static const char usage_text[] =
 	"usage: sanbao audit --policies DIR --persons F [--identities F] --claims F --out DIR\n"
-	"                    [--rules FILE] [--threads N] [--tmp DIR] [--partition-mb N] [--quiet]\n"
+	"                    [--rules FILE] [--threads N] [--tmp DIR] [--partition-mb N]\n"
+	"                    [--no-evidence] [--quiet]\n"
 	"Settles every claim of an extract again, in date order as settle does, and\n"
 	"compares what each fund or layer paid (hifp_pay, hifmi_pay, hifob_pay, maf_pay,\n"
 	"oth_pay, actual_<layer>) with what the policy gives; finds duplicates, split\n"
@@ -28,7 +29,8 @@ static const char usage_text[] =
 	"  --rules FILE   the rule file (default: the bundled rules/default.yaml)\n"
 	"  --threads N    worker threads (default: one per core)\n"
 	"  --tmp DIR      folder for spill files (default: --out)\n"
-	"  --partition-mb N  claims CSV megabytes per partition (default 32)\n";
+	"  --partition-mb N  claims CSV megabytes per partition (default 32)\n"
+	"  --no-evidence  write no evidence.txt (and remove an earlier one)\n";
 
 static const char verify_usage[] =
 	"usage: sanbao verify-evidence DIR [--root HEX]\n"
@@ -115,6 +117,9 @@ int sb_cmd_audit(int argc, char **argv)
 				return 2;
 			}
 			cfg.partition_bytes = (size_t)n << 20;
+		} else if (!strcmp(a, "--no-evidence")) {
+			takes = false;
+			cfg.no_evidence = true;
 		} else if (!strcmp(a, "--quiet")) {
 			takes = false;
 			quiet = true;
@@ -170,8 +175,10 @@ int sb_cmd_audit(int argc, char **argv)
 	}
 	if (t.unaudited)
 		printf("  %lld settled claims carry no paid amount to compare\n", t.unaudited);
-	printf("  outputs: %s/findings.csv, audit.json, traces.json, evidence.txt\n", cfg.out_dir);
-	printf("  evidence root (SM3): %s\n", t.root);
+	printf("  outputs: %s/findings.csv, audit.json, traces.json%s\n", cfg.out_dir,
+	       cfg.no_evidence ? " (no evidence)" : ", evidence.txt");
+	if (!cfg.no_evidence)
+		printf("  evidence root (SM3): %s\n", t.root);
 	return 0;
 }
 

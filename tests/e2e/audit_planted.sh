@@ -69,6 +69,24 @@ python3 "$src/tests/e2e/audit/planted.py" "$tmp/p/anomalies.csv" "$tmp/ap/findin
 	fail "a planted anomaly was not found"
 "$sanbao" verify-evidence "$tmp/ap" >/dev/null || fail "verify-evidence on the planted audit"
 
+# The extract is read in byte ranges by several threads: the findings are
+# the same with one thread, and a bad cell late in the file is named at its
+# line.
+audit "$tmp/p" "$tmp/ap1" --threads 1
+cmp "$tmp/ap/findings.csv" "$tmp/ap1/findings.csv" || fail "findings depend on the thread count"
+python3 - "$tmp/p/extract.csv" "$tmp/badx.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+rows[len(rows) - 10][rows[0].index("actual_basic_res")] = "1.005"
+csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(rows)
+PY
+bad_line=$(($(wc -l <"$tmp/badx.csv") - 9))
+msg=$("$sanbao" audit --policies "$tmp/p/policies" --persons "$tmp/p/persons.csv" \
+	--identities "$tmp/p/identities.csv" --claims "$tmp/badx.csv" --rules "$rules" \
+	--out "$tmp/bx" --quiet --threads 2 2>&1) && fail "a bad cell was accepted"
+[[ $msg == *"badx.csv:$bad_line: actual_basic_res \"1.005\" has more than 2 decimals"* ]] ||
+	fail "bad cell at line $bad_line: $msg"
+
 # The check can fail: with split_stay switched off its planted stays are named.
 sed 's/^  - id: split_stay$/  - id: split_stay\n    enabled: false/' "$rules" >"$tmp/off.yaml"
 grep -q "enabled: false" "$tmp/off.yaml" || fail "the test did not switch split_stay off"
