@@ -425,6 +425,12 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	return SB_OK;
 }
 
+/* Facilities are one copy each per range of the extract read. */
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || !strcmp(a, b);
+}
+
 static sb_date begin_of(const pclaim *p)
 {
 	return p->row && p->row->begin != INT32_MIN ? p->row->begin : p->c.date;
@@ -432,7 +438,7 @@ static sb_date begin_of(const pclaim *p)
 
 static bool same_stay(const pclaim *x, const pclaim *y)
 {
-	return x->row && y->row && !strcmp(x->row->facility, y->row->facility) &&
+	return x->row && y->row && same_text(x->row->facility, y->row->facility) &&
 	       begin_of(x) == begin_of(y) && x->c.date == y->c.date && x->c.visit == y->c.visit &&
 	       x->c.total == y->c.total && x->c.in_scope == y->c.in_scope;
 }
@@ -537,7 +543,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		for (size_t i = 0; sr->enabled && pj->row->facility[0] && i < j; i++) {
 			pclaim *pi = &t->v[i];
 			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row ||
-			    strcmp(pi->row->facility, pj->row->facility))
+			    !same_text(pi->row->facility, pj->row->facility))
 				continue;
 			sb_date gap = begin_of(pj) - pi->c.date;
 			if (gap < 0 || gap > sr->days)
@@ -615,7 +621,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		for (size_t i = 0; i < t->n; i++) {
 			pclaim *pi = &t->v[i];
 			if (pi->c.visit != 0 || !pi->row || !pi->row->facility[0] ||
-			    pi->flagged_dup || !strcmp(pi->row->facility, po->row->facility) ||
+			    pi->flagged_dup || same_text(pi->row->facility, po->row->facility) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
 			bool any;
@@ -653,7 +659,7 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		     slot = (slot + 1) & c->mask) {
 			cost *e = &c->v[c->table[slot] - 1];
 			if (e->hash == h && e->level == level && e->visit == visit &&
-			    !strcmp(e->facility, facility)) {
+			    (e->facility == facility || !strcmp(e->facility, facility))) {
 				e->n += n;
 				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
 					       SB_OK :

@@ -40,6 +40,11 @@ typedef struct part {
 	long lines;
 	sb_status st;
 	sb_diag d;
+	/* facilities, one copy each (a few thousand in a province), so that
+	 * the rules compare them by pointer first */
+	const char **fac;
+	uint64_t *fach;
+	size_t nfac, facmask;
 } part;
 
 static const char *text(part *x, sb_csv_field f)
@@ -56,6 +61,54 @@ static sb_status bad(const sb_csv *c, const char *col, sb_csv_field f, const cha
 			   "%s \"%s\" %s: write yuan with at most 2 decimals, 0 or more, or "
 			   "leave it empty",
 			   col, sb_io_shown(f.p, f.n, shown), why);
+}
+
+/* The one copy of a facility code in x (NULL: out of memory). */
+static const char *facility(part *x, sb_csv_field f)
+{
+	if (!f.n)
+		return "";
+	uint64_t h = sb_audit_idhash(f.p, f.n);
+	if (x->fac) {
+		for (size_t i = (size_t)(h ^ h >> 29) & x->facmask; x->fac[i];
+		     i = (i + 1) & x->facmask)
+			if (x->fach[i] == h && !strncmp(x->fac[i], f.p, f.n) && !x->fac[i][f.n])
+				return x->fac[i];
+	}
+	if ((x->nfac + 1) * 2 > x->facmask) {
+		size_t cap = x->facmask ? (x->facmask + 1) * 2 : 1024;
+		const char **nf = sb_calloc(cap, sizeof *nf);
+		uint64_t *nh = sb_calloc(cap, sizeof *nh);
+		if (!nf || !nh) {
+			sb_free(nf);
+			sb_free(nh);
+			return NULL;
+		}
+		for (size_t i = 0; x->fac && i <= x->facmask; i++) {
+			if (!x->fac[i])
+				continue;
+			size_t j = (size_t)(x->fach[i] ^ x->fach[i] >> 29) & (cap - 1);
+			while (nf[j])
+				j = (j + 1) & (cap - 1);
+			nf[j] = x->fac[i];
+			nh[j] = x->fach[i];
+		}
+		sb_free(x->fac);
+		sb_free(x->fach);
+		x->fac = nf;
+		x->fach = nh;
+		x->facmask = cap - 1;
+	}
+	const char *copy = sb_arena_strndup(x->arena, f.p, f.n);
+	if (!copy)
+		return NULL;
+	size_t i = (size_t)(h ^ h >> 29) & x->facmask;
+	while (x->fac[i])
+		i = (i + 1) & x->facmask;
+	x->fac[i] = copy;
+	x->fach[i] = h;
+	x->nfac++;
+	return copy;
 }
 
 static sb_status add_cell(part *x, uint8_t col, sb_fen fen, sb_diag *d)
@@ -144,7 +197,7 @@ static sb_status read_part(part *x, sb_diag *d)
 		row->person = mask;
 		row->facility = col[SB_CCOL_FACILITY] < 0 ?
 					"" :
-					text(x, sb_csv_get(c, (size_t)col[SB_CCOL_FACILITY]));
+					facility(x, sb_csv_get(c, (size_t)col[SB_CCOL_FACILITY]));
 		row->mdtrt = col[SB_CCOL_MDTRT] < 0 ?
 				     "" :
 				     text(x, sb_csv_get(c, (size_t)col[SB_CCOL_MDTRT]));
@@ -371,6 +424,8 @@ out:
 	for (int k = 0; k < np; k++) {
 		sb_free(parts[k].rows);
 		sb_free(parts[k].cells);
+		sb_free(parts[k].fac);
+		sb_free(parts[k].fach);
 	}
 	sb_csv_free(c);
 	return st;
@@ -393,6 +448,25 @@ const sb_audit_row *sb_audit_extract_find(const sb_audit_extract *x, const char 
 	if (!x->table)
 		return NULL;
 	uint64_t h = sb_audit_idhash(id, n);
+	/* Rows are in file order: the row at the batch's line, found by its
+	 * place (rows before it are at most one per line), is the claim itself
+	 * when its id matches, with no hash probe (each a cache miss). */
+	if (line >= 2 && x->nrows) {
+		size_t lo = 0, hi = x->nrows;
+		size_t k = line - 2 < x->nrows ? (size_t)(line - 2) : x->nrows - 1;
+		if (x->rows[k].line != line) {
+			while (lo < hi) { /* the first row at or after line */
+				size_t mid = lo + (hi - lo) / 2;
+				if (x->rows[mid].line < line)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			k = lo;
+		}
+		if (k < x->nrows && x->rows[k].line == line && x->rows[k].idhash == h)
+			return &x->rows[k];
+	}
 	const sb_audit_row *best = NULL;
 	uint64_t bestd = UINT64_MAX;
 	for (size_t slot = (size_t)(h ^ h >> 29) & x->mask; x->table[slot];
