@@ -112,6 +112,8 @@ typedef struct audit {
 	const sb_audit_ctx *ctx;
 	const sb_policyset *set;
 	int actual_sym[SB_AUDIT_MAX_ACTUAL];
+	int8_t *col_of_sym; /* by layer symbol: its actual_<layer> column, or -1 */
+	int nsyms;
 	sb_outdir *out;
 	FILE *csv, *traces, *json;
 	long long written, traced, untraced;
@@ -144,6 +146,12 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 					   "policies in %s: write actual_<layer id>",
 					   x->actual[k], env->dirs[0]);
 	}
+	a->nsyms = sb_policyset_symbol_count(a->set, SB_SYM_LAYER);
+	if (!(a->col_of_sym = sb_malloc((size_t)(a->nsyms > 0 ? a->nsyms : 1))))
+		return oom(d);
+	memset(a->col_of_sym, -1, (size_t)(a->nsyms > 0 ? a->nsyms : 1));
+	for (int k = 0; k < x->nactual; k++)
+		a->col_of_sym[a->actual_sym[k]] = (int8_t)k;
 	if (!(a->csv = sb_outdir_create(a->out, "findings.csv", d)) ||
 	    !(a->traces = sb_outdir_create(a->out, "traces.json", d)))
 		return d->code ? d->code : SB_EIO;
@@ -332,6 +340,17 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	bool have_held = false;
 	const char *trace = NULL;
 	bool traced = false;
+	/* What the recomputation gives for each actual_<layer> column, in one
+	 * pass over the claim's layers. */
+	sb_fen due_col[SB_AUDIT_MAX_ACTUAL];
+	if (x->nactual) {
+		memset(due_col, 0, (size_t)x->nactual * sizeof due_col[0]);
+		for (uint8_t j = 0; j < p->res.nlayers; j++) {
+			int s = p->res.sym[j];
+			if (s >= 0 && s < a->nsyms && a->col_of_sym[s] >= 0)
+				due_col[a->col_of_sym[s]] = p->res.pay[j];
+		}
+	}
 	for (uint8_t i = 0; i < row->ncells; i++) {
 		const sb_audit_cell *c = &x->cells[row->first + i];
 		sb_fen due = 0;
@@ -348,9 +367,7 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 			}
 		} else {
 			sym = a->actual_sym[c->col - SB_AUDIT_NFUNDS];
-			for (uint8_t j = 0; j < p->res.nlayers; j++)
-				if (p->res.sym[j] == sym)
-					due = p->res.pay[j];
+			due = due_col[c->col - SB_AUDIT_NFUNDS];
 		}
 		sb_fen diff = c->fen - due;
 		if (!diff)
@@ -731,7 +748,9 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 		t->cap = nc;
 	}
 	pclaim *p = &t->v[t->n];
-	memset(p, 0, sizeof *p);
+	/* every field is set below (the layer arrays up to nlayers, all that
+	 * is read of them), so no memset of the whole */
+	p->flagged_dup = false;
 	p->c = *s->claim;
 	p->id = dup_text(t, s->claim_id, s->claim_idlen);
 	p->c.id = p->id;
@@ -1226,6 +1245,7 @@ static sb_status end(void *self, sb_diag *d)
 static void release(void *self)
 {
 	audit *a = self;
+	sb_free(a->col_of_sym);
 	sb_free(a->by_layer.v);
 	sb_free(a->by_facility.v);
 	sb_free(a->by_region.v);
