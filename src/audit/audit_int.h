@@ -15,17 +15,21 @@
 
 /* A cell of what was paid: col < SB_AUDIT_NFUNDS is a fund column
  * (hifp_pay ...), else actual_<layer> column col - SB_AUDIT_NFUNDS. */
-typedef struct sb_audit_cell {
+typedef struct __attribute__((packed)) sb_audit_cell {
 	uint8_t col;
 	sb_fen fen;
-} sb_audit_cell;
+} sb_audit_cell; /* 9 bytes: an extract has about ten per claim */
 
 /* One extract row as the audit reads it (the batch reads the rest). */
 typedef struct sb_audit_row {
 	uint64_t line;         /* claims.csv line */
 	uint64_t idhash;       /* sb_audit_idhash of the claim id */
+	uint64_t fachash;      /* ... of the facility (0 when not given) */
+	uint64_t mdtrthash;    /* ... of the visit id (0 when not given) */
 	const char *person;    /* masked (sb_id_mask), 18 characters (arena) */
-	const char *facility;  /* "" when not given (arena) */
+	const char *facility;  /* "" when not given (arena; one copy per code
+				* in each range read, so equal codes are often
+				* the same pointer) */
 	const char *mdtrt;     /* visit id, "" when not given */
 	const char *diagnosis; /* "" when not given */
 	sb_date begin;         /* admission date; INT32_MIN when not given */

@@ -442,10 +442,11 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	return SB_OK;
 }
 
-/* Facilities are one copy each per range of the extract read. */
-static bool same_text(const char *a, const char *b)
+/* Facilities are one copy each per range of the extract read. The same facility: pointers, then hashes, then the text. */
+static bool same_facility(const sb_audit_row *a, const sb_audit_row *b)
 {
-	return a == b || !strcmp(a, b);
+	return a->facility == b->facility ||
+	       (a->fachash == b->fachash && !strcmp(a->facility, b->facility));
 }
 
 static sb_date begin_of(const pclaim *p)
@@ -455,7 +456,7 @@ static sb_date begin_of(const pclaim *p)
 
 static bool same_stay(const pclaim *x, const pclaim *y)
 {
-	return x->row && y->row && same_text(x->row->facility, y->row->facility) &&
+	return x->row && y->row && same_facility(x->row, y->row) &&
 	       begin_of(x) == begin_of(y) && x->c.date == y->c.date && x->c.visit == y->c.visit &&
 	       x->c.total == y->c.total && x->c.in_scope == y->c.in_scope;
 }
@@ -539,6 +540,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 						"second payment is at risk",
 						pi->id);
 				else if (pj->row->mdtrt[0] && pi->row &&
+					 pi->row->mdtrthash == pj->row->mdtrthash &&
 					 !strcmp(pi->row->mdtrt, pj->row->mdtrt))
 					why = fmt_text(t,
 						       "visit mdtrt_id %s is settled twice (first as "
@@ -560,7 +562,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		for (size_t i = 0; sr->enabled && pj->row->facility[0] && i < j; i++) {
 			pclaim *pi = &t->v[i];
 			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row ||
-			    !same_text(pi->row->facility, pj->row->facility))
+			    !same_facility(pi->row, pj->row))
 				continue;
 			sb_date gap = begin_of(pj) - pi->c.date;
 			if (gap < 0 || gap > sr->days)
@@ -638,7 +640,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		for (size_t i = 0; i < t->n; i++) {
 			pclaim *pi = &t->v[i];
 			if (pi->c.visit != 0 || !pi->row || !pi->row->facility[0] ||
-			    pi->flagged_dup || same_text(pi->row->facility, po->row->facility) ||
+			    pi->flagged_dup || same_facility(pi->row, po->row) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
 			bool any;
@@ -659,11 +661,6 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 	}
 	t->n = 0;
 	return st;
-}
-
-static uint64_t text_hash(const char *p)
-{
-	return sb_audit_idhash(p, strlen(p));
 }
 
 /* Adds n claims of total and fund to (facility, level, visit). */
@@ -769,7 +766,7 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	p->region = s->region;
 	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
 	if (a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled && p->row && p->row->facility[0]) {
-		sb_status cs = cost_add(&t->costs, p->row->facility, text_hash(p->row->facility),
+		sb_status cs = cost_add(&t->costs, p->row->facility, p->row->fachash,
 					p->c.level, p->c.visit, 1, p->c.total, p->res.fund);
 		if (cs)
 			return sb_diag_set(d, cs, NULL, 0, 0,

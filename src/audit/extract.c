@@ -201,6 +201,10 @@ static sb_status read_part(part *x, sb_diag *d)
 		row->mdtrt = col[SB_CCOL_MDTRT] < 0 ?
 				     "" :
 				     text(x, sb_csv_get(c, (size_t)col[SB_CCOL_MDTRT]));
+		if (row->facility && row->facility[0])
+			row->fachash = sb_audit_idhash(row->facility, strlen(row->facility));
+		if (row->mdtrt && row->mdtrt[0])
+			row->mdtrthash = sb_audit_idhash(row->mdtrt, strlen(row->mdtrt));
 		row->diagnosis = col[SB_CCOL_DIAGNOSIS] < 0 ?
 					 "" :
 					 text(x, sb_csv_get(c, (size_t)col[SB_CCOL_DIAGNOSIS]));
