@@ -68,7 +68,8 @@ typedef struct pclaim {
 typedef struct cost {
 	const char *facility; /* extract arena */
 	uint64_t hash;
-	int level;
+	int level;         /* the level's symbol, or -1 when no policy names it */
+	const char *lname; /* then its text (costs arena), or NULL when none */
 	uint8_t visit;
 	long long n;
 	sb_fen total, fund;
@@ -79,6 +80,7 @@ typedef struct costs {
 	size_t n, cap;
 	uint32_t *table; /* index + 1 */
 	size_t mask;
+	sb_arena arena; /* the level texts */
 } costs;
 
 typedef struct thr {
@@ -663,16 +665,32 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 	return st;
 }
 
-/* Adds n claims of total and fund to (facility, level, visit). */
-static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level, uint8_t visit,
-			  long long n, sb_fen total, sb_fen fund)
+static bool same_level(const cost *e, int level, const char *lname)
 {
-	uint64_t key = h ^ (uint64_t)(uint32_t)level * 0x9e3779b97f4a7c15ULL ^ visit;
+	return e->level == level &&
+	       (e->lname == lname || (e->lname && lname && !strcmp(e->lname, lname)));
+}
+
+static uint64_t level_key(int level, const char *lname)
+{
+	return (uint64_t)(uint32_t)level * 0x9e3779b97f4a7c15ULL ^
+	       (lname ? sb_audit_idhash(lname, strlen(lname)) : 0);
+}
+
+/* Adds n claims of total and fund to (facility, level, visit). A level no
+ * policy names (its symbol -1) is told by its text, so that "primary" and
+ * "secondary" facilities are never scored against each other. */
+static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
+			  const char *lname, uint8_t visit, long long n, sb_fen total, sb_fen fund)
+{
+	if (level >= 0)
+		lname = NULL;
+	uint64_t key = h ^ level_key(level, lname) ^ visit;
 	if (c->table) {
 		for (size_t slot = (size_t)(key ^ key >> 31) & c->mask; c->table[slot];
 		     slot = (slot + 1) & c->mask) {
 			cost *e = &c->v[c->table[slot] - 1];
-			if (e->hash == h && e->level == level && e->visit == visit &&
+			if (e->hash == h && same_level(e, level, lname) && e->visit == visit &&
 			    (e->facility == facility || !strcmp(e->facility, facility))) {
 				e->n += n;
 				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
@@ -698,9 +716,7 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		c->mask = cap - 1;
 		for (size_t i = 0; i < c->n; i++) {
 			const cost *e = &c->v[i];
-			uint64_t k = e->hash ^
-				     (uint64_t)(uint32_t)e->level * 0x9e3779b97f4a7c15ULL ^
-				     e->visit;
+			uint64_t k = e->hash ^ level_key(e->level, e->lname) ^ e->visit;
 			size_t slot = (size_t)(k ^ k >> 31) & c->mask;
 			while (c->table[slot])
 				slot = (slot + 1) & c->mask;
@@ -710,7 +726,9 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 	size_t slot = (size_t)(key ^ key >> 31) & c->mask;
 	while (c->table[slot])
 		slot = (slot + 1) & c->mask;
-	c->v[c->n] = (cost){ facility, h, level, visit, n, total, fund };
+	if (lname && !(lname = sb_arena_strndup(&c->arena, lname, strlen(lname))))
+		return SB_ENOMEM;
+	c->v[c->n] = (cost){ facility, h, level, lname, visit, n, total, fund };
 	c->table[slot] = (uint32_t)++c->n;
 	return SB_OK;
 }
@@ -719,6 +737,7 @@ static void costs_release(costs *c)
 {
 	sb_free(c->v);
 	sb_free(c->table);
+	sb_arena_release(&c->arena);
 	memset(c, 0, sizeof *c);
 }
 
@@ -767,7 +786,7 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
 	if (a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled && p->row && p->row->facility[0]) {
 		sb_status cs = cost_add(&t->costs, p->row->facility, p->row->fachash,
-					p->c.level, p->c.visit, 1, p->c.total, p->res.fund);
+					p->c.level, p->c.level_name, p->c.visit, 1, p->c.total, p->res.fund);
 		if (cs)
 			return sb_diag_set(d, cs, NULL, 0, 0,
 					   cs == SB_ENOMEM ?
@@ -977,7 +996,8 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 	a->unaudited += t->unaudited;
 	for (size_t i = 0; i < t->costs.n; i++) {
 		const cost *e = &t->costs.v[i];
-		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->visit, e->n,
+		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->lname, e->visit,
+					e->n,
 					e->total, e->fund);
 		if (st)
 			return sb_diag_set(d, st, NULL, 0, 0,
@@ -1046,6 +1066,13 @@ static int cmp_cost(const void *x, const void *y)
 	const cost *a = x, *b = y;
 	if (a->level != b->level)
 		return a->level < b->level ? -1 : 1;
+	if (a->lname != b->lname) {
+		if (!a->lname || !b->lname)
+			return a->lname ? 1 : -1;
+		int k = strcmp(a->lname, b->lname);
+		if (k)
+			return k;
+	}
 	if (a->visit != b->visit)
 		return a->visit < b->visit ? -1 : 1;
 	return strcmp(a->facility, b->facility);
@@ -1086,7 +1113,8 @@ static sb_status outliers(audit *a, sb_diag *d)
 	sb_status st = t.cur ? SB_OK : oom(d);
 	for (size_t i = 0, j; !st && i < c->n; i = j) {
 		for (j = i;
-		     j < c->n && c->v[j].level == c->v[i].level && c->v[j].visit == c->v[i].visit;
+		     j < c->n && same_level(&c->v[j], c->v[i].level, c->v[i].lname) &&
+		     c->v[j].visit == c->v[i].visit;
 		     j++)
 			;
 		size_t m = 0;
@@ -1131,7 +1159,8 @@ static sb_status outliers(audit *a, sb_diag *d)
 			const char *level =
 				e->level >= 0 ?
 					sb_policyset_symbol_name(a->set, SB_SYM_LEVEL, e->level) :
-					"(none)";
+				e->lname ? e->lname :
+					   "(none)";
 			char xm[SB_MONEY_BUF], mm[SB_MONEY_BUF], rk[SB_MONEY_BUF];
 			sb_money_format(x, xm);
 			sb_money_format(med, mm);

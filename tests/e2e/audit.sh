@@ -68,6 +68,20 @@ done
 [ "$(grep -c ',split_stay,' "$tmp/d3/findings.csv")" -eq 1 ] || fail "diagnosis_chars 3"
 [ "$(grep -c ',split_stay,' "$tmp/d5/findings.csv" || true)" -eq 0 ] || fail "diagnosis_chars 5"
 
+# cost_outlier by hand (tests/fixtures/audit/README.md): F6 flagged, F5, F7
+# and the primary facilities not; with threshold 10 nothing.
+out_fx() { # RULES OUT
+	"$sanbao" audit --policies "$fx/policies" --persons "$fx/persons.csv" \
+		--identities "$fx/identities.csv" --claims "$fx/outlier/claims.csv" --rules "$1" \
+		--out "$2" --quiet
+}
+out_fx "$fx/outlier/rules.yaml" "$tmp/o"
+diff -u "$fx/outlier/expected-findings.csv" "$tmp/o/findings.csv" || fail "cost_outlier fixture"
+sed 's/^    threshold: 3.5 .*/    threshold: 10/' "$fx/outlier/rules.yaml" >"$tmp/o10.yaml"
+grep -q "threshold: 10" "$tmp/o10.yaml" || fail "the test did not raise the threshold"
+out_fx "$tmp/o10.yaml" "$tmp/o10"
+[ "$(wc -l <"$tmp/o10/findings.csv")" -eq 1 ] || fail "threshold 10: $(cat "$tmp/o10/findings.csv")"
+
 # ---- 2. a generated province: clean, then one fen ---------------------------
 "$sanbao" gen --persons 5000 --seed 5 --out "$tmp/g" >/dev/null
 g=$tmp/g
