@@ -151,6 +151,7 @@ typedef struct ctx {
 	size_t nplants, plcap;
 	uint64_t rng;
 	sb_policyset *set;
+	bool oom; /* a text for a planted row could not be made */
 } ctx;
 
 static sb_status oom(ctx *c)
@@ -409,13 +410,18 @@ static const char *text(ctx *c, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	return sb_arena_strndup(&c->arena, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	const char *t =
+		sb_arena_strndup(&c->arena, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	c->oom |= !t;
+	return t;
 }
 
 /* A row made from src's fields with some replaced (NULL: kept). */
 static sb_status derive(ctx *c, uint32_t src, const char *const repl[C_N], uint8_t kind,
 			uint32_t *out)
 {
+	if (c->oom)
+		return oom(c); /* a replacement is missing: never plant a half-made row */
 	const row *s = &c->rows[src];
 	sb_csv_field f[MAX_FIELDS];
 	int nf = split(s->p, s->len, f, MAX_FIELDS);
@@ -467,21 +473,27 @@ static const char *field_dup(ctx *c, uint32_t rw, int col)
 	const row *r = &c->rows[rw];
 	split(r->p, r->len, f, MAX_FIELDS);
 	sb_csv_field x = f[c->col[col]];
-	return sb_arena_strndup(&c->arena, x.p, x.n);
+	const char *t = sb_arena_strndup(&c->arena, x.p, x.n);
+	c->oom |= !t;
+	return t;
 }
 
 static const char *date_text(ctx *c, sb_date d)
 {
 	char b[11];
 	sb_date_format(d, b);
-	return sb_arena_strndup(&c->arena, b, 10);
+	const char *t = sb_arena_strndup(&c->arena, b, 10);
+	c->oom |= !t;
+	return t;
 }
 
 static const char *fen_text(ctx *c, sb_fen v)
 {
 	char b[SB_MONEY_BUF];
 	size_t n = sb_money_format(v, b);
-	return sb_arena_strndup(&c->arena, b, n);
+	const char *t = sb_arena_strndup(&c->arena, b, n);
+	c->oom |= !t;
+	return t;
 }
 
 /* A facility of an inpatient row other than fac, drawn from the rows. */
@@ -614,7 +626,7 @@ static sb_status plant_pre(ctx *c, uint32_t pi, int k, bool *done)
 	default:
 		return SB_OK;
 	}
-	if (!pl.change)
+	if (!pl.change || c->oom)
 		return oom(c);
 	pl.row = nr;
 	if ((st = add_plant(c, pl)))
@@ -812,6 +824,8 @@ static sb_status plant_cost(ctx *c)
 						  "the %u inpatient claims at level %s made three "
 						  "times as dear (every amount x3)",
 						  changed, e->level) });
+	if (!st && c->oom)
+		st = oom(c);
 out:
 	sb_free(v);
 	sb_free(tab);
