@@ -34,7 +34,8 @@ typedef struct sb_gen_config {
 	 * out_dir/extract.csv, the claims as paid (settled through the batch,
 	 * actual_<layer> columns, mdtrt_id and begin), with this share of the
 	 * persons, in basis points, given one planted anomaly each (every kind
-	 * at least once when not 0), and out_dir/anomalies.csv, the key of
+	 * at least once when not 0 and the province has a person or facility
+	 * it fits), and out_dir/anomalies.csv, the key of
 	 * what was planted (src/gen/anomalies.c). Needs policies_src. */
 	int anomalies_bp;
 } sb_gen_config;
