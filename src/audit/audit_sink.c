@@ -458,9 +458,9 @@ static sb_date begin_of(const pclaim *p)
 
 static bool same_stay(const pclaim *x, const pclaim *y)
 {
-	return x->row && y->row && same_facility(x->row, y->row) &&
-	       begin_of(x) == begin_of(y) && x->c.date == y->c.date && x->c.visit == y->c.visit &&
-	       x->c.total == y->c.total && x->c.in_scope == y->c.in_scope;
+	return x->row && y->row && same_facility(x->row, y->row) && begin_of(x) == begin_of(y) &&
+	       x->c.date == y->c.date && x->c.visit == y->c.visit && x->c.total == y->c.total &&
+	       x->c.in_scope == y->c.in_scope;
 }
 
 static sb_status whole(audit *a, thr *t, sb_audit_rule_id rule, size_t j, size_t i,
@@ -680,8 +680,8 @@ static uint64_t level_key(int level, const char *lname)
 /* Adds n claims of total and fund to (facility, level, visit). A level no
  * policy names (its symbol -1) is told by its text, so that "primary" and
  * "secondary" facilities are never scored against each other. */
-static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
-			  const char *lname, uint8_t visit, long long n, sb_fen total, sb_fen fund)
+static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level, const char *lname,
+			  uint8_t visit, long long n, sb_fen total, sb_fen fund)
 {
 	if (level >= 0)
 		lname = NULL;
@@ -785,8 +785,8 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	p->region = s->region;
 	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
 	if (a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled && p->row && p->row->facility[0]) {
-		sb_status cs = cost_add(&t->costs, p->row->facility, p->row->fachash,
-					p->c.level, p->c.level_name, p->c.visit, 1, p->c.total, p->res.fund);
+		sb_status cs = cost_add(&t->costs, p->row->facility, p->row->fachash, p->c.level,
+					p->c.level_name, p->c.visit, 1, p->c.total, p->res.fund);
 		if (cs)
 			return sb_diag_set(d, cs, NULL, 0, 0,
 					   cs == SB_ENOMEM ?
@@ -996,9 +996,8 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 	a->unaudited += t->unaudited;
 	for (size_t i = 0; i < t->costs.n; i++) {
 		const cost *e = &t->costs.v[i];
-		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->lname, e->visit,
-					e->n,
-					e->total, e->fund);
+		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->lname,
+					e->visit, e->n, e->total, e->fund);
 		if (st)
 			return sb_diag_set(d, st, NULL, 0, 0,
 					   st == SB_ENOMEM ?
@@ -1112,9 +1111,8 @@ static sb_status outliers(audit *a, sb_diag *d)
 		sb_arena_init(&t.cur->arena);
 	sb_status st = t.cur ? SB_OK : oom(d);
 	for (size_t i = 0, j; !st && i < c->n; i = j) {
-		for (j = i;
-		     j < c->n && same_level(&c->v[j], c->v[i].level, c->v[i].lname) &&
-		     c->v[j].visit == c->v[i].visit;
+		for (j = i; j < c->n && same_level(&c->v[j], c->v[i].level, c->v[i].lname) &&
+			    c->v[j].visit == c->v[i].visit;
 		     j++)
 			;
 		size_t m = 0;

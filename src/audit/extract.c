@@ -343,12 +343,18 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 						threads;
 	int64_t from = body;
 	for (int k = 0; k < np; k++) {
-		int64_t to = k + 1 == np ? size :
-					   line_after(f, body + (size - body) * (k + 1) / np - 1, size);
+		int64_t to = k + 1 == np ?
+				     size :
+				     line_after(f, body + (size - body) * (k + 1) / np - 1, size);
 		if (to < from)
 			to = from;
-		parts[k] = (part){ .path = path, .ncols = ncols, .start = from, .end = to,
-				   .col = col, .actual_col = actual_col, .nactual = x->nactual,
+		parts[k] = (part){ .path = path,
+				   .ncols = ncols,
+				   .start = from,
+				   .end = to,
+				   .col = col,
+				   .actual_col = actual_col,
+				   .nactual = x->nactual,
 				   .actual_name = (const char(*)[56])actual_name,
 				   .arena = &x->parts[k] };
 		sb_arena_init(&x->parts[k]);

@@ -64,24 +64,38 @@ enum {
 };
 
 static const char *const kind_rule[K_KINDS] = {
-	"duplicate", "duplicate", "split_stay", "overlap", "overlap",
-	"overpaid",  "underpaid", "assistance_ineligible", "cost_outlier",
+	"duplicate",    "duplicate", "split_stay", "overlap",
+	"overlap",      "overpaid",  "underpaid",  "assistance_ineligible",
+	"cost_outlier",
 };
 
 const char *sb_gen_anomaly_name(int k)
 {
 	static const char *const names[K_KINDS] = {
-		"duplicate (visit)", "duplicate (mdtrt_id)", "split_stay",
-		"overlap (stay)",    "overlap (outpatient)", "overpaid",
+		"duplicate (visit)", "duplicate (mdtrt_id)",  "split_stay",
+		"overlap (stay)",    "overlap (outpatient)",  "overpaid",
 		"underpaid",         "assistance_ineligible", "cost_outlier",
 	};
 	return k >= 0 && k < K_KINDS ? names[k] : "?";
 }
 
 /* Claims columns the planting reads or rewrites. */
-enum { C_ID, C_PERSON, C_DATE, C_VISIT, C_LEVEL, C_FACILITY, C_TOTAL, C_IN, C_PRE, C_OVER, C_OUT, C_N };
-static const char *const col_name[C_N] = { "id",       "person",   "date",        "visit",
-					   "level",    "facility", "total",       "in_scope",
+enum {
+	C_ID,
+	C_PERSON,
+	C_DATE,
+	C_VISIT,
+	C_LEVEL,
+	C_FACILITY,
+	C_TOTAL,
+	C_IN,
+	C_PRE,
+	C_OVER,
+	C_OUT,
+	C_N
+};
+static const char *const col_name[C_N] = { "id",          "person",     "date",        "visit",
+					   "level",       "facility",   "total",       "in_scope",
 					   "pre_selfpay", "over_limit", "out_of_scope" };
 
 #define MAX_FIELDS 64
@@ -306,8 +320,14 @@ static sb_status read_claims(ctx *c, const char *path)
 			return sb_diag_set(c->d, SB_EINPUT, path, (int)line, 0,
 					   "has no person or no date");
 		sb_csv_field vf = f[c->col[C_VISIT]];
-		row r = { .p = p, .len = (uint32_t)n, .person = (uint32_t)pi, .date = date,
-			  .begin = NO_DATE, .src = UINT32_MAX, .kind = K_KINDS, .olayer = -1,
+		row r = { .p = p,
+			  .len = (uint32_t)n,
+			  .person = (uint32_t)pi,
+			  .date = date,
+			  .begin = NO_DATE,
+			  .src = UINT32_MAX,
+			  .kind = K_KINDS,
+			  .olayer = -1,
 			  .inpatient = vf.n == 9 && !memcmp(vf.p, "inpatient", 9) };
 		sb_status s = add_row(c, r, NULL);
 		if (s)
@@ -351,7 +371,8 @@ static const ctx *sort_ctx;
 
 static int cmp_ord(const void *a, const void *b)
 {
-	const row *x = &sort_ctx->rows[*(const uint32_t *)a], *y = &sort_ctx->rows[*(const uint32_t *)b];
+	const row *x = &sort_ctx->rows[*(const uint32_t *)a],
+		  *y = &sort_ctx->rows[*(const uint32_t *)b];
 	if (x->person != y->person)
 		return x->person < y->person ? -1 : 1;
 	if (x->date != y->date)
@@ -410,8 +431,8 @@ static const char *text(ctx *c, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	const char *t =
-		sb_arena_strndup(&c->arena, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	const char *t = sb_arena_strndup(&c->arena, buf,
+					 (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 	c->oom |= !t;
 	return t;
 }
@@ -540,8 +561,9 @@ static sb_status plant_pre(ctx *c, uint32_t pi, int k, bool *done)
 		repl[C_ID] = text(c, "%sD", id);
 		if ((st = derive(c, li, repl, (uint8_t)k, &nr)))
 			return st;
-		pl.change = text(c, "claim %s settled again as %s: same facility, dates and amounts",
-				 id, repl[C_ID]);
+		pl.change =
+			text(c, "claim %s settled again as %s: same facility, dates and amounts",
+			     id, repl[C_ID]);
 		break;
 	case K_DUP_MDTRT: {
 		repl[C_ID] = text(c, "%sM", id);
@@ -557,10 +579,11 @@ static sb_status plant_pre(ctx *c, uint32_t pi, int k, bool *done)
 		repl[C_TOTAL] = fen_text(c, total);
 		if ((st = derive(c, li, repl, (uint8_t)k, &nr)))
 			return st;
-		pl.change = text(c,
-				 "claim %s added under the visit id (mdtrt_id) of claim %s, 90%% of "
-				 "its amounts",
-				 repl[C_ID], id);
+		pl.change =
+			text(c,
+			     "claim %s added under the visit id (mdtrt_id) of claim %s, 90%% of "
+			     "its amounts",
+			     repl[C_ID], id);
 		break;
 	}
 	case K_SPLIT:
@@ -572,10 +595,11 @@ static sb_status plant_pre(ctx *c, uint32_t pi, int k, bool *done)
 			return st;
 		c->rows[nr].begin = d + 5;
 		sb_date_format(d + 5, da);
-		pl.change = text(c,
-				 "stay %s added at %s, admitted %s (5 days after claim %s's discharge)"
-				 " to %s",
-				 repl[C_ID], fac, da, id, repl[C_DATE]);
+		pl.change =
+			text(c,
+			     "stay %s added at %s, admitted %s (5 days after claim %s's discharge)"
+			     " to %s",
+			     repl[C_ID], fac, da, id, repl[C_DATE]);
 		break;
 	case K_OVERLAP_STAY: {
 		if (!last->inpatient || !in_year(c, d + 1) || (prev != NO_DATE && prev >= d - 2))
@@ -693,7 +717,10 @@ static sb_status plant_post(ctx *c, uint32_t pi, int k, bool *done)
 		}
 		r->olayer = (int8_t)layer;
 		r->ofen = after;
-		plant pl = { .kind = (uint8_t)k, .row = ri, .related = UINT32_MAX, .layer = layer,
+		plant pl = { .kind = (uint8_t)k,
+			     .row = ri,
+			     .related = UINT32_MAX,
+			     .layer = layer,
 			     .risk = after > before ? after - before : before - after };
 		char b1[SB_MONEY_BUF], b2[SB_MONEY_BUF];
 		sb_money_format(before, b1);
@@ -752,8 +779,9 @@ static sb_status plant_cost(ctx *c)
 		size_t slot = (size_t)h & mask;
 		for (; tab[slot]; slot = (slot + 1) & mask) {
 			fac *e = &v[tab[slot] - 1];
-			if (e->h == h && strlen(e->facility) == fc.n && !memcmp(e->facility, fc.p, fc.n) &&
-			    strlen(e->level) == lv.n && !memcmp(e->level, lv.p, lv.n))
+			if (e->h == h && strlen(e->facility) == fc.n &&
+			    !memcmp(e->facility, fc.p, fc.n) && strlen(e->level) == lv.n &&
+			    !memcmp(e->level, lv.p, lv.n))
 				break;
 		}
 		if (tab[slot]) {
@@ -818,8 +846,12 @@ static sb_status plant_cost(ctx *c)
 		c->nrows--;
 		changed++;
 	}
-	st = add_plant(c, (plant){ .kind = K_COST, .row = UINT32_MAX, .related = UINT32_MAX,
-				   .layer = -1, .risk = -1, .facility = e->facility,
+	st = add_plant(c, (plant){ .kind = K_COST,
+				   .row = UINT32_MAX,
+				   .related = UINT32_MAX,
+				   .layer = -1,
+				   .risk = -1,
+				   .facility = e->facility,
 				   .change = text(c,
 						  "the %u inpatient claims at level %s made three "
 						  "times as dear (every amount x3)",
@@ -1054,8 +1086,9 @@ static sb_status write_key(ctx *c, const char *path)
 		}
 		put_s(f, "\",");
 		sb_fen risk = p->risk;
-		if (risk < 0 && r && r->settled && (p->kind == K_DUP_VISIT || p->kind == K_DUP_MDTRT ||
-						    p->kind == K_OVERLAP_STAY || p->kind == K_OVERLAP_OPD)) {
+		if (risk < 0 && r && r->settled &&
+		    (p->kind == K_DUP_VISIT || p->kind == K_DUP_MDTRT ||
+		     p->kind == K_OVERLAP_STAY || p->kind == K_OVERLAP_OPD)) {
 			risk = 0; /* the whole payment of the added claim */
 			for (uint16_t k = 0; k < r->ncells; k++)
 				risk += c->cells[r->first + k].fen;

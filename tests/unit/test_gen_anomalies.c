@@ -4,11 +4,11 @@
  * and every allocation failure comes back as SB_ENOMEM with nothing leaked
  * (ASan) and no temporary folder left. tests/e2e/audit_planted.sh checks
  * that the audit finds what is planted. */
+#include <cmocka.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <dirent.h>
 #include <stdio.h>
