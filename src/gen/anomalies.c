@@ -29,6 +29,7 @@
  * when it is fixed by the planting). Same bytes for a seed, whatever the
  * thread count.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -367,17 +368,15 @@ static sb_csv_field id_of(const ctx *c, const row *r)
 	return f[c->col[C_ID]];
 }
 
-static const ctx *sort_ctx;
-
-static int cmp_ord(const void *a, const void *b)
+static int cmp_ord(const void *a, const void *b, void *arg)
 {
-	const row *x = &sort_ctx->rows[*(const uint32_t *)a],
-		  *y = &sort_ctx->rows[*(const uint32_t *)b];
+	const ctx *c = arg;
+	const row *x = &c->rows[*(const uint32_t *)a], *y = &c->rows[*(const uint32_t *)b];
 	if (x->person != y->person)
 		return x->person < y->person ? -1 : 1;
 	if (x->date != y->date)
 		return x->date < y->date ? -1 : 1;
-	sb_csv_field i = id_of(sort_ctx, x), j = id_of(sort_ctx, y);
+	sb_csv_field i = id_of(c, x), j = id_of(c, y);
 	size_t n = i.n < j.n ? i.n : j.n;
 	int k = memcmp(i.p, j.p, n);
 	if (k)
@@ -393,8 +392,7 @@ static sb_status group(ctx *c)
 		return oom(c);
 	for (size_t i = 0; i < c->nrows; i++)
 		c->ord[i] = (uint32_t)i;
-	sort_ctx = c; /* gen runs one anomalies pass at a time */
-	qsort(c->ord, c->nrows, sizeof *c->ord, cmp_ord);
+	qsort_r(c->ord, c->nrows, sizeof *c->ord, cmp_ord, c);
 	for (size_t i = 0; i < c->npersons; i++)
 		c->persons[i].n = 0;
 	for (size_t i = 0; i < c->nrows; i++) {

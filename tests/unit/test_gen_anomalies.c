@@ -4,11 +4,13 @@
  * and every allocation failure comes back as SB_ENOMEM with nothing leaked
  * (ASan) and no temporary folder left. tests/e2e/audit_planted.sh checks
  * that the audit finds what is planted. */
-#include <cmocka.h>
-#include <setjmp.h>
+/* clang-format off: cmocka needs these first, in this order */
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
 
 #include <dirent.h>
 #include <stdio.h>
