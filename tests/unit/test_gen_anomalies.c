@@ -4,7 +4,8 @@
  * and every allocation failure comes back as SB_ENOMEM with nothing leaked
  * (ASan) and no temporary folder left. tests/e2e/audit_planted.sh checks
  * that the audit finds what is planted. */
-/* clang-format off: cmocka needs these first, in this order */
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
