@@ -132,7 +132,8 @@ format-check: lint-deps
 # (policies/reforms/) compared with it in one pass ($(DEMO_OUT)/reforms); the
 # roster checked against the demo's enrolment and settlements
 # ($(DEMO_OUT)/roster); the eight policy texts of tests/fixtures/texts coded
-# ($(DEMO_OUT)/texts); the HTML report of all four.
+# ($(DEMO_OUT)/texts); the audit of the planted fixture tests/fixtures/audit
+# ($(DEMO_OUT)/audit); the HTML report of all five.
 demo: build report-deps
 	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
@@ -147,8 +148,11 @@ demo: build report-deps
 	  --out $(DEMO_OUT)/roster
 	$(REL)/sanbao code-texts --frame frames/poverty-governance.yaml --meta frames/texts-meta.csv \
 	  --out $(DEMO_OUT)/texts tests/fixtures/texts/*.txt
+	$(REL)/sanbao audit --policies tests/fixtures/audit/policies \
+	  --persons tests/fixtures/audit/persons.csv --identities tests/fixtures/audit/identities.csv \
+	  --claims tests/fixtures/audit/claims.csv --rules rules/default.yaml --out $(DEMO_OUT)/audit
 	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --in $(DEMO_OUT)/roster \
-	  --in $(DEMO_OUT)/texts --out $(DEMO_OUT)/report.html
+	  --in $(DEMO_OUT)/texts --in $(DEMO_OUT)/audit --out $(DEMO_OUT)/report.html
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null

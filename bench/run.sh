@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`. Generates a demo province, settles it with
-# sanbao (without and with --monitor), times the I/O floors, the
+# sanbao (without and with --monitor), compares a reform and audits the
+# province's extract against settle, times the I/O floors, the
 # parse-and-format floor and two peers
 # (DuckDB SQL, pandas) on the same files, checks that the peers pay what
 # sanbao pays on every claim, and prints one table (README.md says how to
@@ -179,6 +180,46 @@ median() { for ((i = 1; i <= runs; i++)); do cut -d' ' -f1 "$TMP/time.$1.$i"; do
 awk -v c="$(median compare)" -v s="$(median settle2)" 'BEGIN {
 	printf "bench: compare with one reform %.2f s, settle %.2f s (medians): %.2fx a settle (goal 1.3x)\n",
 		c, s, (s > 0 ? c / s : 0) }'
+# sanbao audit with every rule of rules/default.yaml on the province's
+# extract as paid (gen --anomalies 0: the same claims with what each layer
+# paid, settled by the core, so a clean extract), against settle of the same
+# claims, alternated as above: the ratio of the medians without evidence
+# (audit --no-evidence, settle) and with it (audit, settle --evidence: both
+# hash their inputs and every output row with SM3).
+echo "bench: the extract as paid (gen --anomalies 0, untimed)"
+"$SANBAO" gen --persons "$persons" --seed "$seed" ${year:+--year "$year"} --threads "$CORES" \
+	--out "$TMP/audit-data" --policies-src "$ROOT/policies/demo" --anomalies 0 >/dev/null
+SAVED_INPUTS=("${INPUTS[@]}")
+INPUTS+=("$TMP/audit-data/extract.csv")
+AUDIT=("$SANBAO" audit --policies "$DATA/policies" --persons "$DATA/persons.csv"
+	--identities "$DATA/identities.csv" --claims "$TMP/audit-data/extract.csv"
+	--rules "$ROOT/rules/default.yaml" --threads "$CORES" --quiet)
+for ((i = 1; i <= runs; i++)); do
+	rm -rf "$TMP/out-settle3" "$TMP/out-audit" "$TMP/out-settle3e" "$TMP/out-audite"
+	if ((i % 2)); then
+		measure "settle3.$i" "${SETTLE[@]}" --out "$TMP/out-settle3"
+		measure "audit.$i" "${AUDIT[@]}" --out "$TMP/out-audit" --no-evidence
+		measure "settle3e.$i" "${SETTLE[@]}" --out "$TMP/out-settle3e" --evidence
+		measure "audite.$i" "${AUDIT[@]}" --out "$TMP/out-audite"
+	else
+		measure "audit.$i" "${AUDIT[@]}" --out "$TMP/out-audit" --no-evidence
+		measure "settle3.$i" "${SETTLE[@]}" --out "$TMP/out-settle3"
+		measure "audite.$i" "${AUDIT[@]}" --out "$TMP/out-audite"
+		measure "settle3e.$i" "${SETTLE[@]}" --out "$TMP/out-settle3e" --evidence
+	fi
+done
+INPUTS=("${SAVED_INPUTS[@]}")
+awk -v a="$(median audit)" -v s="$(median settle3)" -v ae="$(median audite)" -v se="$(median settle3e)" 'BEGIN {
+	printf "bench: audit (every rule) %.2f s, settle %.2f s (medians): %.2fx a settle (goal 1.5x)\n",
+		a, s, (s > 0 ? a / s : 0)
+	printf "bench: with evidence: audit %.2f s, settle --evidence %.2f s: %.2fx\n",
+		ae, se, (se > 0 ? ae / se : 0) }'
+"$PY" - "$TMP/out-audit/audit.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+print("bench: audit findings on the clean province (false positives): " +
+      ", ".join("%s %d" % (r["rule"], r["findings"]) for r in a["by_rule"]))
+PY
 measure duckdb node "$BENCH/duckdb/settle.mjs" "$DATA" "$TMP/out-duckdb/settlements.csv"
 measure pandas "$PY" "$BENCH/pandas/settle.py" "$DATA" "$TMP/out-pandas/settlements.csv"
 

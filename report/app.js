@@ -727,6 +727,77 @@
         ' · ' + joint.filter(function (j) { return j.joint; }).length + ' of ' + joint.length + ' documents'));
   }
 
+  /* ---- audit: audit.json and findings.csv ---------------------------------- */
+
+  var RULE = {overpaid: '超标准支付 overpaid', underpaid: '少付 underpaid', duplicate: '重复结算 duplicate',
+              split_stay: '分解住院 split stay', overlap: '挂床、冒名 overlapping stays',
+              assistance_ineligible: '无资格救助 assistance without identity',
+              cost_outlier: '次均费用异常 cost outlier'};
+  var SEVERITY = {high: '高 high', medium: '中 medium', low: '低 low'};
+  function ruleLabel(r) { return RULE[r] || r; }
+
+  function auditSection(i, a, fd) {
+    var ref = {doc: a, kind: 'audit', input: i};
+    var sec = section('基金监管稽核 Fund supervision audit',
+                      '按政策重新核算已支付结算 paid claims re-adjudicated through the policies, from audit.json; ' +
+                      '规则 rules: ' + a.rules_name + ' (' + a.rules_file + ')');
+    cards(sec, [['发现 findings', fmtCount(a.findings)], ['基金风险金额 at risk to the funds (yuan)', fmtMoney(a.at_risk)],
+                ['应补付参保人 owed to persons (yuan)', fmtMoney(a.underpaid)],
+                ['未比对结算 claims not compared', fmtCount(a.claims_not_compared)]]);
+    sec.appendChild(el('h3', null, '按规则 By rule'));
+    table(sec, 'audit-rules', ['规则 rule', '严重程度 severity', '启用 enabled', '发现 findings', '金额 at risk (yuan)'],
+          a.by_rule.map(function (r, k) {
+            return [ruleLabel(r.rule) + ' (' + r.rule + ')', SEVERITY[r.severity] || r.severity,
+                    r.enabled ? '是 yes' : '否 no', num(ref, 'by_rule.' + k + '.findings', 'count'),
+                    num(ref, 'by_rule.' + k + '.at_risk', 'money')];
+          }));
+    sec.appendChild(el('p', {class: 'note'}, '少付 underpaid 是欠参保人的金额，不计入基金风险 is owed to the person and not counted at risk to the funds.'));
+    if (a.findings)
+      chart(sec, 'audit-rules-' + i, barOption(a.by_rule.map(function (r) { return ruleLabel(r.rule); }),
+        [{name: '金额 at risk (yuan)', data: a.by_rule.map(function (r) { return yuan(r.at_risk); })}], '元 yuan'));
+    var part = function (name, list, key, label, title, most) {
+      if (!list || !list.length)
+        return;
+      sec.appendChild(el('h3', null, title + (list.length > most ? ' (金额最大的 ' + most + ' 项 the ' + most +
+                                                       ' largest of ' + list.length + ')' : '')));
+      table(sec, name, [label, '规则 rule', '发现 findings', '金额 at risk (yuan)'],
+            list.slice(0, most).map(function (r, k) {
+              return [r[key] === '' ? '–' : key === 'layer' ? layerLabel(r[key]) : r[key], ruleLabel(r.rule),
+                      num(ref, name.replace('audit-', 'by_') + '.' + k + '.findings', 'count'),
+                      num(ref, name.replace('audit-', 'by_') + '.' + k + '.at_risk', 'money')];
+            }));
+    };
+    part('audit-facility', a.by_facility, 'facility', '机构 facility', '按机构 By facility', 20);
+    part('audit-region', a.by_region, 'region', '统筹区 region', '按统筹区 By region', 50);
+    part('audit-layer', a.by_layer, 'layer', '险种层 layer or fund column', '按险种层 By layer', 50);
+    if (!fd || !fd.rows.length) {
+      if (!a.findings)
+        sec.appendChild(el('p', {class: 'note'}, '无发现 no findings: 已付金额与政策一致 what was paid is what the policies give'));
+      return;
+    }
+    var fref = {doc: fd, kind: 'findings', input: i};
+    var col = {};
+    fd.header.forEach(function (h, k) { col[h] = k; });
+    sec.appendChild(el('h3', null, '金额最大的发现 Top findings by amount at risk (' + fd.rows.length + ' of ' +
+                                   fd.rows_total + ', findings.csv; 身份证号已脱敏 persons masked)'));
+    /* A money cell of page row k; its data-src names the row of the file
+     * (fd.index), as check.cjs reads findings.csv itself. */
+    var money = function (k, c) {
+      if (fd.rows[k][col[c]] === '')
+        return '–';
+      var td = num(fref, 'rows.' + k + '.' + col[c], 'money');
+      td.setAttribute('data-src', 'findings:' + i + ':rows.' + fd.index[k] + '.' + col[c]);
+      return td;
+    };
+    table(sec, 'audit-top', ['发现 finding', '规则 rule', '结算 claim', '关联 related', '参保人 person', '机构 facility',
+                             '日期 date', '险种层 layer', '已付 paid', '应付 due', '金额 at risk', '理由 reason'],
+          fd.rows.map(function (r, k) {
+            return [r[col.finding], ruleLabel(r[col.rule]), r[col.claim] || '–', r[col.related] || '–',
+                    r[col.person] || '–', r[col.facility] || '–', r[col.date] || '–', r[col.layer] || '–',
+                    money(k, 'paid'), money(k, 'due'), money(k, 'at_risk'), r[col.reason]];
+          }));
+  }
+
   /* ---- the page ------------------------------------------------------------ */
 
   inputs.forEach(function (x, i) {
@@ -740,6 +811,8 @@
       monitorSection(i, x.monitor);
     if (x.roster)
       rosterSection(i, x.roster);
+    if (x.audit)
+      auditSection(i, x.audit, x.findings);
     if (x.texts)
       textsSection(i, x.texts, ['tool_goal', 'coordination_goal'].filter(function (k) { return x[k]; })
         .map(function (k) { return {kind: k, input: i, doc: x[k]}; }));

@@ -90,6 +90,7 @@ typedef struct sb_audit_config {
 	size_t partition_bytes; /* 0: the batch's default */
 	const char *tmp_dir;
 	sb_batch_progress_fn *progress; /* optional, as the batch's */
+	bool no_evidence; /* write no evidence.txt (an earlier one is removed) */
 } sb_audit_config;
 
 typedef struct sb_audit_totals {
@@ -98,7 +99,7 @@ typedef struct sb_audit_totals {
 	long long findings[SB_AUDIT_NRULES];
 	sb_fen at_risk[SB_AUDIT_NRULES];
 	long long unaudited; /* settled claims with no paid column to compare */
-	char root[65];       /* evidence.txt's root, hex */
+	char root[65];       /* evidence.txt's root, hex ("" with no_evidence) */
 } sb_audit_totals;
 
 SB_MUST_USE sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *t, sb_diag *d);

@@ -30,7 +30,21 @@ typedef struct sb_gen_config {
 	const char *out_dir;      /* created when missing (parents too); borrowed */
 	const char *policies_src; /* its *.yaml files are copied to out_dir/policies/;
 				   * NULL copies nothing; borrowed */
+	/* -1 (the default): no extract. 0 to SB_GEN_MAX_ANOMALIES: also write
+	 * out_dir/extract.csv, the claims as paid (settled through the batch,
+	 * actual_<layer> columns, mdtrt_id and begin), with this share of the
+	 * persons, in basis points, given one planted anomaly each (every kind
+	 * at least once when not 0 and the province has a person or facility
+	 * it fits), and out_dir/anomalies.csv, the key of
+	 * what was planted (src/gen/anomalies.c). Needs policies_src. */
+	int anomalies_bp;
 } sb_gen_config;
+
+#define SB_GEN_MAX_ANOMALIES 5000 /* basis points: half the persons */
+#define SB_GEN_ANOMALY_KINDS 9
+/* The name of a planted kind (0 .. SB_GEN_ANOMALY_KINDS - 1), as the key
+ * writes it: "duplicate (visit)", "split_stay", ... */
+const char *sb_gen_anomaly_name(int kind);
 
 /* What a run wrote: the data rows of each file (headers not counted). */
 typedef struct sb_gen_stats {
@@ -40,6 +54,8 @@ typedef struct sb_gen_stats {
 	uint64_t claims;
 	uint64_t policy_files;
 	uint64_t bytes; /* of the three CSV files together */
+	uint64_t extract_rows, extract_rejected; /* with anomalies_bp >= 0 */
+	uint64_t anomalies[SB_GEN_ANOMALY_KINDS]; /* planted, by kind */
 } sb_gen_stats;
 
 /* Defaults: year 2024, 2 threads, seed 1, no persons, no directories. */

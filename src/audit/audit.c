@@ -2,7 +2,11 @@
  * columns are read, the batch settles the claims again with the audit sink
  * among its sinks (so the recomputation is settle's own), and the evidence
  * file is written over the committed outputs and the inputs. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/audit_int.h"
 
@@ -14,7 +18,7 @@ sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *t, sb_diag *
 	memset(&x, 0, sizeof x);
 	sb_status st = sb_audit_rules_load(cfg->rules_path, &rules, d);
 	if (!st)
-		st = sb_audit_extract_read(cfg->claims_path, &x, d);
+		st = sb_audit_extract_read(cfg->claims_path, cfg->threads, &x, d);
 	if (st)
 		goto out;
 	t->claims_read = x.rows_read;
@@ -39,6 +43,14 @@ sb_status sb_audit_run(const sb_audit_config *cfg, sb_audit_totals *t, sb_diag *
 	};
 	const char *inputs[] = { cfg->rules_path, cfg->persons_path, cfg->identities_path,
 				 cfg->claims_path };
+	if (cfg->no_evidence) {
+		/* An earlier run's evidence would not cover these outputs. */
+		char ev[PATH_MAX];
+		snprintf(ev, sizeof ev, "%s/evidence.txt", cfg->out_dir);
+		if (unlink(ev) && errno != ENOENT)
+			st = sb_diag_set(d, SB_EIO, ev, 0, 0, "cannot remove: %s", strerror(errno));
+		goto out;
+	}
 	st = sb_audit_evidence_run(cfg->out_dir, outputs, cfg->policies_dir, inputs, 4, t->root, d);
 out:
 	sb_audit_extract_release(&x);

@@ -11,20 +11,25 @@
 #include "sanbao/policy.h"
 
 #define SB_AUDIT_MAX_ACTUAL 32 /* actual_<layer> columns in one extract */
+#define SB_AUDIT_MAX_PARTS 8   /* threads reading the extract */
 
 /* A cell of what was paid: col < SB_AUDIT_NFUNDS is a fund column
  * (hifp_pay ...), else actual_<layer> column col - SB_AUDIT_NFUNDS. */
-typedef struct sb_audit_cell {
+typedef struct __attribute__((packed)) sb_audit_cell {
 	uint8_t col;
 	sb_fen fen;
-} sb_audit_cell;
+} sb_audit_cell; /* 9 bytes: an extract has about ten per claim */
 
 /* One extract row as the audit reads it (the batch reads the rest). */
 typedef struct sb_audit_row {
 	uint64_t line;         /* claims.csv line */
 	uint64_t idhash;       /* sb_audit_idhash of the claim id */
+	uint64_t fachash;      /* ... of the facility (0 when not given) */
+	uint64_t mdtrthash;    /* ... of the visit id (0 when not given) */
 	const char *person;    /* masked (sb_id_mask), 18 characters (arena) */
-	const char *facility;  /* "" when not given (arena) */
+	const char *facility;  /* "" when not given (arena; one copy per code
+				* in each range read, so equal codes are often
+				* the same pointer) */
 	const char *mdtrt;     /* visit id, "" when not given */
 	const char *diagnosis; /* "" when not given */
 	sb_date begin;         /* admission date; INT32_MIN when not given */
@@ -44,13 +49,17 @@ typedef struct sb_audit_extract {
 	uint32_t *table;                      /* by idhash: row index + 1, 0 empty */
 	size_t mask;
 	long long rows_read;
+	sb_arena parts[SB_AUDIT_MAX_PARTS]; /* the strings of each range read */
+	int nparts;
 } sb_audit_extract;
 
 /* Reads the audit's columns of every well-formed row of path (sanbao/io.h's
  * claims table; actual_<layer> by prefix). A bad cell is an error at
  * file:line (the field named); a row the CSV reader cannot split is left
- * to the batch, which rejects it. */
-SB_MUST_USE sb_status sb_audit_extract_read(const char *path, sb_audit_extract *x, sb_diag *d);
+ * to the batch, which rejects it. Files of 4 MB or more are read in byte
+ * ranges by up to threads threads (0: one per core). */
+SB_MUST_USE sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract *x,
+					    sb_diag *d);
 void sb_audit_extract_release(sb_audit_extract *x);
 /* The row of a claim id, or NULL. An id on several rows (a duplicate id,
  * which the batch rejects) gives the row nearest to line. Rows are found by

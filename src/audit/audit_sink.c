@@ -44,10 +44,20 @@ typedef struct piece {
 	size_t n, cap;
 } piece;
 
+/* What the audit keeps of a claim's sb_result (a few hundred bytes of its
+ * 3 KB: copying it whole cost more than the rules). */
+typedef struct pres {
+	const sb_version *version;
+	sb_fen fund;
+	uint8_t nlayers;
+	int sym[SB_MAX_LAYERS];
+	sb_fen pay[SB_MAX_LAYERS];
+} pres;
+
 typedef struct pclaim {
 	sb_claim c; /* c.id and c.level_name copied into the piece */
 	const char *id;
-	sb_result res;
+	pres res;
 	const sb_policy *pol;
 	const sb_audit_row *row;
 	uint32_t region;
@@ -58,7 +68,8 @@ typedef struct pclaim {
 typedef struct cost {
 	const char *facility; /* extract arena */
 	uint64_t hash;
-	int level;
+	int level;         /* the level's symbol, or -1 when no policy names it */
+	const char *lname; /* then its text (costs arena), or NULL when none */
 	uint8_t visit;
 	long long n;
 	sb_fen total, fund;
@@ -69,6 +80,7 @@ typedef struct costs {
 	size_t n, cap;
 	uint32_t *table; /* index + 1 */
 	size_t mask;
+	sb_arena arena; /* the level texts */
 } costs;
 
 typedef struct thr {
@@ -102,6 +114,8 @@ typedef struct audit {
 	const sb_audit_ctx *ctx;
 	const sb_policyset *set;
 	int actual_sym[SB_AUDIT_MAX_ACTUAL];
+	int8_t *col_of_sym; /* by layer symbol: its actual_<layer> column, or -1 */
+	int nsyms;
 	sb_outdir *out;
 	FILE *csv, *traces, *json;
 	long long written, traced, untraced;
@@ -134,6 +148,12 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 					   "policies in %s: write actual_<layer id>",
 					   x->actual[k], env->dirs[0]);
 	}
+	a->nsyms = sb_policyset_symbol_count(a->set, SB_SYM_LAYER);
+	if (!(a->col_of_sym = sb_malloc((size_t)(a->nsyms > 0 ? a->nsyms : 1))))
+		return oom(d);
+	memset(a->col_of_sym, -1, (size_t)(a->nsyms > 0 ? a->nsyms : 1));
+	for (int k = 0; k < x->nactual; k++)
+		a->col_of_sym[a->actual_sym[k]] = (int8_t)k;
 	if (!(a->csv = sb_outdir_create(a->out, "findings.csv", d)) ||
 	    !(a->traces = sb_outdir_create(a->out, "traces.json", d)))
 		return d->code ? d->code : SB_EIO;
@@ -319,22 +339,47 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	}
 	const sb_version *v = p->res.version;
 	uint64_t held = 0;
-	(void)sb_settle_identity(p->pol, &t->person, p->c.date, &held);
+	bool have_held = false;
 	const char *trace = NULL;
 	bool traced = false;
+	/* What the recomputation gives for each actual_<layer> column, in one
+	 * pass over the claim's layers. */
+	sb_fen due_col[SB_AUDIT_MAX_ACTUAL];
+	if (x->nactual) {
+		memset(due_col, 0, (size_t)x->nactual * sizeof due_col[0]);
+		for (uint8_t j = 0; j < p->res.nlayers; j++) {
+			int s = p->res.sym[j];
+			if (s >= 0 && s < a->nsyms && a->col_of_sym[s] >= 0)
+				due_col[a->col_of_sym[s]] = p->res.pay[j];
+		}
+	}
 	for (uint8_t i = 0; i < row->ncells; i++) {
 		const sb_audit_cell *c = &x->cells[row->first + i];
 		sb_fen due = 0;
-		bool ineligible = false, mapped = true;
+		bool ineligible = false;
 		const char *name;
+		int sym = -1;
+		if (c->col < SB_AUDIT_NFUNDS) {
+			if (rules->ncodes[c->col] <= 0)
+				continue; /* a fund column the rule file maps to no layer */
+			for (uint8_t j = 0; j < p->res.nlayers; j++) {
+				const sb_layer *l = version_layer(v, p->res.sym[j]);
+				if (l && code_in(rules, c->col, l->fund_code))
+					due += p->res.pay[j];
+			}
+		} else {
+			sym = a->actual_sym[c->col - SB_AUDIT_NFUNDS];
+			due = due_col[c->col - SB_AUDIT_NFUNDS];
+		}
+		sb_fen diff = c->fen - due;
+		if (!diff)
+			continue; /* paid what the policy gives: no rule can flag it */
+		if (!have_held) {
+			(void)sb_settle_identity(p->pol, &t->person, p->c.date, &held);
+			have_held = true;
+		}
 		if (c->col < SB_AUDIT_NFUNDS) {
 			name = sb_audit_fund_column(c->col);
-			mapped = rules->ncodes[c->col] > 0;
-			for (uint8_t j = 0; j < p->res.nlayers; j++) {
-				const sb_layer *l = version_layer(v, p->res.layer[j].sym);
-				if (l && code_in(rules, c->col, l->fund_code))
-					due += p->res.layer[j].pay;
-			}
 			/* Ineligible: no layer of the fund is one the person
 			 * may draw on (a layer without identities always is). */
 			bool any = false, eligible = false;
@@ -346,16 +391,9 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 			ineligible = any && !eligible;
 		} else {
 			name = x->actual[c->col - SB_AUDIT_NFUNDS];
-			int sym = a->actual_sym[c->col - SB_AUDIT_NFUNDS];
-			for (uint8_t j = 0; j < p->res.nlayers; j++)
-				if (p->res.layer[j].sym == sym)
-					due = p->res.layer[j].pay;
 			const sb_layer *l = version_layer(v, sym);
 			ineligible = l && !sb_layer_eligible(l, held);
 		}
-		if (!mapped)
-			continue;
-		sb_fen diff = c->fen - due;
 		sb_audit_rule_id rule;
 		if (diff > 0 && ineligible && !due &&
 		    rules->rule[SB_AUDIT_ASSISTANCE_INELIGIBLE].enabled)
@@ -406,6 +444,13 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	return SB_OK;
 }
 
+/* Facilities are one copy each per range of the extract read. The same facility: pointers, then hashes, then the text. */
+static bool same_facility(const sb_audit_row *a, const sb_audit_row *b)
+{
+	return a->facility == b->facility ||
+	       (a->fachash == b->fachash && !strcmp(a->facility, b->facility));
+}
+
 static sb_date begin_of(const pclaim *p)
 {
 	return p->row && p->row->begin != INT32_MIN ? p->row->begin : p->c.date;
@@ -413,9 +458,9 @@ static sb_date begin_of(const pclaim *p)
 
 static bool same_stay(const pclaim *x, const pclaim *y)
 {
-	return x->row && y->row && !strcmp(x->row->facility, y->row->facility) &&
-	       begin_of(x) == begin_of(y) && x->c.date == y->c.date && x->c.visit == y->c.visit &&
-	       x->c.total == y->c.total && x->c.in_scope == y->c.in_scope;
+	return x->row && y->row && same_facility(x->row, y->row) && begin_of(x) == begin_of(y) &&
+	       x->c.date == y->c.date && x->c.visit == y->c.visit && x->c.total == y->c.total &&
+	       x->c.in_scope == y->c.in_scope;
 }
 
 static sb_status whole(audit *a, thr *t, sb_audit_rule_id rule, size_t j, size_t i,
@@ -497,6 +542,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 						"second payment is at risk",
 						pi->id);
 				else if (pj->row->mdtrt[0] && pi->row &&
+					 pi->row->mdtrthash == pj->row->mdtrthash &&
 					 !strcmp(pi->row->mdtrt, pj->row->mdtrt))
 					why = fmt_text(t,
 						       "visit mdtrt_id %s is settled twice (first as "
@@ -518,7 +564,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		for (size_t i = 0; sr->enabled && pj->row->facility[0] && i < j; i++) {
 			pclaim *pi = &t->v[i];
 			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row ||
-			    strcmp(pi->row->facility, pj->row->facility))
+			    !same_facility(pi->row, pj->row))
 				continue;
 			sb_date gap = begin_of(pj) - pi->c.date;
 			if (gap < 0 || gap > sr->days)
@@ -596,7 +642,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		for (size_t i = 0; i < t->n; i++) {
 			pclaim *pi = &t->v[i];
 			if (pi->c.visit != 0 || !pi->row || !pi->row->facility[0] ||
-			    pi->flagged_dup || !strcmp(pi->row->facility, po->row->facility) ||
+			    pi->flagged_dup || same_facility(pi->row, po->row) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
 			bool any;
@@ -619,22 +665,33 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 	return st;
 }
 
-static uint64_t text_hash(const char *p)
+static bool same_level(const cost *e, int level, const char *lname)
 {
-	return sb_audit_idhash(p, strlen(p));
+	return e->level == level &&
+	       (e->lname == lname || (e->lname && lname && !strcmp(e->lname, lname)));
 }
 
-/* Adds n claims of total and fund to (facility, level, visit). */
-static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level, uint8_t visit,
-			  long long n, sb_fen total, sb_fen fund)
+static uint64_t level_key(int level, const char *lname)
 {
-	uint64_t key = h ^ (uint64_t)(uint32_t)level * 0x9e3779b97f4a7c15ULL ^ visit;
+	return (uint64_t)(uint32_t)level * 0x9e3779b97f4a7c15ULL ^
+	       (lname ? sb_audit_idhash(lname, strlen(lname)) : 0);
+}
+
+/* Adds n claims of total and fund to (facility, level, visit). A level no
+ * policy names (its symbol -1) is told by its text, so that "primary" and
+ * "secondary" facilities are never scored against each other. */
+static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level, const char *lname,
+			  uint8_t visit, long long n, sb_fen total, sb_fen fund)
+{
+	if (level >= 0)
+		lname = NULL;
+	uint64_t key = h ^ level_key(level, lname) ^ visit;
 	if (c->table) {
 		for (size_t slot = (size_t)(key ^ key >> 31) & c->mask; c->table[slot];
 		     slot = (slot + 1) & c->mask) {
 			cost *e = &c->v[c->table[slot] - 1];
-			if (e->hash == h && e->level == level && e->visit == visit &&
-			    !strcmp(e->facility, facility)) {
+			if (e->hash == h && same_level(e, level, lname) && e->visit == visit &&
+			    (e->facility == facility || !strcmp(e->facility, facility))) {
 				e->n += n;
 				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
 					       SB_OK :
@@ -659,9 +716,7 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		c->mask = cap - 1;
 		for (size_t i = 0; i < c->n; i++) {
 			const cost *e = &c->v[i];
-			uint64_t k = e->hash ^
-				     (uint64_t)(uint32_t)e->level * 0x9e3779b97f4a7c15ULL ^
-				     e->visit;
+			uint64_t k = e->hash ^ level_key(e->level, e->lname) ^ e->visit;
 			size_t slot = (size_t)(k ^ k >> 31) & c->mask;
 			while (c->table[slot])
 				slot = (slot + 1) & c->mask;
@@ -671,7 +726,9 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 	size_t slot = (size_t)(key ^ key >> 31) & c->mask;
 	while (c->table[slot])
 		slot = (slot + 1) & c->mask;
-	c->v[c->n] = (cost){ facility, h, level, visit, n, total, fund };
+	if (lname && !(lname = sb_arena_strndup(&c->arena, lname, strlen(lname))))
+		return SB_ENOMEM;
+	c->v[c->n] = (cost){ facility, h, level, lname, visit, n, total, fund };
 	c->table[slot] = (uint32_t)++c->n;
 	return SB_OK;
 }
@@ -680,6 +737,7 @@ static void costs_release(costs *c)
 {
 	sb_free(c->v);
 	sb_free(c->table);
+	sb_arena_release(&c->arena);
 	memset(c, 0, sizeof *c);
 }
 
@@ -706,7 +764,9 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 		t->cap = nc;
 	}
 	pclaim *p = &t->v[t->n];
-	memset(p, 0, sizeof *p);
+	/* every field is set below (the layer arrays up to nlayers, all that
+	 * is read of them), so no memset of the whole */
+	p->flagged_dup = false;
 	p->c = *s->claim;
 	p->id = dup_text(t, s->claim_id, s->claim_idlen);
 	p->c.id = p->id;
@@ -714,13 +774,19 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 		p->c.level_name = dup_text(t, s->claim->level_name, strlen(s->claim->level_name));
 	if (!p->id || (s->claim->level_name && !p->c.level_name))
 		return oom(d);
-	p->res = *s->res;
+	p->res.version = s->res->version;
+	p->res.fund = s->res->fund;
+	p->res.nlayers = s->res->nlayers;
+	for (uint8_t j = 0; j < s->res->nlayers; j++) {
+		p->res.sym[j] = s->res->layer[j].sym;
+		p->res.pay[j] = s->res->layer[j].pay;
+	}
 	p->pol = s->policy;
 	p->region = s->region;
 	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
 	if (a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled && p->row && p->row->facility[0]) {
-		sb_status cs = cost_add(&t->costs, p->row->facility, text_hash(p->row->facility),
-					p->c.level, p->c.visit, 1, p->c.total, p->res.fund);
+		sb_status cs = cost_add(&t->costs, p->row->facility, p->row->fachash, p->c.level,
+					p->c.level_name, p->c.visit, 1, p->c.total, p->res.fund);
 		if (cs)
 			return sb_diag_set(d, cs, NULL, 0, 0,
 					   cs == SB_ENOMEM ?
@@ -930,8 +996,8 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 	a->unaudited += t->unaudited;
 	for (size_t i = 0; i < t->costs.n; i++) {
 		const cost *e = &t->costs.v[i];
-		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->visit, e->n,
-					e->total, e->fund);
+		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->lname,
+					e->visit, e->n, e->total, e->fund);
 		if (st)
 			return sb_diag_set(d, st, NULL, 0, 0,
 					   st == SB_ENOMEM ?
@@ -999,6 +1065,13 @@ static int cmp_cost(const void *x, const void *y)
 	const cost *a = x, *b = y;
 	if (a->level != b->level)
 		return a->level < b->level ? -1 : 1;
+	if (a->lname != b->lname) {
+		if (!a->lname || !b->lname)
+			return a->lname ? 1 : -1;
+		int k = strcmp(a->lname, b->lname);
+		if (k)
+			return k;
+	}
 	if (a->visit != b->visit)
 		return a->visit < b->visit ? -1 : 1;
 	return strcmp(a->facility, b->facility);
@@ -1038,8 +1111,8 @@ static sb_status outliers(audit *a, sb_diag *d)
 		sb_arena_init(&t.cur->arena);
 	sb_status st = t.cur ? SB_OK : oom(d);
 	for (size_t i = 0, j; !st && i < c->n; i = j) {
-		for (j = i;
-		     j < c->n && c->v[j].level == c->v[i].level && c->v[j].visit == c->v[i].visit;
+		for (j = i; j < c->n && same_level(&c->v[j], c->v[i].level, c->v[i].lname) &&
+			    c->v[j].visit == c->v[i].visit;
 		     j++)
 			;
 		size_t m = 0;
@@ -1084,7 +1157,8 @@ static sb_status outliers(audit *a, sb_diag *d)
 			const char *level =
 				e->level >= 0 ?
 					sb_policyset_symbol_name(a->set, SB_SYM_LEVEL, e->level) :
-					"(none)";
+				e->lname ? e->lname :
+					   "(none)";
 			char xm[SB_MONEY_BUF], mm[SB_MONEY_BUF], rk[SB_MONEY_BUF];
 			sb_money_format(x, xm);
 			sb_money_format(med, mm);
@@ -1195,6 +1269,7 @@ static sb_status end(void *self, sb_diag *d)
 static void release(void *self)
 {
 	audit *a = self;
+	sb_free(a->col_of_sym);
 	sb_free(a->by_layer.v);
 	sb_free(a->by_facility.v);
 	sb_free(a->by_region.v);

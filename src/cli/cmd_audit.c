@@ -17,7 +17,8 @@
 
 static const char usage_text[] =
 	"usage: sanbao audit --policies DIR --persons F [--identities F] --claims F --out DIR\n"
-	"                    [--rules FILE] [--threads N] [--tmp DIR] [--partition-mb N] [--quiet]\n"
+	"                    [--rules FILE] [--threads N] [--tmp DIR] [--partition-mb N]\n"
+	"                    [--no-evidence] [--quiet]\n"
 	"Settles every claim of an extract again, in date order as settle does, and\n"
 	"compares what each fund or layer paid (hifp_pay, hifmi_pay, hifob_pay, maf_pay,\n"
 	"oth_pay, actual_<layer>) with what the policy gives; finds duplicates, split\n"
@@ -28,7 +29,8 @@ static const char usage_text[] =
 	"  --rules FILE   the rule file (default: the bundled rules/default.yaml)\n"
 	"  --threads N    worker threads (default: one per core)\n"
 	"  --tmp DIR      folder for spill files (default: --out)\n"
-	"  --partition-mb N  claims CSV megabytes per partition (default 32)\n";
+	"  --partition-mb N  claims CSV megabytes per partition (default 32)\n"
+	"  --no-evidence  write no evidence.txt (and remove an earlier one)\n";
 
 static const char verify_usage[] =
 	"usage: sanbao verify-evidence DIR [--root HEX]\n"
@@ -70,12 +72,17 @@ static void put_money(const char *label, sb_fen v)
 	printf("  %-24s %14s\n", label, buf);
 }
 
-/* audit's own option: --rules FILE. */
+/* audit's own options: --rules FILE, --no-evidence. */
 static int audit_opt(void *arg, int argc, char **argv, int *i)
 {
+	sb_audit_config *cfg = arg;
+	if (!strcmp(argv[*i], "--no-evidence")) {
+		cfg->no_evidence = true;
+		return 1;
+	}
 	if (strcmp(argv[*i], "--rules") || *i + 1 >= argc)
 		return 0;
-	*(const char **)arg = argv[++*i];
+	cfg->rules_path = argv[++*i];
 	return 1;
 }
 
@@ -88,7 +95,7 @@ int sb_cmd_audit(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	sb_cli_batch b = { .cmd = "audit", .accepts = SB_CLI_PARTITION, .cfg = &in };
 	int status;
-	if (!sb_cli_batch_parse(&b, argc, argv, audit_opt, &cfg.rules_path, usage_text, &status))
+	if (!sb_cli_batch_parse(&b, argc, argv, audit_opt, &cfg, usage_text, &status))
 		return status;
 	cfg.policies_dir = in.policies_dir;
 	cfg.persons_path = in.persons_path;
@@ -129,8 +136,10 @@ int sb_cmd_audit(int argc, char **argv)
 	}
 	if (t.unaudited)
 		printf("  %lld settled claims carry no paid amount to compare\n", t.unaudited);
-	printf("  outputs: %s/findings.csv, audit.json, traces.json, evidence.txt\n", cfg.out_dir);
-	printf("  evidence root (SM3): %s\n", t.root);
+	printf("  outputs: %s/findings.csv, audit.json, traces.json%s\n", cfg.out_dir,
+	       cfg.no_evidence ? " (no evidence)" : ", evidence.txt");
+	if (!cfg.no_evidence)
+		printf("  evidence root (SM3): %s\n", t.root);
 	return 0;
 }
 

@@ -19,7 +19,7 @@
 
 static const char usage_text[] =
 	"usage: sanbao gen --persons N --seed S [--year Y] --out DIR\n"
-	"                  [--threads T] [--policies-src DIR]\n"
+	"                  [--threads T] [--policies-src DIR] [--anomalies RATE]\n"
 	"\n"
 	"Writes a synthetic, reproducible population of the demo province (990000)\n"
 	"and a year of its claims: DIR/persons.csv, identities.csv, claims.csv\n"
@@ -35,6 +35,13 @@ static const char usage_text[] =
 	"                     installed beside the program, " SB_BIN_TO_DATA "/policies/demo\n"
 	"                     from its folder, or ../policies/demo from a build folder\n"
 	"                     in the source tree)\n"
+	"  --anomalies RATE   also write DIR/extract.csv, the claims as the platform paid\n"
+	"                     them (settled, actual_<layer>, mdtrt_id, begin), with RATE of\n"
+	"                     the persons (0 to 0.5, e.g. 0.001 or 0.1%) given one planted\n"
+	"                     anomaly each, every kind `sanbao audit` detects at least once\n"
+	"                     where the province has a person or facility it fits,\n"
+	"                     and DIR/anomalies.csv, the key of what was planted; 0 writes\n"
+	"                     the clean extract\n"
 	"\n"
 	"The figures the data is calibrated to are in docs/calibration.md.\n";
 
@@ -167,6 +174,18 @@ int sb_cmd_gen(int argc, char **argv)
 			cfg.threads = (int)n;
 		} else if ((v = option(argc, argv, &i, "--out", &missing))) {
 			cfg.out_dir = v;
+		} else if ((v = option(argc, argv, &i, "--anomalies", &missing))) {
+			int64_t bp = 0;
+			const char *why = "is not a share";
+			int bad = sb_bp_parse(v, strlen(v), 1, &bp, &why) != SB_OK;
+			if (bad || bp < 0 || bp > SB_GEN_MAX_ANOMALIES) {
+				fprintf(stderr, "sanbao gen: --anomalies \"%s\" %s: give a share of the "
+						"persons from 0 to 0.5 with at most 4 decimals (0.001) or a "
+						"percent (0.1%%)\n",
+					v, bad ? why : "is out of range");
+				return 2;
+			}
+			cfg.anomalies_bp = (int)bp;
 		} else if ((v = option(argc, argv, &i, "--policies-src", &missing))) {
 			policies = v;
 		} else if (missing) {
@@ -214,5 +233,18 @@ int sb_cmd_gen(int argc, char **argv)
 	       (unsigned long long)stats.identities, (unsigned long long)stats.claims,
 	       (double)stats.bytes / 1e6, (unsigned long long)stats.policy_files,
 	       cfg.out_dir, secs);
+	if (cfg.anomalies_bp >= 0) {
+		uint64_t n = 0;
+		for (int k = 0; k < SB_GEN_ANOMALY_KINDS; k++)
+			n += stats.anomalies[k];
+		printf("  extract.csv: %llu claims as paid (%llu rejected by settlement); "
+		       "anomalies.csv: %llu planted",
+		       (unsigned long long)stats.extract_rows,
+		       (unsigned long long)stats.extract_rejected, (unsigned long long)n);
+		for (int k = 0; n && k < SB_GEN_ANOMALY_KINDS; k++)
+			printf("%s %s %llu", k ? "," : ":", sb_gen_anomaly_name(k),
+			       (unsigned long long)stats.anomalies[k]);
+		printf("\n");
+	}
 	return 0;
 }

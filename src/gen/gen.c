@@ -29,6 +29,7 @@ void sb_gen_config_init(sb_gen_config *cfg)
 	cfg->seed = 1;
 	cfg->year = 2024;
 	cfg->threads = 2;
+	cfg->anomalies_bp = -1;
 }
 
 /* ---- folders and policy files ----------------------------------------- */
@@ -306,6 +307,11 @@ static sb_status check_config(const sb_gen_config *cfg, sb_diag *d)
 	if (!cfg->out_dir || !cfg->out_dir[0])
 		return sb_diag_set(d, SB_EINPUT, "", 0, 0,
 				   "an output folder is required");
+	if (cfg->anomalies_bp > SB_GEN_MAX_ANOMALIES ||
+	    (cfg->anomalies_bp >= 0 && !cfg->policies_src))
+		return sb_diag_set(d, SB_EINPUT, "", 0, 0,
+				   "anomalies need the policies and a rate of at most %d basis points",
+				   SB_GEN_MAX_ANOMALIES);
 	return SB_OK;
 }
 
@@ -479,5 +485,7 @@ sb_status sb_gen_run(const sb_gen_config *cfg, sb_gen_stats *stats, sb_diag *d)
 	gen_model_init(m, cfg->seed, cfg->year);
 	st = generate(cfg, m, stats, d);
 	sb_free(m);
+	if (!st && cfg->anomalies_bp >= 0)
+		st = gen_anomalies(cfg, stats, d);
 	return st;
 }

@@ -94,4 +94,11 @@ void gen_household_shape(const gen_model *m, uint64_t h, int *size,
 int gen_household(const gen_model *m, uint64_t h, uint64_t p0, uint64_t q0,
 		  int size, int region, gen_sink *s);
 
+/* out_dir/extract.csv and anomalies.csv from the province just written
+ * (sanbao/gen.h's anomalies_bp; anomalies.c). */
+struct sb_gen_config;
+struct sb_gen_stats;
+SB_MUST_USE sb_status gen_anomalies(const struct sb_gen_config *cfg, struct sb_gen_stats *stats,
+				    sb_diag *d);
+
 #endif

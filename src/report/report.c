@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -306,17 +307,24 @@ static sb_status asset(const sb_report_config *cfg, const char *name, char **out
 static const struct {
 	const char *file, *kind;
 	bool csv;
+	int beside; /* a CSV goes only beside this kind's JSON */
 } kinds[] = {
-	{"summary.json", "summary", false},
-	{"monitor.json", "monitor", false},
-	{"compare.json", "compare", false},
-	{"roster_summary.json", "roster", false},
-	{"tables.json", "texts", false},
-	{"table5_tool_goal.csv", "tool_goal", true},
-	{"table6_coordination_goal.csv", "coordination_goal", true},
+	{"summary.json", "summary", false, 0},
+	{"monitor.json", "monitor", false, 0},
+	{"compare.json", "compare", false, 0},
+	{"roster_summary.json", "roster", false, 0},
+	{"tables.json", "texts", false, 0},
+	{"table5_tool_goal.csv", "tool_goal", true, 4},
+	{"table6_coordination_goal.csv", "coordination_goal", true, 4},
+	{"audit.json", "audit", false, 0},
+	{"findings.csv", "findings", true, 7},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
-#define KIND_TEXTS 4 /* tables.json: the CSV kinds after it go with it */
+#define KIND_AUDIT 7 /* an audit folder: its summary.json (the recomputation) is not shown */
+/* findings.csv: the rows of the largest amounts at risk, with their row
+ * numbers in the file ("index"), so the page shows the top findings of any
+ * audit without carrying all of them. */
+#define FINDINGS_TOP 50
 
 typedef struct buf {
 	char *p;
@@ -379,6 +387,122 @@ static void bstring(buf *b, const char *p, size_t n)
  * every field a string as written (the page reads the numbers). A malformed
  * record is an error with its place: the report shows the table whole or
  * not at all. *missing when the file is absent. */
+typedef struct toprow {
+	sb_fen risk;
+	size_t index, from, n; /* the row's JSON text in rows */
+} toprow;
+
+static int cmp_top(const void *a, const void *b)
+{
+	const toprow *x = a, *y = b;
+	if (x->risk != y->risk)
+		return x->risk > y->risk ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static sb_status csv_to_json(const char *path, const char *name, char **out, size_t *len,
+			     bool *missing, sb_diag *d);
+
+/* findings.csv as csv_to_json's shape, only the FINDINGS_TOP rows of the
+ * largest at_risk (ties in file order), largest first, with "index" (their
+ * 0-based row numbers in the file) and "rows_total". */
+static sb_status findings_to_json(const char *path, const char *name, char **out, size_t *len,
+				  bool *missing, sb_diag *d)
+{
+	*out = NULL;
+	*len = 0;
+	*missing = false;
+	if (access(path, F_OK) && errno == ENOENT) {
+		*missing = true;
+		return SB_OK;
+	}
+	sb_csv *c = NULL;
+	sb_status st = sb_csv_open(path, &c, d);
+	if (st)
+		return st;
+	static const char *const risk_col[] = {"at_risk", NULL};
+	int rc = sb_csv_find(c, risk_col);
+	buf b = {0}, rows = {0};
+	toprow *v = NULL;
+	size_t nv = 0, cap = 0;
+	bputs(&b, "{\"file\": ");
+	bstring(&b, name, strlen(name));
+	bputs(&b, ", \"header\": [");
+	for (size_t i = 0; i < sb_csv_ncols(c); i++) {
+		sb_csv_field f = sb_csv_header(c, i);
+		if (i)
+			bputs(&b, ", ");
+		bstring(&b, f.p, f.n);
+	}
+	int r;
+	while ((r = sb_csv_next(c, d)) == 1) {
+		if (nv == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			toprow *w = sb_realloc(v, nc * sizeof *w);
+			if (!w) {
+				rows.oom = true;
+				break;
+			}
+			v = w;
+			cap = nc;
+		}
+		toprow *t = &v[nv];
+		t->index = nv++;
+		t->risk = 0;
+		if (rc >= 0) {
+			sb_csv_field f = sb_csv_get(c, (size_t)rc);
+			const char *why;
+			if (sb_money_parse(f.p, f.n, &t->risk, &why))
+				t->risk = 0;
+		}
+		t->from = rows.n;
+		bputs(&rows, "[");
+		for (size_t i = 0; i < sb_csv_nfields(c); i++) {
+			sb_csv_field f = sb_csv_get(c, i);
+			if (i)
+				bputs(&rows, ", ");
+			bstring(&rows, f.p, f.n);
+		}
+		bputs(&rows, "]");
+		t->n = rows.n - t->from;
+	}
+	sb_csv_free(c);
+	if (r < 0) {
+		sb_free(b.p);
+		sb_free(rows.p);
+		sb_free(v);
+		return r == -1 ? SB_EINPUT : SB_EIO; /* d names the place */
+	}
+	if (nv)
+		qsort(v, nv, sizeof *v, cmp_top);
+	size_t keep = nv < FINDINGS_TOP ? nv : FINDINGS_TOP;
+	bputs(&b, "],\n \"rows_total\": ");
+	char num[32];
+	snprintf(num, sizeof num, "%zu", nv);
+	bputs(&b, num);
+	bputs(&b, ",\n \"index\": [");
+	for (size_t i = 0; i < keep; i++) {
+		snprintf(num, sizeof num, "%s%zu", i ? ", " : "", v[i].index);
+		bputs(&b, num);
+	}
+	bputs(&b, "],\n \"rows\": [");
+	for (size_t i = 0; i < keep; i++) {
+		bputs(&b, i ? ",\n  " : "\n  ");
+		if (!rows.oom)
+			bput(&b, rows.p + v[i].from, v[i].n);
+	}
+	bputs(&b, "]}\n");
+	sb_free(rows.p);
+	sb_free(v);
+	if (b.oom || rows.oom) {
+		sb_free(b.p);
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	*out = b.p;
+	*len = b.n;
+	return SB_OK;
+}
+
 static sb_status csv_to_json(const char *path, const char *name, char **out, size_t *len,
 			     bool *missing, sb_diag *d)
 {
@@ -443,16 +567,23 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 	sb_outfile *f = NULL;
 	for (int i = 0; i < cfg->nin && !st; i++) {
 		int found = 0;
+		char apath[PATH_MAX];
+		snprintf(apath, sizeof apath, "%s/%s", cfg->in[i], kinds[KIND_AUDIT].file);
+		bool audit_folder = !access(apath, F_OK);
 		for (size_t k = 0; k < NKINDS && !st; k++) {
 			char path[PATH_MAX];
 			snprintf(path, sizeof path, "%s/%s", cfg->in[i], kinds[k].file);
 			bool missing;
+			if (audit_folder && k < KIND_AUDIT)
+				continue; /* the audit's recomputation is not a settlement to report */
 			if (kinds[k].csv) {
-				/* a cross-table only beside its tables.json */
-				if (!data[i][KIND_TEXTS])
+				/* a CSV only beside its JSON (the cross-tables beside
+				 * tables.json, findings.csv beside audit.json) */
+				if (!data[i][kinds[k].beside])
 					continue;
-				if ((st = csv_to_json(path, kinds[k].file, &data[i][k], &len[i][k],
-						      &missing, d)) || missing)
+				if ((st = (!strcmp(kinds[k].kind, "findings") ? findings_to_json : csv_to_json)(
+					     path, kinds[k].file, &data[i][k], &len[i][k], &missing, d)) ||
+				    missing)
 					continue;
 			} else {
 				if ((st = slurp(path, &data[i][k], &len[i][k], &missing, d)) ||
@@ -476,8 +607,9 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 		if (!st && !found)
 			st = sb_diag_set(d, SB_EINPUT, cfg->in[i], 0, 0,
 					 "holds none of summary.json, monitor.json, compare.json, "
-					 "roster_summary.json, tables.json: give the --out folder of "
-					 "`sanbao settle`, `compare`, `roster` or `code-texts`");
+					 "roster_summary.json, tables.json, audit.json: give the --out "
+					 "folder of `sanbao settle`, `compare`, `roster`, `code-texts` "
+					 "or `audit`");
 	}
 	if (!st)
 		st = asset(cfg, "style.css", &css, &ncss, d);

@@ -13,8 +13,10 @@
 # table5/table6 CSVs (read by check.cjs itself), the roster-by-region and
 # tool-share charts against their JSON, every new table and chart present
 # (report-test/report-texts.png).
+# A third report of two audit folders (the planted fixture and gen
+# --anomalies) checks every number of audit.json and findings.csv.
 # Then the check is shown to fail on a page whose embedded data was
-# altered (compare.json, and tables.json), and bad inputs are refused with
+# altered (compare.json, tables.json, findings.csv), and bad inputs are refused with
 # their place.
 # Usage: report.sh SANBAO SOURCE_DIR
 set -euo pipefail
@@ -84,6 +86,53 @@ for k in ["roster:1", "texts:2", "coordination_goal:2"]:
 print("report.sh: roster and texts sections: %d tables, %d charts, number cells %s"
       % (len(r["tables"]), len(r["charts"]), r["cells"]))
 PY
+
+# Audit outputs: the planted fixture (tests/fixtures/audit) and a generated
+# province with planted anomalies (gen --anomalies) in one page: every number
+# cell against audit.json and findings.csv (the top findings name their row
+# of the file), the chart of amounts at risk by rule against by_rule.
+fx=$src/tests/fixtures/audit
+"$bin" audit --policies "$fx/policies" --persons "$fx/persons.csv" --identities "$fx/identities.csv" \
+	--claims "$fx/claims.csv" --rules "$src/rules/default.yaml" --out "$tmp/au" --quiet
+"$bin" gen --persons 3000 --seed 3 --out "$tmp/g" --anomalies 0.01 > /dev/null
+"$bin" audit --policies "$tmp/g/policies" --persons "$tmp/g/persons.csv" --identities "$tmp/g/identities.csv" \
+	--claims "$tmp/g/extract.csv" --rules "$src/rules/default.yaml" --out "$tmp/ag" --quiet
+"$bin" report --in "$tmp/au" --in "$tmp/ag" --out "$tmp/audit.html" --assets "$src/report" > "$tmp/out.txt"
+grep -q "(4 input files" "$tmp/out.txt" || fail "not 4 input files in the audit report: $(cat "$tmp/out.txt")"
+grep -q 'data-kind="summary"' "$tmp/audit.html" && fail "an audit folder's recomputation was reported as a settlement"
+files3=(audit0="$tmp/au/audit.json" findings0="$tmp/au/findings.csv" audit1="$tmp/ag/audit.json"
+	findings1="$tmp/ag/findings.csv")
+node "$src/tests/e2e/report/check.cjs" "$tmp/audit.html" "$PWD/report-test/report-audit.png" "$src" \
+	"${files3[@]}" || fail "the audit report did not pass in Chromium"
+node "$src/tests/e2e/report/inventory.cjs" "$tmp/audit.html" "$src" > "$tmp/inv3.json" \
+	|| fail "could not list the audit report's tables"
+python3 - "$tmp/inv3.json" "$tmp/au/findings.csv" <<'PY' || fail "the audit section is incomplete"
+import csv, json, sys
+r = json.load(open(sys.argv[1]))
+miss = [t for t in ["audit-rules", "audit-facility", "audit-region", "audit-layer", "audit-top"]
+        if t not in r["tables"]]
+assert not miss, "tables missing: %s" % miss
+assert "audit-rules-0" in r["charts"] and "audit-rules-1" in r["charts"], r["charts"]
+rows = list(csv.DictReader(open(sys.argv[2], encoding="utf-8")))
+# the fixture's 10 findings: paid, due (when recomputed) and at_risk of each
+want = sum(1 for x in rows for c in ("paid", "due", "at_risk") if x[c] != "")
+assert r["cells"].get("findings:0") == want, "top findings: %s cells, findings.csv has %d" % (r["cells"], want)
+PY
+# The check can fail on the findings: one amount of the page's copy changed.
+python3 - "$tmp/audit.html" "$tmp/bad3.html" <<'PY'
+import sys
+s = open(sys.argv[1], encoding="utf-8").read()
+i = s.index('data-kind="findings"')
+j = s.index('"1200.00"', i)
+s = s[:j] + '"1201.00"' + s[j + 9:]
+open(sys.argv[2], "w", encoding="utf-8").write(s)
+PY
+if node "$src/tests/e2e/report/check.cjs" "$tmp/bad3.html" "$tmp/bad3.png" "$src" "${files3[@]}" \
+	2> "$tmp/bad3.err"; then
+	fail "the check passed a page whose numbers differ from findings.csv"
+fi
+grep -q 'findings:0:rows\.[0-9]*\.[0-9]*: the page shows "1,201.00"' "$tmp/bad3.err" \
+	|| fail "the altered findings page failed for another reason: $(head -3 "$tmp/bad3.err")"
 
 # The check can fail: one number of the embedded compare.json changed.
 python3 - "$tmp/report.html" "$tmp/bad.html" <<'PY'

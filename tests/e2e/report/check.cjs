@@ -172,6 +172,16 @@ const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? x : x[k]), o);
         });
       }
     }
+    // audit inputs: the chart of amounts at risk by rule is by_rule[].at_risk
+    for (const [key, doc] of Object.entries(json)) {
+      if (!key.startsWith('audit')) continue;
+      const name = 'audit-rules-' + key.slice('audit'.length), s = series[name];
+      if (!doc.findings) {
+        if (s) bad(`chart ${name} drawn for an audit without findings`);
+      } else if (!s || !close(s[0], doc.by_rule.map((r) => Number(r.at_risk)), 0.005)) {
+        bad(`chart ${name}: its bars are not audit.json by_rule[].at_risk`);
+      }
+    }
     if (json.summary0) {
       const l = json.summary0.money.layers;
       if (!close(series['summary-layers'][0], Object.keys(l).map((k) => l[k].paid), 0.005))
