@@ -1,0 +1,634 @@
+/* project.c: `sanbao project` end to end: reads the base year's insured
+ * (persons.csv, through the one persons reader) and what the insurance
+ * funds paid for them (settlements.csv), builds one fund per region and
+ * scheme, runs every scenario (engine.c) and writes projection.csv and
+ * projection.json through the run's output folder (io/outfile.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/arena.h"
+#include "io/outfile.h"
+#include "policy/policy_int.h"
+#include "project/project_int.h"
+#include "sanbao/io.h"
+#include "sanbao/policy.h"
+
+typedef struct person {
+	uint64_t key;
+	int pseudo;
+	int fund;
+	int band;
+} person;
+
+typedef struct run {
+	const sb_project_config *cfg;
+	sb_project_totals *t;
+	sb_policyset *set;
+	pj_fund *funds;
+	size_t nfunds, capfunds;
+	person *persons;
+	size_t npersons, cappersons;
+	char visits[PJ_VISITS][32];
+	int nvisits;
+	/* the province's profile, pooled: yuan and persons by scheme and band */
+	double spend[PJ_SCHEMES][PJ_BANDS], people[PJ_SCHEMES][PJ_BANDS];
+	pj_scenario *scen;
+	pj_path *paths; /* [scenario][fund] */
+} run;
+
+static sb_status oom(sb_diag *d)
+{
+	return sb_diag_set(d, SB_ENOMEM, "", 0, 0, "out of memory");
+}
+
+static int fund_of(run *r, const char *region, int scheme)
+{
+	for (size_t i = 0; i < r->nfunds; i++)
+		if (r->funds[i].scheme == scheme && !strcmp(r->funds[i].region, region))
+			return (int)i;
+	if (r->nfunds == r->capfunds) {
+		size_t cap = r->capfunds ? r->capfunds * 2 : 16;
+		pj_fund *v = sb_realloc(r->funds, cap * sizeof *v);
+		if (!v)
+			return -1;
+		r->funds = v;
+		r->capfunds = cap;
+	}
+	pj_fund *f = &r->funds[r->nfunds];
+	memset(f, 0, sizeof *f);
+	memcpy(f->region, region, 7);
+	f->scheme = scheme;
+	return (int)r->nfunds++;
+}
+
+static int cmp_fund(const void *a, const void *b)
+{
+	const pj_fund *x = a, *y = b;
+	int c = strcmp(x->region, y->region);
+	return c ? c : x->scheme - y->scheme;
+}
+
+static int cmp_person(const void *a, const void *b)
+{
+	const person *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->pseudo - y->pseudo;
+}
+
+/* ---- the base year ---------------------------------------------------- */
+
+static int year_of(sb_date date)
+{
+	int y, m, dd;
+	sb_date_ymd(date, &y, &m, &dd);
+	return y;
+}
+
+/* The settlements' latest claim year, when --base-year is not given. */
+static sb_status latest_year(const char *path, int *year, sb_diag *d)
+{
+	sb_csv *c;
+	sb_status st = sb_csv_open(path, &c, d);
+	if (st)
+		return st;
+	int col[SB_SCOL_N];
+	st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, false, col, d);
+	if (!st && col[SB_SCOL_DATE] < 0)
+		st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[SB_SCOL_DATE], d);
+	*year = 0;
+	while (!st) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k == -2) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EIO;
+			break;
+		}
+		sb_date date;
+		sb_csv_field f = sb_csv_get(c, (size_t)col[SB_SCOL_DATE]);
+		if (k == 1 && !sb_date_parse(f.p, f.n, 1, &date, NULL) && year_of(date) > *year)
+			*year = year_of(date);
+	}
+	sb_csv_free(c);
+	if (!st && !*year)
+		st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
+				 "no settled claim with a date: the base year cannot be told "
+				 "(give --base-year)");
+	return st;
+}
+
+static sb_status read_persons(run *r, int base_year, sb_diag *d)
+{
+	sb_csv *c;
+	sb_status st = sb_csv_open(r->cfg->persons_path, &c, d);
+	if (st)
+		return st;
+	int col[SB_PCOL_N];
+	if ((st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d))) {
+		sb_csv_free(c);
+		return st;
+	}
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k == -2) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EIO;
+			break;
+		}
+		r->t->persons_rows++;
+		sb_person_row row;
+		char why[512];
+		/* The same reader and rules as settle; a refused row, or one
+		 * without a birth date (a pseudonym), has no age to carry. */
+		if (k < 0 || sb_person_row_read(c, col, &row, why, sizeof why) || row.pseudo ||
+		    year_of(row.birth) > base_year) {
+			r->t->persons_skipped++;
+			continue;
+		}
+		sb_csv_field id = sb_csv_get(c, (size_t)col[SB_PCOL_ID]);
+		int sex = id.n == 18 && (id.p[16] - '0') % 2 == 0; /* GB 11643: odd = male */
+		int age = base_year - year_of(row.birth);
+		if (age >= PJ_AGES)
+			age = PJ_AGES - 1;
+		int scheme = row.scheme == SB_SCHEME_EMPLOYEE ? 0 : 1;
+		int f = fund_of(r, row.region, scheme);
+		if (f < 0) {
+			st = oom(d);
+			break;
+		}
+		int cls = scheme == 0 && row.employment == 1 ? PJ_RETIRED : PJ_ACTIVE;
+		r->funds[f].pop0[cls][sex][age] += 1;
+		r->funds[f].persons++;
+		r->people[scheme][age / 5 < PJ_BANDS ? age / 5 : PJ_BANDS - 1] += 1;
+		if (r->npersons == r->cappersons) {
+			size_t cap = r->cappersons ? r->cappersons * 2 : 1024;
+			person *v = sb_realloc(r->persons, cap * sizeof *v);
+			if (!v) {
+				st = oom(d);
+				break;
+			}
+			r->persons = v;
+			r->cappersons = cap;
+		}
+		r->persons[r->npersons++] = (person){ .key = row.key, .pseudo = row.pseudo,
+						      .fund = f,
+						      .band = age / 5 < PJ_BANDS ? age / 5 :
+										    PJ_BANDS - 1 };
+		r->t->persons_used++;
+	}
+	sb_csv_free(c);
+	if (!st)
+		qsort(r->persons, r->npersons, sizeof *r->persons, cmp_person);
+	return st;
+}
+
+/* Which layer symbols pay from an insurance fund: a fund_code of the
+ * employee pool (31xxxx) or the resident funds (39xxxx, with 大病保险
+ * 390200). Assistance (61xxxx) and layers without a code are other
+ * payers' money, not this fund's. */
+static sb_status insurance_layers(const sb_policyset *set, bool **out, sb_diag *d)
+{
+	int nsym = sb_policyset_symbol_count(set, SB_SYM_LAYER);
+	bool *ins = sb_calloc((size_t)nsym + 1, sizeof *ins);
+	if (!ins)
+		return oom(d);
+	for (size_t i = 0; i < sb_policyset_count(set); i++) {
+		const sb_policy *p = sb_policyset_at(set, i);
+		for (uint16_t v = 0; v < p->nversions; v++)
+			for (uint16_t l = 0; l < p->versions[v].nlayers; l++) {
+				const sb_layer *ly = &p->versions[v].layers[l];
+				const char *code = ly->fund_code;
+				if (code && (!strncmp(code, "31", 2) || !strncmp(code, "39", 2)) &&
+				    ly->sym >= 0 && ly->sym < nsym)
+					ins[ly->sym] = true;
+			}
+	}
+	*out = ins;
+	return SB_OK;
+}
+
+static int visit_of(run *r, sb_csv_field v)
+{
+	for (int i = 0; i < r->nvisits; i++)
+		if (strlen(r->visits[i]) == v.n && !memcmp(r->visits[i], v.p, v.n))
+			return i;
+	if (r->nvisits == PJ_VISITS || v.n >= sizeof r->visits[0])
+		return PJ_VISITS - 1;
+	memcpy(r->visits[r->nvisits], v.p, v.n);
+	r->visits[r->nvisits][v.n] = '\0';
+	return r->nvisits++;
+}
+
+static sb_status read_settlements(run *r, int base_year, sb_diag *d)
+{
+	bool *ins = NULL;
+	sb_status st = insurance_layers(r->set, &ins, d);
+	if (st)
+		return st;
+	sb_csv *c;
+	if ((st = sb_csv_open(r->cfg->settlements_path, &c, d))) {
+		sb_free(ins);
+		return st;
+	}
+	int col[SB_SCOL_N];
+	static const int need[] = { SB_SCOL_PERSON, SB_SCOL_REGION, SB_SCOL_DATE, SB_SCOL_VISIT };
+	st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, false, col, d);
+	for (size_t i = 0; !st && i < sizeof need / sizeof need[0]; i++)
+		if (col[need[i]] < 0)
+			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]], d);
+	size_t ncols = st ? 0 : sb_csv_ncols(c);
+	int *sym = sb_calloc(ncols + 1, sizeof *sym);
+	if (!st && !sym)
+		st = oom(d);
+	int nsym = sb_policyset_symbol_count(r->set, SB_SYM_LAYER);
+	for (size_t i = 0; !st && i < ncols; i++) {
+		sb_csv_field h = sb_csv_header(c, i);
+		sym[i] = sb_policyset_symbol(r->set, SB_SYM_LAYER, h.p, h.n);
+		if (sym[i] >= nsym || (sym[i] >= 0 && !ins[sym[i]]))
+			sym[i] = -1;
+	}
+	while (!st) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k == -2) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EIO;
+			break;
+		}
+		r->t->settlement_rows++;
+		sb_date date;
+		sb_csv_field fp = sb_csv_get(c, (size_t)col[SB_SCOL_PERSON]),
+			     fd = sb_csv_get(c, (size_t)col[SB_SCOL_DATE]);
+		person key = { 0 };
+		if (k != 1 || sb_date_parse(fd.p, fd.n, 1, &date, NULL) ||
+		    sb_person_key(fp.p, fp.n, &key.key, &key.pseudo, NULL, NULL)) {
+			r->t->settlement_skipped++;
+			continue;
+		}
+		if (year_of(date) != base_year)
+			continue; /* another year's claim: not the settled year's */
+		const person *p = bsearch(&key, r->persons, r->npersons, sizeof *r->persons,
+					  cmp_person);
+		if (!p) {
+			r->t->settlement_skipped++; /* not among the base year's insured */
+			continue;
+		}
+		pj_fund *f = &r->funds[p->fund];
+		int v = visit_of(r, sb_csv_get(c, (size_t)col[SB_SCOL_VISIT]));
+		sb_fen paid = 0;
+		for (size_t i = 0; i < ncols; i++) {
+			if (sym[i] < 0)
+				continue;
+			sb_csv_field a = sb_csv_get(c, i);
+			sb_fen x;
+			if (a.n && !sb_money_parse(a.p, a.n, &x, NULL))
+				paid += x;
+		}
+		f->base_spending += paid;
+		f->by_visit[v] += paid;
+		f->claims++;
+		r->spend[f->scheme][p->band] += (double)paid / 100.0;
+		r->t->settlement_used++;
+	}
+	sb_free(sym);
+	sb_free(ins);
+	sb_csv_free(c);
+	return st;
+}
+
+/* Each fund's spending per person by band: the province's profile of its
+ * scheme, scaled so that the fund's base-year population spends exactly
+ * what its settlements paid. */
+static void profiles(run *r)
+{
+	for (size_t i = 0; i < r->nfunds; i++) {
+		pj_fund *f = &r->funds[i];
+		double prof[PJ_BANDS], predicted = 0, people = 0;
+		for (int b = 0; b < PJ_BANDS; b++)
+			prof[b] = r->people[f->scheme][b] > 0 ?
+					  r->spend[f->scheme][b] / r->people[f->scheme][b] :
+					  0;
+		for (int k = 0; k < PJ_CLASSES; k++)
+			for (int x = 0; x < 2; x++)
+				for (int a = 0; a < PJ_AGES; a++) {
+					int b = a / 5 < PJ_BANDS ? a / 5 : PJ_BANDS - 1;
+					predicted += f->pop0[k][x][a] * prof[b];
+					people += f->pop0[k][x][a];
+				}
+		double want = (double)f->base_spending / 100.0;
+		for (int b = 0; b < PJ_BANDS; b++)
+			f->spend_band[b] = predicted > 0 ? prof[b] * want / predicted :
+					   people > 0	 ? want / people :
+							   0;
+	}
+}
+
+/* ---- outputs ----------------------------------------------------------- */
+
+static const char *const scheme_word[PJ_SCHEMES] = { "employee", "resident" };
+
+static void put_fen(FILE *o, sb_fen v)
+{
+	char buf[32];
+	sb_money_format(v, buf);
+	fputs(buf, o);
+}
+
+static void put_year(FILE *o, int y)
+{
+	if (y)
+		fprintf(o, "%d", y);
+	else
+		fputs("null", o);
+}
+
+static sb_status write_csv(run *r, FILE *o, sb_diag *d)
+{
+	(void)d;
+	const sb_project_config *cfg = r->cfg;
+	fputs("scenario,region,scheme,year,percentile,population,contributors,retirees,revenue,"
+	      "spending,interest,balance,months,p_exhausted\n",
+	      o);
+	for (int s = 0; s < cfg->nscenarios; s++)
+		for (size_t i = 0; i < r->nfunds; i++) {
+			const pj_fund *f = &r->funds[i];
+			const pj_path *p = &r->paths[(size_t)s * r->nfunds + i];
+			for (int t = 0; t <= r->t->years; t++) {
+				fprintf(o, "%s,%s,%s,%d,deterministic,%.2f,%.2f,%.2f,", r->scen[s].name,
+					f->region, scheme_word[f->scheme], r->t->base_year + t,
+					p->population[t], p->contributors[t], p->retirees[t]);
+				put_fen(o, p->revenue[t]);
+				fputc(',', o);
+				put_fen(o, p->spending[t]);
+				fputc(',', o);
+				put_fen(o, p->interest[t]);
+				fputc(',', o);
+				put_fen(o, p->balance[t]);
+				fprintf(o, ",%.2f,\n", pj_months(p->balance[t], p->spending[t]));
+				if (!p->mc_balance)
+					continue;
+				for (int q = 0; q < PJ_NPCT; q++) {
+					fprintf(o, "%s,%s,%s,%d,p%d,,,,,", r->scen[s].name, f->region,
+						scheme_word[f->scheme], r->t->base_year + t,
+						pj_percentiles[q]);
+					put_fen(o, p->mc_spending[t][q]);
+					fputs(",,", o);
+					put_fen(o, p->mc_balance[t][q]);
+					fprintf(o, ",%.2f,%.4f\n", p->mc_months[t][q], p->mc_exhausted[t]);
+				}
+			}
+		}
+	return SB_OK;
+}
+
+static void json_pct_fen(FILE *o, const char *name, const sb_fen v[PJ_NPCT])
+{
+	fprintf(o, "\"%s\": {", name);
+	for (int q = 0; q < PJ_NPCT; q++) {
+		fprintf(o, "%s\"p%d\": \"", q ? ", " : "", pj_percentiles[q]);
+		put_fen(o, v[q]);
+		fputc('"', o);
+	}
+	fputc('}', o);
+}
+
+static sb_status write_json(run *r, FILE *o, sb_diag *d)
+{
+	(void)d;
+	const sb_project_config *cfg = r->cfg;
+	fprintf(o, "{\"projection\": {\"base_year\": %d, \"years\": %d, \"runs\": %d, \"seed\": %llu,\n",
+		r->t->base_year, r->t->years, r->t->runs, (unsigned long long)cfg->seed);
+	fputs(" \"rounding\": \"revenue, spending and interest rounded half away from zero to "
+	      "the fen once per year, fund and run; balances are their integer sums\",\n",
+	      o);
+	fputs(" \"percentiles\": [5, 25, 50, 75, 95],\n \"visits\": [", o);
+	for (int v = 0; v < r->nvisits; v++) {
+		fputs(v ? ", " : "", o);
+		sb_json_str(o, r->visits[v]);
+	}
+	fputs("],\n \"scenarios\": [", o);
+	for (int s = 0; s < cfg->nscenarios; s++) {
+		const pj_scenario *sc = &r->scen[s];
+		fputs(s ? ",\n  {" : "\n  {", o);
+		fputs("\"name\": ", o);
+		sb_json_str(o, sc->name);
+		fputs(", \"description\": ", o);
+		sb_json_str(o, sc->description);
+		fputs(", \"source\": ", o);
+		sb_json_str(o, sc->source);
+		fprintf(o,
+			",\n   \"parameters\": {\"cost_growth\": %.4f, \"revenue_growth\": %.4f, "
+			"\"interest\": %.4f, \"population\": \"%s\", \"mortality_scale\": %.4f, "
+			"\"cost_growth_sd\": %.4f, \"utilisation_sd\": %.4f, \"revenue\": \"%s\", "
+			"\"retirement\": {\"men\": [%d, %d], \"women_cadre\": [%d, %d], "
+			"\"women_worker\": [%d, %d], \"women_cadre_share\": %.4f}},\n   \"funds\": [",
+			sc->cost_growth, sc->revenue_growth, sc->interest,
+			sc->constant_population ? "constant" : "cohort", sc->mortality_scale,
+			sc->cost_growth_sd, sc->utilisation_sd,
+			sc->revenue == PJ_REV_RATIO	 ? "ratio" :
+			sc->revenue == PJ_REV_PER_PERSON ? "per_person" :
+							   "policy",
+			sc->retire.men.age, sc->retire.men.age * 12 + sc->retire.men.max,
+			sc->retire.women_cadre.age,
+			sc->retire.women_cadre.age * 12 + sc->retire.women_cadre.max,
+			sc->retire.women_worker.age,
+			sc->retire.women_worker.age * 12 + sc->retire.women_worker.max,
+			sc->retire.women_cadre_share);
+		for (size_t i = 0; i < r->nfunds; i++) {
+			const pj_fund *f = &r->funds[i];
+			const pj_path *p = &r->paths[(size_t)s * r->nfunds + i];
+			fprintf(o, "%s\n    {\"region\": \"%s\", \"scheme\": \"%s\", \"persons\": %ld, "
+				   "\"claims\": %ld, \"base_spending\": \"",
+				i ? "," : "", f->region, scheme_word[f->scheme], f->persons, f->claims);
+			put_fen(o, f->base_spending);
+			fputs("\", \"base_by_visit\": {", o);
+			for (int v = 0; v < r->nvisits; v++) {
+				fputs(v ? ", " : "", o);
+				sb_json_str(o, r->visits[v]);
+				fputs(": \"", o);
+				put_fen(o, f->by_visit[v]);
+				fputc('"', o);
+			}
+			fputs("}, \"spending_per_person_by_band\": [", o);
+			for (int b = 0; b < PJ_BANDS; b++)
+				fprintf(o, "%s%.2f", b ? ", " : "", f->spend_band[b]);
+			fprintf(o, "], \"revenue_per_contributor\": %.2f, \"opening_balance\": \"",
+				p->rev_per_contributor);
+			put_fen(o, p->opening);
+			fputs("\", \"first_deficit_year\": ", o);
+			put_year(o, p->first_deficit_year);
+			fputs(", \"exhaustion_year\": ", o);
+			put_year(o, p->exhaustion_year);
+			if (p->mc_balance)
+				fprintf(o, ", \"p_exhausted_by_end\": %.4f", p->mc_exhausted_ever);
+			fputs(",\n     \"years\": [", o);
+			for (int t = 0; t <= r->t->years; t++) {
+				fprintf(o, "%s\n      {\"year\": %d, \"population\": %.2f, "
+					   "\"contributors\": %.2f, \"retirees\": %.2f, \"revenue\": \"",
+					t ? "," : "", r->t->base_year + t, p->population[t],
+					p->contributors[t], p->retirees[t]);
+				put_fen(o, p->revenue[t]);
+				fputs("\", \"spending\": \"", o);
+				put_fen(o, p->spending[t]);
+				fputs("\", \"interest\": \"", o);
+				put_fen(o, p->interest[t]);
+				fputs("\", \"balance\": \"", o);
+				put_fen(o, p->balance[t]);
+				fprintf(o, "\", \"months\": %.2f",
+					pj_months(p->balance[t], p->spending[t]));
+				if (p->mc_balance) {
+					fputs(",\n       \"mc\": {", o);
+					json_pct_fen(o, "balance", p->mc_balance[t]);
+					fputs(", ", o);
+					json_pct_fen(o, "spending", p->mc_spending[t]);
+					fputs(", \"months\": {", o);
+					for (int q = 0; q < PJ_NPCT; q++)
+						fprintf(o, "%s\"p%d\": %.2f", q ? ", " : "",
+							pj_percentiles[q], p->mc_months[t][q]);
+					fprintf(o, "}, \"p_exhausted\": %.4f}", p->mc_exhausted[t]);
+				}
+				fputc('}', o);
+			}
+			fputs("]}", o);
+		}
+		fputs("]}", o);
+	}
+	fputs("]}}\n", o);
+	return SB_OK;
+}
+
+/* ---- the run ----------------------------------------------------------- */
+
+static sb_status project(run *r, sb_outdir *out, sb_diag *d)
+{
+	const sb_project_config *cfg = r->cfg;
+	sb_project_totals *t = r->t;
+	sb_status st = SB_OK;
+	r->scen = sb_calloc((size_t)cfg->nscenarios, sizeof *r->scen);
+	if (!r->scen)
+		return oom(d);
+	/* Scenarios first: a bad one is refused before any data is read. */
+	for (int s = 0; s < cfg->nscenarios; s++) {
+		if ((st = pj_scenario_load(cfg->scenario_paths[s], &r->scen[s], d)))
+			return st;
+		for (int k = 0; k < s; k++)
+			if (!strcmp(r->scen[k].name, r->scen[s].name))
+				return sb_diag_set(d, SB_EINPUT, cfg->scenario_paths[s], 0, 0,
+						   "a second scenario named %s: names must differ",
+						   r->scen[s].name);
+	}
+	if ((st = sb_policyset_new(&r->set)))
+		return oom(d);
+	if (cfg->policy_root && (st = sb_policyset_set_root(r->set, cfg->policy_root, d)))
+		return st;
+	if ((st = sb_policyset_load_dir(r->set, cfg->policies_dir, d)))
+		return st;
+	t->base_year = cfg->base_year;
+	if (!t->base_year && (st = latest_year(cfg->settlements_path, &t->base_year, d)))
+		return st;
+	if ((st = read_persons(r, t->base_year, d)))
+		return st;
+	if (!r->npersons)
+		return sb_diag_set(d, SB_EINPUT, cfg->persons_path, 0, 0,
+				   "no insured person with a birth date: nothing to project");
+	if ((st = read_settlements(r, t->base_year, d)))
+		return st;
+	/* funds in region and scheme order; persons point at funds by index,
+	 * and are not needed any more */
+	qsort(r->funds, r->nfunds, sizeof *r->funds, cmp_fund);
+	profiles(r);
+	t->nfunds = (int)r->nfunds;
+	r->paths = sb_calloc((size_t)cfg->nscenarios * r->nfunds, sizeof *r->paths);
+	if (!r->paths)
+		return oom(d);
+	for (int s = 0; s < cfg->nscenarios && !st; s++) {
+		pj_path *ps = &r->paths[(size_t)s * r->nfunds];
+		for (size_t i = 0; i < r->nfunds && !st; i++)
+			st = pj_path_run(&r->scen[s], &r->funds[i], t->base_year, t->years, &ps[i], d);
+		if (!st && t->runs > 0) {
+			struct timespec a, b;
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			st = pj_montecarlo(&r->scen[s], ps, r->nfunds, t->base_year, t->years, t->runs,
+					   cfg->seed, d);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			t->seconds_mc += (double)(b.tv_sec - a.tv_sec) +
+					 (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		}
+	}
+	if (st)
+		return st;
+	for (size_t i = 0; i < r->nfunds; i++) {
+		const pj_path *p = &r->paths[i];
+		t->base_spending += p->spending[0];
+		t->base_revenue += p->revenue[0];
+		if (p->first_deficit_year &&
+		    (!t->first_deficit_year || p->first_deficit_year < t->first_deficit_year))
+			t->first_deficit_year = p->first_deficit_year;
+		if (p->exhaustion_year &&
+		    (!t->exhaustion_year || p->exhaustion_year < t->exhaustion_year))
+			t->exhaustion_year = p->exhaustion_year;
+	}
+	FILE *csv = sb_outdir_create(out, "projection.csv", d);
+	if (!csv)
+		return d->code;
+	if ((st = write_csv(r, csv, d)) || (st = sb_outdir_finish(out, csv, d)))
+		return st;
+	FILE *json = sb_outdir_create(out, "projection.json", d);
+	if (!json)
+		return d->code;
+	if ((st = write_json(r, json, d)) || (st = sb_outdir_finish(out, json, d)))
+		return st;
+	return sb_outdir_commit(out, NULL, d);
+}
+
+sb_status sb_project_run(const sb_project_config *cfg, sb_project_totals *t, sb_diag *d)
+{
+	memset(t, 0, sizeof *t);
+	if (cfg->nscenarios < 1 || cfg->nscenarios > SB_PROJECT_MAX_SCENARIOS)
+		return sb_diag_set(d, SB_EINPUT, "", 0, 0, "give from 1 to %d scenarios",
+				   SB_PROJECT_MAX_SCENARIOS);
+	t->years = cfg->years ? cfg->years : 30;
+	t->runs = cfg->runs;
+	t->nscenarios = cfg->nscenarios;
+	if (t->years < 1 || t->years > SB_PROJECT_MAX_YEARS)
+		return sb_diag_set(d, SB_EINPUT, "", 0, 0, "--years must be from 1 to %d",
+				   SB_PROJECT_MAX_YEARS);
+	if (t->runs < 0 || t->runs > SB_PROJECT_MAX_RUNS)
+		return sb_diag_set(d, SB_EINPUT, "", 0, 0, "--runs must be from 0 to %d",
+				   SB_PROJECT_MAX_RUNS);
+	run r = { .cfg = cfg, .t = t };
+	static const char *const outputs[] = { "projection.csv", "projection.json", NULL };
+	sb_outdir *out = NULL;
+	sb_status st = sb_outdir_open(cfg->out_dir, &out, d);
+	if (!st)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "the persons file",
+					 cfg->persons_path, d);
+	if (!st)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "the settlements file",
+					 cfg->settlements_path, d);
+	for (int s = 0; !st && s < cfg->nscenarios; s++)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "a scenario file",
+					 cfg->scenario_paths[s], d);
+	if (!st)
+		st = project(&r, out, d);
+	sb_outdir_close(out);
+	if (r.paths)
+		for (size_t i = 0; i < (size_t)cfg->nscenarios * r.nfunds; i++)
+			pj_path_release(&r.paths[i]);
+	sb_free(r.paths);
+	sb_free(r.scen);
+	sb_free(r.funds);
+	sb_free(r.persons);
+	sb_policyset_free(r.set);
+	return st;
+}
