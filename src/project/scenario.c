@@ -321,7 +321,8 @@ static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
 		if (rel[0] == '/')
 			snprintf(path, sizeof path, "%s", rel);
 		else
-			snprintf(path, sizeof path, "%s/%s", doc->dir, rel);
+			snprintf(path, sizeof path, "%s%s%s", doc->dir,
+				 *doc->dir && doc->dir[strlen(doc->dir) - 1] != '/' ? "/" : "", rel);
 		if ((st = pj_lifetable_load(path, &s->life, d))) {
 			if (st == SB_EIO) {
 				char msg[sizeof d->message];
