@@ -87,7 +87,9 @@ static double revenue_per_contributor(const pj_scenario *s, const pj_fund *f,
 						   ((double)f->base_spending / 100.0) / contributors0 :
 					   0.0;
 	case PJ_REV_POLICY:
-		break;
+		/* the policy's own rules (sanbao/fund.h) priced every person
+		 * of the base year; per contributor, it grows as the scenario says */
+		return contributors0 > 0 ? ((double)f->policy_revenue / 100.0) / contributors0 : 0.0;
 	}
 	return 0.0;
 }

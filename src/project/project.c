@@ -12,6 +12,7 @@
 #include "io/outfile.h"
 #include "policy/policy_int.h"
 #include "project/project_int.h"
+#include "sanbao/fund.h"
 #include "sanbao/io.h"
 #include "sanbao/policy.h"
 
@@ -37,6 +38,8 @@ typedef struct run {
 	pj_scenario *scen;
 	pj_path *paths; /* [scenario][fund] */
 } run;
+
+static const char *const scheme_word[PJ_SCHEMES] = { "employee", "resident" };
 
 static sb_status oom(sb_diag *d)
 {
@@ -122,6 +125,40 @@ static sb_status latest_year(const char *path, int *year, sb_diag *d)
 	return st;
 }
 
+/* What the person brings to the pooled fund in the base year under the
+ * region's funding rules (sanbao/fund.h: the policy's own API, nothing
+ * copied): the pool share of the employer's and employee's contributions,
+ * or the resident premium and fiscal subsidy. Who pays a resident's premium
+ * (the person or medical assistance) does not change what the fund
+ * receives, so identities are not needed here. */
+static void contribution(run *r, pj_fund *f, const sb_person_row *row, int base_year)
+{
+	const sb_policy *pol = sb_policyset_find(r->set, row->region);
+	const sb_funding *fu = pol ? sb_policy_funding(pol, base_year) : NULL;
+	const char *why = pol ? "the policy has no funding rules for the base year" :
+				"the region has no policy";
+	sb_contrib c;
+	if (fu) {
+		sb_fund_person fp = {
+			.scheme = row->scheme,
+			.employment = row->employment,
+			.tier = row->tier.n ? sb_policyset_symbol(r->set, SB_SYM_TIER, row->tier.p,
+								  row->tier.n) :
+					      -1,
+			.has_wage_base = row->has_wage_base,
+			.wage_base = row->wage_base,
+		};
+		if (!sb_funding_contrib(fu, &fp, &c, &why) && !c.no_base) {
+			f->policy_revenue += c.pool;
+			return;
+		}
+		if (c.no_base)
+			why = "an active employee without a wage base, and no base_default";
+	}
+	if (!f->policy_unpriced++)
+		snprintf(f->policy_why, sizeof f->policy_why, "%s", why);
+}
+
 static sb_status read_persons(run *r, int base_year, sb_diag *d)
 {
 	sb_csv *c;
@@ -164,6 +201,7 @@ static sb_status read_persons(run *r, int base_year, sb_diag *d)
 			st = oom(d);
 			break;
 		}
+		contribution(r, &r->funds[f], &row, base_year);
 		int cls = scheme == 0 && row.employment == 1 ? PJ_RETIRED : PJ_ACTIVE;
 		r->funds[f].pop0[cls][sex][age] += 1;
 		r->funds[f].persons++;
@@ -335,8 +373,6 @@ static void profiles(run *r)
 
 /* ---- outputs ----------------------------------------------------------- */
 
-static const char *const scheme_word[PJ_SCHEMES] = { "employee", "resident" };
-
 static void put_fen(FILE *o, sb_fen v)
 {
 	char buf[32];
@@ -462,8 +498,11 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 			fputs("}, \"spending_per_person_by_band\": [", o);
 			for (int b = 0; b < PJ_BANDS; b++)
 				fprintf(o, "%s%.2f", b ? ", " : "", f->spend_band[b]);
-			fprintf(o, "], \"revenue_per_contributor\": %.2f, \"opening_balance\": \"",
-				p->rev_per_contributor);
+			fputs("], \"policy_revenue\": \"", o);
+			put_fen(o, f->policy_revenue);
+			fprintf(o, "\", \"policy_unpriced\": %ld, \"revenue_per_contributor\": %.2f, "
+				   "\"opening_balance\": \"",
+				f->policy_unpriced, p->rev_per_contributor);
 			put_fen(o, p->opening);
 			fputs("\", \"first_deficit_year\": ", o);
 			put_year(o, p->first_deficit_year);
@@ -548,6 +587,16 @@ static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 	qsort(r->funds, r->nfunds, sizeof *r->funds, cmp_fund);
 	profiles(r);
 	t->nfunds = (int)r->nfunds;
+	for (int s = 0; s < cfg->nscenarios; s++)
+		for (size_t i = 0; r->scen[s].revenue == PJ_REV_POLICY && i < r->nfunds; i++)
+			if (r->funds[i].policy_unpriced)
+				return sb_diag_set(d, SB_EINPUT, cfg->scenario_paths[s], 0, 0,
+						   "revenue: policy, but %ld %s persons of region %s "
+						   "have no contribution under its funding rules for "
+						   "%d (%s)",
+						   r->funds[i].policy_unpriced,
+						   scheme_word[r->funds[i].scheme], r->funds[i].region,
+						   t->base_year, r->funds[i].policy_why);
 	r->paths = sb_calloc((size_t)cfg->nscenarios * r->nfunds, sizeof *r->paths);
 	if (!r->paths)
 		return oom(d);

@@ -96,6 +96,12 @@ typedef struct pj_fund {
 	sb_fen base_spending;                /* the settled year's insurance-fund payments */
 	sb_fen by_visit[PJ_VISITS];
 	long persons, claims;
+	/* The base year's contributions to the pooled fund under the region's
+	 * funding rules (sb_funding_contrib's pool), and how many of the
+	 * fund's persons the rules could not price (no funding, no tier). */
+	sb_fen policy_revenue;
+	long policy_unpriced;
+	char policy_why[160];
 } pj_fund;
 
 /* A fund's path under one scenario. Arrays have years + 1 entries, [0] the

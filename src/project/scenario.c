@@ -214,16 +214,26 @@ static sb_status revenue(sb_ynode n, pj_scenario *s, sb_diag *d)
 	static const char *const keys[] = { "kind", "employee", "resident", NULL };
 	if (!sb_ynode_is_map(n))
 		return sb_ynode_error(d, SB_EPOLICY, n,
-				      "revenue must be a mapping: {kind: per_person|ratio, employee, "
-				      "resident}");
+				      "revenue must be a mapping: {kind: policy}, or {kind: "
+				      "per_person|ratio, employee, resident}");
 	sb_status st = sb_ynode_check_keys(n, "revenue", keys, d);
 	if (st)
 		return st;
 	sb_ynode k = sb_ynode_get(n, "kind");
 	if (!k.n)
-		return sb_ynode_error(d, SB_EPOLICY, n, "revenue needs a kind: per_person or ratio");
+		return sb_ynode_error(d, SB_EPOLICY, n,
+				      "revenue needs a kind: policy, per_person or ratio");
 	double *into;
 	double hi;
+	if (sb_ynode_eq(k, "policy")) {
+		/* the contributions of each region's funding rules */
+		s->revenue = PJ_REV_POLICY;
+		if (sb_ynode_get(n, "employee").n || sb_ynode_get(n, "resident").n)
+			return sb_ynode_error(d, SB_EPOLICY, n,
+					      "revenue kind policy takes its amounts from each "
+					      "region's funding rules: give no employee or resident");
+		return SB_OK;
+	}
 	if (sb_ynode_eq(k, "per_person")) {
 		s->revenue = PJ_REV_PER_PERSON;
 		into = s->revenue_per_person;
@@ -234,9 +244,9 @@ static sb_status revenue(sb_ynode n, pj_scenario *s, sb_diag *d)
 		hi = 10;
 	} else {
 		return sb_ynode_error(d, SB_EPOLICY, k,
-				      "revenue kind must be per_person (yuan per contributor in the "
-				      "base year) or ratio (base-year revenue over base-year "
-				      "spending)");
+				      "revenue kind must be policy (the region's funding rules), "
+				      "per_person (yuan per contributor in the base year) or ratio "
+				      "(base-year revenue over base-year spending)");
 	}
 	for (int i = 0; i < PJ_SCHEMES; i++) {
 		sb_ynode v = sb_ynode_get(n, scheme_names[i]);
@@ -351,8 +361,8 @@ static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
 		return st;
 	if (!(v = sb_ynode_get(root, "revenue")).n)
 		return sb_ynode_error(d, SB_EPOLICY, root,
-				      "a scenario needs revenue: {kind: per_person|ratio, employee, "
-				      "resident}");
+				      "a scenario needs revenue: {kind: policy}, or {kind: "
+				      "per_person|ratio, employee, resident}");
 	if ((st = revenue(v, s, d)))
 		return st;
 	if ((v = sb_ynode_get(root, "opening_months")).n &&

@@ -25,7 +25,7 @@ fail() {
 python3 "$here/closed_form.py" fixture "$tmp/fx"
 "$sanbao" project --policies "$policies" --persons "$tmp/fx/persons.csv" \
 	--settlements "$tmp/fx/settlements.csv" --scenario "$tmp/fx/constant.yaml" \
-	--scenario "$tmp/fx/constant-interest.yaml" --years 30 --out "$tmp/cf" >"$tmp/cf.txt" ||
+	--scenario "$tmp/fx/constant-interest.yaml" --scenario "$tmp/fx/constant-policy.yaml" --years 30 --out "$tmp/cf" >"$tmp/cf.txt" ||
 	fail "the closed-form run failed: $(cat "$tmp/cf.txt")"
 grep -q "base year 2024, 2 funds" "$tmp/cf.txt" || fail "closed form: $(cat "$tmp/cf.txt")"
 python3 "$here/closed_form.py" check "$tmp/cf/projection.json" "$tmp/cf/projection.csv" ||
@@ -94,7 +94,7 @@ projection: 1
 name: bad
 revenue: {kind: ratio, employee: 1
 EOF
-bad kind "$tmp/kind.yaml:4:17: revenue kind must be per_person" <<'EOF'
+bad kind "$tmp/kind.yaml:4:17: revenue kind must be policy (the region's funding rules), per_person" <<'EOF'
 projection: 1
 name: bad
 population: constant

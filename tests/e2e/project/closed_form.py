@@ -46,7 +46,7 @@ population: constant
 cost_growth: "12%"
 revenue_growth: "8.5%"
 interest: "{interest}"
-revenue: {{kind: per_person, employee: 1800, resident: 1100}}
+revenue: {revenue}
 opening_months: {{employee: 12, resident: 12}}
 """
 
@@ -73,10 +73,13 @@ def fixture(d):
         for cid, p, date, visit, br, be, cr, asst in rows:
             f.write(f"{cid},{p},990100,{date},{visit},tertiary,local,none,2023-01-01,"
                     f"9999.00,9999.00,{br},{be},{cr},{asst},0,0,0\n")
+    pp = "{kind: per_person, employee: 1800, resident: 1100}"
     with open(f"{d}/constant.yaml", "w") as f:
-        f.write(SCEN.format(name="constant", interest="0%"))
+        f.write(SCEN.format(name="constant", interest="0%", revenue=pp))
     with open(f"{d}/constant-interest.yaml", "w") as f:
-        f.write(SCEN.format(name="constant-interest", interest="2%"))
+        f.write(SCEN.format(name="constant-interest", interest="2%", revenue=pp))
+    with open(f"{d}/constant-policy.yaml", "w") as f:
+        f.write(SCEN.format(name="constant-policy", interest="0%", revenue="{kind: policy}"))
 
 
 def fen(s):
@@ -100,12 +103,22 @@ def check(jpath, cpath):
             if r["percentile"] == "deterministic":
                 rows[(r["scenario"], r["scheme"], int(r["year"]))] = r
     names = [s["name"] for s in j["scenarios"]]
-    assert names == ["constant", "constant-interest"], names
+    assert names == ["constant", "constant-interest", "constant-policy"], names
+    # The demo policy's funding for 2024 (policies/demo/990000.yaml, through
+    # sb_funding_contrib): a resident pays 400 + a fiscal subsidy of 670;
+    # an active employee without a wage base has base_default 7200 a month,
+    # the employer's 8% of 12 x 7200 = 6912.00 goes to the pool, the
+    # employee's 2% to the individual account.
+    policy = {"employee": Decimal("6912.00"), "resident": Decimal("1070.00")}
     for s in j["scenarios"]:
         i = Decimal("0.02") if s["name"] == "constant-interest" else Decimal(0)
         assert len(s["funds"]) == 2
         for f in s["funds"]:
             s0, c, r = base[f["scheme"]]
+            if s["name"] == "constant-policy":
+                r = policy[f["scheme"]]
+                assert fen(f["policy_revenue"]) == int(c * r * 100), (f["scheme"], f["policy_revenue"])
+            assert abs(Decimal(str(f["revenue_per_contributor"])) - r) < Decimal("0.005"), (f["scheme"], f["revenue_per_contributor"])
             assert fen(f["base_spending"]) == int(s0 * 100), (f["scheme"], f["base_spending"])
             y = f["years"]
             b0 = rnd(s0)  # 12 months of the base year's spending
@@ -143,7 +156,11 @@ def check(jpath, cpath):
             assert abs(Decimal(b) - closed) <= tol, (s["name"], f["scheme"], b, closed, tol)
             assert f["first_deficit_year"] == first_def, (f["scheme"], f["first_deficit_year"], first_def)
             assert f["exhaustion_year"] == exhaust, (f["scheme"], f["exhaustion_year"], exhaust)
-            if f["scheme"] == "employee":
+            if s["name"] == "constant-policy":
+                # 13824 x 1.085^t < 3000.05 x 1.12^t first at t = 49: none within 30;
+                # 3210 x 1.085^t < 3445.67 x 1.12^t from t = 1
+                assert first_def == (None if f["scheme"] == "employee" else 2025), first_def
+            elif f["scheme"] == "employee":
                 # 3600 x 1.085^t < 3000.05 x 1.12^t first at t = 6
                 assert first_def == 2030, first_def
             else:
