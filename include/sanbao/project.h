@@ -49,6 +49,7 @@ typedef struct sb_project_totals {
 	int base_year, years, runs, nscenarios, nfunds; /* funds: region x scheme */
 	sb_fen base_spending, base_revenue;             /* of the first scenario */
 	int first_deficit_year, exhaustion_year;        /* earliest over the first scenario's funds; 0 none */
+	double seconds_read;                            /* reading persons and settlements */
 	double seconds_mc;                              /* time spent in the Monte Carlo */
 } sb_project_totals;
 

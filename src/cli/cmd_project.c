@@ -124,6 +124,7 @@ int sb_cmd_project(int argc, char **argv)
 	       t.base_year, t.nfunds, t.years, t.nscenarios, t.nscenarios == 1 ? "" : "s");
 	if (t.runs)
 		printf(", %d Monte Carlo runs (%.3f s)", t.runs, t.seconds_mc);
+	printf("; inputs read in %.3f s", t.seconds_read);
 	printf("\n  persons: %ld rows, %ld projected, %ld skipped (invalid or no birth date)\n"
 	       "  settlements: %ld rows, %ld of the base year used, %ld skipped\n"
 	       "  first scenario: base-year spending %s, revenue %s; ",

@@ -572,6 +572,8 @@ static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 		return st;
 	if ((st = sb_policyset_load_dir(r->set, cfg->policies_dir, d)))
 		return st;
+	struct timespec r0, r1;
+	clock_gettime(CLOCK_MONOTONIC, &r0);
 	t->base_year = cfg->base_year;
 	if (!t->base_year && (st = latest_year(cfg->settlements_path, &t->base_year, d)))
 		return st;
@@ -582,6 +584,8 @@ static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 				   "no insured person with a birth date: nothing to project");
 	if ((st = read_settlements(r, t->base_year, d)))
 		return st;
+	clock_gettime(CLOCK_MONOTONIC, &r1);
+	t->seconds_read = (double)(r1.tv_sec - r0.tv_sec) + (double)(r1.tv_nsec - r0.tv_nsec) / 1e9;
 	/* funds in region and scheme order; persons point at funds by index,
 	 * and are not needed any more */
 	qsort(r->funds, r->nfunds, sizeof *r->funds, cmp_fund);
