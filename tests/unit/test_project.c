@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "project/project_int.h"
 #include "sanbao/project.h"
 
@@ -107,6 +108,98 @@ static void test_lifetable(void **state)
 		assert_true(lt.q[0][a] > 0 && lt.q[0][a] < 1);
 }
 
+/* ---- every allocation failing in turn ------------------------------------ */
+
+static char fx[256];
+
+static void put(const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", fx, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* An ID of region 990100 born on `birth` (YYYYMMDD) with sequence seq. */
+static void make_id(char out[19], const char *birth, int seq)
+{
+	snprintf(out, 19, "990100%s%03d", birth, seq);
+	out[17] = sb_id_check_char(out);
+	out[18] = '\0';
+}
+
+static sb_status project_once(sb_diag *d)
+{
+	const char *src = getenv("SB_SOURCE_DIR");
+	char policies[600], persons[300], settlements[300], scen[300], out[300];
+	snprintf(policies, sizeof policies, "%s/policies/demo", src ? src : ".");
+	snprintf(persons, sizeof persons, "%s/persons.csv", fx);
+	snprintf(settlements, sizeof settlements, "%s/settlements.csv", fx);
+	snprintf(scen, sizeof scen, "%s/s.yaml", fx);
+	snprintf(out, sizeof out, "%s/out", fx);
+	sb_project_config cfg = {
+		.policies_dir = policies, .persons_path = persons, .settlements_path = settlements,
+		.scenario_paths = { scen }, .nscenarios = 1, .out_dir = out, .years = 5,
+		.runs = 20, .seed = 3,
+	};
+	sb_project_totals t;
+	return sb_project_run(&cfg, &t, d);
+}
+
+static void test_project_oom(void **state)
+{
+	(void)state;
+	snprintf(fx, sizeof fx, "/tmp/sanbao-test-project-XXXXXX");
+	assert_non_null(mkdtemp(fx));
+	char a[19], b[19], c[19], text[1024];
+	make_id(a, "19500101", 11);
+	make_id(b, "19800101", 22);
+	make_id(c, "19900101", 32);
+	snprintf(text, sizeof text,
+		 "id,scheme,region,household,employment,tier,income\n"
+		 "%s,resident,990100,,,,\n%s,employee,990100,,active,,\n%s,employee,990100,,retired,,\n",
+		 a, b, c);
+	put("persons.csv", text);
+	snprintf(text, sizeof text,
+		 "id,person,region,date,visit,basic_res,basic_emp,assistance\n"
+		 "C1,%s,990100,2024-03-01,inpatient,1000.00,,50.00\n"
+		 "C2,%s,990100,2024-04-01,outpatient,,200.00,\n",
+		 a, c);
+	put("settlements.csv", text);
+	snprintf(text, sizeof text,
+		 "projection: 1\nname: s\nlife_table: %s/scenarios/projection/life-table-census2000.csv\n"
+		 "cost_growth: 5%%\nrevenue_growth: 4%%\nrevenue: {kind: policy}\n"
+		 "opening_months: {employee: 12, resident: 6}\n"
+		 "monte_carlo: {cost_growth_sd: 2%%, utilisation_sd: 3%%}\n",
+		 getenv("SB_SOURCE_DIR") ? getenv("SB_SOURCE_DIR") : ".");
+	put("s.yaml", text);
+	long n;
+	for (n = 0;; n++) {
+		sb_diag d;
+		sb_diag_clear(&d);
+		sb_alloc_fail_after(n);
+		sb_status st = project_once(&d);
+		long made = sb_alloc_fail_after(-1);
+		if (st != SB_OK) {
+			if (st != SB_ENOMEM)
+				fail_msg("allocation %ld failing gave status %d: %s", n, st, d.message);
+			if (!d.message[0])
+				fail_msg("allocation %ld failing gave no message", n);
+		}
+		if (st == SB_OK && made <= n)
+			break;
+		if (n > 200000)
+			fail_msg("too many allocations");
+	}
+	assert_true(n > 10);
+	print_message("project: %ld allocations failed in turn\n", n);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_rng_normal),
 		cmocka_unit_test(test_retirement),
 		cmocka_unit_test(test_lifetable),
+		cmocka_unit_test(test_project_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
