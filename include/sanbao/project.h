@@ -35,11 +35,11 @@ typedef struct sb_project_config {
 	const char *persons_path;     /* required */
 	const char *settlements_path; /* required: settle's settlements.csv */
 	const char *scenario_paths[SB_PROJECT_MAX_SCENARIOS];
-	int nscenarios;               /* at least 1 */
-	const char *out_dir;          /* required */
-	int base_year;                /* 0: the latest year of the settlements */
-	int years;                    /* 0: 30 */
-	int runs;                     /* 0: no Monte Carlo */
+	int nscenarios;      /* at least 1 */
+	const char *out_dir; /* required */
+	int base_year;       /* 0: the latest year of the settlements */
+	int years;           /* 0: 30 */
+	int runs;            /* 0: no Monte Carlo */
 	uint64_t seed;
 } sb_project_config;
 
@@ -48,9 +48,10 @@ typedef struct sb_project_totals {
 	long settlement_rows, settlement_used, settlement_skipped;
 	int base_year, years, runs, nscenarios, nfunds; /* funds: region x scheme */
 	sb_fen base_spending, base_revenue;             /* of the first scenario */
-	int first_deficit_year, exhaustion_year;        /* earliest over the first scenario's funds; 0 none */
-	double seconds_read;                            /* reading persons and settlements */
-	double seconds_mc;                              /* time spent in the Monte Carlo */
+	int first_deficit_year,
+		exhaustion_year; /* earliest over the first scenario's funds; 0 none */
+	double seconds_read;     /* reading persons and settlements */
+	double seconds_mc;       /* time spent in the Monte Carlo */
 } sb_project_totals;
 
 /* Runs the projection and writes projection.csv and projection.json

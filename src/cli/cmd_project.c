@@ -59,7 +59,8 @@ int sb_cmd_project(int argc, char **argv)
 							       2200;
 			long long lo = !strcmp(a, "--base-year") ? 1990 : !strcmp(a, "--years");
 			if (number(v, lo, hi, &n)) {
-				fprintf(stderr, "sanbao project: %s must be a whole number from %lld to %lld\n",
+				fprintf(stderr,
+					"sanbao project: %s must be a whole number from %lld to %lld\n",
 					a, lo, hi);
 				return 2;
 			}
@@ -102,9 +103,12 @@ int sb_cmd_project(int argc, char **argv)
 		*slot = v;
 		i++;
 	}
-	const char *missing = !cfg.policies_dir ? "--policies" : !cfg.persons_path ? "--persons" :
-			      !cfg.settlements_path ? "--settlements" : !cfg.nscenarios ? "--scenario" :
-			      !cfg.out_dir ? "--out" : NULL;
+	const char *missing = !cfg.policies_dir     ? "--policies" :
+			      !cfg.persons_path     ? "--persons" :
+			      !cfg.settlements_path ? "--settlements" :
+			      !cfg.nscenarios       ? "--scenario" :
+			      !cfg.out_dir          ? "--out" :
+						      NULL;
 	if (missing) {
 		fprintf(stderr, "sanbao project: %s is required\n\n%s", missing, usage_text);
 		return 2;

@@ -76,20 +76,21 @@ static int band_of(int age)
 /* Revenue per contributor in the base year, in yuan: the one place that
  * says what a contributor pays. Contributors are active employees (retirees
  * pay nothing, 社会保险法 第二十七条) and every enrolled resident. */
-static double revenue_per_contributor(const pj_scenario *s, const pj_fund *f,
-				      double contributors0)
+static double revenue_per_contributor(const pj_scenario *s, const pj_fund *f, double contributors0)
 {
 	switch (s->revenue) {
 	case PJ_REV_PER_PERSON:
 		return s->revenue_per_person[f->scheme];
 	case PJ_REV_RATIO:
-		return contributors0 > 0 ? s->revenue_ratio[f->scheme] *
-						   ((double)f->base_spending / 100.0) / contributors0 :
-					   0.0;
+		return contributors0 > 0 ?
+			       s->revenue_ratio[f->scheme] * ((double)f->base_spending / 100.0) /
+				       contributors0 :
+			       0.0;
 	case PJ_REV_POLICY:
 		/* the policy's own rules (sanbao/fund.h) priced every person
 		 * of the base year; per contributor, it grows as the scenario says */
-		return contributors0 > 0 ? ((double)f->policy_revenue / 100.0) / contributors0 : 0.0;
+		return contributors0 > 0 ? ((double)f->policy_revenue / 100.0) / contributors0 :
+					   0.0;
 	}
 	return 0.0;
 }
@@ -118,8 +119,7 @@ static void tally(const pj_fund *f, double pop[PJ_CLASSES][2][PJ_AGES], double *
 }
 
 /* One year on: deaths, ageing, retirements in `year`, entrants. */
-static void step(const pj_scenario *s, int scheme, int year,
-		 double pop[PJ_CLASSES][2][PJ_AGES])
+static void step(const pj_scenario *s, int scheme, int year, double pop[PJ_CLASSES][2][PJ_AGES])
 {
 	double next[PJ_CLASSES][2][PJ_AGES];
 	memset(next, 0, sizeof next);
@@ -148,8 +148,9 @@ static void step(const pj_scenario *s, int scheme, int year,
 					if (k == PJ_CADRE && x == 0)
 						continue;
 					const pj_retire_group *g = x == 0 ? &s->retire.men :
-								   k == PJ_CADRE ? &s->retire.women_cadre :
-										   &s->retire.women_worker;
+								   k == PJ_CADRE ?
+									    &s->retire.women_cadre :
+									    &s->retire.women_worker;
 					double now = pj_retire_share(g, birth, year);
 					double before = pj_retire_share(g, birth, year - 1);
 					double f = before < 1 ? (now - before) / (1 - before) : 1;
@@ -184,8 +185,8 @@ void pj_path_release(pj_path *p)
 	memset(p, 0, sizeof *p);
 }
 
-sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int years,
-		      pj_path *p, sb_diag *d)
+sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int years, pj_path *p,
+		      sb_diag *d)
 {
 	memset(p, 0, sizeof *p);
 	size_t n = (size_t)years + 1;
@@ -326,7 +327,8 @@ sb_status pj_montecarlo(const pj_scenario *s, pj_path *paths, size_t nfunds, int
 			spd[at] = p->spending[0];
 			mon[at] = pj_months(b, p->spending[0]);
 			for (size_t t = 1; t < n; t++) {
-				double u = us > 0 ? exp(us * sb_project_rng_normal(&rng) - us * us / 2) :
+				double u = us > 0 ? exp(us * sb_project_rng_normal(&rng) -
+							us * us / 2) :
 						    1.0;
 				sb_fen sp = pj_fen(p->spend_pop[t] * growth[t] * u);
 				sb_fen in = pj_fen((double)b / 100.0 * s->interest);

@@ -48,8 +48,9 @@ sb_status pj_lifetable_load(const char *path, pj_lifetable *lt, sb_diag *d)
 	sb_status st = sb_csv_open(path, &c, d);
 	if (st)
 		return st;
-	static const char *const names[][2] = { { "age_from", NULL }, { "age_to", NULL },
-						 { "male", NULL }, { "female", NULL } };
+	static const char *const names[][2] = {
+		{ "age_from", NULL }, { "age_to", NULL }, { "male", NULL }, { "female", NULL }
+	};
 	int col[4];
 	for (int k = 0; k < 4; k++)
 		if ((col[k] = sb_csv_find(c, names[k])) < 0) {
@@ -79,12 +80,14 @@ sb_status pj_lifetable_load(const char *path, pj_lifetable *lt, sb_diag *d)
 		double m[2];
 		sb_csv_field fto = sb_csv_get(c, (size_t)col[1]);
 		if (field_int(sb_csv_get(c, (size_t)col[0]), &from) ||
-		    (fto.n && field_int(fto, &to)) || field_rate(sb_csv_get(c, (size_t)col[2]), &m[0]) ||
+		    (fto.n && field_int(fto, &to)) ||
+		    field_rate(sb_csv_get(c, (size_t)col[2]), &m[0]) ||
 		    field_rate(sb_csv_get(c, (size_t)col[3]), &m[1])) {
-			st = sb_diag_set(d, SB_EINPUT, path, line, 0,
-					 "a life-table row is age_from,age_to,male,female: whole ages "
-					 "and death rates per 1000 from 0 to 1000 (age_to empty for "
-					 "the last, open group)");
+			st = sb_diag_set(
+				d, SB_EINPUT, path, line, 0,
+				"a life-table row is age_from,age_to,male,female: whole ages "
+				"and death rates per 1000 from 0 to 1000 (age_to empty for "
+				"the last, open group)");
 			break;
 		}
 		if (open || from != next || (to >= 0 && to < from)) {

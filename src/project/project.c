@@ -216,10 +216,11 @@ static sb_status read_persons(run *r, int base_year, sb_diag *d)
 			r->persons = v;
 			r->cappersons = cap;
 		}
-		r->persons[r->npersons++] = (person){ .key = row.key, .pseudo = row.pseudo,
-						      .fund = f,
-						      .band = age / 5 < PJ_BANDS ? age / 5 :
-										    PJ_BANDS - 1 };
+		r->persons[r->npersons++] =
+			(person){ .key = row.key,
+				  .pseudo = row.pseudo,
+				  .fund = f,
+				  .band = age / 5 < PJ_BANDS ? age / 5 : PJ_BANDS - 1 };
 		r->t->persons_used++;
 	}
 	sb_csv_free(c);
@@ -281,7 +282,8 @@ static sb_status read_settlements(run *r, int base_year, sb_diag *d)
 	st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, false, col, d);
 	for (size_t i = 0; !st && i < sizeof need / sizeof need[0]; i++)
 		if (col[need[i]] < 0)
-			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]], d);
+			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]],
+					   d);
 	size_t ncols = st ? 0 : sb_csv_ncols(c);
 	int *sym = sb_calloc(ncols + 1, sizeof *sym);
 	if (!st && !sym)
@@ -315,8 +317,8 @@ static sb_status read_settlements(run *r, int base_year, sb_diag *d)
 		}
 		if (year_of(date) != base_year)
 			continue; /* another year's claim: not the settled year's */
-		const person *p = bsearch(&key, r->persons, r->npersons, sizeof *r->persons,
-					  cmp_person);
+		const person *p =
+			bsearch(&key, r->persons, r->npersons, sizeof *r->persons, cmp_person);
 		if (!p) {
 			r->t->settlement_skipped++; /* not among the base year's insured */
 			continue;
@@ -366,7 +368,7 @@ static void profiles(run *r)
 		double want = (double)f->base_spending / 100.0;
 		for (int b = 0; b < PJ_BANDS; b++)
 			f->spend_band[b] = predicted > 0 ? prof[b] * want / predicted :
-					   people > 0	 ? want / people :
+					   people > 0    ? want / people :
 							   0;
 	}
 }
@@ -400,9 +402,10 @@ static sb_status write_csv(run *r, FILE *o, sb_diag *d)
 			const pj_fund *f = &r->funds[i];
 			const pj_path *p = &r->paths[(size_t)s * r->nfunds + i];
 			for (int t = 0; t <= r->t->years; t++) {
-				fprintf(o, "%s,%s,%s,%d,deterministic,%.2f,%.2f,%.2f,", r->scen[s].name,
-					f->region, scheme_word[f->scheme], r->t->base_year + t,
-					p->population[t], p->contributors[t], p->retirees[t]);
+				fprintf(o, "%s,%s,%s,%d,deterministic,%.2f,%.2f,%.2f,",
+					r->scen[s].name, f->region, scheme_word[f->scheme],
+					r->t->base_year + t, p->population[t], p->contributors[t],
+					p->retirees[t]);
 				put_fen(o, p->revenue[t]);
 				fputc(',', o);
 				put_fen(o, p->spending[t]);
@@ -414,13 +417,14 @@ static sb_status write_csv(run *r, FILE *o, sb_diag *d)
 				if (!p->mc_balance)
 					continue;
 				for (int q = 0; q < PJ_NPCT; q++) {
-					fprintf(o, "%s,%s,%s,%d,p%d,,,,,", r->scen[s].name, f->region,
-						scheme_word[f->scheme], r->t->base_year + t,
-						pj_percentiles[q]);
+					fprintf(o, "%s,%s,%s,%d,p%d,,,,,", r->scen[s].name,
+						f->region, scheme_word[f->scheme],
+						r->t->base_year + t, pj_percentiles[q]);
 					put_fen(o, p->mc_spending[t][q]);
 					fputs(",,", o);
 					put_fen(o, p->mc_balance[t][q]);
-					fprintf(o, ",%.2f,%.4f\n", p->mc_months[t][q], p->mc_exhausted[t]);
+					fprintf(o, ",%.2f,%.4f\n", p->mc_months[t][q],
+						p->mc_exhausted[t]);
 				}
 			}
 		}
@@ -442,7 +446,8 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 {
 	(void)d;
 	const sb_project_config *cfg = r->cfg;
-	fprintf(o, "{\"projection\": {\"base_year\": %d, \"years\": %d, \"runs\": %d, \"seed\": %llu,\n",
+	fprintf(o,
+		"{\"projection\": {\"base_year\": %d, \"years\": %d, \"runs\": %d, \"seed\": %llu,\n",
 		r->t->base_year, r->t->years, r->t->runs, (unsigned long long)cfg->seed);
 	fputs(" \"rounding\": \"revenue, spending and interest rounded half away from zero to "
 	      "the fen once per year, fund and run; balances are their integer sums\",\n",
@@ -471,7 +476,7 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 			sc->cost_growth, sc->revenue_growth, sc->interest,
 			sc->constant_population ? "constant" : "cohort", sc->mortality_scale,
 			sc->cost_growth_sd, sc->utilisation_sd,
-			sc->revenue == PJ_REV_RATIO	 ? "ratio" :
+			sc->revenue == PJ_REV_RATIO      ? "ratio" :
 			sc->revenue == PJ_REV_PER_PERSON ? "per_person" :
 							   "policy",
 			sc->retire.men.age, sc->retire.men.age * 12 + sc->retire.men.max,
@@ -483,9 +488,11 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 		for (size_t i = 0; i < r->nfunds; i++) {
 			const pj_fund *f = &r->funds[i];
 			const pj_path *p = &r->paths[(size_t)s * r->nfunds + i];
-			fprintf(o, "%s\n    {\"region\": \"%s\", \"scheme\": \"%s\", \"persons\": %ld, "
-				   "\"claims\": %ld, \"base_spending\": \"",
-				i ? "," : "", f->region, scheme_word[f->scheme], f->persons, f->claims);
+			fprintf(o,
+				"%s\n    {\"region\": \"%s\", \"scheme\": \"%s\", \"persons\": %ld, "
+				"\"claims\": %ld, \"base_spending\": \"",
+				i ? "," : "", f->region, scheme_word[f->scheme], f->persons,
+				f->claims);
 			put_fen(o, f->base_spending);
 			fputs("\", \"base_by_visit\": {", o);
 			for (int v = 0; v < r->nvisits; v++) {
@@ -500,8 +507,9 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 				fprintf(o, "%s%.2f", b ? ", " : "", f->spend_band[b]);
 			fputs("], \"policy_revenue\": \"", o);
 			put_fen(o, f->policy_revenue);
-			fprintf(o, "\", \"policy_unpriced\": %ld, \"revenue_per_contributor\": %.2f, "
-				   "\"opening_balance\": \"",
+			fprintf(o,
+				"\", \"policy_unpriced\": %ld, \"revenue_per_contributor\": %.2f, "
+				"\"opening_balance\": \"",
 				f->policy_unpriced, p->rev_per_contributor);
 			put_fen(o, p->opening);
 			fputs("\", \"first_deficit_year\": ", o);
@@ -512,8 +520,9 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 				fprintf(o, ", \"p_exhausted_by_end\": %.4f", p->mc_exhausted_ever);
 			fputs(",\n     \"years\": [", o);
 			for (int t = 0; t <= r->t->years; t++) {
-				fprintf(o, "%s\n      {\"year\": %d, \"population\": %.2f, "
-					   "\"contributors\": %.2f, \"retirees\": %.2f, \"revenue\": \"",
+				fprintf(o,
+					"%s\n      {\"year\": %d, \"population\": %.2f, "
+					"\"contributors\": %.2f, \"retirees\": %.2f, \"revenue\": \"",
 					t ? "," : "", r->t->base_year + t, p->population[t],
 					p->contributors[t], p->retirees[t]);
 				put_fen(o, p->revenue[t]);
@@ -594,25 +603,27 @@ static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 	for (int s = 0; s < cfg->nscenarios; s++)
 		for (size_t i = 0; r->scen[s].revenue == PJ_REV_POLICY && i < r->nfunds; i++)
 			if (r->funds[i].policy_unpriced)
-				return sb_diag_set(d, SB_EINPUT, cfg->scenario_paths[s], 0, 0,
-						   "revenue: policy, but %ld %s persons of region %s "
-						   "have no contribution under its funding rules for "
-						   "%d (%s)",
-						   r->funds[i].policy_unpriced,
-						   scheme_word[r->funds[i].scheme], r->funds[i].region,
-						   t->base_year, r->funds[i].policy_why);
+				return sb_diag_set(
+					d, SB_EINPUT, cfg->scenario_paths[s], 0, 0,
+					"revenue: policy, but %ld %s persons of region %s "
+					"have no contribution under its funding rules for "
+					"%d (%s)",
+					r->funds[i].policy_unpriced,
+					scheme_word[r->funds[i].scheme], r->funds[i].region,
+					t->base_year, r->funds[i].policy_why);
 	r->paths = sb_calloc((size_t)cfg->nscenarios * r->nfunds, sizeof *r->paths);
 	if (!r->paths)
 		return oom(d);
 	for (int s = 0; s < cfg->nscenarios && !st; s++) {
 		pj_path *ps = &r->paths[(size_t)s * r->nfunds];
 		for (size_t i = 0; i < r->nfunds && !st; i++)
-			st = pj_path_run(&r->scen[s], &r->funds[i], t->base_year, t->years, &ps[i], d);
+			st = pj_path_run(&r->scen[s], &r->funds[i], t->base_year, t->years, &ps[i],
+					 d);
 		if (!st && t->runs > 0) {
 			struct timespec a, b;
 			clock_gettime(CLOCK_MONOTONIC, &a);
-			st = pj_montecarlo(&r->scen[s], ps, r->nfunds, t->base_year, t->years, t->runs,
-					   cfg->seed, d);
+			st = pj_montecarlo(&r->scen[s], ps, r->nfunds, t->base_year, t->years,
+					   t->runs, cfg->seed, d);
 			clock_gettime(CLOCK_MONOTONIC, &b);
 			t->seconds_mc += (double)(b.tv_sec - a.tv_sec) +
 					 (double)(b.tv_nsec - a.tv_nsec) / 1e9;

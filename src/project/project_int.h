@@ -10,10 +10,10 @@
 #include "sanbao/base.h"
 #include "sanbao/project.h"
 
-#define PJ_AGES 101   /* single years 0..99 and the open group 100+ */
-#define PJ_BANDS 18   /* spending bands 0-4, 5-9, ..., 85+ */
-#define PJ_VISITS 8   /* distinct visit types of the settlements */
-#define PJ_SCHEMES 2  /* 0 employee, 1 resident */
+#define PJ_AGES 101  /* single years 0..99 and the open group 100+ */
+#define PJ_BANDS 18  /* spending bands 0-4, 5-9, ..., 85+ */
+#define PJ_VISITS 8  /* distinct visit types of the settlements */
+#define PJ_SCHEMES 2 /* 0 employee, 1 resident */
 #define PJ_NAME 64
 
 /* ---- the life table ---------------------------------------------------- */
@@ -61,10 +61,10 @@ typedef struct pj_scenario {
 	char source[512];
 	bool constant_population; /* no deaths, entrants or retirements */
 	pj_lifetable life;
-	double mortality_scale;    /* multiplies every q */
-	double cost_growth;        /* spending per person, per year */
-	double revenue_growth;     /* revenue per contributor, per year */
-	double interest;           /* on the opening balance of each year */
+	double mortality_scale; /* multiplies every q */
+	double cost_growth;     /* spending per person, per year */
+	double revenue_growth;  /* revenue per contributor, per year */
+	double interest;        /* on the opening balance of each year */
 	/* entrants per 1000 of the scheme's insured (employees: active) per year */
 	double entrants_per_1000[PJ_SCHEMES];
 	int entrant_age[PJ_SCHEMES];
@@ -82,7 +82,6 @@ typedef struct pj_scenario {
 /* Reads and validates a scenario file (strict keys; see
  * scenarios/projection/README.md). Errors at file:line:column. */
 SB_MUST_USE sb_status pj_scenario_load(const char *path, pj_scenario *s, sb_diag *d);
-
 
 /* ---- one fund: a region's scheme ---------------------------------------- */
 
@@ -108,8 +107,8 @@ typedef struct pj_fund {
  * base year. */
 typedef struct pj_path {
 	double *population, *contributors, *retirees;
-	double *spend_pop; /* spending of year t's population at base-year prices */
-	double *rev_pop;   /* revenue of year t's contributors at base-year rates */
+	double *spend_pop;          /* spending of year t's population at base-year prices */
+	double *rev_pop;            /* revenue of year t's contributors at base-year rates */
 	double rev_per_contributor; /* yuan, base year */
 	sb_fen opening;
 	/* deterministic results */
@@ -128,8 +127,8 @@ extern const int pj_percentiles[PJ_NPCT]; /* 5 25 50 75 95 */
 
 /* Carries the fund's population forward and computes the deterministic
  * path; allocates p's arrays (pj_path_release). */
-SB_MUST_USE sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year,
-				  int years, pj_path *p, sb_diag *d);
+SB_MUST_USE sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int years,
+				  pj_path *p, sb_diag *d);
 /* The Monte Carlo over every fund of one scenario at once (one cost-growth
  * path per run for the province, a utilisation factor per fund). */
 SB_MUST_USE sb_status pj_montecarlo(const pj_scenario *s, pj_path *paths, size_t nfunds,

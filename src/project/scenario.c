@@ -12,16 +12,15 @@
 
 /* A number: a decimal ("6.39", "-0.5") or a percent ("12%", "8.5%"),
  * within [lo, hi]. */
-static sb_status num(sb_ynode n, const char *what, double lo, double hi, double *out,
-		     sb_diag *d)
+static sb_status num(sb_ynode n, const char *what, double lo, double hi, double *out, sb_diag *d)
 {
 	size_t len = 0;
 	const char *p = n.n ? sb_ynode_text(n, &len) : NULL;
 	char buf[64];
 	if (!p || !len || len >= sizeof buf)
-		return sb_ynode_error(d, SB_EPOLICY, n,
-				      "%s must be a number: a decimal (0.085) or a percent (\"8.5%%\")",
-				      what);
+		return sb_ynode_error(
+			d, SB_EPOLICY, n,
+			"%s must be a number: a decimal (0.085) or a percent (\"8.5%%\")", what);
 	memcpy(buf, p, len);
 	buf[len] = '\0';
 	bool pct = buf[len - 1] == '%';
@@ -89,8 +88,8 @@ static sb_status month(sb_ynode n, const char *what, int *out, sb_diag *d)
 	if (p && len < sizeof buf) {
 		memcpy(buf, p, len);
 		buf[len] = '\0';
-		if (len == 7 && sscanf(buf, "%4d-%2d%c", &y, &m, &tail) == 2 && m >= 1 &&
-		    m <= 12 && y >= 1900 && y <= 2100) {
+		if (len == 7 && sscanf(buf, "%4d-%2d%c", &y, &m, &tail) == 2 && m >= 1 && m <= 12 &&
+		    y >= 1900 && y <= 2100) {
 			*out = y * 12 + m - 1;
 			return SB_OK;
 		}
@@ -150,8 +149,8 @@ static sb_status retire_group(sb_ynode n, const char *what, pj_retire_group *g, 
 
 static sb_status retirement(sb_ynode n, pj_retire *r, sb_diag *d)
 {
-	static const char *const keys[] = { "rule", "women_cadre_share", "men", "women_cadre",
-					    "women_worker", NULL };
+	static const char *const keys[] = { "rule",        "women_cadre_share", "men",
+					    "women_cadre", "women_worker",      NULL };
 	*r = npc2024;
 	if (!sb_ynode_is_map(n))
 		return sb_ynode_error(d, SB_EPOLICY, n, "retirement must be a mapping");
@@ -163,9 +162,10 @@ static sb_status retirement(sb_ynode n, pj_retire *r, sb_diag *d)
 		} else if (sb_ynode_eq(v, "pre2025")) {
 			r->men.per = r->women_cadre.per = r->women_worker.per = 0;
 		} else {
-			return sb_ynode_error(d, SB_EPOLICY, v,
-					      "retirement rule must be npc2024 (the 2025 gradual raise) "
-					      "or pre2025 (60, 55, 50 throughout)");
+			return sb_ynode_error(
+				d, SB_EPOLICY, v,
+				"retirement rule must be npc2024 (the 2025 gradual raise) "
+				"or pre2025 (60, 55, 50 throughout)");
 		}
 	}
 	if (!st && (v = sb_ynode_get(n, "women_cadre_share")).n)
@@ -229,9 +229,10 @@ static sb_status revenue(sb_ynode n, pj_scenario *s, sb_diag *d)
 		/* the contributions of each region's funding rules */
 		s->revenue = PJ_REV_POLICY;
 		if (sb_ynode_get(n, "employee").n || sb_ynode_get(n, "resident").n)
-			return sb_ynode_error(d, SB_EPOLICY, n,
-					      "revenue kind policy takes its amounts from each "
-					      "region's funding rules: give no employee or resident");
+			return sb_ynode_error(
+				d, SB_EPOLICY, n,
+				"revenue kind policy takes its amounts from each "
+				"region's funding rules: give no employee or resident");
 		return SB_OK;
 	}
 	if (sb_ynode_eq(k, "per_person")) {
@@ -265,8 +266,9 @@ static sb_status montecarlo(sb_ynode n, pj_scenario *s, sb_diag *d)
 {
 	static const char *const keys[] = { "cost_growth_sd", "utilisation_sd", NULL };
 	if (!sb_ynode_is_map(n))
-		return sb_ynode_error(d, SB_EPOLICY, n,
-				      "monte_carlo must be a mapping: {cost_growth_sd, utilisation_sd}");
+		return sb_ynode_error(
+			d, SB_EPOLICY, n,
+			"monte_carlo must be a mapping: {cost_growth_sd, utilisation_sd}");
 	sb_status st = sb_ynode_check_keys(n, "monte_carlo", keys, d);
 	sb_ynode v;
 	if (!st && (v = sb_ynode_get(n, "cost_growth_sd")).n)
@@ -276,12 +278,12 @@ static sb_status montecarlo(sb_ynode n, pj_scenario *s, sb_diag *d)
 	return st;
 }
 
-static const char *const top_keys[] = {
-	"projection", "name",	    "description", "source",	     "life_table",
-	"mortality_scale", "population", "cost_growth", "revenue_growth", "interest",
-	"entrants",   "retirement", "revenue",	   "opening_months", "monte_carlo",
-	NULL
-};
+static const char *const top_keys[] = { "projection", "name",           "description",
+					"source",     "life_table",     "mortality_scale",
+					"population", "cost_growth",    "revenue_growth",
+					"interest",   "entrants",       "retirement",
+					"revenue",    "opening_months", "monte_carlo",
+					NULL };
 
 static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
 {
@@ -303,8 +305,9 @@ static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
 	for (const char *c = s->name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
 		      *c == '_'))
-			return sb_ynode_error(d, SB_EPOLICY, v,
-					      "a scenario name is lower-case letters, digits, - and _");
+			return sb_ynode_error(
+				d, SB_EPOLICY, v,
+				"a scenario name is lower-case letters, digits, - and _");
 	if ((v = sb_ynode_get(root, "description")).n &&
 	    (st = text(v, "description", s->description, sizeof s->description, d)))
 		return st;
@@ -332,7 +335,8 @@ static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
 			snprintf(path, sizeof path, "%s", rel);
 		else
 			snprintf(path, sizeof path, "%s%s%s", doc->dir,
-				 *doc->dir && doc->dir[strlen(doc->dir) - 1] != '/' ? "/" : "", rel);
+				 *doc->dir && doc->dir[strlen(doc->dir) - 1] != '/' ? "/" : "",
+				 rel);
 		if ((st = pj_lifetable_load(path, &s->life, d))) {
 			if (st == SB_EIO) {
 				char msg[sizeof d->message];

@@ -2,11 +2,11 @@
  * stream pinned against an independent implementation of splitmix64 and
  * xoshiro256**, the statutory retirement schedule of the 2024 decision at
  * its turning points, and the shipped life table. */
+#include <cmocka.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -76,7 +76,8 @@ static void test_retirement(void **state)
 		{ "women cadres born 1970: none in 2024", &cadre, 1970, 2024, 0.0 },
 		/* women workers born Jan-Apr 1984: 50 and 55-56 months, Aug-Dec
 		 * 2038; from May 1984 in 2039; Nov-Dec 1984 the full 60 months */
-		{ "women workers born 1984: 4 months of births by 2038", &worker, 1984, 2038, 4.0 / 12 },
+		{ "women workers born 1984: 4 months of births by 2038", &worker, 1984, 2038,
+		  4.0 / 12 },
 		{ "women workers born 1984: all by 2039", &worker, 1984, 2039, 1.0 },
 		{ "women workers born 1985: 55, in 2040", &worker, 1985, 2039, 0.0 },
 		{ "women workers born 1974: 50 in 2024", &worker, 1974, 2024, 1.0 },
@@ -140,9 +141,15 @@ static sb_status project_once(sb_diag *d)
 	snprintf(scen, sizeof scen, "%s/s.yaml", fx);
 	snprintf(out, sizeof out, "%s/out", fx);
 	sb_project_config cfg = {
-		.policies_dir = policies, .persons_path = persons, .settlements_path = settlements,
-		.scenario_paths = { scen }, .nscenarios = 1, .out_dir = out, .years = 5,
-		.runs = 20, .seed = 3,
+		.policies_dir = policies,
+		.persons_path = persons,
+		.settlements_path = settlements,
+		.scenario_paths = { scen },
+		.nscenarios = 1,
+		.out_dir = out,
+		.years = 5,
+		.runs = 20,
+		.seed = 3,
 	};
 	sb_project_totals t;
 	return sb_project_run(&cfg, &t, d);
@@ -184,7 +191,8 @@ static void test_project_oom(void **state)
 		long made = sb_alloc_fail_after(-1);
 		if (st != SB_OK) {
 			if (st != SB_ENOMEM)
-				fail_msg("allocation %ld failing gave status %d: %s", n, st, d.message);
+				fail_msg("allocation %ld failing gave status %d: %s", n, st,
+					 d.message);
 			if (!d.message[0])
 				fail_msg("allocation %ld failing gave no message", n);
 		}
@@ -203,10 +211,8 @@ static void test_project_oom(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rng_stream),
-		cmocka_unit_test(test_rng_normal),
-		cmocka_unit_test(test_retirement),
-		cmocka_unit_test(test_lifetable),
+		cmocka_unit_test(test_rng_stream),  cmocka_unit_test(test_rng_normal),
+		cmocka_unit_test(test_retirement),  cmocka_unit_test(test_lifetable),
 		cmocka_unit_test(test_project_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
