@@ -1,12 +1,15 @@
 /* test_project.c: the projection's pieces (src/project): the generator's
  * stream pinned against an independent implementation of splitmix64 and
  * xoshiro256**, the statutory retirement schedule of the 2024 decision at
- * its turning points, and the shipped life table. */
-#include <cmocka.h>
-#include <setjmp.h>
+ * its turning points, the shipped life table, and every allocation of a
+ * run failing in turn. */
+/* clang-format off: cmocka needs these first, in this order */
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
 
 #include <math.h>
 #include <stdio.h>
