@@ -31,6 +31,12 @@ typedef struct run {
 	size_t nfunds, capfunds;
 	person *persons;
 	size_t npersons, cappersons;
+	/* persons by key: open addressing, index + 1 (0 empty), a power of two
+	 * at least twice npersons; a settled claim finds its person in one or
+	 * two probes where a binary search over millions misses the cache at
+	 * every step */
+	uint32_t *slots;
+	size_t nslots;
 	char visits[PJ_VISITS][32];
 	int nvisits;
 	/* the province's profile, pooled: yuan and persons by scheme and band */
@@ -73,12 +79,55 @@ static int cmp_fund(const void *a, const void *b)
 	return c ? c : x->scheme - y->scheme;
 }
 
-static int cmp_person(const void *a, const void *b)
+static size_t person_hash(uint64_t key, int pseudo, size_t mask)
 {
-	const person *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->pseudo - y->pseudo;
+	uint64_t z = key ^ ((uint64_t)pseudo << 63);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (size_t)(z ^ (z >> 31)) & mask;
+}
+
+/* Indexes r->persons; the first row of a person read twice is the one found. */
+static sb_status index_persons(run *r, sb_diag *d)
+{
+	size_t n = 16;
+	while (n < 2 * r->npersons)
+		n *= 2;
+	if (r->npersons > UINT32_MAX - 1)
+		return sb_diag_set(d, SB_ELIMIT, r->cfg->persons_path, 0, 0,
+				   "more than %u persons", UINT32_MAX - 1);
+	r->slots = sb_calloc(n, sizeof *r->slots);
+	if (!r->slots)
+		return oom(d);
+	r->nslots = n;
+	for (size_t i = 0; i < r->npersons; i++) {
+		const person *p = &r->persons[i];
+		size_t h = person_hash(p->key, p->pseudo, n - 1);
+		for (;; h = (h + 1) & (n - 1)) {
+			uint32_t s = r->slots[h];
+			if (!s) {
+				r->slots[h] = (uint32_t)(i + 1);
+				break;
+			}
+			const person *q = &r->persons[s - 1];
+			if (q->key == p->key && q->pseudo == p->pseudo)
+				break;
+		}
+	}
+	return SB_OK;
+}
+
+static const person *find_person(const run *r, uint64_t key, int pseudo)
+{
+	size_t mask = r->nslots - 1;
+	for (size_t h = person_hash(key, pseudo, mask);; h = (h + 1) & mask) {
+		uint32_t s = r->slots[h];
+		if (!s)
+			return NULL;
+		const person *q = &r->persons[s - 1];
+		if (q->key == key && q->pseudo == pseudo)
+			return q;
+	}
 }
 
 /* ---- the base year ---------------------------------------------------- */
@@ -225,7 +274,7 @@ static sb_status read_persons(run *r, int base_year, sb_diag *d)
 	}
 	sb_csv_free(c);
 	if (!st)
-		qsort(r->persons, r->npersons, sizeof *r->persons, cmp_person);
+		st = index_persons(r, d);
 	return st;
 }
 
@@ -317,8 +366,7 @@ static sb_status read_settlements(run *r, int base_year, sb_diag *d)
 		}
 		if (year_of(date) != base_year)
 			continue; /* another year's claim: not the settled year's */
-		const person *p =
-			bsearch(&key, r->persons, r->npersons, sizeof *r->persons, cmp_person);
+		const person *p = find_person(r, key.key, key.pseudo);
 		if (!p) {
 			r->t->settlement_skipped++; /* not among the base year's insured */
 			continue;
@@ -693,6 +741,7 @@ sb_status sb_project_run(const sb_project_config *cfg, sb_project_totals *t, sb_
 	sb_free(r.scen);
 	sb_free(r.funds);
 	sb_free(r.persons);
+	sb_free(r.slots);
 	sb_policyset_free(r.set);
 	return st;
 }
