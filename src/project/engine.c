@@ -95,10 +95,12 @@ static double revenue_per_contributor(const pj_scenario *s, const pj_fund *f, do
 	return 0.0;
 }
 
+/* Year t's insured: people, contributors, retirees, and their spending at
+ * base-year prices by visit type into spend[v * stride]. */
 static void tally(const pj_fund *f, double pop[PJ_CLASSES][2][PJ_AGES], double *people,
-		  double *contributors, double *retirees, double *spend)
+		  double *contributors, double *retirees, double *spend, size_t stride)
 {
-	double n = 0, c = 0, r = 0, sp = 0;
+	double n = 0, c = 0, r = 0, sp[PJ_VISITS] = { 0 };
 	for (int k = 0; k < PJ_CLASSES; k++)
 		for (int x = 0; x < 2; x++)
 			for (int a = 0; a < PJ_AGES; a++) {
@@ -110,12 +112,14 @@ static void tally(const pj_fund *f, double pop[PJ_CLASSES][2][PJ_AGES], double *
 					r += v;
 				else
 					c += v;
-				sp += v * f->spend_band[band_of(a)];
+				for (int k2 = 0; k2 < PJ_VISITS; k2++)
+					sp[k2] += v * f->spend_band[k2][band_of(a)];
 			}
 	*people = n;
 	*contributors = f->scheme == 0 ? c : n;
 	*retirees = r;
-	*spend = sp;
+	for (int k2 = 0; k2 < PJ_VISITS; k2++)
+		spend[(size_t)k2 * stride] = sp[k2];
 }
 
 /* One year on: deaths, ageing, retirements in `year`, entrants. */
@@ -190,7 +194,7 @@ sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int
 {
 	memset(p, 0, sizeof *p);
 	size_t n = (size_t)years + 1;
-	p->population = sb_calloc(5 * n, sizeof(double));
+	p->population = sb_calloc((4 + PJ_VISITS) * n, sizeof(double));
 	p->revenue = sb_calloc(4 * n, sizeof(sb_fen));
 	if (!p->population || !p->revenue) {
 		pj_path_release(p);
@@ -198,8 +202,8 @@ sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int
 	}
 	p->contributors = p->population + n;
 	p->retirees = p->population + 2 * n;
-	p->spend_pop = p->population + 3 * n;
-	p->rev_pop = p->population + 4 * n;
+	p->rev_pop = p->population + 3 * n;
+	p->spend_pop = p->population + 4 * n;
 	p->spending = p->revenue + n;
 	p->interest = p->revenue + 2 * n;
 	p->balance = p->revenue + 3 * n;
@@ -226,7 +230,7 @@ sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int
 		if (t > 0 && !s->constant_population)
 			step(s, f->scheme, base_year + t, pop);
 		tally(f, pop, &p->population[t], &p->contributors[t], &p->retirees[t],
-		      &p->spend_pop[t]);
+		      &p->spend_pop[t], n);
 	}
 	/* The settled year's spending is what the settlements paid; the
 	 * profile reproduces it (spend_band is scaled so), so year 0 uses the
@@ -239,8 +243,10 @@ sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int
 	p->opening = pj_fen(s->opening_months[f->scheme] / 12.0 * (double)f->base_spending / 100.0);
 	p->balance[0] = p->opening;
 	for (int t = 1; t <= years; t++) {
-		double gs = pow(1 + s->cost_growth, t), gr = pow(1 + s->revenue_growth, t);
-		p->spending[t] = pj_fen(p->spend_pop[t] * gs);
+		double gr = pow(1 + s->revenue_growth, t), sp = 0;
+		for (int v = 0; v < PJ_VISITS; v++)
+			sp += p->spend_pop[(size_t)v * n + (size_t)t] * pow(1 + s->visit_growth[v], t);
+		p->spending[t] = pj_fen(sp);
 		p->revenue[t] = pj_fen(p->rev_pop[t] * gr);
 		p->interest[t] = pj_fen((double)p->balance[t - 1] / 100.0 * s->interest);
 		p->balance[t] = p->balance[t - 1] + p->interest[t] + p->revenue[t] - p->spending[t];
@@ -285,7 +291,7 @@ sb_status pj_montecarlo(const pj_scenario *s, pj_path *paths, size_t nfunds, int
 	sb_fen *spd = sb_calloc(nfunds * n * R, sizeof *spd);
 	double *mon = sb_calloc(nfunds * n * R, sizeof *mon);
 	int *ex = sb_calloc(nfunds * R, sizeof *ex);
-	double *growth = sb_calloc(n, sizeof *growth);
+	double *growth = sb_calloc(n * PJ_VISITS, sizeof *growth); /* [visit * n + t] */
 	sb_status st = SB_OK;
 	if (!bal || !spd || !mon || !ex || !growth) {
 		st = sb_diag_set(d, SB_ENOMEM, "", 0, 0, "out of memory");
@@ -310,13 +316,18 @@ sb_status pj_montecarlo(const pj_scenario *s, pj_path *paths, size_t nfunds, int
 		uint64_t k0 = splitmix64(&x);
 		sb_project_rng rng;
 		sb_project_rng_seed(&rng, k0 ^ ((uint64_t)r * 0xd1b54a32d192ed03ULL));
-		/* the province's cost growth, year by year */
-		growth[0] = 1.0;
+		/* the province's cost growth, year by year: one shock a year,
+		 * added to every visit type's growth */
+		for (int v = 0; v < PJ_VISITS; v++)
+			growth[(size_t)v * n] = 1.0;
 		for (size_t t = 1; t < n; t++) {
-			double g = s->cost_growth + s->cost_growth_sd * sb_project_rng_normal(&rng);
-			if (g < -0.9)
-				g = -0.9;
-			growth[t] = growth[t - 1] * (1 + g);
+			double z = s->cost_growth_sd * sb_project_rng_normal(&rng);
+			for (int v = 0; v < PJ_VISITS; v++) {
+				double g = s->visit_growth[v] + z;
+				if (g < -0.9)
+					g = -0.9;
+				growth[(size_t)v * n + t] = growth[(size_t)v * n + t - 1] * (1 + g);
+			}
 		}
 		double us = s->utilisation_sd;
 		for (size_t f = 0; f < nfunds; f++) {
@@ -330,7 +341,11 @@ sb_status pj_montecarlo(const pj_scenario *s, pj_path *paths, size_t nfunds, int
 				double u = us > 0 ? exp(us * sb_project_rng_normal(&rng) -
 							us * us / 2) :
 						    1.0;
-				sb_fen sp = pj_fen(p->spend_pop[t] * growth[t] * u);
+				double raw = 0;
+				for (int v = 0; v < PJ_VISITS; v++)
+					raw += p->spend_pop[(size_t)v * n + t] *
+					       growth[(size_t)v * n + t];
+				sb_fen sp = pj_fen(raw * u);
 				sb_fen in = pj_fen((double)b / 100.0 * s->interest);
 				b += in + p->revenue[t] - sp;
 				bal[at + t] = b;

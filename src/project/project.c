@@ -37,10 +37,10 @@ typedef struct run {
 	 * every step */
 	uint32_t *slots;
 	size_t nslots;
-	char visits[PJ_VISITS][32];
-	int nvisits;
-	/* the province's profile, pooled: yuan and persons by scheme and band */
-	double spend[PJ_SCHEMES][PJ_BANDS], people[PJ_SCHEMES][PJ_BANDS];
+	/* the province's profile, pooled: fen by scheme, visit type and band;
+	 * persons by scheme and band */
+	sb_fen spend[PJ_SCHEMES][PJ_VISITS][PJ_BANDS];
+	double people[PJ_SCHEMES][PJ_BANDS];
 	pj_scenario *scen;
 	pj_path *paths; /* [scenario][fund] */
 } run;
@@ -303,16 +303,15 @@ static sb_status insurance_layers(const sb_policyset *set, bool **out, sb_diag *
 	return SB_OK;
 }
 
-static int visit_of(run *r, sb_csv_field v)
+/* The visit type as the data format names it (or its NHSA med_type code);
+ * -1 for anything else. */
+static int visit_of(sb_csv_field v)
 {
-	for (int i = 0; i < r->nvisits; i++)
-		if (strlen(r->visits[i]) == v.n && !memcmp(r->visits[i], v.p, v.n))
+	for (int i = 0; i < PJ_VISITS; i++)
+		if ((strlen(sb_visit_names[i]) == v.n && !memcmp(sb_visit_names[i], v.p, v.n)) ||
+		    (strlen(sb_visit_codes[i]) == v.n && !memcmp(sb_visit_codes[i], v.p, v.n)))
 			return i;
-	if (r->nvisits == PJ_VISITS || v.n >= sizeof r->visits[0])
-		return PJ_VISITS - 1;
-	memcpy(r->visits[r->nvisits], v.p, v.n);
-	r->visits[r->nvisits][v.n] = '\0';
-	return r->nvisits++;
+	return -1;
 }
 
 static sb_status read_settlements(run *r, int base_year, sb_diag *d)
@@ -371,8 +370,12 @@ static sb_status read_settlements(run *r, int base_year, sb_diag *d)
 			r->t->settlement_skipped++; /* not among the base year's insured */
 			continue;
 		}
+		int v = visit_of(sb_csv_get(c, (size_t)col[SB_SCOL_VISIT]));
+		if (v < 0) {
+			r->t->settlement_skipped++; /* not a visit type of the format */
+			continue;
+		}
 		pj_fund *f = &r->funds[p->fund];
-		int v = visit_of(r, sb_csv_get(c, (size_t)col[SB_SCOL_VISIT]));
 		sb_fen paid = 0;
 		for (size_t i = 0; i < ncols; i++) {
 			if (sym[i] < 0)
@@ -385,7 +388,7 @@ static sb_status read_settlements(run *r, int base_year, sb_diag *d)
 		f->base_spending += paid;
 		f->by_visit[v] += paid;
 		f->claims++;
-		r->spend[f->scheme][p->band] += (double)paid / 100.0;
+		r->spend[f->scheme][v][p->band] += paid;
 		r->t->settlement_used++;
 	}
 	sb_free(sym);
@@ -394,30 +397,34 @@ static sb_status read_settlements(run *r, int base_year, sb_diag *d)
 	return st;
 }
 
-/* Each fund's spending per person by band: the province's profile of its
- * scheme, scaled so that the fund's base-year population spends exactly
- * what its settlements paid. */
+/* Each fund's spending per person by visit type and band: the province's
+ * profile of its scheme, scaled for each visit type so that the fund's
+ * base-year population spends exactly what its settlements paid for it. */
 static void profiles(run *r)
 {
 	for (size_t i = 0; i < r->nfunds; i++) {
 		pj_fund *f = &r->funds[i];
-		double prof[PJ_BANDS], predicted = 0, people = 0;
-		for (int b = 0; b < PJ_BANDS; b++)
-			prof[b] = r->people[f->scheme][b] > 0 ?
-					  r->spend[f->scheme][b] / r->people[f->scheme][b] :
-					  0;
+		double band_pop[PJ_BANDS] = { 0 }, people = 0;
 		for (int k = 0; k < PJ_CLASSES; k++)
 			for (int x = 0; x < 2; x++)
 				for (int a = 0; a < PJ_AGES; a++) {
-					int b = a / 5 < PJ_BANDS ? a / 5 : PJ_BANDS - 1;
-					predicted += f->pop0[k][x][a] * prof[b];
+					band_pop[a / 5 < PJ_BANDS ? a / 5 : PJ_BANDS - 1] +=
+						f->pop0[k][x][a];
 					people += f->pop0[k][x][a];
 				}
-		double want = (double)f->base_spending / 100.0;
-		for (int b = 0; b < PJ_BANDS; b++)
-			f->spend_band[b] = predicted > 0 ? prof[b] * want / predicted :
-					   people > 0    ? want / people :
-							   0;
+		for (int v = 0; v < PJ_VISITS; v++) {
+			double prof[PJ_BANDS], predicted = 0;
+			for (int b = 0; b < PJ_BANDS; b++) {
+				double n = r->people[f->scheme][b];
+				prof[b] = n > 0 ? (double)r->spend[f->scheme][v][b] / 100.0 / n : 0;
+				predicted += band_pop[b] * prof[b];
+			}
+			double want = (double)f->by_visit[v] / 100.0;
+			for (int b = 0; b < PJ_BANDS; b++)
+				f->spend_band[v][b] = predicted > 0 ? prof[b] * want / predicted :
+						      people > 0    ? want / people :
+								      0;
+		}
 	}
 }
 
@@ -501,9 +508,9 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 	      "the fen once per year, fund and run; balances are their integer sums\",\n",
 	      o);
 	fputs(" \"percentiles\": [5, 25, 50, 75, 95],\n \"visits\": [", o);
-	for (int v = 0; v < r->nvisits; v++) {
+	for (int v = 0; v < PJ_VISITS; v++) {
 		fputs(v ? ", " : "", o);
-		sb_json_str(o, r->visits[v]);
+		sb_json_str(o, sb_visit_names[v]);
 	}
 	fputs("],\n \"scenarios\": [", o);
 	for (int s = 0; s < cfg->nscenarios; s++) {
@@ -520,7 +527,8 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 			"\"interest\": %.4f, \"population\": \"%s\", \"mortality_scale\": %.4f, "
 			"\"cost_growth_sd\": %.4f, \"utilisation_sd\": %.4f, \"revenue\": \"%s\", "
 			"\"retirement\": {\"men\": [%d, %d], \"women_cadre\": [%d, %d], "
-			"\"women_worker\": [%d, %d], \"women_cadre_share\": %.4f}},\n   \"funds\": [",
+			"\"women_worker\": [%d, %d], \"women_cadre_share\": %.4f}, "
+			"\"cost_growth_by_visit\": {",
 			sc->cost_growth, sc->revenue_growth, sc->interest,
 			sc->constant_population ? "constant" : "cohort", sc->mortality_scale,
 			sc->cost_growth_sd, sc->utilisation_sd,
@@ -533,6 +541,10 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 			sc->retire.women_worker.age,
 			sc->retire.women_worker.age * 12 + sc->retire.women_worker.max,
 			sc->retire.women_cadre_share);
+		for (int v = 0; v < PJ_VISITS; v++)
+			fprintf(o, "%s\"%s\": %.4f", v ? ", " : "", sb_visit_names[v],
+				sc->visit_growth[v]);
+		fputs("}},\n   \"funds\": [", o);
 		for (size_t i = 0; i < r->nfunds; i++) {
 			const pj_fund *f = &r->funds[i];
 			const pj_path *p = &r->paths[(size_t)s * r->nfunds + i];
@@ -543,17 +555,19 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 				f->claims);
 			put_fen(o, f->base_spending);
 			fputs("\", \"base_by_visit\": {", o);
-			for (int v = 0; v < r->nvisits; v++) {
-				fputs(v ? ", " : "", o);
-				sb_json_str(o, r->visits[v]);
-				fputs(": \"", o);
+			for (int v = 0; v < PJ_VISITS; v++) {
+				fprintf(o, "%s\"%s\": \"", v ? ", " : "", sb_visit_names[v]);
 				put_fen(o, f->by_visit[v]);
 				fputc('"', o);
 			}
-			fputs("}, \"spending_per_person_by_band\": [", o);
-			for (int b = 0; b < PJ_BANDS; b++)
-				fprintf(o, "%s%.2f", b ? ", " : "", f->spend_band[b]);
-			fputs("], \"policy_revenue\": \"", o);
+			fputs("}, \"spending_per_person_by_band\": {", o);
+			for (int v = 0; v < PJ_VISITS; v++) {
+				fprintf(o, "%s\"%s\": [", v ? ", " : "", sb_visit_names[v]);
+				for (int b = 0; b < PJ_BANDS; b++)
+					fprintf(o, "%s%.2f", b ? ", " : "", f->spend_band[v][b]);
+				fputc(']', o);
+			}
+			fputs("}, \"policy_revenue\": \"", o);
 			put_fen(o, f->policy_revenue);
 			fprintf(o,
 				"\", \"policy_unpriced\": %ld, \"revenue_per_contributor\": %.2f, "

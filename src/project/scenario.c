@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/policy_int.h"
 #include "policy/ydoc.h"
 #include "project/project_int.h"
 
@@ -278,11 +279,30 @@ static sb_status montecarlo(sb_ynode n, pj_scenario *s, sb_diag *d)
 	return st;
 }
 
+/* cost_growth_by_visit: {inpatient: "7%", pharmacy: "4%"}: the visit
+ * types of the data format; the others grow at cost_growth. */
+static sb_status visit_growth(sb_ynode n, pj_scenario *s, sb_diag *d)
+{
+	if (!sb_ynode_is_map(n))
+		return sb_ynode_error(d, SB_EPOLICY, n,
+				      "cost_growth_by_visit must be a mapping of visit types "
+				      "(inpatient, chronic_outpatient, outpatient, pharmacy) to rates");
+	sb_status st = sb_ynode_check_keys(n, "cost_growth_by_visit", sb_visit_names, d);
+	for (int v = 0; !st && v < PJ_VISITS; v++) {
+		sb_ynode x = sb_ynode_get(n, sb_visit_names[v]);
+		if (!x.n)
+			continue;
+		st = num(x, sb_visit_names[v], -0.5, 1, &s->visit_growth[v], d);
+		s->visit_growth_given[v] = true;
+	}
+	return st;
+}
+
 static const char *const top_keys[] = { "projection", "name",           "description",
 					"source",     "life_table",     "mortality_scale",
 					"population", "cost_growth",    "revenue_growth",
 					"interest",   "entrants",       "retirement",
-					"revenue",    "opening_months", "monte_carlo",
+					"revenue",    "opening_months", "monte_carlo", "cost_growth_by_visit",
 					NULL };
 
 static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
@@ -374,6 +394,11 @@ static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
 		return st;
 	if ((v = sb_ynode_get(root, "monte_carlo")).n && (st = montecarlo(v, s, d)))
 		return st;
+	if ((v = sb_ynode_get(root, "cost_growth_by_visit")).n && (st = visit_growth(v, s, d)))
+		return st;
+	for (int k = 0; k < PJ_VISITS; k++)
+		if (!s->visit_growth_given[k])
+			s->visit_growth[k] = s->cost_growth;
 	return SB_OK;
 }
 

@@ -17,6 +17,9 @@ interest, one with 2%.
   without interest B_T = B_0 + C r ((1+gr)^(T+1) - (1+gr)) / gr
                             - S_0 ((1+gs)^(T+1) - (1+gs)) / gs
   to within T fen (each year's R and S is rounded by at most half a fen);
+  with spending by visit type growing at its own rate (constant-visit:
+  inpatient 10%, the others 12%), S_t = round(sum_v S_0v (1+g_v)^t) and the
+  formula summed over the visit types;
   with interest i, B_T = B_0 (1+i)^T + sum (R_t - S_t)(1+i)^(T-t) to within
   1.5 fen x sum (1+i)^k (R, S and the interest each rounded once a year),
   and the path itself B_t = B_(t-1) + round(B_(t-1) i) + R_t - S_t exactly;
@@ -80,6 +83,9 @@ def fixture(d):
         f.write(SCEN.format(name="constant-interest", interest="2%", revenue=pp))
     with open(f"{d}/constant-policy.yaml", "w") as f:
         f.write(SCEN.format(name="constant-policy", interest="0%", revenue="{kind: policy}"))
+    with open(f"{d}/constant-visit.yaml", "w") as f:
+        f.write(SCEN.format(name="constant-visit", interest="0%", revenue=pp) +
+                'cost_growth_by_visit: {inpatient: "10%"}\n')
 
 
 def fen(s):
@@ -89,6 +95,11 @@ def fen(s):
 def rnd(x):  # yuan -> fen, half away from zero
     q = (x * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return int(q)
+
+
+def growth(name, visit):
+    """The scenario's cost growth for a visit type."""
+    return Decimal("0.10") if name == "constant-visit" and visit == "inpatient" else Decimal("0.12")
 
 
 def check(jpath, cpath):
@@ -103,7 +114,11 @@ def check(jpath, cpath):
             if r["percentile"] == "deterministic":
                 rows[(r["scenario"], r["scheme"], int(r["year"]))] = r
     names = [s["name"] for s in j["scenarios"]]
-    assert names == ["constant", "constant-interest", "constant-policy"], names
+    assert names == ["constant", "constant-interest", "constant-policy", "constant-visit"], names
+    # spending by visit type in the base year: the resident's inpatient 1000.00,
+    # outpatient 2345.67 + 100.00; the employee's inpatient 3000.05
+    by_visit = {"employee": {"inpatient": Decimal("3000.05")},
+                "resident": {"inpatient": Decimal("1000.00"), "outpatient": Decimal("2445.67")}}
     # The demo policy's funding for 2024 (policies/demo/990000.yaml, through
     # sb_funding_contrib): a resident pays 400 + a fiscal subsidy of 670;
     # an active employee without a wage base has base_default 7200 a month,
@@ -115,7 +130,13 @@ def check(jpath, cpath):
         assert len(s["funds"]) == 2
         for f in s["funds"]:
             s0, c, r = base[f["scheme"]]
-            if s["name"] == "constant-policy":
+            if s["name"] == "constant-visit":
+                assert s["parameters"]["cost_growth_by_visit"]["inpatient"] == 0.1
+                assert s["parameters"]["cost_growth_by_visit"]["pharmacy"] == 0.12
+                by = f["base_by_visit"]
+                for k in ("inpatient", "chronic_outpatient", "outpatient", "pharmacy"):
+                    assert fen(by[k]) == int(by_visit[f["scheme"]].get(k, 0) * 100), (f["scheme"], k, by[k])
+            elif s["name"] == "constant-policy":
                 r = policy[f["scheme"]]
                 assert fen(f["policy_revenue"]) == int(c * r * 100), (f["scheme"], f["policy_revenue"])
             assert abs(Decimal(str(f["revenue_per_contributor"])) - r) < Decimal("0.005"), (f["scheme"], f["revenue_per_contributor"])
@@ -127,7 +148,7 @@ def check(jpath, cpath):
             b, first_def, exhaust = b0, None, None
             exact = Decimal(b0)
             for t in range(1, 31):
-                st = rnd(s0 * (1 + gs) ** t)
+                st = rnd(sum(v * (1 + growth(s["name"], k)) ** t for k, v in by_visit[f["scheme"]].items()))
                 rt = rnd(c * r * (1 + gr) ** t)
                 it = rnd(Decimal(b) / 100 * i)
                 assert fen(y[t]["spending"]) == st, (s["name"], f["scheme"], t, y[t]["spending"], st)
@@ -145,8 +166,10 @@ def check(jpath, cpath):
                 assert fen(row["balance"]) == b and fen(row["spending"]) == st and fen(row["revenue"]) == rt
             T = 30
             if i == 0:
-                closed = (Decimal(b0) + 100 * c * r * ((1 + gr) ** (T + 1) - (1 + gr)) / gr
-                          - 100 * s0 * ((1 + gs) ** (T + 1) - (1 + gs)) / gs)
+                closed = Decimal(b0) + 100 * c * r * ((1 + gr) ** (T + 1) - (1 + gr)) / gr
+                for k, v in by_visit[f["scheme"]].items():
+                    g = growth(s["name"], k)
+                    closed -= 100 * v * ((1 + g) ** (T + 1) - (1 + g)) / g
                 tol = Decimal(T)
             else:
                 closed = Decimal(b0) * (1 + i) ** T + sum(
@@ -156,10 +179,18 @@ def check(jpath, cpath):
             assert abs(Decimal(b) - closed) <= tol, (s["name"], f["scheme"], b, closed, tol)
             assert f["first_deficit_year"] == first_def, (f["scheme"], f["first_deficit_year"], first_def)
             assert f["exhaustion_year"] == exhaust, (f["scheme"], f["exhaustion_year"], exhaust)
-            if s["name"] == "constant-policy":
+            if s["name"] == "constant-visit":
+                assert s["parameters"]["cost_growth_by_visit"]["inpatient"] == 0.1
+                assert s["parameters"]["cost_growth_by_visit"]["pharmacy"] == 0.12
+                by = f["base_by_visit"]
+                for k in ("inpatient", "chronic_outpatient", "outpatient", "pharmacy"):
+                    assert fen(by[k]) == int(by_visit[f["scheme"]].get(k, 0) * 100), (f["scheme"], k, by[k])
+            elif s["name"] == "constant-policy":
                 # 13824 x 1.085^t < 3000.05 x 1.12^t first at t = 49: none within 30;
                 # 3210 x 1.085^t < 3445.67 x 1.12^t from t = 1
                 assert first_def == (None if f["scheme"] == "employee" else 2025), first_def
+            elif s["name"] == "constant-visit":
+                pass  # first deficit checked against the path above
             elif f["scheme"] == "employee":
                 # 3600 x 1.085^t < 3000.05 x 1.12^t first at t = 6
                 assert first_def == 2030, first_def
