@@ -781,6 +781,20 @@
       '基年 base year ' + p.base_year + ' · ' + p.years + ' 年 years · ' +
       (p.runs ? p.runs + ' 次蒙特卡洛 Monte Carlo runs (seed ' + p.seed + ')' : '无蒙特卡洛 no Monte Carlo') +
       ' · ' + p.rounding);
+    var VISIT = {inpatient: '住院 inpatient', chronic_outpatient: '门诊慢特病 chronic',
+                 outpatient: '门诊 outpatient', pharmacy: '药店 pharmacy'};
+    if (p.scenarios.length) {
+      sec.appendChild(el('h3', null, '基年 Base year ' + p.base_year + ': 参保人与基金支出 insured and fund spending by visit type'));
+      table(sec, 'project-base', ['统筹区 region', '险种 scheme', '参保人 insured', '结算 claims']
+        .concat(p.visits.map(function (v) { return VISIT[v] || v; }), ['合计 total']),
+        p.scenarios[0].funds.map(function (f, j) {
+          var b = 'projection.scenarios.0.funds.' + j;
+          return [f.region, SCHEME[f.scheme] || f.scheme, num(ref, b + '.persons', 'count'),
+                  num(ref, b + '.claims', 'count')].concat(p.visits.map(function (v) {
+                    return num(ref, b + '.base_by_visit.' + v, 'money');
+                  }), [num(ref, b + '.base_spending', 'money')]);
+        }));
+    }
     var last = p.years;
     var marks = [];
     for (var t = 5; t <= last; t += 5)
