@@ -129,6 +129,22 @@ name: bad
 life_table: gap.csv
 revenue: {kind: ratio, employee: 1, resident: 1}
 EOF
+# revenue: policy over a region whose policy has no funding rules is refused,
+# not taken as no revenue.
+cp -r "$policies" "$tmp/nofunding"
+python3 - "$tmp/nofunding/990000.yaml" <<'EOF'
+import sys
+s = open(sys.argv[1], encoding="utf-8").read()
+i, j = s.index("\nfunding:"), s.index("\nversions:")
+open(sys.argv[1], "w", encoding="utf-8").write(s[:i] + s[j:])
+EOF
+if "$sanbao" project --policies "$tmp/nofunding" --persons "$tmp/fx/persons.csv" \
+	--settlements "$tmp/fx/settlements.csv" --scenario "$tmp/fx/constant-policy.yaml" \
+	--out "$tmp/cf" 2>"$tmp/nofunding.err" >/dev/null; then
+	fail "revenue: policy ran without funding rules"
+fi
+grep -qF "revenue: policy, but 3 employee persons of region 990100 have no contribution under its funding rules for 2024 (the policy has no funding rules for the base year)" \
+	"$tmp/nofunding.err" || fail "no funding rules: $(cat "$tmp/nofunding.err")"
 # The closed-form run's outputs are still there, unchanged.
 python3 "$here/closed_form.py" check "$tmp/cf/projection.json" "$tmp/cf/projection.csv" ||
 	fail "a refused run changed the previous outputs"
