@@ -135,7 +135,7 @@ awk -v c="$(median compare)" -v s="$(median settle2)" 'BEGIN {
 # years, 1,000 Monte Carlo runs (goal: under 5 s, reading included).
 measure project "$SANBAO" project --policies "$DATA/policies" --persons "$DATA/persons.csv" \
 	--settlements "$TMP/out-sanbao/settlements.csv" --scenario "$ROOT/scenarios/projection/baseline.yaml" \
-	--years 30 --runs 1000 --seed 1 --out "$TMP/out-project"
+	--years 30 --runs 1000 --seed 1 --threads "$((CORES > 8 ? 8 : CORES))" --out "$TMP/out-project"
 awk -v t="$(cut -d' ' -f1 "$TMP/time.project")" \
 	-v mc="$(sed -n 's/.*Monte Carlo runs (\([0-9.]*\) s).*/\1/p' "$TMP/log.project")" \
 	-v rd="$(sed -n 's/.*inputs read in \([0-9.]*\) s.*/\1/p' "$TMP/log.project")" \

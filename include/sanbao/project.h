@@ -28,6 +28,7 @@
 #define SB_PROJECT_MAX_SCENARIOS 8
 #define SB_PROJECT_MAX_YEARS 100
 #define SB_PROJECT_MAX_RUNS 100000
+#define SB_PROJECT_MAX_THREADS 8
 
 typedef struct sb_project_config {
 	const char *policies_dir;     /* required: layers' fund codes (and contributions) */
@@ -41,6 +42,7 @@ typedef struct sb_project_config {
 	int years;           /* 0: 30 */
 	int runs;            /* 0: no Monte Carlo */
 	uint64_t seed;
+	int threads;                  /* settlements.csv read by this many threads (0, 1: one) */
 } sb_project_config;
 
 typedef struct sb_project_totals {

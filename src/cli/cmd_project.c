@@ -11,13 +11,14 @@
 static const char usage_text[] =
 	"usage: sanbao project --policies DIR --persons F --settlements F --scenario F.yaml\n"
 	"                      [--scenario F.yaml ...] --out DIR [--years N] [--base-year Y]\n"
-	"                      [--runs N --seed S] [--policy-root DIR]\n"
+	"                      [--runs N --seed S] [--threads N] [--policy-root DIR]\n"
 	"Projects each pooling region's funds (employee and resident) year by year from\n"
 	"the settled base year (by default the latest year of settlements.csv): the\n"
 	"insured of persons.csv carried forward by age and sex (the scenario's life\n"
 	"table, entrants, retirement at the statutory age with the 2025 raise), spending\n"
-	"per person by scheme and age band from the insurance funds' payments in\n"
-	"settlements.csv, cost and revenue growth from the scenario. Writes into --out:\n"
+	"per person by scheme, visit type and age band from the insurance funds'\n"
+	"payments in settlements.csv, cost and revenue growth from the scenario. Writes\n"
+	"into --out:\n"
 	"  projection.csv   scenario, region, scheme, year, percentile (deterministic, or\n"
 	"                   p5..p95 of the Monte Carlo): population, revenue, spending,\n"
 	"                   interest, balance, months of payment, share exhausted\n"
@@ -25,6 +26,7 @@ static const char usage_text[] =
 	"  --years N        the horizon, default 30 (at most 100)\n"
 	"  --runs N         Monte Carlo runs over cost growth and utilisation (0: none)\n"
 	"  --seed S         the Monte Carlo's seed (xoshiro256**): same seed, same bytes\n"
+	"  --threads N      read settlements.csv with N threads (default 1; same bytes)\n"
 	"Scenario files: scenarios/projection/README.md.\n";
 
 static int number(const char *v, long long lo, long long hi, long long *out)
@@ -52,12 +54,15 @@ int sb_cmd_project(int argc, char **argv)
 			return 0;
 		}
 		if (v && (!strcmp(a, "--years") || !strcmp(a, "--runs") ||
-			  !strcmp(a, "--base-year") || !strcmp(a, "--seed"))) {
-			long long hi = !strcmp(a, "--years") ? SB_PROJECT_MAX_YEARS :
+			  !strcmp(a, "--base-year") || !strcmp(a, "--seed") ||
+			  !strcmp(a, "--threads"))) {
+			long long hi = !strcmp(a, "--threads") ? SB_PROJECT_MAX_THREADS :
+				       !strcmp(a, "--years") ? SB_PROJECT_MAX_YEARS :
 				       !strcmp(a, "--runs")  ? SB_PROJECT_MAX_RUNS :
 				       !strcmp(a, "--seed")  ? 9223372036854775807LL :
 							       2200;
-			long long lo = !strcmp(a, "--base-year") ? 1990 : !strcmp(a, "--years");
+			long long lo = !strcmp(a, "--base-year") ? 1990 :
+				       !strcmp(a, "--years") || !strcmp(a, "--threads");
 			if (number(v, lo, hi, &n)) {
 				fprintf(stderr,
 					"sanbao project: %s must be a whole number from %lld to %lld\n",
@@ -70,6 +75,8 @@ int sb_cmd_project(int argc, char **argv)
 				cfg.runs = (int)n;
 			else if (!strcmp(a, "--seed"))
 				cfg.seed = (uint64_t)n;
+			else if (!strcmp(a, "--threads"))
+				cfg.threads = (int)n;
 			else
 				cfg.base_year = (int)n;
 			i++;

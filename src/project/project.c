@@ -3,10 +3,15 @@
  * funds paid for them (settlements.csv), builds one fund per region and
  * scheme, runs every scenario (engine.c) and writes projection.csv and
  * projection.json through the run's output folder (io/outfile.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/arena.h"
 #include "io/outfile.h"
@@ -137,41 +142,6 @@ static int year_of(sb_date date)
 	int y, m, dd;
 	sb_date_ymd(date, &y, &m, &dd);
 	return y;
-}
-
-/* The settlements' latest claim year, when --base-year is not given. */
-static sb_status latest_year(const char *path, int *year, sb_diag *d)
-{
-	sb_csv *c;
-	sb_status st = sb_csv_open(path, &c, d);
-	if (st)
-		return st;
-	int col[SB_SCOL_N];
-	st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, false, col, d);
-	if (!st && col[SB_SCOL_DATE] < 0)
-		st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[SB_SCOL_DATE], d);
-	*year = 0;
-	while (!st) {
-		sb_diag bad;
-		int k = sb_csv_next(c, &bad);
-		if (k == 0)
-			break;
-		if (k == -2) {
-			*d = bad;
-			st = bad.code ? bad.code : SB_EIO;
-			break;
-		}
-		sb_date date;
-		sb_csv_field f = sb_csv_get(c, (size_t)col[SB_SCOL_DATE]);
-		if (k == 1 && !sb_date_parse(f.p, f.n, 1, &date, NULL) && year_of(date) > *year)
-			*year = year_of(date);
-	}
-	sb_csv_free(c);
-	if (!st && !*year)
-		st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
-				 "no settled claim with a date: the base year cannot be told "
-				 "(give --base-year)");
-	return st;
 }
 
 /* What the person brings to the pooled fund in the base year under the
@@ -314,14 +284,135 @@ static int visit_of(sb_csv_field v)
 	return -1;
 }
 
-static sb_status read_settlements(run *r, int base_year, sb_diag *d)
+/* ---- settlements.csv, read in byte ranges by --threads threads ------------ */
+
+#define SCAN_THREADS SB_PROJECT_MAX_THREADS
+#define SCAN_MIN_BYTES (1 << 20) /* a smaller file is read by one thread */
+
+/* One range of settlements.csv and what it found: with base_year 0 only
+ * the latest claim year; otherwise what the insurance funds paid in the
+ * base year, by fund and visit type, and by the province's scheme, visit
+ * type and band. Integer sums, so the ranges add up to the same fen in any
+ * order. */
+typedef struct scan {
+	const run *r;
+	int base_year;
+	const int *col, *sym;
+	size_t ncols;
+	int64_t start, end;
+	int latest;
+	long rows, used, skipped;
+	sb_fen *paid;  /* [fund * PJ_VISITS + visit] */
+	long *claims;  /* [fund] */
+	sb_fen spend[PJ_SCHEMES][PJ_VISITS][PJ_BANDS];
+	sb_status st;
+	sb_diag d;
+} scan;
+
+static void scan_row(scan *w, const sb_csv *c, int k)
 {
+	const run *r = w->r;
+	const int *col = w->col;
+	sb_date date;
+	sb_csv_field fd = sb_csv_get(c, (size_t)col[SB_SCOL_DATE]);
+	w->rows++;
+	if (k != 1 || sb_date_parse(fd.p, fd.n, 1, &date, NULL)) {
+		w->skipped++;
+		return;
+	}
+	int year = year_of(date);
+	if (!w->base_year) {
+		if (year > w->latest)
+			w->latest = year;
+		return;
+	}
+	if (year != w->base_year)
+		return; /* another year's claim: not the settled year's */
+	sb_csv_field fp = sb_csv_get(c, (size_t)col[SB_SCOL_PERSON]);
+	uint64_t key;
+	int pseudo;
+	const person *p = NULL;
+	if (!sb_person_key(fp.p, fp.n, &key, &pseudo, NULL, NULL))
+		p = find_person(r, key, pseudo);
+	int v = visit_of(sb_csv_get(c, (size_t)col[SB_SCOL_VISIT]));
+	if (!p || v < 0) {
+		/* not among the base year's insured, or not a visit type of the format */
+		w->skipped++;
+		return;
+	}
+	sb_fen paid = 0;
+	for (size_t i = 0; i < w->ncols; i++) {
+		if (w->sym[i] < 0)
+			continue;
+		sb_csv_field a = sb_csv_get(c, i);
+		sb_fen x;
+		if (a.n && !sb_money_parse(a.p, a.n, &x, NULL))
+			paid += x;
+	}
+	w->paid[(size_t)p->fund * PJ_VISITS + (size_t)v] += paid;
+	w->claims[p->fund]++;
+	w->spend[r->funds[p->fund].scheme][v][p->band] += paid;
+	w->used++;
+}
+
+static void *scan_range(void *arg)
+{
+	scan *w = arg;
+	sb_csv *c;
+	sb_diag_clear(&w->d);
+	w->paid = sb_calloc(w->r->nfunds * PJ_VISITS + 1, sizeof *w->paid);
+	w->claims = sb_calloc(w->r->nfunds + 1, sizeof *w->claims);
+	if (!w->paid || !w->claims) {
+		w->st = oom(&w->d);
+		return NULL;
+	}
+	if ((w->st = sb_csv_open_range(w->r->cfg->settlements_path, w->ncols, w->start, w->end, &c,
+				       &w->d)))
+		return NULL;
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k == -2) {
+			w->d = bad;
+			w->st = bad.code ? bad.code : SB_EIO;
+			break;
+		}
+		scan_row(w, c, k);
+	}
+	sb_csv_free(c);
+	return NULL;
+}
+
+/* The first byte of the line after pos (size when none). */
+static int64_t line_after(int fd, int64_t pos, int64_t size)
+{
+	char buf[4096];
+	while (pos < size) {
+		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
+		if (n <= 0)
+			return size;
+		const char *nl = memchr(buf, '\n', (size_t)n);
+		if (nl)
+			return pos + (nl - buf) + 1;
+		pos += n;
+	}
+	return size;
+}
+
+/* Reads settlements.csv: with base_year 0, *latest gets the latest claim
+ * year; otherwise the base year's insurance-fund payments go into the funds
+ * and the province's profile. */
+static sb_status scan_settlements(run *r, int base_year, int *latest, sb_diag *d)
+{
+	const char *path = r->cfg->settlements_path;
 	bool *ins = NULL;
 	sb_status st = insurance_layers(r->set, &ins, d);
 	if (st)
 		return st;
 	sb_csv *c;
-	if ((st = sb_csv_open(r->cfg->settlements_path, &c, d))) {
+	if ((st = sb_csv_open(path, &c, d))) {
 		sb_free(ins);
 		return st;
 	}
@@ -343,57 +434,73 @@ static sb_status read_settlements(run *r, int base_year, sb_diag *d)
 		if (sym[i] >= nsym || (sym[i] >= 0 && !ins[sym[i]]))
 			sym[i] = -1;
 	}
-	while (!st) {
-		sb_diag bad;
-		int k = sb_csv_next(c, &bad);
-		if (k == 0)
-			break;
-		if (k == -2) {
-			*d = bad;
-			st = bad.code ? bad.code : SB_EIO;
-			break;
+	sb_csv_free(c);
+	sb_free(ins);
+	/* the body's byte ranges, cut at line starts */
+	int fd = st ? -1 : open(path, O_RDONLY);
+	struct stat sb;
+	if (!st && (fd < 0 || fstat(fd, &sb)))
+		st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+	int64_t size = st ? 0 : (int64_t)sb.st_size, body = st ? 0 : line_after(fd, 0, size);
+	int n = r->cfg->threads > 1 && size - body >= SCAN_MIN_BYTES ? r->cfg->threads : 1;
+	scan w[SCAN_THREADS];
+	memset(w, 0, sizeof w);
+	int64_t pos = body;
+	for (int k = 0; !st && k < n; k++) {
+		w[k] = (scan){ .r = r, .base_year = base_year, .col = col, .sym = sym,
+			       .ncols = ncols, .start = pos };
+		pos = k + 1 == n ? size : line_after(fd, body + (size - body) / n * (k + 1), size);
+		w[k].end = pos < w[k].start ? w[k].start : pos;
+		pos = w[k].end;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!st) {
+		/* a thread that cannot be started is a range read here */
+		pthread_t tid[SCAN_THREADS];
+		bool started[SCAN_THREADS] = { false };
+		for (int k = 1; k < n; k++)
+			started[k] = !pthread_create(&tid[k], NULL, scan_range, &w[k]);
+		scan_range(&w[0]);
+		for (int k = 1; k < n; k++) {
+			if (started[k])
+				pthread_join(tid[k], NULL);
+			else
+				scan_range(&w[k]);
 		}
-		r->t->settlement_rows++;
-		sb_date date;
-		sb_csv_field fp = sb_csv_get(c, (size_t)col[SB_SCOL_PERSON]),
-			     fd = sb_csv_get(c, (size_t)col[SB_SCOL_DATE]);
-		person key = { 0 };
-		if (k != 1 || sb_date_parse(fd.p, fd.n, 1, &date, NULL) ||
-		    sb_person_key(fp.p, fp.n, &key.key, &key.pseudo, NULL, NULL)) {
-			r->t->settlement_skipped++;
-			continue;
+	}
+	for (int k = 0; k < n; k++) {
+		if (!st && w[k].st) {
+			st = w[k].st;
+			*d = w[k].d;
 		}
-		if (year_of(date) != base_year)
-			continue; /* another year's claim: not the settled year's */
-		const person *p = find_person(r, key.key, key.pseudo);
-		if (!p) {
-			r->t->settlement_skipped++; /* not among the base year's insured */
-			continue;
+		if (!st) {
+			r->t->settlement_rows += w[k].rows;
+			r->t->settlement_used += w[k].used;
+			r->t->settlement_skipped += w[k].skipped;
+			if (w[k].latest > *latest)
+				*latest = w[k].latest;
+			for (size_t f = 0; base_year && f < r->nfunds; f++) {
+				for (int v = 0; v < PJ_VISITS; v++) {
+					sb_fen x = w[k].paid[f * PJ_VISITS + (size_t)v];
+					r->funds[f].by_visit[v] += x;
+					r->funds[f].base_spending += x;
+				}
+				r->funds[f].claims += w[k].claims[f];
+			}
+			for (int sc = 0; base_year && sc < PJ_SCHEMES; sc++)
+				for (int v = 0; v < PJ_VISITS; v++)
+					for (int b = 0; b < PJ_BANDS; b++)
+						r->spend[sc][v][b] += w[k].spend[sc][v][b];
 		}
-		int v = visit_of(sb_csv_get(c, (size_t)col[SB_SCOL_VISIT]));
-		if (v < 0) {
-			r->t->settlement_skipped++; /* not a visit type of the format */
-			continue;
-		}
-		pj_fund *f = &r->funds[p->fund];
-		sb_fen paid = 0;
-		for (size_t i = 0; i < ncols; i++) {
-			if (sym[i] < 0)
-				continue;
-			sb_csv_field a = sb_csv_get(c, i);
-			sb_fen x;
-			if (a.n && !sb_money_parse(a.p, a.n, &x, NULL))
-				paid += x;
-		}
-		f->base_spending += paid;
-		f->by_visit[v] += paid;
-		f->claims++;
-		r->spend[f->scheme][v][p->band] += paid;
-		r->t->settlement_used++;
+		sb_free(w[k].paid);
+		sb_free(w[k].claims);
 	}
 	sb_free(sym);
-	sb_free(ins);
-	sb_csv_free(c);
+	if (!st && !base_year && !*latest)
+		st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
+				 "no settled claim with a date: the base year cannot be told "
+				 "(give --base-year)");
 	return st;
 }
 
@@ -646,14 +753,17 @@ static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 	struct timespec r0, r1;
 	clock_gettime(CLOCK_MONOTONIC, &r0);
 	t->base_year = cfg->base_year;
-	if (!t->base_year && (st = latest_year(cfg->settlements_path, &t->base_year, d)))
+	if (!t->base_year && (st = scan_settlements(r, 0, &t->base_year, d)))
 		return st;
+	/* the rows are counted by the pass over the base year */
+	t->settlement_rows = t->settlement_used = t->settlement_skipped = 0;
 	if ((st = read_persons(r, t->base_year, d)))
 		return st;
 	if (!r->npersons)
 		return sb_diag_set(d, SB_EINPUT, cfg->persons_path, 0, 0,
 				   "no insured person with a birth date: nothing to project");
-	if ((st = read_settlements(r, t->base_year, d)))
+	int unused = 0;
+	if ((st = scan_settlements(r, t->base_year, &unused, d)))
 		return st;
 	clock_gettime(CLOCK_MONOTONIC, &r1);
 	t->seconds_read = (double)(r1.tv_sec - r0.tv_sec) + (double)(r1.tv_nsec - r0.tv_nsec) / 1e9;
@@ -729,6 +839,9 @@ sb_status sb_project_run(const sb_project_config *cfg, sb_project_totals *t, sb_
 	if (t->years < 1 || t->years > SB_PROJECT_MAX_YEARS)
 		return sb_diag_set(d, SB_EINPUT, "", 0, 0, "--years must be from 1 to %d",
 				   SB_PROJECT_MAX_YEARS);
+	if (cfg->threads < 0 || cfg->threads > SB_PROJECT_MAX_THREADS)
+		return sb_diag_set(d, SB_EINPUT, "", 0, 0, "--threads must be from 1 to %d",
+				   SB_PROJECT_MAX_THREADS);
 	if (t->runs < 0 || t->runs > SB_PROJECT_MAX_RUNS)
 		return sb_diag_set(d, SB_EINPUT, "", 0, 0, "--runs must be from 0 to %d",
 				   SB_PROJECT_MAX_RUNS);

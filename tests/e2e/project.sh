@@ -65,6 +65,24 @@ for s in j["scenarios"]:
             last = mc["p_exhausted"]
 EOF
 
+# The same bytes whatever the threads reading settlements.csv (a generated
+# province large enough to be cut into ranges).
+"$sanbao" gen --persons 20000 --seed 11 --out "$tmp/prov" >/dev/null
+"$sanbao" settle --policies "$tmp/prov/policies" --persons "$tmp/prov/persons.csv" \
+	--identities "$tmp/prov/identities.csv" --claims "$tmp/prov/claims.csv" \
+	--out "$tmp/prov/settled" --quiet
+for n in 1 3; do
+	"$sanbao" project --policies "$tmp/prov/policies" --persons "$tmp/prov/persons.csv" \
+		--settlements "$tmp/prov/settled/settlements.csv" --scenario "$scen/baseline.yaml" \
+		--runs 50 --seed 5 --threads $n --out "$tmp/th$n" >"$tmp/th$n.txt"
+done
+[ "$(stat -c %s "$tmp/prov/settled/settlements.csv")" -gt 1048576 ] ||
+	fail "the threads' settlements.csv is too small to be cut into ranges"
+grep -q "40438 rows, 40438 of the base year used" "$tmp/th3.txt" || fail "threads: $(cat "$tmp/th3.txt")"
+for f in projection.csv projection.json; do
+	cmp -s "$tmp/th1/$f" "$tmp/th3/$f" || fail "--threads 1 and 3 give different $f"
+done
+
 # ---- (3) bad scenarios -------------------------------------------------------
 bad() { # NAME EXPECTED-MESSAGE (the scenario is read from stdin)
 	cat >"$tmp/$1.yaml"
