@@ -42,7 +42,7 @@ typedef struct sb_project_config {
 	int years;           /* 0: 30 */
 	int runs;            /* 0: no Monte Carlo */
 	uint64_t seed;
-	int threads;                  /* settlements.csv read by this many threads (0, 1: one) */
+	int threads; /* settlements.csv read by this many threads (0, 1: one) */
 } sb_project_config;
 
 typedef struct sb_project_totals {

@@ -53,16 +53,17 @@ int sb_cmd_project(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		}
-		if (v && (!strcmp(a, "--years") || !strcmp(a, "--runs") ||
-			  !strcmp(a, "--base-year") || !strcmp(a, "--seed") ||
-			  !strcmp(a, "--threads"))) {
+		if (v &&
+		    (!strcmp(a, "--years") || !strcmp(a, "--runs") || !strcmp(a, "--base-year") ||
+		     !strcmp(a, "--seed") || !strcmp(a, "--threads"))) {
 			long long hi = !strcmp(a, "--threads") ? SB_PROJECT_MAX_THREADS :
-				       !strcmp(a, "--years") ? SB_PROJECT_MAX_YEARS :
-				       !strcmp(a, "--runs")  ? SB_PROJECT_MAX_RUNS :
-				       !strcmp(a, "--seed")  ? 9223372036854775807LL :
-							       2200;
-			long long lo = !strcmp(a, "--base-year") ? 1990 :
-				       !strcmp(a, "--years") || !strcmp(a, "--threads");
+				       !strcmp(a, "--years")   ? SB_PROJECT_MAX_YEARS :
+				       !strcmp(a, "--runs")    ? SB_PROJECT_MAX_RUNS :
+				       !strcmp(a, "--seed")    ? 9223372036854775807LL :
+								 2200;
+			long long lo = !strcmp(a, "--base-year") ?
+					       1990 :
+					       !strcmp(a, "--years") || !strcmp(a, "--threads");
 			if (number(v, lo, hi, &n)) {
 				fprintf(stderr,
 					"sanbao project: %s must be a whole number from %lld to %lld\n",

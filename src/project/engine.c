@@ -245,7 +245,8 @@ sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int
 	for (int t = 1; t <= years; t++) {
 		double gr = pow(1 + s->revenue_growth, t), sp = 0;
 		for (int v = 0; v < PJ_VISITS; v++)
-			sp += p->spend_pop[(size_t)v * n + (size_t)t] * pow(1 + s->visit_growth[v], t);
+			sp += p->spend_pop[(size_t)v * n + (size_t)t] *
+			      pow(1 + s->visit_growth[v], t);
 		p->spending[t] = pj_fen(sp);
 		p->revenue[t] = pj_fen(p->rev_pop[t] * gr);
 		p->interest[t] = pj_fen((double)p->balance[t - 1] / 100.0 * s->interest);

@@ -99,8 +99,8 @@ static sb_status index_persons(run *r, sb_diag *d)
 	while (n < 2 * r->npersons)
 		n *= 2;
 	if (r->npersons > UINT32_MAX - 1)
-		return sb_diag_set(d, SB_ELIMIT, r->cfg->persons_path, 0, 0,
-				   "more than %u persons", UINT32_MAX - 1);
+		return sb_diag_set(d, SB_ELIMIT, r->cfg->persons_path, 0, 0, "more than %u persons",
+				   UINT32_MAX - 1);
 	r->slots = sb_calloc(n, sizeof *r->slots);
 	if (!r->slots)
 		return oom(d);
@@ -302,8 +302,8 @@ typedef struct scan {
 	int64_t start, end;
 	int latest;
 	long rows, used, skipped;
-	sb_fen *paid;  /* [fund * PJ_VISITS + visit] */
-	long *claims;  /* [fund] */
+	sb_fen *paid; /* [fund * PJ_VISITS + visit] */
+	long *claims; /* [fund] */
 	sb_fen spend[PJ_SCHEMES][PJ_VISITS][PJ_BANDS];
 	sb_status st;
 	sb_diag d;
@@ -447,8 +447,12 @@ static sb_status scan_settlements(run *r, int base_year, int *latest, sb_diag *d
 	memset(w, 0, sizeof w);
 	int64_t pos = body;
 	for (int k = 0; !st && k < n; k++) {
-		w[k] = (scan){ .r = r, .base_year = base_year, .col = col, .sym = sym,
-			       .ncols = ncols, .start = pos };
+		w[k] = (scan){ .r = r,
+			       .base_year = base_year,
+			       .col = col,
+			       .sym = sym,
+			       .ncols = ncols,
+			       .start = pos };
 		pos = k + 1 == n ? size : line_after(fd, body + (size - body) / n * (k + 1), size);
 		w[k].end = pos < w[k].start ? w[k].start : pos;
 		pos = w[k].end;

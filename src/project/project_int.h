@@ -12,7 +12,7 @@
 
 #define PJ_AGES 101  /* single years 0..99 and the open group 100+ */
 #define PJ_BANDS 18  /* spending bands 0-4, 5-9, ..., 85+ */
-#define PJ_VISITS 4   /* the format's visit types, in sb_visit_names' order */
+#define PJ_VISITS 4  /* the format's visit types, in sb_visit_names' order */
 #define PJ_SCHEMES 2 /* 0 employee, 1 resident */
 #define PJ_NAME 64
 
@@ -61,12 +61,12 @@ typedef struct pj_scenario {
 	char source[512];
 	bool constant_population; /* no deaths, entrants or retirements */
 	pj_lifetable life;
-	double mortality_scale; /* multiplies every q */
-		double cost_growth;        /* spending per person, per year */
+	double mortality_scale;         /* multiplies every q */
+	double cost_growth;             /* spending per person, per year */
 	double visit_growth[PJ_VISITS]; /* cost_growth, or cost_growth_by_visit's */
 	bool visit_growth_given[PJ_VISITS];
-	double revenue_growth;  /* revenue per contributor, per year */
-	double interest;        /* on the opening balance of each year */
+	double revenue_growth; /* revenue per contributor, per year */
+	double interest;       /* on the opening balance of each year */
 	/* entrants per 1000 of the scheme's insured (employees: active) per year */
 	double entrants_per_1000[PJ_SCHEMES];
 	int entrant_age[PJ_SCHEMES];
@@ -92,9 +92,9 @@ enum { PJ_ACTIVE, PJ_CADRE, PJ_RETIRED, PJ_CLASSES }; /* PJ_CADRE: active women 
 typedef struct pj_fund {
 	char region[7];
 	int scheme;
-	double pop0[PJ_CLASSES][2][PJ_AGES]; /* the base year's insured */
+	double pop0[PJ_CLASSES][2][PJ_AGES];    /* the base year's insured */
 	double spend_band[PJ_VISITS][PJ_BANDS]; /* yuan per person-year of the base year */
-	sb_fen base_spending;                /* the settled year's insurance-fund payments */
+	sb_fen base_spending;                   /* the settled year's insurance-fund payments */
 	sb_fen by_visit[PJ_VISITS];
 	long persons, claims;
 	/* The base year's contributions to the pooled fund under the region's
@@ -109,8 +109,8 @@ typedef struct pj_fund {
  * base year. */
 typedef struct pj_path {
 	double *population, *contributors, *retirees;
-		double *spend_pop; /* [visit * (years + 1) + t]: year t's population at base-year prices */
-	double *rev_pop;            /* revenue of year t's contributors at base-year rates */
+	double *spend_pop; /* [visit * (years + 1) + t]: year t's population at base-year prices */
+	double *rev_pop;   /* revenue of year t's contributors at base-year rates */
 	double rev_per_contributor; /* yuan, base year */
 	sb_fen opening;
 	/* deterministic results */

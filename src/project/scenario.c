@@ -284,9 +284,10 @@ static sb_status montecarlo(sb_ynode n, pj_scenario *s, sb_diag *d)
 static sb_status visit_growth(sb_ynode n, pj_scenario *s, sb_diag *d)
 {
 	if (!sb_ynode_is_map(n))
-		return sb_ynode_error(d, SB_EPOLICY, n,
-				      "cost_growth_by_visit must be a mapping of visit types "
-				      "(inpatient, chronic_outpatient, outpatient, pharmacy) to rates");
+		return sb_ynode_error(
+			d, SB_EPOLICY, n,
+			"cost_growth_by_visit must be a mapping of visit types "
+			"(inpatient, chronic_outpatient, outpatient, pharmacy) to rates");
 	sb_status st = sb_ynode_check_keys(n, "cost_growth_by_visit", sb_visit_names, d);
 	for (int v = 0; !st && v < PJ_VISITS; v++) {
 		sb_ynode x = sb_ynode_get(n, sb_visit_names[v]);
@@ -298,11 +299,22 @@ static sb_status visit_growth(sb_ynode n, pj_scenario *s, sb_diag *d)
 	return st;
 }
 
-static const char *const top_keys[] = { "projection", "name",           "description",
-					"source",     "life_table",     "mortality_scale",
-					"population", "cost_growth",    "revenue_growth",
-					"interest",   "entrants",       "retirement",
-					"revenue",    "opening_months", "monte_carlo", "cost_growth_by_visit",
+static const char *const top_keys[] = { "projection",
+					"name",
+					"description",
+					"source",
+					"life_table",
+					"mortality_scale",
+					"population",
+					"cost_growth",
+					"revenue_growth",
+					"interest",
+					"entrants",
+					"retirement",
+					"revenue",
+					"opening_months",
+					"monte_carlo",
+					"cost_growth_by_visit",
 					NULL };
 
 static sb_status load(sb_ydoc *doc, pj_scenario *s, sb_diag *d)
