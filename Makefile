@@ -151,8 +151,16 @@ demo: build report-deps
 	$(REL)/sanbao audit --policies tests/fixtures/audit/policies \
 	  --persons tests/fixtures/audit/persons.csv --identities tests/fixtures/audit/identities.csv \
 	  --claims tests/fixtures/audit/claims.csv --rules rules/default.yaml --out $(DEMO_OUT)/audit
+	$(REL)/sanbao gen --persons 20000 --seed 11 --out $(DEMO_OUT)/province >/dev/null
+	$(REL)/sanbao settle --policies $(DEMO_OUT)/province/policies --persons $(DEMO_OUT)/province/persons.csv \
+	  --identities $(DEMO_OUT)/province/identities.csv --claims $(DEMO_OUT)/province/claims.csv \
+	  --out $(DEMO_OUT)/province/settled --quiet
+	$(REL)/sanbao project --policies $(DEMO_OUT)/province/policies --persons $(DEMO_OUT)/province/persons.csv \
+	  --settlements $(DEMO_OUT)/province/settled/settlements.csv $(foreach s,baseline growth-gap \
+	  delayed-retirement no-delay,--scenario scenarios/projection/$(s).yaml) --runs 1000 --seed 2024 \
+	  --out $(DEMO_OUT)/projection
 	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --in $(DEMO_OUT)/roster \
-	  --in $(DEMO_OUT)/texts --in $(DEMO_OUT)/audit --out $(DEMO_OUT)/report.html
+	  --in $(DEMO_OUT)/texts --in $(DEMO_OUT)/audit --in $(DEMO_OUT)/projection --out $(DEMO_OUT)/report.html
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null

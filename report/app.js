@@ -47,7 +47,15 @@
   function fmtPct(v, signed) {
     return fixed(Number(v), 2, signed) + '%';
   }
-  var FMT = {money: fmtMoney, count: fmtCount, rate: fmtRate, num: fmtNum, pct: fmtPct};
+  /* A calendar year (no grouping) and months of payment (2 decimals). */
+  function fmtYear(v) {
+    return String(Math.round(Number(v)));
+  }
+  function fmtMonths(v, signed) {
+    return fixed(Number(v), 2, signed);
+  }
+  var FMT = {money: fmtMoney, count: fmtCount, rate: fmtRate, num: fmtNum, pct: fmtPct,
+             year: fmtYear, months: fmtMonths};
 
   function at(obj, path) {
     return path.split('.').reduce(function (o, k) { return o == null ? o : o[k]; }, obj);
@@ -796,6 +804,121 @@
                     r[col.person] || '–', r[col.facility] || '–', r[col.date] || '–', r[col.layer] || '–',
                     money(k, 'paid'), money(k, 'due'), money(k, 'at_risk'), r[col.reason]];
           }));
+  /* ---- sanbao project: the funds' projection and its fan chart ------------- */
+
+  var SCHEME = {employee: '职工 employee', resident: '居民 resident'};
+
+  /* Percentile bands of a fund's balance as stacked areas: p5 (invisible
+   * base), p5-p95 and p25-p75 on top of it, the median and the
+   * deterministic path as lines; yuan. */
+  function fanOption(p, f) {
+    var years = f.years.map(function (y) { return y.year; });
+    var mc = f.years[0].mc != null;
+    var q = function (k) { return f.years.map(function (y) { return yuan(y.mc.balance[k]); }); };
+    var series = [];
+    if (mc) {
+      var p5 = q('p5'), p25 = q('p25'), p75 = q('p75'), p95 = q('p95');
+      series.push({name: 'p5', type: 'line', data: p5, stack: 'outer', symbol: 'none',
+                   lineStyle: {opacity: 0}, areaStyle: {opacity: 0}, tooltip: {show: false}});
+      series.push({name: 'p5–p95', type: 'line', stack: 'outer', symbol: 'none', lineStyle: {opacity: 0},
+                   areaStyle: {color: '#9ecae1', opacity: 0.45}, itemStyle: {color: '#9ecae1'},
+                   data: p95.map(function (v, k) { return yuan(v - p5[k]); })});
+      series.push({name: 'p25', type: 'line', data: p25, stack: 'inner', symbol: 'none',
+                   lineStyle: {opacity: 0}, areaStyle: {opacity: 0}, tooltip: {show: false}});
+      series.push({name: 'p25–p75', type: 'line', stack: 'inner', symbol: 'none', lineStyle: {opacity: 0},
+                   areaStyle: {color: '#3182bd', opacity: 0.45}, itemStyle: {color: '#3182bd'},
+                   data: p75.map(function (v, k) { return yuan(v - p25[k]); })});
+      series.push({name: '中位数 median', type: 'line', data: q('p50'), symbol: 'none',
+                   lineStyle: {color: '#08519c', width: 2}, itemStyle: {color: '#08519c'}});
+    }
+    series.push({name: '确定性 deterministic', type: 'line', symbol: 'none',
+                 lineStyle: {color: '#d62728', type: 'dashed', width: 2}, itemStyle: {color: '#d62728'},
+                 data: f.years.map(function (y) { return yuan(y.balance); })});
+    return {
+      legend: {top: 0, data: series.filter(function (s) { return s.name !== 'p5' && s.name !== 'p25'; })
+                                     .map(function (s) { return s.name; })},
+      grid: {left: 90, right: 20, top: 48, bottom: 40},
+      xAxis: {type: 'category', data: years, boundaryGap: false},
+      yAxis: {type: 'value', name: '累计结余 balance (元 yuan)', nameTextStyle: {align: 'left'}},
+      series: series
+    };
+  }
+
+  function projectionSection(i, doc) {
+    var p = doc.projection, ref = {doc: doc, kind: 'projection', input: i};
+    var sec = section('基金可持续性预测 Fund projection',
+      '基年 base year ' + p.base_year + ' · ' + p.years + ' 年 years · ' +
+      (p.runs ? p.runs + ' 次蒙特卡洛 Monte Carlo runs (seed ' + p.seed + ')' : '无蒙特卡洛 no Monte Carlo') +
+      ' · ' + p.rounding);
+    var VISIT = {inpatient: '住院 inpatient', chronic_outpatient: '门诊慢特病 chronic',
+                 outpatient: '门诊 outpatient', pharmacy: '药店 pharmacy'};
+    if (p.scenarios.length) {
+      sec.appendChild(el('h3', null, '基年 Base year ' + p.base_year + ': 参保人与基金支出 insured and fund spending by visit type'));
+      table(sec, 'project-base', ['统筹区 region', '险种 scheme', '参保人 insured', '结算 claims']
+        .concat(p.visits.map(function (v) { return VISIT[v] || v; }), ['合计 total']),
+        p.scenarios[0].funds.map(function (f, j) {
+          var b = 'projection.scenarios.0.funds.' + j;
+          return [f.region, SCHEME[f.scheme] || f.scheme, num(ref, b + '.persons', 'count'),
+                  num(ref, b + '.claims', 'count')].concat(p.visits.map(function (v) {
+                    return num(ref, b + '.base_by_visit.' + v, 'money');
+                  }), [num(ref, b + '.base_spending', 'money')]);
+        }));
+    }
+    var last = p.years;
+    var marks = [];
+    for (var t = 5; t <= last; t += 5)
+      marks.push(t);
+    p.scenarios.forEach(function (s, k) {
+      var base = 'projection.scenarios.' + k;
+      sec.appendChild(el('h3', null, '情景 scenario ' + s.name + (s.description ? ': ' + s.description : '')));
+      if (s.source)
+        sec.appendChild(el('p', {class: 'note'}, '来源 source: ' + s.source));
+      table(sec, 'project-' + s.name, ['统筹区 region', '险种 scheme', '基年支出 base spending',
+        '期初结余 opening', '人均缴费 per contributor', '赤字年 first deficit',
+        '耗尽年 exhausted', p.runs ? 'P(耗尽 exhausted) ' + (p.base_year + last) : '',
+        (p.base_year + last) + ' 结余 balance', (p.base_year + last) + ' 月数 months']
+        .filter(function (h) { return h !== ''; }),
+        s.funds.map(function (f, j) {
+          var b = base + '.funds.' + j;
+          var row = [f.region, SCHEME[f.scheme] || f.scheme, num(ref, b + '.base_spending', 'money'),
+                     num(ref, b + '.opening_balance', 'money'), num(ref, b + '.revenue_per_contributor', 'money'),
+                     num(ref, b + '.first_deficit_year', 'year'), num(ref, b + '.exhaustion_year', 'year')];
+          if (p.runs)
+            row.push(num(ref, b + '.p_exhausted_by_end', 'rate'));
+          row.push(num(ref, b + '.years.' + last + '.balance', 'money'),
+                   num(ref, b + '.years.' + last + '.months', 'months'));
+          return row;
+        }));
+      if (p.runs) {
+        sec.appendChild(el('p', {class: 'note'}, '耗尽概率 probability of exhaustion by year (share of runs whose balance fell below 0 by then)'));
+        table(sec, 'project-exhaustion-' + s.name, ['统筹区 region', '险种 scheme'].concat(
+          marks.map(function (t) { return String(p.base_year + t); })),
+          s.funds.map(function (f, j) {
+            return [f.region, SCHEME[f.scheme] || f.scheme].concat(marks.map(function (t) {
+              return num(ref, base + '.funds.' + j + '.years.' + t + '.mc.p_exhausted', 'rate');
+            }));
+          }));
+      }
+      /* the fan chart of one fund at a time, chosen here */
+      var pick = el('select', {'data-select': 'project-fan-' + s.name});
+      var first = 0;
+      s.funds.forEach(function (f, j) {
+        pick.appendChild(el('option', {value: String(j)}, f.region + ' ' + (SCHEME[f.scheme] || f.scheme)));
+      });
+      for (var j = 0; j < s.funds.length; j++)
+        if (Number(s.funds[j].base_spending) > 0) { first = j; break; }
+      pick.value = String(first);
+      var label = el('label', {class: 'note'}, '扇形图 fan chart of the balance: ');
+      label.appendChild(pick);
+      sec.appendChild(label);
+      var c = chart(sec, 'project-fan-' + s.name, fanOption(p, s.funds[first]), 340);
+      window.sbCharts[window.sbCharts.length - 1].fund = first;
+      pick.addEventListener('change', function () {
+        var n = Number(pick.value);
+        c.setOption(fanOption(p, s.funds[n]), true);
+        window.sbCharts.forEach(function (x) { if (x.chart === c) x.fund = n; });
+      });
+    });
   }
 
   /* ---- the page ------------------------------------------------------------ */
@@ -813,6 +936,8 @@
       rosterSection(i, x.roster);
     if (x.audit)
       auditSection(i, x.audit, x.findings);
+    if (x.projection)
+      projectionSection(i, x.projection);
     if (x.texts)
       textsSection(i, x.texts, ['tool_goal', 'coordination_goal'].filter(function (k) { return x[k]; })
         .map(function (k) { return {kind: k, input: i, doc: x[k]}; }));

@@ -24,7 +24,10 @@ typedef struct sb_colspec {
 /* persons.csv */
 enum { SB_PCOL_ID, SB_PCOL_SCHEME, SB_PCOL_REGION, SB_PCOL_HOUSEHOLD, SB_PCOL_EMPLOYMENT,
        SB_PCOL_TIER, SB_PCOL_INCOME, SB_PCOL_CONTINUOUS, SB_PCOL_CLAIMLESS,
-       SB_PCOL_ENROLLED_FROM, SB_PCOL_UNCOVERED, SB_PCOL_N };
+       SB_PCOL_ENROLLED_FROM, SB_PCOL_UNCOVERED,
+       /* Read by `sanbao fund` (and project): the monthly wage base of an
+	* employee (缴费基数) and urban or rural residence. */
+       SB_PCOL_WAGE_BASE, SB_PCOL_RESIDENCE, SB_PCOL_N };
 extern const sb_colspec sb_persons_columns[SB_PCOL_N];
 
 /* identities.csv; region (admdvs) is read by roster only. */
@@ -105,7 +108,14 @@ typedef struct sb_person_row {
 	/* Enrolment facts: -1 / SB_DATE_NONE when not given. */
 	int16_t continuous_years, claimless_years, uncovered_years;
 	sb_date enrolled_from;
+	/* Funding facts: the monthly wage base (has_wage_base) and residence
+	 * (SB_RESIDENCE_*). */
+	bool has_wage_base;
+	sb_fen wage_base;
+	uint8_t residence;
 } sb_person_row;
+
+enum { SB_RESIDENCE_URBAN = 0, SB_RESIDENCE_RURAL = 1, SB_RESIDENCE_UNKNOWN = 0xff };
 
 /* Reads the current record of c as a persons.csv row (col from sb_io_map
  * over sb_persons_columns). Returns NULL, or the reason the row is refused

@@ -18,6 +18,7 @@ int sb_cmd_audit(int argc, char **argv);
 int sb_cmd_verify_evidence(int argc, char **argv);
 int sb_cmd_compare(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
+int sb_cmd_project(int argc, char **argv);
 
 /* The batch's progress bar on stderr when it is a terminal (cmd_settle.c):
  * an sb_batch_progress_fn, arg unused. */

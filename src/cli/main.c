@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{"check-policy", sb_cmd_check_policy, "check-policy FILE...        validate policies and summarise them"},
 	{"compare", sb_cmd_compare, "compare --baseline DIR --reform DIR... --persons F --claims F --out DIR   reforms"},
 	{"report", sb_cmd_report, "report --in DIR [--in DIR...] --out FILE.html   an HTML report with charts"},
+	{"project", sb_cmd_project, "project --policies DIR --persons F --settlements F --scenario F --out DIR [--runs N --seed S]   fund projection"},
 	{"monitor", sb_cmd_monitor, "monitor --policies DIR --persons F --settlements F --out DIR   warnings"},
 	{"gen", sb_cmd_gen, "gen --persons N --seed S [--year Y] --out DIR   synthetic province"},
 	{"roster", sb_cmd_roster, "roster --policies DIR --persons F --identities F [--settlements F] --out DIR"},

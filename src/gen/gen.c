@@ -360,7 +360,7 @@ static sb_status generate(const sb_gen_config *cfg, gen_model *m,
 	static const char *const names[3] = { "persons.csv", "identities.csv",
 					      "claims.csv" };
 	static const char *const headers[3] = {
-		"id,scheme,region,household,employment,income\n",
+		"id,scheme,region,household,employment,income,wage_base,residence\n",
 		"person,identity,from,to\n",
 		("id,person,date,visit,level,care_region,filing,facility,total,"
 		 "in_scope,pre_selfpay,over_limit,out_of_scope\n"),

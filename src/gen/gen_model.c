@@ -29,7 +29,7 @@ static uint64_t mix64(uint64_t z)
 }
 
 /* Distinct tags keep the streams drawn from one (seed, index) apart. */
-enum { TAG_SIZE = 1, TAG_REGION, TAG_HOUSEHOLD, TAG_SLOTS };
+enum { TAG_SIZE = 1, TAG_REGION, TAG_HOUSEHOLD, TAG_SLOTS, TAG_FUNDING };
 
 static uint64_t hash3(uint64_t seed, uint64_t tag, uint64_t i)
 {
@@ -737,6 +737,46 @@ static char *put_claim(const gen_model *m, rng *r, char *p, const char *person,
 	return p;
 }
 
+/* ---- funding facts ------------------------------------------------------ */
+
+/* The funding facts (sanbao fund) come from streams of their own, keyed by
+ * household and person index, so that adding them changed no other byte.
+ * Monthly wage base (缴费基数) of an active employee: log-normal, mean
+ * WAGE_BASE_2024 scaled like the region's income. WAGE_BASE_2024 is D:
+ * employee fund revenue per insured 2024, 6,254 yuan (calibration.md 1.3),
+ * over the active share 27,491.84 / 37,948.34 = 72.4% (1.1) is 8,636 yuan a
+ * year per active worker; at the demo policy's 8% + 2% that is a yearly base
+ * of 86,360, 7,197 a month, taken as 7,200. The spread (sigma 0.5) is an
+ * assumption. Residence: employees urban; resident-scheme households
+ * holding 脱贫 or 监测 rural (both are rural categories); others urban with
+ * URBAN_RESIDENT_SHARE = (urban population 93,267万 - employees 37,095万) /
+ * (population 140,967万 - employees) = 54% (D from calibration.md 1.1 and
+ * 7.3, 2023). */
+#define WAGE_BASE_2024 7200.0
+#define WAGE_BASE_SIGMA 0.5
+#define URBAN_RESIDENT_SHARE 0.54
+
+static char *put_funding(const gen_model *m, char *p, uint64_t h, uint64_t pidx, int region,
+			 int group, int rural_group)
+{
+	*p++ = ',';
+	if (group == G_ACTIVE) {
+		rng r;
+
+		rng_seed(&r, hash3(m->seed, TAG_FUNDING, pidx));
+		double mean = WAGE_BASE_2024 * m->income[region] / national_income(2024);
+		double yuan = lognormal(&r, mean, WAGE_BASE_SIGMA);
+
+		p = put_uint(p, yuan < 1000 ? 1000 : (uint64_t)(yuan + 0.5));
+	}
+	*p++ = ',';
+	int urban = group != G_RESIDENT ||
+		    (!rural_group &&
+		     to_unit(hash3(m->seed, TAG_FUNDING, h | (1ULL << 63))) < URBAN_RESIDENT_SHARE);
+
+	return put_str(p, urban ? "urban" : "rural");
+}
+
 /* ---- households -------------------------------------------------------- */
 
 int gen_household(const gen_model *m, uint64_t h, uint64_t p0, uint64_t q0,
@@ -833,6 +873,7 @@ int gen_household(const gen_model *m, uint64_t h, uint64_t p0, uint64_t q0,
 			p = put_str(p, group == G_ACTIVE ? "active" : "retired");
 		*p++ = ',';
 		p = put_uint(p, income);
+		p = put_funding(m, p, h, pidx, region, group, tuopin || monitored);
 		*p++ = '\n';
 		s->persons.n = (size_t)(p - s->persons.p);
 		s->n_persons++;

@@ -17,6 +17,10 @@ const sb_colspec sb_persons_columns[SB_PCOL_N] = {
 	[SB_PCOL_CLAIMLESS] = {"claimless_years", {NULL}, false},
 	[SB_PCOL_ENROLLED_FROM] = {"enrolled_from", {NULL}, false},
 	[SB_PCOL_UNCOVERED] = {"uncovered_years", {NULL}, false},
+	/* The funding facts (sanbao fund). clct_base follows the platform's
+	 * naming (clct = 征收); its person extract (1101) has no such field. */
+	[SB_PCOL_WAGE_BASE] = {"wage_base", {"clct_base", NULL}, false},
+	[SB_PCOL_RESIDENCE] = {"residence", {NULL}, false},
 };
 
 const sb_colspec sb_identities_columns[SB_ICOL_N] = {

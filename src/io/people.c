@@ -94,6 +94,30 @@ const char *sb_person_row_read(const sb_csv *c, const int *col, sb_person_row *r
 		}
 		*yv[i] = (int16_t)v;
 	}
+	f = cell(c, col[SB_PCOL_WAGE_BASE]);
+	if (f.n) {
+		if (sb_money_parse(f.p, f.n, &row->wage_base, &w) || row->wage_base < 0) {
+			snprintf(why, cap,
+				 "wage_base \"%s\" is not an amount in yuan >= 0 (the monthly 缴费基数)",
+				 sb_io_shown(f.p, f.n, shown));
+			return why;
+		}
+		row->has_wage_base = true;
+	}
+	row->residence = SB_RESIDENCE_UNKNOWN;
+	f = cell(c, col[SB_PCOL_RESIDENCE]);
+	if (f.n) {
+		static const char *const res[] = {"urban", "rural", NULL};
+		int r = sb_name_index(res, f.p, f.n);
+		if (r < 0 && f.n == 1 && (f.p[0] == '1' || f.p[0] == '2'))
+			r = f.p[0] - '1';
+		if (r < 0) {
+			snprintf(why, cap, "residence \"%s\" is not urban, rural, 1 or 2",
+				 sb_io_shown(f.p, f.n, shown));
+			return why;
+		}
+		row->residence = (uint8_t)r;
+	}
 	row->enrolled_from = SB_DATE_NONE;
 	f = cell(c, col[SB_PCOL_ENROLLED_FROM]);
 	if (f.n && sb_date_parse(f.p, f.n, 0, &row->enrolled_from, &w)) {

@@ -19,7 +19,8 @@ const char *const sb_layer_keys[] = {"id", "name", "fund_code", "when", "base",
 static const char *const version_keys[] = {"from", "source", "year_start", "layers",
 					   "monitoring", "waiting", NULL};
 static const char *const top_keys[] = {"sanbao", "region", "extends", "income",
-				       "identities", "versions", "statistics", "diseases", NULL};
+				       "identities", "versions", "statistics", "diseases",
+				       "funding", NULL};
 
 typedef struct symtab {
 	char **names;
@@ -33,6 +34,7 @@ struct rawfile {
 	rawfile *parent;
 	sb_ynode income, identities; /* in force: own or inherited */
 	sb_ynode stats, diseases;    /* format 2, likewise */
+	sb_ynode funding;            /* own only: funding.c merges it over the parent's */
 	size_t nown, neff;
 	sb_rawversion *own, *eff;
 	sb_policy *policy;
@@ -710,7 +712,7 @@ static sb_status compile_file(sb_policyset *set, rawfile *f, sb_policy *pol, sb_
 			return st;
 	}
 	pol->nversions = (uint16_t)f->neff;
-	return SB_OK;
+	return sb_compile_funding(&c, f->funding, pol);
 }
 
 /* ---- reading a file ----------------------------------------------------------------- */
@@ -828,6 +830,7 @@ static sb_status parse_file(sb_policyset *set, rawfile *f, sb_ynode root, sb_dia
 		f->identities = f->parent->identities;
 	if (!f->income.n && f->parent)
 		f->income = f->parent->income;
+	f->funding = sb_ynode_get(root, "funding");
 	f->stats = sb_ynode_get(root, "statistics");
 	f->diseases = sb_ynode_get(root, "diseases");
 	if (!f->stats.n && f->parent)

@@ -66,6 +66,10 @@ SB_MUST_USE sb_status sb_compile_val(sb_comp *c, sb_ynode n, const char *what, i
 SB_MUST_USE sb_status sb_compile_cond(sb_comp *c, sb_ynode n, sb_cond *cond);
 SB_MUST_USE sb_status sb_compile_layer(sb_comp *c, const sb_rawlayer *raw, sb_layer *l);
 SB_MUST_USE sb_status sb_compile_waiting(sb_comp *c, sb_ynode n, sb_version *ver);
+/* funding.c: the file's top-level `funding` list (n == NULL when it has
+ * none) laid over the parent's (pol->parent), into pol->funding. The
+ * policy's versions are compiled. */
+SB_MUST_USE sb_status sb_compile_funding(sb_comp *c, sb_ynode n, sb_policy *pol);
 SB_MUST_USE sb_status sb_compile_rules(sb_comp *c, sb_ynode n, sb_rule **out,
 				       uint16_t *nout);
 

@@ -248,6 +248,9 @@ struct sb_policy {
 	uint16_t nstats, ndiseases;
 	sb_stat *stats;
 	sb_disease *diseases;
+	/* `funding` (sanbao/fund.h), own laid over the parent's, by from. */
+	uint16_t nfunding;
+	const struct sb_funding *funding;
 };
 
 /* Everything a condition or value looks at on one claim. */

@@ -133,6 +133,32 @@ if node "$src/tests/e2e/report/check.cjs" "$tmp/bad3.html" "$tmp/bad3.png" "$src
 fi
 grep -q 'findings:0:rows\.[0-9]*\.[0-9]*: the page shows "1,201.00"' "$tmp/bad3.err" \
 	|| fail "the altered findings page failed for another reason: $(head -3 "$tmp/bad3.err")"
+# The projection (sanbao project, two scenarios with a Monte Carlo) beside
+# the demo's settlement: its tables and fan charts against projection.json.
+"$bin" project --policies "$src/policies/demo" --persons "$src/data/demo/persons.csv" \
+	--settlements "$tmp/s/settlements.csv" --scenario "$src/scenarios/projection/baseline.yaml" \
+	--scenario "$src/scenarios/projection/growth-gap.yaml" --runs 200 --seed 1 --out "$tmp/p" > /dev/null
+"$bin" report --in "$tmp/s" --in "$tmp/p" --out "$tmp/project.html" --assets "$src/report" > "$tmp/out.txt"
+grep -q "(3 input files" "$tmp/out.txt" || fail "not 3 input files in the projection report: $(cat "$tmp/out.txt")"
+files4=(summary0="$tmp/s/summary.json" monitor0="$tmp/s/monitor.json" projection1="$tmp/p/projection.json")
+node "$src/tests/e2e/report/check.cjs" "$tmp/project.html" "$PWD/report-test/report-project.png" "$src" \
+	"${files4[@]}" || fail "the projection report did not pass in Chromium"
+# ... and fails when a balance of the embedded projection.json is changed.
+python3 - "$tmp/project.html" "$tmp/bad4.html" <<'PY'
+import sys
+s = open(sys.argv[1], encoding="utf-8").read()
+i = s.index('data-kind="projection"')
+j = s.index('"balance": "', s.index('"year": 2054', i)) + len('"balance": "')
+k = s.index('"', j)
+s = s[:j] + "777.77" + s[k:]
+open(sys.argv[2], "w", encoding="utf-8").write(s)
+PY
+if node "$src/tests/e2e/report/check.cjs" "$tmp/bad4.html" "$tmp/bad4.png" "$src" "${files4[@]}" \
+	2> "$tmp/bad4.err"; then
+	fail "the check passed a page whose projection differs from projection.json"
+fi
+grep -q 'projection:1:projection.scenarios.0.funds.0.years.30.balance.*the page shows' "$tmp/bad4.err" \
+	|| fail "the altered projection failed for another reason: $(head -3 "$tmp/bad4.err")"
 
 # The check can fail: one number of the embedded compare.json changed.
 python3 - "$tmp/report.html" "$tmp/bad.html" <<'PY'

@@ -644,7 +644,7 @@ static void test_bad_rows_rejected_and_reconciled(void **state)
 	regionless[17] = sb_id_check_char(regionless);
 	regionless[18] = '\0';
 	char pline[256];
-	snprintf(pline, sizeof pline, "%s,resident,123456,,,", regionless);
+	snprintf(pline, sizeof pline, "%s,resident,123456,,,,,", regionless);
 	long person_line = append_line(persons, pline);
 	/* The first person listed again: the later line is refused. */
 	size_t pn;

@@ -268,14 +268,16 @@ static void test_rows_ids_and_amounts(void **state)
 	char *line = pb.p;
 
 	assert_non_null(ids);
-	assert_int_equal(split(line, &next, f, 16), 6);
+	assert_int_equal(split(line, &next, f, 16), 8);
 	assert_string_equal(f[0], "id");
 	assert_string_equal(f[5], "income");
+	assert_string_equal(f[6], "wage_base");
+	assert_string_equal(f[7], "residence");
 	for (line = next; *line; line = next, rows++) {
 		const char *why = "";
 		sb_date birth;
 
-		assert_int_equal(split(line, &next, f, 16), 6);
+		assert_int_equal(split(line, &next, f, 16), 8);
 		if (sb_id_check(f[0], strlen(f[0]), &birth, &why) != SB_OK)
 			fail_msg("row %llu: ID %s %s", (unsigned long long)rows,
 				 f[0], why);
@@ -290,8 +292,13 @@ static void test_rows_ids_and_amounts(void **state)
 			employees++;
 			retired += !strcmp(f[4], "retired");
 			assert_true(!strcmp(f[4], "active") || !strcmp(f[4], "retired"));
+			/* Funding facts: a wage base for the active only; urban. */
+			assert_true(!strcmp(f[4], "active") ? atol(f[6]) >= 1000 : !f[6][0]);
+			assert_string_equal(f[7], "urban");
 		} else {
 			assert_string_equal(f[4], "");
+			assert_string_equal(f[6], "");
+			assert_true(!strcmp(f[7], "urban") || !strcmp(f[7], "rural"));
 		}
 		assert_true(atol(f[5]) > 0);
 	}

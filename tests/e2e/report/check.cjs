@@ -49,6 +49,8 @@ const fmt = {
   rate: (v, s) => fixed(v * 100, 2, s) + (s ? ' pt' : '%'),
   num: (v, s) => fixed(v, 4, s),
   pct: (v, s) => fixed(v, 2, s) + '%',
+  year: (v) => String(Math.round(v)),
+  months: (v, s) => fixed(v, 2, s),
 };
 const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? x : x[k]), o);
 
@@ -180,6 +182,39 @@ const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? x : x[k]), o);
         if (s) bad(`chart ${name} drawn for an audit without findings`);
       } else if (!s || !close(s[0], doc.by_rule.map((r) => Number(r.at_risk)), 0.005)) {
         bad(`chart ${name}: its bars are not audit.json by_rule[].at_risk`);
+      }
+    }
+    // The projection's fan charts: the fund shown, its median and deterministic
+    // balance and the p5-p95 band against projection.json; then another fund
+    // chosen in the selector redraws the chart with that fund's numbers.
+    const fans = () => page.evaluate(() => window.sbCharts.filter((c) => c.name.startsWith('project-fan-'))
+      .map((c) => ({name: c.name, fund: c.fund, series: Object.fromEntries(
+        c.chart.getOption().series.map((x) => [x.name, x.data]))})));
+    const checkFan = (f, doc) => {
+      const s = doc.projection.scenarios.find((x) => 'project-fan-' + x.name === f.name);
+      if (!s) { bad(`chart ${f.name}: no such scenario in projection.json`); return; }
+      const fund = s.funds[f.fund], ys = fund.years;
+      if (!close(f.series['确定性 deterministic'], ys.map((y) => Number(y.balance)), 0.005))
+        bad(`chart ${f.name}: the deterministic line is not funds[${f.fund}].years[].balance`);
+      if (ys[0].mc) {
+        if (!close(f.series['中位数 median'], ys.map((y) => Number(y.mc.balance.p50)), 0.005))
+          bad(`chart ${f.name}: the median is not funds[${f.fund}].years[].mc.balance.p50`);
+        if (!close(f.series['p5–p95'], ys.map((y) => Number(y.mc.balance.p95) - Number(y.mc.balance.p5)), 0.011))
+          bad(`chart ${f.name}: the p5-p95 band is not p95 - p5`);
+      }
+    };
+    for (const [key, doc] of Object.entries(json)) {
+      if (!key.startsWith('projection')) continue;
+      const list = await fans();
+      if (list.length !== doc.projection.scenarios.length)
+        bad(`${list.length} fan charts for ${doc.projection.scenarios.length} scenarios`);
+      list.forEach((f) => checkFan(f, doc));
+      if (list.length) {
+        const other = list[0].fund === 0 ? 1 : 0;
+        await page.select(`select[data-select="${list[0].name}"]`, String(other));
+        const again = (await fans())[0];
+        if (again.fund !== other) bad(`chart ${again.name}: the selector did not change the fund`);
+        checkFan(again, doc);
       }
     }
     if (json.summary0) {
