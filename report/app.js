@@ -804,6 +804,8 @@
                     r[col.person] || '–', r[col.facility] || '–', r[col.date] || '–', r[col.layer] || '–',
                     money(k, 'paid'), money(k, 'due'), money(k, 'at_risk'), r[col.reason]];
           }));
+  }
+
   /* ---- sanbao project: the funds' projection and its fan chart ------------- */
 
   var SCHEME = {employee: '职工 employee', resident: '居民 resident'};
