@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "mpi/mpi.h"
 #include "sanbao/audit.h"
 #include "sanbao/batch.h"
 #include "sanbao/policy.h"
@@ -16,7 +17,7 @@ static const char usage_text[] =
 	"usage: sanbao settle --policies DIR --persons F [--identities F] --claims F --out DIR\n"
 	"                     [--threads N] [--explain CLAIM_ID] [--tmp DIR] [--monitor]\n"
 	"                     [--poverty-line YUAN] [--show-ids] [--quiet] [--policy-root DIR]\n"
-	"                     [--evidence]\n"
+	"                     [--evidence] [--mpi]\n"
 	"Settles every claim through the layers of its region's policy and writes\n"
 	"settlements.csv, rejects.csv and summary.json into --out (with --monitor also\n"
 	"warnings.csv, approaching.csv and monitor.json). They replace an earlier run's\n"
@@ -28,7 +29,9 @@ static const char usage_text[] =
 	"  --policy-root DIR  the folder tree `extends` may reach (default: the parent\n"
 	"                     of --policies)\n"
 	"  --evidence         also write evidence.txt: an SM3 Merkle tree over the\n"
-	"                     outputs' rows and the inputs (sanbao verify-evidence)\n";
+	"                     outputs' rows and the inputs (sanbao verify-evidence)\n"
+	"  --mpi              one rank of an MPI job: mpirun -np N sanbao settle --mpi ...\n"
+	"                     (settlements in --out/rank-NNNN/, docs/cluster.md)\n";
 
 /* The bar as the batch used to draw it: from two seconds on, the stage's
  * share done, redrawn at each report; wiped when the claims are settled. */
@@ -91,7 +94,7 @@ int sb_cmd_settle(int argc, char **argv)
 	sb_batch_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.progress = sb_cli_progress;
-	bool quiet = false, evidence = false;
+	bool quiet = false, evidence = false, mpi = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -144,6 +147,8 @@ int sb_cmd_settle(int argc, char **argv)
 				cfg.monitor = true;
 			} else if (!strcmp(a, "--evidence")) {
 				evidence = true;
+			} else if (!strcmp(a, "--mpi")) {
+				mpi = true;
 			} else if (!strcmp(a, "--show-ids")) {
 				cfg.show_ids = true;
 			} else if (!strcmp(a, "--quiet")) {
@@ -169,7 +174,13 @@ int sb_cmd_settle(int argc, char **argv)
 	sb_diag d;
 	sb_diag_clear(&d);
 	sb_cli_raise_nofile();
-	sb_status st = sb_batch_settle(&cfg, &t, &d);
+	if (mpi && evidence) {
+		fprintf(stderr, "sanbao settle: --evidence is not available with --mpi\n");
+		return 2;
+	}
+	sb_status st = mpi ? sb_mpi_batch_settle(&cfg, &t, &d) : sb_batch_settle(&cfg, &t, &d);
+	if (mpi && sb_mpi_rank() != 0)
+		quiet = true; /* rank 0 speaks for the run */
 	if (st) {
 		char msg[1400];
 		if (d.code == SB_OK) /* never "success" for a failed run */

@@ -1,0 +1,1268 @@
+/* settle_mpi.c: `sanbao settle --mpi` (mpi.h, docs/cluster.md). */
+#include "mpi/mpi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "batch/dist.h"
+#include "io/outfile.h"
+#include "sanbao/io.h"
+#include "sanbao/policy.h"
+
+static int g_rank;
+
+int sb_mpi_rank(void)
+{
+	return g_rank;
+}
+
+#ifndef SB_HAVE_MPI
+
+bool sb_mpi_available(void)
+{
+	return false;
+}
+
+sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_diag *d)
+{
+	(void)cfg;
+	(void)t;
+	return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+			   "--mpi: this sanbao was built without MPI (install libopenmpi-dev "
+			   "and rebuild: docs/cluster.md)");
+}
+
+#else
+
+#include <mpi.h>
+
+bool sb_mpi_available(void)
+{
+	return true;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- buffers --------------------------------------------------------- */
+
+typedef struct buf {
+	char *p;
+	size_t n, cap;
+} buf;
+
+static bool buf_reserve(buf *b, size_t more)
+{
+	if (b->n + more <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->n + more)
+		cap *= 2;
+	char *p = sb_realloc(b->p, cap);
+	if (!p)
+		return false;
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+static bool buf_put(buf *b, const void *p, size_t n)
+{
+	if (!buf_reserve(b, n))
+		return false;
+	if (n)
+		memcpy(b->p + b->n, p, n);
+	b->n += n;
+	return true;
+}
+
+static void buf_free(buf *b)
+{
+	sb_free(b->p);
+	memset(b, 0, sizeof *b);
+}
+
+static uint64_t fnv(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return sb_batch_hash(h);
+}
+
+/* ---- the run's state ------------------------------------------------- */
+
+/* One input's share: the file mapped, this rank's byte range, its
+ * records (one physical line each). */
+typedef struct row {
+	uint64_t line;  /* global */
+	size_t off, len; /* the physical line, its line feed included */
+	uint64_t key;   /* person key, when has_key */
+	uint32_t pseudo;
+	int32_t dest;   /* owning rank; -1 until known */
+	bool has_key, nl; /* nl: the line has its line feed */
+	uint16_t idlen; /* claims: the claim id for the duplicate check (0: none) */
+	size_t idoff;
+} row;
+
+typedef struct input {
+	const char *path;
+	int which; /* 0 persons, 1 identities, 2 claims */
+	int fd;
+	char *map;
+	size_t size, hstart;
+	size_t start, end;
+	row *rows;
+	size_t nrows, caprows;
+	/* local file */
+	char local[2 * PATH_MAX + 2];
+	uint64_t *lines; /* global line of each local row */
+	size_t nlines;
+	buf ids; /* claims: the ids of the duplicate check */
+} input;
+
+typedef struct dir_slot {
+	uint64_t key;
+	uint32_t pseudo; /* +1; 0: empty */
+	int32_t owner;
+} dir_slot;
+
+typedef struct mpirun {
+	const sb_batch_config *cfg;
+	int rank, size;
+	sb_policyset *set;
+	input in[3];
+	dir_slot *dir;
+	size_t dir_mask;
+	sb_dup *dups;
+	size_t ndups;
+	double t_route, t_exchange, t_inputs, t_reduce;
+	double slowest[5]; /* route, exchange, rank inputs, settle: the slowest rank's */
+	long long local_settled, local_rejected, local_claims;
+	char tmpdir[PATH_MAX], rankdir[PATH_MAX];
+} mpirun;
+
+static sb_status oom(sb_diag *d)
+{
+	return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+/* Whether every rank's step succeeded: a failed rank has reported its own
+ * error; the others stop with this one. */
+static sb_status agree(sb_status st, sb_diag *d)
+{
+	int mine = st ? 1 : 0, any = 0;
+	MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+	if (st)
+		return st;
+	if (any)
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+				   "another rank failed (see its message); nothing was written");
+	return SB_OK;
+}
+
+/* All-to-all of byte blocks: send[k] goes to rank k; *recv gets every
+ * rank's block for this one in rank order, rcount[k] bytes from rank k. */
+static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_diag *d)
+{
+	double t0 = now();
+	int P = m->size;
+	long long *sc = sb_calloc((size_t)P * 2, sizeof *sc);
+	int *isc = sb_calloc((size_t)P * 4, sizeof *isc);
+	buf all = {0};
+	sb_status st = SB_OK;
+	if (!sc || !isc) {
+		st = oom(d);
+		goto out;
+	}
+	long long *rc = sc + P;
+	int *isd = isc + P, *irc = isc + 2 * P, *ird = isc + 3 * P;
+	size_t tot = 0;
+	for (int k = 0; k < P; k++) {
+		sc[k] = (long long)send[k].n;
+		tot += send[k].n;
+	}
+	MPI_Alltoall(sc, 1, MPI_LONG_LONG, rc, 1, MPI_LONG_LONG, MPI_COMM_WORLD);
+	size_t rtot = 0;
+	for (int k = 0; k < P; k++)
+		rtot += (size_t)rc[k];
+	int big = tot > INT_MAX || rtot > INT_MAX, anybig = 0;
+	MPI_Allreduce(&big, &anybig, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+	if (anybig) {
+		st = sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
+				 "a rank's share of one exchange is over 2 GiB: run more ranks "
+				 "(docs/cluster.md)");
+		goto out;
+	}
+	if (!buf_reserve(&all, tot + 1) || !buf_reserve(recv, rtot + 1)) {
+		st = oom(d);
+		goto out;
+	}
+	size_t off = 0;
+	for (int k = 0; k < P; k++) {
+		isc[k] = (int)send[k].n;
+		isd[k] = (int)off;
+		if (send[k].n)
+			memcpy(all.p + off, send[k].p, send[k].n);
+		off += send[k].n;
+		buf_free(&send[k]);
+	}
+	off = 0;
+	for (int k = 0; k < P; k++) {
+		irc[k] = (int)rc[k];
+		ird[k] = (int)off;
+		rcount[k] = (size_t)rc[k];
+		off += (size_t)rc[k];
+	}
+	MPI_Alltoallv(all.p, isc, isd, MPI_BYTE, recv->p, irc, ird, MPI_BYTE, MPI_COMM_WORLD);
+	recv->n = rtot;
+out:
+	buf_free(&all);
+	sb_free(sc);
+	sb_free(isc);
+	m->t_exchange += now() - t0;
+	return st;
+}
+
+/* ---- reading a share ------------------------------------------------- */
+
+/* The first line start at or after pos (pos itself when a line feed is
+ * just before it). */
+static size_t line_start(const input *x, size_t pos)
+{
+	if (pos <= x->hstart)
+		return x->hstart;
+	if (pos >= x->size)
+		return x->size;
+	const char *nl = memchr(x->map + pos - 1, '\n', x->size - (pos - 1));
+	return nl ? (size_t)(nl - x->map) + 1 : x->size;
+}
+
+static sb_status map_input(mpirun *m, input *x, sb_diag *d)
+{
+	x->fd = -1;
+	sb_status st = sb_input_open(x->path, &x->fd, d);
+	if (st)
+		return st;
+	struct stat sb;
+	if (fstat(x->fd, &sb))
+		return sb_diag_set(d, SB_EIO, x->path, 0, 0, "cannot read: %s", strerror(errno));
+	x->size = (size_t)sb.st_size;
+	if (x->size) {
+		x->map = mmap(NULL, x->size, PROT_READ, MAP_PRIVATE, x->fd, 0);
+		if (x->map == MAP_FAILED) {
+			x->map = NULL;
+			return sb_diag_set(d, SB_EIO, x->path, 0, 0, "cannot map: %s", strerror(errno));
+		}
+		madvise(x->map, x->size, MADV_SEQUENTIAL);
+	}
+	const char *nl = x->size ? memchr(x->map, '\n', x->size) : NULL;
+	x->hstart = nl ? (size_t)(nl - x->map) + 1 : x->size;
+	size_t body = x->size - x->hstart;
+	size_t a = x->hstart + (size_t)((unsigned __int128)body * (unsigned)m->rank / (unsigned)m->size);
+	size_t b = x->hstart +
+		   (size_t)((unsigned __int128)body * (unsigned)(m->rank + 1) / (unsigned)m->size);
+	x->start = m->rank == 0 ? x->hstart : line_start(x, a);
+	x->end = m->rank == m->size - 1 ? x->size : line_start(x, b);
+	if (x->end < x->start)
+		x->end = x->start;
+	return SB_OK;
+}
+
+/* Reads this rank's records of x; per record, `each` decides what it can
+ * (person key, destination). Global lines are set after all ranks have
+ * counted their lines. */
+typedef sb_status (*each_fn)(mpirun *m, input *x, sb_csv *c, int r, row *w, const int *col,
+			     sb_diag *d);
+
+static sb_status read_share(mpirun *m, input *x, const sb_colspec *spec, size_t nspec,
+			    const char *what, each_fn each, sb_diag *d)
+{
+	sb_csv *hc;
+	sb_status st = sb_csv_open(x->path, &hc, d);
+	if (st)
+		return st;
+	int col[SB_CCOL_N];
+	size_t ncols = sb_csv_ncols(hc);
+	st = sb_io_map(hc, what, spec, nspec, true, col, d);
+	sb_csv_free(hc);
+	if (st)
+		return st;
+	long long nl = 0;
+	for (size_t p = x->start; p < x->end;) {
+		const char *e = memchr(x->map + p, '\n', x->end - p);
+		nl++;
+		p = e ? (size_t)(e - x->map) + 1 : x->end;
+	}
+	if (x->end == x->size && x->end > x->start && x->map[x->end - 1] != '\n')
+		nl--; /* the last line without its line feed: not a line feed read */
+	long long before = 0;
+	MPI_Exscan(&nl, &before, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+	if (m->rank == 0)
+		before = 0;
+	uint64_t base = 2 + (uint64_t)before; /* the global line of the range's first line */
+	if (x->start >= x->end)
+		return SB_OK;
+	sb_csv *c;
+	if ((st = sb_csv_open_range(x->path, ncols, (int64_t)x->start, (int64_t)x->end, &c, d)))
+		return st;
+	long cur = 1;
+	size_t pos = x->start;
+	int r;
+	while ((r = sb_csv_next(c, d)) != 0) {
+		if (r == -2) {
+			st = d->code;
+			break;
+		}
+		if (sb_csv_multiline(c)) {
+			st = sb_diag_set(d, SB_EINPUT, x->path, (int)(base + (uint64_t)sb_csv_line(c) - 1),
+					 0, "a record spans lines: --mpi reads files in byte ranges "
+					    "and needs one record per line");
+			break;
+		}
+		long L = sb_csv_line(c);
+		while (cur < L) {
+			const char *e = memchr(x->map + pos, '\n', x->end - pos);
+			pos = e ? (size_t)(e - x->map) + 1 : x->end;
+			cur++;
+		}
+		if (x->nrows == x->caprows) {
+			size_t cap = x->caprows ? x->caprows * 2 : 4096;
+			row *v = sb_realloc(x->rows, cap * sizeof *v);
+			if (!v) {
+				st = oom(d);
+				break;
+			}
+			x->rows = v;
+			x->caprows = cap;
+		}
+		row *w = &x->rows[x->nrows++];
+		memset(w, 0, sizeof *w);
+		const char *e = memchr(x->map + pos, '\n', x->end - pos);
+		w->off = pos;
+		w->len = (e ? (size_t)(e - x->map) + 1 : x->end) - pos;
+		w->nl = e != NULL;
+		w->line = base + (uint64_t)L - 1;
+		w->dest = -1;
+		if ((st = each(m, x, c, r, w, col, d)))
+			break;
+	}
+	sb_csv_free(c);
+	return st;
+}
+
+static int dir_rank(const mpirun *m, uint64_t key, uint32_t pseudo)
+{
+	return (int)(sb_batch_hash(key ^ ((uint64_t)pseudo << 63)) % (uint64_t)m->size);
+}
+
+static sb_status each_person(mpirun *m, input *x, sb_csv *c, int r, row *w, const int *col,
+			     sb_diag *d)
+{
+	(void)x;
+	(void)d;
+	if (r < 0)
+		return SB_OK; /* rejected where it was read */
+	sb_person_row pr;
+	char why[512];
+	if (sb_person_row_read(c, col, &pr, why, sizeof why) || !sb_policyset_find(m->set, pr.region))
+		return SB_OK;
+	w->has_key = true;
+	w->key = pr.key;
+	w->pseudo = (uint32_t)pr.pseudo;
+	/* The proposed owner: the household's rank (the person's own when
+	 * none); the directory keeps the first listing's. */
+	uint64_t h = pr.household.n ? fnv(pr.household.p, pr.household.n) :
+				      sb_batch_hash(pr.key ^ ((uint64_t)pr.pseudo << 63));
+	w->dest = (int32_t)(h % (uint64_t)m->size);
+	return SB_OK;
+}
+
+static sb_status each_identity(mpirun *m, input *x, sb_csv *c, int r, row *w, const int *col,
+			       sb_diag *d)
+{
+	(void)x;
+	(void)d;
+	if (r < 0)
+		return SB_OK;
+	sb_identity_row ir;
+	char why[1024];
+	if (sb_identity_row_read(c, col, m->set, &ir, why, sizeof why) != SB_IROW_OK)
+		return SB_OK;
+	sb_csv_field f = sb_csv_get(c, (size_t)col[SB_ICOL_PERSON]);
+	uint64_t key;
+	int pseudo;
+	const char *w2;
+	if (sb_person_key(f.p, f.n, &key, &pseudo, NULL, &w2))
+		return SB_OK;
+	w->has_key = true;
+	w->key = key;
+	w->pseudo = (uint32_t)pseudo;
+	return SB_OK;
+}
+
+static sb_status each_claim(mpirun *m, input *x, sb_csv *c, int r, row *w, const int *col,
+			    sb_diag *d)
+{
+	(void)m;
+	/* The id of the duplicate check, as pass 1 takes it. */
+	sb_csv_field id = r < 0 ? sb_io_record_id(c, col[SB_CCOL_ID]) :
+				  col[SB_CCOL_ID] < 0 ? (sb_csv_field){"", 0} :
+							sb_csv_get(c, (size_t)col[SB_CCOL_ID]);
+	if (id.n && id.n <= 64) {
+		w->idoff = x->ids.n;
+		w->idlen = (uint16_t)id.n;
+		if (!buf_put(&x->ids, id.p, id.n))
+			return oom(d);
+	}
+	if (r < 0)
+		return SB_OK;
+	sb_csv_field f = col[SB_CCOL_PERSON] < 0 ? (sb_csv_field){"", 0} :
+						   sb_csv_get(c, (size_t)col[SB_CCOL_PERSON]);
+	uint64_t key;
+	int pseudo;
+	const char *w2;
+	if (sb_person_key(f.p, f.n, &key, &pseudo, NULL, &w2))
+		return SB_OK;
+	w->has_key = true;
+	w->key = key;
+	w->pseudo = (uint32_t)pseudo;
+	return SB_OK;
+}
+
+/* ---- the person directory ---------------------------------------------- */
+
+/* The directory slot of (key, pseudo), empty when absent. */
+static dir_slot *dir_find(mpirun *m, uint64_t key, uint32_t pseudo)
+{
+	for (size_t h = sb_batch_hash(key ^ ((uint64_t)pseudo << 63)) & m->dir_mask;;
+	     h = (h + 1) & m->dir_mask) {
+		dir_slot *s = &m->dir[h];
+		if (!s->pseudo || (s->key == key && s->pseudo == pseudo + 1))
+			return s;
+	}
+}
+
+typedef struct query {
+	uint64_t key;
+	uint32_t pseudo;
+	int32_t owner; /* persons: the proposed owner */
+} query;
+
+/* Sends the keyed rows of x to their directory ranks; with `enrol`, the
+ * directory records each key's first proposed owner. Every keyed row's
+ * dest becomes the directory's owner (-1: unknown person). */
+static sb_status route(mpirun *m, input *x, bool enrol, sb_diag *d)
+{
+	int P = m->size;
+	buf *send = sb_calloc((size_t)P, sizeof *send);
+	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
+	buf recv = {0}, back = {0};
+	sb_status st = send && rc ? SB_OK : oom(d);
+	for (size_t i = 0; !st && i < x->nrows; i++) {
+		row *w = &x->rows[i];
+		if (!w->has_key)
+			continue;
+		query q = {w->key, w->pseudo, w->dest};
+		if (!buf_put(&send[dir_rank(m, w->key, w->pseudo)], &q, sizeof q))
+			st = oom(d);
+	}
+	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)))
+		goto out;
+	double t0 = now();
+	size_t nq = recv.n / sizeof(query);
+	if (enrol) {
+		size_t cap = 1024;
+		while (cap < nq * 2)
+			cap *= 2;
+		m->dir = sb_calloc(cap, sizeof *m->dir);
+		m->dir_mask = cap - 1;
+		if (!m->dir) {
+			st = oom(d);
+			goto out;
+		}
+	}
+	for (int k = 0; k < P; k++)
+		send[k].n = 0;
+	size_t off = 0;
+	for (int k = 0; k < P && !st; k++) {
+		for (size_t j = 0; j < rc[k] / sizeof(query); j++) {
+			query q;
+			memcpy(&q, recv.p + off + j * sizeof q, sizeof q);
+			dir_slot *s = dir_find(m, q.key, q.pseudo);
+			if (!s->pseudo && enrol) {
+				/* the first listing in file order: ranks hold the
+				 * ranges in order, and rows arrive in rank order */
+				s->key = q.key;
+				s->pseudo = q.pseudo + 1;
+				s->owner = q.owner;
+			}
+			int32_t owner = s->pseudo ? s->owner : -1;
+			if (!buf_put(&send[k], &owner, sizeof owner)) {
+				st = oom(d);
+				break;
+			}
+		}
+		off += rc[k];
+	}
+	m->t_route += now() - t0;
+	if ((st = agree(st, d)) || (st = alltoall(m, send, &back, rc, d)))
+		goto out;
+	/* The answers come back grouped by directory rank, each group in the
+	 * order of the questions sent to it. */
+	size_t *pos = sb_calloc((size_t)P, sizeof *pos);
+	if (!pos) {
+		st = oom(d);
+		goto out;
+	}
+	size_t base = 0;
+	for (int k = 0; k < P; k++) {
+		pos[k] = base;
+		base += rc[k];
+	}
+	for (size_t i = 0; i < x->nrows; i++) {
+		row *w = &x->rows[i];
+		if (!w->has_key)
+			continue;
+		int k = dir_rank(m, w->key, w->pseudo);
+		int32_t owner;
+		memcpy(&owner, back.p + pos[k], sizeof owner);
+		pos[k] += sizeof owner;
+		w->dest = owner;
+	}
+	sb_free(pos);
+out:
+	for (int k = 0; send && k < P; k++)
+		buf_free(&send[k]);
+	sb_free(send);
+	sb_free(rc);
+	buf_free(&recv);
+	buf_free(&back);
+	return st;
+}
+
+/* ---- rows to their owners --------------------------------------------- */
+
+typedef struct rowhdr {
+	uint64_t line;
+	uint32_t len;
+	uint32_t pad;
+} rowhdr;
+
+/* Sends every row of x to its owner (its own rank when it has none: it is
+ * rejected there as it would be anywhere) and writes the rows this rank
+ * owns, in global line order, under the original header into x->local. */
+static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
+{
+	int P = m->size;
+	double t0 = now();
+	buf *send = sb_calloc((size_t)P, sizeof *send);
+	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
+	buf recv = {0};
+	sb_status st = send && rc ? SB_OK : oom(d);
+	for (size_t i = 0; !st && i < x->nrows; i++) {
+		row *w = &x->rows[i];
+		if (w->dest < 0)
+			w->dest = m->rank;
+		buf *s = &send[w->dest];
+		size_t len = w->len + (w->nl ? 0 : 1);
+		rowhdr h = {w->line, (uint32_t)len, 0};
+		size_t pad = (8 - (len & 7)) & 7;
+		if (!buf_reserve(s, sizeof h + len + pad)) {
+			st = oom(d);
+			break;
+		}
+		memcpy(s->p + s->n, &h, sizeof h);
+		memcpy(s->p + s->n + sizeof h, x->map + w->off, w->len);
+		if (!w->nl)
+			s->p[s->n + sizeof h + w->len] = '\n';
+		memset(s->p + s->n + sizeof h + len, 0, pad);
+		s->n += sizeof h + len + pad;
+	}
+	m->t_route += now() - t0;
+	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)))
+		goto out;
+	t0 = now();
+	size_t n = 0;
+	for (size_t off = 0; off < recv.n; n++) {
+		rowhdr h;
+		memcpy(&h, recv.p + off, sizeof h);
+		off += sizeof h + h.len + ((8 - (h.len & 7)) & 7);
+	}
+	x->lines = sb_malloc((n + 1) * sizeof *x->lines);
+	snprintf(x->local, sizeof x->local, "%s/%s", m->tmpdir,
+		 strrchr(x->path, '/') ? strrchr(x->path, '/') + 1 : x->path);
+	int fd = open(x->local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!x->lines || fd < 0) {
+		st = fd < 0 ? sb_diag_set(d, SB_EIO, x->local, 0, 0, "cannot create: %s",
+					  strerror(errno)) :
+			      oom(d);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	/* The header as written (a byte-order mark included), then the rows,
+	 * copied together into one buffer and written once. */
+	buf out = {0};
+	if (!buf_put(&out, x->map, x->hstart)) {
+		close(fd);
+		st = oom(d);
+		goto out;
+	}
+	if (x->hstart && x->map[x->hstart - 1] != '\n' && !buf_put(&out, "\n", 1))
+		st = oom(d);
+	for (size_t off = 0, i = 0; !st && off < recv.n; i++) {
+		rowhdr h;
+		memcpy(&h, recv.p + off, sizeof h);
+		x->lines[i] = h.line;
+		if (!buf_put(&out, recv.p + off + sizeof h, h.len))
+			st = oom(d);
+		off += sizeof h + h.len + ((8 - (h.len & 7)) & 7);
+	}
+	x->nlines = n;
+	for (size_t done = 0; !st && done < out.n;) {
+		ssize_t k = write(fd, out.p + done, out.n - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			st = sb_diag_set(d, SB_EIO, x->local, 0, 0, "cannot write: %s", strerror(errno));
+		else
+			done += (size_t)k;
+	}
+	buf_free(&out);
+	if (close(fd) && !st)
+		st = sb_diag_set(d, SB_EIO, x->local, 0, 0, "cannot write: %s", strerror(errno));
+	m->t_inputs += now() - t0;
+out:
+	for (int k = 0; send && k < P; k++)
+		buf_free(&send[k]);
+	sb_free(send);
+	sb_free(rc);
+	buf_free(&recv);
+	return st;
+}
+
+/* ---- duplicate claim ids across ranks ----------------------------------- */
+
+typedef struct idhdr {
+	uint64_t line;
+	int32_t dest;
+	uint32_t len;
+} idhdr;
+
+typedef struct id_slot {
+	uint64_t hash, first;
+	const char *id; /* NULL: empty */
+	uint32_t len;
+} id_slot;
+
+static int cmp_dup(const void *a, const void *b)
+{
+	const sb_dup *x = a, *y = b;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Every claim row with a readable id goes, as (line, owner, id), to the
+ * rank of its id's hash; that rank finds each id's first line and tells the
+ * owner of every later row that it is a duplicate. */
+static sb_status find_dups(mpirun *m, sb_diag *d)
+{
+	input *x = &m->in[2];
+	int P = m->size;
+	double t0 = now();
+	buf *send = sb_calloc((size_t)P, sizeof *send);
+	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
+	buf recv = {0}, back = {0};
+	id_slot *tab = NULL;
+	sb_status st = send && rc ? SB_OK : oom(d);
+	for (size_t i = 0; !st && i < x->nrows; i++) {
+		const row *w = &x->rows[i];
+		if (!w->idlen)
+			continue;
+		const char *id = x->ids.p + w->idoff;
+		idhdr h = {w->line, w->dest, w->idlen};
+		size_t pad = (8 - (w->idlen & 7)) & 7;
+		buf *s = &send[fnv(id, w->idlen) % (uint64_t)P];
+		if (!buf_reserve(s, sizeof h + w->idlen + pad)) {
+			st = oom(d);
+			break;
+		}
+		memcpy(s->p + s->n, &h, sizeof h);
+		memcpy(s->p + s->n + sizeof h, id, w->idlen);
+		memset(s->p + s->n + sizeof h + w->idlen, 0, pad);
+		s->n += sizeof h + w->idlen + pad;
+	}
+	m->t_route += now() - t0;
+	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)))
+		goto out;
+	t0 = now();
+	size_t n = 0;
+	for (size_t off = 0; off < recv.n; n++) {
+		idhdr h;
+		memcpy(&h, recv.p + off, sizeof h);
+		off += sizeof h + h.len + ((8 - (h.len & 7)) & 7);
+	}
+	size_t cap = 1024;
+	while (cap < n * 2)
+		cap *= 2;
+	if (!(tab = sb_calloc(cap, sizeof *tab))) {
+		st = oom(d);
+		goto out;
+	}
+	for (int k = 0; k < P; k++)
+		send[k].n = 0;
+	/* Rows arrive in rank order, each rank's in line order: the first
+	 * row of an id to arrive is its first in the file. */
+	for (size_t off = 0; off < recv.n && !st;) {
+		idhdr h;
+		memcpy(&h, recv.p + off, sizeof h);
+		const char *id = recv.p + off + sizeof h;
+		off += sizeof h + h.len + ((8 - (h.len & 7)) & 7);
+		uint64_t hv = fnv(id, h.len);
+		size_t slot = hv & (cap - 1);
+		for (;; slot = (slot + 1) & (cap - 1)) {
+			id_slot *s = &tab[slot];
+			if (!s->id) {
+				*s = (id_slot){hv, h.line, id, h.len};
+				break;
+			}
+			if (s->hash == hv && s->len == h.len && !memcmp(s->id, id, h.len)) {
+				sb_dup du = {h.line, s->first};
+				if (!buf_put(&send[h.dest], &du, sizeof du))
+					st = oom(d);
+				break;
+			}
+		}
+	}
+	m->t_route += now() - t0;
+	if ((st = agree(st, d)) || (st = alltoall(m, send, &back, rc, d)))
+		goto out;
+	/* To local lines: the rows this rank owns are in global line order. */
+	const input *c = &m->in[2];
+	m->ndups = back.n / sizeof(sb_dup);
+	if (m->ndups && !(m->dups = sb_malloc(m->ndups * sizeof *m->dups))) {
+		st = oom(d);
+		goto out;
+	}
+	for (size_t i = 0; i < m->ndups; i++) {
+		sb_dup du;
+		memcpy(&du, back.p + i * sizeof du, sizeof du);
+		size_t lo = 0, hi = c->nlines;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (c->lines[mid] < du.line)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		du.line = lo + 2;
+		m->dups[i] = du;
+	}
+	if (m->ndups)
+		qsort(m->dups, m->ndups, sizeof *m->dups, cmp_dup);
+out:
+	for (int k = 0; send && k < P; k++)
+		buf_free(&send[k]);
+	sb_free(send);
+	sb_free(rc);
+	sb_free(tab);
+	buf_free(&recv);
+	buf_free(&back);
+	return st;
+}
+
+/* ---- the run's sums ------------------------------------------------------ */
+
+/* The sums of summary.json as one vector of 64-bit numbers. */
+typedef struct vec {
+	int64_t *v;
+	size_t n;
+} vec;
+
+static void put_sum(int64_t *v, size_t *k, const sb_region_sum *g, int nl, bool get)
+{
+	int64_t *f[6] = {(int64_t *)&g->claims, (int64_t *)&g->total, (int64_t *)&g->in_scope,
+			 (int64_t *)&g->fund, (int64_t *)&g->oop, (int64_t *)&g->oop_in_scope};
+	for (int i = 0; i < 6; i++, (*k)++)
+		get ? (void)(*f[i] = v[*k]) : (void)(v[*k] = *f[i]);
+	for (int l = 0; l < nl; l++) {
+		sb_layer_sum *x = &g->layer[l];
+		int64_t *h[3] = {(int64_t *)&x->claims, (int64_t *)&x->paid, (int64_t *)&x->penalty};
+		for (int i = 0; i < 3; i++, (*k)++)
+			get ? (void)(*h[i] = v[*k]) : (void)(v[*k] = *h[i]);
+	}
+}
+
+static size_t pack(int64_t *v, bool get, const sb_batch *b, sb_batch_counts *c,
+		   sb_pass1_result *p1, sb_pass2_result *p2)
+{
+	size_t k = 0;
+	long long *s[] = {&c->person_rows, &c->enrolled, &c->persons_rejected, &c->identity_rows,
+			  &c->identities_loaded, &c->identities_rejected, &p1->rows, &p1->rejected,
+			  &p1->rejected_unreadable, &p2->rejected, &p2->rejected_unreadable};
+	for (size_t i = 0; i < sizeof s / sizeof *s; i++, k++)
+		if (v)
+			get ? (void)(*s[i] = v[k]) : (void)(v[k] = *s[i]);
+	sb_fen *f[] = {&p1->rejected_total, &p2->rejected_total};
+	for (size_t i = 0; i < 2; i++, k++)
+		if (v)
+			get ? (void)(*f[i] = v[k]) : (void)(v[k] = *f[i]);
+	if (v) {
+		if (get) {
+			p2->identities_ok = v[k] == 0;
+			p2->explained = v[k + 1] != 0;
+		} else {
+			v[k] = !p2->identities_ok;
+			v[k + 1] = p2->explained;
+		}
+	}
+	k += 2;
+	size_t ng = sb_policyset_count(b->set);
+	size_t per = 6 + 3 * (size_t)b->nlayers;
+	if (v) {
+		put_sum(v, &k, &p2->all, b->nlayers, get);
+		for (size_t g = 0; g < ng; g++)
+			put_sum(v, &k, &p2->regions[g], b->nlayers, get);
+	} else {
+		k += per * (ng + 1);
+	}
+	return k;
+}
+
+static sb_status reduce(void *arg, const sb_batch *b, sb_batch_counts *c, sb_pass1_result *p1,
+			sb_pass2_result *p2, const double stage[4], char *extra, size_t cap,
+			sb_diag *d)
+{
+	mpirun *m = arg;
+	double t0 = now();
+	m->local_settled = p2->all.claims;
+	m->local_rejected = p1->rejected + p2->rejected;
+	m->local_claims = p1->rows;
+	size_t n = pack(NULL, false, b, c, p1, p2);
+	int64_t *mine = sb_calloc(n, sizeof *mine);
+	int64_t *all = sb_calloc(n * (size_t)m->size, sizeof *all);
+	if (!mine || !all) {
+		sb_free(mine);
+		sb_free(all);
+		MPI_Abort(MPI_COMM_WORLD, 1); /* the others wait in the gather */
+		return oom(d);
+	}
+	pack(mine, false, b, c, p1, p2);
+	MPI_Allgather(mine, (int)n, MPI_INT64_T, all, (int)n, MPI_INT64_T, MPI_COMM_WORLD);
+	/* Summed in rank order, every sum checked (sb_fen_add): the same
+	 * overflow rule as one process's. */
+	bool over = false;
+	for (size_t i = 0; i < n; i++) {
+		int64_t s = 0;
+		for (int r = 0; r < m->size; r++)
+			over |= __builtin_add_overflow(s, all[(size_t)r * n + i], &s);
+		mine[i] = s;
+	}
+	pack(mine, true, b, c, p1, p2);
+	sb_free(mine);
+	sb_free(all);
+	/* Timings: the slowest rank's of each part. */
+	double t[5] = {m->t_route, m->t_exchange, m->t_inputs,
+		       stage[0] + stage[1] + stage[2] + stage[3], 0}, mx[5];
+	MPI_Allreduce(t, mx, 5, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+	memcpy(m->slowest, mx, sizeof mx);
+	m->t_reduce += now() - t0;
+	snprintf(extra, cap,
+		 "\"mpi\": {\"ranks\": %d, \"slowest_rank_seconds\": {\"read_and_route\": %.3f, "
+		 "\"exchange\": %.3f, \"write_rank_inputs\": %.3f, \"settle\": %.3f}}",
+		 m->size, mx[0], mx[1], mx[2], mx[3]);
+	if (over)
+		return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
+				   "the totals of the claims add up to more than a 64-bit sum of fen "
+				   "holds");
+	return SB_OK;
+}
+
+/* ---- rejects.csv and the rank files -------------------------------------- */
+
+typedef struct rej {
+	uint8_t file;
+	uint64_t line;
+	size_t off, len;
+} rej;
+
+static int cmp_rej(const void *a, const void *b)
+{
+	const rej *x = a, *y = b;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+	return s ? s + 1 : p ? p : "";
+}
+
+/* This rank's rejects.csv rows (the header dropped), gathered on rank 0. */
+static sb_status gather_rejects(mpirun *m, buf *all, sb_diag *d)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/rejects.csv", m->rankdir);
+	int fd = -1;
+	buf mine = {0};
+	sb_status st = sb_input_open(path, &fd, d);
+	if (!st) {
+		char tmp[65536];
+		ssize_t k;
+		while ((k = read(fd, tmp, sizeof tmp)) > 0)
+			if (!buf_put(&mine, tmp, (size_t)k)) {
+				st = oom(d);
+				break;
+			}
+		if (k < 0 && !st)
+			st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot read: %s", strerror(errno));
+		close(fd);
+	}
+	const char *nl = mine.n ? memchr(mine.p, '\n', mine.n) : NULL;
+	size_t skip = nl ? (size_t)(nl - mine.p) + 1 : mine.n;
+	if ((st = agree(st, d)))
+		goto out;
+	double t0 = now();
+	int len = mine.n - skip > INT_MAX ? INT_MAX : (int)(mine.n - skip);
+	int *counts = sb_calloc((size_t)m->size * 2, sizeof *counts);
+	if (!counts) {
+		st = oom(d);
+		goto out;
+	}
+	MPI_Gather(&len, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
+	size_t tot = 0;
+	for (int r = 0; m->rank == 0 && r < m->size; r++) {
+		counts[m->size + r] = (int)tot;
+		tot += (size_t)counts[r];
+	}
+	if (m->rank == 0 && (tot > INT_MAX || !buf_reserve(all, tot + 1))) {
+		sb_free(counts);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+		st = oom(d);
+		goto out;
+	}
+	MPI_Gatherv(mine.p + skip, len, MPI_BYTE, m->rank == 0 ? all->p : NULL, counts,
+		    counts + m->size, MPI_BYTE, 0, MPI_COMM_WORLD);
+	if (m->rank == 0)
+		all->n = tot;
+	sb_free(counts);
+	m->t_exchange += now() - t0;
+out:
+	buf_free(&mine);
+	return st;
+}
+
+/* Rank 0: rejects.csv in (file, line) order, summary.json (rank 0's: every
+ * rank's is the run's) and manifest.json, committed together. */
+static sb_status write_root(mpirun *m, sb_outdir *od, buf *rejects, const sb_batch_totals *t,
+			    const long long *settled, const long long *rows, sb_diag *d)
+{
+	const sb_batch_config *cfg = m->cfg;
+	const char *files[3] = {base_name(cfg->persons_path),
+				cfg->identities_path ? base_name(cfg->identities_path) : "",
+				base_name(cfg->claims_path)};
+	rej *v = NULL;
+	size_t n = 0, cap = 0;
+	sb_status st = SB_OK;
+	FILE *f = NULL;
+	/* Split the gathered text into rows (one line each: the writer
+	 * quotes no line feed into a row) and read each one's file and line. */
+	for (size_t off = 0; off < rejects->n;) {
+		const char *e = memchr(rejects->p + off, '\n', rejects->n - off);
+		size_t end = e ? (size_t)(e - rejects->p) + 1 : rejects->n;
+		const char *p = rejects->p + off;
+		size_t len = end - off;
+		/* file,line,...: the file name may be quoted */
+		size_t i = 0;
+		char name[PATH_MAX];
+		size_t nn = 0;
+		if (len && p[0] == '"') {
+			for (i = 1; i < len; i++) {
+				if (p[i] == '"' && i + 1 < len && p[i + 1] == '"') {
+					if (nn < sizeof name - 1)
+						name[nn++] = '"';
+					i++;
+				} else if (p[i] == '"') {
+					i++;
+					break;
+				} else if (nn < sizeof name - 1) {
+					name[nn++] = p[i];
+				}
+			}
+		} else {
+			for (; i < len && p[i] != ','; i++)
+				if (nn < sizeof name - 1)
+					name[nn++] = p[i];
+		}
+		name[nn] = '\0';
+		uint64_t line = 0;
+		for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+			line = line * 10 + (uint64_t)(p[i] - '0');
+		uint8_t file = 2;
+		for (uint8_t k = 0; k < 3; k++)
+			if (!strcmp(name, files[k])) {
+				file = k;
+				break;
+			}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			rej *nv = sb_realloc(v, cap * sizeof *nv);
+			if (!nv) {
+				sb_free(v);
+				return oom(d);
+			}
+			v = nv;
+		}
+		v[n++] = (rej){file, line, off, len};
+		off = end;
+	}
+	if (n)
+		qsort(v, n, sizeof *v, cmp_rej);
+	if (!(f = sb_outdir_create(od, "rejects.csv", d))) {
+		sb_free(v);
+		return d->code;
+	}
+	static const char head[] = "file,line,id,reason\n";
+	st = sb_outdir_write(od, f, head, sizeof head - 1, d);
+	for (size_t i = 0; !st && i < n; i++)
+		st = sb_outdir_write(od, f, rejects->p + v[i].off, v[i].len, d);
+	sb_free(v);
+	if (!st)
+		st = sb_outdir_finish(od, f, d);
+	if (st)
+		return st;
+	/* manifest.json: the rank files, in rank order. */
+	if (!(f = sb_outdir_create(od, "manifest.json", d)))
+		return d->code;
+	fprintf(f, "{\n  \"kind\": \"sanbao settle --mpi\",\n  \"ranks\": %d,\n", m->size);
+	fputs("  \"layout\": \"one file per rank: OUT/rank-NNNN/<file>; concatenated in rank order "
+	      "(each file's header once) and sorted, they equal one process's file sorted\",\n",
+	      f);
+	fputs("  \"merged_by_rank_0\": [\"rejects.csv\", \"summary.json\", \"manifest.json\"],\n", f);
+	fputs("  \"per_rank\": [\"settlements.csv\"", f);
+	if (cfg->monitor)
+		fputs(", \"warnings.csv\", \"approaching.csv\"", f);
+	fputs("],\n  \"rank_files\": [", f);
+	for (int r = 0; r < m->size; r++)
+		fprintf(f, "%s\n    {\"rank\": %d, \"dir\": \"rank-%04d\", \"claim_rows\": %lld, "
+			   "\"settled\": %lld}",
+			r ? "," : "", r, r, rows[r], settled[r]);
+	fprintf(f, "\n  ],\n  \"claims\": {\"rows\": %lld, \"settled\": %lld, \"rejected\": %lld}\n}\n",
+		t->claim_rows, t->settled, t->rejected);
+	if ((st = sb_outdir_finish(od, f, d)))
+		return st;
+	/* summary.json last: the mark of a complete run. */
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/summary.json", m->rankdir);
+	int fd = -1;
+	if ((st = sb_input_open(path, &fd, d)))
+		return st;
+	if (!(f = sb_outdir_create(od, "summary.json", d))) {
+		close(fd);
+		return d->code;
+	}
+	char tmp[65536];
+	ssize_t k;
+	while (!st && (k = read(fd, tmp, sizeof tmp)) > 0)
+		st = sb_outdir_write(od, f, tmp, (size_t)k, d);
+	close(fd);
+	if (!st)
+		st = sb_outdir_finish(od, f, d);
+	static const char *const stale[] = {"settlements.csv", "warnings.csv", "approaching.csv",
+					    "monitor.json", NULL};
+	if (!st)
+		st = sb_outdir_commit(od, stale, d);
+	return st;
+}
+
+static void free_input(input *x)
+{
+	if (x->map)
+		munmap(x->map, x->size);
+	if (x->fd >= 0)
+		close(x->fd);
+	if (x->local[0])
+		unlink(x->local);
+	sb_free(x->rows);
+	sb_free(x->lines);
+	buf_free(&x->ids);
+}
+
+sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_diag *d)
+{
+	memset(t, 0, sizeof *t);
+	if (cfg->monitor || cfg->monitor_only || cfg->nscenario_dirs || cfg->audit || cfg->compare)
+		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
+				   "--mpi settles and sums; --monitor (and monitor, compare, "
+				   "audit) are not yet reduced across ranks: run them without "
+				   "--mpi (docs/cluster.md)");
+	int provided;
+	if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+		return sb_diag_set(d, SB_EIO, NULL, 0, 0, "MPI_Init failed");
+	double start = now();
+	mpirun *m = sb_calloc(1, sizeof *m);
+	if (!m) {
+		MPI_Abort(MPI_COMM_WORLD, 1);
+		return oom(d);
+	}
+	m->cfg = cfg;
+	MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &m->size);
+	g_rank = m->rank;
+	for (int k = 0; k < 3; k++) {
+		m->in[k].fd = -1;
+		m->in[k].which = k;
+	}
+	m->in[0].path = cfg->persons_path;
+	m->in[1].path = cfg->identities_path;
+	m->in[2].path = cfg->claims_path;
+	sb_outdir *od = NULL;
+	buf rejects = {0};
+	long long *settled = NULL, *rows = NULL;
+	sb_status st = SB_OK;
+	/* Rank 0 holds the output folder's lock for the whole run. */
+	if (m->rank == 0)
+		st = sb_outdir_open(cfg->out_dir, &od, d);
+	if ((st = agree(st, d)))
+		goto done;
+	snprintf(m->rankdir, sizeof m->rankdir, "%s/rank-%04d", cfg->out_dir, m->rank);
+	snprintf(m->tmpdir, sizeof m->tmpdir, "%s/.sanbao-mpi-inputs-%04d",
+		 cfg->tmp_dir ? cfg->tmp_dir : cfg->out_dir, m->rank);
+	if (mkdir(m->tmpdir, 0700) && errno != EEXIST)
+		st = sb_diag_set(d, SB_EIO, m->tmpdir, 0, 0, "cannot create: %s", strerror(errno));
+	if (!st && (st = sb_policyset_new(&m->set)))
+		st = oom(d);
+	if (!st && cfg->policy_root)
+		st = sb_policyset_set_root(m->set, cfg->policy_root, d);
+	if (!st)
+		st = sb_policyset_load_dir(m->set, cfg->policies_dir, d);
+	for (int k = 0; k < 3 && !st; k++)
+		if (m->in[k].path)
+			st = map_input(m, &m->in[k], d);
+	if ((st = agree(st, d)))
+		goto done;
+	/* persons: to the directory, then to the household's rank */
+	double t0 = now();
+	st = read_share(m, &m->in[0], sb_persons_columns, SB_PCOL_N, "persons.csv", each_person, d);
+	m->t_route += now() - t0;
+	if ((st = agree(st, d)) || (st = route(m, &m->in[0], true, d)) ||
+	    (st = exchange_rows(m, &m->in[0], d)))
+		goto done;
+	if (m->in[1].path) {
+		t0 = now();
+		st = read_share(m, &m->in[1], sb_identities_columns, SB_ICOL_N, "identities.csv",
+				each_identity, d);
+		m->t_route += now() - t0;
+		if ((st = agree(st, d)) || (st = route(m, &m->in[1], false, d)) ||
+		    (st = exchange_rows(m, &m->in[1], d)))
+			goto done;
+	}
+	t0 = now();
+	st = read_share(m, &m->in[2], sb_claims_columns, SB_CCOL_N, "claims.csv", each_claim, d);
+	m->t_route += now() - t0;
+	if ((st = agree(st, d)) || (st = route(m, &m->in[2], false, d)) ||
+	    (st = exchange_rows(m, &m->in[2], d)) || (st = find_dups(m, d)))
+		goto done;
+	for (int k = 0; k < 3; k++) {
+		input *x = &m->in[k];
+		sb_free(x->rows);
+		x->rows = NULL;
+		buf_free(&x->ids);
+		if (x->map)
+			munmap(x->map, x->size);
+		x->map = NULL;
+	}
+	sb_free(m->dir);
+	m->dir = NULL;
+
+	/* Each rank settles its households with the ordinary batch. */
+	sb_batch_dist dist = {
+		.persons_path = cfg->persons_path,
+		.identities_path = cfg->identities_path,
+		.claims_path = cfg->claims_path,
+		.lines = {m->in[0].lines, m->in[1].lines, m->in[2].lines},
+		.nlines = {m->in[0].nlines, m->in[1].nlines, m->in[2].nlines},
+		.dups = m->dups,
+		.ndups = m->ndups,
+		.reduce = reduce,
+		.arg = m,
+	};
+	sb_batch_config lc = *cfg;
+	lc.persons_path = m->in[0].local;
+	lc.identities_path = cfg->identities_path ? m->in[1].local : NULL;
+	lc.claims_path = m->in[2].local;
+	lc.out_dir = m->rankdir;
+	lc.threads = cfg->threads > 0 ? cfg->threads : 1;
+	if (m->rank)
+		lc.progress = NULL;
+	lc.dist = &dist;
+	st = sb_batch_settle(&lc, t, d);
+	if (st) {
+		/* The other ranks may wait for this one in the reduction. */
+		char msg[1400];
+		fprintf(stderr, "sanbao settle: rank %d: %s\n", m->rank, sb_diag_format(d, msg, sizeof msg));
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	for (int k = 0; k < 3; k++) {
+		if (m->in[k].local[0])
+			unlink(m->in[k].local);
+		m->in[k].local[0] = '\0';
+	}
+	rmdir(m->tmpdir);
+	if ((st = gather_rejects(m, &rejects, d)))
+		goto done;
+	settled = sb_calloc((size_t)m->size, sizeof *settled);
+	rows = sb_calloc((size_t)m->size, sizeof *rows);
+	if (!settled || !rows) {
+		MPI_Abort(MPI_COMM_WORLD, 1);
+		st = oom(d);
+		goto done;
+	}
+	MPI_Gather(&m->local_settled, 1, MPI_LONG_LONG, settled, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+	MPI_Gather(&m->local_claims, 1, MPI_LONG_LONG, rows, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+	if (m->rank == 0)
+		st = write_root(m, od, &rejects, t, settled, rows, d);
+	if ((st = agree(st, d)))
+		goto done;
+	t->seconds = now() - start;
+	if (m->rank == 0 && cfg->progress) /* not --quiet */
+		printf("sanbao settle --mpi: %d ranks (%d threads each); slowest rank: read and route "
+		       "%.3f s, exchange %.3f s, rank inputs %.3f s, settle %.3f s; "
+		       "settlements in %s/rank-*/settlements.csv (manifest.json)\n",
+		       m->size, lc.threads, m->slowest[0], m->slowest[1], m->slowest[2],
+		       m->slowest[3], cfg->out_dir);
+done:
+	if (m->tmpdir[0])
+		rmdir(m->tmpdir);
+	sb_outdir_close(od);
+	buf_free(&rejects);
+	sb_free(settled);
+	sb_free(rows);
+	for (int k = 0; k < 3; k++)
+		free_input(&m->in[k]);
+	sb_free(m->dir);
+	sb_free(m->dups);
+	sb_policyset_free(m->set);
+	sb_free(m);
+	MPI_Finalize();
+	return st;
+}
+
+#endif
