@@ -34,6 +34,12 @@ typedef struct sb_batch_dist {
 	sb_status (*reduce)(void *arg, const sb_batch *b, sb_batch_counts *c, sb_pass1_result *p1,
 			    sb_pass2_result *p2, const double stage[4], char *extra, size_t cap,
 			    sb_diag *d);
+	/* The monitor's (src/monitor/monitor_sink.c) reduction, before it
+	 * renders monitor.json: sums v[0..n) across ranks in place; replaces
+	 * years[0..*n) (sorted) by the sorted union of every rank's, at most
+	 * cap. */
+	sb_status (*sum)(void *arg, long long *v, size_t n, sb_diag *d);
+	sb_status (*years)(void *arg, int *years, int *n, int cap, sb_diag *d);
 	void *arg;
 } sb_batch_dist;
 

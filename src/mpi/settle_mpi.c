@@ -812,7 +812,8 @@ static size_t pack(int64_t *v, bool get, const sb_batch *b, sb_batch_counts *c,
 	size_t k = 0;
 	long long *s[] = {&c->person_rows, &c->enrolled, &c->persons_rejected, &c->identity_rows,
 			  &c->identities_loaded, &c->identities_rejected, &p1->rows, &p1->rejected,
-			  &p1->rejected_unreadable, &p2->rejected, &p2->rejected_unreadable};
+			  &p1->rejected_unreadable, &p2->rejected, &p2->rejected_unreadable,
+			  &p2->mon.warnings, &p2->mon.approaching, &p2->mon.unresolved};
 	for (size_t i = 0; i < sizeof s / sizeof *s; i++, k++)
 		if (v)
 			get ? (void)(*s[i] = v[k]) : (void)(v[k] = *s[i]);
@@ -891,6 +892,62 @@ static sb_status reduce(void *arg, const sb_batch *b, sb_batch_counts *c, sb_pas
 	return SB_OK;
 }
 
+/* The monitor's counts (batch/dist.h): every rank's summed, in place. */
+static sb_status sum_counts(void *arg, long long *v, size_t n, sb_diag *d)
+{
+	mpirun *m = arg;
+	double t0 = now();
+	for (size_t off = 0; off < n;) {
+		int k = n - off > (size_t)1 << 28 ? 1 << 28 : (int)(n - off);
+		if (MPI_Allreduce(MPI_IN_PLACE, v + off, k, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD) !=
+		    MPI_SUCCESS)
+			return d ? sb_diag_set(d, SB_EIO, NULL, 0, 0, "MPI_Allreduce failed") : SB_EIO;
+		off += (size_t)k;
+	}
+	m->t_reduce += now() - t0;
+	return SB_OK;
+}
+
+/* The sorted union of every rank's years, at most cap of them. */
+static sb_status union_years(void *arg, int *years, int *n, int cap, sb_diag *d)
+{
+	mpirun *m = arg;
+	(void)d;
+	int *all = sb_malloc((size_t)m->size * (size_t)(cap + 1) * sizeof *all);
+	int *mine = sb_malloc((size_t)(cap + 1) * sizeof *mine);
+	if (!all || !mine) {
+		sb_free(all);
+		sb_free(mine);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+		return SB_ENOMEM;
+	}
+	mine[0] = *n;
+	for (int i = 0; i < cap; i++)
+		mine[i + 1] = i < *n ? years[i] : 0;
+	MPI_Allgather(mine, cap + 1, MPI_INT, all, cap + 1, MPI_INT, MPI_COMM_WORLD);
+	int k = 0;
+	for (int r = 0; r < m->size; r++) {
+		const int *v = all + (size_t)r * (size_t)(cap + 1);
+		for (int i = 0; i < v[0]; i++) {
+			int j = 0;
+			while (j < k && years[j] != v[i + 1])
+				j++;
+			if (j == k && k < cap)
+				years[k++] = v[i + 1];
+		}
+	}
+	for (int i = 1; i < k; i++)
+		for (int j = i; j > 0 && years[j - 1] > years[j]; j--) {
+			int t = years[j];
+			years[j] = years[j - 1];
+			years[j - 1] = t;
+		}
+	*n = k;
+	sb_free(all);
+	sb_free(mine);
+	return SB_OK;
+}
+
 /* ---- rejects.csv and the rank files -------------------------------------- */
 
 typedef struct rej {
@@ -966,6 +1023,30 @@ static sb_status gather_rejects(mpirun *m, buf *all, sb_diag *d)
 	m->t_exchange += now() - t0;
 out:
 	buf_free(&mine);
+	return st;
+}
+
+/* Rank 0: a file of its rank folder into the run's. */
+static sb_status copy_rank_file(mpirun *m, sb_outdir *od, const char *name, sb_diag *d)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", m->rankdir, name);
+	int fd = -1;
+	sb_status st = sb_input_open(path, &fd, d);
+	if (st)
+		return st;
+	FILE *f = sb_outdir_create(od, name, d);
+	if (!f) {
+		close(fd);
+		return d->code;
+	}
+	char tmp[65536];
+	ssize_t k;
+	while (!st && (k = read(fd, tmp, sizeof tmp)) > 0)
+		st = sb_outdir_write(od, f, tmp, (size_t)k, d);
+	close(fd);
+	if (!st)
+		st = sb_outdir_finish(od, f, d);
 	return st;
 }
 
@@ -1068,28 +1149,17 @@ static sb_status write_root(mpirun *m, sb_outdir *od, buf *rejects, const sb_bat
 		t->claim_rows, t->settled, t->rejected);
 	if ((st = sb_outdir_finish(od, f, d)))
 		return st;
-	/* summary.json last: the mark of a complete run. */
-	char path[PATH_MAX + 16];
-	snprintf(path, sizeof path, "%s/summary.json", m->rankdir);
-	int fd = -1;
-	if ((st = sb_input_open(path, &fd, d)))
+	/* monitor.json, then summary.json last: the mark of a complete run.
+	 * Rank 0's are the run's (its sums were reduced). */
+	if (cfg->monitor && (st = copy_rank_file(m, od, "monitor.json", d)))
 		return st;
-	if (!(f = sb_outdir_create(od, "summary.json", d))) {
-		close(fd);
-		return d->code;
-	}
-	char tmp[65536];
-	ssize_t k;
-	while (!st && (k = read(fd, tmp, sizeof tmp)) > 0)
-		st = sb_outdir_write(od, f, tmp, (size_t)k, d);
-	close(fd);
-	if (!st)
-		st = sb_outdir_finish(od, f, d);
+	if ((st = copy_rank_file(m, od, "summary.json", d)))
+		return st;
 	static const char *const stale[] = {"settlements.csv", "warnings.csv", "approaching.csv",
 					    "monitor.json", NULL};
-	if (!st)
-		st = sb_outdir_commit(od, stale, d);
-	return st;
+	static const char *const stale_mon[] = {"settlements.csv", "warnings.csv",
+						"approaching.csv", NULL};
+	return sb_outdir_commit(od, cfg->monitor ? stale_mon : stale, d);
 }
 
 static void free_input(input *x)
@@ -1108,11 +1178,11 @@ static void free_input(input *x)
 sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_diag *d)
 {
 	memset(t, 0, sizeof *t);
-	if (cfg->monitor || cfg->monitor_only || cfg->nscenario_dirs || cfg->audit || cfg->compare)
+	if (cfg->monitor_only || cfg->nscenario_dirs || cfg->audit || cfg->compare)
 		return sb_diag_set(d, SB_EINPUT, NULL, 0, 0,
-				   "--mpi settles and sums; --monitor (and monitor, compare, "
-				   "audit) are not yet reduced across ranks: run them without "
-				   "--mpi (docs/cluster.md)");
+				   "--mpi runs `sanbao settle` (with --monitor or not); monitor, "
+				   "compare and audit are not reduced across ranks yet: run them "
+				   "without --mpi (docs/cluster.md)");
 	int provided;
 	if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
 		return sb_diag_set(d, SB_EIO, NULL, 0, 0, "MPI_Init failed");
@@ -1202,6 +1272,8 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 		.dups = m->dups,
 		.ndups = m->ndups,
 		.reduce = reduce,
+		.sum = sum_counts,
+		.years = union_years,
 		.arg = m,
 	};
 	sb_batch_config lc = *cfg;
