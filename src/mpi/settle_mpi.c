@@ -1,4 +1,5 @@
 /* settle_mpi.c: `sanbao settle --mpi` (mpi.h, docs/cluster.md). */
+#define _GNU_SOURCE /* memfd_create */
 #include "mpi/mpi.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +105,12 @@ static uint64_t fnv(const char *p, size_t n)
 	return sb_batch_hash(h);
 }
 
+static const char *base_name(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+	return s ? s + 1 : p ? p : "";
+}
+
 /* ---- the run's state ------------------------------------------------- */
 
 /* One input's share: the file mapped, this rank's byte range, its
@@ -132,6 +140,7 @@ typedef struct input {
 	uint64_t *lines; /* global line of each local row */
 	size_t nlines;
 	buf ids; /* claims: the ids of the duplicate check */
+	int memfd; /* the local file, -1 when none */
 } input;
 
 typedef struct dir_slot {
@@ -152,7 +161,7 @@ typedef struct mpirun {
 	double t_route, t_exchange, t_inputs, t_reduce;
 	double slowest[5]; /* route, exchange, rank inputs, settle: the slowest rank's */
 	long long local_settled, local_rejected, local_claims;
-	char tmpdir[PATH_MAX], rankdir[PATH_MAX];
+	char rankdir[PATH_MAX];
 } mpirun;
 
 static sb_status oom(sb_diag *d)
@@ -282,6 +291,41 @@ static sb_status map_input(mpirun *m, input *x, sb_diag *d)
 	return SB_OK;
 }
 
+/* The global line of the first line of this rank's range: every rank
+ * counts its lines (collective). */
+static uint64_t range_base(mpirun *m, const input *x)
+{
+	long long nl = 0;
+	for (size_t p = x->start; p < x->end;) {
+		const char *e = memchr(x->map + p, '\n', x->end - p);
+		nl++;
+		p = e ? (size_t)(e - x->map) + 1 : x->end;
+	}
+	if (x->end == x->size && x->end > x->start && x->map[x->end - 1] != '\n')
+		nl--; /* the last line without its line feed: not a line feed read */
+	long long before = 0;
+	MPI_Exscan(&nl, &before, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+	if (m->rank == 0)
+		before = 0;
+	return 2 + (uint64_t)before;
+}
+
+static row *new_row(input *x)
+{
+	if (x->nrows == x->caprows) {
+		size_t cap = x->caprows ? x->caprows * 2 : 4096;
+		row *v = sb_realloc(x->rows, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		x->rows = v;
+		x->caprows = cap;
+	}
+	row *w = &x->rows[x->nrows++];
+	memset(w, 0, sizeof *w);
+	w->dest = -1;
+	return w;
+}
+
 /* Reads this rank's records of x; per record, `each` decides what it can
  * (person key, destination). Global lines are set after all ranks have
  * counted their lines. */
@@ -301,19 +345,7 @@ static sb_status read_share(mpirun *m, input *x, const sb_colspec *spec, size_t 
 	sb_csv_free(hc);
 	if (st)
 		return st;
-	long long nl = 0;
-	for (size_t p = x->start; p < x->end;) {
-		const char *e = memchr(x->map + p, '\n', x->end - p);
-		nl++;
-		p = e ? (size_t)(e - x->map) + 1 : x->end;
-	}
-	if (x->end == x->size && x->end > x->start && x->map[x->end - 1] != '\n')
-		nl--; /* the last line without its line feed: not a line feed read */
-	long long before = 0;
-	MPI_Exscan(&nl, &before, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
-	if (m->rank == 0)
-		before = 0;
-	uint64_t base = 2 + (uint64_t)before; /* the global line of the range's first line */
+	uint64_t base = range_base(m, x);
 	if (x->start >= x->end)
 		return SB_OK;
 	sb_csv *c;
@@ -339,24 +371,16 @@ static sb_status read_share(mpirun *m, input *x, const sb_colspec *spec, size_t 
 			pos = e ? (size_t)(e - x->map) + 1 : x->end;
 			cur++;
 		}
-		if (x->nrows == x->caprows) {
-			size_t cap = x->caprows ? x->caprows * 2 : 4096;
-			row *v = sb_realloc(x->rows, cap * sizeof *v);
-			if (!v) {
-				st = oom(d);
-				break;
-			}
-			x->rows = v;
-			x->caprows = cap;
+		row *w = new_row(x);
+		if (!w) {
+			st = oom(d);
+			break;
 		}
-		row *w = &x->rows[x->nrows++];
-		memset(w, 0, sizeof *w);
 		const char *e = memchr(x->map + pos, '\n', x->end - pos);
 		w->off = pos;
 		w->len = (e ? (size_t)(e - x->map) + 1 : x->end) - pos;
 		w->nl = e != NULL;
 		w->line = base + (uint64_t)L - 1;
-		w->dest = -1;
 		if ((st = each(m, x, c, r, w, col, d)))
 			break;
 	}
@@ -441,6 +465,115 @@ static sb_status each_claim(mpirun *m, input *x, sb_csv *c, int r, row *w, const
 	w->key = key;
 	w->pseudo = (uint32_t)pseudo;
 	return SB_OK;
+}
+
+/* claims.csv's share, fast: a line without quotes and CRs inside is split
+ * at its commas, which is what the CSV reader makes of it (the reader's id
+ * of a malformed row is the same piece: sb_io_record_id); any other line
+ * goes through the reader, alone under the header. Blank lines are not
+ * records, as for the reader. Validity beyond the id and the person's key
+ * is pass 1's, on the rank that gets the row: a row rejected there is
+ * rejected the same anywhere. */
+static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
+{
+	sb_csv *hc;
+	sb_status st = sb_csv_open(x->path, &hc, d);
+	if (st)
+		return st;
+	int col[SB_CCOL_N];
+	size_t ncols = sb_csv_ncols(hc);
+	st = sb_io_map(hc, "claims.csv", sb_claims_columns, SB_CCOL_N, true, col, d);
+	sb_csv_free(hc);
+	if (st)
+		return st;
+	uint64_t base = range_base(m, x);
+	int cid = col[SB_CCOL_ID], cper = col[SB_CCOL_PERSON];
+	buf one = {0};
+	uint64_t L = 0;
+	for (size_t pos = x->start; pos < x->end && !st; L++) {
+		const char *p = x->map + pos;
+		const char *e = memchr(p, '\n', x->end - pos);
+		size_t next = e ? (size_t)(e - x->map) + 1 : x->end;
+		const char *q = e ? e : x->map + x->end;
+		size_t lineno = (size_t)L;
+		pos = next;
+		if (q > p && q[-1] == '\r')
+			q--;
+		if (q == p)
+			continue; /* blank */
+		row *w = new_row(x);
+		if (!w) {
+			st = oom(d);
+			break;
+		}
+		w->off = (size_t)(p - x->map);
+		w->len = next - w->off;
+		w->nl = e != NULL;
+		w->line = base + lineno;
+		/* the pieces of the id and person columns */
+		const char *f0 = p, *idp = NULL, *pp = NULL;
+		size_t idn = 0, pn = 0, nf = 0;
+		bool plain = (size_t)(q - p) < SB_CSV_MAX_RECORD;
+		for (const char *c = p; plain; c++) {
+			if (c == q || *c == ',') {
+				if ((int)nf == cid) {
+					idp = f0;
+					idn = (size_t)(c - f0);
+				}
+				if ((int)nf == cper) {
+					pp = f0;
+					pn = (size_t)(c - f0);
+				}
+				nf++;
+				if (c == q)
+					break;
+				f0 = c + 1;
+			} else if (*c == '"' || *c == '\r') {
+				plain = false;
+			}
+		}
+		if (plain) {
+			if (idp && idn && idn <= 64) {
+				w->idoff = x->ids.n;
+				w->idlen = (uint16_t)idn;
+				if (!buf_put(&x->ids, idp, idn)) {
+					st = oom(d);
+					break;
+				}
+			}
+			uint64_t key;
+			int pseudo;
+			const char *why;
+			if (nf == ncols && pp && !sb_person_key(pp, pn, &key, &pseudo, NULL, &why)) {
+				w->has_key = true;
+				w->key = key;
+				w->pseudo = (uint32_t)pseudo;
+			}
+			continue;
+		}
+		/* the reader, over the header and this line */
+		one.n = 0;
+		if (!buf_put(&one, x->map, x->hstart) || !buf_put(&one, p, next - w->off) ||
+		    !buf_put(&one, "\n", 1)) {
+			st = oom(d);
+			break;
+		}
+		sb_csv *c;
+		if ((st = sb_csv_open_mem(x->path, one.p, one.n, &c, d)))
+			break;
+		sb_diag rd;
+		sb_diag_clear(&rd);
+		int r = sb_csv_next(c, &rd);
+		if (r == 0)
+			x->nrows--; /* not a record after all */
+		else if (r == -2)
+			st = sb_diag_set(d, rd.code, x->path, 0, 0, "%s", rd.message);
+		else
+			st = each_claim(m, x, c, r, w, col, d);
+		sb_csv_free(c);
+	}
+	buf_free(&one);
+	return st;
 }
 
 /* ---- the person directory ---------------------------------------------- */
@@ -556,102 +689,99 @@ out:
 
 /* ---- rows to their owners --------------------------------------------- */
 
-typedef struct rowhdr {
-	uint64_t line;
-	uint32_t len;
-	uint32_t pad;
-} rowhdr;
-
 /* Sends every row of x to its owner (its own rank when it has none: it is
- * rejected there as it would be anywhere) and writes the rows this rank
- * owns, in global line order, under the original header into x->local. */
+ * rejected there as it would be anywhere), the rows' text and their global
+ * lines in two exchanges, and writes the rows this rank owns, in global
+ * line order, under the original header into an unlinked in-memory file
+ * (memfd) that the batch reads as x->local. */
 static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 {
 	int P = m->size;
 	double t0 = now();
-	buf *send = sb_calloc((size_t)P, sizeof *send);
+	buf *send = sb_calloc((size_t)P * 2, sizeof *send);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
-	buf recv = {0};
+	buf recv = {0}, lines = {0};
 	sb_status st = send && rc ? SB_OK : oom(d);
+	buf *sl = send ? send + P : NULL;
+	/* sizes first: one allocation per destination */
+	size_t *need = sb_calloc((size_t)P * 2, sizeof *need);
+	if (!st && !need)
+		st = oom(d);
 	for (size_t i = 0; !st && i < x->nrows; i++) {
 		row *w = &x->rows[i];
 		if (w->dest < 0)
 			w->dest = m->rank;
-		buf *s = &send[w->dest];
-		size_t len = w->len + (w->nl ? 0 : 1);
-		rowhdr h = {w->line, (uint32_t)len, 0};
-		size_t pad = (8 - (len & 7)) & 7;
-		if (!buf_reserve(s, sizeof h + len + pad)) {
+		need[w->dest] += w->len + (w->nl ? 0 : 1);
+		need[P + w->dest] += sizeof(uint64_t);
+	}
+	for (int k = 0; !st && k < P; k++)
+		if (!buf_reserve(&send[k], need[k]) || !buf_reserve(&sl[k], need[P + k]))
 			st = oom(d);
-			break;
-		}
-		memcpy(s->p + s->n, &h, sizeof h);
-		memcpy(s->p + s->n + sizeof h, x->map + w->off, w->len);
+	sb_free(need);
+	for (size_t i = 0; !st && i < x->nrows; i++) {
+		const row *w = &x->rows[i];
+		buf *s = &send[w->dest];
+		memcpy(s->p + s->n, x->map + w->off, w->len);
+		s->n += w->len;
 		if (!w->nl)
-			s->p[s->n + sizeof h + w->len] = '\n';
-		memset(s->p + s->n + sizeof h + len, 0, pad);
-		s->n += sizeof h + len + pad;
+			s->p[s->n++] = '\n';
+		memcpy(sl[w->dest].p + sl[w->dest].n, &w->line, sizeof w->line);
+		sl[w->dest].n += sizeof w->line;
 	}
 	m->t_route += now() - t0;
-	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)))
+	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)) ||
+	    (st = alltoall(m, sl, &lines, rc, d)))
 		goto out;
 	t0 = now();
-	size_t n = 0;
-	for (size_t off = 0; off < recv.n; n++) {
-		rowhdr h;
-		memcpy(&h, recv.p + off, sizeof h);
-		off += sizeof h + h.len + ((8 - (h.len & 7)) & 7);
-	}
-	x->lines = sb_malloc((n + 1) * sizeof *x->lines);
-	snprintf(x->local, sizeof x->local, "%s/%s", m->tmpdir,
-		 strrchr(x->path, '/') ? strrchr(x->path, '/') + 1 : x->path);
-	int fd = open(x->local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (!x->lines || fd < 0) {
-		st = fd < 0 ? sb_diag_set(d, SB_EIO, x->local, 0, 0, "cannot create: %s",
-					  strerror(errno)) :
-			      oom(d);
-		if (fd >= 0)
-			close(fd);
+	x->nlines = lines.n / sizeof(uint64_t);
+	x->lines = (uint64_t *)(void *)lines.p; /* the buffer is the array */
+	lines.p = NULL;
+	int fd = memfd_create("sanbao-mpi-input", MFD_CLOEXEC);
+	if (fd < 0) {
+		st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "memfd_create: %s", strerror(errno));
 		goto out;
 	}
-	/* The header as written (a byte-order mark included), then the rows,
-	 * copied together into one buffer and written once. */
-	buf out = {0};
-	if (!buf_put(&out, x->map, x->hstart)) {
-		close(fd);
-		st = oom(d);
-		goto out;
-	}
-	if (x->hstart && x->map[x->hstart - 1] != '\n' && !buf_put(&out, "\n", 1))
-		st = oom(d);
-	for (size_t off = 0, i = 0; !st && off < recv.n; i++) {
-		rowhdr h;
-		memcpy(&h, recv.p + off, sizeof h);
-		x->lines[i] = h.line;
-		if (!buf_put(&out, recv.p + off + sizeof h, h.len))
-			st = oom(d);
-		off += sizeof h + h.len + ((8 - (h.len & 7)) & 7);
-	}
-	x->nlines = n;
-	for (size_t done = 0; !st && done < out.n;) {
-		ssize_t k = write(fd, out.p + done, out.n - done);
+	x->memfd = fd;
+	snprintf(x->local, sizeof x->local, "/proc/self/fd/%d", fd);
+	/* The header as written (a byte-order mark included), then the rows. */
+	struct iovec iov[3] = {{x->map, x->hstart}, {(void *)"\n", 0}, {recv.p, recv.n}};
+	if (x->hstart && x->map[x->hstart - 1] != '\n')
+		iov[1].iov_len = 1;
+	size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+	if (ftruncate(fd, (off_t)total))
+		st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot size this rank's %s: %s",
+				 base_name(x->path), strerror(errno));
+	size_t done = 0;
+	while (!st && done < total) {
+		size_t skip = done;
+		struct iovec v[3];
+		int nv = 0;
+		for (int i = 0; i < 3; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= iov[i].iov_len;
+				continue;
+			}
+			v[nv].iov_base = (char *)iov[i].iov_base + skip;
+			v[nv++].iov_len = iov[i].iov_len - skip;
+			skip = 0;
+		}
+		ssize_t k = pwritev(fd, v, nv, (off_t)done);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			st = sb_diag_set(d, SB_EIO, x->local, 0, 0, "cannot write: %s", strerror(errno));
+			st = sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot write this rank's %s: %s",
+					 base_name(x->path), strerror(errno));
 		else
 			done += (size_t)k;
 	}
-	buf_free(&out);
-	if (close(fd) && !st)
-		st = sb_diag_set(d, SB_EIO, x->local, 0, 0, "cannot write: %s", strerror(errno));
 	m->t_inputs += now() - t0;
 out:
-	for (int k = 0; send && k < P; k++)
+	for (int k = 0; send && k < 2 * P; k++)
 		buf_free(&send[k]);
 	sb_free(send);
 	sb_free(rc);
 	buf_free(&recv);
+	buf_free(&lines);
 	return st;
 }
 
@@ -966,11 +1096,6 @@ static int cmp_rej(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static const char *base_name(const char *p)
-{
-	const char *s = p ? strrchr(p, '/') : NULL;
-	return s ? s + 1 : p ? p : "";
-}
 
 /* This rank's rejects.csv rows (the header dropped), gathered on rank 0. */
 static sb_status gather_rejects(mpirun *m, buf *all, sb_diag *d)
@@ -1168,8 +1293,8 @@ static void free_input(input *x)
 		munmap(x->map, x->size);
 	if (x->fd >= 0)
 		close(x->fd);
-	if (x->local[0])
-		unlink(x->local);
+	if (x->memfd >= 0)
+		close(x->memfd);
 	sb_free(x->rows);
 	sb_free(x->lines);
 	buf_free(&x->ids);
@@ -1197,7 +1322,7 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	MPI_Comm_size(MPI_COMM_WORLD, &m->size);
 	g_rank = m->rank;
 	for (int k = 0; k < 3; k++) {
-		m->in[k].fd = -1;
+		m->in[k].fd = m->in[k].memfd = -1;
 		m->in[k].which = k;
 	}
 	m->in[0].path = cfg->persons_path;
@@ -1213,11 +1338,7 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	if ((st = agree(st, d)))
 		goto done;
 	snprintf(m->rankdir, sizeof m->rankdir, "%s/rank-%04d", cfg->out_dir, m->rank);
-	snprintf(m->tmpdir, sizeof m->tmpdir, "%s/.sanbao-mpi-inputs-%04d",
-		 cfg->tmp_dir ? cfg->tmp_dir : cfg->out_dir, m->rank);
-	if (mkdir(m->tmpdir, 0700) && errno != EEXIST)
-		st = sb_diag_set(d, SB_EIO, m->tmpdir, 0, 0, "cannot create: %s", strerror(errno));
-	if (!st && (st = sb_policyset_new(&m->set)))
+	if ((st = sb_policyset_new(&m->set)))
 		st = oom(d);
 	if (!st && cfg->policy_root)
 		st = sb_policyset_set_root(m->set, cfg->policy_root, d);
@@ -1245,7 +1366,7 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 			goto done;
 	}
 	t0 = now();
-	st = read_share(m, &m->in[2], sb_claims_columns, SB_CCOL_N, "claims.csv", each_claim, d);
+	st = read_claims(m, &m->in[2], d);
 	m->t_route += now() - t0;
 	if ((st = agree(st, d)) || (st = route(m, &m->in[2], false, d)) ||
 	    (st = exchange_rows(m, &m->in[2], d)) || (st = find_dups(m, d)))
@@ -1293,11 +1414,10 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
 	for (int k = 0; k < 3; k++) {
-		if (m->in[k].local[0])
-			unlink(m->in[k].local);
-		m->in[k].local[0] = '\0';
+		if (m->in[k].memfd >= 0)
+			close(m->in[k].memfd);
+		m->in[k].memfd = -1;
 	}
-	rmdir(m->tmpdir);
 	if ((st = gather_rejects(m, &rejects, d)))
 		goto done;
 	settled = sb_calloc((size_t)m->size, sizeof *settled);
@@ -1321,8 +1441,6 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 		       m->size, lc.threads, m->slowest[0], m->slowest[1], m->slowest[2],
 		       m->slowest[3], cfg->out_dir);
 done:
-	if (m->tmpdir[0])
-		rmdir(m->tmpdir);
 	sb_outdir_close(od);
 	buf_free(&rejects);
 	sb_free(settled);
