@@ -59,6 +59,14 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds of this process (its threads'). */
+static double cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ---- buffers --------------------------------------------------------- */
 
 typedef struct buf {
@@ -158,8 +166,10 @@ typedef struct mpirun {
 	size_t dir_mask;
 	sb_dup *dups;
 	size_t ndups;
-	double t_route, t_exchange, t_inputs, t_reduce;
-	double slowest[5]; /* route, exchange, rank inputs, settle: the slowest rank's */
+	double t_route, t_exchange, t_inputs, t_reduce; /* wall seconds */
+	double c_route, c_exchange, c_inputs, c_reduce; /* CPU seconds */
+	double c_start;
+	double slowest[10]; /* route, exchange, rank inputs, settle, -; then CPU: the slowest rank's */
 	long long local_settled, local_rejected, local_claims;
 	char rankdir[PATH_MAX];
 } mpirun;
@@ -187,7 +197,7 @@ static sb_status agree(sb_status st, sb_diag *d)
  * rank's block for this one in rank order, rcount[k] bytes from rank k. */
 static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_diag *d)
 {
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	int P = m->size;
 	long long *sc = sb_calloc((size_t)P * 2, sizeof *sc);
 	int *isc = sb_calloc((size_t)P * 4, sizeof *isc);
@@ -243,6 +253,7 @@ out:
 	sb_free(sc);
 	sb_free(isc);
 	m->t_exchange += now() - t0;
+	m->c_exchange += cpu() - c0;
 	return st;
 }
 
@@ -467,6 +478,29 @@ static sb_status each_claim(mpirun *m, input *x, sb_csv *c, int r, row *w, const
 	return SB_OK;
 }
 
+/* A person's key for routing, as pass 1 and the person table have it
+ * (sb_person_key), without the check digit: a row whose ID is refused is
+ * refused on any rank. */
+static bool person_key(const char *p, size_t n, uint64_t *key, uint32_t *pseudo)
+{
+	if (n != SB_ID_LEN)
+		return false;
+	if (p[0] == 'P') {
+		int ps;
+		const char *why;
+		if (sb_person_key(p, n, key, &ps, NULL, &why))
+			return false;
+		*pseudo = (uint32_t)ps;
+		return true;
+	}
+	for (int i = 0; i < 17; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	*key = sb_batch_id_key(p);
+	*pseudo = 0;
+	return true;
+}
+
 /* claims.csv's share, fast: a line without quotes and CRs inside is split
  * at its commas, which is what the CSV reader makes of it (the reader's id
  * of a malformed row is the same piece: sb_io_record_id); any other line
@@ -481,7 +515,6 @@ static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
 	if (st)
 		return st;
 	int col[SB_CCOL_N];
-	size_t ncols = sb_csv_ncols(hc);
 	st = sb_io_map(hc, "claims.csv", sb_claims_columns, SB_CCOL_N, true, col, d);
 	sb_csv_free(hc);
 	if (st)
@@ -510,27 +543,29 @@ static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
 		w->len = next - w->off;
 		w->nl = e != NULL;
 		w->line = base + lineno;
-		/* the pieces of the id and person columns */
-		const char *f0 = p, *idp = NULL, *pp = NULL;
-		size_t idn = 0, pn = 0, nf = 0;
-		bool plain = (size_t)(q - p) < SB_CSV_MAX_RECORD;
-		for (const char *c = p; plain; c++) {
-			if (c == q || *c == ',') {
-				if ((int)nf == cid) {
-					idp = f0;
-					idn = (size_t)(c - f0);
-				}
-				if ((int)nf == cper) {
-					pp = f0;
-					pn = (size_t)(c - f0);
-				}
-				nf++;
-				if (c == q)
-					break;
-				f0 = c + 1;
-			} else if (*c == '"' || *c == '\r') {
+		/* The pieces of the id and person columns: the fields the
+		 * reader makes of them when no quote comes before their end. */
+		const char *idp = NULL, *pp = NULL;
+		size_t idn = 0, pn = 0;
+		int need = cid > cper ? cid : cper;
+		bool plain = (size_t)(q - p) < SB_CSV_MAX_RECORD && need >= 0;
+		const char *f0 = p;
+		for (int k = 0; plain && k <= need; k++) {
+			const char *c = memchr(f0, ',', (size_t)(q - f0));
+			const char *fe = c ? c : q;
+			if (memchr(f0, '"', (size_t)(fe - f0)) || memchr(f0, '\r', (size_t)(fe - f0)))
 				plain = false;
+			if (k == cid) {
+				idp = f0;
+				idn = (size_t)(fe - f0);
 			}
+			if (k == cper) {
+				pp = f0;
+				pn = (size_t)(fe - f0);
+			}
+			if (!c)
+				break; /* fewer fields: malformed, its id as the reader gives it */
+			f0 = c + 1;
 		}
 		if (plain) {
 			if (idp && idn && idn <= 64) {
@@ -541,14 +576,8 @@ static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
 					break;
 				}
 			}
-			uint64_t key;
-			int pseudo;
-			const char *why;
-			if (nf == ncols && pp && !sb_person_key(pp, pn, &key, &pseudo, NULL, &why)) {
+			if (pp && person_key(pp, pn, &w->key, &w->pseudo))
 				w->has_key = true;
-				w->key = key;
-				w->pseudo = (uint32_t)pseudo;
-			}
 			continue;
 		}
 		/* the reader, over the header and this line */
@@ -615,7 +644,7 @@ static sb_status route(mpirun *m, input *x, bool enrol, sb_diag *d)
 	}
 	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)))
 		goto out;
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	size_t nq = recv.n / sizeof(query);
 	if (enrol) {
 		size_t cap = 1024;
@@ -652,6 +681,7 @@ static sb_status route(mpirun *m, input *x, bool enrol, sb_diag *d)
 		off += rc[k];
 	}
 	m->t_route += now() - t0;
+	m->c_route += cpu() - c0;
 	if ((st = agree(st, d)) || (st = alltoall(m, send, &back, rc, d)))
 		goto out;
 	/* The answers come back grouped by directory rank, each group in the
@@ -697,7 +727,7 @@ out:
 static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 {
 	int P = m->size;
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	buf *send = sb_calloc((size_t)P * 2, sizeof *send);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
 	buf recv = {0}, lines = {0};
@@ -729,10 +759,12 @@ static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 		sl[w->dest].n += sizeof w->line;
 	}
 	m->t_route += now() - t0;
+	m->c_route += cpu() - c0;
 	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)) ||
 	    (st = alltoall(m, sl, &lines, rc, d)))
 		goto out;
 	t0 = now();
+	c0 = cpu();
 	x->nlines = lines.n / sizeof(uint64_t);
 	x->lines = (uint64_t *)(void *)lines.p; /* the buffer is the array */
 	lines.p = NULL;
@@ -775,6 +807,7 @@ static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 			done += (size_t)k;
 	}
 	m->t_inputs += now() - t0;
+	m->c_inputs += cpu() - c0;
 out:
 	for (int k = 0; send && k < 2 * P; k++)
 		buf_free(&send[k]);
@@ -812,7 +845,7 @@ static sb_status find_dups(mpirun *m, sb_diag *d)
 {
 	input *x = &m->in[2];
 	int P = m->size;
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	buf *send = sb_calloc((size_t)P, sizeof *send);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
 	buf recv = {0}, back = {0};
@@ -836,9 +869,11 @@ static sb_status find_dups(mpirun *m, sb_diag *d)
 		s->n += sizeof h + w->idlen + pad;
 	}
 	m->t_route += now() - t0;
+	m->c_route += cpu() - c0;
 	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)))
 		goto out;
 	t0 = now();
+	c0 = cpu();
 	size_t n = 0;
 	for (size_t off = 0; off < recv.n; n++) {
 		idhdr h;
@@ -878,6 +913,7 @@ static sb_status find_dups(mpirun *m, sb_diag *d)
 		}
 	}
 	m->t_route += now() - t0;
+	m->c_route += cpu() - c0;
 	if ((st = agree(st, d)) || (st = alltoall(m, send, &back, rc, d)))
 		goto out;
 	/* To local lines: the rows this rank owns are in global line order. */
@@ -978,7 +1014,7 @@ static sb_status reduce(void *arg, const sb_batch *b, sb_batch_counts *c, sb_pas
 			sb_diag *d)
 {
 	mpirun *m = arg;
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	m->local_settled = p2->all.claims;
 	m->local_rejected = p1->rejected + p2->rejected;
 	m->local_claims = p1->rows;
@@ -1005,16 +1041,21 @@ static sb_status reduce(void *arg, const sb_batch *b, sb_batch_counts *c, sb_pas
 	pack(mine, true, b, c, p1, p2);
 	sb_free(mine);
 	sb_free(all);
-	/* Timings: the slowest rank's of each part. */
-	double t[5] = {m->t_route, m->t_exchange, m->t_inputs,
-		       stage[0] + stage[1] + stage[2] + stage[3], 0}, mx[5];
-	MPI_Allreduce(t, mx, 5, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+	/* Timings: the slowest rank's of each part, wall and CPU seconds. */
+	double t[10] = {m->t_route, m->t_exchange, m->t_inputs,
+			stage[0] + stage[1] + stage[2] + stage[3], 0,
+			m->c_route, m->c_exchange, m->c_inputs, cpu() - m->c_start - m->c_route -
+			m->c_exchange - m->c_inputs, 0}, mx[10];
+	MPI_Allreduce(t, mx, 10, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
 	memcpy(m->slowest, mx, sizeof mx);
 	m->t_reduce += now() - t0;
+	m->c_reduce += cpu() - c0;
 	snprintf(extra, cap,
 		 "\"mpi\": {\"ranks\": %d, \"slowest_rank_seconds\": {\"read_and_route\": %.3f, "
-		 "\"exchange\": %.3f, \"write_rank_inputs\": %.3f, \"settle\": %.3f}}",
-		 m->size, mx[0], mx[1], mx[2], mx[3]);
+		 "\"exchange\": %.3f, \"write_rank_inputs\": %.3f, \"settle\": %.3f}, "
+		 "\"slowest_rank_cpu_seconds\": {\"read_and_route\": %.3f, \"exchange\": %.3f, "
+		 "\"write_rank_inputs\": %.3f, \"settle\": %.3f}}",
+		 m->size, mx[0], mx[1], mx[2], mx[3], mx[5], mx[6], mx[7], mx[8]);
 	if (over)
 		return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
 				   "the totals of the claims add up to more than a 64-bit sum of fen "
@@ -1026,7 +1067,7 @@ static sb_status reduce(void *arg, const sb_batch *b, sb_batch_counts *c, sb_pas
 static sb_status sum_counts(void *arg, long long *v, size_t n, sb_diag *d)
 {
 	mpirun *m = arg;
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	for (size_t off = 0; off < n;) {
 		int k = n - off > (size_t)1 << 28 ? 1 << 28 : (int)(n - off);
 		if (MPI_Allreduce(MPI_IN_PLACE, v + off, k, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD) !=
@@ -1035,6 +1076,7 @@ static sb_status sum_counts(void *arg, long long *v, size_t n, sb_diag *d)
 		off += (size_t)k;
 	}
 	m->t_reduce += now() - t0;
+	m->c_reduce += cpu() - c0;
 	return SB_OK;
 }
 
@@ -1121,7 +1163,7 @@ static sb_status gather_rejects(mpirun *m, buf *all, sb_diag *d)
 	size_t skip = nl ? (size_t)(nl - mine.p) + 1 : mine.n;
 	if ((st = agree(st, d)))
 		goto out;
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	int len = mine.n - skip > INT_MAX ? INT_MAX : (int)(mine.n - skip);
 	int *counts = sb_calloc((size_t)m->size * 2, sizeof *counts);
 	if (!counts) {
@@ -1146,6 +1188,7 @@ static sb_status gather_rejects(mpirun *m, buf *all, sb_diag *d)
 		all->n = tot;
 	sb_free(counts);
 	m->t_exchange += now() - t0;
+	m->c_exchange += cpu() - c0;
 out:
 	buf_free(&mine);
 	return st;
@@ -1311,13 +1354,14 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	int provided;
 	if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
 		return sb_diag_set(d, SB_EIO, NULL, 0, 0, "MPI_Init failed");
-	double start = now();
+	double start = now(), cstart = cpu();
 	mpirun *m = sb_calloc(1, sizeof *m);
 	if (!m) {
 		MPI_Abort(MPI_COMM_WORLD, 1);
 		return oom(d);
 	}
 	m->cfg = cfg;
+	m->c_start = cstart;
 	MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &m->size);
 	g_rank = m->rank;
@@ -1350,24 +1394,29 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	if ((st = agree(st, d)))
 		goto done;
 	/* persons: to the directory, then to the household's rank */
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	st = read_share(m, &m->in[0], sb_persons_columns, SB_PCOL_N, "persons.csv", each_person, d);
 	m->t_route += now() - t0;
+	m->c_route += cpu() - c0;
 	if ((st = agree(st, d)) || (st = route(m, &m->in[0], true, d)) ||
 	    (st = exchange_rows(m, &m->in[0], d)))
 		goto done;
 	if (m->in[1].path) {
 		t0 = now();
+		c0 = cpu();
 		st = read_share(m, &m->in[1], sb_identities_columns, SB_ICOL_N, "identities.csv",
 				each_identity, d);
 		m->t_route += now() - t0;
+		m->c_route += cpu() - c0;
 		if ((st = agree(st, d)) || (st = route(m, &m->in[1], false, d)) ||
 		    (st = exchange_rows(m, &m->in[1], d)))
 			goto done;
 	}
 	t0 = now();
+	c0 = cpu();
 	st = read_claims(m, &m->in[2], d);
 	m->t_route += now() - t0;
+	m->c_route += cpu() - c0;
 	if ((st = agree(st, d)) || (st = route(m, &m->in[2], false, d)) ||
 	    (st = exchange_rows(m, &m->in[2], d)) || (st = find_dups(m, d)))
 		goto done;
