@@ -1393,6 +1393,28 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 			st = map_input(m, &m->in[k], d);
 	if ((st = agree(st, d)))
 		goto done;
+	/* Inputs on node-local disks must be the same file on every node. */
+	for (int k = 0; k < 3; k++) {
+		if (!m->in[k].path)
+			continue;
+		long long sz[2] = {(long long)m->in[k].size, -(long long)m->in[k].size}, mx[2];
+		MPI_Allreduce(sz, mx, 2, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+		if (mx[0] != -mx[1] && !st)
+			st = sb_diag_set(d, SB_EINPUT, m->in[k].path, 0, 0,
+					 "the ranks see files of different sizes (%lld to %lld bytes) "
+					 "under this name: every node needs the same inputs "
+					 "(docs/cluster.md)", -mx[1], mx[0]);
+	}
+	if (st)
+		goto done; /* every rank has the same sizes: every rank stops */
+	/* A run that fails from here on leaves no marker of a complete run. */
+	if (m->rank == 0) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof path, "%s/summary.json", cfg->out_dir);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/manifest.json", cfg->out_dir);
+		unlink(path);
+	}
 	/* persons: to the directory, then to the household's rank */
 	double t0 = now(), c0 = cpu();
 	st = read_share(m, &m->in[0], sb_persons_columns, SB_PCOL_N, "persons.csv", each_person, d);
