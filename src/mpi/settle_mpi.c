@@ -193,15 +193,16 @@ static sb_status agree(sb_status st, sb_diag *d)
 	return SB_OK;
 }
 
-/* All-to-all of byte blocks: send[k] goes to rank k; *recv gets every
- * rank's block for this one in rank order, rcount[k] bytes from rank k. */
-static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_diag *d)
+/* All-to-all of byte blocks: scount[k] bytes of sbuf (the blocks one after
+ * another, in rank order) go to rank k; *recv gets every rank's block for
+ * this one in rank order, rcount[k] bytes from rank k. */
+static sb_status alltoall_flat(mpirun *m, const char *sbuf, const size_t *scount, buf *recv,
+			       size_t *rcount, sb_diag *d)
 {
 	double t0 = now(), c0 = cpu();
 	int P = m->size;
 	long long *sc = sb_calloc((size_t)P * 2, sizeof *sc);
 	int *isc = sb_calloc((size_t)P * 4, sizeof *isc);
-	buf all = {0};
 	sb_status st = SB_OK;
 	if (!sc || !isc) {
 		st = oom(d);
@@ -211,8 +212,8 @@ static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_di
 	int *isd = isc + P, *irc = isc + 2 * P, *ird = isc + 3 * P;
 	size_t tot = 0;
 	for (int k = 0; k < P; k++) {
-		sc[k] = (long long)send[k].n;
-		tot += send[k].n;
+		sc[k] = (long long)scount[k];
+		tot += scount[k];
 	}
 	MPI_Alltoall(sc, 1, MPI_LONG_LONG, rc, 1, MPI_LONG_LONG, MPI_COMM_WORLD);
 	size_t rtot = 0;
@@ -226,18 +227,16 @@ static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_di
 				 "(docs/cluster.md)");
 		goto out;
 	}
-	if (!buf_reserve(&all, tot + 1) || !buf_reserve(recv, rtot + 1)) {
+	recv->n = 0;
+	if (!buf_reserve(recv, rtot + 1)) {
 		st = oom(d);
 		goto out;
 	}
 	size_t off = 0;
 	for (int k = 0; k < P; k++) {
-		isc[k] = (int)send[k].n;
+		isc[k] = (int)scount[k];
 		isd[k] = (int)off;
-		if (send[k].n)
-			memcpy(all.p + off, send[k].p, send[k].n);
-		off += send[k].n;
-		buf_free(&send[k]);
+		off += scount[k];
 	}
 	off = 0;
 	for (int k = 0; k < P; k++) {
@@ -246,14 +245,40 @@ static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_di
 		rcount[k] = (size_t)rc[k];
 		off += (size_t)rc[k];
 	}
-	MPI_Alltoallv(all.p, isc, isd, MPI_BYTE, recv->p, irc, ird, MPI_BYTE, MPI_COMM_WORLD);
+	MPI_Alltoallv(sbuf, isc, isd, MPI_BYTE, recv->p, irc, ird, MPI_BYTE, MPI_COMM_WORLD);
 	recv->n = rtot;
 out:
-	buf_free(&all);
 	sb_free(sc);
 	sb_free(isc);
 	m->t_exchange += now() - t0;
 	m->c_exchange += cpu() - c0;
+	return st;
+}
+
+/* The same from one buffer per rank (freed). */
+static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_diag *d)
+{
+	int P = m->size;
+	size_t *sc = sb_calloc((size_t)P, sizeof *sc);
+	buf all = {0};
+	size_t tot = 0;
+	for (int k = 0; k < P; k++)
+		tot += send[k].n;
+	if (!sc || !buf_reserve(&all, tot + 1)) {
+		sb_free(sc);
+		for (int k = 0; k < P; k++)
+			buf_free(&send[k]);
+		MPI_Abort(MPI_COMM_WORLD, 1); /* the others are in the exchange */
+		return oom(d);
+	}
+	for (int k = 0; k < P; k++) {
+		sc[k] = send[k].n;
+		buf_put(&all, send[k].p, send[k].n);
+		buf_free(&send[k]);
+	}
+	sb_status st = alltoall_flat(m, all.p, sc, recv, rcount, d);
+	buf_free(&all);
+	sb_free(sc);
 	return st;
 }
 
@@ -728,41 +753,46 @@ static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 {
 	int P = m->size;
 	double t0 = now(), c0 = cpu();
-	buf *send = sb_calloc((size_t)P * 2, sizeof *send);
+	/* One buffer of text and one of lines, each rank's block after the
+	 * other's: sizes first, then the rows copied once. */
+	size_t *cnt = sb_calloc((size_t)P * 4, sizeof *cnt);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
-	buf recv = {0}, lines = {0};
-	sb_status st = send && rc ? SB_OK : oom(d);
-	buf *sl = send ? send + P : NULL;
-	/* sizes first: one allocation per destination */
-	size_t *need = sb_calloc((size_t)P * 2, sizeof *need);
-	if (!st && !need)
-		st = oom(d);
+	buf text = {0}, ln = {0}, recv = {0}, lines = {0};
+	sb_status st = cnt && rc ? SB_OK : oom(d);
+	size_t *tc = cnt, *lc = cnt + P, *to = cnt + 2 * P, *lo = cnt + 3 * P;
+	size_t ttot = 0, ltot = 0;
 	for (size_t i = 0; !st && i < x->nrows; i++) {
 		row *w = &x->rows[i];
 		if (w->dest < 0)
 			w->dest = m->rank;
-		need[w->dest] += w->len + (w->nl ? 0 : 1);
-		need[P + w->dest] += sizeof(uint64_t);
+		tc[w->dest] += w->len + (w->nl ? 0 : 1);
+		lc[w->dest] += sizeof(uint64_t);
 	}
-	for (int k = 0; !st && k < P; k++)
-		if (!buf_reserve(&send[k], need[k]) || !buf_reserve(&sl[k], need[P + k]))
-			st = oom(d);
-	sb_free(need);
+	for (int k = 0; !st && k < P; k++) {
+		to[k] = ttot;
+		lo[k] = ltot;
+		ttot += tc[k];
+		ltot += lc[k];
+	}
+	if (!st && (!buf_reserve(&text, ttot + 1) || !buf_reserve(&ln, ltot + 1)))
+		st = oom(d);
 	for (size_t i = 0; !st && i < x->nrows; i++) {
 		const row *w = &x->rows[i];
-		buf *s = &send[w->dest];
-		memcpy(s->p + s->n, x->map + w->off, w->len);
-		s->n += w->len;
+		char *t = text.p + to[w->dest];
+		memcpy(t, x->map + w->off, w->len);
 		if (!w->nl)
-			s->p[s->n++] = '\n';
-		memcpy(sl[w->dest].p + sl[w->dest].n, &w->line, sizeof w->line);
-		sl[w->dest].n += sizeof w->line;
+			t[w->len] = '\n';
+		to[w->dest] += w->len + (w->nl ? 0 : 1);
+		memcpy(ln.p + lo[w->dest], &w->line, sizeof w->line);
+		lo[w->dest] += sizeof w->line;
 	}
 	m->t_route += now() - t0;
 	m->c_route += cpu() - c0;
-	if ((st = agree(st, d)) || (st = alltoall(m, send, &recv, rc, d)) ||
-	    (st = alltoall(m, sl, &lines, rc, d)))
+	if ((st = agree(st, d)) || (st = alltoall_flat(m, text.p, tc, &recv, rc, d)) ||
+	    (st = alltoall_flat(m, ln.p, lc, &lines, rc, d)))
 		goto out;
+	buf_free(&text);
+	buf_free(&ln);
 	t0 = now();
 	c0 = cpu();
 	x->nlines = lines.n / sizeof(uint64_t);
@@ -809,10 +839,10 @@ static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 	m->t_inputs += now() - t0;
 	m->c_inputs += cpu() - c0;
 out:
-	for (int k = 0; send && k < 2 * P; k++)
-		buf_free(&send[k]);
-	sb_free(send);
+	sb_free(cnt);
 	sb_free(rc);
+	buf_free(&text);
+	buf_free(&ln);
 	buf_free(&recv);
 	buf_free(&lines);
 	return st;
