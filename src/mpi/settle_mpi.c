@@ -130,6 +130,8 @@ typedef struct row {
 	uint32_t pseudo;
 	int32_t dest;   /* owning rank; -1 until known */
 	bool has_key, nl; /* nl: the line has its line feed */
+	bool multi;     /* persons: the key is listed more than once */
+	int32_t proposed; /* persons: its household's rank */
 	uint16_t idlen; /* claims: the claim id for the duplicate check (0: none) */
 	size_t idoff;
 } row;
@@ -154,8 +156,14 @@ typedef struct input {
 typedef struct dir_slot {
 	uint64_t key;
 	uint32_t pseudo; /* +1; 0: empty */
-	int32_t owner;
+	int32_t owner;   /* -1: no valid listing */
+	uint32_t n;      /* listings (round 1); round 2: 1 when re-enrolled */
+	uint32_t pad;
 } dir_slot;
+
+/* route()'s modes. */
+enum { LOOKUP, ENROL, REENROL };
+#define MULTI (1 << 30) /* an ENROL answer's flag: the key is listed more than once */
 
 typedef struct mpirun {
 	const sb_batch_config *cfg;
@@ -429,28 +437,6 @@ static int dir_rank(const mpirun *m, uint64_t key, uint32_t pseudo)
 	return (int)(sb_batch_hash(key ^ ((uint64_t)pseudo << 63)) % (uint64_t)m->size);
 }
 
-static sb_status each_person(mpirun *m, input *x, sb_csv *c, int r, row *w, const int *col,
-			     sb_diag *d)
-{
-	(void)x;
-	(void)d;
-	if (r < 0)
-		return SB_OK; /* rejected where it was read */
-	sb_person_row pr;
-	char why[512];
-	if (sb_person_row_read(c, col, &pr, why, sizeof why) || !sb_policyset_find(m->set, pr.region))
-		return SB_OK;
-	w->has_key = true;
-	w->key = pr.key;
-	w->pseudo = (uint32_t)pr.pseudo;
-	/* The proposed owner: the household's rank (the person's own when
-	 * none); the directory keeps the first listing's. */
-	uint64_t h = pr.household.n ? fnv(pr.household.p, pr.household.n) :
-				      sb_batch_hash(pr.key ^ ((uint64_t)pr.pseudo << 63));
-	w->dest = (int32_t)(h % (uint64_t)m->size);
-	return SB_OK;
-}
-
 static sb_status each_identity(mpirun *m, input *x, sb_csv *c, int r, row *w, const int *col,
 			       sb_diag *d)
 {
@@ -524,6 +510,153 @@ static bool person_key(const char *p, size_t n, uint64_t *key, uint32_t *pseudo)
 	*key = sb_batch_id_key(p);
 	*pseudo = 0;
 	return true;
+}
+
+/* One line read by the CSV reader alone under the header (a line the
+ * fast split does not take): *c is positioned on it; r as sb_csv_next
+ * (0: no record). */
+static sb_status read_one(const input *x, const row *w, buf *one, sb_csv **c, int *r,
+			  sb_diag *d)
+{
+	one->n = 0;
+	if (!buf_put(one, x->map, x->hstart) || !buf_put(one, x->map + w->off, w->len) ||
+	    !buf_put(one, "\n", 1))
+		return oom(d);
+	sb_status st = sb_csv_open_mem(x->path, one->p, one->n, c, d);
+	if (st)
+		return st;
+	sb_diag rd;
+	sb_diag_clear(&rd);
+	*r = sb_csv_next(*c, &rd);
+	if (*r == -2) {
+		sb_csv_free(*c);
+		*c = NULL;
+		return sb_diag_set(d, rd.code, x->path, 0, 0, "%s", rd.message);
+	}
+	return SB_OK;
+}
+
+/* The field pieces k0 and k1 of the line [p, q) when no quote or CR comes
+ * before their end (what the reader's fields are then); false otherwise. */
+static bool pieces(const char *p, const char *q, int k0, int k1, sb_csv_field *f0,
+		   sb_csv_field *f1)
+{
+	*f0 = *f1 = (sb_csv_field){"", 0};
+	int need = k0 > k1 ? k0 : k1;
+	if ((size_t)(q - p) >= SB_CSV_MAX_RECORD)
+		return false;
+	const char *s = p;
+	for (int k = 0; k <= need; k++) {
+		const char *c = memchr(s, ',', (size_t)(q - s));
+		const char *e = c ? c : q;
+		if (memchr(s, '"', (size_t)(e - s)) || memchr(s, '\r', (size_t)(e - s)))
+			return false;
+		if (k == k0)
+			*f0 = (sb_csv_field){s, (size_t)(e - s)};
+		if (k == k1)
+			*f1 = (sb_csv_field){s, (size_t)(e - s)};
+		if (!c)
+			break;
+		s = c + 1;
+	}
+	return true;
+}
+
+/* persons.csv's share, fast: each row's key (from its ID, unchecked) and
+ * its household's rank, split at commas as read_claims does. Whether a row
+ * is valid matters only for a key listed more than once (the first valid
+ * listing wins): validate_multi reads those rows in full. */
+static sb_status read_persons(mpirun *m, input *x, int *col, sb_diag *d)
+{
+	sb_csv *hc;
+	sb_status st = sb_csv_open(x->path, &hc, d);
+	if (st)
+		return st;
+	st = sb_io_map(hc, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d);
+	sb_csv_free(hc);
+	if (st)
+		return st;
+	uint64_t base = range_base(m, x);
+	int cid = col[SB_PCOL_ID], chh = col[SB_PCOL_HOUSEHOLD];
+	buf one = {0};
+	uint64_t L = 0;
+	for (size_t pos = x->start; pos < x->end && !st; L++) {
+		const char *p = x->map + pos;
+		const char *e = memchr(p, '\n', x->end - pos);
+		size_t next = e ? (size_t)(e - x->map) + 1 : x->end;
+		const char *q = e ? e : x->map + x->end;
+		size_t lineno = (size_t)L;
+		pos = next;
+		if (q > p && q[-1] == '\r')
+			q--;
+		if (q == p)
+			continue; /* blank */
+		row *w = new_row(x);
+		if (!w) {
+			st = oom(d);
+			break;
+		}
+		w->off = (size_t)(p - x->map);
+		w->len = next - w->off;
+		w->nl = e != NULL;
+		w->line = base + lineno;
+		sb_csv_field id, hh;
+		sb_csv *c = NULL;
+		if (!pieces(p, q, cid, chh, &id, &hh)) {
+			int r;
+			if ((st = read_one(x, w, &one, &c, &r, d)))
+				break;
+			if (r == 0)
+				x->nrows--;
+			if (r != 1) {
+				sb_csv_free(c);
+				continue; /* malformed: refused where it was read */
+			}
+			id = sb_csv_get(c, (size_t)cid);
+			hh = chh < 0 ? (sb_csv_field){"", 0} : sb_csv_get(c, (size_t)chh);
+		}
+		if (person_key(id.p, id.n, &w->key, &w->pseudo)) {
+			w->has_key = true;
+			uint64_t h = hh.n ? fnv(hh.p, hh.n) :
+				     sb_batch_hash(w->key ^ ((uint64_t)w->pseudo << 63));
+			w->proposed = w->dest = (int32_t)(h % (uint64_t)m->size);
+		}
+		sb_csv_free(c);
+	}
+	buf_free(&one);
+	return st;
+}
+
+/* The rows of keys listed more than once, read and checked in full as the
+ * batch will (the one row reader, the region's policy): an invalid one is
+ * refused where it was read and is no listing of the person. */
+static sb_status validate_multi(mpirun *m, input *x, const int *col, sb_diag *d)
+{
+	double t0 = now(), c0 = cpu();
+	buf one = {0};
+	sb_status st = SB_OK;
+	for (size_t i = 0; i < x->nrows && !st; i++) {
+		row *w = &x->rows[i];
+		if (!w->has_key || !w->multi)
+			continue;
+		sb_csv *c;
+		int r;
+		if ((st = read_one(x, w, &one, &c, &r, d)))
+			break;
+		sb_person_row pr;
+		char why[512];
+		bool ok = r == 1 && !sb_person_row_read(c, col, &pr, why, sizeof why) &&
+			  sb_policyset_find(m->set, pr.region);
+		sb_csv_free(c);
+		if (!ok) {
+			w->has_key = w->multi = false;
+			w->dest = -1;
+		}
+	}
+	buf_free(&one);
+	m->t_route += now() - t0;
+	m->c_route += cpu() - c0;
+	return st;
 }
 
 /* claims.csv's share, fast: a line without quotes and CRs inside is split
@@ -652,8 +785,9 @@ typedef struct query {
 /* Sends the keyed rows of x to their directory ranks; with `enrol`, the
  * directory records each key's first proposed owner. Every keyed row's
  * dest becomes the directory's owner (-1: unknown person). */
-static sb_status route(mpirun *m, input *x, bool enrol, sb_diag *d)
+static sb_status route(mpirun *m, input *x, int mode, sb_diag *d)
 {
+	bool enrol = mode == ENROL;
 	int P = m->size;
 	buf *send = sb_calloc((size_t)P, sizeof *send);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
@@ -661,9 +795,9 @@ static sb_status route(mpirun *m, input *x, bool enrol, sb_diag *d)
 	sb_status st = send && rc ? SB_OK : oom(d);
 	for (size_t i = 0; !st && i < x->nrows; i++) {
 		row *w = &x->rows[i];
-		if (!w->has_key)
+		if (!w->has_key || (mode == REENROL && !w->multi))
 			continue;
-		query q = {w->key, w->pseudo, w->dest};
+		query q = {w->key, w->pseudo, mode == LOOKUP ? w->dest : w->proposed};
 		if (!buf_put(&send[dir_rank(m, w->key, w->pseudo)], &q, sizeof q))
 			st = oom(d);
 	}
@@ -684,20 +818,34 @@ static sb_status route(mpirun *m, input *x, bool enrol, sb_diag *d)
 	}
 	for (int k = 0; k < P; k++)
 		send[k].n = 0;
+	/* Rows arrive in rank order, each rank's in line order: the first
+	 * query of a key to arrive is its first listing in the file. */
+	for (size_t j = 0; (enrol || mode == REENROL) && j < nq; j++) {
+		query q;
+		memcpy(&q, recv.p + j * sizeof q, sizeof q);
+		dir_slot *s = dir_find(m, q.key, q.pseudo);
+		if (enrol && !s->pseudo) {
+			*s = (dir_slot){q.key, q.pseudo + 1, q.owner, 0, 0};
+		} else if (mode == REENROL && s->pseudo && s->n > 1) {
+			s->owner = q.owner; /* the first valid listing of a key listed again */
+			s->n = 1;
+		}
+		if (enrol)
+			s->n++;
+	}
+	if (mode == REENROL) /* keys listed again with no valid listing: no person */
+		for (size_t h = 0; m->dir && h <= m->dir_mask; h++)
+			if (m->dir[h].pseudo && m->dir[h].n > 1)
+				m->dir[h].owner = -1, m->dir[h].n = 1;
 	size_t off = 0;
 	for (int k = 0; k < P && !st; k++) {
 		for (size_t j = 0; j < rc[k] / sizeof(query); j++) {
 			query q;
 			memcpy(&q, recv.p + off + j * sizeof q, sizeof q);
-			dir_slot *s = dir_find(m, q.key, q.pseudo);
-			if (!s->pseudo && enrol) {
-				/* the first listing in file order: ranks hold the
-				 * ranges in order, and rows arrive in rank order */
-				s->key = q.key;
-				s->pseudo = q.pseudo + 1;
-				s->owner = q.owner;
-			}
+			const dir_slot *s = dir_find(m, q.key, q.pseudo);
 			int32_t owner = s->pseudo ? s->owner : -1;
+			if (enrol && s->n > 1)
+				owner |= MULTI;
 			if (!buf_put(&send[k], &owner, sizeof owner)) {
 				st = oom(d);
 				break;
@@ -723,12 +871,16 @@ static sb_status route(mpirun *m, input *x, bool enrol, sb_diag *d)
 	}
 	for (size_t i = 0; i < x->nrows; i++) {
 		row *w = &x->rows[i];
-		if (!w->has_key)
+		if (!w->has_key || (mode == REENROL && !w->multi))
 			continue;
 		int k = dir_rank(m, w->key, w->pseudo);
 		int32_t owner;
 		memcpy(&owner, back.p + pos[k], sizeof owner);
 		pos[k] += sizeof owner;
+		if (owner >= 0 && (owner & MULTI)) {
+			owner &= ~MULTI;
+			w->multi = true;
+		}
 		w->dest = owner;
 	}
 	sb_free(pos);
@@ -1447,11 +1599,13 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	}
 	/* persons: to the directory, then to the household's rank */
 	double t0 = now(), c0 = cpu();
-	st = read_share(m, &m->in[0], sb_persons_columns, SB_PCOL_N, "persons.csv", each_person, d);
+	int pcol[SB_PCOL_N];
+	st = read_persons(m, &m->in[0], pcol, d);
 	m->t_route += now() - t0;
 	m->c_route += cpu() - c0;
-	if ((st = agree(st, d)) || (st = route(m, &m->in[0], true, d)) ||
-	    (st = exchange_rows(m, &m->in[0], d)))
+	if ((st = agree(st, d)) || (st = route(m, &m->in[0], ENROL, d)) ||
+	    (st = validate_multi(m, &m->in[0], pcol, d)) ||
+	    (st = route(m, &m->in[0], REENROL, d)) || (st = exchange_rows(m, &m->in[0], d)))
 		goto done;
 	if (m->in[1].path) {
 		t0 = now();
@@ -1460,7 +1614,7 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 				each_identity, d);
 		m->t_route += now() - t0;
 		m->c_route += cpu() - c0;
-		if ((st = agree(st, d)) || (st = route(m, &m->in[1], false, d)) ||
+		if ((st = agree(st, d)) || (st = route(m, &m->in[1], LOOKUP, d)) ||
 		    (st = exchange_rows(m, &m->in[1], d)))
 			goto done;
 	}
@@ -1469,7 +1623,7 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	st = read_claims(m, &m->in[2], d);
 	m->t_route += now() - t0;
 	m->c_route += cpu() - c0;
-	if ((st = agree(st, d)) || (st = route(m, &m->in[2], false, d)) ||
+	if ((st = agree(st, d)) || (st = route(m, &m->in[2], LOOKUP, d)) ||
 	    (st = exchange_rows(m, &m->in[2], d)) || (st = find_dups(m, d)))
 		goto done;
 	for (int k = 0; k < 3; k++) {

@@ -96,6 +96,7 @@ again[3] = "elsewhere"
 late = rows[n - 3].split(",")
 bad = list(late)
 bad[2] = "123456"
+bad[3] = "elsewhere-3"  # hashes to another rank than the valid listing's (h1520) for -np 2, 3, 4
 rows = rows[:2] + [",".join(bad)] + rows[2:] + [",".join(again), rows[n // 2]]
 rows.insert(n // 3, "\n")                    # a blank line
 rows.insert(n // 2, "not,a,person\n")        # too few fields
