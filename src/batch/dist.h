@@ -47,7 +47,8 @@ typedef struct sb_batch_dist {
 static inline uint64_t sb_dist_line(const sb_batch_config *cfg, int file, uint64_t line)
 {
 	const sb_batch_dist *x = cfg->dist;
-	if (!x || file < 0 || file > 2 || !x->lines[file] || line < 2 || line - 2 >= x->nlines[file])
+	if (!x || file < 0 || file > 2 || !x->lines[file] || line < 2 ||
+	    line - 2 >= x->nlines[file])
 		return line;
 	return x->lines[file][line - 2];
 }

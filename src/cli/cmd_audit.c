@@ -70,72 +70,36 @@ static void put_money(const char *label, sb_fen v)
 	printf("  %-24s %14s\n", label, buf);
 }
 
+/* audit's own option: --rules FILE. */
+static int audit_opt(void *arg, int argc, char **argv, int *i)
+{
+	if (strcmp(argv[*i], "--rules") || *i + 1 >= argc)
+		return 0;
+	*(const char **)arg = argv[++*i];
+	return 1;
+}
+
 int sb_cmd_audit(int argc, char **argv)
 {
+	sb_batch_config in;
+	memset(&in, 0, sizeof in);
+	in.progress = sb_cli_progress;
 	sb_audit_config cfg;
 	memset(&cfg, 0, sizeof cfg);
-	cfg.progress = sb_cli_progress;
-	bool quiet = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = true;
-		if (!strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			return 0;
-		} else if (!strcmp(a, "--policies") && v) {
-			cfg.policies_dir = v;
-		} else if (!strcmp(a, "--persons") && v) {
-			cfg.persons_path = v;
-		} else if (!strcmp(a, "--identities") && v) {
-			cfg.identities_path = v;
-		} else if (!strcmp(a, "--claims") && v) {
-			cfg.claims_path = v;
-		} else if (!strcmp(a, "--out") && v) {
-			cfg.out_dir = v;
-		} else if (!strcmp(a, "--rules") && v) {
-			cfg.rules_path = v;
-		} else if (!strcmp(a, "--tmp") && v) {
-			cfg.tmp_dir = v;
-		} else if (!strcmp(a, "--threads") && v) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			if (*end || n < 1 || n > 64) {
-				fprintf(stderr,
-					"sanbao audit: --threads takes a number from 1 to 64\n");
-				return 2;
-			}
-			cfg.threads = (int)n;
-		} else if (!strcmp(a, "--partition-mb") && v) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			if (*end || n < 1 || n > 65536) {
-				fprintf(stderr,
-					"sanbao audit: --partition-mb takes a number from 1 to 65536\n");
-				return 2;
-			}
-			cfg.partition_bytes = (size_t)n << 20;
-		} else if (!strcmp(a, "--quiet")) {
-			takes = false;
-			quiet = true;
-			cfg.progress = NULL;
-		} else {
-			fprintf(stderr, "sanbao audit: unknown or incomplete option %s\n\n%s", a,
-				usage_text);
-			return 2;
-		}
-		if (takes)
-			i++;
-	}
-	const char *missing = !cfg.policies_dir ? "--policies" :
-			      !cfg.persons_path ? "--persons" :
-			      !cfg.claims_path  ? "--claims" :
-			      !cfg.out_dir      ? "--out" :
-						  NULL;
-	if (missing) {
-		fprintf(stderr, "sanbao audit: %s is required\n\n%s", missing, usage_text);
-		return 2;
-	}
+	sb_cli_batch b = { .cmd = "audit", .accepts = SB_CLI_PARTITION, .cfg = &in };
+	int status;
+	if (!sb_cli_batch_parse(&b, argc, argv, audit_opt, &cfg.rules_path, usage_text, &status))
+		return status;
+	cfg.policies_dir = in.policies_dir;
+	cfg.persons_path = in.persons_path;
+	cfg.identities_path = in.identities_path;
+	cfg.claims_path = in.claims_path;
+	cfg.out_dir = in.out_dir;
+	cfg.tmp_dir = in.tmp_dir;
+	cfg.threads = in.threads;
+	cfg.partition_bytes = in.partition_bytes;
+	cfg.progress = in.progress;
+	bool quiet = b.quiet;
 	char rules[4200];
 	if (!cfg.rules_path && !(cfg.rules_path = default_rules(rules, sizeof rules))) {
 		fprintf(stderr, "sanbao audit: the bundled rules/default.yaml was not found beside "
@@ -147,13 +111,8 @@ int sb_cmd_audit(int argc, char **argv)
 	sb_diag_clear(&d);
 	sb_cli_raise_nofile();
 	sb_status st = sb_audit_run(&cfg, &t, &d);
-	if (st) {
-		char msg[1400];
-		if (d.code == SB_OK)
-			sb_diag_set(&d, st, NULL, 0, 0, "the run failed: %s", sb_strerror(st));
-		fprintf(stderr, "sanbao audit: %s\n", sb_diag_format(&d, msg, sizeof msg));
-		return 1;
-	}
+	if (st)
+		return sb_cli_batch_failed("audit", st, &d);
 	if (quiet)
 		return 0;
 	long long n = 0;

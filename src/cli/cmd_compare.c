@@ -31,89 +31,56 @@ static const char usage_text[] =
 	"  --threads N          worker threads (default: one per core)\n"
 	"  --tmp DIR            folder for spill files (default: --out)\n";
 
+typedef struct compare_args {
+	sb_batch_config cfg;
+	const char *reforms[SB_MAX_SCENARIOS];
+	int nreforms;
+} compare_args;
+
+/* compare's own options. */
+static int compare_opt(void *arg, int argc, char **argv, int *i)
+{
+	compare_args *c = arg;
+	if (!strcmp(argv[*i], "--settlements")) {
+		c->cfg.no_settlements = false;
+		return 1;
+	}
+	if (strcmp(argv[*i], "--reform") || *i + 1 >= argc)
+		return 0;
+	if (c->nreforms == SB_MAX_SCENARIOS - 1) {
+		fprintf(stderr, "sanbao compare: at most %d reforms in one run\n",
+			SB_MAX_SCENARIOS - 1);
+		return -1;
+	}
+	c->reforms[c->nreforms++] = argv[++*i];
+	return 1;
+}
+
 int sb_cmd_compare(int argc, char **argv)
 {
+	compare_args c;
+	memset(&c, 0, sizeof c);
 	sb_batch_config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	cfg.progress = sb_cli_progress;
-	cfg.compare = true;
-	cfg.monitor = true; /* each scenario's warnings in compare.json */
-	cfg.no_settlements = true;
-	const char *reforms[SB_MAX_SCENARIOS];
-	int nreforms = 0;
-	bool quiet = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = true;
-		if (!strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			return 0;
-		} else if (!strcmp(a, "--baseline") && v) {
-			cfg.policies_dir = v;
-		} else if (!strcmp(a, "--reform") && v) {
-			if (nreforms == SB_MAX_SCENARIOS - 1) {
-				fprintf(stderr, "sanbao compare: at most %d reforms in one run\n",
-					SB_MAX_SCENARIOS - 1);
-				return 2;
-			}
-			reforms[nreforms++] = v;
-		} else if (!strcmp(a, "--persons") && v) {
-			cfg.persons_path = v;
-		} else if (!strcmp(a, "--identities") && v) {
-			cfg.identities_path = v;
-		} else if (!strcmp(a, "--claims") && v) {
-			cfg.claims_path = v;
-		} else if (!strcmp(a, "--out") && v) {
-			cfg.out_dir = v;
-		} else if (!strcmp(a, "--policy-root") && v) {
-			cfg.policy_root = v;
-		} else if (!strcmp(a, "--explain") && v) {
-			cfg.explain_id = v;
-			cfg.explain = stdout;
-		} else if (!strcmp(a, "--tmp") && v) {
-			cfg.tmp_dir = v;
-		} else if (!strcmp(a, "--threads") && v) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			if (*end || n < 1 || n > 64) {
-				fprintf(stderr, "sanbao compare: --threads takes a number from 1 to 64\n");
-				return 2;
-			}
-			cfg.threads = (int)n;
-		} else if (!strcmp(a, "--poverty-line") && v) {
-			const char *why;
-			if (sb_money_parse(v, strlen(v), &cfg.poverty_line, &why) ||
-			    cfg.poverty_line < 0) {
-				fprintf(stderr, "sanbao compare: --poverty-line takes yuan per person per "
-						"year (e.g. 2300 or 2300.50), not \"%s\"\n", v);
-				return 2;
-			}
-		} else {
-			takes = false;
-			if (!strcmp(a, "--settlements")) {
-				cfg.no_settlements = false;
-			} else if (!strcmp(a, "--show-ids")) {
-				cfg.show_ids = true;
-			} else if (!strcmp(a, "--quiet")) {
-				quiet = true;
-				cfg.progress = NULL;
-			} else {
-				fprintf(stderr, "sanbao compare: unknown or incomplete option %s\n\n%s", a,
-					usage_text);
-				return 2;
-			}
-		}
-		if (takes)
-			i++;
-	}
-	const char *missing = !cfg.policies_dir ? "--baseline" : !nreforms ? "--reform" :
-			      !cfg.persons_path ? "--persons" : !cfg.claims_path ? "--claims" :
-			      !cfg.out_dir ? "--out" : NULL;
-	if (missing) {
-		fprintf(stderr, "sanbao compare: %s is required\n\n%s", missing, usage_text);
+	c.cfg.progress = sb_cli_progress;
+	c.cfg.compare = true;
+	c.cfg.monitor = true; /* each scenario's warnings in compare.json */
+	c.cfg.no_settlements = true;
+	sb_cli_batch b = { .cmd = "compare",
+			   .policies_flag = "--baseline",
+			   .accepts = SB_CLI_POLICY_ROOT | SB_CLI_EXPLAIN | SB_CLI_POVERTY |
+				      SB_CLI_SHOW_IDS,
+			   .cfg = &c.cfg };
+	int status;
+	if (!sb_cli_batch_parse(&b, argc, argv, compare_opt, &c, usage_text, &status))
+		return status;
+	if (!c.nreforms) {
+		fprintf(stderr, "sanbao compare: --reform is required\n\n%s", usage_text);
 		return 2;
 	}
+	cfg = c.cfg;
+	const char **reforms = c.reforms;
+	int nreforms = c.nreforms;
+	bool quiet = b.quiet;
 	cfg.scenario_dirs = reforms;
 	cfg.nscenario_dirs = nreforms;
 	sb_batch_totals t;
@@ -122,16 +89,13 @@ int sb_cmd_compare(int argc, char **argv)
 	sb_diag_clear(&d);
 	sb_cli_raise_nofile();
 	sb_status st = sb_batch_settle(&cfg, &t, &d);
-	if (st) {
-		char msg[1400];
-		if (d.code == SB_OK)
-			sb_diag_set(&d, st, NULL, 0, 0, "the run failed: %s", sb_strerror(st));
-		fprintf(stderr, "sanbao compare: %s\n", sb_diag_format(&d, msg, sizeof msg));
-		return 1;
-	}
+	if (st)
+		return sb_cli_batch_failed("compare", st, &d);
 	if (cfg.explain_id && !t.explained)
-		fprintf(stderr, "sanbao compare: claim %s was not settled (not in the input, or "
-				"rejected: see rejects.csv)\n", cfg.explain_id);
+		fprintf(stderr,
+			"sanbao compare: claim %s was not settled (not in the input, or "
+			"rejected: see rejects.csv)\n",
+			cfg.explain_id);
 	if (quiet)
 		return 0;
 	printf("sanbao compare: %lld claims read, %lld settled under the baseline, %lld rejected; "

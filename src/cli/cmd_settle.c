@@ -89,148 +89,112 @@ static void put_money(const char *label, sb_fen v, const char *term)
 	printf("  %-30s %16s%s%s\n", label, buf, *term ? "  " : "", term);
 }
 
+typedef struct settle_args {
+	sb_batch_config cfg;
+	bool evidence, mpi;
+} settle_args;
+
+/* settle's own options. */
+static int settle_opt(void *arg, int argc, char **argv, int *i)
+{
+	(void)argc;
+	settle_args *s = arg;
+	if (!strcmp(argv[*i], "--monitor"))
+		s->cfg.monitor = true;
+	else if (!strcmp(argv[*i], "--evidence"))
+		s->evidence = true;
+	else if (!strcmp(argv[*i], "--mpi"))
+		s->mpi = true;
+	else
+		return 0;
+	return 1;
+}
+
 int sb_cmd_settle(int argc, char **argv)
 {
+	settle_args s;
+	memset(&s, 0, sizeof s);
 	sb_batch_config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	cfg.progress = sb_cli_progress;
-	bool quiet = false, evidence = false, mpi = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = true;
-		if (!strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			return 0;
-		} else if (!strcmp(a, "--policies") && v) {
-			cfg.policies_dir = v;
-		} else if (!strcmp(a, "--policy-root") && v) {
-			cfg.policy_root = v;
-		} else if (!strcmp(a, "--persons") && v) {
-			cfg.persons_path = v;
-		} else if (!strcmp(a, "--identities") && v) {
-			cfg.identities_path = v;
-		} else if (!strcmp(a, "--claims") && v) {
-			cfg.claims_path = v;
-		} else if (!strcmp(a, "--out") && v) {
-			cfg.out_dir = v;
-		} else if (!strcmp(a, "--tmp") && v) {
-			cfg.tmp_dir = v;
-		} else if (!strcmp(a, "--explain") && v) {
-			cfg.explain_id = v;
-			cfg.explain = stdout;
-		} else if (!strcmp(a, "--threads") && v) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			if (*end || n < 1 || n > 64) {
-				fprintf(stderr, "sanbao settle: --threads takes a number from 1 to 64\n");
-				return 2;
-			}
-			cfg.threads = (int)n;
-		} else if (!strcmp(a, "--partition-mb") && v) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			if (*end || n < 1 || n > 65536) {
-				fprintf(stderr, "sanbao settle: --partition-mb takes a number from 1 to 65536\n");
-				return 2;
-			}
-			cfg.partition_bytes = (size_t)n << 20;
-		} else if (!strcmp(a, "--poverty-line") && v) {
-			const char *why;
-			if (sb_money_parse(v, strlen(v), &cfg.poverty_line, &why) || cfg.poverty_line < 0) {
-				fprintf(stderr, "sanbao settle: --poverty-line takes yuan per person per year\n");
-				return 2;
-			}
-		} else {
-			takes = false;
-			if (!strcmp(a, "--monitor")) {
-				cfg.monitor = true;
-			} else if (!strcmp(a, "--evidence")) {
-				evidence = true;
-			} else if (!strcmp(a, "--mpi")) {
-				mpi = true;
-			} else if (!strcmp(a, "--show-ids")) {
-				cfg.show_ids = true;
-			} else if (!strcmp(a, "--quiet")) {
-				quiet = true;
-				cfg.progress = NULL;
-			} else {
-				fprintf(stderr, "sanbao settle: unknown or incomplete option %s\n\n%s", a,
-					usage_text);
-				return 2;
-			}
-		}
-		if (takes)
-			i++;
-	}
-	const char *missing = !cfg.policies_dir ? "--policies" : !cfg.persons_path ? "--persons" :
-			      !cfg.claims_path ? "--claims" : !cfg.out_dir ? "--out" : NULL;
-	if (missing) {
-		fprintf(stderr, "sanbao settle: %s is required\n\n%s", missing, usage_text);
-		return 2;
-	}
+	s.cfg.progress = sb_cli_progress;
+	sb_cli_batch b = { .cmd = "settle",
+			   .accepts = SB_CLI_POLICY_ROOT | SB_CLI_EXPLAIN | SB_CLI_PARTITION |
+				      SB_CLI_POVERTY | SB_CLI_SHOW_IDS,
+			   .cfg = &s.cfg };
+	int status;
+	if (!sb_cli_batch_parse(&b, argc, argv, settle_opt, &s, usage_text, &status))
+		return status;
+	cfg = s.cfg;
+	bool quiet = b.quiet, evidence = s.evidence;
 	sb_batch_totals t;
 	memset(&t, 0, sizeof t);
 	sb_diag d;
 	sb_diag_clear(&d);
 	sb_cli_raise_nofile();
-	if (mpi && evidence) {
+	if (s.mpi && evidence) {
 		fprintf(stderr, "sanbao settle: --evidence is not available with --mpi\n");
 		return 2;
 	}
-	sb_status st = mpi ? sb_mpi_batch_settle(&cfg, &t, &d) : sb_batch_settle(&cfg, &t, &d);
-	if (mpi && sb_mpi_rank() != 0)
+	sb_status st = s.mpi ? sb_mpi_batch_settle(&cfg, &t, &d) : sb_batch_settle(&cfg, &t, &d);
+	if (s.mpi && sb_mpi_rank() != 0)
 		quiet = true; /* rank 0 speaks for the run */
-	if (st) {
-		char msg[1400];
-		if (d.code == SB_OK) /* never "success" for a failed run */
-			sb_diag_set(&d, st, NULL, 0, 0, "the run failed: %s", sb_strerror(st));
-		fprintf(stderr, "sanbao settle: %s\n", sb_diag_format(&d, msg, sizeof msg));
-		return 1;
-	}
+	if (st)
+		return sb_cli_batch_failed("settle", st, &d);
 	char root[65] = "";
 	if (evidence) {
-		static const char *const plain[] = {"settlements.csv", "rejects.csv", "summary.json",
-						    NULL};
-		static const char *const monitored[] = {"settlements.csv", "rejects.csv",
-							"summary.json", "warnings.csv",
-							"approaching.csv", "monitor.json", NULL};
-		const char *inputs[] = {cfg.persons_path, cfg.identities_path, cfg.claims_path};
+		static const char *const plain[] = { "settlements.csv", "rejects.csv",
+						     "summary.json", NULL };
+		static const char *const monitored[] = { "settlements.csv",
+							 "rejects.csv",
+							 "summary.json",
+							 "warnings.csv",
+							 "approaching.csv",
+							 "monitor.json",
+							 NULL };
+		const char *inputs[] = { cfg.persons_path, cfg.identities_path, cfg.claims_path };
 		if ((st = sb_audit_evidence_run(cfg.out_dir, cfg.monitor ? monitored : plain,
-						cfg.policies_dir, inputs, 3, root, &d))) {
-			char msg[1400];
-			fprintf(stderr, "sanbao settle: %s\n", sb_diag_format(&d, msg, sizeof msg));
-			return 1;
-		}
+						cfg.policies_dir, inputs, 3, root, &d)))
+			return sb_cli_batch_failed("settle", st, &d);
 	}
 	if (cfg.explain_id && !t.explained)
-		fprintf(stderr, "sanbao settle: claim %s was not settled (not in the input, or "
-				"rejected: see rejects.csv)\n", cfg.explain_id);
+		fprintf(stderr,
+			"sanbao settle: claim %s was not settled (not in the input, or "
+			"rejected: see rejects.csv)\n",
+			cfg.explain_id);
 	if (quiet)
 		return 0;
 	printf("sanbao settle: %lld claims read, %lld settled, %lld rejected "
-	       "(%d threads, %.2f s)\n", t.claim_rows, t.settled, t.rejected, t.threads, t.seconds);
+	       "(%d threads, %.2f s)\n",
+	       t.claim_rows, t.settled, t.rejected, t.threads, t.seconds);
 	printf("  persons: %lld rows, %lld rejected; identities: %lld rows, %lld rejected\n",
 	       t.person_rows, t.persons_rejected, t.identity_rows, t.identities_rejected);
 	put_money("total cost", t.total, "医疗费总额");
 	put_money("paid by funds", t.fund, "基金支付");
 	for (int i = 0; i < t.nlayers; i++) {
 		char label[80];
-		snprintf(label, sizeof label, "  %s (%lld claims)", t.layer_id[i], t.layer_claims[i]);
+		snprintf(label, sizeof label, "  %s (%lld claims)", t.layer_id[i],
+			 t.layer_claims[i]);
 		put_money(label, t.layer_paid[i], "");
 	}
 	put_money("out of pocket", t.oop, "个人负担");
-	printf("  outputs: %s/settlements.csv, %s/rejects.csv, %s/summary.json\n", cfg.out_dir,
-	       cfg.out_dir, cfg.out_dir);
+	if (s.mpi)
+		printf("  outputs: %s/rank-*/settlements.csv (manifest.json), %s/rejects.csv, "
+		       "%s/summary.json\n",
+		       cfg.out_dir, cfg.out_dir, cfg.out_dir);
+	else
+		printf("  outputs: %s/settlements.csv, %s/rejects.csv, %s/summary.json\n",
+		       cfg.out_dir, cfg.out_dir, cfg.out_dir);
 	if (evidence)
 		printf("  evidence: %s/evidence.txt, root (SM3) %s\n", cfg.out_dir, root);
 	if (t.unresolved)
-		fprintf(stderr, "sanbao settle: warning: monitoring thresholds of %lld claims could not "
-				"be resolved (no income for the year before their policy year): those "
-				"claims were not monitored; add the income to the policies\n", t.unresolved);
+		fprintf(stderr,
+			"sanbao settle: warning: monitoring thresholds of %lld claims could not "
+			"be resolved (no income for the year before their policy year): those "
+			"claims were not monitored; add the income to the policies\n",
+			t.unresolved);
 	if (cfg.monitor)
 		printf("  monitoring: %lld warnings (warnings.csv), %lld approaching 80%% of a threshold "
-		       "(approaching.csv), summary in monitor.json\n", t.warnings, t.approaching);
+		       "(approaching.csv), summary in monitor.json\n",
+		       t.warnings, t.approaching);
 	bool balanced = t.claim_rows == t.settled + t.rejected && t.fund + t.oop == t.total;
 	printf("  reconciliation: rows %lld = %lld settled + %lld rejected; fund + oop = total: %s\n",
 	       t.claim_rows, t.settled, t.rejected, balanced ? "yes" : "NO");

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,15 +124,15 @@ static const char *base_name(const char *p)
 /* One input's share: the file mapped, this rank's byte range, its
  * records (one physical line each). */
 typedef struct row {
-	uint64_t line;  /* global */
+	uint64_t line;   /* global */
 	size_t off, len; /* the physical line, its line feed included */
-	uint64_t key;   /* person key, when has_key */
+	uint64_t key;    /* person key, when has_key */
 	uint32_t pseudo;
-	int32_t dest;   /* owning rank; -1 until known */
+	int32_t dest;     /* owning rank; -1 until known */
 	bool has_key, nl; /* nl: the line has its line feed */
-	bool multi;     /* persons: the key is listed more than once */
+	bool multi;       /* persons: the key is listed more than once */
 	int32_t proposed; /* persons: its household's rank */
-	uint16_t idlen; /* claims: the claim id for the duplicate check (0: none) */
+	uint16_t idlen;   /* claims: the claim id for the duplicate check (0: none) */
 	size_t idoff;
 } row;
 
@@ -149,7 +149,7 @@ typedef struct input {
 	char local[2 * PATH_MAX + 2];
 	uint64_t *lines; /* global line of each local row */
 	size_t nlines;
-	buf ids; /* claims: the ids of the duplicate check */
+	buf ids;   /* claims: the ids of the duplicate check */
 	int memfd; /* the local file, -1 when none */
 } input;
 
@@ -268,7 +268,7 @@ static sb_status alltoall(mpirun *m, buf *send, buf *recv, size_t *rcount, sb_di
 {
 	int P = m->size;
 	size_t *sc = sb_calloc((size_t)P, sizeof *sc);
-	buf all = {0};
+	buf all = { 0 };
 	size_t tot = 0;
 	for (int k = 0; k < P; k++)
 		tot += send[k].n;
@@ -318,14 +318,16 @@ static sb_status map_input(mpirun *m, input *x, sb_diag *d)
 		x->map = mmap(NULL, x->size, PROT_READ, MAP_PRIVATE, x->fd, 0);
 		if (x->map == MAP_FAILED) {
 			x->map = NULL;
-			return sb_diag_set(d, SB_EIO, x->path, 0, 0, "cannot map: %s", strerror(errno));
+			return sb_diag_set(d, SB_EIO, x->path, 0, 0, "cannot map: %s",
+					   strerror(errno));
 		}
 		madvise(x->map, x->size, MADV_SEQUENTIAL);
 	}
 	const char *nl = x->size ? memchr(x->map, '\n', x->size) : NULL;
 	x->hstart = nl ? (size_t)(nl - x->map) + 1 : x->size;
 	size_t body = x->size - x->hstart;
-	size_t a = x->hstart + (size_t)((unsigned __int128)body * (unsigned)m->rank / (unsigned)m->size);
+	size_t a = x->hstart +
+		   (size_t)((unsigned __int128)body * (unsigned)m->rank / (unsigned)m->size);
 	size_t b = x->hstart +
 		   (size_t)((unsigned __int128)body * (unsigned)(m->rank + 1) / (unsigned)m->size);
 	x->start = m->rank == 0 ? x->hstart : line_start(x, a);
@@ -404,9 +406,10 @@ static sb_status read_share(mpirun *m, input *x, const sb_colspec *spec, size_t 
 			break;
 		}
 		if (sb_csv_multiline(c)) {
-			st = sb_diag_set(d, SB_EINPUT, x->path, (int)(base + (uint64_t)sb_csv_line(c) - 1),
-					 0, "a record spans lines: --mpi reads files in byte ranges "
-					    "and needs one record per line");
+			st = sb_diag_set(d, SB_EINPUT, x->path,
+					 (int)(base + (uint64_t)sb_csv_line(c) - 1), 0,
+					 "a record spans lines: --mpi reads files in byte ranges "
+					 "and needs one record per line");
 			break;
 		}
 		long L = sb_csv_line(c);
@@ -465,9 +468,9 @@ static sb_status each_claim(mpirun *m, input *x, sb_csv *c, int r, row *w, const
 {
 	(void)m;
 	/* The id of the duplicate check, as pass 1 takes it. */
-	sb_csv_field id = r < 0 ? sb_io_record_id(c, col[SB_CCOL_ID]) :
-				  col[SB_CCOL_ID] < 0 ? (sb_csv_field){"", 0} :
-							sb_csv_get(c, (size_t)col[SB_CCOL_ID]);
+	sb_csv_field id = r < 0               ? sb_io_record_id(c, col[SB_CCOL_ID]) :
+			  col[SB_CCOL_ID] < 0 ? (sb_csv_field){ "", 0 } :
+						sb_csv_get(c, (size_t)col[SB_CCOL_ID]);
 	if (id.n && id.n <= 64) {
 		w->idoff = x->ids.n;
 		w->idlen = (uint16_t)id.n;
@@ -476,7 +479,7 @@ static sb_status each_claim(mpirun *m, input *x, sb_csv *c, int r, row *w, const
 	}
 	if (r < 0)
 		return SB_OK;
-	sb_csv_field f = col[SB_CCOL_PERSON] < 0 ? (sb_csv_field){"", 0} :
+	sb_csv_field f = col[SB_CCOL_PERSON] < 0 ? (sb_csv_field){ "", 0 } :
 						   sb_csv_get(c, (size_t)col[SB_CCOL_PERSON]);
 	uint64_t key;
 	int pseudo;
@@ -515,8 +518,7 @@ static bool person_key(const char *p, size_t n, uint64_t *key, uint32_t *pseudo)
 /* One line read by the CSV reader alone under the header (a line the
  * fast split does not take): *c is positioned on it; r as sb_csv_next
  * (0: no record). */
-static sb_status read_one(const input *x, const row *w, buf *one, sb_csv **c, int *r,
-			  sb_diag *d)
+static sb_status read_one(const input *x, const row *w, buf *one, sb_csv **c, int *r, sb_diag *d)
 {
 	one->n = 0;
 	if (!buf_put(one, x->map, x->hstart) || !buf_put(one, x->map + w->off, w->len) ||
@@ -538,10 +540,9 @@ static sb_status read_one(const input *x, const row *w, buf *one, sb_csv **c, in
 
 /* The field pieces k0 and k1 of the line [p, q) when no quote or CR comes
  * before their end (what the reader's fields are then); false otherwise. */
-static bool pieces(const char *p, const char *q, int k0, int k1, sb_csv_field *f0,
-		   sb_csv_field *f1)
+static bool pieces(const char *p, const char *q, int k0, int k1, sb_csv_field *f0, sb_csv_field *f1)
 {
-	*f0 = *f1 = (sb_csv_field){"", 0};
+	*f0 = *f1 = (sb_csv_field){ "", 0 };
 	int need = k0 > k1 ? k0 : k1;
 	if ((size_t)(q - p) >= SB_CSV_MAX_RECORD)
 		return false;
@@ -552,9 +553,9 @@ static bool pieces(const char *p, const char *q, int k0, int k1, sb_csv_field *f
 		if (memchr(s, '"', (size_t)(e - s)) || memchr(s, '\r', (size_t)(e - s)))
 			return false;
 		if (k == k0)
-			*f0 = (sb_csv_field){s, (size_t)(e - s)};
+			*f0 = (sb_csv_field){ s, (size_t)(e - s) };
 		if (k == k1)
-			*f1 = (sb_csv_field){s, (size_t)(e - s)};
+			*f1 = (sb_csv_field){ s, (size_t)(e - s) };
 		if (!c)
 			break;
 		s = c + 1;
@@ -578,7 +579,7 @@ static sb_status read_persons(mpirun *m, input *x, int *col, sb_diag *d)
 		return st;
 	uint64_t base = range_base(m, x);
 	int cid = col[SB_PCOL_ID], chh = col[SB_PCOL_HOUSEHOLD];
-	buf one = {0};
+	buf one = { 0 };
 	uint64_t L = 0;
 	for (size_t pos = x->start; pos < x->end && !st; L++) {
 		const char *p = x->map + pos;
@@ -613,12 +614,12 @@ static sb_status read_persons(mpirun *m, input *x, int *col, sb_diag *d)
 				continue; /* malformed: refused where it was read */
 			}
 			id = sb_csv_get(c, (size_t)cid);
-			hh = chh < 0 ? (sb_csv_field){"", 0} : sb_csv_get(c, (size_t)chh);
+			hh = chh < 0 ? (sb_csv_field){ "", 0 } : sb_csv_get(c, (size_t)chh);
 		}
 		if (person_key(id.p, id.n, &w->key, &w->pseudo)) {
 			w->has_key = true;
 			uint64_t h = hh.n ? fnv(hh.p, hh.n) :
-				     sb_batch_hash(w->key ^ ((uint64_t)w->pseudo << 63));
+					    sb_batch_hash(w->key ^ ((uint64_t)w->pseudo << 63));
 			w->proposed = w->dest = (int32_t)(h % (uint64_t)m->size);
 		}
 		sb_csv_free(c);
@@ -633,7 +634,7 @@ static sb_status read_persons(mpirun *m, input *x, int *col, sb_diag *d)
 static sb_status validate_multi(mpirun *m, input *x, const int *col, sb_diag *d)
 {
 	double t0 = now(), c0 = cpu();
-	buf one = {0};
+	buf one = { 0 };
 	sb_status st = SB_OK;
 	for (size_t i = 0; i < x->nrows && !st; i++) {
 		row *w = &x->rows[i];
@@ -679,7 +680,7 @@ static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
 		return st;
 	uint64_t base = range_base(m, x);
 	int cid = col[SB_CCOL_ID], cper = col[SB_CCOL_PERSON];
-	buf one = {0};
+	buf one = { 0 };
 	uint64_t L = 0;
 	for (size_t pos = x->start; pos < x->end && !st; L++) {
 		const char *p = x->map + pos;
@@ -711,7 +712,8 @@ static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
 		for (int k = 0; plain && k <= need; k++) {
 			const char *c = memchr(f0, ',', (size_t)(q - f0));
 			const char *fe = c ? c : q;
-			if (memchr(f0, '"', (size_t)(fe - f0)) || memchr(f0, '\r', (size_t)(fe - f0)))
+			if (memchr(f0, '"', (size_t)(fe - f0)) ||
+			    memchr(f0, '\r', (size_t)(fe - f0)))
 				plain = false;
 			if (k == cid) {
 				idp = f0;
@@ -791,13 +793,13 @@ static sb_status route(mpirun *m, input *x, int mode, sb_diag *d)
 	int P = m->size;
 	buf *send = sb_calloc((size_t)P, sizeof *send);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
-	buf recv = {0}, back = {0};
+	buf recv = { 0 }, back = { 0 };
 	sb_status st = send && rc ? SB_OK : oom(d);
 	for (size_t i = 0; !st && i < x->nrows; i++) {
 		row *w = &x->rows[i];
 		if (!w->has_key || (mode == REENROL && !w->multi))
 			continue;
-		query q = {w->key, w->pseudo, mode == LOOKUP ? w->dest : w->proposed};
+		query q = { w->key, w->pseudo, mode == LOOKUP ? w->dest : w->proposed };
 		if (!buf_put(&send[dir_rank(m, w->key, w->pseudo)], &q, sizeof q))
 			st = oom(d);
 	}
@@ -825,7 +827,7 @@ static sb_status route(mpirun *m, input *x, int mode, sb_diag *d)
 		memcpy(&q, recv.p + j * sizeof q, sizeof q);
 		dir_slot *s = dir_find(m, q.key, q.pseudo);
 		if (enrol && !s->pseudo) {
-			*s = (dir_slot){q.key, q.pseudo + 1, q.owner, 0, 0};
+			*s = (dir_slot){ q.key, q.pseudo + 1, q.owner, 0, 0 };
 		} else if (mode == REENROL && s->pseudo && s->n > 1) {
 			s->owner = q.owner; /* the first valid listing of a key listed again */
 			s->n = 1;
@@ -909,7 +911,7 @@ static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 	 * other's: sizes first, then the rows copied once. */
 	size_t *cnt = sb_calloc((size_t)P * 4, sizeof *cnt);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
-	buf text = {0}, ln = {0}, recv = {0}, lines = {0};
+	buf text = { 0 }, ln = { 0 }, recv = { 0 }, lines = { 0 };
 	sb_status st = cnt && rc ? SB_OK : oom(d);
 	size_t *tc = cnt, *lc = cnt + P, *to = cnt + 2 * P, *lo = cnt + 3 * P;
 	size_t ttot = 0, ltot = 0;
@@ -958,7 +960,7 @@ static sb_status exchange_rows(mpirun *m, input *x, sb_diag *d)
 	x->memfd = fd;
 	snprintf(x->local, sizeof x->local, "/proc/self/fd/%d", fd);
 	/* The header as written (a byte-order mark included), then the rows. */
-	struct iovec iov[3] = {{x->map, x->hstart}, {(void *)"\n", 0}, {recv.p, recv.n}};
+	struct iovec iov[3] = { { x->map, x->hstart }, { (void *)"\n", 0 }, { recv.p, recv.n } };
 	if (x->hstart && x->map[x->hstart - 1] != '\n')
 		iov[1].iov_len = 1;
 	size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
@@ -1030,7 +1032,7 @@ static sb_status find_dups(mpirun *m, sb_diag *d)
 	double t0 = now(), c0 = cpu();
 	buf *send = sb_calloc((size_t)P, sizeof *send);
 	size_t *rc = sb_calloc((size_t)P, sizeof *rc);
-	buf recv = {0}, back = {0};
+	buf recv = { 0 }, back = { 0 };
 	id_slot *tab = NULL;
 	sb_status st = send && rc ? SB_OK : oom(d);
 	for (size_t i = 0; !st && i < x->nrows; i++) {
@@ -1038,7 +1040,7 @@ static sb_status find_dups(mpirun *m, sb_diag *d)
 		if (!w->idlen)
 			continue;
 		const char *id = x->ids.p + w->idoff;
-		idhdr h = {w->line, w->dest, w->idlen};
+		idhdr h = { w->line, w->dest, w->idlen };
 		size_t pad = (8 - (w->idlen & 7)) & 7;
 		buf *s = &send[fnv(id, w->idlen) % (uint64_t)P];
 		if (!buf_reserve(s, sizeof h + w->idlen + pad)) {
@@ -1083,11 +1085,11 @@ static sb_status find_dups(mpirun *m, sb_diag *d)
 		for (;; slot = (slot + 1) & (cap - 1)) {
 			id_slot *s = &tab[slot];
 			if (!s->id) {
-				*s = (id_slot){hv, h.line, id, h.len};
+				*s = (id_slot){ hv, h.line, id, h.len };
 				break;
 			}
 			if (s->hash == hv && s->len == h.len && !memcmp(s->id, id, h.len)) {
-				sb_dup du = {h.line, s->first};
+				sb_dup du = { h.line, s->first };
 				if (!buf_put(&send[h.dest], &du, sizeof du))
 					st = oom(d);
 				break;
@@ -1142,30 +1144,41 @@ typedef struct vec {
 
 static void put_sum(int64_t *v, size_t *k, const sb_region_sum *g, int nl, bool get)
 {
-	int64_t *f[6] = {(int64_t *)&g->claims, (int64_t *)&g->total, (int64_t *)&g->in_scope,
-			 (int64_t *)&g->fund, (int64_t *)&g->oop, (int64_t *)&g->oop_in_scope};
+	int64_t *f[6] = { (int64_t *)&g->claims, (int64_t *)&g->total, (int64_t *)&g->in_scope,
+			  (int64_t *)&g->fund,   (int64_t *)&g->oop,   (int64_t *)&g->oop_in_scope };
 	for (int i = 0; i < 6; i++, (*k)++)
 		get ? (void)(*f[i] = v[*k]) : (void)(v[*k] = *f[i]);
 	for (int l = 0; l < nl; l++) {
 		sb_layer_sum *x = &g->layer[l];
-		int64_t *h[3] = {(int64_t *)&x->claims, (int64_t *)&x->paid, (int64_t *)&x->penalty};
+		int64_t *h[3] = { (int64_t *)&x->claims, (int64_t *)&x->paid,
+				  (int64_t *)&x->penalty };
 		for (int i = 0; i < 3; i++, (*k)++)
 			get ? (void)(*h[i] = v[*k]) : (void)(v[*k] = *h[i]);
 	}
 }
 
-static size_t pack(int64_t *v, bool get, const sb_batch *b, sb_batch_counts *c,
-		   sb_pass1_result *p1, sb_pass2_result *p2)
+static size_t pack(int64_t *v, bool get, const sb_batch *b, sb_batch_counts *c, sb_pass1_result *p1,
+		   sb_pass2_result *p2)
 {
 	size_t k = 0;
-	long long *s[] = {&c->person_rows, &c->enrolled, &c->persons_rejected, &c->identity_rows,
-			  &c->identities_loaded, &c->identities_rejected, &p1->rows, &p1->rejected,
-			  &p1->rejected_unreadable, &p2->rejected, &p2->rejected_unreadable,
-			  &p2->mon.warnings, &p2->mon.approaching, &p2->mon.unresolved};
+	long long *s[] = { &c->person_rows,
+			   &c->enrolled,
+			   &c->persons_rejected,
+			   &c->identity_rows,
+			   &c->identities_loaded,
+			   &c->identities_rejected,
+			   &p1->rows,
+			   &p1->rejected,
+			   &p1->rejected_unreadable,
+			   &p2->rejected,
+			   &p2->rejected_unreadable,
+			   &p2->mon.warnings,
+			   &p2->mon.approaching,
+			   &p2->mon.unresolved };
 	for (size_t i = 0; i < sizeof s / sizeof *s; i++, k++)
 		if (v)
 			get ? (void)(*s[i] = v[k]) : (void)(v[k] = *s[i]);
-	sb_fen *f[] = {&p1->rejected_total, &p2->rejected_total};
+	sb_fen *f[] = { &p1->rejected_total, &p2->rejected_total };
 	for (size_t i = 0; i < 2; i++, k++)
 		if (v)
 			get ? (void)(*f[i] = v[k]) : (void)(v[k] = *f[i]);
@@ -1224,10 +1237,17 @@ static sb_status reduce(void *arg, const sb_batch *b, sb_batch_counts *c, sb_pas
 	sb_free(mine);
 	sb_free(all);
 	/* Timings: the slowest rank's of each part, wall and CPU seconds. */
-	double t[10] = {m->t_route, m->t_exchange, m->t_inputs,
-			stage[0] + stage[1] + stage[2] + stage[3], 0,
-			m->c_route, m->c_exchange, m->c_inputs, cpu() - m->c_start - m->c_route -
-			m->c_exchange - m->c_inputs, 0}, mx[10];
+	double t[10] = { m->t_route,
+			 m->t_exchange,
+			 m->t_inputs,
+			 stage[0] + stage[1] + stage[2] + stage[3],
+			 0,
+			 m->c_route,
+			 m->c_exchange,
+			 m->c_inputs,
+			 cpu() - m->c_start - m->c_route - m->c_exchange - m->c_inputs,
+			 0 },
+	       mx[10];
 	MPI_Allreduce(t, mx, 10, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
 	memcpy(m->slowest, mx, sizeof mx);
 	m->t_reduce += now() - t0;
@@ -1252,9 +1272,10 @@ static sb_status sum_counts(void *arg, long long *v, size_t n, sb_diag *d)
 	double t0 = now(), c0 = cpu();
 	for (size_t off = 0; off < n;) {
 		int k = n - off > (size_t)1 << 28 ? 1 << 28 : (int)(n - off);
-		if (MPI_Allreduce(MPI_IN_PLACE, v + off, k, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD) !=
-		    MPI_SUCCESS)
-			return d ? sb_diag_set(d, SB_EIO, NULL, 0, 0, "MPI_Allreduce failed") : SB_EIO;
+		if (MPI_Allreduce(MPI_IN_PLACE, v + off, k, MPI_LONG_LONG, MPI_SUM,
+				  MPI_COMM_WORLD) != MPI_SUCCESS)
+			return d ? sb_diag_set(d, SB_EIO, NULL, 0, 0, "MPI_Allreduce failed") :
+				   SB_EIO;
 		off += (size_t)k;
 	}
 	m->t_reduce += now() - t0;
@@ -1320,14 +1341,13 @@ static int cmp_rej(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-
 /* This rank's rejects.csv rows (the header dropped), gathered on rank 0. */
 static sb_status gather_rejects(mpirun *m, buf *all, sb_diag *d)
 {
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/rejects.csv", m->rankdir);
 	int fd = -1;
-	buf mine = {0};
+	buf mine = { 0 };
 	sb_status st = sb_input_open(path, &fd, d);
 	if (!st) {
 		char tmp[65536];
@@ -1406,9 +1426,9 @@ static sb_status write_root(mpirun *m, sb_outdir *od, buf *rejects, const sb_bat
 			    const long long *settled, const long long *rows, sb_diag *d)
 {
 	const sb_batch_config *cfg = m->cfg;
-	const char *files[3] = {base_name(cfg->persons_path),
-				cfg->identities_path ? base_name(cfg->identities_path) : "",
-				base_name(cfg->claims_path)};
+	const char *files[3] = { base_name(cfg->persons_path),
+				 cfg->identities_path ? base_name(cfg->identities_path) : "",
+				 base_name(cfg->claims_path) };
 	rej *v = NULL;
 	size_t n = 0, cap = 0;
 	sb_status st = SB_OK;
@@ -1461,7 +1481,7 @@ static sb_status write_root(mpirun *m, sb_outdir *od, buf *rejects, const sb_bat
 			}
 			v = nv;
 		}
-		v[n++] = (rej){file, line, off, len};
+		v[n++] = (rej){ file, line, off, len };
 		off = end;
 	}
 	if (n)
@@ -1486,16 +1506,19 @@ static sb_status write_root(mpirun *m, sb_outdir *od, buf *rejects, const sb_bat
 	fputs("  \"layout\": \"one file per rank: OUT/rank-NNNN/<file>; concatenated in rank order "
 	      "(each file's header once) and sorted, they equal one process's file sorted\",\n",
 	      f);
-	fputs("  \"merged_by_rank_0\": [\"rejects.csv\", \"summary.json\", \"manifest.json\"],\n", f);
+	fputs("  \"merged_by_rank_0\": [\"rejects.csv\", \"summary.json\", \"manifest.json\"],\n",
+	      f);
 	fputs("  \"per_rank\": [\"settlements.csv\"", f);
 	if (cfg->monitor)
 		fputs(", \"warnings.csv\", \"approaching.csv\"", f);
 	fputs("],\n  \"rank_files\": [", f);
 	for (int r = 0; r < m->size; r++)
-		fprintf(f, "%s\n    {\"rank\": %d, \"dir\": \"rank-%04d\", \"claim_rows\": %lld, "
-			   "\"settled\": %lld}",
+		fprintf(f,
+			"%s\n    {\"rank\": %d, \"dir\": \"rank-%04d\", \"claim_rows\": %lld, "
+			"\"settled\": %lld}",
 			r ? "," : "", r, r, rows[r], settled[r]);
-	fprintf(f, "\n  ],\n  \"claims\": {\"rows\": %lld, \"settled\": %lld, \"rejected\": %lld}\n}\n",
+	fprintf(f,
+		"\n  ],\n  \"claims\": {\"rows\": %lld, \"settled\": %lld, \"rejected\": %lld}\n}\n",
 		t->claim_rows, t->settled, t->rejected);
 	if ((st = sb_outdir_finish(od, f, d)))
 		return st;
@@ -1505,10 +1528,10 @@ static sb_status write_root(mpirun *m, sb_outdir *od, buf *rejects, const sb_bat
 		return st;
 	if ((st = copy_rank_file(m, od, "summary.json", d)))
 		return st;
-	static const char *const stale[] = {"settlements.csv", "warnings.csv", "approaching.csv",
-					    "monitor.json", NULL};
-	static const char *const stale_mon[] = {"settlements.csv", "warnings.csv",
-						"approaching.csv", NULL};
+	static const char *const stale[] = { "settlements.csv", "warnings.csv", "approaching.csv",
+					     "monitor.json", NULL };
+	static const char *const stale_mon[] = { "settlements.csv", "warnings.csv",
+						 "approaching.csv", NULL };
 	return sb_outdir_commit(od, cfg->monitor ? stale_mon : stale, d);
 }
 
@@ -1555,7 +1578,7 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	m->in[1].path = cfg->identities_path;
 	m->in[2].path = cfg->claims_path;
 	sb_outdir *od = NULL;
-	buf rejects = {0};
+	buf rejects = { 0 };
 	long long *settled = NULL, *rows = NULL;
 	sb_status st = SB_OK;
 	/* Rank 0 holds the output folder's lock for the whole run. */
@@ -1579,13 +1602,15 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	for (int k = 0; k < 3; k++) {
 		if (!m->in[k].path)
 			continue;
-		long long sz[2] = {(long long)m->in[k].size, -(long long)m->in[k].size}, mx[2];
+		long long sz[2] = { (long long)m->in[k].size, -(long long)m->in[k].size }, mx[2];
 		MPI_Allreduce(sz, mx, 2, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
 		if (mx[0] != -mx[1] && !st)
-			st = sb_diag_set(d, SB_EINPUT, m->in[k].path, 0, 0,
-					 "the ranks see files of different sizes (%lld to %lld bytes) "
-					 "under this name: every node needs the same inputs "
-					 "(docs/cluster.md)", -mx[1], mx[0]);
+			st = sb_diag_set(
+				d, SB_EINPUT, m->in[k].path, 0, 0,
+				"the ranks see files of different sizes (%lld to %lld bytes) "
+				"under this name: every node needs the same inputs "
+				"(docs/cluster.md)",
+				-mx[1], mx[0]);
 	}
 	if (st)
 		goto done; /* every rank has the same sizes: every rank stops */
@@ -1643,8 +1668,8 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 		.persons_path = cfg->persons_path,
 		.identities_path = cfg->identities_path,
 		.claims_path = cfg->claims_path,
-		.lines = {m->in[0].lines, m->in[1].lines, m->in[2].lines},
-		.nlines = {m->in[0].nlines, m->in[1].nlines, m->in[2].nlines},
+		.lines = { m->in[0].lines, m->in[1].lines, m->in[2].lines },
+		.nlines = { m->in[0].nlines, m->in[1].nlines, m->in[2].nlines },
 		.dups = m->dups,
 		.ndups = m->ndups,
 		.reduce = reduce,
@@ -1665,7 +1690,8 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 	if (st) {
 		/* The other ranks may wait for this one in the reduction. */
 		char msg[1400];
-		fprintf(stderr, "sanbao settle: rank %d: %s\n", m->rank, sb_diag_format(d, msg, sizeof msg));
+		fprintf(stderr, "sanbao settle: rank %d: %s\n", m->rank,
+			sb_diag_format(d, msg, sizeof msg));
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
 	for (int k = 0; k < 3; k++) {
@@ -1682,7 +1708,8 @@ sb_status sb_mpi_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb
 		st = oom(d);
 		goto done;
 	}
-	MPI_Gather(&m->local_settled, 1, MPI_LONG_LONG, settled, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+	MPI_Gather(&m->local_settled, 1, MPI_LONG_LONG, settled, 1, MPI_LONG_LONG, 0,
+		   MPI_COMM_WORLD);
 	MPI_Gather(&m->local_claims, 1, MPI_LONG_LONG, rows, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
 	if (m->rank == 0)
 		st = write_root(m, od, &rejects, t, settled, rows, d);
