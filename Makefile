@@ -17,7 +17,8 @@ TEST_START := $(shell date +%s)
 
 DEB_PACKAGES := build-essential cmake pkg-config libyaml-dev libcmocka-dev \
                 libssl-dev clang libclang-rt-dev valgrind python3 \
-                libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 curl
+                libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 curl \
+                libopenmpi-dev openmpi-bin
 
 LINT_PACKAGES := clang-tidy clang-format
 # `sanbao report`: its browser test (Chromium, a CJK font for the labels);

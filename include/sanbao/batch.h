@@ -75,6 +75,9 @@ typedef struct sb_batch_config {
 	bool compare;                /* also compare the scenarios: compare.json and
 				      * persons_changed.csv (`sanbao compare`) */
 	bool no_settlements;         /* write no settlements.csv (nor the scenarios') */
+	/* `sanbao settle --mpi` (src/mpi): one rank's share of a distributed
+	 * run (src/batch/dist.h); NULL otherwise. */
+	const struct sb_batch_dist *dist;
 } sb_batch_config;
 
 typedef struct sb_batch_totals {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "batch/dist.h"
 #include "batch/pass_int.h"
 #include "io/outfile.h"
 
@@ -150,6 +151,7 @@ static void stage(sb_batch *b, sb_batch_stage s)
 
 typedef struct reject_writer {
 	sb_out *o;
+	const sb_batch_config *cfg;
 	const char *files[3];
 	bool show_ids;
 	char buf[SB_REJECT_REASON_MAX + 256];
@@ -170,7 +172,7 @@ static sb_status put_reject(void *arg, const sb_reject *x)
 	const char *file = x->file < 3 ? w->files[x->file] : "";
 	put_text(w, file, strlen(file));
 	sb_out_char(w->o, ',');
-	sb_out_i64(w->o, (int64_t)x->line);
+	sb_out_i64(w->o, (int64_t)sb_dist_line(w->cfg, x->file, x->line));
 	sb_out_char(w->o, ',');
 	put_text(w, x->id, x->idlen);
 	sb_out_char(w->o, ',');
@@ -197,10 +199,13 @@ static sb_status write_rejects(const sb_batch *b, sb_rejects *r, sb_diag *d)
 	}
 	sb_out_init_file(o, f);
 	w->o = o;
+	w->cfg = b->cfg;
 	w->show_ids = b->cfg->show_ids;
-	w->files[0] = base_name(b->cfg->persons_path);
-	w->files[1] = b->cfg->identities_path ? base_name(b->cfg->identities_path) : "";
-	w->files[2] = base_name(b->cfg->claims_path);
+	const sb_batch_dist *x = b->cfg->dist;
+	w->files[0] = base_name(x ? x->persons_path : b->cfg->persons_path);
+	const char *ip = x ? x->identities_path : b->cfg->identities_path;
+	w->files[1] = ip ? base_name(ip) : "";
+	w->files[2] = base_name(x ? x->claims_path : b->cfg->claims_path);
 	sb_out_str(o, "file,line,id,reason\n");
 	sb_status st = sb_rejects_each(r, put_reject, w, d);
 	sb_diag cd;
@@ -287,27 +292,30 @@ static sb_status write_monitor(const sb_batch *b, const char *json, sb_diag *d)
 	return sb_outdir_finish(b->out, f, d);
 }
 
-static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
-			       sb_pass2_result *p2, const sb_batch_totals *t, const char *monitor,
+static sb_status write_summary(const sb_batch *b, const sb_batch_counts *n,
+			       const sb_pass1_result *p1, sb_pass2_result *p2,
+			       const sb_batch_totals *t, const char *monitor, const char *run_extra,
 			       sb_diag *d)
 {
+	const sb_batch_dist *x = b->cfg->dist;
 	FILE *f = sb_outdir_create(b->out, "summary.json", d);
 	if (!f)
 		return d->code;
 	long long rejected = p1->rejected + p2->rejected;
 	sb_fen in_total = p2->all.total + p1->rejected_total + p2->rejected_total;
 	fputs("{\n  \"inputs\": {\"persons\": ", f);
-	json_path(f, b, b->cfg->persons_path);
+	json_path(f, b, x ? x->persons_path : b->cfg->persons_path);
+	const char *ip = x ? x->identities_path : b->cfg->identities_path;
 	fputs(", \"identities\": ", f);
-	json_path(f, b, b->cfg->identities_path ? b->cfg->identities_path : "");
+	json_path(f, b, ip ? ip : "");
 	fputs(", \"claims\": ", f);
-	json_path(f, b, b->cfg->claims_path);
+	json_path(f, b, x ? x->claims_path : b->cfg->claims_path);
 	fputs(", \"policies\": ", f);
 	json_path(f, b, b->cfg->policies_dir);
-	fprintf(f, "},\n  \"persons\": {\"rows\": %lld, \"enrolled\": %zu, \"rejected\": %lld},\n",
-		b->person_rows, b->npersons, t->persons_rejected);
-	fprintf(f, "  \"identities\": {\"rows\": %lld, \"loaded\": %zu, \"rejected\": %lld},\n",
-		b->identity_rows, b->nidents, t->identities_rejected);
+	fprintf(f, "},\n  \"persons\": {\"rows\": %lld, \"enrolled\": %lld, \"rejected\": %lld},\n",
+		n->person_rows, n->enrolled, n->persons_rejected);
+	fprintf(f, "  \"identities\": {\"rows\": %lld, \"loaded\": %lld, \"rejected\": %lld},\n",
+		n->identity_rows, n->identities_loaded, n->identities_rejected);
 	fprintf(f, "  \"claims\": {\"rows\": %lld, \"settled\": %lld, \"rejected\": %lld},\n",
 		p1->rows, p2->all.claims, rejected);
 	fputs("  \"money\": {", f);
@@ -340,9 +348,9 @@ static sb_status write_summary(const sb_batch *b, const sb_pass1_result *p1,
 		p2->identities_ok ? "true" : "false");
 	fprintf(f, "\n  },\n  \"run\": {\"threads\": %d, \"partitions\": %d, \"seconds\": %.3f, "
 		   "\"stages\": {\"policies_and_persons\": %.3f, \"read_claims\": %.3f, "
-		   "\"duplicate_ids\": %.3f, \"settle_and_write\": %.3f}}",
+		   "\"duplicate_ids\": %.3f, \"settle_and_write\": %.3f}%s%s}",
 		t->threads, t->partitions, t->seconds, t->stage[0], t->stage[1], t->stage[2],
-		t->stage[3]);
+		t->stage[3], *run_extra ? ", " : "", run_extra);
 	if (monitor) {
 		fputs(",\n  \"monitor\": ", f);
 		fputs(monitor, f);
@@ -453,20 +461,29 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	stage(b, SB_BATCH_READING);
 	st = sb_pass1(b, &p1, d);
 	double t_read = now();
-	if (!st)
+	if (!st && !cfg->dist)
 		st = sb_pass_dups(b, &dups, &ndups, d);
 	double t_dups = now();
 	if (!st) {
 		stage(b, SB_BATCH_SETTLING);
-		st = sb_pass2(b, dups, ndups, &p2, d);
+		st = cfg->dist ? sb_pass2(b, cfg->dist->dups, cfg->dist->ndups, &p2, d) :
+				 sb_pass2(b, dups, ndups, &p2, d);
 	}
 	double t_settle = now();
 	t->stage[0] = t_people - start;
 	t->stage[1] = t_read - t_people;
 	t->stage[2] = t_dups - t_read;
 	t->stage[3] = t_settle - t_dups;
+	sb_batch_counts cnt = {b->person_rows, (long long)b->npersons, b->rejects.count[0],
+			       b->identity_rows, (long long)b->nidents, b->rejects.count[1]};
+	char run_extra[1024] = "";
+	if (!st && cfg->dist && cfg->dist->reduce)
+		st = cfg->dist->reduce(cfg->dist->arg, b, &cnt, &p1, &p2, t->stage, run_extra,
+				       sizeof run_extra, d);
 	if (st)
 		goto done;
+	t->persons_rejected = cnt.persons_rejected;
+	t->identities_rejected = cnt.identities_rejected;
 	/* The input total is settled + rejected: every sum checked, so that
 	 * the reconciliation can never be "balanced" by a wrapped sum. */
 	sb_fen rejected_total = p1.rejected_total, in_total = p2.all.total;
@@ -497,8 +514,8 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	sb_rejects_release(&all);
 	if (st)
 		goto done;
-	t->person_rows = b->person_rows;
-	t->identity_rows = b->identity_rows;
+	t->person_rows = cnt.person_rows;
+	t->identity_rows = cnt.identity_rows;
 	t->claim_rows = p1.rows;
 	t->settled = p2.all.claims;
 	t->rejected = p1.rejected + p2.rejected;
@@ -540,7 +557,7 @@ sb_status sb_batch_settle(const sb_batch_config *cfg, sb_batch_totals *t, sb_dia
 	if (cfg->monitor)
 		st = write_monitor(b, monitor, d);
 	if (!st && !cfg->monitor_only)
-		st = write_summary(b, &p1, &p2, t, monitor, d);
+		st = write_summary(b, &cnt, &p1, &p2, t, monitor, run_extra, d);
 	free(monitor);
 	if (!st)
 		st = sb_outdir_commit(b->out, cfg->monitor || cfg->monitor_only ? NULL : settle_stale,

@@ -10,6 +10,7 @@
 
 #include "base/arena.h"
 #include "batch/batch_int.h"
+#include "batch/dist.h"
 #include "sanbao/io.h"
 
 uint64_t sb_batch_hash(uint64_t x)
@@ -252,8 +253,9 @@ static sb_status insert_persons(sb_batch *b, const sb_bperson *batch, int n)
 			sb_batch_id_text(p, text);
 			sb_csv_field id = {text, SB_ID_LEN};
 			sb_status st = reject(b, 0, p->line, id, true,
-					      "person is listed twice in persons.csv (first at line %u)",
-					      b->persons[b->index[h].v - 1].line);
+					      "person is listed twice in persons.csv (first at line %llu)",
+					      (unsigned long long)sb_dist_line(
+						      b->cfg, 0, b->persons[b->index[h].v - 1].line));
 			if (st)
 				return st;
 			continue;

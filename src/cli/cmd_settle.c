@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "mpi/mpi.h"
 #include "sanbao/audit.h"
 #include "sanbao/batch.h"
 #include "sanbao/policy.h"
@@ -16,7 +17,7 @@ static const char usage_text[] =
 	"usage: sanbao settle --policies DIR --persons F [--identities F] --claims F --out DIR\n"
 	"                     [--threads N] [--explain CLAIM_ID] [--tmp DIR] [--monitor]\n"
 	"                     [--poverty-line YUAN] [--show-ids] [--quiet] [--policy-root DIR]\n"
-	"                     [--evidence]\n"
+	"                     [--evidence] [--mpi]\n"
 	"Settles every claim through the layers of its region's policy and writes\n"
 	"settlements.csv, rejects.csv and summary.json into --out (with --monitor also\n"
 	"warnings.csv, approaching.csv and monitor.json). They replace an earlier run's\n"
@@ -28,7 +29,9 @@ static const char usage_text[] =
 	"  --policy-root DIR  the folder tree `extends` may reach (default: the parent\n"
 	"                     of --policies)\n"
 	"  --evidence         also write evidence.txt: an SM3 Merkle tree over the\n"
-	"                     outputs' rows and the inputs (sanbao verify-evidence)\n";
+	"                     outputs' rows and the inputs (sanbao verify-evidence)\n"
+	"  --mpi              one rank of an MPI job: mpirun -np N sanbao settle --mpi ...\n"
+	"                     (settlements in --out/rank-NNNN/, docs/cluster.md)\n";
 
 /* The bar as the batch used to draw it: from two seconds on, the stage's
  * share done, redrawn at each report; wiped when the claims are settled. */
@@ -88,7 +91,7 @@ static void put_money(const char *label, sb_fen v, const char *term)
 
 typedef struct settle_args {
 	sb_batch_config cfg;
-	bool evidence;
+	bool evidence, mpi;
 } settle_args;
 
 /* settle's own options. */
@@ -100,6 +103,8 @@ static int settle_opt(void *arg, int argc, char **argv, int *i)
 		s->cfg.monitor = true;
 	else if (!strcmp(argv[*i], "--evidence"))
 		s->evidence = true;
+	else if (!strcmp(argv[*i], "--mpi"))
+		s->mpi = true;
 	else
 		return 0;
 	return 1;
@@ -125,7 +130,13 @@ int sb_cmd_settle(int argc, char **argv)
 	sb_diag d;
 	sb_diag_clear(&d);
 	sb_cli_raise_nofile();
-	sb_status st = sb_batch_settle(&cfg, &t, &d);
+	if (s.mpi && evidence) {
+		fprintf(stderr, "sanbao settle: --evidence is not available with --mpi\n");
+		return 2;
+	}
+	sb_status st = s.mpi ? sb_mpi_batch_settle(&cfg, &t, &d) : sb_batch_settle(&cfg, &t, &d);
+	if (s.mpi && sb_mpi_rank() != 0)
+		quiet = true; /* rank 0 speaks for the run */
 	if (st)
 		return sb_cli_batch_failed("settle", st, &d);
 	char root[65] = "";
@@ -165,8 +176,13 @@ int sb_cmd_settle(int argc, char **argv)
 		put_money(label, t.layer_paid[i], "");
 	}
 	put_money("out of pocket", t.oop, "个人负担");
-	printf("  outputs: %s/settlements.csv, %s/rejects.csv, %s/summary.json\n", cfg.out_dir,
-	       cfg.out_dir, cfg.out_dir);
+	if (s.mpi)
+		printf("  outputs: %s/rank-*/settlements.csv (manifest.json), %s/rejects.csv, "
+		       "%s/summary.json\n",
+		       cfg.out_dir, cfg.out_dir, cfg.out_dir);
+	else
+		printf("  outputs: %s/settlements.csv, %s/rejects.csv, %s/summary.json\n",
+		       cfg.out_dir, cfg.out_dir, cfg.out_dir);
 	if (evidence)
 		printf("  evidence: %s/evidence.txt, root (SM3) %s\n", cfg.out_dir, root);
 	if (t.unresolved)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "batch/dist.h"
 #include "io/outfile.h"
 #include "monitor/monitor_int.h"
 #include "sink/obuf.h"
@@ -553,6 +554,7 @@ static int unit_identity(const monitor *mo, const uint32_t *members, size_t n, i
 typedef struct fp_count {
 	long long households, people, over10_h, over10_p, over25_h, over25_p, poor_h, poor_p;
 } fp_count;
+_Static_assert(sizeof(fp_count) == 8 * sizeof(long long), "summed as 8 counts (--mpi)");
 
 static void fp_add(fp_count *c, long long members, bool over10, bool over25, bool poor)
 {
@@ -659,6 +661,10 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 			years[j] = years[j - 1];
 			years[j - 1] = t;
 		}
+	/* --mpi: every rank's years (batch/dist.h). */
+	const sb_batch_dist *dist = mo->cfg->dist;
+	if (dist && dist->years && dist->years(dist->arg, years, &nyears, FP_MAX_YEARS, NULL))
+		return SB_ENOMEM;
 	size_t nh = pp->nhouseholds, np = pp->npersons;
 	size_t npol = mo->sc->npol, nid = mo->sc->nident;
 	uint32_t *off = sb_calloc(nh + 2, sizeof *off);
@@ -736,6 +742,14 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 			       over25, poor);
 		}
 	}
+	/* --mpi: the counts of every rank's households. */
+	if (dist && dist->sum &&
+	    (dist->sum(dist->arg, (long long *)all, (size_t)nyears * 8, NULL) ||
+	     dist->sum(dist->arg, (long long *)byreg, (size_t)nyears * (npol + 1) * 8, NULL) ||
+	     dist->sum(dist->arg, (long long *)byid, (size_t)nyears * (nid + 1) * 8, NULL))) {
+		st = SB_ENOMEM;
+		goto out;
+	}
 	fputs("[", f);
 	for (int y = 0; y < nyears; y++)
 		fp_json_year(f, mo, years[y], &all[y], &byreg[(size_t)y * (npol + 1)], npol,
@@ -774,6 +788,18 @@ sb_status sb_monitor_sink_json(const sb_sink *sink, FILE *f, const char *ind, sb
 	const monitor *m = sink->self;
 	const mon_stats *s = m->s;
 	int nid = (int)m->sc->nident - 1;
+	/* --mpi: the counts of every rank (batch/dist.h), summed in place. */
+	const sb_batch_dist *dist = m->cfg->dist;
+	if (dist && dist->sum) {
+		mon_stats *w = ((monitor *)sink->self)->s;
+		long long tot[3] = {w->warnings, w->approaching, w->unresolved};
+		size_t ncell = m->sc->npol * m->sc->nident * (m->sc->nrules ? m->sc->nrules : 1) * 2;
+		if (dist->sum(dist->arg, tot, 3, d) || dist->sum(dist->arg, w->cell, ncell, d))
+			return d->code ? d->code : SB_ENOMEM;
+		w->warnings = tot[0];
+		w->approaching = tot[1];
+		w->unresolved = tot[2];
+	}
 	fprintf(f, "{\n%s  \"warnings\": %lld, \"approaching\": %lld, "
 		   "\"claims_whose_threshold_could_not_be_resolved\": %lld,\n%s  \"by_rule\": ",
 		ind, s->warnings, s->approaching, s->unresolved, ind);
