@@ -34,7 +34,8 @@ P = open(f"{g}/persons.csv").read().split("\n")
 head, rows = P[0], [r for r in P[1:] if r]
 n = len(rows)
 again = [rows[3], rows[n // 2], rows[n // 2]]
-rows.insert(n // 3, "not-an-id,resident,990100,hx,,1")
+bad = ["not-an-id", "resident", "990100", "hx", "", "1"]
+rows.insert(n // 3, ",".join(bad + [""] * (head.count(",") + 1 - len(bad))))
 rows.insert(2 * n // 3, rows[10])
 rows += again
 open(f"{g}/persons.csv", "w").write("\n".join([head] + rows) + "\n")
