@@ -146,4 +146,39 @@ bool sb_fund_months(sb_fen balance, sb_fen spending, int64_t *months);
  * f has no bands. */
 int sb_funding_band(const sb_funding *f, bool has_months, int64_t months);
 
+/* ---- sanbao fund: the accounts of a settled year ------------------------ */
+
+#define SB_FUND_MAX_YEARS 8     /* policy years in one run */
+#define SB_FUND_MAX_REGIONS 512 /* pooling regions in one run */
+
+typedef struct sb_fund_config {
+	const char *policies_dir;     /* required */
+	const char *policy_root;      /* NULL: the default (policy.h) */
+	const char *persons_path;     /* required */
+	const char *identities_path;  /* NULL: no identities (no subsidies, no coverage) */
+	const char *settlements_path; /* required: settlements.csv of `sanbao settle` */
+	const char *balances_path;    /* NULL: opening balances 0 */
+	const char *adjustment_path;  /* NULL: no scores, deductions or given advances */
+	const char *warnings_path;    /* NULL: warnings per 10,000 not computed */
+	const char *out_dir;          /* required */
+} sb_fund_config;
+
+/* What a run did; money in fen. */
+typedef struct sb_fund_totals {
+	long long persons, persons_rejected, identities, identities_rejected, settlements;
+	long long regions;
+	int nyears;
+	int years[SB_FUND_MAX_YEARS];
+	sb_fen revenue;  /* credited to the pooled and assistance funds */
+	sb_fen spending; /* their spending: every layer payment of the settlements */
+	sb_fen settled;  /* the settlements' own sum of the fund column */
+	sb_fen adj_opening, adj_paid_up, adj_allocated, adj_closing;
+} sb_fund_totals;
+
+/* Reads the inputs and writes into out_dir (README "sanbao fund"):
+ * accounts.csv, spending.csv, premiums.csv, coverage.csv, ratios.csv,
+ * adjustment.csv, indicators.csv and fund.json (the marker, last). Bad
+ * input is an error naming file:line (nothing is written then). */
+SB_MUST_USE sb_status sb_fund_run(const sb_fund_config *cfg, sb_fund_totals *t, sb_diag *d);
+
 #endif

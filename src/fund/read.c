@@ -1,0 +1,905 @@
+/* read.c: the inputs of `sanbao fund`: persons.csv and identities.csv
+ * through the one row reader (src/io/people.c), settlements.csv from
+ * `sanbao settle` summed by region, year, scheme and layer, and the
+ * optional balances.csv, adjustment input and warnings.csv. A row that
+ * settle would refuse (a bad person row) is counted and left out, as
+ * settle leaves it out; anything else that is wrong stops the run with
+ * its file and line, so that no account is silently short. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fund/fund_int.h"
+#include "sanbao/csv.h"
+#include "sanbao/io.h"
+
+static sb_status oom(sb_diag *d)
+{
+	return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+static sb_csv_field cell(const sb_csv *c, int col)
+{
+	sb_csv_field f = {"", 0};
+	return col < 0 ? f : sb_csv_get(c, (size_t)col);
+}
+
+static sb_status row_error(const sb_csv *c, sb_diag *d, const char *fmt, const char *what)
+{
+	return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0, fmt, what);
+}
+
+/* ---- regions and years --------------------------------------------------- */
+
+fregion *sb_fund_region(fund_run *r, const char *code)
+{
+	size_t lo = 0, hi = r->nregions;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(r->regions[mid].code, code);
+		if (!c)
+			return &r->regions[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Regions are the loaded policies other than the province's: known before
+ * any row is read, so their table never moves. */
+static sb_status make_regions(fund_run *r, sb_diag *d)
+{
+	size_t n = sb_policyset_count(r->set);
+	r->regions = sb_calloc(n ? n : 1, sizeof *r->regions);
+	if (!r->regions)
+		return oom(d);
+	for (size_t i = 0; i < n; i++) {
+		const sb_policy *p = sb_policyset_at(r->set, i);
+		const char *code = sb_policy_region(p);
+		if (!strcmp(code + 2, "0000"))
+			continue;
+		if (r->nregions == SB_FUND_MAX_REGIONS)
+			return sb_diag_set(d, SB_ELIMIT, r->cfg->policies_dir, 0, 0,
+					   "more than %d pooling regions in one run",
+					   SB_FUND_MAX_REGIONS);
+		fregion *g = &r->regions[r->nregions++];
+		memcpy(g->code, code, 7);
+		g->pol = p;
+	}
+	/* insertion sort by code: a few hundred at most */
+	for (size_t i = 1; i < r->nregions; i++)
+		for (size_t j = i; j > 0 && strcmp(r->regions[j - 1].code, r->regions[j].code) > 0;
+		     j--) {
+			fregion tmp = r->regions[j];
+			r->regions[j] = r->regions[j - 1];
+			r->regions[j - 1] = tmp;
+		}
+	return SB_OK;
+}
+
+int sb_fund_year_index(const fund_run *r, int year)
+{
+	for (int i = 0; i < r->nyears; i++)
+		if (r->years[i] == year)
+			return i;
+	return -1;
+}
+
+/* A year's slot in the per-year tables, in the order years are first
+ * seen; r->yorder lists the slots by year. */
+static sb_status add_year(fund_run *r, int year, int *slot, const sb_csv *c, sb_diag *d)
+{
+	if ((*slot = sb_fund_year_index(r, year)) >= 0)
+		return SB_OK;
+	if (r->nyears == FUND_NY)
+		return sb_diag_set(d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+				   "settlements of more than %d policy years: run fund on fewer years",
+				   FUND_NY);
+	*slot = r->nyears;
+	r->years[r->nyears] = year;
+	int i = r->nyears++;
+	r->yorder[i] = *slot;
+	while (i > 0 && r->years[r->yorder[i - 1]] > year) {
+		r->yorder[i] = r->yorder[i - 1];
+		r->yorder[i - 1] = *slot;
+		i--;
+	}
+	return SB_OK;
+}
+
+/* ---- persons.csv ------------------------------------------------------------ */
+
+static int cmp_person(const void *a, const void *b)
+{
+	const fperson *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->pseudo != y->pseudo)
+		return x->pseudo < y->pseudo ? -1 : 1;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static uint64_t fnv(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+/* Households by the 64-bit hash of their id (an open-addressed table):
+ * two ids with one hash would be taken for one household, which at a
+ * 2^-64 chance per pair of a province's ids is left at that. */
+typedef struct hhtab {
+	uint64_t *hash;
+	uint32_t *index;
+	size_t cap;
+} hhtab;
+
+static sb_status hh_find(fund_run *r, hhtab *t, sb_csv_field f, sb_fen income, uint32_t *out,
+			 sb_diag *d)
+{
+	if (t->cap == 0 || (size_t)r->nhouseholds * 2 >= t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		uint64_t *h = sb_calloc(cap, sizeof *h);
+		uint32_t *ix = sb_calloc(cap, sizeof *ix);
+		uint32_t *m = sb_realloc(r->hh_members, cap / 2 * sizeof *m);
+		sb_fen *inc = m ? sb_realloc(r->hh_income, cap / 2 * sizeof *inc) : NULL;
+		if (m)
+			r->hh_members = m;
+		if (inc)
+			r->hh_income = inc;
+		if (!h || !ix || !m || !inc) {
+			sb_free(h);
+			sb_free(ix);
+			return oom(d);
+		}
+		for (size_t i = 0; i < t->cap; i++) {
+			if (!t->hash[i])
+				continue;
+			size_t k = t->hash[i] & (cap - 1);
+			while (h[k])
+				k = (k + 1) & (cap - 1);
+			h[k] = t->hash[i];
+			ix[k] = t->index[i];
+		}
+		sb_free(t->hash);
+		sb_free(t->index);
+		t->hash = h;
+		t->index = ix;
+		t->cap = cap;
+	}
+	uint64_t hv = fnv(f.p, f.n);
+	size_t k = hv & (t->cap - 1);
+	while (t->hash[k] && t->hash[k] != hv)
+		k = (k + 1) & (t->cap - 1);
+	if (!t->hash[k]) {
+		t->hash[k] = hv;
+		t->index[k] = r->nhouseholds;
+		r->hh_members[r->nhouseholds] = 0;
+		r->hh_income[r->nhouseholds] = income;
+		r->nhouseholds++;
+	}
+	*out = t->index[k];
+	r->hh_members[*out]++;
+	return SB_OK;
+}
+
+typedef struct rank_item {
+	sb_fen income;
+	uint64_t key;
+	uint32_t pseudo, index;
+} rank_item;
+
+static int cmp_income(const void *a, const void *b)
+{
+	const rank_item *x = a, *y = b;
+	if (x->income != y->income)
+		return x->income < y->income ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->pseudo > y->pseudo) - (x->pseudo < y->pseudo);
+}
+
+/* Income quintiles of the resident scheme, province-wide, by income per
+ * household member (ties by person key, so the cut is deterministic). */
+static sb_status quintiles(fund_run *r, sb_diag *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->npersons; i++)
+		n += r->persons[i].scheme == SB_FUND_RESIDENT && r->persons[i].has_income;
+	if (!n)
+		return SB_OK;
+	rank_item *ix = sb_malloc(n * sizeof *ix);
+	if (!ix)
+		return oom(d);
+	size_t k = 0;
+	for (size_t i = 0; i < r->npersons; i++) {
+		const fperson *p = &r->persons[i];
+		if (p->scheme == SB_FUND_RESIDENT && p->has_income)
+			ix[k++] = (rank_item){p->income_pc, p->key, p->pseudo, (uint32_t)i};
+	}
+	qsort(ix, n, sizeof *ix, cmp_income);
+	for (size_t j = 0; j < n; j++)
+		r->persons[ix[j].index].quintile = (int8_t)(j * 5 / n);
+	sb_free(ix);
+	return SB_OK;
+}
+
+sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
+{
+	sb_status st = make_regions(r, d);
+	if (st)
+		return st;
+	sb_csv *c;
+	if ((st = sb_csv_open(r->cfg->persons_path, &c, d)))
+		return st;
+	int col[SB_PCOL_N];
+	if ((st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d))) {
+		sb_csv_free(c);
+		return st;
+	}
+	size_t cap = 0;
+	hhtab hh = {NULL, NULL, 0};
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k == -2) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EIO;
+			break;
+		}
+		sb_person_row row;
+		char why[512];
+		fregion *g = NULL;
+		/* The rows settle refuses are left out, and counted. */
+		if (k < 0 || sb_person_row_read(c, col, &row, why, sizeof why) ||
+		    !(g = sb_fund_region(r, row.region))) {
+			r->t->persons_rejected++;
+			continue;
+		}
+		if (r->npersons == cap) {
+			cap = cap ? cap * 2 : 4096;
+			fperson *v = sb_realloc(r->persons, cap * sizeof *v);
+			if (!v) {
+				st = oom(d);
+				break;
+			}
+			r->persons = v;
+		}
+		fperson *p = &r->persons[r->npersons++];
+		memset(p, 0, sizeof *p);
+		p->key = row.key;
+		p->pseudo = (uint8_t)row.pseudo;
+		p->scheme = row.scheme;
+		p->employment = row.employment;
+		p->residence = row.residence;
+		p->region = (uint16_t)(g - r->regions);
+		p->tier = row.tier.n ? (int16_t)sb_policyset_symbol(r->set, SB_SYM_TIER, row.tier.p,
+								   row.tier.n) :
+				       -1;
+		p->has_wage = row.has_wage_base;
+		p->wage_base = row.wage_base;
+		p->has_income = row.has_income;
+		p->income = row.income;
+		p->income_pc = row.income;
+		p->quintile = -1;
+		p->household = UINT32_MAX;
+		p->line = (uint32_t)sb_csv_line(c);
+		if (row.household.n && (st = hh_find(r, &hh, row.household, row.income, &p->household,
+						     d)))
+			break;
+	}
+	sb_free(hh.hash);
+	sb_free(hh.index);
+	sb_csv_free(c);
+	if (st)
+		return st;
+	r->t->persons = (long long)r->npersons;
+	if (r->npersons)
+		qsort(r->persons, r->npersons, sizeof *r->persons, cmp_person);
+	for (size_t i = 1; i < r->npersons; i++)
+		if (r->persons[i].key == r->persons[i - 1].key &&
+		    r->persons[i].pseudo == r->persons[i - 1].pseudo)
+			return sb_diag_set(d, SB_EINPUT, r->cfg->persons_path, (int)r->persons[i].line,
+					   0,
+					   "the person of line %u is listed again: fund counts each "
+					   "person's contributions once; keep one row (`sanbao roster` "
+					   "lists the duplicates)",
+					   (unsigned)r->persons[i - 1].line);
+	for (size_t i = 0; i < r->npersons; i++) {
+		fperson *p = &r->persons[i];
+		if (p->household != UINT32_MAX && p->has_income && r->hh_members[p->household])
+			p->income_pc = sb_div_round(p->income, r->hh_members[p->household]);
+	}
+	return quintiles(r, d);
+}
+
+static fperson *find_person(fund_run *r, uint64_t key, int pseudo)
+{
+	size_t lo = 0, hi = r->npersons;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		fperson *p = &r->persons[mid];
+		if (p->key == key && p->pseudo == pseudo)
+			return p;
+		if (p->key < key || (p->key == key && p->pseudo < pseudo))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* ---- identities.csv ------------------------------------------------------------ */
+
+static int cmp_ident(const void *a, const void *b)
+{
+	const fident *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->pseudo != y->pseudo)
+		return x->pseudo < y->pseudo ? -1 : 1;
+	return (x->from > y->from) - (x->from < y->from);
+}
+
+sb_status sb_fund_read_identities(fund_run *r, sb_diag *d)
+{
+	if (!r->cfg->identities_path)
+		return SB_OK;
+	sb_csv *c;
+	sb_status st = sb_csv_open(r->cfg->identities_path, &c, d);
+	if (st)
+		return st;
+	int col[SB_ICOL_N];
+	if ((st = sb_io_map(c, "identities.csv", sb_identities_columns, SB_ICOL_N, true, col, d))) {
+		sb_csv_free(c);
+		return st;
+	}
+	size_t cap = 0;
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k == -2) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EIO;
+			break;
+		}
+		r->t->identities++;
+		sb_identity_row row;
+		char why[1024];
+		if (k < 0 || sb_identity_row_read(c, col, r->set, &row, why, sizeof why) != SB_IROW_OK) {
+			r->t->identities_rejected++;
+			continue;
+		}
+		if (r->nids == cap) {
+			cap = cap ? cap * 2 : 1024;
+			fident *v = sb_realloc(r->ids, cap * sizeof *v);
+			if (!v) {
+				st = oom(d);
+				break;
+			}
+			r->ids = v;
+		}
+		fident *x = &r->ids[r->nids++];
+		x->key = row.key;
+		x->pseudo = (uint8_t)row.pseudo;
+		x->sym = (int16_t)row.sym;
+		x->from = row.from;
+		x->to = row.to;
+		x->region = 0;
+		sb_csv_field fr = cell(c, col[SB_ICOL_REGION]);
+		if (fr.n == 6) {
+			uint32_t v = 0;
+			bool ok = true;
+			for (size_t i = 0; i < 6; i++) {
+				ok = ok && fr.p[i] >= '0' && fr.p[i] <= '9';
+				v = v * 10 + (uint32_t)(fr.p[i] - '0');
+			}
+			x->region = ok ? v : 0;
+		}
+	}
+	sb_csv_free(c);
+	if (st)
+		return st;
+	if (r->nids)
+		qsort(r->ids, r->nids, sizeof *r->ids, cmp_ident);
+	/* each person's rows */
+	for (size_t i = 0; i < r->nids;) {
+		size_t j = i;
+		while (j < r->nids && r->ids[j].key == r->ids[i].key &&
+		       r->ids[j].pseudo == r->ids[i].pseudo)
+			j++;
+		fperson *p = find_person(r, r->ids[i].key, r->ids[i].pseudo);
+		if (p) {
+			p->id_first = (uint32_t)i;
+			p->id_n = (uint32_t)(j - i);
+		}
+		i = j;
+	}
+	return SB_OK;
+}
+
+uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_date end)
+{
+	uint64_t held = 0;
+	for (uint32_t i = 0; i < p->id_n; i++) {
+		const fident *x = &r->ids[p->id_first + i];
+		if (x->from < end && x->to >= start)
+			held |= (uint64_t)1 << (x->sym + 1);
+	}
+	return held;
+}
+
+/* ---- settlements.csv ----------------------------------------------------------- */
+
+static bool is_assist_layer(const sb_funding *f, uint64_t key)
+{
+	for (uint16_t i = 0; i < f->nassist_layers; i++)
+		if (f->assist_layers[i] == key)
+			return true;
+	return false;
+}
+
+static const char *layer_fund_code(const sb_policyset *set, const char *id)
+{
+	for (size_t i = 0; i < sb_policyset_count(set); i++) {
+		const sb_policy *p = sb_policyset_at(set, i);
+		for (uint16_t v = 0; v < p->nversions; v++)
+			for (uint16_t l = 0; l < p->versions[v].nlayers; l++) {
+				const sb_layer *x = &p->versions[v].layers[l];
+				if (!strcmp(x->id, id))
+					return x->fund_code ? x->fund_code : "";
+			}
+	}
+	return "";
+}
+
+static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen *out,
+		       sb_diag *d)
+{
+	const char *why;
+	if (!f.n) {
+		*out = 0;
+		return SB_OK;
+	}
+	if (sb_money_parse(f.p, f.n, out, &why) == SB_OK)
+		return SB_OK;
+	char shown[SB_IO_SHOWN];
+	return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+			   "%s \"%s\" %s: settlements.csv is read as `sanbao settle` writes it", what,
+			   sb_io_shown(f.p, f.n, shown), why);
+}
+
+static sb_status open_settlements(fund_run *r, sb_csv **out, int *col, sb_diag *d)
+{
+	sb_csv *c;
+	sb_status st = sb_csv_open(r->cfg->settlements_path, &c, d);
+	if (st)
+		return st;
+	static const int need[] = {SB_SCOL_PERSON, SB_SCOL_REGION, SB_SCOL_DATE, SB_SCOL_TOTAL,
+				   SB_SCOL_IN_SCOPE, SB_SCOL_FUND, SB_SCOL_OOP};
+	st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, false, col, d);
+	for (size_t i = 0; !st && i < sizeof need / sizeof need[0]; i++)
+		if (col[need[i]] < 0)
+			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]], d);
+	if (st) {
+		sb_csv_free(c);
+		return st;
+	}
+	*out = c;
+	return SB_OK;
+}
+
+static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g,
+			   sb_date *date, int *year, sb_diag *d)
+{
+	sb_csv_field fr = cell(c, col[SB_SCOL_REGION]), fd = cell(c, col[SB_SCOL_DATE]);
+	char code[7];
+	char shown[SB_IO_SHOWN];
+	const char *why;
+	if (fr.n != 6 || !(memcpy(code, fr.p, 6), code[6] = '\0', *g = sb_fund_region(r, code)))
+		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+				   "region \"%s\" has no policy among --policies: give the policies "
+				   "the settlement used",
+				   sb_io_shown(fr.p, fr.n, shown));
+	if (sb_date_parse(fd.p, fd.n, 1, date, &why))
+		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+				   "date \"%s\" %s", sb_io_shown(fd.p, fd.n, shown), why);
+	const sb_version *v = sb_policy_version_at((*g)->pol, *date);
+	if (!v)
+		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+				   "no version of region %s's policy is in force on this claim's date",
+				   (*g)->code);
+	*year = sb_version_policy_year(v, *date);
+	return SB_OK;
+}
+
+sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
+{
+	sb_csv *c;
+	int col[SB_SCOL_N];
+	sb_status st = open_settlements(r, &c, col, d);
+	if (st)
+		return st;
+	size_t ncols = sb_csv_ncols(c);
+	r->layers = sb_calloc(ncols ? ncols : 1, sizeof *r->layers);
+	if (!r->layers) {
+		sb_csv_free(c);
+		return oom(d);
+	}
+	for (size_t i = 0; i < ncols; i++) {
+		sb_csv_field h = sb_csv_header(c, i);
+		int sym = sb_policyset_symbol(r->set, SB_SYM_LAYER, h.p, h.n);
+		if (sym < 0)
+			continue;
+		flayer *l = &r->layers[r->nlayers++];
+		l->col = i;
+		l->id = sb_policyset_symbol_name(r->set, SB_SYM_LAYER, sym);
+		l->key = sb_id_key(h.p, h.n);
+		l->fund_code = layer_fund_code(r->set, l->id);
+	}
+	size_t nl = r->nregions * FUND_NY * (r->nlayers ? r->nlayers : 1);
+	r->layer_paid = sb_calloc(nl, sizeof *r->layer_paid);
+	r->layer_claims = sb_calloc(nl, sizeof *r->layer_claims);
+	if (!r->layer_paid || !r->layer_claims) {
+		sb_csv_free(c);
+		return oom(d);
+	}
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EINPUT;
+			break;
+		}
+		r->t->settlements++;
+		fregion *g;
+		sb_date date;
+		int year;
+		int y;
+		if ((st = row_place(r, c, col, &g, &date, &year, d)) ||
+		    (st = add_year(r, year, &y, c, d)))
+			break;
+		sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
+		uint64_t key;
+		int pseudo;
+		const char *why;
+		fperson *p = NULL;
+		if (sb_person_key(fp.p, fp.n, &key, &pseudo, NULL, &why) ||
+		    !(p = find_person(r, key, pseudo))) {
+			st = row_error(c, d,
+				       "the person of this settlement is not in %s: give fund the "
+				       "persons file the settlement used",
+				       r->cfg->persons_path);
+			break;
+		}
+		if (&r->regions[p->region] != g) {
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "the settlement is in region %s but persons.csv enrols the "
+					 "person in %s (line %u)",
+					 g->code, r->regions[p->region].code, (unsigned)p->line);
+			break;
+		}
+		const sb_funding *f = sb_policy_funding(g->pol, year);
+		if (!f) {
+			st = sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
+					 "region %s has no funding in force for policy year %d: add a "
+					 "`funding` entry (docs/policy-format.md, Funding)",
+					 g->code, year);
+			break;
+		}
+		sb_fen total, in_scope, fund, oop, sum = 0, pooled = 0, assist = 0;
+		if ((st = money(c, cell(c, col[SB_SCOL_TOTAL]), "total", &total, d)) ||
+		    (st = money(c, cell(c, col[SB_SCOL_IN_SCOPE]), "in_scope", &in_scope, d)) ||
+		    (st = money(c, cell(c, col[SB_SCOL_FUND]), "fund", &fund, d)) ||
+		    (st = money(c, cell(c, col[SB_SCOL_OOP]), "oop", &oop, d)))
+			break;
+		size_t ri = (size_t)(g - r->regions);
+		bool paid_pool = false, paid_assist = false;
+		for (size_t l = 0; l < r->nlayers; l++) {
+			sb_fen a;
+			if ((st = money(c, sb_csv_get(c, r->layers[l].col), r->layers[l].id, &a, d)))
+				break;
+			if (!a)
+				continue;
+			size_t li = fund_layer_index(r, ri, y, l);
+			if (!sb_fen_add(&r->layer_paid[li], a) || !sb_fen_add(&sum, a)) {
+				st = sb_diag_set(d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+						 "the amounts add up to more than a 64-bit sum of fen");
+				break;
+			}
+			r->layer_claims[li]++;
+			if (is_assist_layer(f, r->layers[l].key)) {
+				assist += a;
+				paid_assist = true;
+			} else {
+				pooled += a;
+				paid_pool = true;
+			}
+		}
+		if (st)
+			break;
+		/* Every payment is in a layer column: the fund column is their sum. */
+		if (sum != fund) {
+			char a[SB_MONEY_BUF], b[SB_MONEY_BUF];
+			sb_money_format(fund, a);
+			sb_money_format(sum, b);
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "fund %s is not the sum of the layer columns (%s): the file is "
+					 "not as `sanbao settle` wrote it, or its layers are not those of "
+					 "--policies",
+					 a, b);
+			break;
+		}
+		facct *ap = &g->acct[y][p->scheme], *aa = &g->acct[y][SB_FUND_ASSISTANCE];
+		if (!sb_fen_add(&ap->spending, pooled) || !sb_fen_add(&aa->spending, assist) ||
+		    !sb_fen_add(&r->t->settled, fund) || !sb_fen_add(&g->total[y][p->scheme], total) ||
+		    !sb_fen_add(&g->in_scope[y][p->scheme], in_scope) ||
+		    !sb_fen_add(&g->pooled[y][p->scheme], pooled)) {
+			st = sb_diag_set(d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "the amounts add up to more than a 64-bit sum of fen");
+			break;
+		}
+		ap->claims += paid_pool;
+		aa->claims += paid_assist;
+		g->rows[y][p->scheme]++;
+		if (p->scheme == SB_FUND_RESIDENT) {
+			int grp[2] = {p->residence == SB_RESIDENCE_URBAN   ? FG_URBAN :
+				      p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
+									     FG_RES_UNKNOWN,
+				      p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME};
+			for (int k2 = 0; k2 < 2; k2++) {
+				g->groups[y][grp[k2]].benefit += pooled;
+				g->groups[y][grp[k2]].assistance += assist;
+			}
+		}
+		if (!r->oop[y] && !(r->oop[y] = sb_calloc(r->npersons ? r->npersons : 1,
+							  sizeof *r->oop[y]))) {
+			st = oom(d);
+			break;
+		}
+		r->oop[y][p - r->persons] += oop;
+	}
+	sb_csv_free(c);
+	return st;
+}
+
+/* ---- balances.csv: opening balances ------------------------------------------------ */
+
+sb_status sb_fund_read_balances(fund_run *r, sb_diag *d)
+{
+	if (!r->cfg->balances_path)
+		return SB_OK;
+	sb_csv *c;
+	sb_status st = sb_csv_open(r->cfg->balances_path, &c, d);
+	if (st)
+		return st;
+	static const char *const n_region[] = {"region", "admdvs", NULL};
+	static const char *const n_scheme[] = {"scheme", NULL};
+	static const char *const n_balance[] = {"balance", NULL};
+	int cr = sb_csv_find(c, n_region), cs = sb_csv_find(c, n_scheme),
+	    cb = sb_csv_find(c, n_balance);
+	if (cr < 0 || cs < 0 || cb < 0) {
+		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+				 "balances.csv needs the columns region, scheme and balance (the "
+				 "opening cumulative balance in yuan)");
+		sb_csv_free(c);
+		return st;
+	}
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EINPUT;
+			break;
+		}
+		sb_csv_field fr = cell(c, cr), fs = cell(c, cs), fb = cell(c, cb);
+		char code[7] = "", shown[SB_IO_SHOWN];
+		if (fr.n == 6) {
+			memcpy(code, fr.p, 6);
+			code[6] = '\0';
+		}
+		int sch = sb_name_index(sb_fund_scheme_names, fs.p, fs.n);
+		bool adj = fs.n == 10 && !memcmp(fs.p, "adjustment", 10);
+		fregion *g = code[0] ? sb_fund_region(r, code) : NULL;
+		sb_fen v;
+		const char *why;
+		if (adj ? strcmp(code, r->province) : !g) {
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "region \"%s\" is not a pooling region of --policies%s",
+					 sb_io_shown(fr.p, fr.n, shown),
+					 adj ? " (the adjustment fund's row is the province's code)" : "");
+			break;
+		}
+		if (sch < 0 && !adj) {
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "scheme \"%s\" is not employee, resident, assistance or "
+					 "adjustment",
+					 sb_io_shown(fs.p, fs.n, shown));
+			break;
+		}
+		if (sb_money_parse(fb.p, fb.n, &v, &why)) {
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "balance \"%s\" %s: write yuan with at most 2 decimals",
+					 sb_io_shown(fb.p, fb.n, shown), why);
+			break;
+		}
+		bool *has = adj ? &r->has_adj_opening : &g->has_opening[sch];
+		if (*has) {
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "a second opening balance for %s %.*s: give one row each",
+					 adj ? r->province : g->code, (int)fs.n, fs.p);
+			break;
+		}
+		if (adj) {
+			r->adj_opening = v;
+			*has = true;
+		} else {
+			g->opening[sch] = v;
+			*has = true;
+		}
+	}
+	sb_csv_free(c);
+	return st;
+}
+
+/* ---- the adjustment input: scores, deductions, advances ------------------------------- */
+
+sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d)
+{
+	if (!r->cfg->adjustment_path)
+		return SB_OK;
+	sb_csv *c;
+	sb_status st = sb_csv_open(r->cfg->adjustment_path, &c, d);
+	if (st)
+		return st;
+	static const char *const n_region[] = {"region", "admdvs", NULL};
+	static const char *const n_scheme[] = {"scheme", NULL};
+	static const char *const n_year[] = {"year", NULL};
+	static const char *const n_score[] = {"score", NULL};
+	static const char *const n_ded[] = {"deduction", NULL};
+	static const char *const n_adv[] = {"advance", NULL};
+	int cr = sb_csv_find(c, n_region), cs = sb_csv_find(c, n_scheme), cy = sb_csv_find(c, n_year),
+	    csc = sb_csv_find(c, n_score), cd = sb_csv_find(c, n_ded), ca = sb_csv_find(c, n_adv);
+	if (cr < 0 || cs < 0 || cy < 0) {
+		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+				 "the adjustment input needs the columns region, scheme and year, "
+				 "and any of score, deduction, advance");
+		sb_csv_free(c);
+		return st;
+	}
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EINPUT;
+			break;
+		}
+		sb_csv_field fr = cell(c, cr), fs = cell(c, cs), fy = cell(c, cy);
+		char code[7] = "", shown[SB_IO_SHOWN];
+		if (fr.n == 6) {
+			memcpy(code, fr.p, 6);
+			code[6] = '\0';
+		}
+		fregion *g = code[0] ? sb_fund_region(r, code) : NULL;
+		int sch = sb_name_index(sb_scheme_names, fs.p, fs.n);
+		int year = 0;
+		for (size_t i = 0; i < fy.n && fy.n == 4; i++)
+			year = fy.p[i] >= '0' && fy.p[i] <= '9' ? year * 10 + fy.p[i] - '0' : -99999;
+		int y = fy.n == 4 ? sb_fund_year_index(r, year) : -1;
+		if (!g || sch < 0 || y < 0) {
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "%s \"%s\" is not %s",
+					 !g ? "region" : sch < 0 ? "scheme" : "year",
+					 !g ? sb_io_shown(fr.p, fr.n, shown) :
+					 sch < 0 ? sb_io_shown(fs.p, fs.n, shown) :
+						   sb_io_shown(fy.p, fy.n, shown),
+					 !g ? "a pooling region of --policies" :
+					 sch < 0 ? "employee or resident" :
+						   "a policy year of the settlements");
+			break;
+		}
+		if (g->has_score[y][sch] || g->has_deduction[y][sch] || g->has_advance[y][sch]) {
+			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+					 "a second row for %s %s %d: give one row each", g->code,
+					 sb_scheme_names[sch], year);
+			break;
+		}
+		sb_csv_field f = cell(c, csc);
+		const char *why;
+		if (f.n) {
+			int64_t bp;
+			if (sb_bp_parse(f.p, f.n, 0, &bp, &why) || bp < 0 || bp > 1000000) {
+				st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+						 "score \"%s\" is not a score from 0 to 100",
+						 sb_io_shown(f.p, f.n, shown));
+				break;
+			}
+			g->score[y][sch] = bp / 100; /* points -> bp of 100 points */
+			g->has_score[y][sch] = true;
+		}
+		struct { int col; const char *name; bool *has; sb_fen *v; } am[] = {
+			{cd, "deduction", &g->has_deduction[y][sch], &g->deduction[y][sch]},
+			{ca, "advance", &g->has_advance[y][sch], &g->advance[y][sch]}};
+		for (size_t i = 0; i < 2 && !st; i++) {
+			f = cell(c, am[i].col);
+			if (!f.n)
+				continue;
+			if (sb_money_parse(f.p, f.n, am[i].v, &why) || *am[i].v < 0)
+				st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+						 "%s \"%s\" is not an amount in yuan >= 0", am[i].name,
+						 sb_io_shown(f.p, f.n, shown));
+			*am[i].has = true;
+		}
+		if (st)
+			break;
+	}
+	sb_csv_free(c);
+	return st;
+}
+
+/* ---- warnings.csv of `sanbao settle --monitor` ------------------------------------------ */
+
+sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d)
+{
+	if (!r->cfg->warnings_path)
+		return SB_OK;
+	sb_csv *c;
+	sb_status st = sb_csv_open(r->cfg->warnings_path, &c, d);
+	if (st)
+		return st;
+	static const char *const n_region[] = {"region", NULL};
+	static const char *const n_year[] = {"policy_year", NULL};
+	int cr = sb_csv_find(c, n_region), cy = sb_csv_find(c, n_year);
+	if (cr < 0 || cy < 0) {
+		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+				 "warnings.csv needs the columns region and policy_year (the "
+				 "warnings.csv of `sanbao settle --monitor`)");
+		sb_csv_free(c);
+		return st;
+	}
+	for (;;) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			*d = bad;
+			st = bad.code ? bad.code : SB_EINPUT;
+			break;
+		}
+		sb_csv_field fr = cell(c, cr), fy = cell(c, cy);
+		char code[7] = "";
+		if (fr.n == 6) {
+			memcpy(code, fr.p, 6);
+			code[6] = '\0';
+		}
+		fregion *g = code[0] ? sb_fund_region(r, code) : NULL;
+		int year = 0;
+		for (size_t i = 0; i < fy.n && fy.n == 4; i++)
+			year = fy.p[i] >= '0' && fy.p[i] <= '9' ? year * 10 + fy.p[i] - '0' : -99999;
+		int y = sb_fund_year_index(r, year);
+		if (g && y >= 0)
+			g->warnings[y]++;
+	}
+	sb_csv_free(c);
+	return st;
+}
