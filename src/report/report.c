@@ -302,7 +302,7 @@ static sb_status asset(const sb_report_config *cfg, const char *name, char **out
  * and whether it is a CSV (put in the page as JSON, see csv_to_json). A
  * folder's kind is told by the files it holds: settle (summary.json,
  * monitor.json), compare (compare.json), roster (roster_summary.json),
- * code-texts (tables.json with the cross-tables of table5/table6). */
+ * fund (fund.json), code-texts (tables.json with the cross-tables of table5/table6). */
 static const struct {
 	const char *file, *kind;
 	bool csv;
@@ -311,12 +311,13 @@ static const struct {
 	{"monitor.json", "monitor", false},
 	{"compare.json", "compare", false},
 	{"roster_summary.json", "roster", false},
+	{"fund.json", "fund", false},
 	{"tables.json", "texts", false},
 	{"table5_tool_goal.csv", "tool_goal", true},
 	{"table6_coordination_goal.csv", "coordination_goal", true},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
-#define KIND_TEXTS 4 /* tables.json: the CSV kinds after it go with it */
+#define KIND_TEXTS 5 /* tables.json: the CSV kinds after it go with it */
 
 typedef struct buf {
 	char *p;
@@ -476,8 +477,9 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 		if (!st && !found)
 			st = sb_diag_set(d, SB_EINPUT, cfg->in[i], 0, 0,
 					 "holds none of summary.json, monitor.json, compare.json, "
-					 "roster_summary.json, tables.json: give the --out folder of "
-					 "`sanbao settle`, `compare`, `roster` or `code-texts`");
+					 "roster_summary.json, fund.json, tables.json: give the --out "
+					 "folder of `sanbao settle`, `compare`, `roster`, `fund` or "
+					 "`code-texts`");
 	}
 	if (!st)
 		st = asset(cfg, "style.css", &css, &ncss, d);
