@@ -131,6 +131,18 @@ median() { for ((i = 1; i <= runs; i++)); do cut -d' ' -f1 "$TMP/time.$1.$i"; do
 awk -v c="$(median compare)" -v s="$(median settle2)" 'BEGIN {
 	printf "bench: compare with one reform %.2f s, settle %.2f s (medians): %.2fx a settle (goal 1.3x)\n",
 		c, s, (s > 0 ? c / s : 0) }'
+# sanbao fund (the accounts, the adjustment fund and the indicators) over the
+# settlements of the province just settled, against that settle: the ratio
+# of their medians (goal < 0.5x).
+FUND=("$SANBAO" fund --policies "$DATA/policies" --persons "$DATA/persons.csv"
+	--identities "$DATA/identities.csv" --settlements "$TMP/out-sanbao/settlements.csv")
+for ((i = 1; i <= runs; i++)); do
+	rm -rf "$TMP/out-fund"
+	measure "fund.$i" "${FUND[@]}" --out "$TMP/out-fund"
+done
+awk -v f="$(median fund)" -v s="$(median sanbao)" 'BEGIN {
+	printf "bench: fund %.2f s, settle %.2f s (medians): %.2fx a settle (goal < 0.5x)\n",
+		f, s, (s > 0 ? f / s : 0) }'
 out_bytes=$(stat -c %s "$TMP/out-sanbao/settlements.csv")
 mkdir -p "$TMP/out-iofloor" "$TMP/out-duckdb" "$TMP/out-pandas"
 measure iofloor "$TMP/iofloor" "$TMP/out-iofloor/settlements.csv" "$out_bytes" "${INPUTS[@]}"

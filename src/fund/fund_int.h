@@ -74,6 +74,8 @@ typedef struct fgroup {
 typedef struct fregion {
 	char code[7];
 	const sb_policy *pol;
+	const sb_funding *fund[FUND_NY]; /* in force for the year, once fund_known */
+	bool fund_known[FUND_NY];
 	long long insured[FUND_NY];
 	facct acct[FUND_NY][SB_FUND_SCHEMES];
 	bool has_opening[SB_FUND_SCHEMES];

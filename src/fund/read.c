@@ -111,14 +111,43 @@ static sb_status add_year(fund_run *r, int year, int *slot, const sb_csv *c, sb_
 
 /* ---- persons.csv ------------------------------------------------------------ */
 
-static int cmp_person(const void *a, const void *b)
+/* Sorted through a small index (key, pseudo and line are the order), then
+ * moved once: cheaper than sorting the wide rows themselves. */
+typedef struct sort_item {
+	uint64_t key;
+	uint32_t pseudo_line; /* pseudo in the top bit, line below */
+	uint32_t index;
+} sort_item;
+
+static int cmp_item(const void *a, const void *b)
 {
-	const fperson *x = a, *y = b;
+	const sort_item *x = a, *y = b;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
-	if (x->pseudo != y->pseudo)
-		return x->pseudo < y->pseudo ? -1 : 1;
-	return (x->line > y->line) - (x->line < y->line);
+	return (x->pseudo_line > y->pseudo_line) - (x->pseudo_line < y->pseudo_line);
+}
+
+static sb_status sort_persons(fund_run *r, sb_diag *d)
+{
+	size_t n = r->npersons;
+	sort_item *ix = sb_malloc(n * sizeof *ix);
+	fperson *out = sb_malloc(n * sizeof *out);
+	if (!ix || !out) {
+		sb_free(ix);
+		sb_free(out);
+		return oom(d);
+	}
+	for (size_t i = 0; i < n; i++)
+		ix[i] = (sort_item){r->persons[i].key,
+				    (uint32_t)r->persons[i].pseudo << 31 | (r->persons[i].line & 0x7fffffffu),
+				    (uint32_t)i};
+	qsort(ix, n, sizeof *ix, cmp_item);
+	for (size_t i = 0; i < n; i++)
+		out[i] = r->persons[ix[i].index];
+	sb_free(ix);
+	sb_free(r->persons);
+	r->persons = out;
+	return SB_OK;
 }
 
 static uint64_t fnv(const char *p, size_t n)
@@ -302,8 +331,8 @@ sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
 	if (st)
 		return st;
 	r->t->persons = (long long)r->npersons;
-	if (r->npersons)
-		qsort(r->persons, r->npersons, sizeof *r->persons, cmp_person);
+	if (r->npersons > 1 && (st = sort_persons(r, d)))
+		return st;
 	for (size_t i = 1; i < r->npersons; i++)
 		if (r->persons[i].key == r->persons[i - 1].key &&
 		    r->persons[i].pseudo == r->persons[i - 1].pseudo)
@@ -467,9 +496,28 @@ static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen
 		       sb_diag *d)
 {
 	const char *why;
-	if (!f.n) {
+	/* Most layer cells of a settlement are 0.00: the common case first;
+	 * then the shape settle writes, digits and two decimals; anything else
+	 * goes through the one parser. */
+	if (!f.n || (f.n == 4 && !memcmp(f.p, "0.00", 4))) {
 		*out = 0;
 		return SB_OK;
+	}
+	size_t i = f.p[0] == '-', n = f.n;
+	if (n >= i + 4 && n - i <= 17 && f.p[n - 3] == '.') {
+		int64_t v = 0;
+		bool ok = true;
+		for (size_t k = i; k < n; k++) {
+			if (k == n - 3)
+				continue;
+			unsigned dg = (unsigned)(f.p[k] - '0');
+			ok = ok && dg <= 9;
+			v = v * 10 + dg;
+		}
+		if (ok && (n - 3 == i + 1 || f.p[i] != '0')) {
+			*out = i ? -v : v;
+			return SB_OK;
+		}
 	}
 	if (sb_money_parse(f.p, f.n, out, &why) == SB_OK)
 		return SB_OK;
@@ -477,6 +525,33 @@ static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen
 	return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 			   "%s \"%s\" %s: settlements.csv is read as `sanbao settle` writes it", what,
 			   sb_io_shown(f.p, f.n, shown), why);
+}
+
+/* The key of a settlement's person: a resident ID's 17 digits with its
+ * check character, read without sb_person_key's date checks (the persons
+ * row it must match passed them), else sb_person_key. */
+static bool settlement_key(sb_csv_field f, uint64_t *key, int *pseudo)
+{
+	if (f.n == SB_ID_LEN && f.p[0] != 'P') {
+		static const unsigned char weight[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6,
+							 3, 7, 9, 10, 5, 8, 4, 2};
+		uint64_t v = 0;
+		unsigned sum = 0;
+		for (int i = 0; i < 17; i++) {
+			unsigned dg = (unsigned)(f.p[i] - '0');
+			if (dg > 9)
+				return false;
+			v = v * 10 + dg;
+			sum += dg * weight[i];
+		}
+		if ("10X98765432"[sum % 11] != f.p[17])
+			return false;
+		*key = v;
+		*pseudo = 0;
+		return true;
+	}
+	const char *why;
+	return sb_person_key(f.p, f.n, key, pseudo, NULL, &why) == SB_OK;
 }
 
 static sb_status open_settlements(fund_run *r, sb_csv **out, int *col, sb_diag *d)
@@ -499,14 +574,41 @@ static sb_status open_settlements(fund_run *r, sb_csv **out, int *col, sb_diag *
 	return SB_OK;
 }
 
+/* Each region's last date and its policy year (settlements come in date
+ * order, so most rows repeat it and skip the lookups), after pc[0], whose
+ * region_of maps a 6-digit code to its region's index + 1. */
+typedef struct place_cache {
+	uint16_t *region_of;
+	char date[32];
+	size_t n;
+	int year;
+} place_cache;
+
 static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g,
-			   sb_date *date, int *year, sb_diag *d)
+			   sb_date *date, int *year, place_cache *pc, sb_diag *d)
 {
 	sb_csv_field fr = cell(c, col[SB_SCOL_REGION]), fd = cell(c, col[SB_SCOL_DATE]);
-	char code[7];
+	uint32_t code = 0;
+	for (size_t i = 0; i < fr.n && fr.n == 6; i++)
+		code = fr.p[i] >= '0' && fr.p[i] <= '9' ? code * 10 + (uint32_t)(fr.p[i] - '0') :
+							  UINT32_MAX / 16;
+	if (fr.n == 6 && code < 1000000 && pc->region_of[code]) {
+		fregion *x = &r->regions[pc->region_of[code] - 1];
+		place_cache *e = &pc[1 + (x - r->regions)];
+		if (fd.n == e->n && !memcmp(fd.p, e->date, fd.n)) {
+			*g = x;
+			*year = e->year;
+			return SB_OK;
+		}
+	}
+	char text[7] = "";
 	char shown[SB_IO_SHOWN];
 	const char *why;
-	if (fr.n != 6 || !(memcpy(code, fr.p, 6), code[6] = '\0', *g = sb_fund_region(r, code)))
+	if (fr.n == 6) {
+		memcpy(text, fr.p, 6);
+		text[6] = '\0';
+	}
+	if (fr.n != 6 || !(*g = sb_fund_region(r, text)))
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "region \"%s\" has no policy among --policies: give the policies "
 				   "the settlement used",
@@ -520,6 +622,14 @@ static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion
 				   "no version of region %s's policy is in force on this claim's date",
 				   (*g)->code);
 	*year = sb_version_policy_year(v, *date);
+	place_cache *e = &pc[1 + (*g - r->regions)];
+	if (fd.n <= sizeof e->date) {
+		memcpy(e->date, fd.p, fd.n);
+		e->n = fd.n;
+		e->year = *year;
+	}
+	if (code < 1000000)
+		pc->region_of[code] = (uint16_t)(*g - r->regions + 1);
 	return SB_OK;
 }
 
@@ -554,6 +664,13 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		sb_csv_free(c);
 		return oom(d);
 	}
+	place_cache *pc = sb_calloc(r->nregions + 1, sizeof *pc);
+	if (!pc || !(pc->region_of = sb_calloc(1000000, sizeof *pc->region_of))) {
+		if (pc)
+			sb_free(pc);
+		sb_csv_free(c);
+		return oom(d);
+	}
 	for (;;) {
 		sb_diag bad;
 		int k = sb_csv_next(c, &bad);
@@ -566,19 +683,17 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		}
 		r->t->settlements++;
 		fregion *g;
-		sb_date date;
-		int year;
+		sb_date date = 0;
+		int year = 0;
 		int y;
-		if ((st = row_place(r, c, col, &g, &date, &year, d)) ||
+		if ((st = row_place(r, c, col, &g, &date, &year, pc, d)) ||
 		    (st = add_year(r, year, &y, c, d)))
 			break;
 		sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
 		uint64_t key;
 		int pseudo;
-		const char *why;
 		fperson *p = NULL;
-		if (sb_person_key(fp.p, fp.n, &key, &pseudo, NULL, &why) ||
-		    !(p = find_person(r, key, pseudo))) {
+		if (!settlement_key(fp, &key, &pseudo) || !(p = find_person(r, key, pseudo))) {
 			st = row_error(c, d,
 				       "the person of this settlement is not in %s: give fund the "
 				       "persons file the settlement used",
@@ -592,7 +707,11 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 					 g->code, r->regions[p->region].code, (unsigned)p->line);
 			break;
 		}
-		const sb_funding *f = sb_policy_funding(g->pol, year);
+		if (!g->fund_known[y]) {
+			g->fund[y] = sb_policy_funding(g->pol, year);
+			g->fund_known[y] = true;
+		}
+		const sb_funding *f = g->fund[y];
 		if (!f) {
 			st = sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
 					 "region %s has no funding in force for policy year %d: add a "
@@ -672,6 +791,8 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		}
 		r->oop[y][p - r->persons] += oop;
 	}
+	sb_free(pc->region_of);
+	sb_free(pc);
 	sb_csv_free(c);
 	return st;
 }
