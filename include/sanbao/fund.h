@@ -161,6 +161,7 @@ typedef struct sb_fund_config {
 	const char *adjustment_path;  /* NULL: no scores, deductions or given advances */
 	const char *warnings_path;    /* NULL: warnings per 10,000 not computed */
 	const char *out_dir;          /* required */
+	int threads;                  /* readers of settlements.csv; 0 or 1: one */
 } sb_fund_config;
 
 /* What a run did; money in fen. */

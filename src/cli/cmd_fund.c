@@ -3,7 +3,9 @@
  * adjustment fund, coverage, benefit ratios and indicators; prints the
  * totals, writes the tables to --out. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "sanbao/fund.h"
@@ -11,7 +13,7 @@
 static const char usage_text[] =
 	"usage: sanbao fund --policies DIR --persons F --settlements F --out DIR\n"
 	"                   [--identities F] [--balances F] [--adjustment F] [--warnings F]\n"
-	"                   [--policy-root DIR]\n"
+	"                   [--threads N] [--policy-root DIR]\n"
 	"The accounts of each pooling region, fund (employee, resident, assistance) and\n"
 	"policy year: contributions under the policies' `funding` (docs/policy-format.md),\n"
 	"spending from settlements.csv of `sanbao settle`, balances, months of payment\n"
@@ -30,7 +32,9 @@ static const char usage_text[] =
 	"                   resident, assistance; the province's code with adjustment)\n"
 	"  --adjustment F   region,scheme,year with score (0-100), deduction (违规增支\n"
 	"                   扣减, yuan) and advance (预拨 paid, yuan), any of them\n"
-	"  --warnings F     warnings.csv of `sanbao settle --monitor` (warnings per 10,000)\n";
+	"  --warnings F     warnings.csv of `sanbao settle --monitor` (warnings per 10,000)\n"
+	"  --threads N      threads reading settlements.csv (default: the cores, at most\n"
+	"                   16); the outputs are the same for any N\n";
 
 int sb_cmd_fund(int argc, char **argv)
 {
@@ -63,6 +67,17 @@ int sb_cmd_fund(int argc, char **argv)
 			slot = &cfg.warnings_path;
 		} else if (!strcmp(a, "--out")) {
 			slot = &cfg.out_dir;
+		} else if (!strcmp(a, "--threads") && v) {
+			char *end;
+			long n = strtol(v, &end, 10);
+
+			if (*end || n < 1 || n > 64) {
+				fprintf(stderr, "sanbao fund: --threads %s is not a number from 1 to 64\n", v);
+				return 2;
+			}
+			cfg.threads = (int)n;
+			i++;
+			continue;
 		}
 		if (!slot || !v) {
 			fprintf(stderr, "sanbao fund: unknown or incomplete option %s\n\n%s", a,
@@ -78,6 +93,11 @@ int sb_cmd_fund(int argc, char **argv)
 	if (missing) {
 		fprintf(stderr, "sanbao fund: %s is required\n\n%s", missing, usage_text);
 		return 2;
+	}
+	if (!cfg.threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg.threads = n < 1 ? 1 : n > 16 ? 16 : (int)n;
 	}
 	sb_fund_totals t;
 	sb_diag d;

@@ -74,8 +74,6 @@ typedef struct fgroup {
 typedef struct fregion {
 	char code[7];
 	const sb_policy *pol;
-	const sb_funding *fund[FUND_NY]; /* in force for the year, once fund_known */
-	bool fund_known[FUND_NY];
 	long long insured[FUND_NY];
 	facct acct[FUND_NY][SB_FUND_SCHEMES];
 	bool has_opening[SB_FUND_SCHEMES];
@@ -139,7 +137,7 @@ typedef struct fund_run {
 	uint32_t nhouseholds;
 	uint32_t *hh_members;
 	sb_fen *hh_income; /* household income as given on its first member */
-	size_t nlayers;
+	size_t nlayers, settlement_cols;
 	flayer *layers;
 	sb_fen *layer_paid;       /* [region][year][layer] */
 	long long *layer_claims;  /* same */

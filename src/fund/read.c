@@ -5,9 +5,14 @@
  * settle would refuse (a bad person row) is counted and left out, as
  * settle leaves it out; anything else that is wrong stops the run with
  * its file and line, so that no account is silently short. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fund/fund_int.h"
 #include "sanbao/csv.h"
@@ -119,12 +124,40 @@ typedef struct sort_item {
 	uint32_t index;
 } sort_item;
 
-static int cmp_item(const void *a, const void *b)
+/* LSD radix sort on the 16-bit digits of pseudo_line (low, then high) and
+ * then of key: each pass stable, so equal keys keep the order of the
+ * passes before. Six passes over n items, no comparisons. */
+static sb_status radix_sort(sort_item *v, size_t n, sb_diag *d)
 {
-	const sort_item *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->pseudo_line > y->pseudo_line) - (x->pseudo_line < y->pseudo_line);
+	sort_item *tmp = sb_malloc(n * sizeof *tmp);
+	size_t *count = sb_malloc(65536 * sizeof *count);
+	if (!tmp || !count) {
+		sb_free(tmp);
+		sb_free(count);
+		return oom(d);
+	}
+	for (int pass = 0; pass < 6; pass++) {
+		int shift = pass < 2 ? pass * 16 : (pass - 2) * 16;
+		memset(count, 0, 65536 * sizeof *count);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t x = pass < 2 ? v[i].pseudo_line : v[i].key;
+			count[(x >> shift) & 0xffff]++;
+		}
+		size_t sum = 0;
+		for (size_t k = 0; k < 65536; k++) {
+			size_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t x = pass < 2 ? v[i].pseudo_line : v[i].key;
+			tmp[count[(x >> shift) & 0xffff]++] = v[i];
+		}
+		memcpy(v, tmp, n * sizeof *v);
+	}
+	sb_free(tmp);
+	sb_free(count);
+	return SB_OK;
 }
 
 static sb_status sort_persons(fund_run *r, sb_diag *d)
@@ -141,7 +174,12 @@ static sb_status sort_persons(fund_run *r, sb_diag *d)
 		ix[i] = (sort_item){r->persons[i].key,
 				    (uint32_t)r->persons[i].pseudo << 31 | (r->persons[i].line & 0x7fffffffu),
 				    (uint32_t)i};
-	qsort(ix, n, sizeof *ix, cmp_item);
+	sb_status st = radix_sort(ix, n, d);
+	if (st) {
+		sb_free(ix);
+		sb_free(out);
+		return st;
+	}
 	for (size_t i = 0; i < n; i++)
 		out[i] = r->persons[ix[i].index];
 	sb_free(ix);
@@ -470,6 +508,28 @@ uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_dat
 
 /* ---- settlements.csv ----------------------------------------------------------- */
 
+/* The byte offset of the first line start at or after pos (pos itself
+ * when it is 0 is not a line start: the header is skipped). */
+static int64_t next_line_at(int fd, int64_t pos, int64_t size)
+{
+	char buf[4096];
+	while (pos < size) {
+		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
+		if (n <= 0)
+			return size;
+		char *nl = memchr(buf, '\n', (size_t)n);
+		if (nl)
+			return pos + (nl - buf) + 1;
+		pos += n;
+	}
+	return size;
+}
+
+static size_t sb_csv_ncols_of(const fund_run *r)
+{
+	return r->settlement_cols;
+}
+
 static bool is_assist_layer(const sb_funding *f, uint64_t key)
 {
 	for (uint16_t i = 0; i < f->nassist_layers; i++)
@@ -633,6 +693,192 @@ static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion
 	return SB_OK;
 }
 
+/* ---- settlements.csv on several threads ---------------------------------------- */
+
+/* What one thread sums from its share of settlements.csv, by region and
+ * year slot; merged into the regions when every thread is done. The sums
+ * are integers, so the result is the same for any thread count. */
+typedef struct stally {
+	sb_fen spending[SB_FUND_SCHEMES];
+	long long claims[SB_FUND_SCHEMES];
+	long long rows[2];
+	sb_fen total[2], in_scope[2], pooled[2];
+	sb_fen benefit[FG_N], assistance[FG_N];
+} stally;
+
+typedef struct sworker {
+	fund_run *r;
+	pthread_mutex_t *lock; /* the year slots and their oop tables */
+	const int *col;
+	int64_t start, end;
+	bool whole; /* one reader over the whole file */
+	stally *t;  /* [region][FUND_NY] */
+	sb_fen *layer_paid;
+	long long *layer_claims;
+	const sb_funding **fund; /* [region][FUND_NY], once known */
+	bool *fund_known;
+	place_cache *pc;
+	int nlocal, lyear[FUND_NY], lslot[FUND_NY];
+	sb_fen settled;
+	long long rows;
+	long lines;
+	bool overflow;
+	sb_status st;
+	sb_diag d;
+} sworker;
+
+static sb_status year_slot(sworker *w, int year, const sb_csv *c, int *y, sb_diag *d)
+{
+	for (int i = 0; i < w->nlocal; i++)
+		if (w->lyear[i] == year) {
+			*y = w->lslot[i];
+			return SB_OK;
+		}
+	fund_run *r = w->r;
+	pthread_mutex_lock(w->lock);
+	sb_status st = add_year(r, year, y, c, d);
+	if (!st && !r->oop[*y] &&
+	    !(r->oop[*y] = sb_calloc(r->npersons ? r->npersons : 1, sizeof *r->oop[*y])))
+		st = oom(d);
+	pthread_mutex_unlock(w->lock);
+	if (st)
+		return st;
+	w->lyear[w->nlocal] = year;
+	w->lslot[w->nlocal++] = *y;
+	return SB_OK;
+}
+
+static sb_status overflowed(const sb_csv *c, sb_diag *d)
+{
+	return sb_diag_set(d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+			   "the amounts add up to more than a 64-bit sum of fen");
+}
+
+static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
+{
+	fund_run *r = w->r;
+	const int *col = w->col;
+	fregion *g;
+	sb_date date = 0;
+	int year = 0, y;
+	sb_status st;
+	if ((st = row_place(r, c, col, &g, &date, &year, w->pc, d)) ||
+	    (st = year_slot(w, year, c, &y, d)))
+		return st;
+	sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
+	uint64_t key;
+	int pseudo;
+	fperson *p = NULL;
+	if (!settlement_key(fp, &key, &pseudo) || !(p = find_person(r, key, pseudo)))
+		return row_error(c, d,
+				 "the person of this settlement is not in %s: give fund the persons "
+				 "file the settlement used",
+				 r->cfg->persons_path);
+	if (&r->regions[p->region] != g)
+		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+				   "the settlement is in region %s but persons.csv enrols the person "
+				   "in %s (line %u)",
+				   g->code, r->regions[p->region].code, (unsigned)p->line);
+	size_t ri = (size_t)(g - r->regions), ry = ri * FUND_NY + (size_t)y;
+	if (!w->fund_known[ry]) {
+		w->fund[ry] = sb_policy_funding(g->pol, year);
+		w->fund_known[ry] = true;
+	}
+	const sb_funding *f = w->fund[ry];
+	if (!f)
+		return sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
+				   "region %s has no funding in force for policy year %d: add a "
+				   "`funding` entry (docs/policy-format.md, Funding)",
+				   g->code, year);
+	sb_fen total, in_scope, fund, oop, sum = 0, pooled = 0, assist = 0;
+	if ((st = money(c, cell(c, col[SB_SCOL_TOTAL]), "total", &total, d)) ||
+	    (st = money(c, cell(c, col[SB_SCOL_IN_SCOPE]), "in_scope", &in_scope, d)) ||
+	    (st = money(c, cell(c, col[SB_SCOL_FUND]), "fund", &fund, d)) ||
+	    (st = money(c, cell(c, col[SB_SCOL_OOP]), "oop", &oop, d)))
+		return st;
+	bool paid_pool = false, paid_assist = false;
+	for (size_t l = 0; l < r->nlayers; l++) {
+		sb_fen a;
+		if ((st = money(c, sb_csv_get(c, r->layers[l].col), r->layers[l].id, &a, d)))
+			return st;
+		if (!a)
+			continue;
+		size_t li = fund_layer_index(r, ri, y, l);
+		if (!sb_fen_add(&w->layer_paid[li], a) || !sb_fen_add(&sum, a))
+			return overflowed(c, d);
+		w->layer_claims[li]++;
+		if (is_assist_layer(f, r->layers[l].key)) {
+			assist += a;
+			paid_assist = true;
+		} else {
+			pooled += a;
+			paid_pool = true;
+		}
+	}
+	/* Every payment is in a layer column: the fund column is their sum. */
+	if (sum != fund) {
+		char a[SB_MONEY_BUF], b[SB_MONEY_BUF];
+		sb_money_format(fund, a);
+		sb_money_format(sum, b);
+		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+				   "fund %s is not the sum of the layer columns (%s): the file is not "
+				   "as `sanbao settle` wrote it, or its layers are not those of "
+				   "--policies",
+				   a, b);
+	}
+	stally *t = &w->t[ry];
+	int s = p->scheme;
+	if (!sb_fen_add(&t->spending[s], pooled) ||
+	    !sb_fen_add(&t->spending[SB_FUND_ASSISTANCE], assist) || !sb_fen_add(&w->settled, fund) ||
+	    !sb_fen_add(&t->total[s], total) || !sb_fen_add(&t->in_scope[s], in_scope) ||
+	    !sb_fen_add(&t->pooled[s], pooled))
+		return overflowed(c, d);
+	t->claims[s] += paid_pool;
+	t->claims[SB_FUND_ASSISTANCE] += paid_assist;
+	t->rows[s]++;
+	if (s == SB_FUND_RESIDENT) {
+		int grp[2] = {p->residence == SB_RESIDENCE_URBAN   ? FG_URBAN :
+			      p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
+								     FG_RES_UNKNOWN,
+			      p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME};
+		for (int k = 0; k < 2; k++) {
+			t->benefit[grp[k]] += pooled;
+			t->assistance[grp[k]] += assist;
+		}
+	}
+	/* a person's claims may fall in two threads' shares */
+	__atomic_fetch_add(&r->oop[y][p - r->persons], oop, __ATOMIC_RELAXED);
+	w->rows++;
+	return SB_OK;
+}
+
+static void *settle_worker(void *arg)
+{
+	sworker *w = arg;
+	fund_run *r = w->r;
+	sb_csv *c = NULL;
+	sb_diag_clear(&w->d);
+	w->st = w->whole ? sb_csv_open(r->cfg->settlements_path, &c, &w->d) :
+			   sb_csv_open_range(r->cfg->settlements_path, sb_csv_ncols_of(r), w->start,
+					     w->end, &c, &w->d);
+	while (!w->st) {
+		sb_diag bad;
+		int k = sb_csv_next(c, &bad);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			w->d = bad;
+			w->st = bad.code ? bad.code : SB_EINPUT;
+			break;
+		}
+		w->st = settle_row(w, c, &w->d);
+	}
+	if (c)
+		w->lines = sb_csv_lines(c);
+	sb_csv_free(c);
+	return NULL;
+}
+
 sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 {
 	sb_csv *c;
@@ -641,6 +887,7 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 	if (st)
 		return st;
 	size_t ncols = sb_csv_ncols(c);
+	r->settlement_cols = ncols;
 	r->layers = sb_calloc(ncols ? ncols : 1, sizeof *r->layers);
 	if (!r->layers) {
 		sb_csv_free(c);
@@ -657,143 +904,129 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		l->key = sb_id_key(h.p, h.n);
 		l->fund_code = layer_fund_code(r->set, l->id);
 	}
-	size_t nl = r->nregions * FUND_NY * (r->nlayers ? r->nlayers : 1);
+	sb_csv_free(c);
+	size_t nry = (r->nregions ? r->nregions : 1) * FUND_NY;
+	size_t nl = nry * (r->nlayers ? r->nlayers : 1);
 	r->layer_paid = sb_calloc(nl, sizeof *r->layer_paid);
 	r->layer_claims = sb_calloc(nl, sizeof *r->layer_claims);
-	if (!r->layer_paid || !r->layer_claims) {
-		sb_csv_free(c);
+	if (!r->layer_paid || !r->layer_claims)
 		return oom(d);
-	}
-	place_cache *pc = sb_calloc(r->nregions + 1, sizeof *pc);
-	if (!pc || !(pc->region_of = sb_calloc(1000000, sizeof *pc->region_of))) {
-		if (pc)
-			sb_free(pc);
-		sb_csv_free(c);
-		return oom(d);
-	}
-	for (;;) {
-		sb_diag bad;
-		int k = sb_csv_next(c, &bad);
-		if (k == 0)
-			break;
-		if (k < 0) {
-			*d = bad;
-			st = bad.code ? bad.code : SB_EINPUT;
-			break;
-		}
-		r->t->settlements++;
-		fregion *g;
-		sb_date date = 0;
-		int year = 0;
-		int y;
-		if ((st = row_place(r, c, col, &g, &date, &year, pc, d)) ||
-		    (st = add_year(r, year, &y, c, d)))
-			break;
-		sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
-		uint64_t key;
-		int pseudo;
-		fperson *p = NULL;
-		if (!settlement_key(fp, &key, &pseudo) || !(p = find_person(r, key, pseudo))) {
-			st = row_error(c, d,
-				       "the person of this settlement is not in %s: give fund the "
-				       "persons file the settlement used",
-				       r->cfg->persons_path);
-			break;
-		}
-		if (&r->regions[p->region] != g) {
-			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-					 "the settlement is in region %s but persons.csv enrols the "
-					 "person in %s (line %u)",
-					 g->code, r->regions[p->region].code, (unsigned)p->line);
-			break;
-		}
-		if (!g->fund_known[y]) {
-			g->fund[y] = sb_policy_funding(g->pol, year);
-			g->fund_known[y] = true;
-		}
-		const sb_funding *f = g->fund[y];
-		if (!f) {
-			st = sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
-					 "region %s has no funding in force for policy year %d: add a "
-					 "`funding` entry (docs/policy-format.md, Funding)",
-					 g->code, year);
-			break;
-		}
-		sb_fen total, in_scope, fund, oop, sum = 0, pooled = 0, assist = 0;
-		if ((st = money(c, cell(c, col[SB_SCOL_TOTAL]), "total", &total, d)) ||
-		    (st = money(c, cell(c, col[SB_SCOL_IN_SCOPE]), "in_scope", &in_scope, d)) ||
-		    (st = money(c, cell(c, col[SB_SCOL_FUND]), "fund", &fund, d)) ||
-		    (st = money(c, cell(c, col[SB_SCOL_OOP]), "oop", &oop, d)))
-			break;
-		size_t ri = (size_t)(g - r->regions);
-		bool paid_pool = false, paid_assist = false;
-		for (size_t l = 0; l < r->nlayers; l++) {
-			sb_fen a;
-			if ((st = money(c, sb_csv_get(c, r->layers[l].col), r->layers[l].id, &a, d)))
-				break;
-			if (!a)
-				continue;
-			size_t li = fund_layer_index(r, ri, y, l);
-			if (!sb_fen_add(&r->layer_paid[li], a) || !sb_fen_add(&sum, a)) {
-				st = sb_diag_set(d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-						 "the amounts add up to more than a 64-bit sum of fen");
-				break;
-			}
-			r->layer_claims[li]++;
-			if (is_assist_layer(f, r->layers[l].key)) {
-				assist += a;
-				paid_assist = true;
-			} else {
-				pooled += a;
-				paid_pool = true;
-			}
-		}
-		if (st)
-			break;
-		/* Every payment is in a layer column: the fund column is their sum. */
-		if (sum != fund) {
-			char a[SB_MONEY_BUF], b[SB_MONEY_BUF];
-			sb_money_format(fund, a);
-			sb_money_format(sum, b);
-			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-					 "fund %s is not the sum of the layer columns (%s): the file is "
-					 "not as `sanbao settle` wrote it, or its layers are not those of "
-					 "--policies",
-					 a, b);
-			break;
-		}
-		facct *ap = &g->acct[y][p->scheme], *aa = &g->acct[y][SB_FUND_ASSISTANCE];
-		if (!sb_fen_add(&ap->spending, pooled) || !sb_fen_add(&aa->spending, assist) ||
-		    !sb_fen_add(&r->t->settled, fund) || !sb_fen_add(&g->total[y][p->scheme], total) ||
-		    !sb_fen_add(&g->in_scope[y][p->scheme], in_scope) ||
-		    !sb_fen_add(&g->pooled[y][p->scheme], pooled)) {
-			st = sb_diag_set(d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-					 "the amounts add up to more than a 64-bit sum of fen");
-			break;
-		}
-		ap->claims += paid_pool;
-		aa->claims += paid_assist;
-		g->rows[y][p->scheme]++;
-		if (p->scheme == SB_FUND_RESIDENT) {
-			int grp[2] = {p->residence == SB_RESIDENCE_URBAN   ? FG_URBAN :
-				      p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
-									     FG_RES_UNKNOWN,
-				      p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME};
-			for (int k2 = 0; k2 < 2; k2++) {
-				g->groups[y][grp[k2]].benefit += pooled;
-				g->groups[y][grp[k2]].assistance += assist;
-			}
-		}
-		if (!r->oop[y] && !(r->oop[y] = sb_calloc(r->npersons ? r->npersons : 1,
-							  sizeof *r->oop[y]))) {
+
+	/* The file cut at line starts into one share per thread (one share
+	 * for a file under a MiB a thread), as the batch's pass 1 cuts claims. */
+	int64_t start = -1, size = 0;
+	int fd = open(r->cfg->settlements_path, O_RDONLY);
+	if (fd < 0)
+		return sb_diag_set(d, SB_EIO, r->cfg->settlements_path, 0, 0, "cannot open: %s",
+				   strerror(errno));
+	struct stat sst;
+	if (fstat(fd, &sst) == 0)
+		size = (int64_t)sst.st_size;
+	start = next_line_at(fd, 0, size);
+	int nw = r->cfg->threads > 0 ? r->cfg->threads : 1;
+	if (nw > 64)
+		nw = 64;
+	if (start <= 0 || start >= size || size - start < (int64_t)nw * (1 << 20))
+		nw = 1;
+	sworker *w = sb_calloc((size_t)nw, sizeof *w);
+	pthread_t *tid = sb_calloc((size_t)nw, sizeof *tid);
+	bool *started = sb_calloc((size_t)nw, sizeof *started);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	if (!w || !tid || !started)
+		st = oom(d);
+	int64_t pos = start;
+	for (int i = 0; !st && i < nw; i++) {
+		sworker *x = &w[i];
+		x->r = r;
+		x->lock = &lock;
+		x->col = col;
+		x->whole = nw == 1;
+		x->start = pos;
+		pos = i + 1 == nw ? size : next_line_at(fd, start + (size - start) / nw * (i + 1), size);
+		if (pos < x->start)
+			pos = x->start;
+		x->end = pos;
+		x->t = sb_calloc(nry, sizeof *x->t);
+		x->layer_paid = sb_calloc(nl, sizeof *x->layer_paid);
+		x->layer_claims = sb_calloc(nl, sizeof *x->layer_claims);
+		x->fund = sb_calloc(nry, sizeof *x->fund);
+		x->fund_known = sb_calloc(nry, sizeof *x->fund_known);
+		x->pc = sb_calloc(r->nregions + 1, sizeof *x->pc);
+		if (!x->t || !x->layer_paid || !x->layer_claims || !x->fund || !x->fund_known || !x->pc ||
+		    !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)))
 			st = oom(d);
+	}
+	close(fd);
+	for (int i = 0; !st && i < nw; i++) {
+		if (nw == 1) {
+			settle_worker(&w[0]);
 			break;
 		}
-		r->oop[y][p - r->persons] += oop;
+		if (pthread_create(&tid[i], NULL, settle_worker, &w[i]))
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "cannot start a thread");
+		else
+			started[i] = true;
 	}
-	sb_free(pc->region_of);
-	sb_free(pc);
-	sb_csv_free(c);
+	for (int i = 0; i < nw; i++)
+		if (started && started[i])
+			pthread_join(tid[i], NULL);
+	/* The first share that failed tells, its line counted from the file's
+	 * start: every share before it was read to its end. */
+	long base = 2;
+	for (int i = 0; !st && i < nw; i++) {
+		if (w[i].st) {
+			st = w[i].st;
+			*d = w[i].d;
+			if (!w[i].whole && d->line > 0 && !strcmp(d->file, r->cfg->settlements_path))
+				d->line = (int)(base + d->line - 1);
+			break;
+		}
+		base += w[i].lines;
+	}
+	/* merge */
+	for (int i = 0; !st && i < nw; i++) {
+		sworker *x = &w[i];
+		r->t->settlements += x->rows;
+		if (!sb_fen_add(&r->t->settled, x->settled))
+			st = sb_diag_set(d, SB_ELIMIT, r->cfg->settlements_path, 0, 0,
+					 "the amounts add up to more than a 64-bit sum of fen");
+		for (size_t k = 0; k < nl; k++) {
+			r->layer_paid[k] += x->layer_paid[k];
+			r->layer_claims[k] += x->layer_claims[k];
+		}
+		for (size_t g = 0; g < r->nregions; g++)
+			for (int y = 0; y < FUND_NY; y++) {
+				const stally *t = &x->t[g * FUND_NY + (size_t)y];
+				fregion *rg = &r->regions[g];
+				for (int s = 0; s < SB_FUND_SCHEMES; s++) {
+					rg->acct[y][s].spending += t->spending[s];
+					rg->acct[y][s].claims += t->claims[s];
+				}
+				for (int s = 0; s < 2; s++) {
+					rg->rows[y][s] += t->rows[s];
+					rg->total[y][s] += t->total[s];
+					rg->in_scope[y][s] += t->in_scope[s];
+					rg->pooled[y][s] += t->pooled[s];
+				}
+				for (int k = 0; k < FG_N; k++) {
+					rg->groups[y][k].benefit += t->benefit[k];
+					rg->groups[y][k].assistance += t->assistance[k];
+				}
+			}
+	}
+	for (int i = 0; w && i < nw; i++) {
+		sb_free(w[i].t);
+		sb_free(w[i].layer_paid);
+		sb_free(w[i].layer_claims);
+		sb_free(w[i].fund);
+		sb_free(w[i].fund_known);
+		if (w[i].pc)
+			sb_free(w[i].pc->region_of);
+		sb_free(w[i].pc);
+	}
+	sb_free(w);
+	sb_free(tid);
+	sb_free(started);
 	return st;
 }
 

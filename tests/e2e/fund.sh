@@ -174,6 +174,35 @@ assert all(a["conserved"] for a in f["adjustment"] if a["present"])
 assert len(f["indicators"]["defs"]) >= 12
 PY
 
+# ---- threads: the same outputs for any number of readers ----------------------------
+"$sanbao" gen --persons 20000 --seed 11 --out "$tmp/g" --policies-src "$src/policies/demo" > /dev/null \
+	|| fail "gen"
+"$sanbao" settle --policies "$tmp/g/policies" --persons "$tmp/g/persons.csv" \
+	--identities "$tmp/g/identities.csv" --claims "$tmp/g/claims.csv" --out "$tmp/gs" --quiet \
+	> /dev/null || fail "settle of the generated province"
+gfund() { # OUT THREADS [SETTLEMENTS]
+	"$sanbao" fund --policies "$tmp/g/policies" --persons "$tmp/g/persons.csv" \
+		--identities "$tmp/g/identities.csv" --settlements "${3:-$tmp/gs/settlements.csv}" \
+		--threads "$2" --out "$1"
+}
+gfund "$tmp/gf1" 1 > /dev/null || fail "fund --threads 1"
+gfund "$tmp/gf3" 3 > /dev/null || fail "fund --threads 3"
+[ "$(stat -c %s "$tmp/gs/settlements.csv")" -gt $((3 << 20)) ] || fail "settlements too small for 3 readers"
+for f in accounts.csv spending.csv premiums.csv coverage.csv ratios.csv adjustment.csv indicators.csv; do
+	cmp -s "$tmp/gf1/$f" "$tmp/gf3/$f" || fail "$f differs between 1 and 3 threads"
+done
+cmp -s <(grep -v '"settlements":' "$tmp/gf1/fund.json") <(grep -v '"settlements":' "$tmp/gf3/fund.json") \
+	|| fail "fund.json differs between 1 and 3 threads"
+check_reconciled "$tmp/gf3" "$tmp/gs/settlements.csv" > /dev/null || fail "3 threads do not reconcile"
+# A bad row deep in the third reader's share is named by its line in the file.
+n=$(wc -l < "$tmp/gs/settlements.csv")
+bad_line=$((n - 5))
+awk -F, -v OFS=, -v L="$bad_line" 'NR == L { $2 = "PS00000000000000ff" } { print }' \
+	"$tmp/gs/settlements.csv" > "$tmp/gbad.csv"
+if gfund "$tmp/gfb" 3 "$tmp/gbad.csv" 2> "$tmp/gfb.txt"; then fail "a planted bad row was accepted"; fi
+grep -q "gbad.csv:$bad_line: the person of this settlement is not in" "$tmp/gfb.txt" \
+	|| fail "the bad row's line is not $bad_line: $(cat "$tmp/gfb.txt")"
+
 # ---- refusals ------------------------------------------------------------------------
 # A settlement whose fund column is not the sum of its layers: refused at its line.
 sed 's/^S3,\(.*\),15000.00,0.00,15000.00,/S3,\1,15000.00,0.00,15000.01,/' "$fx/settlements.csv" > "$tmp/bad.csv"
