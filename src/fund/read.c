@@ -116,6 +116,24 @@ static sb_status add_year(fund_run *r, int year, int *slot, const sb_csv *c, sb_
 
 /* ---- persons.csv ------------------------------------------------------------ */
 
+/* The byte offset of the first line start at or after pos (pos itself
+ * when it is 0 is not a line start: the header is skipped). */
+static int64_t next_line_at(int fd, int64_t pos, int64_t size)
+{
+	char buf[4096];
+	while (pos < size) {
+		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
+		if (n <= 0)
+			return size;
+		char *nl = memchr(buf, '\n', (size_t)n);
+		if (nl)
+			return pos + (nl - buf) + 1;
+		pos += n;
+	}
+	return size;
+}
+
+
 /* Sorted through a small index (key, pseudo and line are the order), then
  * moved once: cheaper than sorting the wide rows themselves. */
 typedef struct sort_item {
@@ -207,7 +225,7 @@ typedef struct hhtab {
 	size_t cap;
 } hhtab;
 
-static sb_status hh_find(fund_run *r, hhtab *t, sb_csv_field f, sb_fen income, uint32_t *out,
+static sb_status hh_find(fund_run *r, hhtab *t, uint64_t hv, sb_fen income, uint32_t *out,
 			 sb_diag *d)
 {
 	if (t->cap == 0 || (size_t)r->nhouseholds * 2 >= t->cap) {
@@ -240,7 +258,6 @@ static sb_status hh_find(fund_run *r, hhtab *t, sb_csv_field f, sb_fen income, u
 		t->index = ix;
 		t->cap = cap;
 	}
-	uint64_t hv = fnv(f.p, f.n);
 	size_t k = hv & (t->cap - 1);
 	while (t->hash[k] && t->hash[k] != hv)
 		k = (k + 1) & (t->cap - 1);
@@ -297,50 +314,66 @@ static sb_status quintiles(fund_run *r, sb_diag *d)
 	return SB_OK;
 }
 
-sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
+/* One thread's share of persons.csv: its rows in line order, lines
+ * counted from its share's start (fixed once every share is read). */
+typedef struct pworker {
+	fund_run *r;
+	const int *col;
+	size_t ncols;
+	int64_t start, end;
+	bool whole;
+	fperson *v;
+	size_t n, cap;
+	uint64_t *hh; /* each row's household hash, 0 none */
+	long long rejected;
+	long lines;
+	sb_status st;
+	sb_diag d;
+} pworker;
+
+static void *persons_worker(void *arg)
 {
-	sb_status st = make_regions(r, d);
-	if (st)
-		return st;
-	sb_csv *c;
-	if ((st = sb_csv_open(r->cfg->persons_path, &c, d)))
-		return st;
-	int col[SB_PCOL_N];
-	if ((st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d))) {
-		sb_csv_free(c);
-		return st;
-	}
-	size_t cap = 0;
-	hhtab hh = {NULL, NULL, 0};
-	for (;;) {
+	pworker *w = arg;
+	fund_run *r = w->r;
+	sb_csv *c = NULL;
+	sb_diag_clear(&w->d);
+	w->st = w->whole ? sb_csv_open(r->cfg->persons_path, &c, &w->d) :
+			   sb_csv_open_range(r->cfg->persons_path, w->ncols, w->start, w->end, &c,
+					     &w->d);
+	while (!w->st) {
 		sb_diag bad;
 		int k = sb_csv_next(c, &bad);
 		if (k == 0)
 			break;
 		if (k == -2) {
-			*d = bad;
-			st = bad.code ? bad.code : SB_EIO;
+			w->d = bad;
+			w->st = bad.code ? bad.code : SB_EIO;
 			break;
 		}
 		sb_person_row row;
 		char why[512];
 		fregion *g = NULL;
 		/* The rows settle refuses are left out, and counted. */
-		if (k < 0 || sb_person_row_read(c, col, &row, why, sizeof why) ||
+		if (k < 0 || sb_person_row_read(c, w->col, &row, why, sizeof why) ||
 		    !(g = sb_fund_region(r, row.region))) {
-			r->t->persons_rejected++;
+			w->rejected++;
 			continue;
 		}
-		if (r->npersons == cap) {
-			cap = cap ? cap * 2 : 4096;
-			fperson *v = sb_realloc(r->persons, cap * sizeof *v);
-			if (!v) {
-				st = oom(d);
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 4096;
+			fperson *v = sb_realloc(w->v, cap * sizeof *v);
+			uint64_t *h = v ? sb_realloc(w->hh, cap * sizeof *h) : NULL;
+			if (v)
+				w->v = v;
+			if (h)
+				w->hh = h;
+			if (!v || !h) {
+				w->st = oom(&w->d);
 				break;
 			}
-			r->persons = v;
+			w->cap = cap;
 		}
-		fperson *p = &r->persons[r->npersons++];
+		fperson *p = &w->v[w->n];
 		memset(p, 0, sizeof *p);
 		p->key = row.key;
 		p->pseudo = (uint8_t)row.pseudo;
@@ -359,13 +392,108 @@ sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
 		p->quintile = -1;
 		p->household = UINT32_MAX;
 		p->line = (uint32_t)sb_csv_line(c);
-		if (row.household.n && (st = hh_find(r, &hh, row.household, row.income, &p->household,
-						     d)))
+		w->hh[w->n] = row.household.n ? fnv(row.household.p, row.household.n) : 0;
+		w->n++;
+	}
+	if (c)
+		w->lines = sb_csv_lines(c);
+	sb_csv_free(c);
+	return NULL;
+}
+
+sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
+{
+	sb_status st = make_regions(r, d);
+	if (st)
+		return st;
+	sb_csv *c;
+	if ((st = sb_csv_open(r->cfg->persons_path, &c, d)))
+		return st;
+	int col[SB_PCOL_N];
+	st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d);
+	size_t ncols = sb_csv_ncols(c);
+	sb_csv_free(c);
+	if (st)
+		return st;
+	int fd = open(r->cfg->persons_path, O_RDONLY);
+	if (fd < 0)
+		return sb_diag_set(d, SB_EIO, r->cfg->persons_path, 0, 0, "cannot open: %s",
+				   strerror(errno));
+	struct stat sst;
+	int64_t size = fstat(fd, &sst) == 0 ? (int64_t)sst.st_size : 0;
+	int64_t start = next_line_at(fd, 0, size);
+	int nw = r->cfg->threads > 0 ? r->cfg->threads : 1;
+	if (nw > 64)
+		nw = 64;
+	int64_t most = start > 0 && start < size ? (size - start) >> 20 : 0; /* a MiB a share */
+	if (nw > most)
+		nw = most < 1 ? 1 : (int)most;
+	pworker *w = sb_calloc((size_t)nw, sizeof *w);
+	pthread_t *tid = sb_calloc((size_t)nw, sizeof *tid);
+	bool *started = sb_calloc((size_t)nw, sizeof *started);
+	if (!w || !tid || !started)
+		st = oom(d);
+	int64_t pos = start;
+	for (int i = 0; !st && i < nw; i++) {
+		w[i].r = r;
+		w[i].col = col;
+		w[i].ncols = ncols;
+		w[i].whole = nw == 1;
+		w[i].start = pos;
+		pos = i + 1 == nw ? size : next_line_at(fd, start + (size - start) / nw * (i + 1), size);
+		if (pos < w[i].start)
+			pos = w[i].start;
+		w[i].end = pos;
+	}
+	close(fd);
+	for (int i = 0; !st && i < nw; i++) {
+		if (nw == 1) {
+			persons_worker(&w[0]);
 			break;
+		}
+		if (pthread_create(&tid[i], NULL, persons_worker, &w[i]))
+			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "cannot start a thread");
+		else
+			started[i] = true;
+	}
+	for (int i = 0; i < nw; i++)
+		if (started && started[i])
+			pthread_join(tid[i], NULL);
+	size_t total = 0;
+	for (int i = 0; !st && i < nw; i++) {
+		if (w[i].st) {
+			st = w[i].st;
+			*d = w[i].d;
+		}
+		total += w[i].n;
+		r->t->persons_rejected += w[i].rejected;
+	}
+	/* The shares one after another, in line order; households numbered
+	 * as they first appear. */
+	hhtab hh = {NULL, NULL, 0};
+	if (!st && !(r->persons = sb_malloc((total ? total : 1) * sizeof *r->persons)))
+		st = oom(d);
+	long base = 2;
+	for (int i = 0; !st && i < nw; i++) {
+		for (size_t k = 0; !st && k < w[i].n; k++) {
+			fperson *p = &r->persons[r->npersons++];
+			*p = w[i].v[k];
+			if (!w[i].whole)
+				p->line = (uint32_t)(base + p->line - 1);
+			if (w[i].hh[k])
+				st = hh_find(r, &hh, w[i].hh[k], p->income, &p->household, d);
+		}
+		base += w[i].lines;
 	}
 	sb_free(hh.hash);
 	sb_free(hh.index);
-	sb_csv_free(c);
+	for (int i = 0; w && i < nw; i++) {
+		sb_free(w[i].v);
+		sb_free(w[i].hh);
+	}
+	sb_free(w);
+	sb_free(tid);
+	sb_free(started);
 	if (st)
 		return st;
 	r->t->persons = (long long)r->npersons;
@@ -507,23 +635,6 @@ uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_dat
 }
 
 /* ---- settlements.csv ----------------------------------------------------------- */
-
-/* The byte offset of the first line start at or after pos (pos itself
- * when it is 0 is not a line start: the header is skipped). */
-static int64_t next_line_at(int fd, int64_t pos, int64_t size)
-{
-	char buf[4096];
-	while (pos < size) {
-		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
-		if (n <= 0)
-			return size;
-		char *nl = memchr(buf, '\n', (size_t)n);
-		if (nl)
-			return pos + (nl - buf) + 1;
-		pos += n;
-	}
-	return size;
-}
 
 static size_t sb_csv_ncols_of(const fund_run *r)
 {
@@ -912,8 +1023,8 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 	if (!r->layer_paid || !r->layer_claims)
 		return oom(d);
 
-	/* The file cut at line starts into one share per thread (one share
-	 * for a file under a MiB a thread), as the batch's pass 1 cuts claims. */
+	/* The file cut at line starts into one share per thread (at least a
+	 * MiB each), as the batch's pass 1 cuts claims. */
 	int64_t start = -1, size = 0;
 	int fd = open(r->cfg->settlements_path, O_RDONLY);
 	if (fd < 0)
@@ -926,8 +1037,9 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 	int nw = r->cfg->threads > 0 ? r->cfg->threads : 1;
 	if (nw > 64)
 		nw = 64;
-	if (start <= 0 || start >= size || size - start < (int64_t)nw * (1 << 20))
-		nw = 1;
+	int64_t most = start > 0 && start < size ? (size - start) >> 20 : 0; /* a MiB a share */
+	if (nw > most)
+		nw = most < 1 ? 1 : (int)most;
 	sworker *w = sb_calloc((size_t)nw, sizeof *w);
 	pthread_t *tid = sb_calloc((size_t)nw, sizeof *tid);
 	bool *started = sb_calloc((size_t)nw, sizeof *started);

@@ -175,7 +175,7 @@ assert len(f["indicators"]["defs"]) >= 12
 PY
 
 # ---- threads: the same outputs for any number of readers ----------------------------
-"$sanbao" gen --persons 20000 --seed 11 --out "$tmp/g" --policies-src "$src/policies/demo" > /dev/null \
+"$sanbao" gen --persons 40000 --seed 11 --out "$tmp/g" --policies-src "$src/policies/demo" > /dev/null \
 	|| fail "gen"
 "$sanbao" settle --policies "$tmp/g/policies" --persons "$tmp/g/persons.csv" \
 	--identities "$tmp/g/identities.csv" --claims "$tmp/g/claims.csv" --out "$tmp/gs" --quiet \
@@ -188,6 +188,7 @@ gfund() { # OUT THREADS [SETTLEMENTS]
 gfund "$tmp/gf1" 1 > /dev/null || fail "fund --threads 1"
 gfund "$tmp/gf3" 3 > /dev/null || fail "fund --threads 3"
 [ "$(stat -c %s "$tmp/gs/settlements.csv")" -gt $((3 << 20)) ] || fail "settlements too small for 3 readers"
+[ "$(stat -c %s "$tmp/g/persons.csv")" -gt $((2 << 20)) ] || fail "persons too small for 2 readers"
 for f in accounts.csv spending.csv premiums.csv coverage.csv ratios.csv adjustment.csv indicators.csv; do
 	cmp -s "$tmp/gf1/$f" "$tmp/gf3/$f" || fail "$f differs between 1 and 3 threads"
 done
@@ -202,6 +203,15 @@ awk -F, -v OFS=, -v L="$bad_line" 'NR == L { $2 = "PS00000000000000ff" } { print
 if gfund "$tmp/gfb" 3 "$tmp/gbad.csv" 2> "$tmp/gfb.txt"; then fail "a planted bad row was accepted"; fi
 grep -q "gbad.csv:$bad_line: the person of this settlement is not in" "$tmp/gfb.txt" \
 	|| fail "the bad row's line is not $bad_line: $(cat "$tmp/gfb.txt")"
+
+# A person listed twice, the copy in the last reader's share: both lines named.
+cp "$tmp/g/persons.csv" "$tmp/gdup.csv"
+sed -n 2p "$tmp/g/persons.csv" >> "$tmp/gdup.csv"
+dup_line=$(wc -l < "$tmp/gdup.csv")
+if "$sanbao" fund --policies "$tmp/g/policies" --persons "$tmp/gdup.csv" --settlements "$tmp/gs/settlements.csv" \
+	--threads 3 --out "$tmp/gfd" 2> "$tmp/gfd.txt"; then fail "a person listed twice was accepted"; fi
+grep -q "gdup.csv:$dup_line: the person of line 2 is listed again" "$tmp/gfd.txt" \
+	|| fail "the copy is not named at line $dup_line: $(cat "$tmp/gfd.txt")"
 
 # ---- refusals ------------------------------------------------------------------------
 # A settlement whose fund column is not the sum of its layers: refused at its line.
