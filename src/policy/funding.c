@@ -676,3 +676,128 @@ int sb_funding_band(const sb_funding *f, bool has_months, int64_t m)
 			b = i;
 	return b;
 }
+
+/* ---- check-policy's summary --------------------------------------------------------- */
+
+static void money_text(FILE *f, sb_fen v)
+{
+	char a[SB_MONEY_BUF];
+	sb_money_format(v, a);
+	fputs(a, f);
+}
+
+static void rate_text(FILE *f, int64_t bp)
+{
+	char a[32];
+	sb_bp_format(bp, a);
+	fputs(a, f);
+}
+
+static void months_text(FILE *f, int64_t m)
+{
+	char a[SB_MONEY_BUF];
+	sb_money_format(m, a);
+	size_t n = strlen(a);
+	while (n > 1 && a[n - 1] == '0')
+		a[--n] = '\0';
+	if (n && a[n - 1] == '.')
+		a[--n] = '\0';
+	fputs(a, f);
+}
+
+void sb_funding_describe(const sb_policyset *set, const sb_policy *p, void *file)
+{
+	FILE *f = file;
+	for (uint16_t i = 0; i < p->nfunding; i++) {
+		const sb_funding *x = &p->funding[i];
+		char from[11];
+		sb_date_format(x->from, from);
+		fprintf(f, "  funding from %s%s%s\n", from, *x->source ? ": " : "", x->source);
+		if (x->has_resident) {
+			fputs("    resident: individual", f);
+			for (uint16_t t = 0; t < x->ntiers; t++) {
+				fputs(t ? ", " : " ", f);
+				if (x->ntiers > 1)
+					fprintf(f, "%s ",
+						x->tiers[t].tier < 0 ?
+							"other" :
+							sb_policyset_symbol_name(set, SB_SYM_TIER,
+										 x->tiers[t].tier));
+				money_text(f, x->tiers[t].individual);
+			}
+			fputs("; fiscal subsidy ", f);
+			money_text(f, x->subsidy);
+			fputs(" per resident\n", f);
+		}
+		if (x->has_employee) {
+			fputs("    employee: employer ", f);
+			rate_text(f, x->employer_bp);
+			fputs(" and employee ", f);
+			rate_text(f, x->employee_bp);
+			fputs(" of 12 x the monthly wage base", f);
+			if (x->has_base_min || x->has_base_max) {
+				fputs(" (", f);
+				if (x->has_base_min)
+					money_text(f, x->base_min);
+				fputs(" .. ", f);
+				if (x->has_base_max)
+					money_text(f, x->base_max);
+				fputs(")", f);
+			}
+			if (x->has_base_default) {
+				fputs(", default base ", f);
+				money_text(f, x->base_default);
+			}
+			fputs("; to the pool: employer's ", f);
+			rate_text(f, x->employer_to_pool_bp);
+			fputs(", employee's ", f);
+			rate_text(f, x->employee_to_pool_bp);
+			fputs("; retirees pay nothing\n", f);
+		}
+		if (x->nassist_layers || x->has_budget || x->nsubsidies) {
+			fprintf(f, "    assistance: %u layer(s)", (unsigned)x->nassist_layers);
+			if (x->has_budget) {
+				fputs(", budget ", f);
+				money_text(f, x->budget);
+				fputs(x->budget_per_insured ? " per insured" : "", f);
+			}
+			for (uint16_t k = 0; k < x->nsubsidies; k++) {
+				const sb_fund_subsidy *sub = &x->subsidies[k];
+				fprintf(f, "%s%s ", k ? ", " : "; premiums paid for ",
+					sb_policyset_symbol_name(set, SB_SYM_IDENTITY, sub->identity));
+				if (sub->kind == SB_SUBSIDY_FULL)
+					fputs("in full", f);
+				else if (sub->kind == SB_SUBSIDY_AMOUNT)
+					money_text(f, sub->value);
+				else
+					rate_text(f, sub->value);
+			}
+			fputc('\n', f);
+		}
+		if (x->nbands) {
+			fputs("    warning bands (months of payment):", f);
+			for (uint16_t b = 0; b < x->nbands; b++) {
+				fprintf(f, " %s from ", x->bands[b].id);
+				months_text(f, x->bands[b].from);
+			}
+			fputc('\n', f);
+		}
+		const sb_adjustment *a = &x->adjustment;
+		if (a->present) {
+			fputs("    adjustment fund: pay-up ", f);
+			rate_text(f, a->pay_up_bp);
+			fputs(" of revenue; normal ", f);
+			rate_text(f, a->normal_bp);
+			fputs(a->weighted ? " of the gap x score" : " of the gap", f);
+			if (a->has_emergency) {
+				fputs("; emergency below ", f);
+				months_text(f, a->emergency_below);
+				fputs(" months, to ", f);
+				months_text(f, a->emergency_to);
+			}
+			fputs("; advance ", f);
+			rate_text(f, a->advance_bp);
+			fputs(" of last year's allocation\n", f);
+		}
+	}
+}

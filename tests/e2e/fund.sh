@@ -225,6 +225,15 @@ sed 's/^S5,PS0000000000000014/S5,PS00000000000000ff/' "$fx/settlements.csv" > "$
 if run_fixture "$tmp/who" "$tmp/who.csv" 2> "$tmp/who.txt"; then fail "an unknown person was accepted"; fi
 grep -q "who.csv:6: the person of this settlement is not in" "$tmp/who.txt" || fail "$(cat "$tmp/who.txt")"
 
+# check-policy says what the funding does, inherited keys included.
+"$sanbao" check-policy "$fx/policies/980200.yaml" > "$tmp/describe.txt" || fail "check-policy of the fixture"
+grep -q "region 980200" "$tmp/describe.txt" || fail "no region 980200 described"
+sed -n '/^region 980200/,$p' "$tmp/describe.txt" > "$tmp/d2.txt"
+grep -qF "resident: individual student 300.00, other 400.00; fiscal subsidy 700.00 per resident" "$tmp/d2.txt" \
+	|| fail "980200's resident funding not described: $(cat "$tmp/d2.txt")"
+grep -qF "premiums paid for tekun in full, dibao 50%, monitored 100.00" "$tmp/d2.txt" \
+	|| fail "980200's premium subsidies not described"
+
 # Funding blocks that break the format: file:line:column and what is allowed.
 mkdir -p "$tmp/p"
 bad_funding() { # YAML-LINES EXPECTED-MESSAGE
