@@ -172,6 +172,25 @@ assert f["money"]["reconciled"] is True
 assert abs(f["money"]["spending"] - s["money"]["fund"]) < 0.005, (f["money"], s["money"]["fund"])
 assert all(a["conserved"] for a in f["adjustment"] if a["present"])
 assert len(f["indicators"]["defs"]) >= 12
+# Years chain: each year opens with the last one's closing (accounts and the
+# adjustment fund), and 2024's advance is half (advance: 0.5) of 2023's
+# allocation, rounded half up, settled at the year's end.
+fen = lambda x: round(x * 100)
+acc = {(a["region"], a["fund"], a["year"]): a for a in f["accounts"]}
+for (r, k, y), a in acc.items():
+    if y == 2024:
+        assert a["opening"] == acc[(r, k, 2023)]["closing"], (r, k)
+adj = {a["year"]: a for a in f["adjustment"]}
+assert adj[2024]["opening"] == adj[2023]["closing"]
+assert fen(adj[2023]["opening"]) == 100000 * 100  # balances.csv's province row
+prev = {(x["region"], x["fund"]): x for x in adj[2023]["funds"]}
+n = 0
+for x in adj[2024]["funds"]:
+    want = (fen(prev[(x["region"], x["fund"])]["received"]) * 5000 + 5000) // 10000
+    assert fen(x["advance"]) == want, (x, want)
+    assert fen(x["settlement"]) == fen(x["received"]) - fen(x["advance"]), x
+    n += want > 0
+assert n > 0, "no advance to check"
 PY
 
 # ---- threads: the same outputs for any number of readers ----------------------------
