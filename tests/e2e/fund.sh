@@ -182,7 +182,7 @@ for (r, k, y), a in acc.items():
         assert a["opening"] == acc[(r, k, 2023)]["closing"], (r, k)
 adj = {a["year"]: a for a in f["adjustment"]}
 assert adj[2024]["opening"] == adj[2023]["closing"]
-assert fen(adj[2023]["opening"]) == 100000 * 100  # balances.csv's province row
+assert fen(adj[2023]["opening"]) == 20000 * 100  # balances.csv's province row
 prev = {(x["region"], x["fund"]): x for x in adj[2023]["funds"]}
 n = 0
 for x in adj[2024]["funds"]:
