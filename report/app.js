@@ -646,9 +646,10 @@
           }));
     var last = fu.years[fu.years.length - 1];
     var pooled = fu.accounts.filter(function (a) { return a.year === last && a.fund !== 'assistance' && a.persons; });
-    chart(sec, 'fund-months', barOption(pooled.map(function (a) { return a.region + ' ' + (a.fund === 'employee' ? '职工' : '居民'); }), [
-      {name: '调剂前 before (' + last + ')', data: pooled.map(function (a) { return a.months_before; })},
-      {name: '调剂后 after', data: pooled.map(function (a) { return a.months; })}], '可支付月数 months of payment'));
+    if (pooled.length)
+      chart(sec, 'fund-months', barOption(pooled.map(function (a) { return a.region + ' ' + (a.fund === 'employee' ? '职工' : '居民'); }), [
+        {name: '调剂前 before (' + last + ')', data: pooled.map(function (a) { return a.months_before; })},
+        {name: '调剂后 after', data: pooled.map(function (a) { return a.months; })}], '可支付月数 months of payment'));
     if (fu.spending.length) {
       sec.appendChild(el('h3', null, '按层支出 Spending by layer and fund code'));
       table(sec, 'fund-spending', ['统筹区 region', '年度 year', '层 layer', '基金代码 fund code', '基金 fund',

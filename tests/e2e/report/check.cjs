@@ -164,8 +164,8 @@ const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? x : x[k]), o);
         const last = doc.years[doc.years.length - 1];
         const pooled = doc.accounts.filter((a) => a.year === last && a.fund !== 'assistance' && a.persons);
         const m = series['fund-months'];
-        if (!m || !close(m[0], pooled.map((a) => a.months_before), 0.005) ||
-            !close(m[1], pooled.map((a) => a.months), 0.005))
+        if (pooled.length && (!m || !close(m[0], pooled.map((a) => a.months_before), 0.005) ||
+                              !close(m[1], pooled.map((a) => a.months), 0.005)))
           bad('chart fund-months: its bars are not accounts[].months_before and months of ' + last);
         doc.adjustment.filter((a) => a.present).forEach((a) => {
           const f = series['fund-flows-' + a.year];
