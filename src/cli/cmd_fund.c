@@ -72,7 +72,9 @@ int sb_cmd_fund(int argc, char **argv)
 			long n = strtol(v, &end, 10);
 
 			if (*end || n < 1 || n > 64) {
-				fprintf(stderr, "sanbao fund: --threads %s is not a number from 1 to 64\n", v);
+				fprintf(stderr,
+					"sanbao fund: --threads %s is not a number from 1 to 64\n",
+					v);
 				return 2;
 			}
 			cfg.threads = (int)n;
@@ -87,8 +89,11 @@ int sb_cmd_fund(int argc, char **argv)
 		*slot = v;
 		i++;
 	}
-	const char *missing = !cfg.policies_dir ? "--policies" : !cfg.persons_path ? "--persons" :
-			      !cfg.settlements_path ? "--settlements" : !cfg.out_dir ? "--out" : NULL;
+	const char *missing = !cfg.policies_dir     ? "--policies" :
+			      !cfg.persons_path     ? "--persons" :
+			      !cfg.settlements_path ? "--settlements" :
+			      !cfg.out_dir          ? "--out" :
+						      NULL;
 
 	if (missing) {
 		fprintf(stderr, "sanbao fund: %s is required\n\n%s", missing, usage_text);

@@ -11,8 +11,8 @@
 #include "fund/fund_int.h"
 #include "sanbao/io.h"
 
-const char *const sb_fund_group_names[] = {"urban", "rural", "residence_unknown", "q1", "q2",
-					   "q3", "q4", "q5", "income_unknown", NULL};
+const char *const sb_fund_group_names[] = { "urban", "rural", "residence_unknown", "q1", "q2", "q3",
+					    "q4",    "q5",    "income_unknown",    NULL };
 
 static sb_status overflow(sb_diag *d)
 {
@@ -43,25 +43,27 @@ static sb_status contributions(fund_run *r, int y, sb_diag *d)
 		fregion *g = &r->regions[p->region];
 		const sb_funding *f = fund[p->region];
 		if (!f)
-			return sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
-					   "region %s has no funding in force for policy year %d: add a "
-					   "`funding` entry (docs/policy-format.md, Funding)",
-					   g->code, year);
+			return sb_diag_set(
+				d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
+				"region %s has no funding in force for policy year %d: add a "
+				"`funding` entry (docs/policy-format.md, Funding)",
+				g->code, year);
 		uint64_t held = p->id_n ? sb_fund_held(r, p, start[p->region], end[p->region]) : 0;
-		sb_fund_person fp = {p->scheme, p->employment, p->tier, p->has_wage, p->wage_base,
-				     held};
+		sb_fund_person fp = { p->scheme,   p->employment, p->tier,
+				      p->has_wage, p->wage_base,  held };
 		sb_contrib c;
 		const char *why;
 		if (sb_funding_contrib(f, &fp, &c, &why))
 			return sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
-					   "region %s, policy year %d: %s (persons.csv line %u)", g->code,
-					   year, why, (unsigned)p->line);
+					   "region %s, policy year %d: %s (persons.csv line %u)",
+					   g->code, year, why, (unsigned)p->line);
 		facct *a = &g->acct[y][p->scheme];
 		g->insured[y]++;
 		a->persons++;
 		a->retirees += p->scheme == SB_FUND_EMPLOYEE && p->employment == 1;
 		a->no_base += c.no_base;
-		if (!sb_fen_add(&a->individual, c.paid) || !sb_fen_add(&a->assisted, c.assistance) ||
+		if (!sb_fen_add(&a->individual, c.paid) ||
+		    !sb_fen_add(&a->assisted, c.assistance) ||
 		    !sb_fen_add(&a->subsidy, c.subsidy) || !sb_fen_add(&a->employer, c.employer) ||
 		    !sb_fen_add(&a->account, c.account) || !sb_fen_add(&a->revenue, c.pool))
 			return overflow(d);
@@ -72,10 +74,10 @@ static sb_status contributions(fund_run *r, int y, sb_diag *d)
 			g->acct[y][SB_FUND_ASSISTANCE].spending += c.assistance;
 		}
 		if (p->scheme == SB_FUND_RESIDENT) {
-			int grp[2] = {p->residence == SB_RESIDENCE_URBAN   ? FG_URBAN :
-				      p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
-									     FG_RES_UNKNOWN,
-				      p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME};
+			int grp[2] = { p->residence == SB_RESIDENCE_URBAN ? FG_URBAN :
+				       p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
+									    FG_RES_UNKNOWN,
+				       p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME };
 			for (int k = 0; k < 2; k++) {
 				fgroup *x = &g->groups[y][grp[k]];
 				x->persons++;
@@ -225,7 +227,8 @@ sb_status sb_fund_accounts(fund_run *r, sb_diag *d)
 			fregion *g = &r->regions[i];
 			for (int s = 0; s < SB_FUND_SCHEMES; s++) {
 				facct *a = &g->acct[y][s];
-				a->opening = k ? g->acct[r->yorder[k - 1]][s].closing : g->opening[s];
+				a->opening =
+					k ? g->acct[r->yorder[k - 1]][s].closing : g->opening[s];
 				a->closing_before = a->opening + a->revenue - a->spending;
 				a->closing = a->closing_before;
 				months_of(a, false);

@@ -150,8 +150,8 @@ sb_status sb_fund_adjust(fund_run *r, int y, sb_diag *d)
 				x->advance = g->advance[y][s];
 			else
 				x->advance = prev >= 0 ? sb_div_round(g->acct[prev][s].received *
-									       p->advance_bp,
-								       10000) :
+									      p->advance_bp,
+								      10000) :
 							 0;
 			x->settlement = x->received - x->advance;
 			a->advance += x->advance;

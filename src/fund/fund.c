@@ -54,19 +54,19 @@ sb_status sb_fund_run(const sb_fund_config *cfg, sb_fund_totals *t, sb_diag *d)
 	if (st)
 		return sb_diag_set(d, st, NULL, 0, 0, "out of memory");
 	sb_outdir *od = NULL;
-	static const char *const writes[] = {"accounts.csv", "spending.csv", "premiums.csv",
-					     "coverage.csv", "ratios.csv", "adjustment.csv",
-					     "indicators.csv", "fund.json", NULL};
-	const char *inputs[][2] = {{"the persons file", cfg->persons_path},
-				   {"the identities file", cfg->identities_path},
-				   {"the settlements file", cfg->settlements_path},
-				   {"the balances file", cfg->balances_path},
-				   {"the adjustment input", cfg->adjustment_path},
-				   {"the warnings file", cfg->warnings_path}};
+	static const char *const writes[] = { "accounts.csv",   "spending.csv", "premiums.csv",
+					      "coverage.csv",   "ratios.csv",   "adjustment.csv",
+					      "indicators.csv", "fund.json",    NULL };
+	const char *inputs[][2] = { { "the persons file", cfg->persons_path },
+				    { "the identities file", cfg->identities_path },
+				    { "the settlements file", cfg->settlements_path },
+				    { "the balances file", cfg->balances_path },
+				    { "the adjustment input", cfg->adjustment_path },
+				    { "the warnings file", cfg->warnings_path } };
 	for (size_t i = 0; !st && i < sizeof inputs / sizeof inputs[0]; i++)
 		if (inputs[i][1])
-			st = sb_out_refuse_input(cfg->out_dir, writes, NULL, inputs[i][0], inputs[i][1],
-						 d);
+			st = sb_out_refuse_input(cfg->out_dir, writes, NULL, inputs[i][0],
+						 inputs[i][1], d);
 	if (!st && cfg->policy_root)
 		st = sb_policyset_set_root(run.set, cfg->policy_root, d);
 	if (!st)

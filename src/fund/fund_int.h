@@ -15,8 +15,7 @@
 #define FUND_NID 64 /* identity symbols (SB_MAX_MASK_SYMS) */
 
 /* Groups of the benefit-to-contribution ratios (resident scheme). */
-enum { FG_URBAN, FG_RURAL, FG_RES_UNKNOWN, FG_Q1, FG_Q2, FG_Q3, FG_Q4, FG_Q5, FG_NO_INCOME,
-       FG_N };
+enum { FG_URBAN, FG_RURAL, FG_RES_UNKNOWN, FG_Q1, FG_Q2, FG_Q3, FG_Q4, FG_Q5, FG_NO_INCOME, FG_N };
 extern const char *const sb_fund_group_names[]; /* urban, rural, residence_unknown, q1 ... */
 
 typedef struct fperson {
@@ -27,8 +26,8 @@ typedef struct fperson {
 	int16_t tier;    /* symbol, -1 */
 	bool has_wage, has_income;
 	sb_fen wage_base;
-	sb_fen income;    /* household income as given */
-	sb_fen income_pc; /* per household member */
+	sb_fen income;      /* household income as given */
+	sb_fen income_pc;   /* per household member */
 	uint32_t household; /* index in run households, UINT32_MAX none */
 	uint32_t line;
 	uint32_t id_first, id_n; /* its rows in run.ids */
@@ -49,9 +48,9 @@ typedef struct facct {
 	sb_fen assisted;   /* premiums paid by medical assistance (resident) */
 	sb_fen subsidy;    /* fiscal subsidy (resident); assistance: its budget */
 	sb_fen employer;
-	sb_fen account;    /* credited to individual accounts (employee), not the fund's */
-	sb_fen revenue;    /* credited to the fund */
-	sb_fen spending;   /* its layers' payments (assistance: plus the premiums it paid) */
+	sb_fen account;  /* credited to individual accounts (employee), not the fund's */
+	sb_fen revenue;  /* credited to the fund */
+	sb_fen spending; /* its layers' payments (assistance: plus the premiums it paid) */
 	sb_fen opening, closing_before, closing;
 	bool has_months_before, has_months;
 	int64_t months_before, months;
@@ -64,10 +63,10 @@ typedef struct facct {
 /* A ratio group's sums (resident scheme). */
 typedef struct fgroup {
 	long long persons;
-	sb_fen premium;   /* individual contributions (whoever paid them) */
-	sb_fen paid;      /* paid by the persons themselves */
-	sb_fen subsidy;   /* fiscal subsidy */
-	sb_fen benefit;   /* resident pooled-fund payments to them */
+	sb_fen premium;    /* individual contributions (whoever paid them) */
+	sb_fen paid;       /* paid by the persons themselves */
+	sb_fen subsidy;    /* fiscal subsidy */
+	sb_fen benefit;    /* resident pooled-fund payments to them */
 	sb_fen assistance; /* assistance-fund layer payments to them */
 } fgroup;
 
@@ -139,11 +138,11 @@ typedef struct fund_run {
 	sb_fen *hh_income; /* household income as given on its first member */
 	size_t nlayers, settlement_cols;
 	flayer *layers;
-	sb_fen *layer_paid;       /* [region][year][layer] */
-	long long *layer_claims;  /* same */
+	sb_fen *layer_paid;      /* [region][year][layer] */
+	long long *layer_claims; /* same */
 	int nyears;
-	int years[FUND_NY];  /* by slot, in the order first seen */
-	int yorder[FUND_NY]; /* the slots by year */
+	int years[FUND_NY];   /* by slot, in the order first seen */
+	int yorder[FUND_NY];  /* the slots by year */
 	sb_fen *oop[FUND_NY]; /* per person, lazily */
 	fadjust adjust[FUND_NY];
 	sb_fen adj_opening; /* balances.csv's row for the province */

@@ -9,21 +9,24 @@
 #include "fund/fund_int.h"
 
 const fund_indicator sb_fund_indicators[FUND_NIND] = {
-	{"coverage", "救助对象参保率 enrolled share of the roster's groups", "share", 1},
-	{"inscope_rate_employee", "职工 政策范围内报销比例 in-scope rate, employees", "share", 1},
-	{"inscope_rate_resident", "居民 政策范围内报销比例 in-scope rate, residents", "share", 1},
-	{"effective_rate_employee", "职工 实际报销比例 effective rate, employees", "share", 1},
-	{"effective_rate_resident", "居民 实际报销比例 effective rate, residents", "share", 1},
-	{"oop_income_assisted", "救助对象 自付占收入 OOP share of income, roster's groups", "share", -1},
-	{"catastrophic_share", "灾难性支出家庭占比 households with OOP > 25% of income", "share", -1},
-	{"warnings_per_10k", "预警 每万人 warnings per 10,000 insured", "per 10,000", -1},
-	{"months_employee", "职工 累计结余可支付月数 months of payment, employees", "months", 1},
-	{"months_resident", "居民 累计结余可支付月数 months of payment, residents", "months", 1},
-	{"balance_rate", "当期结余率 year balance / revenue, pooled funds", "share", 1},
-	{"assistance_use_rate", "救助资金使用率 assistance spending / budget", "share", 0},
-	{"spending_per_insured", "人均基金支出 pooled spending per insured", "yuan", 1},
-	{"rural_urban_benefit", "城乡受益比 rural / urban benefit per resident", "ratio", 0},
-	{"q1_q5_benefit_ratio", "低收入/高收入 受益缴费比 Q1 / Q5 benefit per contribution", "ratio", 1},
+	{ "coverage", "救助对象参保率 enrolled share of the roster's groups", "share", 1 },
+	{ "inscope_rate_employee", "职工 政策范围内报销比例 in-scope rate, employees", "share", 1 },
+	{ "inscope_rate_resident", "居民 政策范围内报销比例 in-scope rate, residents", "share", 1 },
+	{ "effective_rate_employee", "职工 实际报销比例 effective rate, employees", "share", 1 },
+	{ "effective_rate_resident", "居民 实际报销比例 effective rate, residents", "share", 1 },
+	{ "oop_income_assisted", "救助对象 自付占收入 OOP share of income, roster's groups",
+	  "share", -1 },
+	{ "catastrophic_share", "灾难性支出家庭占比 households with OOP > 25% of income", "share",
+	  -1 },
+	{ "warnings_per_10k", "预警 每万人 warnings per 10,000 insured", "per 10,000", -1 },
+	{ "months_employee", "职工 累计结余可支付月数 months of payment, employees", "months", 1 },
+	{ "months_resident", "居民 累计结余可支付月数 months of payment, residents", "months", 1 },
+	{ "balance_rate", "当期结余率 year balance / revenue, pooled funds", "share", 1 },
+	{ "assistance_use_rate", "救助资金使用率 assistance spending / budget", "share", 0 },
+	{ "spending_per_insured", "人均基金支出 pooled spending per insured", "yuan", 1 },
+	{ "rural_urban_benefit", "城乡受益比 rural / urban benefit per resident", "ratio", 0 },
+	{ "q1_q5_benefit_ratio", "低收入/高收入 受益缴费比 Q1 / Q5 benefit per contribution",
+	  "ratio", 1 },
 };
 
 static void set(fund_run *r, size_t g, int y, int k, bool has, double v)
@@ -109,11 +112,12 @@ sb_status sb_fund_compute_indicators(fund_run *r, sb_diag *d)
 				double mine = badness(&sb_fund_indicators[k], r->ind[i]);
 				int rank = 1;
 				for (size_t o = 0; o < r->nregions; o++) {
-					size_t j = (o * FUND_NY + (size_t)y) * FUND_NIND + (size_t)k;
+					size_t j =
+						(o * FUND_NY + (size_t)y) * FUND_NIND + (size_t)k;
 					/* values written with 4 decimals compare as written */
 					if (r->ind_has[j] &&
-					    round(badness(&sb_fund_indicators[k], r->ind[j]) * 10000) <
-						    round(mine * 10000))
+					    round(badness(&sb_fund_indicators[k], r->ind[j]) *
+						  10000) < round(mine * 10000))
 						rank++;
 				}
 				r->ind_rank[i] = rank;

@@ -25,7 +25,7 @@ static sb_status oom(sb_diag *d)
 
 static sb_csv_field cell(const sb_csv *c, int col)
 {
-	sb_csv_field f = {"", 0};
+	sb_csv_field f = { "", 0 };
 	return col < 0 ? f : sb_csv_get(c, (size_t)col);
 }
 
@@ -99,9 +99,10 @@ static sb_status add_year(fund_run *r, int year, int *slot, const sb_csv *c, sb_
 	if ((*slot = sb_fund_year_index(r, year)) >= 0)
 		return SB_OK;
 	if (r->nyears == FUND_NY)
-		return sb_diag_set(d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-				   "settlements of more than %d policy years: run fund on fewer years",
-				   FUND_NY);
+		return sb_diag_set(
+			d, SB_ELIMIT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+			"settlements of more than %d policy years: run fund on fewer years",
+			FUND_NY);
 	*slot = r->nyears;
 	r->years[r->nyears] = year;
 	int i = r->nyears++;
@@ -132,7 +133,6 @@ static int64_t next_line_at(int fd, int64_t pos, int64_t size)
 	}
 	return size;
 }
-
 
 /* Sorted through a small index (key, pseudo and line are the order), then
  * moved once: cheaper than sorting the wide rows themselves. */
@@ -189,9 +189,10 @@ static sb_status sort_persons(fund_run *r, sb_diag *d)
 		return oom(d);
 	}
 	for (size_t i = 0; i < n; i++)
-		ix[i] = (sort_item){r->persons[i].key,
-				    (uint32_t)r->persons[i].pseudo << 31 | (r->persons[i].line & 0x7fffffffu),
-				    (uint32_t)i};
+		ix[i] = (sort_item){ r->persons[i].key,
+				     (uint32_t)r->persons[i].pseudo << 31 |
+					     (r->persons[i].line & 0x7fffffffu),
+				     (uint32_t)i };
 	sb_status st = radix_sort(ix, n, d);
 	if (st) {
 		sb_free(ix);
@@ -305,7 +306,7 @@ static sb_status quintiles(fund_run *r, sb_diag *d)
 	for (size_t i = 0; i < r->npersons; i++) {
 		const fperson *p = &r->persons[i];
 		if (p->scheme == SB_FUND_RESIDENT && p->has_income)
-			ix[k++] = (rank_item){p->income_pc, p->key, p->pseudo, (uint32_t)i};
+			ix[k++] = (rank_item){ p->income_pc, p->key, p->pseudo, (uint32_t)i };
 	}
 	qsort(ix, n, sizeof *ix, cmp_income);
 	for (size_t j = 0; j < n; j++)
@@ -382,7 +383,7 @@ static void *persons_worker(void *arg)
 		p->residence = row.residence;
 		p->region = (uint16_t)(g - r->regions);
 		p->tier = row.tier.n ? (int16_t)sb_policyset_symbol(r->set, SB_SYM_TIER, row.tier.p,
-								   row.tier.n) :
+								    row.tier.n) :
 				       -1;
 		p->has_wage = row.has_wage_base;
 		p->wage_base = row.wage_base;
@@ -440,7 +441,8 @@ sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
 		w[i].ncols = ncols;
 		w[i].whole = nw == 1;
 		w[i].start = pos;
-		pos = i + 1 == nw ? size : next_line_at(fd, start + (size - start) / nw * (i + 1), size);
+		pos = i + 1 == nw ? size :
+				    next_line_at(fd, start + (size - start) / nw * (i + 1), size);
 		if (pos < w[i].start)
 			pos = w[i].start;
 		w[i].end = pos;
@@ -470,7 +472,7 @@ sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
 	}
 	/* The shares one after another, in line order; households numbered
 	 * as they first appear. */
-	hhtab hh = {NULL, NULL, 0};
+	hhtab hh = { NULL, NULL, 0 };
 	if (!st && !(r->persons = sb_malloc((total ? total : 1) * sizeof *r->persons)))
 		st = oom(d);
 	long base = 2;
@@ -502,12 +504,12 @@ sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
 	for (size_t i = 1; i < r->npersons; i++)
 		if (r->persons[i].key == r->persons[i - 1].key &&
 		    r->persons[i].pseudo == r->persons[i - 1].pseudo)
-			return sb_diag_set(d, SB_EINPUT, r->cfg->persons_path, (int)r->persons[i].line,
-					   0,
-					   "the person of line %u is listed again: fund counts each "
-					   "person's contributions once; keep one row (`sanbao roster` "
-					   "lists the duplicates)",
-					   (unsigned)r->persons[i - 1].line);
+			return sb_diag_set(
+				d, SB_EINPUT, r->cfg->persons_path, (int)r->persons[i].line, 0,
+				"the person of line %u is listed again: fund counts each "
+				"person's contributions once; keep one row (`sanbao roster` "
+				"lists the duplicates)",
+				(unsigned)r->persons[i - 1].line);
 	for (size_t i = 0; i < r->npersons; i++) {
 		fperson *p = &r->persons[i];
 		if (p->household != UINT32_MAX && p->has_income && r->hh_members[p->household])
@@ -571,7 +573,8 @@ sb_status sb_fund_read_identities(fund_run *r, sb_diag *d)
 		r->t->identities++;
 		sb_identity_row row;
 		char why[1024];
-		if (k < 0 || sb_identity_row_read(c, col, r->set, &row, why, sizeof why) != SB_IROW_OK) {
+		if (k < 0 ||
+		    sb_identity_row_read(c, col, r->set, &row, why, sizeof why) != SB_IROW_OK) {
 			r->t->identities_rejected++;
 			continue;
 		}
@@ -663,8 +666,7 @@ static const char *layer_fund_code(const sb_policyset *set, const char *id)
 	return "";
 }
 
-static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen *out,
-		       sb_diag *d)
+static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen *out, sb_diag *d)
 {
 	const char *why;
 	/* Most layer cells of a settlement are 0.00: the common case first;
@@ -694,8 +696,8 @@ static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen
 		return SB_OK;
 	char shown[SB_IO_SHOWN];
 	return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-			   "%s \"%s\" %s: settlements.csv is read as `sanbao settle` writes it", what,
-			   sb_io_shown(f.p, f.n, shown), why);
+			   "%s \"%s\" %s: settlements.csv is read as `sanbao settle` writes it",
+			   what, sb_io_shown(f.p, f.n, shown), why);
 }
 
 /* The key of a settlement's person: a resident ID's 17 digits with its
@@ -704,8 +706,8 @@ static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen
 static bool settlement_key(sb_csv_field f, uint64_t *key, int *pseudo)
 {
 	if (f.n == SB_ID_LEN && f.p[0] != 'P') {
-		static const unsigned char weight[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6,
-							 3, 7, 9, 10, 5, 8, 4, 2};
+		static const unsigned char weight[17] = { 7, 9, 10, 5,  8, 4, 2, 1, 6,
+							  3, 7, 9,  10, 5, 8, 4, 2 };
 		uint64_t v = 0;
 		unsigned sum = 0;
 		for (int i = 0; i < 17; i++) {
@@ -731,12 +733,13 @@ static sb_status open_settlements(fund_run *r, sb_csv **out, int *col, sb_diag *
 	sb_status st = sb_csv_open(r->cfg->settlements_path, &c, d);
 	if (st)
 		return st;
-	static const int need[] = {SB_SCOL_PERSON, SB_SCOL_REGION, SB_SCOL_DATE, SB_SCOL_TOTAL,
-				   SB_SCOL_IN_SCOPE, SB_SCOL_FUND, SB_SCOL_OOP};
+	static const int need[] = { SB_SCOL_PERSON,   SB_SCOL_REGION, SB_SCOL_DATE, SB_SCOL_TOTAL,
+				    SB_SCOL_IN_SCOPE, SB_SCOL_FUND,   SB_SCOL_OOP };
 	st = sb_io_map(c, "settlements.csv", sb_settlements_columns, SB_SCOL_N, false, col, d);
 	for (size_t i = 0; !st && i < sizeof need / sizeof need[0]; i++)
 		if (col[need[i]] < 0)
-			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]], d);
+			st = sb_io_missing(c, "settlements.csv", &sb_settlements_columns[need[i]],
+					   d);
 	if (st) {
 		sb_csv_free(c);
 		return st;
@@ -755,8 +758,8 @@ typedef struct place_cache {
 	int year;
 } place_cache;
 
-static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g,
-			   sb_date *date, int *year, place_cache *pc, sb_diag *d)
+static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g, sb_date *date,
+			   int *year, place_cache *pc, sb_diag *d)
 {
 	sb_csv_field fr = cell(c, col[SB_SCOL_REGION]), fd = cell(c, col[SB_SCOL_DATE]);
 	uint32_t code = 0;
@@ -789,9 +792,10 @@ static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion
 				   "date \"%s\" %s", sb_io_shown(fd.p, fd.n, shown), why);
 	const sb_version *v = sb_policy_version_at((*g)->pol, *date);
 	if (!v)
-		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-				   "no version of region %s's policy is in force on this claim's date",
-				   (*g)->code);
+		return sb_diag_set(
+			d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+			"no version of region %s's policy is in force on this claim's date",
+			(*g)->code);
 	*year = sb_version_policy_year(v, *date);
 	place_cache *e = &pc[1 + (*g - r->regions)];
 	if (fd.n <= sizeof e->date) {
@@ -931,27 +935,28 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 		char a[SB_MONEY_BUF], b[SB_MONEY_BUF];
 		sb_money_format(fund, a);
 		sb_money_format(sum, b);
-		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-				   "fund %s is not the sum of the layer columns (%s): the file is not "
-				   "as `sanbao settle` wrote it, or its layers are not those of "
-				   "--policies",
-				   a, b);
+		return sb_diag_set(
+			d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+			"fund %s is not the sum of the layer columns (%s): the file is not "
+			"as `sanbao settle` wrote it, or its layers are not those of "
+			"--policies",
+			a, b);
 	}
 	stally *t = &w->t[ry];
 	int s = p->scheme;
 	if (!sb_fen_add(&t->spending[s], pooled) ||
-	    !sb_fen_add(&t->spending[SB_FUND_ASSISTANCE], assist) || !sb_fen_add(&w->settled, fund) ||
-	    !sb_fen_add(&t->total[s], total) || !sb_fen_add(&t->in_scope[s], in_scope) ||
-	    !sb_fen_add(&t->pooled[s], pooled))
+	    !sb_fen_add(&t->spending[SB_FUND_ASSISTANCE], assist) ||
+	    !sb_fen_add(&w->settled, fund) || !sb_fen_add(&t->total[s], total) ||
+	    !sb_fen_add(&t->in_scope[s], in_scope) || !sb_fen_add(&t->pooled[s], pooled))
 		return overflowed(c, d);
 	t->claims[s] += paid_pool;
 	t->claims[SB_FUND_ASSISTANCE] += paid_assist;
 	t->rows[s]++;
 	if (s == SB_FUND_RESIDENT) {
-		int grp[2] = {p->residence == SB_RESIDENCE_URBAN   ? FG_URBAN :
-			      p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
-								     FG_RES_UNKNOWN,
-			      p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME};
+		int grp[2] = { p->residence == SB_RESIDENCE_URBAN ? FG_URBAN :
+			       p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
+								    FG_RES_UNKNOWN,
+			       p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME };
 		for (int k = 0; k < 2; k++) {
 			t->benefit[grp[k]] += pooled;
 			t->assistance[grp[k]] += assist;
@@ -1054,7 +1059,8 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		x->col = col;
 		x->whole = nw == 1;
 		x->start = pos;
-		pos = i + 1 == nw ? size : next_line_at(fd, start + (size - start) / nw * (i + 1), size);
+		pos = i + 1 == nw ? size :
+				    next_line_at(fd, start + (size - start) / nw * (i + 1), size);
 		if (pos < x->start)
 			pos = x->start;
 		x->end = pos;
@@ -1064,8 +1070,8 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		x->fund = sb_calloc(nry, sizeof *x->fund);
 		x->fund_known = sb_calloc(nry, sizeof *x->fund_known);
 		x->pc = sb_calloc(r->nregions + 1, sizeof *x->pc);
-		if (!x->t || !x->layer_paid || !x->layer_claims || !x->fund || !x->fund_known || !x->pc ||
-		    !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)))
+		if (!x->t || !x->layer_paid || !x->layer_claims || !x->fund || !x->fund_known ||
+		    !x->pc || !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)))
 			st = oom(d);
 	}
 	close(fd);
@@ -1089,7 +1095,8 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		if (w[i].st) {
 			st = w[i].st;
 			*d = w[i].d;
-			if (!w[i].whole && d->line > 0 && !strcmp(d->file, r->cfg->settlements_path))
+			if (!w[i].whole && d->line > 0 &&
+			    !strcmp(d->file, r->cfg->settlements_path))
 				d->line = (int)(base + d->line - 1);
 			break;
 		}
@@ -1152,9 +1159,9 @@ sb_status sb_fund_read_balances(fund_run *r, sb_diag *d)
 	sb_status st = sb_csv_open(r->cfg->balances_path, &c, d);
 	if (st)
 		return st;
-	static const char *const n_region[] = {"region", "admdvs", NULL};
-	static const char *const n_scheme[] = {"scheme", NULL};
-	static const char *const n_balance[] = {"balance", NULL};
+	static const char *const n_region[] = { "region", "admdvs", NULL };
+	static const char *const n_scheme[] = { "scheme", NULL };
+	static const char *const n_balance[] = { "balance", NULL };
 	int cr = sb_csv_find(c, n_region), cs = sb_csv_find(c, n_scheme),
 	    cb = sb_csv_find(c, n_balance);
 	if (cr < 0 || cs < 0 || cb < 0) {
@@ -1186,10 +1193,11 @@ sb_status sb_fund_read_balances(fund_run *r, sb_diag *d)
 		sb_fen v;
 		const char *why;
 		if (adj ? strcmp(code, r->province) : !g) {
-			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-					 "region \"%s\" is not a pooling region of --policies%s",
-					 sb_io_shown(fr.p, fr.n, shown),
-					 adj ? " (the adjustment fund's row is the province's code)" : "");
+			st = sb_diag_set(
+				d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
+				"region \"%s\" is not a pooling region of --policies%s",
+				sb_io_shown(fr.p, fr.n, shown),
+				adj ? " (the adjustment fund's row is the province's code)" : "");
 			break;
 		}
 		if (sch < 0 && !adj) {
@@ -1234,14 +1242,15 @@ sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d)
 	sb_status st = sb_csv_open(r->cfg->adjustment_path, &c, d);
 	if (st)
 		return st;
-	static const char *const n_region[] = {"region", "admdvs", NULL};
-	static const char *const n_scheme[] = {"scheme", NULL};
-	static const char *const n_year[] = {"year", NULL};
-	static const char *const n_score[] = {"score", NULL};
-	static const char *const n_ded[] = {"deduction", NULL};
-	static const char *const n_adv[] = {"advance", NULL};
-	int cr = sb_csv_find(c, n_region), cs = sb_csv_find(c, n_scheme), cy = sb_csv_find(c, n_year),
-	    csc = sb_csv_find(c, n_score), cd = sb_csv_find(c, n_ded), ca = sb_csv_find(c, n_adv);
+	static const char *const n_region[] = { "region", "admdvs", NULL };
+	static const char *const n_scheme[] = { "scheme", NULL };
+	static const char *const n_year[] = { "year", NULL };
+	static const char *const n_score[] = { "score", NULL };
+	static const char *const n_ded[] = { "deduction", NULL };
+	static const char *const n_adv[] = { "advance", NULL };
+	int cr = sb_csv_find(c, n_region), cs = sb_csv_find(c, n_scheme),
+	    cy = sb_csv_find(c, n_year), csc = sb_csv_find(c, n_score), cd = sb_csv_find(c, n_ded),
+	    ca = sb_csv_find(c, n_adv);
 	if (cr < 0 || cs < 0 || cy < 0) {
 		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
 				 "the adjustment input needs the columns region, scheme and year, "
@@ -1269,16 +1278,19 @@ sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d)
 		int sch = sb_name_index(sb_scheme_names, fs.p, fs.n);
 		int year = 0;
 		for (size_t i = 0; i < fy.n && fy.n == 4; i++)
-			year = fy.p[i] >= '0' && fy.p[i] <= '9' ? year * 10 + fy.p[i] - '0' : -99999;
+			year = fy.p[i] >= '0' && fy.p[i] <= '9' ? year * 10 + fy.p[i] - '0' :
+								  -99999;
 		int y = fy.n == 4 ? sb_fund_year_index(r, year) : -1;
 		if (!g || sch < 0 || y < 0) {
 			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 					 "%s \"%s\" is not %s",
-					 !g ? "region" : sch < 0 ? "scheme" : "year",
-					 !g ? sb_io_shown(fr.p, fr.n, shown) :
+					 !g      ? "region" :
+					 sch < 0 ? "scheme" :
+						   "year",
+					 !g      ? sb_io_shown(fr.p, fr.n, shown) :
 					 sch < 0 ? sb_io_shown(fs.p, fs.n, shown) :
 						   sb_io_shown(fy.p, fy.n, shown),
-					 !g ? "a pooling region of --policies" :
+					 !g      ? "a pooling region of --policies" :
 					 sch < 0 ? "employee or resident" :
 						   "a policy year of the settlements");
 			break;
@@ -1294,25 +1306,29 @@ sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d)
 		if (f.n) {
 			int64_t bp;
 			if (sb_bp_parse(f.p, f.n, 0, &bp, &why) || bp < 0 || bp > 1000000) {
-				st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-						 "score \"%s\" is not a score from 0 to 100",
+				st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c),
+						 0, "score \"%s\" is not a score from 0 to 100",
 						 sb_io_shown(f.p, f.n, shown));
 				break;
 			}
 			g->score[y][sch] = bp / 100; /* points -> bp of 100 points */
 			g->has_score[y][sch] = true;
 		}
-		struct { int col; const char *name; bool *has; sb_fen *v; } am[] = {
-			{cd, "deduction", &g->has_deduction[y][sch], &g->deduction[y][sch]},
-			{ca, "advance", &g->has_advance[y][sch], &g->advance[y][sch]}};
+		struct {
+			int col;
+			const char *name;
+			bool *has;
+			sb_fen *v;
+		} am[] = { { cd, "deduction", &g->has_deduction[y][sch], &g->deduction[y][sch] },
+			   { ca, "advance", &g->has_advance[y][sch], &g->advance[y][sch] } };
 		for (size_t i = 0; i < 2 && !st; i++) {
 			f = cell(c, am[i].col);
 			if (!f.n)
 				continue;
 			if (sb_money_parse(f.p, f.n, am[i].v, &why) || *am[i].v < 0)
-				st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-						 "%s \"%s\" is not an amount in yuan >= 0", am[i].name,
-						 sb_io_shown(f.p, f.n, shown));
+				st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c),
+						 0, "%s \"%s\" is not an amount in yuan >= 0",
+						 am[i].name, sb_io_shown(f.p, f.n, shown));
 			*am[i].has = true;
 		}
 		if (st)
@@ -1332,8 +1348,8 @@ sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d)
 	sb_status st = sb_csv_open(r->cfg->warnings_path, &c, d);
 	if (st)
 		return st;
-	static const char *const n_region[] = {"region", NULL};
-	static const char *const n_year[] = {"policy_year", NULL};
+	static const char *const n_region[] = { "region", NULL };
+	static const char *const n_year[] = { "policy_year", NULL };
 	int cr = sb_csv_find(c, n_region), cy = sb_csv_find(c, n_year);
 	if (cr < 0 || cy < 0) {
 		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
@@ -1361,7 +1377,8 @@ sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d)
 		fregion *g = code[0] ? sb_fund_region(r, code) : NULL;
 		int year = 0;
 		for (size_t i = 0; i < fy.n && fy.n == 4; i++)
-			year = fy.p[i] >= '0' && fy.p[i] <= '9' ? year * 10 + fy.p[i] - '0' : -99999;
+			year = fy.p[i] >= '0' && fy.p[i] <= '9' ? year * 10 + fy.p[i] - '0' :
+								  -99999;
 		int y = sb_fund_year_index(r, year);
 		if (g && y >= 0)
 			g->warnings[y]++;

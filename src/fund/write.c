@@ -67,17 +67,21 @@ static sb_status write_accounts(fund_run *r, sb_outdir *od, sb_diag *d)
 				int y = r->yorder[k];
 				const facct *a = &g->acct[y][s];
 				fprintf(f, "%s,%d,%s,%lld,%lld,%lld,%lld,", g->code, r->years[y],
-					sb_fund_scheme_names[s], a->persons, a->retirees, a->no_base,
-					a->claims);
-				sb_fen v[] = {a->individual, a->assisted, a->subsidy, a->employer,
-					      a->account, a->revenue, a->spending, a->opening,
-					      a->revenue - a->spending, a->closing_before};
+					sb_fund_scheme_names[s], a->persons, a->retirees,
+					a->no_base, a->claims);
+				sb_fen v[] = {
+					a->individual,    a->assisted, a->subsidy,
+					a->employer,      a->account,  a->revenue,
+					a->spending,      a->opening,  a->revenue - a->spending,
+					a->closing_before
+				};
 				for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) {
 					fen(f, v[j]);
 					fputc(',', f);
 				}
-				const sb_fund_band *b0 = band_of(g, r->years[y], a->has_months_before,
-								  a->months_before);
+				const sb_fund_band *b0 =
+					band_of(g, r->years[y], a->has_months_before,
+						a->months_before);
 				const sb_fund_band *b1 =
 					band_of(g, r->years[y], a->has_months, a->months);
 				months(f, a->has_months_before, a->months_before, false);
@@ -117,10 +121,11 @@ static sb_status write_spending(fund_run *r, sb_outdir *od, sb_diag *d)
 				if (!r->layer_claims[li])
 					continue;
 				const fregion *g = &r->regions[i];
-				fprintf(f, "%s,%d,%s,%s,%s,%lld,", g->code, r->years[y], r->layers[l].id,
-					r->layers[l].fund_code,
-					layer_is_assist(g, r->years[y], r->layers[l].key) ? "assistance" :
-											    "pooled",
+				fprintf(f, "%s,%d,%s,%s,%s,%lld,", g->code, r->years[y],
+					r->layers[l].id, r->layers[l].fund_code,
+					layer_is_assist(g, r->years[y], r->layers[l].key) ?
+						"assistance" :
+						"pooled",
 					r->layer_claims[li]);
 				fen(f, r->layer_paid[li]);
 				fputc('\n', f);
@@ -141,8 +146,8 @@ static sb_status write_premiums(fund_run *r, sb_outdir *od, sb_diag *d)
 				int y = r->yorder[k];
 				if (!g->prem_n[y][s])
 					continue;
-				fprintf(f, "%s,%d,%s,%lld,", g->code, r->years[y], identity_name(r, s),
-					g->prem_n[y][s]);
+				fprintf(f, "%s,%d,%s,%lld,", g->code, r->years[y],
+					identity_name(r, s), g->prem_n[y][s]);
 				fen(f, g->prem[y][s]);
 				fputc('\n', f);
 			}
@@ -163,8 +168,8 @@ static sb_status write_coverage(fund_run *r, sb_outdir *od, sb_diag *d)
 				if (!g->roster[y][s])
 					continue;
 				fprintf(f, "%s,%d,%s,%lld,%lld,%.4f\n", g->code, r->years[y],
-					s == FUND_NID ? "any" : identity_name(r, s), g->roster[y][s],
-					g->enrolled[y][s],
+					s == FUND_NID ? "any" : identity_name(r, s),
+					g->roster[y][s], g->enrolled[y][s],
 					(double)g->enrolled[y][s] / (double)g->roster[y][s]);
 			}
 	return sb_outdir_finish(od, f, d);
@@ -214,7 +219,8 @@ static sb_status write_ratios(fund_run *r, sb_outdir *od, sb_diag *d)
 					continue;
 				fprintf(f, "%s,%d,%s,%lld,", i ? r->regions[i - 1].code : "all",
 					r->years[y], sb_fund_group_names[grp], x.persons);
-				sb_fen v[] = {x.premium, x.paid, x.subsidy, x.benefit, x.assistance};
+				sb_fen v[] = { x.premium, x.paid, x.subsidy, x.benefit,
+					       x.assistance };
 				for (size_t j = 0; j < 5; j++) {
 					fen(f, v[j]);
 					fputc(',', f);
@@ -244,15 +250,17 @@ static sb_status write_adjustment(fund_run *r, sb_outdir *od, sb_diag *d)
 					continue;
 				fprintf(f, "%d,%s,%s,", r->years[y], r->regions[i].code,
 					sb_fund_scheme_names[s]);
-				sb_fen v[] = {a->revenue, a->spending, a->paid_up, a->gap, a->deduction};
+				sb_fen v[] = { a->revenue, a->spending, a->paid_up, a->gap,
+					       a->deduction };
 				for (size_t j = 0; j < 5; j++) {
 					fen(f, v[j]);
 					fputc(',', f);
 				}
 				fen(f, a->score); /* bp of 100 points: hundredths of a point */
 				fputc(',', f);
-				sb_fen w[] = {a->normal, a->emergency, a->received, a->advance,
-					      a->settlement, a->closing_before, a->closing};
+				sb_fen w[] = { a->normal,  a->emergency,  a->received,
+					       a->advance, a->settlement, a->closing_before,
+					       a->closing };
 				for (size_t j = 0; j < 7; j++) {
 					fen(f, w[j]);
 					fputc(',', f);
@@ -320,16 +328,20 @@ static void jfen(FILE *f, const char *name, sb_fen v)
 static void json_account(FILE *f, const fund_run *r, const fregion *g, int y, int s)
 {
 	const facct *a = &g->acct[y][s];
-	fprintf(f, "{\"region\": \"%s\", \"year\": %d, \"fund\": \"%s\", \"persons\": %lld, "
-		   "\"retirees\": %lld, \"no_wage_base\": %lld, \"claims\": %lld, ",
+	fprintf(f,
+		"{\"region\": \"%s\", \"year\": %d, \"fund\": \"%s\", \"persons\": %lld, "
+		"\"retirees\": %lld, \"no_wage_base\": %lld, \"claims\": %lld, ",
 		g->code, r->years[y], sb_fund_scheme_names[s], a->persons, a->retirees, a->no_base,
 		a->claims);
-	const char *names[] = {"individual", "assisted", "subsidy", "employer", "to_accounts",
-			       "revenue", "spending", "opening", "year_balance", "closing_before",
-			       "paid_up", "received", "closing"};
-	sb_fen v[] = {a->individual, a->assisted, a->subsidy, a->employer, a->account,
-		      a->revenue, a->spending, a->opening, a->revenue - a->spending,
-		      a->closing_before, a->paid_up, a->received, a->closing};
+	const char *names[] = { "individual",   "assisted",       "subsidy",  "employer",
+				"to_accounts",  "revenue",        "spending", "opening",
+				"year_balance", "closing_before", "paid_up",  "received",
+				"closing" };
+	sb_fen v[] = { a->individual,     a->assisted, a->subsidy,
+		       a->employer,       a->account,  a->revenue,
+		       a->spending,       a->opening,  a->revenue - a->spending,
+		       a->closing_before, a->paid_up,  a->received,
+		       a->closing };
 	for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) {
 		jfen(f, names[j], v[j]);
 		fputs(", ", f);
@@ -368,8 +380,9 @@ static void json_adjustment(FILE *f, const fund_run *r)
 			const sb_adjustment *p = &a->f->adjustment;
 			fputs(", \"source\": ", f);
 			jstr(f, p->source);
-			fprintf(f, ", \"pay_up_rate\": %.4f, \"normal_share\": %.4f, "
-				   "\"weighted\": %s, ",
+			fprintf(f,
+				", \"pay_up_rate\": %.4f, \"normal_share\": %.4f, "
+				"\"weighted\": %s, ",
 				(double)p->pay_up_bp / 10000, (double)p->normal_bp / 10000,
 				p->weighted ? "true" : "false");
 		} else {
@@ -394,7 +407,7 @@ static void json_adjustment(FILE *f, const fund_run *r)
 		jfen(f, "settlement", a->settlement);
 		fprintf(f, ", \"conserved\": %s, \"funds_taking_part\": %lld",
 			a->opening + a->paid_up == a->normal + a->emergency + a->closing ? "true" :
-											    "false",
+											   "false",
 			a->units);
 		fputs(",\n     \"months_before\": ", f);
 		json_dispersion(f, a->mean_before, a->sd_before, a->min_before, a->max_before);
@@ -407,15 +420,17 @@ static void json_adjustment(FILE *f, const fund_run *r)
 				const facct *x = &r->regions[i].acct[y][s];
 				if (!x->adjusted)
 					continue;
-				fprintf(f, "%s\n      {\"region\": \"%s\", \"fund\": \"%s\", ", n++ ? "," : "",
-					r->regions[i].code, sb_fund_scheme_names[s]);
-				const char *names[] = {"revenue", "spending", "paid_up", "gap",
-						       "deduction", "normal", "emergency", "received",
-						       "advance", "settlement", "closing_before",
-						       "closing"};
-				sb_fen v[] = {x->revenue, x->spending, x->paid_up, x->gap,
-					      x->deduction, x->normal, x->emergency, x->received,
-					      x->advance, x->settlement, x->closing_before, x->closing};
+				fprintf(f, "%s\n      {\"region\": \"%s\", \"fund\": \"%s\", ",
+					n++ ? "," : "", r->regions[i].code,
+					sb_fund_scheme_names[s]);
+				const char *names[] = { "revenue",    "spending",       "paid_up",
+							"gap",        "deduction",      "normal",
+							"emergency",  "received",       "advance",
+							"settlement", "closing_before", "closing" };
+				sb_fen v[] = { x->revenue,    x->spending,       x->paid_up,
+					       x->gap,        x->deduction,      x->normal,
+					       x->emergency,  x->received,       x->advance,
+					       x->settlement, x->closing_before, x->closing };
 				for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) {
 					jfen(f, names[j], v[j]);
 					fputs(", ", f);
@@ -457,8 +472,9 @@ static sb_status write_json(fund_run *r, sb_outdir *od, sb_diag *d)
 	fprintf(f, "},\n  \"province\": \"%s\",\n  \"years\": [", r->province);
 	for (int k = 0; k < r->nyears; k++)
 		fprintf(f, "%s%d", k ? ", " : "", r->years[r->yorder[k]]);
-	fprintf(f, "],\n  \"counts\": {\"persons\": %lld, \"persons_rejected\": %lld, "
-		   "\"identities\": %lld, \"identities_rejected\": %lld, \"settlements\": %lld},\n",
+	fprintf(f,
+		"],\n  \"counts\": {\"persons\": %lld, \"persons_rejected\": %lld, "
+		"\"identities\": %lld, \"identities_rejected\": %lld, \"settlements\": %lld},\n",
 		t->persons, t->persons_rejected, t->identities, t->identities_rejected,
 		t->settlements);
 	fputs("  \"money\": {", f);
@@ -498,8 +514,9 @@ static sb_status write_json(fund_run *r, sb_outdir *od, sb_diag *d)
 				fputs(", \"fund_code\": ", f);
 				jstr(f, r->layers[l].fund_code);
 				fprintf(f, ", \"fund\": \"%s\", \"claims\": %lld, ",
-					layer_is_assist(g, r->years[y], r->layers[l].key) ? "assistance" :
-											    "pooled",
+					layer_is_assist(g, r->years[y], r->layers[l].key) ?
+						"assistance" :
+						"pooled",
 					r->layer_claims[li]);
 				jfen(f, "paid", r->layer_paid[li]);
 				fputs("}", f);
@@ -532,7 +549,8 @@ static sb_status write_json(fund_run *r, sb_outdir *od, sb_diag *d)
 				fprintf(f, "%s{\"region\": \"%s\", \"year\": %d, \"identity\": ",
 					n++ ? ",\n    " : "\n    ", g->code, r->years[y]);
 				jstr(f, s == FUND_NID ? "any" : identity_name(r, s));
-				fprintf(f, ", \"roster\": %lld, \"enrolled\": %lld, \"share\": %.4f}",
+				fprintf(f,
+					", \"roster\": %lld, \"enrolled\": %lld, \"share\": %.4f}",
 					g->roster[y][s], g->enrolled[y][s],
 					(double)g->enrolled[y][s] / (double)g->roster[y][s]);
 			}
@@ -549,13 +567,16 @@ static sb_status write_json(fund_run *r, sb_outdir *od, sb_diag *d)
 					x = r->regions[i - 1].groups[y][grp];
 				if (!x.persons && !x.benefit)
 					continue;
-				fprintf(f, "%s{\"region\": \"%s\", \"year\": %d, \"group\": \"%s\", "
-					   "\"persons\": %lld, ",
-					n++ ? ",\n    " : "\n    ", i ? r->regions[i - 1].code : "all",
-					r->years[y], sb_fund_group_names[grp], x.persons);
-				const char *names[] = {"premium", "paid", "subsidy", "benefit",
-						       "assistance"};
-				sb_fen v[] = {x.premium, x.paid, x.subsidy, x.benefit, x.assistance};
+				fprintf(f,
+					"%s{\"region\": \"%s\", \"year\": %d, \"group\": \"%s\", "
+					"\"persons\": %lld, ",
+					n++ ? ",\n    " : "\n    ",
+					i ? r->regions[i - 1].code : "all", r->years[y],
+					sb_fund_group_names[grp], x.persons);
+				const char *names[] = { "premium", "paid", "subsidy", "benefit",
+							"assistance" };
+				sb_fen v[] = { x.premium, x.paid, x.subsidy, x.benefit,
+					       x.assistance };
 				for (size_t j = 0; j < 5; j++) {
 					jfen(f, names[j], v[j]);
 					fputs(", ", f);
