@@ -9,6 +9,7 @@
 
 #include "io/outfile.h"
 #include "policy/policy_int.h"
+#include "sanbao/csv.h"
 #include "sanbao/fund.h"
 
 #define FUND_NY SB_FUND_MAX_YEARS
@@ -158,7 +159,7 @@ static inline size_t fund_layer_index(const fund_run *r, size_t region, int y, s
 	return (region * FUND_NY + (size_t)y) * r->nlayers + l;
 }
 
-/* read.c */
+/* read.c; settlements.c: sb_fund_read_settlements */
 SB_MUST_USE sb_status sb_fund_read_persons(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_identities(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d);
@@ -166,6 +167,13 @@ SB_MUST_USE sb_status sb_fund_read_balances(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d);
 fregion *sb_fund_region(fund_run *r, const char *code);
+fperson *sb_fund_find_person(fund_run *r, uint64_t key, int pseudo);
+/* The slot of a policy year (added in the order first seen; r->yorder by
+ * year); SB_ELIMIT at c's line past FUND_NY years. Not thread-safe. */
+SB_MUST_USE sb_status sb_fund_add_year(fund_run *r, int year, int *slot, const sb_csv *c,
+				       sb_diag *d);
+/* The first line start at or after pos in fd's file of size bytes. */
+int64_t sb_fund_next_line(int fd, int64_t pos, int64_t size);
 int sb_fund_year_index(const fund_run *r, int year);
 /* Identity bits (sym + 1) a person holds on some day of [start, end). */
 uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_date end);
