@@ -88,7 +88,12 @@ test: build-asan build build-tsan report-deps
 	  --persons tests/fixtures/audit/persons.csv --identities tests/fixtures/audit/identities.csv \
 	  --claims tests/fixtures/audit/claims.csv --rules rules/default.yaml \
 	  --out $(REL)/valgrind-audit --quiet
-	@echo "valgrind: clean on tests/cases, the demo settlement, code-texts and audit"
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(REL)/sanbao fund --policies tests/fixtures/fund/policies \
+	  --persons tests/fixtures/fund/persons.csv --identities tests/fixtures/fund/identities.csv \
+	  --settlements tests/fixtures/fund/settlements.csv --balances tests/fixtures/fund/balances.csv \
+	  --adjustment tests/fixtures/fund/adjustment.csv --out $(REL)/valgrind-fund > /dev/null
+	@echo "valgrind: clean on tests/cases, the demo settlement, code-texts, audit and fund"
 	cd $(TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --output-on-failure -j $(JOBS) -L threads
 	cd $(REL) && ctest --output-on-failure -j $(JOBS)
@@ -132,13 +137,18 @@ format-check: lint-deps
 # early-warning monitor; outputs in $(DEMO_OUT); the bundled reforms
 # (policies/reforms/) compared with it in one pass ($(DEMO_OUT)/reforms); the
 # roster checked against the demo's enrolment and settlements
-# ($(DEMO_OUT)/roster); the eight policy texts of tests/fixtures/texts coded
-# ($(DEMO_OUT)/texts); the audit of the planted fixture tests/fixtures/audit
-# ($(DEMO_OUT)/audit); the HTML report of all five.
+# ($(DEMO_OUT)/roster); the fund accounts, the adjustment fund and the
+# indicators over the settlements ($(DEMO_OUT)/fund); the eight policy texts
+# of tests/fixtures/texts coded ($(DEMO_OUT)/texts); the audit of the planted
+# fixture tests/fixtures/audit ($(DEMO_OUT)/audit); a generated province's
+# funds projected ($(DEMO_OUT)/projection); the HTML report of all of them.
 demo: build report-deps
 	$(REL)/sanbao settle --policies policies/demo --persons data/demo/persons.csv \
 	  --identities data/demo/identities.csv --claims data/demo/claims.csv \
 	  --out $(DEMO_OUT) --monitor --poverty-line 2300
+	$(REL)/sanbao fund --policies policies/demo --persons data/demo/persons.csv \
+	  --identities data/demo/identities.csv --settlements $(DEMO_OUT)/settlements.csv \
+	  --balances data/demo/balances.csv --warnings $(DEMO_OUT)/warnings.csv --out $(DEMO_OUT)/fund
 	$(REL)/sanbao compare --baseline policies/demo --reform policies/reforms/unify \
 	  --reform policies/reforms/one-tier --reform policies/reforms/tilt \
 	  --persons data/demo/persons.csv --identities data/demo/identities.csv \
@@ -160,8 +170,9 @@ demo: build report-deps
 	  --settlements $(DEMO_OUT)/province/settled/settlements.csv $(foreach s,baseline growth-gap \
 	  delayed-retirement no-delay,--scenario scenarios/projection/$(s).yaml) --runs 1000 --seed 2024 \
 	  --out $(DEMO_OUT)/projection
-	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --in $(DEMO_OUT)/roster \
-	  --in $(DEMO_OUT)/texts --in $(DEMO_OUT)/audit --in $(DEMO_OUT)/projection --out $(DEMO_OUT)/report.html
+	$(REL)/sanbao report --in $(DEMO_OUT)/reforms --in $(DEMO_OUT) --in $(DEMO_OUT)/fund \
+	  --in $(DEMO_OUT)/roster --in $(DEMO_OUT)/texts --in $(DEMO_OUT)/audit --in $(DEMO_OUT)/projection \
+	  --out $(DEMO_OUT)/report.html
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_FUZZ=ON -DSB_TESTS=OFF >/dev/null

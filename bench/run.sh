@@ -231,6 +231,18 @@ awk -v t="$(cut -d' ' -f1 "$TMP/time.project")" \
 	-v f="$(sed -n 's/.*, \([0-9]*\) funds .*/\1/p' "$TMP/log.project")" 'BEGIN {
 	printf "bench: project, %d funds x 30 years x 1000 runs: %.2f s in all, reading the province %.2f s, " \
 		"the Monte Carlo %.2f s (goal: under 5 s for every region of the demo province)\n", f, t, rd, mc }'
+# sanbao fund (the accounts, the adjustment fund and the indicators) over the
+# settlements of the province just settled, against that settle: the ratio
+# of their medians (goal < 0.5x).
+FUND=("$SANBAO" fund --policies "$DATA/policies" --persons "$DATA/persons.csv"
+	--identities "$DATA/identities.csv" --settlements "$TMP/out-sanbao/settlements.csv")
+for ((i = 1; i <= runs; i++)); do
+	rm -rf "$TMP/out-fund"
+	measure "fund.$i" "${FUND[@]}" --out "$TMP/out-fund"
+done
+awk -v f="$(median fund)" -v s="$(median sanbao)" 'BEGIN {
+	printf "bench: fund %.2f s, settle %.2f s (medians): %.2fx a settle (goal < 0.5x)\n",
+		f, s, (s > 0 ? f / s : 0) }'
 measure duckdb node "$BENCH/duckdb/settle.mjs" "$DATA" "$TMP/out-duckdb/settlements.csv"
 measure pandas "$PY" "$BENCH/pandas/settle.py" "$DATA" "$TMP/out-pandas/settlements.csv"
 

@@ -612,6 +612,153 @@
     }), '行数 rows', true));
   }
 
+  /* ---- fund: fund.json ----------------------------------------------------- */
+
+  var FUND = {employee: '职工统筹 employee pooled', resident: '居民统筹 resident pooled',
+              assistance: '医疗救助 assistance'};
+  var WBAND = {shortage: '结余短缺 shortage', insufficient: '结余不足 insufficient', reasonable: '合理 reasonable',
+               excess: '结余过多 excess'};
+  var GROUP = {urban: '城镇 urban', rural: '农村 rural', residence_unknown: '居住地未知 residence unknown',
+               q1: '最低 20% Q1', q2: 'Q2', q3: 'Q3', q4: 'Q4', q5: '最高 20% Q5', income_unknown: '收入未知 income unknown'};
+
+  function fundSection(i, fu) {
+    var ref = {doc: fu, kind: 'fund', input: i};
+    var names = {};
+    fu.regions.forEach(function (r) { names[r.region] = r.name; });
+    var sec = section('基金收支 Fund accounts',
+                      '各统筹区各基金各年度的收入、支出、结余与可支付月数 revenue, spending, balances and months of payment ' +
+                      'by region, fund and year, from fund.json (' + fu.inputs.settlements + '); 支出与结算一致 spending equals the ' +
+                      'settlements\' fund to the fen: ' + (fu.money.reconciled ? '是 yes' : '否 NO'));
+    cards(sec, [['年度 years', fu.years.join(', ')], ['参保人 persons', fmtCount(fu.counts.persons)],
+                ['收入 revenue (yuan)', fmtMoney(fu.money.revenue)], ['支出 spending (yuan)', fmtMoney(fu.money.spending)]]);
+    var acc = fu.accounts.map(function (a, k) { return {a: a, k: k}; })
+      .filter(function (x) { return x.a.persons || x.a.spending; });
+    table(sec, 'fund-accounts', ['统筹区 region', '年度 year', '基金 fund', '人数 persons', '个人缴费 paid by persons',
+                                 '资助参保 paid by assistance', '财政补助 subsidy / budget', '单位缴费 employer',
+                                 '收入 revenue', '支出 spending', '期初 opening', '调剂前结余 closing before',
+                                 '月数 months before', '上解 paid up', '调剂 received', '期末 closing', '可支付月数 months',
+                                 '预警 band'],
+          acc.map(function (x) {
+            var p = 'accounts.' + x.k + '.';
+            return [x.a.region, String(x.a.year), FUND[x.a.fund] || x.a.fund, num(ref, p + 'persons', 'count'),
+                    num(ref, p + 'individual', 'money'), num(ref, p + 'assisted', 'money'), num(ref, p + 'subsidy', 'money'),
+                    num(ref, p + 'employer', 'money'), num(ref, p + 'revenue', 'money'), num(ref, p + 'spending', 'money'),
+                    num(ref, p + 'opening', 'money', true), num(ref, p + 'closing_before', 'money', true),
+                    num(ref, p + 'months_before', 'months', true), num(ref, p + 'paid_up', 'money'),
+                    num(ref, p + 'received', 'money'), num(ref, p + 'closing', 'money', true),
+                    num(ref, p + 'months', 'months', true), x.a.band ? (WBAND[x.a.band] || x.a.band) : '–'];
+          }));
+    var last = fu.years[fu.years.length - 1];
+    var pooled = fu.accounts.filter(function (a) { return a.year === last && a.fund !== 'assistance' && a.persons; });
+    if (pooled.length)
+      chart(sec, 'fund-months', barOption(pooled.map(function (a) { return a.region + ' ' + (a.fund === 'employee' ? '职工' : '居民'); }), [
+        {name: '调剂前 before (' + last + ')', data: pooled.map(function (a) { return a.months_before; })},
+        {name: '调剂后 after', data: pooled.map(function (a) { return a.months; })}], '可支付月数 months of payment'));
+    if (fu.spending.length) {
+      sec.appendChild(el('h3', null, '按层支出 Spending by layer and fund code'));
+      table(sec, 'fund-spending', ['统筹区 region', '年度 year', '层 layer', '基金代码 fund code', '基金 fund',
+                                   '结算 claims', '支付 paid'],
+            fu.spending.map(function (x, k) {
+              return [x.region, String(x.year), layerLabel(x.layer), x.fund_code || '–', FUND[x.fund] || x.fund,
+                      num(ref, 'spending.' + k + '.claims', 'count'), num(ref, 'spending.' + k + '.paid', 'money')];
+            }));
+    }
+    if (fu.premiums.length || fu.coverage.length) {
+      var g = grid(sec);
+      g[0].appendChild(el('h3', null, '资助参保 Premiums paid by assistance'));
+      table(g[0], 'fund-premiums', ['统筹区 region', '年度 year', '身份 identity', '人数 persons', '金额 amount'],
+            fu.premiums.map(function (x, k) {
+              return [x.region, String(x.year), IDENT[x.identity] || x.identity,
+                      num(ref, 'premiums.' + k + '.persons', 'count'), num(ref, 'premiums.' + k + '.amount', 'money')];
+            }));
+      g[1].appendChild(el('h3', null, '救助对象参保率 Coverage of the roster\'s groups'));
+      table(g[1], 'fund-coverage', ['统筹区 region', '年度 year', '身份 identity', '名单 roster', '参保 enrolled', '参保率 share'],
+            fu.coverage.map(function (x, k) {
+              return [x.region, String(x.year), x.identity === 'any' ? '任一身份 any' : IDENT[x.identity] || x.identity,
+                      num(ref, 'coverage.' + k + '.roster', 'count'), num(ref, 'coverage.' + k + '.enrolled', 'count'),
+                      num(ref, 'coverage.' + k + '.share', 'rate')];
+            }));
+    }
+    var ratios = fu.ratios.map(function (x, k) { return {x: x, k: k}; }).filter(function (r) { return r.x.region === 'all'; });
+    if (ratios.length) {
+      sec.appendChild(el('h3', null, '受益缴费比 Benefit per yuan contributed, resident scheme (逆向补贴?)'));
+      table(sec, 'fund-ratios', ['年度 year', '组 group', '人数 persons', '个人缴费 premium', '财政补助 subsidy',
+                                 '统筹受益 benefit', '救助受益 assistance', '受益/个人缴费 per premium',
+                                 '受益/(个人+财政) per contribution'],
+            ratios.map(function (r) {
+              var p = 'ratios.' + r.k + '.';
+              return [String(r.x.year), GROUP[r.x.group] || r.x.group, num(ref, p + 'persons', 'count'),
+                      num(ref, p + 'premium', 'money'), num(ref, p + 'subsidy', 'money'), num(ref, p + 'benefit', 'money'),
+                      num(ref, p + 'assistance', 'money'), num(ref, p + 'benefit_per_premium', 'num'),
+                      num(ref, p + 'benefit_per_contribution', 'num')];
+            }));
+    }
+
+    /* the adjustment fund */
+    var adj = fu.adjustment.map(function (a, k) { return {a: a, k: k}; }).filter(function (x) { return x.a.present; });
+    if (adj.length) {
+      var s2 = section('省级调剂金 The provincial adjustment fund',
+                       '上解、正常调剂、紧急调剂、预拨与清算 pay-up, normal and emergency allocation, advance and settlement; ' +
+                       '期初 + 上解 = 调剂 + 期末 opening + paid up = allocated + closing, to the fen' +
+                       (adj[0].a.source ? ' · ' + adj[0].a.source : ''));
+      table(s2, 'fund-adjustment-years', ['年度 year', '期初 opening', '上解 paid up', '正常调剂 normal', '紧急调剂 emergency',
+                                          '调剂合计 allocated', '期末 closing', '守恒 conserved', '预拨 advance',
+                                          '清算 settlement'],
+            adj.map(function (x) {
+              var p = 'adjustment.' + x.k + '.';
+              return [String(x.a.year), num(ref, p + 'opening', 'money'), num(ref, p + 'paid_up', 'money'),
+                      num(ref, p + 'normal', 'money'), num(ref, p + 'emergency', 'money'), num(ref, p + 'allocated', 'money'),
+                      num(ref, p + 'closing', 'money'), x.a.conserved ? '是 yes' : '否 NO', num(ref, p + 'advance', 'money'),
+                      num(ref, p + 'settlement', 'money', true)];
+            }));
+      s2.appendChild(el('h3', null, '各地可支付月数的离散程度 Dispersion of months of payment across the funds'));
+      table(s2, 'fund-dispersion', ['年度 year', '均值 mean before', '均值 mean after', '标准差 sd before', '标准差 sd after',
+                                    '极差 range before', '极差 range after'],
+            adj.map(function (x) {
+              var p = 'adjustment.' + x.k + '.';
+              return [String(x.a.year), num(ref, p + 'months_before.mean', 'months', true),
+                      num(ref, p + 'months_after.mean', 'months', true), num(ref, p + 'months_before.sd', 'months'),
+                      num(ref, p + 'months_after.sd', 'months'), num(ref, p + 'months_before.range', 'months'),
+                      num(ref, p + 'months_after.range', 'months')];
+            }));
+      adj.forEach(function (x) {
+        s2.appendChild(el('h3', null, x.a.year + ' 各基金 by fund'));
+        table(s2, 'fund-adjustment-' + x.a.year, ['统筹区 region', '基金 fund', '收入 revenue', '支出 spending',
+                                                   '上解 paid up', '缺口 gap', '扣减 deduction', '得分 score',
+                                                   '正常调剂 normal', '紧急调剂 emergency', '预拨 advance', '清算 settlement',
+                                                   '月数 months before', '月数 months after'],
+              x.a.funds.map(function (f, j) {
+                var p = 'adjustment.' + x.k + '.funds.' + j + '.';
+                return [f.region, FUND[f.fund] || f.fund, num(ref, p + 'revenue', 'money'), num(ref, p + 'spending', 'money'),
+                        num(ref, p + 'paid_up', 'money'), num(ref, p + 'gap', 'money'), num(ref, p + 'deduction', 'money'),
+                        num(ref, p + 'score', 'months'), num(ref, p + 'normal', 'money'), num(ref, p + 'emergency', 'money'),
+                        num(ref, p + 'advance', 'money'), num(ref, p + 'settlement', 'money', true),
+                        num(ref, p + 'months_before', 'months', true), num(ref, p + 'months', 'months', true)];
+              }));
+        chart(s2, 'fund-flows-' + x.a.year, barOption(x.a.funds.map(function (f) {
+          return f.region + ' ' + (f.fund === 'employee' ? '职工' : '居民');
+        }), [{name: '上解 paid up', data: x.a.funds.map(function (f) { return -f.paid_up; })},
+             {name: '调剂 received', data: x.a.funds.map(function (f) { return f.received; })}], '元 yuan'));
+      });
+    }
+
+    /* the indicators */
+    var defs = fu.indicators.defs;
+    var s3 = section('绩效指标 Performance indicators by region',
+                     '各指标定义见 README definitions in the README ("Indicators"); 排名 rank 1 = best (' +
+                     defs.map(function (d) { return d.id + ': ' + d.better; }).join(', ') + ')');
+    var head = ['统筹区 region', '年度 year'];
+    defs.forEach(function (d) { head.push(d.name, '排名 rank'); });
+    table(s3, 'fund-indicators', head, fu.indicators.rows.map(function (r, k) {
+      var row = [r.region, String(r.year)];
+      defs.forEach(function (d) {
+        row.push(num(ref, 'indicators.rows.' + k + '.values.' + d.id, 'num'),
+                 num(ref, 'indicators.rows.' + k + '.ranks.' + d.id, 'count'));
+      });
+      return row;
+    }));
+  }
+
   /* ---- code-texts: tables.json and the cross-tables ------------------------ */
 
   var STAGE = {'脱贫攻坚': '脱贫攻坚 poverty alleviation', '乡村振兴': '乡村振兴 rural revitalization',
@@ -940,6 +1087,8 @@
       auditSection(i, x.audit, x.findings);
     if (x.projection)
       projectionSection(i, x.projection);
+    if (x.fund)
+      fundSection(i, x.fund);
     if (x.texts)
       textsSection(i, x.texts, ['tool_goal', 'coordination_goal'].filter(function (k) { return x[k]; })
         .map(function (k) { return {kind: k, input: i, doc: x[k]}; }));

@@ -61,14 +61,14 @@ typedef struct sb_fund_band {
 /* The provincial adjustment fund (省级调剂金), in the province's file. */
 typedef struct sb_adjustment {
 	bool present;
-	const char *source;  /* "" when not given */
-	uint8_t schemes;     /* bit SB_FUND_EMPLOYEE / SB_FUND_RESIDENT: funds that take part */
-	int64_t pay_up_bp;   /* 上解: share of each fund's revenue */
-	int64_t normal_bp;   /* 正常调剂: share of the year's recognised gap */
-	bool weighted;       /* ... times the region's performance score / 100 */
-	bool has_emergency;  /* 紧急调剂 */
+	const char *source; /* "" when not given */
+	uint8_t schemes;    /* bit SB_FUND_EMPLOYEE / SB_FUND_RESIDENT: funds that take part */
+	int64_t pay_up_bp;  /* 上解: share of each fund's revenue */
+	int64_t normal_bp;  /* 正常调剂: share of the year's recognised gap */
+	bool weighted;      /* ... times the region's performance score / 100 */
+	bool has_emergency; /* 紧急调剂 */
 	int64_t emergency_below, emergency_to; /* months (hundredths) */
-	int64_t advance_bp;  /* 预拨: share of the unit's previous-year allocation */
+	int64_t advance_bp; /* 预拨: share of the unit's previous-year allocation */
 } sb_adjustment;
 
 typedef struct sb_funding {
@@ -117,20 +117,20 @@ typedef struct sb_fund_person {
 	uint8_t employment; /* 0 active, 1 retired, 0xff not given (counts as active) */
 	int tier;           /* tier symbol, or -1 (none: the map's `other`) */
 	bool has_wage_base;
-	sb_fen wage_base;   /* monthly 缴费基数 */
-	uint64_t held;      /* identity bits (sym + 1) held on some day of the year */
+	sb_fen wage_base; /* monthly 缴费基数 */
+	uint64_t held;    /* identity bits (sym + 1) held on some day of the year */
 } sb_fund_person;
 
 typedef struct sb_contrib {
-	sb_fen individual; /* the person's own premium or share, before assistance */
-	sb_fen assistance; /* the part of it medical assistance pays (资助参保) */
+	sb_fen individual;   /* the person's own premium or share, before assistance */
+	sb_fen assistance;   /* the part of it medical assistance pays (资助参保) */
 	int assist_identity; /* identity symbol of that subsidy, -1 */
-	sb_fen paid;       /* individual - assistance: what the person paid */
-	sb_fen subsidy;    /* fiscal subsidy (resident) */
-	sb_fen employer;   /* employer contribution (employee) */
-	sb_fen pool;       /* credited to the pooled fund */
-	sb_fen account;    /* credited to individual accounts (employee) */
-	bool no_base;      /* an active employee without a wage base and no base_default */
+	sb_fen paid;         /* individual - assistance: what the person paid */
+	sb_fen subsidy;      /* fiscal subsidy (resident) */
+	sb_fen employer;     /* employer contribution (employee) */
+	sb_fen pool;         /* credited to the pooled fund */
+	sb_fen account;      /* credited to individual accounts (employee) */
+	bool no_base;        /* an active employee without a wage base and no base_default */
 } sb_contrib;
 
 /* A person's contributions for a year under f. SB_EINPUT with *why (a
@@ -145,5 +145,41 @@ bool sb_fund_months(sb_fen balance, sb_fen spending, int64_t *months);
 /* The band index of months (has_months false: the last band), or -1 when
  * f has no bands. */
 int sb_funding_band(const sb_funding *f, bool has_months, int64_t months);
+
+/* ---- sanbao fund: the accounts of a settled year ------------------------ */
+
+#define SB_FUND_MAX_YEARS 8     /* policy years in one run */
+#define SB_FUND_MAX_REGIONS 512 /* pooling regions in one run */
+
+typedef struct sb_fund_config {
+	const char *policies_dir;     /* required */
+	const char *policy_root;      /* NULL: the default (policy.h) */
+	const char *persons_path;     /* required */
+	const char *identities_path;  /* NULL: no identities (no subsidies, no coverage) */
+	const char *settlements_path; /* required: settlements.csv of `sanbao settle` */
+	const char *balances_path;    /* NULL: opening balances 0 */
+	const char *adjustment_path;  /* NULL: no scores, deductions or given advances */
+	const char *warnings_path;    /* NULL: warnings per 10,000 not computed */
+	const char *out_dir;          /* required */
+	int threads;                  /* readers of settlements.csv; 0 or 1: one */
+} sb_fund_config;
+
+/* What a run did; money in fen. */
+typedef struct sb_fund_totals {
+	long long persons, persons_rejected, identities, identities_rejected, settlements;
+	long long regions;
+	int nyears;
+	int years[SB_FUND_MAX_YEARS];
+	sb_fen revenue;  /* credited to the pooled and assistance funds */
+	sb_fen spending; /* their spending: every layer payment of the settlements */
+	sb_fen settled;  /* the settlements' own sum of the fund column */
+	sb_fen adj_opening, adj_paid_up, adj_allocated, adj_closing;
+} sb_fund_totals;
+
+/* Reads the inputs and writes into out_dir (README "sanbao fund"):
+ * accounts.csv, spending.csv, premiums.csv, coverage.csv, ratios.csv,
+ * adjustment.csv, indicators.csv and fund.json (the marker, last). Bad
+ * input is an error naming file:line (nothing is written then). */
+SB_MUST_USE sb_status sb_fund_run(const sb_fund_config *cfg, sb_fund_totals *t, sb_diag *d);
 
 #endif

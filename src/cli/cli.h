@@ -8,6 +8,7 @@ int sb_cmd_settle(int argc, char **argv);
 int sb_cmd_check_policy(int argc, char **argv);
 int sb_cmd_gen(int argc, char **argv);
 int sb_cmd_roster(int argc, char **argv);
+int sb_cmd_fund(int argc, char **argv);
 int sb_cmd_pseudonymize(int argc, char **argv);
 int sb_cmd_monitor(int argc, char **argv);
 int sb_cmd_code_texts(int argc, char **argv);

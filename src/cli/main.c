@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{"monitor", sb_cmd_monitor, "monitor --policies DIR --persons F --settlements F --out DIR   warnings"},
 	{"gen", sb_cmd_gen, "gen --persons N --seed S [--year Y] --out DIR   synthetic province"},
 	{"roster", sb_cmd_roster, "roster --policies DIR --persons F --identities F [--settlements F] --out DIR"},
+	{"fund", sb_cmd_fund, "fund --policies DIR --persons F --settlements F --out DIR   fund accounts, 调剂金, indicators"},
 	{"code-texts", sb_cmd_code_texts, "code-texts --frame F.yaml [--meta M.csv] [--gold G.csv] --out DIR DOC...   code policy texts"},
 	{"serve", sb_cmd_serve, "serve --policies DIR --db F --facilities F --tokens F [--listen A]   online settlement"},
 	{"export", sb_cmd_export, "export --db F --out DIR     the service's store as CSV"},

@@ -380,6 +380,7 @@ void sb_policy_describe(const sb_policyset *set, const sb_policy *p, void *file)
 			}
 		fputc('\n', f);
 	}
+	sb_funding_describe(set, p, f);
 	for (uint16_t vi = 0; vi < p->nversions; vi++) {
 		const sb_version *v = &p->versions[vi];
 		char from[11], until[11];

@@ -273,6 +273,8 @@ typedef struct sb_claimctx {
 } sb_claimctx;
 
 bool sb_cond_holds(const sb_cond *c, const sb_claimctx *x);
+/* check-policy's lines for a policy's funding entries (funding.c), to a FILE. */
+void sb_funding_describe(const sb_policyset *set, const sb_policy *p, void *file);
 /* 1 when diagnosis dx is on one of the policy's disease lists in mask. */
 bool sb_disease_matches(const sb_policy *p, uint64_t lists, const char *dx);
 

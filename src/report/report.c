@@ -304,7 +304,7 @@ static sb_status asset(const sb_report_config *cfg, const char *name, char **out
  * folder's kind is told by the files it holds: settle (summary.json,
  * monitor.json), compare (compare.json), roster (roster_summary.json),
  * code-texts (tables.json with the cross-tables of table5/table6), project
- * (projection.json). */
+ * (projection.json), fund (fund.json). */
 static const struct {
 	const char *file, *kind;
 	bool csv;
@@ -320,6 +320,7 @@ static const struct {
 	{"audit.json", "audit", false, 0},
 	{"findings.csv", "findings", true, 7},
 	{"projection.json", "projection", false, 0},
+	{"fund.json", "fund", false, 0},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 #define KIND_AUDIT 7 /* an audit folder: its summary.json (the recomputation) is not shown */
@@ -609,9 +610,9 @@ sb_status sb_report_write(const sb_report_config *cfg, sb_report_stats *stats, s
 		if (!st && !found)
 			st = sb_diag_set(d, SB_EINPUT, cfg->in[i], 0, 0,
 					 "holds none of summary.json, monitor.json, compare.json, "
-					 "roster_summary.json, tables.json, audit.json, projection.json: give "
-					 "the --out folder of `sanbao settle`, `compare`, `roster`, "
-					 "`code-texts`, `audit` or `project`");
+					 "roster_summary.json, fund.json, tables.json, audit.json, "
+					 "projection.json: give the --out folder of `sanbao settle`, "
+					 "`compare`, `roster`, `fund`, `code-texts`, `audit` or `project`");
 	}
 	if (!st)
 		st = asset(cfg, "style.css", &css, &ncss, d);

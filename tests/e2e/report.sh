@@ -159,6 +159,51 @@ if node "$src/tests/e2e/report/check.cjs" "$tmp/bad4.html" "$tmp/bad4.png" "$src
 fi
 grep -q 'projection:1:projection.scenarios.0.funds.0.years.30.balance.*the page shows' "$tmp/bad4.err" \
 	|| fail "the altered projection failed for another reason: $(head -3 "$tmp/bad4.err")"
+# Settle + fund (accounts, the adjustment fund, indicators) in one page: every
+# fund number cell against fund.json, the months and flows charts against
+# it, every fund table present; then the check fails on a page whose
+# embedded fund.json was altered (report-test/report-fund.png).
+"$bin" fund --policies "$src/policies/demo" --persons "$src/data/demo/persons.csv" \
+	--identities "$src/data/demo/identities.csv" --settlements "$tmp/s/settlements.csv" \
+	--balances "$src/data/demo/balances.csv" --warnings "$tmp/s/warnings.csv" --out "$tmp/f" > /dev/null \
+	|| fail "sanbao fund on the demo"
+"$bin" report --in "$tmp/s" --in "$tmp/f" --out "$tmp/fund.html" --assets "$src/report" > /dev/null
+files5=(summary0="$tmp/s/summary.json" monitor0="$tmp/s/monitor.json" fund1="$tmp/f/fund.json")
+node "$src/tests/e2e/report/check.cjs" "$tmp/fund.html" "$PWD/report-test/report-fund.png" "$src" \
+	"${files5[@]}" || fail "the fund report did not pass in Chromium"
+node "$src/tests/e2e/report/inventory.cjs" "$tmp/fund.html" "$src" > "$tmp/inv5.json" \
+	|| fail "could not list the fund report's tables"
+python3 - "$tmp/inv5.json" "$tmp/f/fund.json" <<'PY' || fail "the fund sections are incomplete"
+import json, sys
+r = json.load(open(sys.argv[1]))
+f = json.load(open(sys.argv[2]))
+want = ["fund-accounts", "fund-spending", "fund-premiums", "fund-coverage", "fund-ratios",
+        "fund-adjustment-years", "fund-dispersion", "fund-indicators"]
+want += ["fund-adjustment-%d" % a["year"] for a in f["adjustment"] if a["present"]]
+miss = [t for t in want if t not in r["tables"]]
+assert not miss, "tables missing: %s" % miss
+charts = ["fund-months"] + ["fund-flows-%d" % a["year"] for a in f["adjustment"] if a["present"]]
+miss = [c for c in charts if c not in r["charts"]]
+assert not miss, "charts missing: %s" % miss
+n = 2 * len(f["indicators"]["defs"]) * len(f["indicators"]["rows"])
+assert r["cells"].get("fund:1", 0) >= n, "fund number cells %s, the indicators alone are %d" % (r["cells"], n)
+PY
+python3 - "$tmp/fund.html" "$tmp/badf.html" <<'PY'
+import sys
+s = open(sys.argv[1], encoding="utf-8").read()
+i = s.index('data-kind="fund"')
+j = s.index('"received": ', s.index('"adjustment": [', i)) + len('"received": ')
+k = j
+while s[k] in "-0123456789.":
+    k += 1
+s = s[:j] + "7654.32" + s[k:]
+open(sys.argv[2], "w", encoding="utf-8").write(s)
+PY
+if node "$src/tests/e2e/report/check.cjs" "$tmp/badf.html" "$tmp/badf.png" "$src" "${files5[@]}" \
+	2> "$tmp/badf.err"; then
+	fail "the check passed a page whose numbers differ from fund.json"
+fi
+grep -q 'chart fund-flows' "$tmp/badf.err" || fail "the altered fund page failed for another reason: $(head -3 "$tmp/badf.err")"
 
 # The check can fail: one number of the embedded compare.json changed.
 python3 - "$tmp/report.html" "$tmp/bad.html" <<'PY'

@@ -161,6 +161,20 @@ const at = (o, p) => p.split('.').reduce((x, k) => (x == null ? x : x[k]), o);
             bad(`chart roster-regions: series ${f} is not by_region[].${f}`);
         });
       }
+      if (key.startsWith('fund')) {
+        const last = doc.years[doc.years.length - 1];
+        const pooled = doc.accounts.filter((a) => a.year === last && a.fund !== 'assistance' && a.persons);
+        const m = series['fund-months'];
+        if (pooled.length && (!m || !close(m[0], pooled.map((a) => a.months_before), 0.005) ||
+                              !close(m[1], pooled.map((a) => a.months), 0.005)))
+          bad('chart fund-months: its bars are not accounts[].months_before and months of ' + last);
+        doc.adjustment.filter((a) => a.present).forEach((a) => {
+          const f = series['fund-flows-' + a.year];
+          if (!f || !close(f[0], a.funds.map((x) => -x.paid_up), 0.005) ||
+              !close(f[1], a.funds.map((x) => x.received), 0.005))
+            bad(`chart fund-flows-${a.year}: its bars are not adjustment funds[].paid_up and received`);
+        });
+      }
       if (key.startsWith('texts')) {
         const t = doc.dimensions.tool, st = doc.stages;
         const types = series['texts-tool-types'], sub = series['texts-tools-by-stage'];

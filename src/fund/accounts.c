@@ -1,0 +1,274 @@
+/* accounts.c: the accounts of each region, fund and year: every enrolled
+ * person's contributions under the funding in force (sb_funding_contrib),
+ * the premiums medical assistance paid, the assistance fund's budget, the
+ * balances year by year with the adjustment fund between them, coverage of
+ * the roster's groups, and the sums the indicators read. Spending was
+ * summed from the settlements (read.c); here it must still add up to
+ * them, to the fen. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fund/fund_int.h"
+#include "sanbao/io.h"
+
+const char *const sb_fund_group_names[] = { "urban", "rural", "residence_unknown", "q1", "q2", "q3",
+					    "q4",    "q5",    "income_unknown",    NULL };
+
+static sb_status overflow(sb_diag *d)
+{
+	return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
+			   "the contributions add up to more than a 64-bit sum of fen");
+}
+
+void sb_fund_year_span(const fregion *g, int year, sb_date *start, sb_date *end)
+{
+	const sb_version *v = sb_policy_version_at(g->pol, sb_date_from_ymd(year, 1, 1));
+	const sb_version *w = sb_policy_version_at(g->pol, sb_date_from_ymd(year + 1, 1, 1));
+	*start = v ? sb_version_year_start(v, year) : sb_date_from_ymd(year, 1, 1);
+	*end = w ? sb_version_year_start(w, year + 1) : sb_date_from_ymd(year + 1, 1, 1);
+}
+
+static sb_status contributions(fund_run *r, int y, sb_diag *d)
+{
+	int year = r->years[y];
+	sb_date start[SB_FUND_MAX_REGIONS], end[SB_FUND_MAX_REGIONS];
+	const sb_funding *fund[SB_FUND_MAX_REGIONS];
+	for (size_t i = 0; i < r->nregions; i++) {
+		fregion *g = &r->regions[i];
+		sb_fund_year_span(g, year, &start[i], &end[i]);
+		fund[i] = sb_policy_funding(g->pol, year);
+	}
+	for (size_t i = 0; i < r->npersons; i++) {
+		fperson *p = &r->persons[i];
+		fregion *g = &r->regions[p->region];
+		const sb_funding *f = fund[p->region];
+		if (!f)
+			return sb_diag_set(
+				d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
+				"region %s has no funding in force for policy year %d: add a "
+				"`funding` entry (docs/policy-format.md, Funding)",
+				g->code, year);
+		uint64_t held = p->id_n ? sb_fund_held(r, p, start[p->region], end[p->region]) : 0;
+		sb_fund_person fp = { p->scheme,   p->employment, p->tier,
+				      p->has_wage, p->wage_base,  held };
+		sb_contrib c;
+		const char *why;
+		if (sb_funding_contrib(f, &fp, &c, &why))
+			return sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
+					   "region %s, policy year %d: %s (persons.csv line %u)",
+					   g->code, year, why, (unsigned)p->line);
+		facct *a = &g->acct[y][p->scheme];
+		g->insured[y]++;
+		a->persons++;
+		a->retirees += p->scheme == SB_FUND_EMPLOYEE && p->employment == 1;
+		a->no_base += c.no_base;
+		if (!sb_fen_add(&a->individual, c.paid) ||
+		    !sb_fen_add(&a->assisted, c.assistance) ||
+		    !sb_fen_add(&a->subsidy, c.subsidy) || !sb_fen_add(&a->employer, c.employer) ||
+		    !sb_fen_add(&a->account, c.account) || !sb_fen_add(&a->revenue, c.pool))
+			return overflow(d);
+		if (c.assistance) {
+			int s = c.assist_identity;
+			g->prem_n[y][s]++;
+			g->prem[y][s] += c.assistance;
+			g->acct[y][SB_FUND_ASSISTANCE].spending += c.assistance;
+		}
+		if (p->scheme == SB_FUND_RESIDENT) {
+			int grp[2] = { p->residence == SB_RESIDENCE_URBAN ? FG_URBAN :
+				       p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
+									    FG_RES_UNKNOWN,
+				       p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME };
+			for (int k = 0; k < 2; k++) {
+				fgroup *x = &g->groups[y][grp[k]];
+				x->persons++;
+				x->premium += c.individual;
+				x->paid += c.paid;
+				x->subsidy += c.subsidy;
+			}
+		}
+		/* out-of-pocket share of income of the roster's groups */
+		sb_fen oop = r->oop[y] ? r->oop[y][i] : 0;
+		if (held && p->has_income) {
+			g->assisted_oop[y] += oop;
+			g->assisted_income[y] += p->income_pc;
+		}
+	}
+	/* the assistance fund's revenue */
+	for (size_t i = 0; i < r->nregions; i++) {
+		fregion *g = &r->regions[i];
+		facct *a = &g->acct[y][SB_FUND_ASSISTANCE];
+		const sb_funding *f = fund[i];
+		a->persons = g->insured[y];
+		if (f && f->has_budget)
+			a->subsidy = f->budget_per_insured ? f->budget * g->insured[y] : f->budget;
+		a->revenue = a->subsidy;
+	}
+	return SB_OK;
+}
+
+/* Households whose out-of-pocket payments in the year exceed 25% of their
+ * income (SDG 3.8.2's higher threshold, on income as persons.csv gives
+ * it), by the region of their first member. */
+static sb_status households(fund_run *r, int y, sb_diag *d)
+{
+	if (!r->nhouseholds)
+		return SB_OK;
+	sb_fen *oop = sb_calloc(r->nhouseholds, sizeof *oop);
+	uint16_t *region = sb_calloc(r->nhouseholds, sizeof *region);
+	bool *seen = sb_calloc(r->nhouseholds, sizeof *seen);
+	if (!oop || !region || !seen) {
+		sb_free(oop);
+		sb_free(region);
+		sb_free(seen);
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	for (size_t i = 0; i < r->npersons; i++) {
+		const fperson *p = &r->persons[i];
+		if (p->household == UINT32_MAX)
+			continue;
+		if (!seen[p->household]) {
+			seen[p->household] = true;
+			region[p->household] = p->region;
+		}
+		oop[p->household] += r->oop[y] ? r->oop[y][i] : 0;
+	}
+	for (uint32_t h = 0; h < r->nhouseholds; h++) {
+		if (!seen[h] || r->hh_income[h] <= 0)
+			continue;
+		fregion *g = &r->regions[region[h]];
+		g->hh_income[y]++;
+		g->hh_catastrophic[y] += oop[h] * 4 > r->hh_income[h];
+	}
+	sb_free(oop);
+	sb_free(region);
+	sb_free(seen);
+	return SB_OK;
+}
+
+/* Coverage of the roster: each person holding an identity on some day of
+ * the year, counted once per identity and once under "any", in the region
+ * the roster row names, else the person's region of enrolment. */
+static void coverage(fund_run *r, int y)
+{
+	int year = r->years[y];
+	for (size_t i = 0; i < r->nids;) {
+		size_t j = i;
+		while (j < r->nids && r->ids[j].key == r->ids[i].key &&
+		       r->ids[j].pseudo == r->ids[i].pseudo)
+			j++;
+		const fident *x = &r->ids[i];
+		fperson *p = NULL;
+		size_t lo = 0, hi = r->npersons;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			fperson *q = &r->persons[mid];
+			if (q->key == x->key && q->pseudo == x->pseudo) {
+				p = q;
+				break;
+			}
+			if (q->key < x->key || (q->key == x->key && q->pseudo < x->pseudo))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		fregion *g = NULL;
+		if (x->region) {
+			char code[8];
+			snprintf(code, sizeof code, "%06u", (unsigned)(x->region % 1000000));
+			g = sb_fund_region(r, code);
+		}
+		if (!g && p)
+			g = &r->regions[p->region];
+		if (g) {
+			sb_date start, end;
+			sb_fund_year_span(g, year, &start, &end);
+			uint64_t held = 0;
+			for (size_t k = i; k < j; k++)
+				if (r->ids[k].from < end && r->ids[k].to >= start)
+					held |= (uint64_t)1 << r->ids[k].sym;
+			for (int s = 0; s < FUND_NID; s++)
+				if (held >> s & 1) {
+					g->roster[y][s]++;
+					g->enrolled[y][s] += p != NULL;
+				}
+			if (held) {
+				g->roster[y][FUND_NID]++;
+				g->enrolled[y][FUND_NID] += p != NULL;
+			}
+		}
+		i = j;
+	}
+}
+
+static void months_of(facct *a, bool after)
+{
+	sb_fen bal = after ? a->closing : a->closing_before;
+	sb_fen spend = a->spending;
+	int64_t m = 0;
+	bool has = sb_fund_months(bal, spend, &m);
+	if (after) {
+		a->has_months = has;
+		a->months = m;
+	} else {
+		a->has_months_before = has;
+		a->months_before = m;
+	}
+}
+
+sb_status sb_fund_accounts(fund_run *r, sb_diag *d)
+{
+	sb_status st;
+	for (int k = 0; k < r->nyears; k++) {
+		int y = r->yorder[k];
+		if ((st = contributions(r, y, d)) || (st = households(r, y, d)))
+			return st;
+		coverage(r, y);
+		for (size_t i = 0; i < r->nregions; i++) {
+			fregion *g = &r->regions[i];
+			for (int s = 0; s < SB_FUND_SCHEMES; s++) {
+				facct *a = &g->acct[y][s];
+				a->opening =
+					k ? g->acct[r->yorder[k - 1]][s].closing : g->opening[s];
+				a->closing_before = a->opening + a->revenue - a->spending;
+				a->closing = a->closing_before;
+				months_of(a, false);
+			}
+		}
+		if ((st = sb_fund_adjust(r, y, d)))
+			return st;
+		for (size_t i = 0; i < r->nregions; i++)
+			for (int s = 0; s < SB_FUND_SCHEMES; s++) {
+				facct *a = &r->regions[i].acct[y][s];
+				if (a->adjusted)
+					a->closing = a->closing_before - a->paid_up + a->received;
+				months_of(a, true);
+			}
+	}
+	/* Spending is the settlements' money, to the fen: every layer payment
+	 * lands in exactly one fund's account. */
+	sb_fen spent = 0, revenue = 0;
+	for (size_t i = 0; i < r->nregions; i++)
+		for (int y = 0; y < r->nyears; y++) {
+			fregion *g = &r->regions[i];
+			sb_fen prem = 0;
+			for (int s = 0; s < FUND_NID; s++)
+				prem += g->prem[y][s];
+			for (int s = 0; s < SB_FUND_SCHEMES; s++) {
+				spent += g->acct[y][s].spending;
+				revenue += g->acct[y][s].revenue;
+			}
+			spent -= prem; /* the premiums are a transfer, not a claim's payment */
+		}
+	r->t->spending = spent;
+	r->t->revenue = revenue;
+	if (spent != r->t->settled) {
+		char a[SB_MONEY_BUF], b[SB_MONEY_BUF];
+		sb_money_format(spent, a);
+		sb_money_format(r->t->settled, b);
+		return sb_diag_set(d, SB_ELIMIT, r->cfg->settlements_path, 0, 0,
+				   "internal error: the accounts' spending %s is not the "
+				   "settlements' fund %s",
+				   a, b);
+	}
+	return SB_OK;
+}
