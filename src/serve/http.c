@@ -503,7 +503,7 @@ static pthread_key_t rdb_key;
 
 static void close_rdb(void *p)
 {
-	sqlite3_close_v2(p);
+	sb_serve_store_close(p);
 }
 
 static sqlite3 *read_db(sb_service *S)
@@ -852,11 +852,11 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	if (key) {
 		sqlite3 *rdb = pthread_getspecific(rdb_key);
 		if (rdb)
-			sqlite3_close_v2(rdb);
+			sb_serve_store_close(rdb);
 		pthread_key_delete(rdb_key);
 	}
 	if (S->wdb)
-		sqlite3_close_v2(S->wdb);
+		sb_serve_store_close(S->wdb);
 	sb_policyset_free(S->set);
 	for (size_t i = 0; i < S->ntok; i++)
 		free(S->tok[i].facilities);
