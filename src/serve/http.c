@@ -497,7 +497,17 @@ typedef struct conn {
 	size_t n, cap;
 	bool too_large;
 	struct timespec t0;
+	struct MHD_Connection *c;
+	sb_fsi_call *call; /* a transaction at the writer: the connection is suspended */
+	char infno[5];
 } conn;
+
+/* The writer's on_done: the group holding the transaction is committed. */
+static void resume_conn(void *arg)
+{
+	conn *k = arg;
+	MHD_resume_connection(k->c);
+}
 
 static pthread_key_t rdb_key;
 
@@ -548,6 +558,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!k)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
+		k->c = c;
 		*con_cls = k;
 		atomic_fetch_add(&S->inflight, 1);
 		return MHD_YES;
@@ -580,6 +591,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	int infcode = 0;
 	bool counted = false;
 	const char *type = "application/json; charset=utf-8";
+	if (k->call) { /* resumed: the writer has committed (or failed) it */
+		st = sb_service_fsi_finish(S, k->call, &resp, &infcode);
+		k->call = NULL;
+		memcpy(infno, k->infno, sizeof infno);
+		counted = true;
+		goto answer;
+	}
 	const sb_token *tk = authenticate(S, c);
 	bool post = !strcmp(method, "POST"), get = !strcmp(method, "GET"),
 	     put = !strcmp(method, "PUT");
@@ -609,9 +627,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 					 "/fsi/api/{infno}, infno of 4 digits");
 		} else {
 			sqlite3 *db = read_db(S);
-			st = db ? sb_service_fsi(S, db, tk, url + 9, body, k->n, &resp, infno,
-						 &infcode) :
-				  plain_error(S, &resp, 503, "the store is unavailable");
+			if (!db) {
+				st = plain_error(S, &resp, 503, "the store is unavailable");
+			} else {
+				st = sb_service_fsi_begin(S, db, tk, url + 9, body, k->n, &resp,
+							  infno, &infcode, resume_conn, k,
+							  &k->call);
+				if (k->call) {
+					/* Wait for the group commit without a thread. */
+					memcpy(k->infno, infno, sizeof infno);
+					MHD_suspend_connection(c);
+					return MHD_YES;
+				}
+			}
 		}
 		counted = true;
 	} else if (!strncmp(url, "/v1/persons/", 12) && put) {
@@ -690,6 +718,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	} else {
 		st = plain_error(S, &resp, 404, "no such call; see docs/service-api.md");
 	}
+answer:;
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs =
@@ -783,23 +812,25 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	/* Read before the workers start: a reload replaces S->set. */
 	size_t npolicies = st ? 0 : sb_policyset_count(S->set);
 	if (!st) {
-		/* A settlement's handler blocks until its commit: with a thread
-		 * per connection every waiting desk is in the writer's next
-		 * group; a pool of N threads bounds that group by N. */
-		bool per_conn = cfg.threads == 0;
+		/* epoll in a pool of HTTP threads (default: one per core); a
+		 * transaction for the writer suspends its connection until its
+		 * group commit resumes it, so every waiting desk joins the
+		 * writer's next group whatever the number of threads. */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		unsigned nthreads = cfg.threads ? cfg.threads : ncpu > 0 ? (unsigned)ncpu : 1;
 		struct MHD_OptionItem opts[] = {
 			{ MHD_OPTION_SOCK_ADDR, 0, &addr },
 			{ MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL },
 			{ MHD_OPTION_CONNECTION_LIMIT, 1000, NULL },
+			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL },
 			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, S },
 			{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
-			{ per_conn ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE,
-			  (intptr_t)cfg.threads, NULL },
+			{ nthreads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+			  (intptr_t)nthreads, NULL },
 			{ MHD_OPTION_END, 0, NULL },
 		};
-		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-						  (per_conn ? MHD_USE_THREAD_PER_CONNECTION :
-							      MHD_USE_EPOLL) |
+		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+						  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
 						  MHD_USE_ERROR_LOG,
 					  0, NULL, NULL, handle, S, MHD_OPTION_ARRAY, opts,
 					  MHD_OPTION_END);

@@ -1167,9 +1167,8 @@ static bool in_list(const char *const *l, const char *s)
 	return false;
 }
 
-static int submit(sb_service *S, sb_job *j)
+static void enqueue_locked(sb_service *S, sb_job *j)
 {
-	pthread_mutex_lock(&S->qlock);
 	j->next = NULL;
 	if (S->qtail)
 		S->qtail->next = j;
@@ -1177,73 +1176,121 @@ static int submit(sb_service *S, sb_job *j)
 		S->qhead = j;
 	S->qtail = j;
 	pthread_cond_signal(&S->qcond);
+}
+
+static void enqueue(sb_service *S, sb_job *j)
+{
+	pthread_mutex_lock(&S->qlock);
+	enqueue_locked(S, j);
+	pthread_mutex_unlock(&S->qlock);
+}
+
+static int submit(sb_service *S, sb_job *j)
+{
+	pthread_mutex_lock(&S->qlock);
+	enqueue_locked(S, j);
 	while (!j->done)
 		pthread_cond_wait(&S->donecond, &S->qlock);
 	pthread_mutex_unlock(&S->qlock);
 	return j->http;
 }
 
-int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
-		   const char *body, size_t n, char **resp, char infno_out[5], int *infcode)
+static int fsi_answer(char **resp, int st, int *infcode)
 {
-	sb_serve_req r;
+	/* the envelope starts with its infcode (envelope_text) */
+	*infcode = *resp && !strncmp(*resp, "{\"infcode\":0,", 13) ? 0 : -1;
+	return st;
+}
+
+int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
+			 const char *body, size_t n, char **resp, char infno_out[5], int *infcode,
+			 void (*on_done)(void *), void *arg, sb_fsi_call **call)
+{
+	*call = NULL;
+	sb_fsi_call *cl = calloc(1, sizeof *cl);
+	if (!cl) {
+		*resp = sb_service_envelope(S, -1, "out of memory", NULL);
+		*infcode = -1;
+		snprintf(infno_out, 5, "%s", path_infno);
+		return 503;
+	}
+	sb_serve_req *r = &cl->r;
 	char err[1024];
 	*infcode = -1;
-	int st = sb_serve_req_parse(body, n, path_infno, &r, err, sizeof err);
-	snprintf(infno_out, 5, "%s", r.infno[0] ? r.infno : path_infno);
+	int st = sb_serve_req_parse(body, n, path_infno, r, err, sizeof err);
+	snprintf(infno_out, 5, "%s", r->infno[0] ? r->infno : path_infno);
 	if (st) {
-		sb_serve_req_release(&r);
 		*resp = sb_service_envelope(S, -1, err, NULL);
-		return st;
-	}
-	if (!in_list(write_infnos, r.infno) && !in_list(read_infnos, r.infno)) {
-		sb_serve_req_release(&r);
+	} else if (!in_list(write_infnos, r->infno) && !in_list(read_infnos, r->infno)) {
 		*resp = sb_service_envelope(
 			S, -1,
 			"field infno: unknown transaction; this service "
 			"answers 1101, 2206, 2207, 2208, 2303, 2304, 2305, 2601, 5203, 3201, 3202",
 			NULL);
-		return 200;
-	}
-	if (!sb_service_may_act(tk, r.fixmedins_code)) {
+		st = 200;
+	} else if (!sb_service_may_act(tk, r->fixmedins_code)) {
 		snprintf(err, sizeof err,
 			 "field fixmedins_code: token %s may not act for facility %s", tk->name,
-			 r.fixmedins_code);
-		sb_serve_req_release(&r);
+			 r->fixmedins_code);
 		*resp = sb_service_envelope(S, -1, err, NULL);
-		return 403;
-	}
-	if (!sb_service_facility(S, r.fixmedins_code)) {
+		st = 403;
+	} else if (!sb_service_facility(S, r->fixmedins_code)) {
 		st = fail(S, resp,
 			  "field fixmedins_code: facility %s is not in the facility "
 			  "registry",
-			  r.fixmedins_code);
-		sb_serve_req_release(&r);
-		return st;
-	}
-	if (in_list(write_infnos, r.infno)) {
-		sb_job j = { .kind = SB_JOB_TX, .tok = tk, .req = &r, .body = body, .nbody = n };
-		st = submit(S, &j);
-		*resp = j.resp;
+			  r->fixmedins_code);
+	} else if (in_list(write_infnos, r->infno)) {
+		cl->j = (sb_job){ .kind = SB_JOB_TX, .tok = tk, .req = r, .body = body, .nbody = n,
+				  .on_done = on_done, .arg = arg };
+		if (on_done) {
+			enqueue(S, &cl->j);
+			*call = cl;
+			return 0;
+		}
+		st = submit(S, &cl->j);
+		*resp = cl->j.resp;
 	} else {
 		pthread_rwlock_rdlock(&S->pol_lock);
 		const sb_policyset *set = S->set;
-		if (!strcmp(r.infno, "1101"))
-			st = tx_person(S, rdb, set, &r, resp);
-		else if (!strcmp(r.infno, "2206") || !strcmp(r.infno, "2303"))
-			st = tx_presettle(S, rdb, set, &r, resp);
-		else if (!strcmp(r.infno, "5203"))
-			st = tx_query(S, rdb, tk, &r, resp);
+		if (!strcmp(r->infno, "1101"))
+			st = tx_person(S, rdb, set, r, resp);
+		else if (!strcmp(r->infno, "2206") || !strcmp(r->infno, "2303"))
+			st = tx_presettle(S, rdb, set, r, resp);
+		else if (!strcmp(r->infno, "5203"))
+			st = tx_query(S, rdb, tk, r, resp);
 		else
-			st = tx_statement(S, rdb, &r, resp);
+			st = tx_statement(S, rdb, r, resp);
 		pthread_rwlock_unlock(&S->pol_lock);
 	}
 	if (!*resp)
 		*resp = sb_service_envelope(S, -1, "the store is unavailable", NULL);
-	else /* the envelope starts with its infcode (sb_service_envelope) */
-		*infcode = strncmp(*resp, "{\"infcode\":0,", 13) ? -1 : 0;
-	sb_serve_req_release(&r);
-	return st;
+	sb_serve_req_release(r);
+	free(cl);
+	return fsi_answer(resp, st, infcode);
+}
+
+int sb_service_fsi_finish(sb_service *S, sb_fsi_call *cl, char **resp, int *infcode)
+{
+	pthread_mutex_lock(&S->qlock); /* pairs with the writer's done = true */
+	bool done = cl->j.done;
+	pthread_mutex_unlock(&S->qlock);
+	int st = done ? cl->j.http : 503;
+	*resp = done ? cl->j.resp : NULL;
+	if (!done)
+		free(cl->j.resp);
+	if (!*resp)
+		*resp = sb_service_envelope(S, -1, "the store is unavailable", NULL);
+	sb_serve_req_release(&cl->r);
+	free(cl);
+	return fsi_answer(resp, st, infcode);
+}
+
+int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
+		   const char *body, size_t n, char **resp, char infno_out[5], int *infcode)
+{
+	sb_fsi_call *cl;
+	return sb_service_fsi_begin(S, rdb, tk, path_infno, body, n, resp, infno_out, infcode, NULL,
+				    NULL, &cl);
 }
 
 /* ---- REST writes: enrolment and identities ---------------------------------------- */
@@ -1577,6 +1624,7 @@ static void *writer(void *arg)
 		sb_metrics_commit(&S->metrics, work, secs, njobs, rc == 0);
 		atomic_store(&S->store_ok, rc == 0);
 		pthread_mutex_lock(&S->qlock);
+		sb_job *async = NULL;
 		for (sb_job *j = batch, *next; j; j = next) {
 			next = j->next;
 			if (j->http == 503) {
@@ -1589,8 +1637,22 @@ static void *writer(void *arg)
 							    NULL);
 			}
 			j->done = true;
+			if (j->on_done) {
+				j->next = async;
+				async = j;
+			}
 		}
 		pthread_cond_broadcast(&S->donecond);
+		if (async) {
+			/* Resume the suspended connections; a job may be freed
+			 * as soon as its on_done ran. */
+			pthread_mutex_unlock(&S->qlock);
+			for (sb_job *j = async, *next; j; j = next) {
+				next = j->next;
+				j->on_done(j->arg);
+			}
+			pthread_mutex_lock(&S->qlock);
+		}
 	}
 	pthread_mutex_unlock(&S->qlock);
 	return NULL;

@@ -44,8 +44,19 @@ typedef struct sb_job {
 	bool replay;
 	char *resp; /* malloc'ed */
 	bool done;
+	/* Asynchronous jobs (a suspended HTTP connection): called by the
+	 * writer after the commit, outside its lock; NULL: submit waits. */
+	void (*on_done)(void *arg);
+	void *arg;
 	struct sb_job *next;
 } sb_job;
+
+/* A transaction that changes state, in flight: begun in an HTTP thread,
+ * run by the writer, finished in an HTTP thread (sb_service_fsi_*). */
+typedef struct sb_fsi_call {
+	sb_serve_req r;
+	sb_job j;
+} sb_fsi_call;
 
 #define SB_MET_BUCKETS 12
 #define SB_MET_INFNOS 12 /* the 11 transactions and "other" */
@@ -93,6 +104,15 @@ bool sb_service_may_act(const sb_token *t, const char *code);
 /* POST /fsi/api/{infno}: the HTTP status; *resp malloc'ed. */
 int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
 		   const char *body, size_t n, char **resp, char infno[5], int *infcode);
+/* The same without waiting: a transaction answered at once returns its
+ * HTTP status with *call NULL; one for the writer (2207, 2304, 2208, 2305,
+ * 2601) returns 0 with *call set, and the writer calls on_done(arg) once
+ * its group is committed; then sb_service_fsi_finish gives the status and
+ * the answer and frees the call. body must live until then. */
+int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
+			 const char *body, size_t n, char **resp, char infno[5], int *infcode,
+			 void (*on_done)(void *), void *arg, sb_fsi_call **call);
+int sb_service_fsi_finish(sb_service *S, sb_fsi_call *call, char **resp, int *infcode);
 int sb_service_rest_write(sb_service *S, const sb_token *tk, int kind, const char *key,
 			  const char *body, size_t n, char **resp);
 int sb_service_audit_event(sb_service *S, const sb_token *tk, const char *call, const char *body,
