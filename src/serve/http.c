@@ -228,9 +228,13 @@ static sb_status load_tokens(sb_service *S, const char *path, sb_diag *d)
 			break;
 		}
 		t.facilities = strdup(nf == 4 ? fld[3] : "");
-		sb_token *v = t.facilities ? sb_realloc(S->tok, (S->ntok + 1) * sizeof *v) : NULL;
+		sb_token *v = t.facilities && sb_service_token_codes(&t) ?
+				      sb_realloc(S->tok, (S->ntok + 1) * sizeof *v) :
+				      NULL;
 		if (!v) {
 			free(t.facilities);
+			free(t.split);
+			free(t.codes);
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			break;
 		}
@@ -240,6 +244,11 @@ static sb_status load_tokens(sb_service *S, const char *path, sb_diag *d)
 	free(line);
 	fclose(f);
 	return st;
+}
+
+static int cmp_facility(const void *a, const void *b)
+{
+	return strcmp(((const sb_facility *)a)->code, ((const sb_facility *)b)->code);
 }
 
 static sb_status load_facilities(sb_service *S, const char *path, sb_diag *d)
@@ -295,6 +304,17 @@ static sb_status load_facilities(sb_service *S, const char *path, sb_diag *d)
 		S->fac[S->nfac++] = f;
 	}
 	sb_csv_free(c);
+	if (!st && S->nfac) {
+		qsort(S->fac, S->nfac, sizeof *S->fac, cmp_facility);
+		for (size_t i = 1; i < S->nfac; i++)
+			if (!strcmp(S->fac[i - 1].code, S->fac[i].code)) {
+				st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
+						 "fixmedins_code %s is in the facility registry "
+						 "twice",
+						 S->fac[i].code);
+				break;
+			}
+	}
 	return st;
 }
 
@@ -304,11 +324,14 @@ static const sb_token *authenticate(const sb_service *S, struct MHD_Connection *
 	if (!a || strncmp(a, "Bearer ", 7))
 		return NULL;
 	a += 7;
-	char sha[65], sm3[65];
-	sb_serve_sha256_hex(a, strlen(a), sha);
-	sb_serve_sm3_hex(a, strlen(a), sm3);
+	/* Each digest only when a token of its kind exists. */
+	char sha[65] = "", sm3[65] = "";
+	size_t n = strlen(a);
 	for (size_t i = 0; i < S->ntok; i++) {
-		const char *want = !strcmp(S->tok[i].algo, "sha256") ? sha : sm3;
+		bool is_sha = !strcmp(S->tok[i].algo, "sha256");
+		char *want = is_sha ? sha : sm3;
+		if (!want[0])
+			(is_sha ? sb_serve_sha256_hex : sb_serve_sm3_hex)(a, n, want);
 		if (!strcmp(want, S->tok[i].hex))
 			return &S->tok[i];
 	}
@@ -889,8 +912,11 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	if (S->wdb)
 		sb_serve_store_close(S->wdb);
 	sb_policyset_free(S->set);
-	for (size_t i = 0; i < S->ntok; i++)
+	for (size_t i = 0; i < S->ntok; i++) {
 		free(S->tok[i].facilities);
+		free(S->tok[i].split);
+		free(S->tok[i].codes);
+	}
 	sb_free(S->tok);
 	sb_free(S->fac);
 	pthread_rwlock_destroy(&S->pol_lock);

@@ -24,6 +24,7 @@ typedef struct sb_serve_req {
 	json_t *root;        /* owned: json_decref */
 	json_t *input;       /* borrowed from root */
 	char input_hash[65]; /* SM3 of infno and the canonical input */
+	char body_sm3[65];   /* SM3 of the body (the audit's req_hash); writes only */
 } sb_serve_req;
 
 /* Parses an envelope; path_infno is the {infno} of the URL. Returns 0, or
@@ -100,6 +101,10 @@ int sb_serve_exec(sqlite3 *db, const char *sql);
 SB_MUST_USE int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char *msgid,
 			       const char *opter, const void *req, size_t nreq, const void *resp,
 			       size_t nresp);
+/* The same with the request's SM3 already computed (64 hex digits). */
+SB_MUST_USE int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call,
+				 const char *msgid, const char *opter, const char req_sm3[65],
+				 const void *resp, size_t nresp);
 /* Checks the chain: records checked and the first bad sequence number. */
 SB_MUST_USE int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap);
 /* Applies sign x the encoded delta to the accumulators of psn_no. */

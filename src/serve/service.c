@@ -105,27 +105,54 @@ static int fail(sb_service *S, char **resp, const char *fmt, ...)
 	return 200;
 }
 
+static int cmp_code(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_fac_key(const void *key, const void *f)
+{
+	return strcmp(key, ((const sb_facility *)f)->code);
+}
+
 const sb_facility *sb_service_facility(const sb_service *S, const char *code)
 {
-	for (size_t i = 0; i < S->nfac; i++)
-		if (!strcmp(S->fac[i].code, code))
-			return &S->fac[i];
-	return NULL;
+	return S->nfac ? bsearch(code, S->fac, S->nfac, sizeof *S->fac, cmp_fac_key) : NULL;
 }
 
 bool sb_service_may_act(const sb_token *t, const char *code)
 {
-	size_t n = strlen(code);
-	for (const char *p = t->facilities; *p;) {
-		const char *e = strchr(p, ',');
-		size_t k = e ? (size_t)(e - p) : strlen(p);
-		if (k == n && !memcmp(p, code, n))
-			return true;
+	return t->ncodes && bsearch(&code, t->codes, t->ncodes, sizeof *t->codes, cmp_code);
+}
+
+bool sb_service_token_codes(sb_token *t)
+{
+	t->split = strdup(t->facilities);
+	if (!t->split)
+		return false;
+	size_t n = 0;
+	for (char *p = t->split; *p;) {
+		n++;
+		char *e = strchr(p, ',');
 		if (!e)
 			break;
 		p = e + 1;
 	}
-	return false;
+	t->codes = calloc(n ? n : 1, sizeof *t->codes);
+	if (!t->codes)
+		return false;
+	for (char *p = t->split; *p;) {
+		char *e = strchr(p, ',');
+		if (e)
+			*e = '\0';
+		if (*p)
+			t->codes[t->ncodes++] = p;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	qsort(t->codes, t->ncodes, sizeof *t->codes, cmp_code);
+	return true;
 }
 
 /* ---- settlement ------------------------------------------------------------ */
@@ -460,7 +487,7 @@ static void layers_text(const sb_policyset *set, const computed *c, const sb_tra
 
 /* 2207, 2304 in the writer's transaction. */
 static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_token *tk,
-		     const sb_serve_req *r, const char *body, size_t nbody, char **resp, int *dbrc)
+		     const sb_serve_req *r, char **resp, int *dbrc)
 {
 	sb_serve_setl in;
 	const sb_facility *f;
@@ -568,7 +595,7 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	}
 	if ((rc = sb_serve_acc_store(db, in.psn_no, acc)) ||
 	    (rc = remember(db, r, *resp, setl_id)) ||
-	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, r->opter, body, nbody, *resp,
+	    (rc = sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter, r->body_sm3, *resp,
 				 strlen(*resp)))) {
 		*dbrc = rc;
 		return 503;
@@ -665,7 +692,7 @@ static json_t *negated(json_t *setlinfo)
 
 /* 2208, 2305. */
 static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_serve_req *r,
-		     const char *body, size_t nbody, char **resp, int *dbrc)
+		     char **resp, int *dbrc)
 {
 	char err[600] = "";
 	const char *setl_id = sb_serve_str(r->input, "setl_id", 64, true, err, sizeof err);
@@ -730,7 +757,7 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 		*resp = sb_service_envelope(S, 0, NULL, out);
 		st = 200;
 		if ((rc = remember(db, r, *resp, setl_id)) ||
-		    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, r->opter, body, nbody,
+		    (rc = sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter, r->body_sm3,
 					 *resp, strlen(*resp)))) {
 			*dbrc = rc;
 			st = 503;
@@ -742,7 +769,7 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 
 /* 2601. */
 static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_serve_req *r,
-		      const char *body, size_t nbody, char **resp, int *dbrc)
+		      char **resp, int *dbrc)
 {
 	char err[600] = "";
 	const char *omsgid = sb_serve_str(r->input, "omsgid", 64, true, err, sizeof err);
@@ -842,7 +869,7 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 	json_object_set_new(out, "result", json_string(result));
 	*resp = sb_service_envelope(S, 0, NULL, out);
 	if ((rc = remember(db, r, *resp, setl_id[0] ? setl_id : NULL)) ||
-	    (rc = sb_serve_audit(db, tk->name, r->infno, r->msgid, r->opter, body, nbody, *resp,
+	    (rc = sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter, r->body_sm3, *resp,
 				 strlen(*resp)))) {
 		*dbrc = rc;
 		return 503;
@@ -897,10 +924,10 @@ static int tx_write(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job 
 			    "arrived; it is refused and changes nothing",
 			    r->msgid);
 	if (!strcmp(r->infno, "2207") || !strcmp(r->infno, "2304"))
-		return tx_settle(S, db, set, j->tok, r, j->body, j->nbody, &j->resp, dbrc);
+		return tx_settle(S, db, set, j->tok, r, &j->resp, dbrc);
 	if (!strcmp(r->infno, "2208") || !strcmp(r->infno, "2305"))
-		return tx_cancel(S, db, j->tok, r, j->body, j->nbody, &j->resp, dbrc);
-	return tx_reverse(S, db, j->tok, r, j->body, j->nbody, &j->resp, dbrc);
+		return tx_cancel(S, db, j->tok, r, &j->resp, dbrc);
+	return tx_reverse(S, db, j->tok, r, &j->resp, dbrc);
 }
 
 /* ---- reads -------------------------------------------------------------------- */
@@ -1240,6 +1267,8 @@ int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const 
 			  "registry",
 			  r->fixmedins_code);
 	} else if (in_list(write_infnos, r->infno)) {
+		/* The audit's hash of the request, here rather than in the writer. */
+		sb_serve_sm3_hex(body, n, r->body_sm3);
 		cl->j = (sb_job){ .kind = SB_JOB_TX, .tok = tk, .req = r, .body = body, .nbody = n,
 				  .on_done = on_done, .arg = arg };
 		if (on_done) {

@@ -27,6 +27,9 @@ typedef struct sb_token {
 	char name[64];
 	int role;
 	char *facilities; /* comma-separated; hospital only; owned */
+	char **codes;     /* the same, split and sorted (sb_service_may_act); owned */
+	size_t ncodes;
+	char *split;      /* the codes' storage; owned */
 } sb_token;
 
 enum { SB_JOB_TX, SB_JOB_PERSON, SB_JOB_IDENTITY, SB_JOB_AUDIT };
@@ -79,7 +82,7 @@ typedef struct sb_service {
 	pthread_rwlock_t pol_lock;
 	pthread_mutex_t reload_lock; /* one reload at a time */
 	sb_policyset *set;
-	sb_facility *fac;
+	sb_facility *fac; /* sorted by code (sb_service_facility) */
 	size_t nfac;
 	sb_token *tok;
 	size_t ntok;
@@ -101,6 +104,8 @@ typedef struct sb_service {
 char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *output);
 const sb_facility *sb_service_facility(const sb_service *S, const char *code);
 bool sb_service_may_act(const sb_token *t, const char *code);
+/* Splits and sorts t->facilities into t->codes; false when out of memory. */
+bool sb_service_token_codes(sb_token *t);
 /* POST /fsi/api/{infno}: the HTTP status; *resp malloc'ed. */
 int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
 		   const char *body, size_t n, char **resp, char infno[5], int *infcode);

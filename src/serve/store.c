@@ -167,6 +167,14 @@ static const char *col_text(sqlite3_stmt *s, int i)
 int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char *msgid,
 		   const char *opter, const void *req, size_t nreq, const void *resp, size_t nresp)
 {
+	char rq[65];
+	sb_serve_sm3_hex(req, nreq, rq);
+	return sb_serve_audit_h(db, token, call, msgid, opter, rq, resp, nresp);
+}
+
+int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call, const char *msgid,
+		     const char *opter, const char rq[65], const void *resp, size_t nresp)
+{
 	sqlite3_stmt *s;
 	int rc = sb_serve_stmt(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1", &s);
 	if (rc)
@@ -181,14 +189,13 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 	sb_serve_stmt_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
-	char when[96], rq[65], rs[65], chain[65];
+	char when[96], rs[65], chain[65];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	sb_serve_sm3_hex(req, nreq, rq);
 	sb_serve_sm3_hex(resp, nresp, rs);
 	chain_of(prev, seq, when, token, call, msgid, opter, rq, rs, chain);
 	rc = sb_serve_stmt(db, "INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)", &s);
