@@ -78,6 +78,17 @@ void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool 
 	pthread_mutex_unlock(&m->lock);
 }
 
+void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok)
+{
+	pthread_mutex_lock(&m->lock);
+	m->syncs++;
+	m->sync_failures += !ok;
+	m->synced_jobs += ok ? jobs : 0;
+	m->sync_hist[bucket(secs)]++;
+	m->sync_sum += secs;
+	pthread_mutex_unlock(&m->lock);
+}
+
 char *sb_metrics_text(sb_metrics *m)
 {
 	char *buf = NULL;
@@ -125,7 +136,26 @@ char *sb_metrics_text(sb_metrics *m)
 		"of its groups, before their commits.\n# TYPE sanbao_group_work_seconds_total "
 		"counter\nsanbao_group_work_seconds_total %.6f\n",
 		m->work_sum);
-	fputs("# HELP sanbao_commit_seconds Latency of the store's commits (one fsync each).\n"
+	fputs("# HELP sanbao_fsync_seconds Latency of the fdatasyncs of the store's WAL (each makes "
+	      "every group committed before it durable; only then are their jobs answered).\n"
+	      "# TYPE sanbao_fsync_seconds histogram\n",
+	      f);
+	long scum = 0;
+	for (int b = 0; b <= SB_MET_BUCKETS; b++) {
+		scum += m->sync_hist[b];
+		if (b < SB_MET_BUCKETS)
+			fprintf(f, "sanbao_fsync_seconds_bucket{le=\"%g\"} %ld\n", bounds[b], scum);
+		else
+			fprintf(f, "sanbao_fsync_seconds_bucket{le=\"+Inf\"} %ld\n", scum);
+	}
+	fprintf(f,
+		"sanbao_fsync_seconds_sum %.6f\nsanbao_fsync_seconds_count %ld\n"
+		"# HELP sanbao_synced_jobs_total Jobs made durable (many per fdatasync).\n"
+		"# TYPE sanbao_synced_jobs_total counter\nsanbao_synced_jobs_total %ld\n"
+		"sanbao_fsync_failures_total %ld\n",
+		m->sync_sum, scum, m->synced_jobs, m->sync_failures);
+	fputs("# HELP sanbao_commit_seconds Latency of the store's commits (the WAL written; its "
+	      "fdatasync is sanbao_fsync_seconds).\n"
 	      "# TYPE sanbao_commit_seconds histogram\n",
 	      f);
 	long cum = 0;

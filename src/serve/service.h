@@ -73,6 +73,9 @@ typedef struct sb_metrics {
 	long commit_hist[SB_MET_BUCKETS + 1];
 	double commit_sum, work_sum;
 	long commits, commit_failures, committed_jobs;
+	long sync_hist[SB_MET_BUCKETS + 1];
+	double sync_sum;
+	long syncs, sync_failures, synced_jobs;
 	long rest[8];
 } sb_metrics;
 
@@ -91,6 +94,14 @@ typedef struct sb_service {
 	sb_job *qhead, *qtail;
 	bool stop, started;
 	pthread_t writer;
+	/* Committed groups waiting for their fdatasync (the syncer thread). */
+	pthread_mutex_t slock;
+	pthread_cond_t scond;
+	sb_job *shead, *stail;
+	bool sstop, sstarted;
+	pthread_t syncer;
+	int walfd; /* the store's -wal file, opened by the syncer */
+	char *wal_path;
 	atomic_bool store_ok;
 	atomic_ullong refseq;
 	atomic_long inflight;
@@ -133,6 +144,8 @@ void sb_metrics_release(sb_metrics *m);
 void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http, double secs);
 /* One group: the time to run its jobs and the time of its COMMIT (the fsync). */
 void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok);
+/* One fdatasync of the WAL making jobs durable. */
+void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok);
 /* Prometheus text, malloc'ed. */
 char *sb_metrics_text(sb_metrics *m);
 

@@ -16,7 +16,7 @@ static const char schema[] =
 	" household TEXT, employment INT, tier TEXT, income INT, birth INT);"
 	"CREATE TABLE IF NOT EXISTS identities(psn_no TEXT, identity TEXT, dfrom INT, dto INT,"
 	" PRIMARY KEY(psn_no, identity, dfrom));"
-	"CREATE TABLE IF NOT EXISTS acc(psn_no TEXT PRIMARY KEY, blob BLOB);"
+	"CREATE TABLE IF NOT EXISTS acc(psn_no TEXT PRIMARY KEY, blob BLOB) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS settlements(seq INTEGER PRIMARY KEY, setl_id TEXT UNIQUE,"
 	" fixmedins_code TEXT, msgid TEXT, infno TEXT, psn_no TEXT, mdtrt_id TEXT, insutype TEXT,"
 	" visit INT, level TEXT, place INT, care_region TEXT, filing INT, dise_codg TEXT,"
