@@ -555,7 +555,14 @@ typedef struct conn {
 	char infno[5];
 } conn;
 
-/* The writer's on_done: the group holding the transaction is committed. */
+/* Before the job is queued: the connection waits without a thread. */
+static void suspend_conn(void *arg)
+{
+	conn *k = arg;
+	MHD_suspend_connection(k->c);
+}
+
+/* The syncer's on_done: the transaction is durable (or failed). */
 static void resume_conn(void *arg)
 {
 	conn *k = arg;
@@ -683,15 +690,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			if (!db) {
 				st = plain_error(S, &resp, 503, "the store is unavailable");
 			} else {
+				/* k->infno is filled before the job is queued. */
 				st = sb_service_fsi_begin(S, db, tk, url + 9, body, k->n, &resp,
-							  infno, &infcode, resume_conn, k,
-							  &k->call);
-				if (k->call) {
-					/* Wait for the group commit without a thread. */
-					memcpy(k->infno, infno, sizeof infno);
-					MHD_suspend_connection(c);
+							  k->infno, &infcode, suspend_conn,
+							  resume_conn, k, &k->call);
+				if (k->call) /* suspended until the syncer resumes it */
 					return MHD_YES;
-				}
+				memcpy(infno, k->infno, sizeof infno);
 			}
 		}
 		counted = true;

@@ -1234,7 +1234,8 @@ static int fsi_answer(char **resp, int st, int *infcode)
 
 int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
 			 const char *body, size_t n, char **resp, char infno_out[5], int *infcode,
-			 void (*on_done)(void *), void *arg, sb_fsi_call **call)
+			 void (*on_wait)(void *), void (*on_done)(void *), void *arg,
+			 sb_fsi_call **call)
 {
 	*call = NULL;
 	sb_fsi_call *cl = calloc(1, sizeof *cl);
@@ -1275,6 +1276,9 @@ int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const 
 		cl->j = (sb_job){ .kind = SB_JOB_TX, .tok = tk, .req = r, .body = body, .nbody = n,
 				  .on_done = on_done, .arg = arg };
 		if (on_done) {
+			/* Before the writer can see it: it may be done at once. */
+			*call = cl;
+			on_wait(arg);
 			enqueue(S, &cl->j);
 			*call = cl;
 			return 0;
@@ -1322,7 +1326,7 @@ int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *
 {
 	sb_fsi_call *cl;
 	return sb_service_fsi_begin(S, rdb, tk, path_infno, body, n, resp, infno_out, infcode, NULL,
-				    NULL, &cl);
+				    NULL, NULL, &cl);
 }
 
 /* ---- REST writes: enrolment and identities ---------------------------------------- */

@@ -122,12 +122,14 @@ int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *
 		   const char *body, size_t n, char **resp, char infno[5], int *infcode);
 /* The same without waiting: a transaction answered at once returns its
  * HTTP status with *call NULL; one for the writer (2207, 2304, 2208, 2305,
- * 2601) returns 0 with *call set, and the writer calls on_done(arg) once
- * its group is committed; then sb_service_fsi_finish gives the status and
- * the answer and frees the call. body must live until then. */
+ * 2601) calls on_wait(arg) (suspend the connection) and then queues it
+ * for the writer, returns 0 with *call set, and the syncer calls
+ * on_done(arg) once it is durable; then sb_service_fsi_finish gives the
+ * status and the answer and frees the call. body must live until then. */
 int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
 			 const char *body, size_t n, char **resp, char infno[5], int *infcode,
-			 void (*on_done)(void *), void *arg, sb_fsi_call **call);
+			 void (*on_wait)(void *), void (*on_done)(void *), void *arg,
+			 sb_fsi_call **call);
 int sb_service_fsi_finish(sb_service *S, sb_fsi_call *call, char **resp, int *infcode);
 int sb_service_rest_write(sb_service *S, const sb_token *tk, int kind, const char *key,
 			  const char *body, size_t n, char **resp);
