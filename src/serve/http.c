@@ -880,7 +880,6 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 			{ MHD_OPTION_SOCK_ADDR, 0, &addr },
 			{ MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL },
 			{ MHD_OPTION_CONNECTION_LIMIT, 1000, NULL },
-			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL },
 			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, S },
 			{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
 			{ nthreads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
