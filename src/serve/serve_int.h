@@ -32,6 +32,10 @@ typedef struct sb_serve_req {
  * r->root is NULL or owned by r: sb_serve_req_release. */
 int sb_serve_req_parse(const char *body, size_t n, const char *path_infno, sb_serve_req *r,
 		       char *err, size_t cap);
+/* The same; input_hash only when hash (it matters to the transactions that
+ * change state: a replay is recognized by it), else "". */
+int sb_serve_req_parse_opt(const char *body, size_t n, const char *path_infno, bool hash,
+			   sb_serve_req *r, char *err, size_t cap);
 void sb_serve_req_release(sb_serve_req *r);
 
 /* The settlement input of 2206, 2207, 2303, 2304. */

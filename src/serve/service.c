@@ -1248,7 +1248,11 @@ int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const 
 	sb_serve_req *r = &cl->r;
 	char err[1024];
 	*infcode = -1;
-	int st = sb_serve_req_parse(body, n, path_infno, r, err, sizeof err);
+	/* The input's hash only for a transaction that changes state (the
+	 * path's infno must be the body's: sb_serve_req_parse_opt checks). */
+	int st = sb_serve_req_parse_opt(body, n, path_infno,
+					!path_infno || in_list(write_infnos, path_infno), r, err,
+					sizeof err);
 	snprintf(infno_out, 5, "%s", r->infno[0] ? r->infno : path_infno);
 	if (st) {
 		*resp = sb_service_envelope(S, -1, err, NULL);
