@@ -86,14 +86,29 @@ static void put_escaped(sb_jw *w, unsigned char c)
 {
 	char e[8];
 	switch (c) {
-	case '"': sb_jw_raw(w, "\\\"", 2); return;
-	case '\\': sb_jw_raw(w, "\\\\", 2); return;
-	case '\b': sb_jw_raw(w, "\\b", 2); return;
-	case '\f': sb_jw_raw(w, "\\f", 2); return;
-	case '\n': sb_jw_raw(w, "\\n", 2); return;
-	case '\r': sb_jw_raw(w, "\\r", 2); return;
-	case '\t': sb_jw_raw(w, "\\t", 2); return;
-	default: break;
+	case '"':
+		sb_jw_raw(w, "\\\"", 2);
+		return;
+	case '\\':
+		sb_jw_raw(w, "\\\\", 2);
+		return;
+	case '\b':
+		sb_jw_raw(w, "\\b", 2);
+		return;
+	case '\f':
+		sb_jw_raw(w, "\\f", 2);
+		return;
+	case '\n':
+		sb_jw_raw(w, "\\n", 2);
+		return;
+	case '\r':
+		sb_jw_raw(w, "\\r", 2);
+		return;
+	case '\t':
+		sb_jw_raw(w, "\\t", 2);
+		return;
+	default:
+		break;
 	}
 	if (c < 0x20) {
 		snprintf(e, sizeof e, "\\u%04X", c);
@@ -214,14 +229,30 @@ void sb_jw_minify(sb_jw *w, const char *s, size_t n)
 			unsigned char b = 0;
 			bool byte = true;
 			switch (e) {
-			case 'n': b = '\n'; break;
-			case 't': b = '\t'; break;
-			case 'r': b = '\r'; break;
-			case 'b': b = '\b'; break;
-			case 'f': b = '\f'; break;
-			case '/': b = '/'; break;
-			case '"': b = '"'; break;
-			case '\\': b = '\\'; break;
+			case 'n':
+				b = '\n';
+				break;
+			case 't':
+				b = '\t';
+				break;
+			case 'r':
+				b = '\r';
+				break;
+			case 'b':
+				b = '\b';
+				break;
+			case 'f':
+				b = '\f';
+				break;
+			case '/':
+				b = '/';
+				break;
+			case '"':
+				b = '"';
+				break;
+			case '\\':
+				b = '\\';
+				break;
 			case 'u': {
 				int v = 0;
 				for (int k = 0; k < 4 && i + 2 + (size_t)k < n; k++) {
@@ -236,7 +267,9 @@ void sb_jw_minify(sb_jw *w, const char *s, size_t n)
 				}
 				break;
 			}
-			default: byte = false; break;
+			default:
+				byte = false;
+				break;
 			}
 			if (byte) {
 				put_escaped(w, b);

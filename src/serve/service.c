@@ -7,12 +7,12 @@
  * two settlements of a person never read the same accumulators. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/arena.h"
 #include "policy/policy_int.h"
@@ -90,7 +90,8 @@ char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *o
 {
 	char *out = output ? json_dumps(output, JSON_COMPACT) : NULL;
 	json_decref(output);
-	char *s = output && !out ? NULL : envelope_text(S, infcode, err, out, out ? strlen(out) : 0);
+	char *s =
+		output && !out ? NULL : envelope_text(S, infcode, err, out, out ? strlen(out) : 0);
 	free(out);
 	return s;
 }
@@ -293,7 +294,8 @@ static char *setl_output(const sb_policyset *set, const sb_serve_req *r, const s
 		sb_jw_kstr(&d, "fund_pay_type", fc);
 		sb_jw_kstr(&d, "fund_pay_type_name", tl && tl->name ? tl->name : "");
 		sb_jw_kstr(&d, "layer",
-			   tl && tl->id ? tl->id : sb_policyset_symbol_name(set, SB_SYM_LAYER, L->sym));
+			   tl && tl->id ? tl->id :
+					  sb_policyset_symbol_name(set, SB_SYM_LAYER, L->sym));
 		jw_money(&d, "inscp_scp_amt", L->base);
 		jw_money(&d, "fund_payamt", L->pay);
 		if (L->cap >= 0) {
@@ -354,8 +356,9 @@ static char *setl_output(const sb_policyset *set, const sb_serve_req *r, const s
 		sb_jw_kstr(&w, "version", NULL);
 	}
 	sb_jw_kstr(&w, "identity",
-		   res->identity < 0 ? "none" :
-				       sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity));
+		   res->identity < 0 ?
+			   "none" :
+			   sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity));
 	sb_jw_kint(&w, "policy_year", res->year);
 	sb_jw_lit(&w, "},\"setldetail\":");
 	if (d.p)
@@ -522,12 +525,15 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	sb_serve_stmt_done(s);
 	char setl_id[32];
 	snprintf(setl_id, sizeof setl_id, "SB%012lld", seq);
-	rc = sb_serve_stmt(db, "INSERT INTO settlements(seq, setl_id, fixmedins_code, msgid, infno, psn_no,"
+	rc = sb_serve_stmt(
+		db,
+		"INSERT INTO settlements(seq, setl_id, fixmedins_code, msgid, infno, psn_no,"
 		" mdtrt_id, insutype, visit, level, place, care_region, filing,"
 		" dise_codg, setl_date, total, in_scope, pre, over, out, has_out, fund,"
 		" oop, oop_in_scope, identity, version, policy_year, region, layers,"
 		" delta, status) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-		"?,?,?,?,?,?,'settled')", &s);
+		"?,?,?,?,?,?,'settled')",
+		&s);
 	if (rc) {
 		*dbrc = rc;
 		return 503;
@@ -599,7 +605,7 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	if ((rc = sb_serve_acc_store(db, in.psn_no, acc)) ||
 	    (rc = remember(db, r, *resp, setl_id)) ||
 	    (rc = sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter, r->body_sm3, *resp,
-				 strlen(*resp)))) {
+				   strlen(*resp)))) {
 		*dbrc = rc;
 		return 503;
 	}
@@ -654,10 +660,12 @@ static int find_setl(sqlite3 *db, const char *setl_id, setl_row *row)
 {
 	sqlite3_stmt *s;
 	memset(row, 0, sizeof *row);
-	int rc = sb_serve_stmt(db, "SELECT s.seq, s.fixmedins_code, s.infno, s.psn_no, s.status,"
-				    " m.response, s.msgid FROM settlements s LEFT JOIN msgs m ON"
-				    " m.fixmedins_code=s.fixmedins_code AND m.msgid=s.msgid WHERE"
-				    " s.setl_id=?", &s);
+	int rc = sb_serve_stmt(db,
+			       "SELECT s.seq, s.fixmedins_code, s.infno, s.psn_no, s.status,"
+			       " m.response, s.msgid FROM settlements s LEFT JOIN msgs m ON"
+			       " m.fixmedins_code=s.fixmedins_code AND m.msgid=s.msgid WHERE"
+			       " s.setl_id=?",
+			       &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, setl_id, -1, SQLITE_STATIC);
@@ -748,8 +756,10 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 				    negated(json_object_get(row.output, "setlinfo")));
 		json_t *later = json_array();
 		sqlite3_stmt *s;
-		if (!sb_serve_stmt(db, "SELECT setl_id FROM settlements WHERE psn_no=? AND seq>?"
-					" AND status='settled' ORDER BY seq", &s)) {
+		if (!sb_serve_stmt(db,
+				   "SELECT setl_id FROM settlements WHERE psn_no=? AND seq>?"
+				   " AND status='settled' ORDER BY seq",
+				   &s)) {
 			sqlite3_bind_text(s, 1, row.psn, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 2, row.seq);
 			while (sqlite3_step(s) == SQLITE_ROW)
@@ -761,7 +771,7 @@ static int tx_cancel(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_se
 		st = 200;
 		if ((rc = remember(db, r, *resp, setl_id)) ||
 		    (rc = sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter, r->body_sm3,
-					 *resp, strlen(*resp)))) {
+					   *resp, strlen(*resp)))) {
 			*dbrc = rc;
 			st = 503;
 		}
@@ -790,8 +800,10 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 	int rc;
 	sqlite3_stmt *s;
 	/* Reversed before? */
-	if ((rc = sb_serve_stmt(db, "SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
-				     " omsgid=?", &s))) {
+	if ((rc = sb_serve_stmt(db,
+				"SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
+				" omsgid=?",
+				&s))) {
 		*dbrc = rc;
 		return 503;
 	}
@@ -803,8 +815,10 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 	char oinf[8] = "", setl_id[64] = "";
 	bool found = false;
 	if (!result) {
-		if ((rc = sb_serve_stmt(db, "SELECT infno, setl_id FROM msgs WHERE"
-					     " fixmedins_code=? AND msgid=?", &s))) {
+		if ((rc = sb_serve_stmt(db,
+					"SELECT infno, setl_id FROM msgs WHERE"
+					" fixmedins_code=? AND msgid=?",
+					&s))) {
 			*dbrc = rc;
 			return 503;
 		}
@@ -873,7 +887,7 @@ static int tx_reverse(sb_service *S, sqlite3 *db, const sb_token *tk, const sb_s
 	*resp = sb_service_envelope(S, 0, NULL, out);
 	if ((rc = remember(db, r, *resp, setl_id[0] ? setl_id : NULL)) ||
 	    (rc = sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter, r->body_sm3, *resp,
-				 strlen(*resp)))) {
+				   strlen(*resp)))) {
 		*dbrc = rc;
 		return 503;
 	}
@@ -885,8 +899,10 @@ static int tx_write(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job 
 {
 	const sb_serve_req *r = j->req;
 	sqlite3_stmt *s;
-	int rc = sb_serve_stmt(db, "SELECT input_hash, http, response FROM msgs WHERE"
-				    " fixmedins_code=? AND msgid=?", &s);
+	int rc = sb_serve_stmt(db,
+			       "SELECT input_hash, http, response FROM msgs WHERE"
+			       " fixmedins_code=? AND msgid=?",
+			       &s);
 	if (rc) {
 		*dbrc = rc;
 		return 503;
@@ -912,8 +928,10 @@ static int tx_write(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job 
 	}
 	sb_serve_stmt_done(s);
 	/* A message reversed before it arrived is refused. */
-	if ((rc = sb_serve_stmt(db, "SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
-				     " omsgid=?", &s))) {
+	if ((rc = sb_serve_stmt(db,
+				"SELECT oinfno FROM reversals WHERE fixmedins_code=? AND"
+				" omsgid=?",
+				&s))) {
 		*dbrc = rc;
 		return 503;
 	}
@@ -1092,9 +1110,11 @@ static int tx_statement(sb_service *S, sqlite3 *db, const sb_serve_req *r, char 
 		cnt = json_integer_value(c);
 	}
 	sqlite3_stmt *s;
-	if (sb_serve_stmt(db, "SELECT setl_id, total, fund FROM settlements WHERE"
-			       " fixmedins_code=? AND insutype=? AND setl_date BETWEEN ? AND ?"
-			       " AND status='settled' ORDER BY seq", &s))
+	if (sb_serve_stmt(db,
+			  "SELECT setl_id, total, fund FROM settlements WHERE"
+			  " fixmedins_code=? AND insutype=? AND setl_date BETWEEN ? AND ?"
+			  " AND status='settled' ORDER BY seq",
+			  &s))
 		return 503;
 	sqlite3_bind_text(s, 1, r->fixmedins_code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, insutype, -1, SQLITE_STATIC);
@@ -1277,8 +1297,13 @@ int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const 
 	} else if (in_list(write_infnos, r->infno)) {
 		/* The audit's hash of the request, here rather than in the writer. */
 		sb_serve_sm3_hex(body, n, r->body_sm3);
-		cl->j = (sb_job){ .kind = SB_JOB_TX, .tok = tk, .req = r, .body = body, .nbody = n,
-				  .on_done = on_done, .arg = arg };
+		cl->j = (sb_job){ .kind = SB_JOB_TX,
+				  .tok = tk,
+				  .req = r,
+				  .body = body,
+				  .nbody = n,
+				  .on_done = on_done,
+				  .arg = arg };
 		if (on_done) {
 			/* Before the writer can see it: it may be done at once. */
 			*call = cl;
@@ -1457,8 +1482,10 @@ static int rest_person(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_j
 			snprintf(err, cap, "%s", reason);
 		} else {
 			sqlite3_stmt *s;
-			int rc = sb_serve_stmt(db, "INSERT OR REPLACE INTO persons VALUES(?,?,?,?,"
-						    "?,?,?,?)", &s);
+			int rc = sb_serve_stmt(db,
+					       "INSERT OR REPLACE INTO persons VALUES(?,?,?,?,"
+					       "?,?,?,?)",
+					       &s);
 			if (!rc) {
 				sqlite3_bind_text(s, 1, j->key, -1, SQLITE_STATIC);
 				sqlite3_bind_int(s, 2, row.scheme);
@@ -1530,8 +1557,10 @@ static int rest_identity(sb_service *S, sqlite3 *db, const sb_policyset *set, sb
 					 "the person already holds %d identity intervals, the "
 					 "most one person may hold",
 					 SB_MAX_PERSON_IDENTITIES);
-			} else if (!(rc = sb_serve_stmt(db, "INSERT OR REPLACE INTO identities"
-							     " VALUES(?,?,?,?)", &s))) {
+			} else if (!(rc = sb_serve_stmt(db,
+							"INSERT OR REPLACE INTO identities"
+							" VALUES(?,?,?,?)",
+							&s))) {
 				sqlite3_bind_text(s, 1, psn, -1, SQLITE_STATIC);
 				sqlite3_bind_text(s, 2, word, -1, SQLITE_STATIC);
 				sqlite3_bind_int(s, 3, row.from);
@@ -1691,8 +1720,8 @@ static void *writer(void *arg)
 static int sync_wal(sb_service *S)
 {
 	struct stat a, b;
-	if (S->walfd >= 0 && (stat(S->wal_path, &a) || fstat(S->walfd, &b) || a.st_ino != b.st_ino ||
-			      a.st_dev != b.st_dev)) {
+	if (S->walfd >= 0 && (stat(S->wal_path, &a) || fstat(S->walfd, &b) ||
+			      a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
 		close(S->walfd);
 		S->walfd = -1;
 	}

@@ -29,7 +29,7 @@ typedef struct sb_token {
 	char *facilities; /* comma-separated; hospital only; owned */
 	char **codes;     /* the same, split and sorted (sb_service_may_act); owned */
 	size_t ncodes;
-	char *split;      /* the codes' storage; owned */
+	char *split; /* the codes' storage; owned */
 } sb_token;
 
 enum { SB_JOB_TX, SB_JOB_PERSON, SB_JOB_IDENTITY, SB_JOB_AUDIT };

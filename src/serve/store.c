@@ -221,9 +221,10 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 	*length = 0;
 	*bad = 0;
 	why[0] = '\0';
-	int rc =
-		sb_serve_stmt(db, "SELECT seq, time, token, call, msgid, opter, req_hash, resp_hash,"
-				   " chain FROM audit ORDER BY seq", &s);
+	int rc = sb_serve_stmt(db,
+			       "SELECT seq, time, token, call, msgid, opter, req_hash, resp_hash,"
+			       " chain FROM audit ORDER BY seq",
+			       &s);
 	if (rc)
 		return rc;
 	char prev[65] = "";
@@ -359,8 +360,10 @@ int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_n
 {
 	sqlite3_stmt *s;
 	memset(p, 0, sizeof *p);
-	int rc = sb_serve_stmt(db, "SELECT scheme, region, employment, tier, birth, household"
-				    " FROM persons WHERE psn_no=?", &s);
+	int rc = sb_serve_stmt(db,
+			       "SELECT scheme, region, employment, tier, birth, household"
+			       " FROM persons WHERE psn_no=?",
+			       &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, psn_no, -1, SQLITE_STATIC);
