@@ -21,8 +21,8 @@ static const char serve_usage[] =
 	"  --persons F, --identities F   imported at start (persons.csv, identities.csv)\n"
 	"  --listen A      address and port; port 0 picks a free one\n"
 	"  --port-file F   write the port bound there once listening\n"
-	"  --threads N     a pool of N HTTP threads (default: a thread per connection,\n"
-	"                  so that every waiting settlement joins the next group commit)\n"
+	"  --threads N     N HTTP threads polling with epoll (default: one per core);\n"
+	"                  a settlement waits for its group commit without a thread\n"
 	"SIGTERM or SIGINT answer what is in flight and stop; SIGHUP reloads policies.\n";
 
 int sb_cmd_serve(int argc, char **argv)

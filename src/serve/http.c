@@ -78,6 +78,17 @@ void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool 
 	pthread_mutex_unlock(&m->lock);
 }
 
+void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok)
+{
+	pthread_mutex_lock(&m->lock);
+	m->syncs++;
+	m->sync_failures += !ok;
+	m->synced_jobs += ok ? jobs : 0;
+	m->sync_hist[bucket(secs)]++;
+	m->sync_sum += secs;
+	pthread_mutex_unlock(&m->lock);
+}
+
 char *sb_metrics_text(sb_metrics *m)
 {
 	char *buf = NULL;
@@ -125,7 +136,26 @@ char *sb_metrics_text(sb_metrics *m)
 		"of its groups, before their commits.\n# TYPE sanbao_group_work_seconds_total "
 		"counter\nsanbao_group_work_seconds_total %.6f\n",
 		m->work_sum);
-	fputs("# HELP sanbao_commit_seconds Latency of the store's commits (one fsync each).\n"
+	fputs("# HELP sanbao_fsync_seconds Latency of the fdatasyncs of the store's WAL (each makes "
+	      "every group committed before it durable; only then are their jobs answered).\n"
+	      "# TYPE sanbao_fsync_seconds histogram\n",
+	      f);
+	long scum = 0;
+	for (int b = 0; b <= SB_MET_BUCKETS; b++) {
+		scum += m->sync_hist[b];
+		if (b < SB_MET_BUCKETS)
+			fprintf(f, "sanbao_fsync_seconds_bucket{le=\"%g\"} %ld\n", bounds[b], scum);
+		else
+			fprintf(f, "sanbao_fsync_seconds_bucket{le=\"+Inf\"} %ld\n", scum);
+	}
+	fprintf(f,
+		"sanbao_fsync_seconds_sum %.6f\nsanbao_fsync_seconds_count %ld\n"
+		"# HELP sanbao_synced_jobs_total Jobs made durable (many per fdatasync).\n"
+		"# TYPE sanbao_synced_jobs_total counter\nsanbao_synced_jobs_total %ld\n"
+		"sanbao_fsync_failures_total %ld\n",
+		m->sync_sum, scum, m->synced_jobs, m->sync_failures);
+	fputs("# HELP sanbao_commit_seconds Latency of the store's commits (the WAL written; its "
+	      "fdatasync is sanbao_fsync_seconds).\n"
 	      "# TYPE sanbao_commit_seconds histogram\n",
 	      f);
 	long cum = 0;
@@ -228,9 +258,13 @@ static sb_status load_tokens(sb_service *S, const char *path, sb_diag *d)
 			break;
 		}
 		t.facilities = strdup(nf == 4 ? fld[3] : "");
-		sb_token *v = t.facilities ? sb_realloc(S->tok, (S->ntok + 1) * sizeof *v) : NULL;
+		sb_token *v = t.facilities && sb_service_token_codes(&t) ?
+				      sb_realloc(S->tok, (S->ntok + 1) * sizeof *v) :
+				      NULL;
 		if (!v) {
 			free(t.facilities);
+			free(t.split);
+			free(t.codes);
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 			break;
 		}
@@ -240,6 +274,11 @@ static sb_status load_tokens(sb_service *S, const char *path, sb_diag *d)
 	free(line);
 	fclose(f);
 	return st;
+}
+
+static int cmp_facility(const void *a, const void *b)
+{
+	return strcmp(((const sb_facility *)a)->code, ((const sb_facility *)b)->code);
 }
 
 static sb_status load_facilities(sb_service *S, const char *path, sb_diag *d)
@@ -295,6 +334,17 @@ static sb_status load_facilities(sb_service *S, const char *path, sb_diag *d)
 		S->fac[S->nfac++] = f;
 	}
 	sb_csv_free(c);
+	if (!st && S->nfac) {
+		qsort(S->fac, S->nfac, sizeof *S->fac, cmp_facility);
+		for (size_t i = 1; i < S->nfac; i++)
+			if (!strcmp(S->fac[i - 1].code, S->fac[i].code)) {
+				st = sb_diag_set(d, SB_EINPUT, path, 0, 0,
+						 "fixmedins_code %s is in the facility registry "
+						 "twice",
+						 S->fac[i].code);
+				break;
+			}
+	}
 	return st;
 }
 
@@ -304,11 +354,14 @@ static const sb_token *authenticate(const sb_service *S, struct MHD_Connection *
 	if (!a || strncmp(a, "Bearer ", 7))
 		return NULL;
 	a += 7;
-	char sha[65], sm3[65];
-	sb_serve_sha256_hex(a, strlen(a), sha);
-	sb_serve_sm3_hex(a, strlen(a), sm3);
+	/* Each digest only when a token of its kind exists. */
+	char sha[65] = "", sm3[65] = "";
+	size_t n = strlen(a);
 	for (size_t i = 0; i < S->ntok; i++) {
-		const char *want = !strcmp(S->tok[i].algo, "sha256") ? sha : sm3;
+		bool is_sha = !strcmp(S->tok[i].algo, "sha256");
+		char *want = is_sha ? sha : sm3;
+		if (!want[0])
+			(is_sha ? sb_serve_sha256_hex : sb_serve_sm3_hex)(a, n, want);
 		if (!strcmp(want, S->tok[i].hex))
 			return &S->tok[i];
 	}
@@ -500,13 +553,30 @@ typedef struct conn {
 	size_t n, cap;
 	bool too_large;
 	struct timespec t0;
+	struct MHD_Connection *c;
+	sb_fsi_call *call; /* a transaction at the writer: the connection is suspended */
+	char infno[5];
 } conn;
+
+/* Before the job is queued: the connection waits without a thread. */
+static void suspend_conn(void *arg)
+{
+	conn *k = arg;
+	MHD_suspend_connection(k->c);
+}
+
+/* The syncer's on_done: the transaction is durable (or failed). */
+static void resume_conn(void *arg)
+{
+	conn *k = arg;
+	MHD_resume_connection(k->c);
+}
 
 static pthread_key_t rdb_key;
 
 static void close_rdb(void *p)
 {
-	sqlite3_close_v2(p);
+	sb_serve_store_close(p);
 }
 
 static sqlite3 *read_db(sb_service *S)
@@ -551,6 +621,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!k)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
+		k->c = c;
 		*con_cls = k;
 		atomic_fetch_add(&S->inflight, 1);
 		return MHD_YES;
@@ -583,6 +654,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	int infcode = 0;
 	bool counted = false;
 	const char *type = "application/json; charset=utf-8";
+	if (k->call) { /* resumed: the writer has committed (or failed) it */
+		st = sb_service_fsi_finish(S, k->call, &resp, &infcode);
+		k->call = NULL;
+		memcpy(infno, k->infno, sizeof infno);
+		counted = true;
+		goto answer;
+	}
 	const sb_token *tk = authenticate(S, c);
 	bool post = !strcmp(method, "POST"), get = !strcmp(method, "GET"),
 	     put = !strcmp(method, "PUT");
@@ -612,9 +690,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 					 "/fsi/api/{infno}, infno of 4 digits");
 		} else {
 			sqlite3 *db = read_db(S);
-			st = db ? sb_service_fsi(S, db, tk, url + 9, body, k->n, &resp, infno,
-						 &infcode) :
-				  plain_error(S, &resp, 503, "the store is unavailable");
+			if (!db) {
+				st = plain_error(S, &resp, 503, "the store is unavailable");
+			} else {
+				/* k->infno is filled before the job is queued. */
+				st = sb_service_fsi_begin(S, db, tk, url + 9, body, k->n, &resp,
+							  k->infno, &infcode, suspend_conn,
+							  resume_conn, k, &k->call);
+				if (k->call) /* suspended until the syncer resumes it */
+					return MHD_YES;
+				memcpy(infno, k->infno, sizeof infno);
+			}
 		}
 		counted = true;
 	} else if (!strncmp(url, "/v1/persons/", 12) && put) {
@@ -693,6 +779,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	} else {
 		st = plain_error(S, &resp, 404, "no such call; see docs/service-api.md");
 	}
+answer:;
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs =
@@ -788,23 +875,24 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	/* Read before the workers start: a reload replaces S->set. */
 	size_t npolicies = st ? 0 : sb_policyset_count(S->set);
 	if (!st) {
-		/* A settlement's handler blocks until its commit: with a thread
-		 * per connection every waiting desk is in the writer's next
-		 * group; a pool of N threads bounds that group by N. */
-		bool per_conn = cfg.threads == 0;
+		/* epoll in a pool of HTTP threads (default: one per core); a
+		 * transaction for the writer suspends its connection until its
+		 * group commit resumes it, so every waiting desk joins the
+		 * writer's next group whatever the number of threads. */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		unsigned nthreads = cfg.threads ? cfg.threads : ncpu > 0 ? (unsigned)ncpu : 1;
 		struct MHD_OptionItem opts[] = {
 			{ MHD_OPTION_SOCK_ADDR, 0, &addr },
 			{ MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL },
 			{ MHD_OPTION_CONNECTION_LIMIT, 1000, NULL },
 			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, S },
 			{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
-			{ per_conn ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE,
-			  (intptr_t)cfg.threads, NULL },
+			{ nthreads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+			  (intptr_t)nthreads, NULL },
 			{ MHD_OPTION_END, 0, NULL },
 		};
-		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-						  (per_conn ? MHD_USE_THREAD_PER_CONNECTION :
-							      MHD_USE_EPOLL) |
+		daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+						  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
 						  MHD_USE_ERROR_LOG,
 					  0, NULL, NULL, handle, S, MHD_OPTION_ARRAY, opts,
 					  MHD_OPTION_END);
@@ -857,14 +945,17 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 	if (key) {
 		sqlite3 *rdb = pthread_getspecific(rdb_key);
 		if (rdb)
-			sqlite3_close_v2(rdb);
+			sb_serve_store_close(rdb);
 		pthread_key_delete(rdb_key);
 	}
 	if (S->wdb)
-		sqlite3_close_v2(S->wdb);
+		sb_serve_store_close(S->wdb);
 	sb_policyset_free(S->set);
-	for (size_t i = 0; i < S->ntok; i++)
+	for (size_t i = 0; i < S->ntok; i++) {
 		free(S->tok[i].facilities);
+		free(S->tok[i].split);
+		free(S->tok[i].codes);
+	}
 	sb_free(S->tok);
 	sb_free(S->fac);
 	pthread_rwlock_destroy(&S->pol_lock);

@@ -179,7 +179,7 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	sb_outdir *od = NULL;
 	counts[0] = counts[1] = counts[2] = 0;
 	if ((st = sb_outdir_open(out_dir, &od, d))) {
-		sqlite3_close(db);
+		sb_serve_store_close(db);
 		return st;
 	}
 	FILE *fp = sb_outdir_create(od, "persons.csv", d);
@@ -188,7 +188,7 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	FILE *fs = fc ? sb_outdir_create(od, "settlements.csv", d) : NULL;
 	if (!fs) {
 		sb_outdir_close(od);
-		sqlite3_close(db);
+		sb_serve_store_close(db);
 		return d->code ? d->code : SB_EIO;
 	}
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
@@ -354,7 +354,7 @@ sb_status sb_serve_export(const char *dbpath, const char *out_dir, long counts[3
 	if (!st)
 		st = sb_outdir_commit(od, NULL, d);
 	sb_outdir_close(od);
-	sqlite3_close(db);
+	sb_serve_store_close(db);
 	return st;
 }
 
@@ -439,6 +439,6 @@ sb_status sb_serve_verify_log(const char *dbpath, long *length, long *bad, char 
 	if (rc)
 		st = sb_diag_set(d, SB_EIO, dbpath, 0, 0, "cannot read the store: %s",
 				 sqlite3_errmsg(db));
-	sqlite3_close(db);
+	sb_serve_store_close(db);
 	return st;
 }

@@ -3,6 +3,7 @@
  * (SM3 through OpenSSL's EVP). Nothing here touches the store. */
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,32 @@
 #include "policy/policy_int.h"
 #include "serve/serve_int.h"
 
-static void digest_hex(const char *md, const void *p, size_t n, char out[65])
+/* The two digests, fetched once (EVP_MD_fetch is costly; a fetched EVP_MD
+ * is safe to share between threads); freed at exit. */
+static EVP_MD *md_sm3, *md_sha256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_free(void)
+{
+	EVP_MD_free(md_sm3);
+	EVP_MD_free(md_sha256);
+}
+
+static void md_fetch(void)
+{
+	md_sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	atexit(md_free);
+}
+
+static void digest_hex(bool sm3, const void *p, size_t n, char out[65])
 {
 	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	EVP_MD *m = EVP_MD_fetch(NULL, md, NULL);
+	pthread_once(&md_once, md_fetch);
+	EVP_MD *m = sm3 ? md_sm3 : md_sha256;
 	if (!m || !EVP_Digest(p, n, h, &len, m, NULL))
 		len = 0;
-	EVP_MD_free(m);
 	static const char hx[] = "0123456789abcdef";
 	for (unsigned i = 0; i < len && i < 32; i++) {
 		out[2 * i] = hx[h[i] >> 4];
@@ -28,12 +47,12 @@ static void digest_hex(const char *md, const void *p, size_t n, char out[65])
 
 void sb_serve_sm3_hex(const void *p, size_t n, char out[65])
 {
-	digest_hex("SM3", p, n, out);
+	digest_hex(true, p, n, out);
 }
 
 void sb_serve_sha256_hex(const void *p, size_t n, char out[65])
 {
-	digest_hex("SHA256", p, n, out);
+	digest_hex(false, p, n, out);
 }
 
 static bool printable(const char *s, size_t n)
@@ -172,6 +191,12 @@ static bool digits(const char *s, size_t n)
 int sb_serve_req_parse(const char *body, size_t n, const char *path_infno, sb_serve_req *r,
 		       char *err, size_t cap)
 {
+	return sb_serve_req_parse_opt(body, n, path_infno, true, r, err, cap);
+}
+
+int sb_serve_req_parse_opt(const char *body, size_t n, const char *path_infno, bool hash,
+			   sb_serve_req *r, char *err, size_t cap)
+{
 	memset(r, 0, sizeof *r);
 	err[0] = '\0';
 	json_error_t je;
@@ -223,6 +248,8 @@ int sb_serve_req_parse(const char *body, size_t n, const char *path_infno, sb_se
 		snprintf(err, cap, "field input must be an object");
 		return 400;
 	}
+	if (!hash)
+		return 0;
 	/* Canonical: keys sorted, compact; with the infno, so that the same
 	 * msgid for another transaction is a different body. */
 	char *canon = json_dumps(r->input, JSON_COMPACT | JSON_SORT_KEYS);

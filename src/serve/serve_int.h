@@ -24,6 +24,7 @@ typedef struct sb_serve_req {
 	json_t *root;        /* owned: json_decref */
 	json_t *input;       /* borrowed from root */
 	char input_hash[65]; /* SM3 of infno and the canonical input */
+	char body_sm3[65];   /* SM3 of the body (the audit's req_hash); writes only */
 } sb_serve_req;
 
 /* Parses an envelope; path_infno is the {infno} of the URL. Returns 0, or
@@ -31,6 +32,10 @@ typedef struct sb_serve_req {
  * r->root is NULL or owned by r: sb_serve_req_release. */
 int sb_serve_req_parse(const char *body, size_t n, const char *path_infno, sb_serve_req *r,
 		       char *err, size_t cap);
+/* The same; input_hash only when hash (it matters to the transactions that
+ * change state: a replay is recognized by it), else "". */
+int sb_serve_req_parse_opt(const char *body, size_t n, const char *path_infno, bool hash,
+			   sb_serve_req *r, char *err, size_t cap);
 void sb_serve_req_release(sb_serve_req *r);
 
 /* The settlement input of 2206, 2207, 2303, 2304. */
@@ -60,14 +65,50 @@ bool sb_serve_money(const json_t *o, const char *name, bool required, sb_fen *ou
 void sb_serve_sm3_hex(const void *p, size_t n, char out[65]);
 void sb_serve_sha256_hex(const void *p, size_t n, char out[65]);
 
+/* ---- compact JSON text (jsonw.c): jansson's JSON_COMPACT bytes ------------- */
+
+typedef struct sb_jw {
+	char *p; /* malloc'ed, NUL-terminated */
+	size_t n, cap;
+	bool oom;
+} sb_jw;
+
+bool sb_jw_reserve(sb_jw *w, size_t more);
+void sb_jw_raw(sb_jw *w, const char *s, size_t n);
+void sb_jw_lit(sb_jw *w, const char *s);
+/* A string value, escaped; NULL writes null. */
+void sb_jw_str(sb_jw *w, const char *s);
+/* ,"k": (the comma unless just after { or [). */
+void sb_jw_key(sb_jw *w, const char *k);
+/* The comma before an array element (none after [). */
+void sb_jw_comma(sb_jw *w);
+void sb_jw_kstr(sb_jw *w, const char *k, const char *v);
+void sb_jw_kint(sb_jw *w, const char *k, long long v);
+/* JSON text s[0..n) (spaces allowed) appended compact, strings re-escaped. */
+void sb_jw_minify(sb_jw *w, const char *s, size_t n);
+
 /* ---- the store (store.c) ------------------------------------------------ */
 
 SB_MUST_USE sb_status sb_serve_store_open(const char *path, bool create, sqlite3 **db, sb_diag *d);
+/* Closes a store connection: finalizes its statements (the calling
+ * thread's cached ones included). */
+void sb_serve_store_close(sqlite3 *db);
+/* The calling thread's prepared statement of sql on db (prepared on first
+ * use, then kept); give it back with sb_serve_stmt_done (reset, bindings
+ * cleared), never sqlite3_finalize. */
+SB_MUST_USE int sb_serve_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **s);
+void sb_serve_stmt_done(sqlite3_stmt *s);
+/* One statement without results through the cache: SQLITE_OK or a code. */
+int sb_serve_exec(sqlite3 *db, const char *sql);
 /* Appends an audit record inside the caller's transaction: the token's
  * name, the call (infno), msgid and operator, the SM3 of request and response. */
 SB_MUST_USE int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char *msgid,
 			       const char *opter, const void *req, size_t nreq, const void *resp,
 			       size_t nresp);
+/* The same with the request's SM3 already computed (64 hex digits). */
+SB_MUST_USE int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call,
+				 const char *msgid, const char *opter, const char req_sm3[65],
+				 const void *resp, size_t nresp);
 /* Checks the chain: records checked and the first bad sequence number. */
 SB_MUST_USE int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap);
 /* Applies sign x the encoded delta to the accumulators of psn_no. */

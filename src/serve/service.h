@@ -27,6 +27,9 @@ typedef struct sb_token {
 	char name[64];
 	int role;
 	char *facilities; /* comma-separated; hospital only; owned */
+	char **codes;     /* the same, split and sorted (sb_service_may_act); owned */
+	size_t ncodes;
+	char *split; /* the codes' storage; owned */
 } sb_token;
 
 enum { SB_JOB_TX, SB_JOB_PERSON, SB_JOB_IDENTITY, SB_JOB_AUDIT };
@@ -44,8 +47,19 @@ typedef struct sb_job {
 	bool replay;
 	char *resp; /* malloc'ed */
 	bool done;
+	/* Asynchronous jobs (a suspended HTTP connection): called by the
+	 * writer after the commit, outside its lock; NULL: submit waits. */
+	void (*on_done)(void *arg);
+	void *arg;
 	struct sb_job *next;
 } sb_job;
+
+/* A transaction that changes state, in flight: begun in an HTTP thread,
+ * run by the writer, finished in an HTTP thread (sb_service_fsi_*). */
+typedef struct sb_fsi_call {
+	sb_serve_req r;
+	sb_job j;
+} sb_fsi_call;
 
 #define SB_MET_BUCKETS 12
 #define SB_MET_INFNOS 12 /* the 11 transactions and "other" */
@@ -59,6 +73,9 @@ typedef struct sb_metrics {
 	long commit_hist[SB_MET_BUCKETS + 1];
 	double commit_sum, work_sum;
 	long commits, commit_failures, committed_jobs;
+	long sync_hist[SB_MET_BUCKETS + 1];
+	double sync_sum;
+	long syncs, sync_failures, synced_jobs;
 	long rest[8];
 } sb_metrics;
 
@@ -68,7 +85,7 @@ typedef struct sb_service {
 	pthread_rwlock_t pol_lock;
 	pthread_mutex_t reload_lock; /* one reload at a time */
 	sb_policyset *set;
-	sb_facility *fac;
+	sb_facility *fac; /* sorted by code (sb_service_facility) */
 	size_t nfac;
 	sb_token *tok;
 	size_t ntok;
@@ -77,6 +94,14 @@ typedef struct sb_service {
 	sb_job *qhead, *qtail;
 	bool stop, started;
 	pthread_t writer;
+	/* Committed groups waiting for their fdatasync (the syncer thread). */
+	pthread_mutex_t slock;
+	pthread_cond_t scond;
+	sb_job *shead, *stail;
+	bool sstop, sstarted;
+	pthread_t syncer;
+	int walfd; /* the store's -wal file, opened by the syncer */
+	char *wal_path;
 	atomic_bool store_ok;
 	atomic_ullong refseq;
 	atomic_long inflight;
@@ -90,9 +115,22 @@ typedef struct sb_service {
 char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *output);
 const sb_facility *sb_service_facility(const sb_service *S, const char *code);
 bool sb_service_may_act(const sb_token *t, const char *code);
+/* Splits and sorts t->facilities into t->codes; false when out of memory. */
+bool sb_service_token_codes(sb_token *t);
 /* POST /fsi/api/{infno}: the HTTP status; *resp malloc'ed. */
 int sb_service_fsi(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
 		   const char *body, size_t n, char **resp, char infno[5], int *infcode);
+/* The same without waiting: a transaction answered at once returns its
+ * HTTP status with *call NULL; one for the writer (2207, 2304, 2208, 2305,
+ * 2601) calls on_wait(arg) (suspend the connection) and then queues it
+ * for the writer, returns 0 with *call set, and the syncer calls
+ * on_done(arg) once it is durable; then sb_service_fsi_finish gives the
+ * status and the answer and frees the call. body must live until then. */
+int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const char *path_infno,
+			 const char *body, size_t n, char **resp, char infno[5], int *infcode,
+			 void (*on_wait)(void *), void (*on_done)(void *), void *arg,
+			 sb_fsi_call **call);
+int sb_service_fsi_finish(sb_service *S, sb_fsi_call *call, char **resp, int *infcode);
 int sb_service_rest_write(sb_service *S, const sb_token *tk, int kind, const char *key,
 			  const char *body, size_t n, char **resp);
 int sb_service_audit_event(sb_service *S, const sb_token *tk, const char *call, const char *body,
@@ -108,6 +146,8 @@ void sb_metrics_release(sb_metrics *m);
 void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http, double secs);
 /* One group: the time to run its jobs and the time of its COMMIT (the fsync). */
 void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok);
+/* One fdatasync of the WAL making jobs durable. */
+void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok);
 /* Prometheus text, malloc'ed. */
 char *sb_metrics_text(sb_metrics *m);
 

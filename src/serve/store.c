@@ -16,7 +16,7 @@ static const char schema[] =
 	" household TEXT, employment INT, tier TEXT, income INT, birth INT);"
 	"CREATE TABLE IF NOT EXISTS identities(psn_no TEXT, identity TEXT, dfrom INT, dto INT,"
 	" PRIMARY KEY(psn_no, identity, dfrom));"
-	"CREATE TABLE IF NOT EXISTS acc(psn_no TEXT PRIMARY KEY, blob BLOB);"
+	"CREATE TABLE IF NOT EXISTS acc(psn_no TEXT PRIMARY KEY, blob BLOB) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS settlements(seq INTEGER PRIMARY KEY, setl_id TEXT UNIQUE,"
 	" fixmedins_code TEXT, msgid TEXT, infno TEXT, psn_no TEXT, mdtrt_id TEXT, insutype TEXT,"
 	" visit INT, level TEXT, place INT, care_region TEXT, filing INT, dise_codg TEXT,"
@@ -32,6 +32,72 @@ static const char schema[] =
 	" msgid TEXT, PRIMARY KEY(fixmedins_code, omsgid));"
 	"CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, time TEXT, token TEXT,"
 	" call TEXT, msgid TEXT, opter TEXT, req_hash TEXT, resp_hash TEXT, chain TEXT);";
+
+/* ---- prepared statements, kept per thread and connection ----------------------
+ * Each thread uses its own connections (SQLITE_OPEN_NOMUTEX), so the cache
+ * is thread-local: (connection, SQL text) -> statement, prepared once with
+ * SQLITE_PREPARE_PERSISTENT. A statement is reset as soon as its caller is
+ * done with it (sb_serve_stmt_done), so no read transaction stays open. */
+enum { STMT_SLOTS = 64 };
+typedef struct stmt_slot {
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *s;
+} stmt_slot;
+static _Thread_local stmt_slot slots[STMT_SLOTS];
+static _Thread_local int nslots;
+
+int sb_serve_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].db == db && (slots[i].sql == sql || !strcmp(slots[i].sql, sql))) {
+			*out = slots[i].s;
+			return SQLITE_OK;
+		}
+	*out = NULL;
+	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	if (rc == SQLITE_OK && nslots < STMT_SLOTS)
+		slots[nslots++] = (stmt_slot){ db, sql, *out };
+	return rc;
+}
+
+void sb_serve_stmt_done(sqlite3_stmt *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].s == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return;
+		}
+	sqlite3_finalize(s);
+}
+
+int sb_serve_exec(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int rc = sb_serve_stmt(db, sql, &s);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s);
+	sb_serve_stmt_done(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+void sb_serve_store_close(sqlite3 *db)
+{
+	if (!db)
+		return;
+	int k = 0;
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].db != db)
+			slots[k++] = slots[i];
+	nslots = k;
+	for (sqlite3_stmt *s; (s = sqlite3_next_stmt(db, NULL));)
+		sqlite3_finalize(s);
+	sqlite3_close(db);
+}
 
 sb_status sb_serve_store_open(const char *path, bool create, sqlite3 **out, sb_diag *d)
 {
@@ -101,9 +167,16 @@ static const char *col_text(sqlite3_stmt *s, int i)
 int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char *msgid,
 		   const char *opter, const void *req, size_t nreq, const void *resp, size_t nresp)
 {
+	char rq[65];
+	sb_serve_sm3_hex(req, nreq, rq);
+	return sb_serve_audit_h(db, token, call, msgid, opter, rq, resp, nresp);
+}
+
+int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call, const char *msgid,
+		     const char *opter, const char rq[65], const void *resp, size_t nresp)
+{
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1",
-				    -1, &s, NULL);
+	int rc = sb_serve_stmt(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1", &s);
 	if (rc)
 		return rc;
 	long seq = 1;
@@ -113,20 +186,19 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 		seq = (long)sqlite3_column_int64(s, 0) + 1;
 		snprintf(prev, sizeof prev, "%s", col_text(s, 1));
 	}
-	sqlite3_finalize(s);
+	sb_serve_stmt_done(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
-	char when[96], rq[65], rs[65], chain[65];
+	char when[96], rs[65], chain[65];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	sb_serve_sm3_hex(req, nreq, rq);
 	sb_serve_sm3_hex(resp, nresp, rs);
 	chain_of(prev, seq, when, token, call, msgid, opter, rq, rs, chain);
-	rc = sqlite3_prepare_v2(db, "INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)", -1, &s, NULL);
+	rc = sb_serve_stmt(db, "INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)", &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, seq);
@@ -139,7 +211,7 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 	sqlite3_bind_text(s, 8, rs, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 9, chain, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	sb_serve_stmt_done(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -149,11 +221,10 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 	*length = 0;
 	*bad = 0;
 	why[0] = '\0';
-	int rc =
-		sqlite3_prepare_v2(db,
-				   "SELECT seq, time, token, call, msgid, opter, req_hash, resp_hash,"
-				   " chain FROM audit ORDER BY seq",
-				   -1, &s, NULL);
+	int rc = sb_serve_stmt(db,
+			       "SELECT seq, time, token, call, msgid, opter, req_hash, resp_hash,"
+			       " chain FROM audit ORDER BY seq",
+			       &s);
 	if (rc)
 		return rc;
 	char prev[65] = "";
@@ -184,7 +255,7 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 		(*length)++;
 		want++;
 	}
-	sqlite3_finalize(s);
+	sb_serve_stmt_done(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -192,7 +263,7 @@ int sb_serve_acc_load(sqlite3 *db, const char *psn_no, sb_acc *acc, char *err, s
 {
 	sqlite3_stmt *s;
 	sb_acc_reset(acc);
-	int rc = sqlite3_prepare_v2(db, "SELECT blob FROM acc WHERE psn_no=?", -1, &s, NULL);
+	int rc = sb_serve_stmt(db, "SELECT blob FROM acc WHERE psn_no=?", &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, psn_no, -1, SQLITE_STATIC);
@@ -204,12 +275,12 @@ int sb_serve_acc_load(sqlite3 *db, const char *psn_no, sb_acc *acc, char *err, s
 		int n = sqlite3_column_bytes(s, 0);
 		if (n && sb_acc_decode(acc, b, (size_t)n, &d)) {
 			snprintf(err, cap, "the stored accumulators are damaged: %s", d.message);
-			sqlite3_finalize(s);
+			sb_serve_stmt_done(s);
 			return SQLITE_CORRUPT;
 		}
 		rc = SQLITE_DONE;
 	}
-	sqlite3_finalize(s);
+	sb_serve_stmt_done(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -225,13 +296,13 @@ int sb_serve_acc_store(sqlite3 *db, const char *psn_no, const sb_acc *acc)
 		return SQLITE_ERROR;
 	}
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO acc VALUES(?,?)", -1, &s, NULL);
+	int rc = sb_serve_stmt(db, "INSERT OR REPLACE INTO acc VALUES(?,?)", &s);
 	if (!rc) {
 		sqlite3_bind_text(s, 1, psn_no, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 2, buf, (int)len, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-		sqlite3_finalize(s);
+		sb_serve_stmt_done(s);
 	}
 	sb_free(buf);
 	return rc;
@@ -289,16 +360,16 @@ int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_n
 {
 	sqlite3_stmt *s;
 	memset(p, 0, sizeof *p);
-	int rc = sqlite3_prepare_v2(db,
-				    "SELECT scheme, region, employment, tier, birth, household"
-				    " FROM persons WHERE psn_no=?",
-				    -1, &s, NULL);
+	int rc = sb_serve_stmt(db,
+			       "SELECT scheme, region, employment, tier, birth, household"
+			       " FROM persons WHERE psn_no=?",
+			       &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, psn_no, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		sb_serve_stmt_done(s);
 		return rc == SQLITE_DONE ? SQLITE_NOTFOUND : rc;
 	}
 	snprintf(p->id, sizeof p->id, "%s", psn_no);
@@ -310,9 +381,8 @@ int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_n
 	p->birth = (sb_date)sqlite3_column_int(s, 4);
 	if (household)
 		snprintf(household, hcap, "%s", col_text(s, 5));
-	sqlite3_finalize(s);
-	rc = sqlite3_prepare_v2(db, "SELECT identity, dfrom, dto FROM identities WHERE psn_no=?",
-				-1, &s, NULL);
+	sb_serve_stmt_done(s);
+	rc = sb_serve_stmt(db, "SELECT identity, dfrom, dto FROM identities WHERE psn_no=?", &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, psn_no, -1, SQLITE_STATIC);
@@ -323,7 +393,7 @@ int sb_serve_person_load(sqlite3 *db, const sb_policyset *set, const char *psn_n
 		id->from = (sb_date)sqlite3_column_int(s, 1);
 		id->to = (sb_date)sqlite3_column_int(s, 2);
 	}
-	sqlite3_finalize(s);
+	sb_serve_stmt_done(s);
 	qsort(p->idents, p->nidents, sizeof *p->idents, cmp_ident);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }

@@ -406,7 +406,8 @@ dts = [threading.Thread(target=drain_worker, args=(k,)) for k in range(4)]
 for t in dts:
     t.start()
 time.sleep(0.15)
-ok(srv.stop() == 0, "SIGTERM under load exits 0")
+rc = srv.stop()
+ok(rc == 0, f"SIGTERM under load exits 0 (exit {rc}): {open(srv.log).read()[-1500:]}")
 for t in dts:
     t.join()
 rows = dict(line.split("|") for line in

@@ -68,7 +68,7 @@ print(f"test_batch: equivalence: {n} settlements of {len(fx.claims)} claims "
 
 # ---- 2. concurrency on the same persons ---------------------------------------------
 db2 = os.path.join(tmp, "conc.db")
-srv2 = Server(fx, db2, extra=["--threads", "4"])  # a pool of 4: the other HTTP mode
+srv2 = Server(fx, db2, extra=["--threads", "4"])  # a pool of 4 HTTP threads (default: one per core)
 port = srv2.start(import_people=True)
 by_person = {}
 for c in fx.claims:
