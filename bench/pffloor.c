@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/ranges.h"
 #include "sanbao/base.h"
 #include "sanbao/csv.h"
 
@@ -77,21 +78,6 @@ static int insert(uint64_t key, uint32_t idx)
 	}
 }
 
-static int64_t next_line(int fd, int64_t pos, int64_t size)
-{
-	char buf[4096];
-	while (pos < size) {
-		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
-		if (n <= 0)
-			return size;
-		char *nl = memchr(buf, '\n', (size_t)n);
-		if (nl)
-			return pos + (nl - buf) + 1;
-		pos += n;
-	}
-	return size;
-}
-
 /* bounds[0..n]: n ranges of path's body at line starts */
 static void ranges(const char *path, int n, int64_t *bounds, size_t *ncols)
 {
@@ -103,20 +89,12 @@ static void ranges(const char *path, int n, int64_t *bounds, size_t *ncols)
 	}
 	*ncols = sb_csv_ncols(c);
 	sb_csv_free(c);
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "pffloor: %s: %s\n", path, strerror(errno));
+	int got;
+	int64_t size;
+	if (sb_io_ranges(path, n, 0, bounds, &got, &size, &d) || got != n) {
+		fprintf(stderr, "pffloor: %s: cannot cut into %d ranges\n", path, n);
 		exit(1);
 	}
-	bounds[0] = next_line(fd, 0, st.st_size);
-	for (int i = 1; i <= n; i++) {
-		int64_t p = i == n ? st.st_size :
-				     next_line(fd, bounds[0] + (st.st_size - bounds[0]) / n * i,
-					       st.st_size);
-		bounds[i] = p < bounds[i - 1] ? bounds[i - 1] : p;
-	}
-	close(fd);
 }
 
 typedef struct job {

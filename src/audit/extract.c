@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audit/audit_int.h"
+#include "io/ranges.h"
 #include "sanbao/csv.h"
 #include "sanbao/io.h"
 
@@ -259,20 +260,6 @@ static void *part_run(void *arg)
 	return NULL;
 }
 
-/* The first byte of the line after the one holding byte at (or size). */
-static int64_t line_after(FILE *f, int64_t at, int64_t size)
-{
-	if (at >= size || fseeko(f, (off_t)at, SEEK_SET))
-		return size;
-	int ch;
-	while ((ch = getc(f)) != EOF) {
-		at++;
-		if (ch == '\n')
-			return at;
-	}
-	return size;
-}
-
 sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract *x, sb_diag *d)
 {
 	memset(x, 0, sizeof *x);
@@ -330,39 +317,36 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 	 * runs before the batch, so it would otherwise run alone). */
 	int64_t body = sb_csv_offset(c), size = body;
 	size_t ncols = sb_csv_ncols(c);
-	FILE *f = fopen(path, "rb");
-	if (f && !fseeko(f, 0, SEEK_END))
-		size = (int64_t)ftello(f);
 	if (threads < 1) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n < 1 ? 1 : (int)n;
 	}
-	/* small files in one range: a thread costs more than it saves */
-	np = size - body < ((int64_t)4 << 20) ? 1 :
-	     threads > SB_AUDIT_MAX_PARTS     ? SB_AUDIT_MAX_PARTS :
-						threads;
-	int64_t from = body;
+	/* small files (under 4 MiB) in one range: a thread costs more than it
+	 * saves; one range too when the splitter's header is not the reader's */
+	int want = threads > SB_AUDIT_MAX_PARTS ? SB_AUDIT_MAX_PARTS : threads;
+	int64_t bounds[SB_RANGES_MAX + 1];
+	if ((st = sb_io_ranges(path, want, ((int64_t)4 << 20) / want, bounds, &np, &size, d))) {
+		np = 0;
+		goto out;
+	}
+	if (bounds[0] != body) {
+		np = 1;
+		bounds[0] = body;
+		bounds[1] = size;
+	}
 	for (int k = 0; k < np; k++) {
-		int64_t to = k + 1 == np ?
-				     size :
-				     line_after(f, body + (size - body) * (k + 1) / np - 1, size);
-		if (to < from)
-			to = from;
 		parts[k] = (part){ .path = path,
 				   .ncols = ncols,
-				   .start = from,
-				   .end = to,
+				   .start = bounds[k],
+				   .end = bounds[k + 1],
 				   .col = col,
 				   .actual_col = actual_col,
 				   .nactual = x->nactual,
 				   .actual_name = (const char(*)[56])actual_name,
 				   .arena = &x->parts[k] };
 		sb_arena_init(&x->parts[k]);
-		from = to;
 	}
 	x->nparts = np;
-	if (f)
-		fclose(f);
 	pthread_t tid[SB_AUDIT_MAX_PARTS];
 	bool started[SB_AUDIT_MAX_PARTS] = { false };
 	for (int k = 1; k < np; k++)

@@ -155,12 +155,6 @@ uint64_t sb_batch_id_key(const char *id);
 void sb_batch_id_text(const sb_bperson *p, char out[SB_ID_LEN + 1]);
 int sb_batch_partition_of(const sb_batch *b, uint32_t person);
 
-/* Cuts path into at most `want` byte ranges [bounds[i], bounds[i+1]) at
- * line starts after the header, each of at least min_bytes (fewer ranges
- * when the file is small; one when it has no header line). *n gets the
- * number of ranges, *size the file's size; bounds has want + 1 entries. */
-SB_MUST_USE sb_status sb_batch_ranges(const char *path, int want, int64_t min_bytes,
-				      int64_t *bounds, int *n, int64_t *size, sb_diag *d);
 /* persons.csv in b->threads byte ranges read in parallel (the first
  * listing of a person wins, as when read in one piece), then
  * identities.csv. */

@@ -14,6 +14,7 @@
 #include "base/arena.h"
 #include "batch/batch_int.h"
 #include "batch/pass_int.h"
+#include "io/ranges.h"
 #include "sanbao/io.h"
 #include "sanbao/settle.h"
 
@@ -704,7 +705,7 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 		return st;
 	int64_t bounds[65], size;
 	int nchunks;
-	if ((st = sb_batch_ranges(b->cfg->claims_path, b->threads > 64 ? 64 : b->threads,
+	if ((st = sb_io_ranges(b->cfg->claims_path, b->threads > 64 ? 64 : b->threads,
 				  (int64_t)1 << 20, bounds, &nchunks, &size, d)) ||
 	    (st = sb_pass_idset_init(b, size, d)))
 		return st;

@@ -10,7 +10,7 @@
  *      person is sb_batch_partition_of(b, person): by household (so a
  *      household's claims settle together), else by the ID.
  *   2. sb_pass1(b, &p1)          claims.csv in byte ranges
- *      (sb_batch_ranges, one per thread): each row parsed, checked, joined
+ *      (sb_io_ranges, one per thread): each row parsed, checked, joined
  *      to its person and spilled as an sb_crec (batch_int.h) to its
  *      partition's file (b->part_fd[p], b->part_size[p]); rows that cannot
  *      be settled go to p1.rejects with their line. Every readable claim id

@@ -11,6 +11,7 @@
 #include "base/arena.h"
 #include "batch/batch_int.h"
 #include "batch/dist.h"
+#include "io/ranges.h"
 #include "sanbao/io.h"
 
 uint64_t sb_batch_hash(uint64_t x)
@@ -582,7 +583,7 @@ static sb_status load_persons(sb_batch *b, sb_diag *d)
 	int64_t bounds[65], size;
 	if (want > 64)
 		want = 64;
-	if ((st = sb_batch_ranges(b->cfg->persons_path, want, (int64_t)256 << 10, bounds, &n,
+	if ((st = sb_io_ranges(b->cfg->persons_path, want, (int64_t)256 << 10, bounds, &n,
 				  &size, d)))
 		return st;
 	if (presize(b, (long long)size))

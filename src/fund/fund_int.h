@@ -172,8 +172,6 @@ fperson *sb_fund_find_person(fund_run *r, uint64_t key, int pseudo);
  * year); SB_ELIMIT at c's line past FUND_NY years. Not thread-safe. */
 SB_MUST_USE sb_status sb_fund_add_year(fund_run *r, int year, int *slot, const sb_csv *c,
 				       sb_diag *d);
-/* The first line start at or after pos in fd's file of size bytes. */
-int64_t sb_fund_next_line(int fd, int64_t pos, int64_t size);
 int sb_fund_year_index(const fund_run *r, int year);
 /* Identity bits (sym + 1) a person holds on some day of [start, end). */
 uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_date end);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fund/fund_int.h"
+#include "io/ranges.h"
 #include "sanbao/csv.h"
 #include "sanbao/io.h"
 
@@ -111,23 +112,6 @@ sb_status sb_fund_add_year(fund_run *r, int year, int *slot, const sb_csv *c, sb
 }
 
 /* ---- persons.csv ------------------------------------------------------------ */
-
-/* The byte offset of the first line start at or after pos (pos itself
- * when it is 0 is not a line start: the header is skipped). */
-int64_t sb_fund_next_line(int fd, int64_t pos, int64_t size)
-{
-	char buf[4096];
-	while (pos < size) {
-		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
-		if (n <= 0)
-			return size;
-		char *nl = memchr(buf, '\n', (size_t)n);
-		if (nl)
-			return pos + (nl - buf) + 1;
-		pos += n;
-	}
-	return size;
-}
 
 /* Sorted through a small index (key, pseudo and line are the order), then
  * moved once: cheaper than sorting the wide rows themselves. */
@@ -411,39 +395,25 @@ sb_status sb_fund_read_persons(fund_run *r, sb_diag *d)
 	sb_csv_free(c);
 	if (st)
 		return st;
-	int fd = open(r->cfg->persons_path, O_RDONLY);
-	if (fd < 0)
-		return sb_diag_set(d, SB_EIO, r->cfg->persons_path, 0, 0, "cannot open: %s",
-				   strerror(errno));
-	struct stat sst;
-	int64_t size = fstat(fd, &sst) == 0 ? (int64_t)sst.st_size : 0;
-	int64_t start = sb_fund_next_line(fd, 0, size);
-	int nw = r->cfg->threads > 0 ? r->cfg->threads : 1;
-	if (nw > 64)
-		nw = 64;
-	int64_t most = start > 0 && start < size ? (size - start) >> 20 : 0; /* a MiB a share */
-	if (nw > most)
-		nw = most < 1 ? 1 : (int)most;
+	/* one share per thread, at least a MiB each */
+	int64_t bounds[SB_RANGES_MAX + 1], size;
+	int nw;
+	if ((st = sb_io_ranges(r->cfg->persons_path, r->cfg->threads > 0 ? r->cfg->threads : 1,
+			       (int64_t)1 << 20, bounds, &nw, &size, d)))
+		return st;
 	pworker *w = sb_calloc((size_t)nw, sizeof *w);
 	pthread_t *tid = sb_calloc((size_t)nw, sizeof *tid);
 	bool *started = sb_calloc((size_t)nw, sizeof *started);
 	if (!w || !tid || !started)
 		st = oom(d);
-	int64_t pos = start;
 	for (int i = 0; !st && i < nw; i++) {
 		w[i].r = r;
 		w[i].col = col;
 		w[i].ncols = ncols;
 		w[i].whole = nw == 1;
-		w[i].start = pos;
-		pos = i + 1 == nw ?
-			      size :
-			      sb_fund_next_line(fd, start + (size - start) / nw * (i + 1), size);
-		if (pos < w[i].start)
-			pos = w[i].start;
-		w[i].end = pos;
+		w[i].start = bounds[i];
+		w[i].end = bounds[i + 1];
 	}
-	close(fd);
 	for (int i = 0; !st && i < nw; i++) {
 		if (nw == 1) {
 			persons_worker(&w[0]);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fund/fund_int.h"
+#include "io/ranges.h"
 #include "sanbao/csv.h"
 #include "sanbao/io.h"
 
@@ -424,41 +425,25 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 
 	/* The file cut at line starts into one share per thread (at least a
 	 * MiB each), as the batch's pass 1 cuts claims. */
-	int64_t start = -1, size = 0;
-	int fd = open(r->cfg->settlements_path, O_RDONLY);
-	if (fd < 0)
-		return sb_diag_set(d, SB_EIO, r->cfg->settlements_path, 0, 0, "cannot open: %s",
-				   strerror(errno));
-	struct stat sst;
-	if (fstat(fd, &sst) == 0)
-		size = (int64_t)sst.st_size;
-	start = sb_fund_next_line(fd, 0, size);
-	int nw = r->cfg->threads > 0 ? r->cfg->threads : 1;
-	if (nw > 64)
-		nw = 64;
-	int64_t most = start > 0 && start < size ? (size - start) >> 20 : 0; /* a MiB a share */
-	if (nw > most)
-		nw = most < 1 ? 1 : (int)most;
+	int64_t bounds[SB_RANGES_MAX + 1], size;
+	int nw;
+	if ((st = sb_io_ranges(r->cfg->settlements_path, r->cfg->threads > 0 ? r->cfg->threads : 1,
+			       (int64_t)1 << 20, bounds, &nw, &size, d)))
+		return st;
 	sworker *w = sb_calloc((size_t)nw, sizeof *w);
 	pthread_t *tid = sb_calloc((size_t)nw, sizeof *tid);
 	bool *started = sb_calloc((size_t)nw, sizeof *started);
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	if (!w || !tid || !started)
 		st = oom(d);
-	int64_t pos = start;
 	for (int i = 0; !st && i < nw; i++) {
 		sworker *x = &w[i];
 		x->r = r;
 		x->lock = &lock;
 		x->col = col;
 		x->whole = nw == 1;
-		x->start = pos;
-		pos = i + 1 == nw ?
-			      size :
-			      sb_fund_next_line(fd, start + (size - start) / nw * (i + 1), size);
-		if (pos < x->start)
-			pos = x->start;
-		x->end = pos;
+		x->start = bounds[i];
+		x->end = bounds[i + 1];
 		x->t = sb_calloc(nry, sizeof *x->t);
 		x->layer_paid = sb_calloc(nl, sizeof *x->layer_paid);
 		x->layer_claims = sb_calloc(nl, sizeof *x->layer_claims);
@@ -469,7 +454,6 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		    !x->pc || !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)))
 			st = oom(d);
 	}
-	close(fd);
 	for (int i = 0; !st && i < nw; i++) {
 		if (nw == 1) {
 			settle_worker(&w[0]);

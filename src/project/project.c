@@ -15,6 +15,7 @@
 
 #include "base/arena.h"
 #include "io/outfile.h"
+#include "io/ranges.h"
 #include "policy/policy_int.h"
 #include "project/project_int.h"
 #include "sanbao/fund.h"
@@ -385,22 +386,6 @@ static void *scan_range(void *arg)
 	return NULL;
 }
 
-/* The first byte of the line after pos (size when none). */
-static int64_t line_after(int fd, int64_t pos, int64_t size)
-{
-	char buf[4096];
-	while (pos < size) {
-		ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
-		if (n <= 0)
-			return size;
-		const char *nl = memchr(buf, '\n', (size_t)n);
-		if (nl)
-			return pos + (nl - buf) + 1;
-		pos += n;
-	}
-	return size;
-}
-
 /* Reads settlements.csv: with base_year 0, *latest gets the latest claim
  * year; otherwise the base year's insurance-fund payments go into the funds
  * and the province's profile. */
@@ -436,29 +421,25 @@ static sb_status scan_settlements(run *r, int base_year, int *latest, sb_diag *d
 	}
 	sb_csv_free(c);
 	sb_free(ins);
-	/* the body's byte ranges, cut at line starts */
-	int fd = st ? -1 : open(path, O_RDONLY);
-	struct stat sb;
-	if (!st && (fd < 0 || fstat(fd, &sb)))
-		st = sb_diag_set(d, SB_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-	int64_t size = st ? 0 : (int64_t)sb.st_size, body = st ? 0 : line_after(fd, 0, size);
-	int n = r->cfg->threads > 1 && size - body >= SCAN_MIN_BYTES ? r->cfg->threads : 1;
+	/* the body's byte ranges, cut at line starts (one range below
+	 * SCAN_MIN_BYTES; none when the file has no line after its header) */
+	int want = r->cfg->threads > 1 ? r->cfg->threads : 1, n = 0;
+	want = want > SCAN_THREADS ? SCAN_THREADS : want;
+	int64_t bounds[SB_RANGES_MAX + 1], size = 0;
+	if (!st)
+		st = sb_io_ranges(path, want, SCAN_MIN_BYTES / want, bounds, &n, &size, d);
+	if (!st && !bounds[0])
+		bounds[0] = bounds[1] = size; /* no header line: no body */
 	scan w[SCAN_THREADS];
 	memset(w, 0, sizeof w);
-	int64_t pos = body;
-	for (int k = 0; !st && k < n; k++) {
+	for (int k = 0; !st && k < n; k++)
 		w[k] = (scan){ .r = r,
 			       .base_year = base_year,
 			       .col = col,
 			       .sym = sym,
 			       .ncols = ncols,
-			       .start = pos };
-		pos = k + 1 == n ? size : line_after(fd, body + (size - body) / n * (k + 1), size);
-		w[k].end = pos < w[k].start ? w[k].start : pos;
-		pos = w[k].end;
-	}
-	if (fd >= 0)
-		close(fd);
+			       .start = bounds[k],
+			       .end = bounds[k + 1] };
 	if (!st) {
 		/* a thread that cannot be started is a range read here */
 		pthread_t tid[SCAN_THREADS];

@@ -1,12 +1,11 @@
-/* ranges.c: a CSV file cut into byte ranges at line starts, one per
- * thread, for the readers of persons.csv and claims.csv. */
+/* ranges.c: a CSV file cut into byte ranges at line starts (ranges.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "batch/batch_int.h"
+#include "io/ranges.h"
 
 static int64_t next_line(int fd, int64_t pos, int64_t size)
 {
@@ -23,8 +22,8 @@ static int64_t next_line(int fd, int64_t pos, int64_t size)
 	return size;
 }
 
-sb_status sb_batch_ranges(const char *path, int want, int64_t min_bytes, int64_t *bounds,
-			  int *n, int64_t *size, sb_diag *d)
+sb_status sb_io_ranges(const char *path, int want, int64_t min_bytes, int64_t *bounds, int *n,
+		       int64_t *size, sb_diag *d)
 {
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -43,13 +42,15 @@ sb_status sb_batch_ranges(const char *path, int want, int64_t min_bytes, int64_t
 			start = i + 1;
 			break;
 		}
+	if (want > SB_RANGES_MAX)
+		want = SB_RANGES_MAX;
 	if (want < 1 || start < 0 || *size - start < (int64_t)want * min_bytes)
 		want = 1;
 	*n = want;
 	bounds[0] = start < 0 ? 0 : start;
 	for (int i = 1; i <= want; i++) {
 		int64_t pos = i == want ? *size :
-			      next_line(fd, start + (*size - start) / want * i, *size);
+					  next_line(fd, start + (*size - start) / want * i, *size);
 		bounds[i] = pos < bounds[i - 1] ? bounds[i - 1] : pos;
 	}
 	close(fd);
