@@ -22,7 +22,8 @@ const con = await db.connect();
 const money = 'DECIMAL(18,2)';
 await con.run(`CREATE TABLE persons AS SELECT * FROM read_csv('${dir}/persons.csv', header = true,
   columns = {'id': 'VARCHAR', 'scheme': 'VARCHAR', 'region': 'VARCHAR', 'household': 'VARCHAR',
-  'employment': 'VARCHAR', 'income': '${money}'})`);
+  'employment': 'VARCHAR', 'income': '${money}',
+  'wage_base': '${money}', 'residence': 'VARCHAR'})`);
 await con.run(`CREATE TABLE identities AS SELECT * FROM read_csv('${dir}/identities.csv', header = true,
   columns = {'person': 'VARCHAR', 'identity': 'VARCHAR', 'from': 'DATE', 'to': 'DATE'})`);
 await con.run(`CREATE TABLE claims AS SELECT * FROM read_csv('${dir}/claims.csv', header = true,

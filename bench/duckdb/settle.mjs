@@ -38,7 +38,8 @@ if (chk.join(' ') !== '0.01 2.67 1.12 0.13') {
 const money = 'DECIMAL(18,2)';
 await con.run(`CREATE TABLE persons AS SELECT * FROM read_csv(${q(join(dir, 'persons.csv'))},
   header = true, columns = {'id': 'VARCHAR', 'scheme': 'VARCHAR', 'region': 'VARCHAR',
-  'household': 'VARCHAR', 'employment': 'VARCHAR', 'income': '${money}'})`);
+  'household': 'VARCHAR', 'employment': 'VARCHAR', 'income': '${money}',
+  'wage_base': '${money}', 'residence': 'VARCHAR'})`);
 await con.run(`CREATE TABLE identities AS SELECT * FROM read_csv(${q(join(dir, 'identities.csv'))},
   header = true, columns = {'person': 'VARCHAR', 'identity': 'VARCHAR', 'from': 'DATE', 'to': 'DATE'})`);
 await con.run(`CREATE TABLE claims AS SELECT * FROM read_csv(${q(join(dir, 'claims.csv'))},
