@@ -555,6 +555,7 @@ typedef struct conn {
 	struct timespec t0;
 	struct MHD_Connection *c;
 	sb_fsi_call *call; /* a transaction at the writer: the connection is suspended */
+	sb_service *S;
 	char infno[5];
 } conn;
 
@@ -562,6 +563,7 @@ typedef struct conn {
 static void suspend_conn(void *arg)
 {
 	conn *k = arg;
+	atomic_fetch_add(&k->S->suspended, 1);
 	MHD_suspend_connection(k->c);
 }
 
@@ -622,6 +624,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &k->t0);
 		k->c = c;
+		k->S = S;
 		*con_cls = k;
 		atomic_fetch_add(&S->inflight, 1);
 		return MHD_YES;
@@ -655,6 +658,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	bool counted = false;
 	const char *type = "application/json; charset=utf-8";
 	if (k->call) { /* resumed: the writer has committed (or failed) it */
+		atomic_fetch_sub(&S->suspended, 1);
 		st = sb_service_fsi_finish(S, k->call, &resp, &infcode);
 		k->call = NULL;
 		memcpy(infno, k->infno, sizeof infno);
@@ -689,8 +693,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 					 "no such transaction path: POST "
 					 "/fsi/api/{infno}, infno of 4 digits");
 		} else {
-			sqlite3 *db = read_db(S);
-			if (!db) {
+			sqlite3 *db = atomic_load(&S->draining) ? NULL : read_db(S);
+			if (atomic_load(&S->draining)) {
+				st = plain_error(S, &resp, 503,
+						 "the service is stopping: send the transaction again "
+						 "(same msgid) when it is back");
+			} else if (!db) {
 				st = plain_error(S, &resp, 503, "the store is unavailable");
 			} else {
 				/* k->infno is filled before the job is queued. */
@@ -932,10 +940,20 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 				continue;
 			break;
 		}
-		/* Drain: stop accepting, answer what is in flight, then stop. */
+		/* Drain: stop accepting and queueing transactions, answer every
+		 * suspended one (the writer and the syncer still run: each is
+		 * resumed), wait a little for the rest in flight, then stop:
+		 * libmicrohttpd must not be stopped with a connection suspended. */
 		MHD_socket ls = MHD_quiesce_daemon(daemon);
-		for (int i = 0; i < 1000 && atomic_load(&S->inflight) > 0; i++)
+		atomic_store(&S->draining, true);
+		for (int i = 0; i < 6000; i++) { /* suspended: 60 s at most; the rest: 10 s */
+			if (!atomic_load(&S->suspended) && (i >= 1000 || !atomic_load(&S->inflight)))
+				break;
 			usleep(10000);
+		}
+		if (atomic_load(&S->suspended) > 0)
+			fprintf(stderr, "sanbao serve: %ld transactions still waiting for their "
+					"commit after 60 s\n", (long)atomic_load(&S->suspended));
 		MHD_stop_daemon(daemon);
 		if (ls != MHD_INVALID_SOCKET)
 			close(ls);

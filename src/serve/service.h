@@ -105,6 +105,11 @@ typedef struct sb_service {
 	atomic_bool store_ok;
 	atomic_ullong refseq;
 	atomic_long inflight;
+	/* connections suspended for a group commit and not yet answered (the
+	 * handler runs again only once libmicrohttpd has resumed them), and the
+	 * drain's flag: no transaction is queued once it is set */
+	atomic_long suspended;
+	atomic_bool draining;
 	sb_metrics metrics;
 	/* the writer's scratch */
 	sb_trace *wtrace;
