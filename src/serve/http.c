@@ -695,9 +695,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		} else {
 			sqlite3 *db = atomic_load(&S->draining) ? NULL : read_db(S);
 			if (atomic_load(&S->draining)) {
-				st = plain_error(S, &resp, 503,
-						 "the service is stopping: send the transaction again "
-						 "(same msgid) when it is back");
+				st = plain_error(
+					S, &resp, 503,
+					"the service is stopping: send the transaction again "
+					"(same msgid) when it is back");
 			} else if (!db) {
 				st = plain_error(S, &resp, 503, "the store is unavailable");
 			} else {
@@ -947,13 +948,16 @@ sb_status sb_serve_run(const sb_serve_config *cfg_in, sb_diag *d)
 		MHD_socket ls = MHD_quiesce_daemon(daemon);
 		atomic_store(&S->draining, true);
 		for (int i = 0; i < 6000; i++) { /* suspended: 60 s at most; the rest: 10 s */
-			if (!atomic_load(&S->suspended) && (i >= 1000 || !atomic_load(&S->inflight)))
+			if (!atomic_load(&S->suspended) &&
+			    (i >= 1000 || !atomic_load(&S->inflight)))
 				break;
 			usleep(10000);
 		}
 		if (atomic_load(&S->suspended) > 0)
-			fprintf(stderr, "sanbao serve: %ld transactions still waiting for their "
-					"commit after 60 s\n", (long)atomic_load(&S->suspended));
+			fprintf(stderr,
+				"sanbao serve: %ld transactions still waiting for their "
+				"commit after 60 s\n",
+				(long)atomic_load(&S->suspended));
 		MHD_stop_daemon(daemon);
 		if (ls != MHD_INVALID_SOCKET)
 			close(ls);
