@@ -22,12 +22,24 @@ typedef struct sb_colspec {
 } sb_colspec;
 
 /* persons.csv */
-enum { SB_PCOL_ID, SB_PCOL_SCHEME, SB_PCOL_REGION, SB_PCOL_HOUSEHOLD, SB_PCOL_EMPLOYMENT,
-       SB_PCOL_TIER, SB_PCOL_INCOME, SB_PCOL_CONTINUOUS, SB_PCOL_CLAIMLESS,
-       SB_PCOL_ENROLLED_FROM, SB_PCOL_UNCOVERED,
-       /* Read by `sanbao fund` (and project): the monthly wage base of an
+enum {
+	SB_PCOL_ID,
+	SB_PCOL_SCHEME,
+	SB_PCOL_REGION,
+	SB_PCOL_HOUSEHOLD,
+	SB_PCOL_EMPLOYMENT,
+	SB_PCOL_TIER,
+	SB_PCOL_INCOME,
+	SB_PCOL_CONTINUOUS,
+	SB_PCOL_CLAIMLESS,
+	SB_PCOL_ENROLLED_FROM,
+	SB_PCOL_UNCOVERED,
+	/* Read by `sanbao fund` (and project): the monthly wage base of an
 	* employee (缴费基数) and urban or rural residence. */
-       SB_PCOL_WAGE_BASE, SB_PCOL_RESIDENCE, SB_PCOL_N };
+	SB_PCOL_WAGE_BASE,
+	SB_PCOL_RESIDENCE,
+	SB_PCOL_N
+};
 extern const sb_colspec sb_persons_columns[SB_PCOL_N];
 
 /* identities.csv; region (admdvs) is read by roster only. */
@@ -35,23 +47,76 @@ enum { SB_ICOL_PERSON, SB_ICOL_IDENTITY, SB_ICOL_FROM, SB_ICOL_TO, SB_ICOL_REGIO
 extern const sb_colspec sb_identities_columns[SB_ICOL_N];
 
 /* claims.csv */
-enum { SB_CCOL_ID, SB_CCOL_PERSON, SB_CCOL_DATE, SB_CCOL_VISIT, SB_CCOL_LEVEL, SB_CCOL_PLACE,
-       SB_CCOL_CARE, SB_CCOL_FILING, SB_CCOL_TOTAL, SB_CCOL_IN_SCOPE, SB_CCOL_PRE,
-       SB_CCOL_OVER, SB_CCOL_OUT, SB_CCOL_FACILITY, SB_CCOL_DIAGNOSIS,
-       /* Read by `sanbao audit` only (settle ignores them): the admission
+enum {
+	SB_CCOL_ID,
+	SB_CCOL_PERSON,
+	SB_CCOL_DATE,
+	SB_CCOL_VISIT,
+	SB_CCOL_LEVEL,
+	SB_CCOL_PLACE,
+	SB_CCOL_CARE,
+	SB_CCOL_FILING,
+	SB_CCOL_TOTAL,
+	SB_CCOL_IN_SCOPE,
+	SB_CCOL_PRE,
+	SB_CCOL_OVER,
+	SB_CCOL_OUT,
+	SB_CCOL_FACILITY,
+	SB_CCOL_DIAGNOSIS,
+	/* Read by `sanbao audit` only (settle ignores them): the admission
 	* date, the visit id and what each fund actually paid (the NHSA
 	* extract's setl_d columns). */
-       SB_CCOL_BEGIN, SB_CCOL_MDTRT, SB_CCOL_HIFP, SB_CCOL_HIFMI, SB_CCOL_HIFOB, SB_CCOL_MAF,
-       SB_CCOL_OTH, SB_CCOL_N };
+	SB_CCOL_BEGIN,
+	SB_CCOL_MDTRT,
+	SB_CCOL_HIFP,
+	SB_CCOL_HIFMI,
+	SB_CCOL_HIFOB,
+	SB_CCOL_MAF,
+	SB_CCOL_OTH,
+	SB_CCOL_N
+};
 extern const sb_colspec sb_claims_columns[SB_CCOL_N];
 
 /* settlements.csv as `sanbao monitor` and `sanbao roster` read it back;
  * required marks what monitor needs (roster asks for its own). */
-enum { SB_SCOL_ID, SB_SCOL_PERSON, SB_SCOL_REGION, SB_SCOL_DATE, SB_SCOL_VISIT, SB_SCOL_LEVEL,
-       SB_SCOL_PLACE, SB_SCOL_CARE, SB_SCOL_FILING, SB_SCOL_IDENTITY, SB_SCOL_VERSION,
-       SB_SCOL_TOTAL, SB_SCOL_IN_SCOPE, SB_SCOL_FUND, SB_SCOL_OOP, SB_SCOL_OOP_IN_SCOPE,
-       SB_SCOL_N };
+enum {
+	SB_SCOL_ID,
+	SB_SCOL_PERSON,
+	SB_SCOL_REGION,
+	SB_SCOL_DATE,
+	SB_SCOL_VISIT,
+	SB_SCOL_LEVEL,
+	SB_SCOL_PLACE,
+	SB_SCOL_CARE,
+	SB_SCOL_FILING,
+	SB_SCOL_IDENTITY,
+	SB_SCOL_VERSION,
+	SB_SCOL_TOTAL,
+	SB_SCOL_IN_SCOPE,
+	SB_SCOL_FUND,
+	SB_SCOL_OOP,
+	SB_SCOL_OOP_IN_SCOPE,
+	SB_SCOL_N
+};
 extern const sb_colspec sb_settlements_columns[SB_SCOL_N];
+
+/* `sanbao fund`'s optional inputs (docs/data-format.md): balances.csv
+ * (opening cumulative balances), the adjustment input (scores, 违规增支
+ * deductions, advances) and warnings.csv of `settle --monitor`. */
+enum { SB_BCOL_REGION, SB_BCOL_SCHEME, SB_BCOL_BALANCE, SB_BCOL_N };
+extern const sb_colspec sb_balances_columns[SB_BCOL_N];
+enum {
+	SB_ACOL_REGION,
+	SB_ACOL_SCHEME,
+	SB_ACOL_YEAR,
+	SB_ACOL_SCORE,
+	SB_ACOL_DEDUCTION,
+	SB_ACOL_ADVANCE,
+	SB_ACOL_N
+};
+extern const sb_colspec sb_adjustment_columns[SB_ACOL_N];
+enum { SB_WCOL_REGION, SB_WCOL_YEAR, SB_WCOL_N };
+extern const sb_colspec sb_warnings_columns[SB_WCOL_N];
 
 /* Maps c's header against spec[0..n): col[k] is the header index of the
  * column that names spec[k] (by its name or an alias, ASCII
@@ -60,8 +125,8 @@ extern const sb_colspec sb_settlements_columns[SB_SCOL_N];
  * line 1 in d, when two header fields name one column ("claims.csv names
  * the column total twice: field 8 "total" and field 12 "medfee_sumamt":
  * keep one"), or, when `required`, a column marked required is missing. */
-SB_MUST_USE sb_status sb_io_map(const sb_csv *c, const char *what, const sb_colspec *spec,
-				size_t n, bool required, int *col, sb_diag *d);
+SB_MUST_USE sb_status sb_io_map(const sb_csv *c, const char *what, const sb_colspec *spec, size_t n,
+				bool required, int *col, sb_diag *d);
 /* The missing-column error for s ("persons.csv has no column id (or
  * certno, psn_no)"), SB_ESYNTAX; for callers whose needs differ from the
  * table's required marks. */
@@ -96,7 +161,7 @@ sb_csv_field sb_io_record_id(const sb_csv *c, int col);
 
 /* One persons.csv row, read and validated. Views point into the reader. */
 typedef struct sb_person_row {
-	uint64_t key;       /* sb_person_key */
+	uint64_t key; /* sb_person_key */
 	int pseudo;
 	sb_date birth;      /* from the ID; unset for a pseudonym */
 	uint8_t scheme;     /* 0 employee, 1 resident */
@@ -132,9 +197,9 @@ enum { SB_IROW_OK = -1, SB_IROW_ID, SB_IROW_DATE, SB_IROW_IDENTITY };
 typedef struct sb_identity_row {
 	uint64_t key;
 	int pseudo;
-	int sym;      /* identity symbol, declared by a policy's identities list */
+	int sym; /* identity symbol, declared by a policy's identities list */
 	sb_date from;
-	sb_date to;   /* inclusive; INT32_MAX when still held */
+	sb_date to; /* inclusive; INT32_MAX when still held */
 } sb_identity_row;
 
 /* Reads the current record of c as an identities.csv row (col from

@@ -613,18 +613,12 @@ sb_status sb_fund_read_balances(fund_run *r, sb_diag *d)
 	sb_status st = sb_csv_open(r->cfg->balances_path, &c, d);
 	if (st)
 		return st;
-	static const char *const n_region[] = { "region", "admdvs", NULL };
-	static const char *const n_scheme[] = { "scheme", NULL };
-	static const char *const n_balance[] = { "balance", NULL };
-	int cr = sb_csv_find(c, n_region), cs = sb_csv_find(c, n_scheme),
-	    cb = sb_csv_find(c, n_balance);
-	if (cr < 0 || cs < 0 || cb < 0) {
-		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
-				 "balances.csv needs the columns region, scheme and balance (the "
-				 "opening cumulative balance in yuan)");
+	int col[SB_BCOL_N];
+	if ((st = sb_io_map(c, "balances.csv", sb_balances_columns, SB_BCOL_N, true, col, d))) {
 		sb_csv_free(c);
 		return st;
 	}
+	int cr = col[SB_BCOL_REGION], cs = col[SB_BCOL_SCHEME], cb = col[SB_BCOL_BALANCE];
 	for (;;) {
 		sb_diag bad;
 		int k = sb_csv_next(c, &bad);
@@ -696,22 +690,14 @@ sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d)
 	sb_status st = sb_csv_open(r->cfg->adjustment_path, &c, d);
 	if (st)
 		return st;
-	static const char *const n_region[] = { "region", "admdvs", NULL };
-	static const char *const n_scheme[] = { "scheme", NULL };
-	static const char *const n_year[] = { "year", NULL };
-	static const char *const n_score[] = { "score", NULL };
-	static const char *const n_ded[] = { "deduction", NULL };
-	static const char *const n_adv[] = { "advance", NULL };
-	int cr = sb_csv_find(c, n_region), cs = sb_csv_find(c, n_scheme),
-	    cy = sb_csv_find(c, n_year), csc = sb_csv_find(c, n_score), cd = sb_csv_find(c, n_ded),
-	    ca = sb_csv_find(c, n_adv);
-	if (cr < 0 || cs < 0 || cy < 0) {
-		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
-				 "the adjustment input needs the columns region, scheme and year, "
-				 "and any of score, deduction, advance");
+	int col[SB_ACOL_N];
+	if ((st = sb_io_map(c, "the adjustment input", sb_adjustment_columns, SB_ACOL_N, true, col,
+			    d))) {
 		sb_csv_free(c);
 		return st;
 	}
+	int cr = col[SB_ACOL_REGION], cs = col[SB_ACOL_SCHEME], cy = col[SB_ACOL_YEAR],
+	    csc = col[SB_ACOL_SCORE], cd = col[SB_ACOL_DEDUCTION], ca = col[SB_ACOL_ADVANCE];
 	for (;;) {
 		sb_diag bad;
 		int k = sb_csv_next(c, &bad);
@@ -802,16 +788,12 @@ sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d)
 	sb_status st = sb_csv_open(r->cfg->warnings_path, &c, d);
 	if (st)
 		return st;
-	static const char *const n_region[] = { "region", NULL };
-	static const char *const n_year[] = { "policy_year", NULL };
-	int cr = sb_csv_find(c, n_region), cy = sb_csv_find(c, n_year);
-	if (cr < 0 || cy < 0) {
-		st = sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
-				 "warnings.csv needs the columns region and policy_year (the "
-				 "warnings.csv of `sanbao settle --monitor`)");
+	int col[SB_WCOL_N];
+	if ((st = sb_io_map(c, "warnings.csv", sb_warnings_columns, SB_WCOL_N, true, col, d))) {
 		sb_csv_free(c);
 		return st;
 	}
+	int cr = col[SB_WCOL_REGION], cy = col[SB_WCOL_YEAR];
 	for (;;) {
 		sb_diag bad;
 		int k = sb_csv_next(c, &bad);

@@ -6,75 +6,95 @@
 #include "sanbao/io.h"
 
 const sb_colspec sb_persons_columns[SB_PCOL_N] = {
-	[SB_PCOL_ID] = {"id", {"certno", "psn_no", NULL}, true},
-	[SB_PCOL_SCHEME] = {"scheme", {"insutype", NULL}, true},
-	[SB_PCOL_REGION] = {"region", {"insuplc_admdvs", NULL}, true},
-	[SB_PCOL_HOUSEHOLD] = {"household", {NULL}, false},
-	[SB_PCOL_EMPLOYMENT] = {"employment", {NULL}, false},
-	[SB_PCOL_TIER] = {"tier", {NULL}, false},
-	[SB_PCOL_INCOME] = {"income", {NULL}, false},
-	[SB_PCOL_CONTINUOUS] = {"continuous_years", {NULL}, false},
-	[SB_PCOL_CLAIMLESS] = {"claimless_years", {NULL}, false},
-	[SB_PCOL_ENROLLED_FROM] = {"enrolled_from", {NULL}, false},
-	[SB_PCOL_UNCOVERED] = {"uncovered_years", {NULL}, false},
+	[SB_PCOL_ID] = { "id", { "certno", "psn_no", NULL }, true },
+	[SB_PCOL_SCHEME] = { "scheme", { "insutype", NULL }, true },
+	[SB_PCOL_REGION] = { "region", { "insuplc_admdvs", NULL }, true },
+	[SB_PCOL_HOUSEHOLD] = { "household", { NULL }, false },
+	[SB_PCOL_EMPLOYMENT] = { "employment", { NULL }, false },
+	[SB_PCOL_TIER] = { "tier", { NULL }, false },
+	[SB_PCOL_INCOME] = { "income", { NULL }, false },
+	[SB_PCOL_CONTINUOUS] = { "continuous_years", { NULL }, false },
+	[SB_PCOL_CLAIMLESS] = { "claimless_years", { NULL }, false },
+	[SB_PCOL_ENROLLED_FROM] = { "enrolled_from", { NULL }, false },
+	[SB_PCOL_UNCOVERED] = { "uncovered_years", { NULL }, false },
 	/* The funding facts (sanbao fund). clct_base follows the platform's
 	 * naming (clct = 征收); its person extract (1101) has no such field. */
-	[SB_PCOL_WAGE_BASE] = {"wage_base", {"clct_base", NULL}, false},
-	[SB_PCOL_RESIDENCE] = {"residence", {NULL}, false},
+	[SB_PCOL_WAGE_BASE] = { "wage_base", { "clct_base", NULL }, false },
+	[SB_PCOL_RESIDENCE] = { "residence", { NULL }, false },
 };
 
 const sb_colspec sb_identities_columns[SB_ICOL_N] = {
-	[SB_ICOL_PERSON] = {"person", {"certno", "psn_no", NULL}, true},
-	[SB_ICOL_IDENTITY] = {"identity", {"psn_idet_type", NULL}, true},
-	[SB_ICOL_FROM] = {"from", {"begntime", NULL}, true},
-	[SB_ICOL_TO] = {"to", {"endtime", NULL}, false},
+	[SB_ICOL_PERSON] = { "person", { "certno", "psn_no", NULL }, true },
+	[SB_ICOL_IDENTITY] = { "identity", { "psn_idet_type", NULL }, true },
+	[SB_ICOL_FROM] = { "from", { "begntime", NULL }, true },
+	[SB_ICOL_TO] = { "to", { "endtime", NULL }, false },
 	/* Not in data-format.md: a roster that carries its 行政区划 gets its
 	 * findings counted by region. */
-	[SB_ICOL_REGION] = {"region", {"admdvs", NULL}, false},
+	[SB_ICOL_REGION] = { "region", { "admdvs", NULL }, false },
+};
+
+const sb_colspec sb_balances_columns[SB_BCOL_N] = {
+	[SB_BCOL_REGION] = { "region", { "admdvs", NULL }, true },
+	[SB_BCOL_SCHEME] = { "scheme", { NULL }, true },
+	[SB_BCOL_BALANCE] = { "balance", { NULL }, true },
+};
+
+const sb_colspec sb_adjustment_columns[SB_ACOL_N] = {
+	[SB_ACOL_REGION] = { "region", { "admdvs", NULL }, true },
+	[SB_ACOL_SCHEME] = { "scheme", { NULL }, true },
+	[SB_ACOL_YEAR] = { "year", { NULL }, true },
+	[SB_ACOL_SCORE] = { "score", { NULL }, false },
+	[SB_ACOL_DEDUCTION] = { "deduction", { NULL }, false },
+	[SB_ACOL_ADVANCE] = { "advance", { NULL }, false },
+};
+
+const sb_colspec sb_warnings_columns[SB_WCOL_N] = {
+	[SB_WCOL_REGION] = { "region", { NULL }, true },
+	[SB_WCOL_YEAR] = { "policy_year", { NULL }, true },
 };
 
 const sb_colspec sb_claims_columns[SB_CCOL_N] = {
-	[SB_CCOL_ID] = {"id", {"setl_id", NULL}, true},
-	[SB_CCOL_PERSON] = {"person", {"certno", "psn_no", NULL}, true},
-	[SB_CCOL_DATE] = {"date", {"setl_time", NULL}, true},
-	[SB_CCOL_VISIT] = {"visit", {"med_type", NULL}, true},
-	[SB_CCOL_LEVEL] = {"level", {NULL}, false},
-	[SB_CCOL_PLACE] = {"place", {NULL}, false},
-	[SB_CCOL_CARE] = {"care_region", {"mdtrtarea_admvs", NULL}, false},
-	[SB_CCOL_FILING] = {"filing", {NULL}, false},
-	[SB_CCOL_TOTAL] = {"total", {"medfee_sumamt", NULL}, true},
-	[SB_CCOL_IN_SCOPE] = {"in_scope", {"inscp_scp_amt", NULL}, true},
-	[SB_CCOL_PRE] = {"pre_selfpay", {"preselfpay_amt", NULL}, false},
-	[SB_CCOL_OVER] = {"over_limit", {"overlmt_selfpay", NULL}, false},
-	[SB_CCOL_OUT] = {"out_of_scope", {"fulamt_ownpay_amt", NULL}, false},
-	[SB_CCOL_FACILITY] = {"facility", {"fixmedins_code", NULL}, false},
-	[SB_CCOL_DIAGNOSIS] = {"diagnosis", {NULL}, false},
-	[SB_CCOL_BEGIN] = {"begin", {"begntime", NULL}, false},
-	[SB_CCOL_MDTRT] = {"mdtrt_id", {NULL}, false},
-	[SB_CCOL_HIFP] = {"hifp_pay", {NULL}, false},
-	[SB_CCOL_HIFMI] = {"hifmi_pay", {NULL}, false},
-	[SB_CCOL_HIFOB] = {"hifob_pay", {NULL}, false},
-	[SB_CCOL_MAF] = {"maf_pay", {NULL}, false},
-	[SB_CCOL_OTH] = {"oth_pay", {NULL}, false},
+	[SB_CCOL_ID] = { "id", { "setl_id", NULL }, true },
+	[SB_CCOL_PERSON] = { "person", { "certno", "psn_no", NULL }, true },
+	[SB_CCOL_DATE] = { "date", { "setl_time", NULL }, true },
+	[SB_CCOL_VISIT] = { "visit", { "med_type", NULL }, true },
+	[SB_CCOL_LEVEL] = { "level", { NULL }, false },
+	[SB_CCOL_PLACE] = { "place", { NULL }, false },
+	[SB_CCOL_CARE] = { "care_region", { "mdtrtarea_admvs", NULL }, false },
+	[SB_CCOL_FILING] = { "filing", { NULL }, false },
+	[SB_CCOL_TOTAL] = { "total", { "medfee_sumamt", NULL }, true },
+	[SB_CCOL_IN_SCOPE] = { "in_scope", { "inscp_scp_amt", NULL }, true },
+	[SB_CCOL_PRE] = { "pre_selfpay", { "preselfpay_amt", NULL }, false },
+	[SB_CCOL_OVER] = { "over_limit", { "overlmt_selfpay", NULL }, false },
+	[SB_CCOL_OUT] = { "out_of_scope", { "fulamt_ownpay_amt", NULL }, false },
+	[SB_CCOL_FACILITY] = { "facility", { "fixmedins_code", NULL }, false },
+	[SB_CCOL_DIAGNOSIS] = { "diagnosis", { NULL }, false },
+	[SB_CCOL_BEGIN] = { "begin", { "begntime", NULL }, false },
+	[SB_CCOL_MDTRT] = { "mdtrt_id", { NULL }, false },
+	[SB_CCOL_HIFP] = { "hifp_pay", { NULL }, false },
+	[SB_CCOL_HIFMI] = { "hifmi_pay", { NULL }, false },
+	[SB_CCOL_HIFOB] = { "hifob_pay", { NULL }, false },
+	[SB_CCOL_MAF] = { "maf_pay", { NULL }, false },
+	[SB_CCOL_OTH] = { "oth_pay", { NULL }, false },
 };
 
 const sb_colspec sb_settlements_columns[SB_SCOL_N] = {
-	[SB_SCOL_ID] = {"id", {"setl_id", NULL}, true},
-	[SB_SCOL_PERSON] = {"person", {"certno", "psn_no", NULL}, true},
-	[SB_SCOL_REGION] = {"region", {"insuplc_admdvs", NULL}, false},
-	[SB_SCOL_DATE] = {"date", {"setl_time", NULL}, true},
-	[SB_SCOL_VISIT] = {"visit", {"med_type", NULL}, true},
-	[SB_SCOL_LEVEL] = {"level", {NULL}, false},
-	[SB_SCOL_PLACE] = {"place", {NULL}, false},
-	[SB_SCOL_CARE] = {"care_region", {NULL}, false},
-	[SB_SCOL_FILING] = {"filing", {NULL}, false},
-	[SB_SCOL_IDENTITY] = {"identity", {NULL}, false},
-	[SB_SCOL_VERSION] = {"version", {NULL}, false},
-	[SB_SCOL_TOTAL] = {"total", {NULL}, false},
-	[SB_SCOL_IN_SCOPE] = {"in_scope", {NULL}, false},
-	[SB_SCOL_FUND] = {"fund", {NULL}, false},
-	[SB_SCOL_OOP] = {"oop", {NULL}, true},
-	[SB_SCOL_OOP_IN_SCOPE] = {"oop_in_scope", {NULL}, true},
+	[SB_SCOL_ID] = { "id", { "setl_id", NULL }, true },
+	[SB_SCOL_PERSON] = { "person", { "certno", "psn_no", NULL }, true },
+	[SB_SCOL_REGION] = { "region", { "insuplc_admdvs", NULL }, false },
+	[SB_SCOL_DATE] = { "date", { "setl_time", NULL }, true },
+	[SB_SCOL_VISIT] = { "visit", { "med_type", NULL }, true },
+	[SB_SCOL_LEVEL] = { "level", { NULL }, false },
+	[SB_SCOL_PLACE] = { "place", { NULL }, false },
+	[SB_SCOL_CARE] = { "care_region", { NULL }, false },
+	[SB_SCOL_FILING] = { "filing", { NULL }, false },
+	[SB_SCOL_IDENTITY] = { "identity", { NULL }, false },
+	[SB_SCOL_VERSION] = { "version", { NULL }, false },
+	[SB_SCOL_TOTAL] = { "total", { NULL }, false },
+	[SB_SCOL_IN_SCOPE] = { "in_scope", { NULL }, false },
+	[SB_SCOL_FUND] = { "fund", { NULL }, false },
+	[SB_SCOL_OOP] = { "oop", { NULL }, true },
+	[SB_SCOL_OOP_IN_SCOPE] = { "oop_in_scope", { NULL }, true },
 };
 
 static void trim(const char **p, size_t *n)
@@ -146,12 +166,12 @@ sb_status sb_io_map(const sb_csv *c, const char *what, const sb_colspec *spec, s
 				continue;
 			if (col[k] >= 0) {
 				sb_csv_field f = sb_csv_header(c, (size_t)col[k]);
-				return sb_diag_set(d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
-						   "%s names the column %s twice: field %d \"%.*s\" and "
-						   "field %zu \"%.*s\": keep one",
-						   what, spec[k].name, col[k] + 1,
-						   (int)(f.n < 40 ? f.n : 40), f.p, i + 1,
-						   (int)(h.n < 40 ? h.n : 40), h.p);
+				return sb_diag_set(
+					d, SB_ESYNTAX, sb_csv_name(c), 1, 0,
+					"%s names the column %s twice: field %d \"%.*s\" and "
+					"field %zu \"%.*s\": keep one",
+					what, spec[k].name, col[k] + 1, (int)(f.n < 40 ? f.n : 40),
+					f.p, i + 1, (int)(h.n < 40 ? h.n : 40), h.p);
 			}
 			col[k] = (int)i;
 			break;
@@ -203,7 +223,7 @@ const char *sb_io_shown(const char *p, size_t n, char out[SB_IO_SHOWN])
 
 sb_csv_field sb_io_record_id(const sb_csv *c, int col)
 {
-	sb_csv_field none = {"", 0};
+	sb_csv_field none = { "", 0 };
 	if (col < 0)
 		return none;
 	if (sb_csv_nfields(c) > (size_t)col)
@@ -223,5 +243,5 @@ sb_csv_field sb_io_record_id(const sb_csv *c, int col)
 		return none;
 	while (n && (p[n - 1] == '\r' || p[n - 1] == '\n'))
 		n--;
-	return (sb_csv_field){p, n > 64 ? 64 : n};
+	return (sb_csv_field){ p, n > 64 ? 64 : n };
 }
