@@ -567,6 +567,40 @@ static bool pieces(const char *p, const char *q, int k0, int k1, sb_csv_field *f
  * its household's rank, split at commas as read_claims does. Whether a row
  * is valid matters only for a key listed more than once (the first valid
  * listing wins): validate_multi reads those rows in full. */
+/* The next non-blank line of x's range at *pos (*L counts the range's
+ * lines, blank ones too) as a new row: its offset, length, line feed and
+ * global line (base + its line in the range); *p..*q its text without the
+ * line end. NULL at the range's end, or with *st = SB_ENOMEM. */
+static row *next_line_row(input *x, size_t *pos, uint64_t *L, uint64_t base, const char **p,
+			  const char **q, sb_status *st, sb_diag *d)
+{
+	while (*pos < x->end) {
+		const char *a = x->map + *pos;
+		const char *e = memchr(a, '\n', x->end - *pos);
+		size_t next = e ? (size_t)(e - x->map) + 1 : x->end;
+		const char *b = e ? e : x->map + x->end;
+		uint64_t lineno = (*L)++;
+		*pos = next;
+		if (b > a && b[-1] == '\r')
+			b--;
+		if (b == a)
+			continue; /* blank */
+		row *w = new_row(x);
+		if (!w) {
+			*st = oom(d);
+			return NULL;
+		}
+		w->off = (size_t)(a - x->map);
+		w->len = next - w->off;
+		w->nl = e != NULL;
+		w->line = base + lineno;
+		*p = a;
+		*q = b;
+		return w;
+	}
+	return NULL;
+}
+
 static sb_status read_persons(mpirun *m, input *x, int *col, sb_diag *d)
 {
 	sb_csv *hc;
@@ -580,27 +614,11 @@ static sb_status read_persons(mpirun *m, input *x, int *col, sb_diag *d)
 	uint64_t base = range_base(m, x);
 	int cid = col[SB_PCOL_ID], chh = col[SB_PCOL_HOUSEHOLD];
 	buf one = { 0 };
+	size_t pos = x->start;
 	uint64_t L = 0;
-	for (size_t pos = x->start; pos < x->end && !st; L++) {
-		const char *p = x->map + pos;
-		const char *e = memchr(p, '\n', x->end - pos);
-		size_t next = e ? (size_t)(e - x->map) + 1 : x->end;
-		const char *q = e ? e : x->map + x->end;
-		size_t lineno = (size_t)L;
-		pos = next;
-		if (q > p && q[-1] == '\r')
-			q--;
-		if (q == p)
-			continue; /* blank */
-		row *w = new_row(x);
-		if (!w) {
-			st = oom(d);
-			break;
-		}
-		w->off = (size_t)(p - x->map);
-		w->len = next - w->off;
-		w->nl = e != NULL;
-		w->line = base + lineno;
+	const char *p, *q;
+	row *w;
+	while (!st && (w = next_line_row(x, &pos, &L, base, &p, &q, &st, d))) {
 		sb_csv_field id, hh;
 		sb_csv *c = NULL;
 		if (!pieces(p, q, cid, chh, &id, &hh)) {
@@ -681,27 +699,11 @@ static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
 	uint64_t base = range_base(m, x);
 	int cid = col[SB_CCOL_ID], cper = col[SB_CCOL_PERSON];
 	buf one = { 0 };
+	size_t pos = x->start;
 	uint64_t L = 0;
-	for (size_t pos = x->start; pos < x->end && !st; L++) {
-		const char *p = x->map + pos;
-		const char *e = memchr(p, '\n', x->end - pos);
-		size_t next = e ? (size_t)(e - x->map) + 1 : x->end;
-		const char *q = e ? e : x->map + x->end;
-		size_t lineno = (size_t)L;
-		pos = next;
-		if (q > p && q[-1] == '\r')
-			q--;
-		if (q == p)
-			continue; /* blank */
-		row *w = new_row(x);
-		if (!w) {
-			st = oom(d);
-			break;
-		}
-		w->off = (size_t)(p - x->map);
-		w->len = next - w->off;
-		w->nl = e != NULL;
-		w->line = base + lineno;
+	const char *p, *q;
+	row *w;
+	while (!st && (w = next_line_row(x, &pos, &L, base, &p, &q, &st, d))) {
 		/* The pieces of the id and person columns: the fields the
 		 * reader makes of them when no quote comes before their end. */
 		const char *idp = NULL, *pp = NULL;
@@ -742,7 +744,7 @@ static sb_status read_claims(mpirun *m, input *x, sb_diag *d)
 		}
 		/* the reader, over the header and this line */
 		one.n = 0;
-		if (!buf_put(&one, x->map, x->hstart) || !buf_put(&one, p, next - w->off) ||
+		if (!buf_put(&one, x->map, x->hstart) || !buf_put(&one, p, w->len) ||
 		    !buf_put(&one, "\n", 1)) {
 			st = oom(d);
 			break;
