@@ -145,12 +145,15 @@ if [ -e "$libdir/libsanbao.so" ]; then
 	for s in $(nm -D --defined-only "$libdir/libsanbao.so" | awk '$2 ~ /[TDBR]/ {sub(/@.*/, "", $3); print $3}'); do
 		grep -qw "$s" "$root"/include/sanbao/*.h || fail "libsanbao.so exports $s, which no header declares"
 	done
-	nm -D --defined-only "$libdir/libsanbao.so" | grep -qw sb_settle_claim || fail "sb_settle_claim not exported"
+	# (grep reads all of nm's output: with -q it would stop at the match and,
+	# under pipefail, nm's SIGPIPE would fail the test)
+	nm -D --defined-only "$libdir/libsanbao.so" | grep -w sb_settle_claim > /dev/null \
+		|| fail "sb_settle_claim not exported"
 	# and the static archive, as a vendor who ships one binary links it
 	# shellcheck disable=SC2086
 	$cc -std=c17 -Wall -Wextra -Werror ${SB_SAN_FLAGS:-} "$tmp/settle_one.c" -o "$tmp/settle_one_static" \
 		${flags/-lsanbao/-l:libsanbao.a} || fail "static link"
-	if ldd "$tmp/settle_one_static" | grep -q libsanbao; then fail "static link used the .so"; fi
+	if ldd "$tmp/settle_one_static" | grep libsanbao > /dev/null; then fail "static link used the .so"; fi
 	got=$("$tmp/settle_one_static" "$root/share/sanbao/policies/demo") || fail "settle_one_static"
 	[ "$got" = "$want" ] || fail "settle_one_static printed $got, the demo settles $want"
 fi
