@@ -258,6 +258,25 @@ sb_status sb_outdir_write(sb_outdir *od, FILE *f, const void *p, size_t n, sb_di
 	return sb_outfile_write(o, p, n, d);
 }
 
+sb_status sb_outdir_take(sb_outdir *od, FILE *f, int *fd, const char **tmp, const char **path,
+			 long long *written, sb_diag *d)
+{
+	sb_outfile *o = find(od, f);
+	if (!o)
+		return sb_diag_set(d, SB_EIO, NULL, 0, 0, "cannot write: not an open output file");
+	errno = 0;
+	if (fflush(o->f) || ferror(o->f))
+		return write_error(o->path, errno, d);
+	off_t at = lseek(fileno(o->f), 0, SEEK_CUR);
+	if (at < 0)
+		return write_error(o->path, errno, d);
+	*fd = fileno(o->f);
+	*tmp = o->tmp;
+	*path = o->path;
+	*written = (long long)at;
+	return SB_OK;
+}
+
 sb_status sb_outdir_finish(sb_outdir *od, FILE *f, sb_diag *d)
 {
 	if (!f)

@@ -66,6 +66,14 @@ FILE *sb_outdir_create(sb_outdir *od, const char *name, sb_diag *d);
 /* fwrite to one of od's streams, the error naming its file. */
 SB_MUST_USE sb_status sb_outdir_write(sb_outdir *od, FILE *f, const void *p, size_t n,
 				      sb_diag *d);
+/* For a writer that writes one of od's streams itself (io/owriter.h): the
+ * stream flushed, its file descriptor (borrowed: still closed by
+ * sb_outdir_finish), its temporary path (where to open the file again, for
+ * O_DIRECT), its final path (to name it in errors) and the bytes written
+ * so far. The stream must not be written through again; finish it with
+ * sb_outdir_finish as usual. */
+SB_MUST_USE sb_status sb_outdir_take(sb_outdir *od, FILE *f, int *fd, const char **tmp,
+				     const char **path, long long *written, sb_diag *d);
 /* sb_outfile_finish on one of od's streams (NULL is fine). */
 SB_MUST_USE sb_status sb_outdir_finish(sb_outdir *od, FILE *f, sb_diag *d);
 /* Finishes every file and commits them together, the last created last

@@ -13,12 +13,14 @@
 
 #include "base/arena.h"
 #include "io/outfile.h"
+#include "io/owriter.h"
 #include "policy/policy_int.h"
 #include "sink/obuf.h"
 
 typedef struct scen {
 	const sb_policyset *set;
 	FILE *out;
+	sb_owriter *ow;   /* writes out on a thread of its own (io/owriter.h) */
 	int nsyms;        /* layer symbols */
 	int ncols;        /* layer columns */
 	const int *order; /* their symbols in column order */
@@ -39,6 +41,11 @@ typedef struct writer {
 	sb_obuf pool[POOL_MAX];
 	int npool, keep;
 } writer;
+
+/* A partition's buffer for one scenario, on its way to the file. */
+typedef struct wpiece {
+	sb_obuf o;
+} wpiece;
 
 /* A buffer of at least cap bytes, empty: a kept one when there is one. */
 static void take(writer *w, sb_obuf *o, size_t cap)
@@ -74,6 +81,14 @@ static void give_back(writer *w, sb_obuf *o)
 	memset(o, 0, sizeof *o);
 }
 
+/* The writer thread has written a buffer: back to the pool. */
+static void written(void *ctx, void *p)
+{
+	wpiece *pc = p;
+	give_back(ctx, &pc->o);
+	sb_free(pc);
+}
+
 /* Dates as text through a small direct-mapped cache: a province-year
  * touches a few hundred distinct days. */
 typedef struct datecache {
@@ -93,8 +108,9 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	w->out = env->out;
 	w->n = env->nscenarios;
 	/* Each thread fills a buffer per scenario while as many wait for
-	 * their turn to be written: that many are kept. */
-	int keep = (env->threads > 0 ? env->threads : 1) * w->n;
+	 * their turn to be written, one is queued for the writer thread and
+	 * one is being written: that many are kept. */
+	int keep = ((env->threads > 0 ? env->threads : 1) * 2 + 2) * w->n;
 	w->keep = keep < POOL_MAX ? keep : POOL_MAX;
 	if (pthread_mutex_init(&w->lock, NULL))
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
@@ -120,6 +136,11 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 		for (int i = 0; i < s->ncols; i++)
 			fprintf(s->out, ",%s", sb_policyset_symbol_name(s->set, SB_SYM_LAYER, s->order[i]));
 		fputs(",fund,oop,oop_in_scope,filing\n", s->out);
+		/* One partition queued while one is written: the formatting
+		 * threads wait for the disk only when they are that far ahead. */
+		sb_status st = sb_owriter_new(env->out, s->out, true, 1, written, w, &s->ow, d);
+		if (st)
+			return st;
 	}
 	return SB_OK;
 }
@@ -324,10 +345,19 @@ static sb_status commit(void *self, int part, void *piece, sb_diag *d)
 	writer *w = self;
 	sb_obuf *v = piece;
 	sb_status st = SB_OK;
-	for (int k = 0; k < w->n && !st; k++)
-		if (v[k].n)
-			st = sb_outdir_write(w->out, w->sc[k].out, v[k].p, v[k].n, d);
-	discard(self, piece);
+	for (int k = 0; k < w->n; k++) {
+		wpiece *pc = st || !v[k].n ? NULL : sb_malloc(sizeof *pc);
+		if (!pc) {
+			if (!st && v[k].n)
+				st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			give_back(w, &v[k]);
+			continue;
+		}
+		pc->o = v[k];
+		/* The writer thread gives the buffer back when it is written. */
+		st = sb_owriter_put(w->sc[k].ow, pc->o.p, pc->o.n, pc, d);
+	}
+	sb_free(v);
 	return st;
 }
 
@@ -338,6 +368,12 @@ static sb_status end(void *self, sb_diag *d)
 	for (int k = 0; k < w->n; k++) {
 		sb_diag cd;
 		sb_diag_clear(&cd);
+		sb_status ws = w->sc[k].ow ? sb_owriter_finish(w->sc[k].ow, &cd) : SB_OK;
+		w->sc[k].ow = NULL;
+		if (ws && !st) {
+			st = ws;
+			*d = cd;
+		}
 		if (sb_outdir_finish(w->out, w->sc[k].out, &cd) && !st) {
 			st = cd.code;
 			*d = cd;
@@ -351,7 +387,10 @@ static void release(void *self)
 {
 	writer *w = self;
 	/* Unfinished streams belong to the output folder, which removes
-	 * them when the run is not committed. */
+	 * them when the run is not committed; their writers hand their
+	 * buffers back to the pool. */
+	for (int k = 0; w->sc && k < w->n; k++)
+		sb_owriter_free(w->sc[k].ow);
 	for (int i = 0; i < w->npool; i++)
 		sb_obuf_release(&w->pool[i]);
 	if (w->locked)
