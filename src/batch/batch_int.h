@@ -135,6 +135,8 @@ typedef struct sb_batch {
 	int rid_fd;
 	_Atomic int64_t rid_size;
 	uint64_t *chunk_base;  /* first line of each chunk */
+	sb_date date_lo, date_hi; /* the first and last date of the spilled claims
+				   * (lo > hi: none) */
 	int nchunks;
 	atomic_llong bytes_done;
 	long long file_bytes;

@@ -135,6 +135,7 @@ typedef struct worker {
 	bool overflow; /* rejected_total would not fit in 64 bits */
 	long long rejected_unreadable;
 	long lines;
+	sb_date date_lo, date_hi; /* of the records spilled */
 	bool multiline;
 	sb_status st;
 	sb_diag d;
@@ -588,6 +589,8 @@ static sb_status flush_batch(worker *w, char (*recs)[2048], pending *pd, int n)
 		cr->line = pd[i].line;
 		if ((st = put(w, sb_batch_partition_of(b, cr->person), cr, sb_crec_size(cr))))
 			break;
+		w->date_lo = cr->date < w->date_lo ? cr->date : w->date_lo;
+		w->date_hi = cr->date > w->date_hi ? cr->date : w->date_hi;
 		st = note_id(w, pd[i].idhash);
 	}
 	return st;
@@ -728,6 +731,8 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 			w[i].chunk = i;
 			w[i].start = bounds[i];
 			w[i].end = bounds[i + 1];
+			w[i].date_lo = INT32_MAX;
+			w[i].date_hi = INT32_MIN;
 			w[i].pbuf = sb_calloc((size_t)b->partitions, sizeof(char *));
 			w[i].plen = sb_calloc((size_t)b->partitions, sizeof(size_t));
 			if (!w[i].pbuf || !w[i].plen)
@@ -758,6 +763,12 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 			st = sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 		res->rows = res->rejected = res->rejected_unreadable = 0;
 		res->rejected_total = 0;
+		b->date_lo = INT32_MAX;
+		b->date_hi = INT32_MIN;
+		for (int i = 0; i < nchunks; i++) {
+			b->date_lo = w[i].date_lo < b->date_lo ? w[i].date_lo : b->date_lo;
+			b->date_hi = w[i].date_hi > b->date_hi ? w[i].date_hi : b->date_hi;
+		}
 		/* Chunk 0 was read with its header (one line, base 1) or, cut
 		 * into ranges, from the start of the body, which is line 2;
 		 * chunk i starts where chunk i-1's lines end. */

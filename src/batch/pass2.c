@@ -78,6 +78,9 @@ typedef struct w2 {
 	sb_rejects rejects;
 	char *buf;      /* the partition being settled */
 	size_t bufcap;
+	sb_crec **recs; /* its records, in settlement order */
+	sb_keyed *keys, *ktmp; /* their sort keys, and the sort's scratch */
+	size_t capkeys;
 	sb_hh_pass hh;  /* what the household pass kept per claim (household.c) */
 	sb_acc hacc;    /* a claim's household accumulators, from its note */
 	sb_status st;
@@ -261,30 +264,12 @@ static sb_status hh_settle(void *ctx, size_t i, int s, const sb_person *person, 
 					 trace, d);
 }
 
-/* Sorts records by person, date, then claim id: a radix sort on
- * (person, day), then insertion sort of the short runs that share both
- * (the same person on the same day) by id and line. */
-static sb_status sort_recs(sb_crec **recs, size_t n)
+/* Sorts the records keyed in a[0..n) (tmp: scratch of n) into recs by
+ * person, date, then claim id: a radix sort on (person, day), then
+ * insertion sort of the short runs that share both (the same person on
+ * the same day) by id and line. */
+static void sort_recs(sb_keyed *a, sb_keyed *tmp, size_t n, sb_crec **recs)
 {
-	sb_keyed *a = sb_malloc((n + 1) * sizeof *a), *tmp = sb_malloc((n + 1) * sizeof *tmp);
-	if (!a || !tmp) {
-		sb_free(a);
-		sb_free(tmp);
-		return SB_ENOMEM;
-	}
-	/* Days counted from the partition's first: a year of claims needs 9
-	 * bits, not the 17 of an absolute date, and every pass saved is one
-	 * sweep over the partition. */
-	sb_date lo = INT32_MAX, hi = INT32_MIN;
-	for (size_t i = 0; i < n; i++) {
-		lo = recs[i]->date < lo ? recs[i]->date : lo;
-		hi = recs[i]->date > hi ? recs[i]->date : hi;
-	}
-	unsigned bits = n ? sb_bits_for((uint64_t)((int64_t)hi - lo)) : 0;
-	for (size_t i = 0; i < n; i++) {
-		a[i].key = (uint64_t)recs[i]->person << bits | (uint64_t)((int64_t)recs[i]->date - lo);
-		a[i].p = recs[i];
-	}
 	sb_keyed *s = sb_radix_sort(a, tmp, n);
 	for (size_t i = 0; i < n; i++) {
 		recs[i] = (sb_crec *)s[i].p;
@@ -295,9 +280,45 @@ static sb_status sort_recs(sb_crec **recs, size_t n)
 			recs[j - 1] = t;
 		}
 	}
-	sb_free(a);
-	sb_free(tmp);
-	return SB_OK;
+}
+
+/* Room for n records' pointers and keys in w. */
+static bool reserve_keys(w2 *w, size_t n)
+{
+	if (n <= w->capkeys)
+		return true;
+	size_t cap = n + n / 4 + 16;
+	sb_free(w->recs);
+	sb_free(w->keys);
+	sb_free(w->ktmp);
+	w->recs = sb_malloc(cap * sizeof *w->recs);
+	w->keys = sb_malloc(cap * sizeof *w->keys);
+	w->ktmp = sb_malloc(cap * sizeof *w->ktmp);
+	w->capkeys = w->recs && w->keys && w->ktmp ? cap : 0;
+	return w->capkeys != 0;
+}
+
+/* One walk over a partition's bytes: each record's line made the file's
+ * and its sort key made, keyed by person and day counted from pass 1's
+ * first date (b->date_lo: a year of claims needs 9 bits, not the 17 of
+ * an absolute date, and every radix pass saved is one sweep over the
+ * partition). Returns the records' count, or SIZE_MAX when a date lies
+ * outside pass 1's range (never: then the caller keys them again). */
+static size_t key_recs(w2 *w, char *buf, int64_t size, size_t at, unsigned bits)
+{
+	const sb_batch *b = w->run->b;
+	sb_date lo = b->date_lo, hi = b->date_hi;
+	size_t n = at;
+	for (int64_t off = 0; off < size; n++) {
+		sb_crec *r = (sb_crec *)(buf + off);
+		off += (int64_t)sb_crec_size(r);
+		r->line = sb_pass_line(b, r->line);
+		if (r->date < lo || r->date > hi)
+			return SIZE_MAX;
+		w->keys[n].key = (uint64_t)r->person << bits | (uint64_t)((int64_t)r->date - lo);
+		w->keys[n].p = r;
+	}
+	return n;
 }
 
 /* The policy index (in set 0) of a region code, or -1. */
@@ -413,22 +434,18 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 	sb_status st = read_into(b->part_fd[part], size, buf, &w->d);
 	if (st)
 		return st;
-	size_t count = 0;
-	for (int64_t off = 0; off < size; off += (int64_t)sb_crec_size((sb_crec *)(buf + off)))
-		count++;
-	sb_crec **recs = sb_malloc((count + 1) * sizeof *recs);
-	if (!recs)
+	/* A record is at least its header and one byte of id, rounded up to
+	 * 8: that bounds the count before it is known. */
+	if (!reserve_keys(w, (size_t)size / (sizeof(sb_crec) + 8) + 1))
 		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	size_t i = 0;
-	for (int64_t off = 0; off < size; i++) {
-		recs[i] = (sb_crec *)(buf + off);
-		recs[i]->line = sb_pass_line(b, recs[i]->line);
-		off += (int64_t)sb_crec_size(recs[i]);
-	}
-	if (sort_recs(recs, count)) {
-		sb_free(recs);
-		return sb_diag_set(&w->d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-	}
+	unsigned bits = b->date_hi >= b->date_lo ?
+				sb_bits_for((uint64_t)((int64_t)b->date_hi - b->date_lo)) : 0;
+	size_t count = key_recs(w, buf, size, 0, bits);
+	if (count == SIZE_MAX)
+		return sb_diag_set(&w->d, SB_EIO, NULL, 0, 0,
+				   "a spilled claim's date lies outside the dates read");
+	sb_crec **recs = w->recs;
+	sort_recs(w->keys, w->ktmp, count, recs);
 	for (int k = 0; k < run->nsinks && !st; k++)
 		if (run->sinks[k].ops->partition)
 			st = run->sinks[k].ops->partition(run->sinks[k].self, w->thr[k], part, count,
@@ -442,7 +459,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 	char id[72], level[48], dx[SB_CREC_DX_MAX + 1], reason[1100];
 	const sb_bperson *bp = NULL;
 	bool new_person = false;
-	for (i = 0; i < count && !st; i++) {
+	for (size_t i = 0; i < count && !st; i++) {
 		const sb_crec *r = recs[i];
 		/* Sorted order jumps around the partition: fetch the record 16
 		 * ahead (both its cache lines: the id lies past the first) and
@@ -532,7 +549,6 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 							      &pieces[k], &w->d);
 	if (st && !w->d.message[0])
 		sb_diag_set(&w->d, st, NULL, 0, 0, st == SB_ENOMEM ? "out of memory" : "a sink failed");
-	sb_free(recs);
 	return st;
 }
 
@@ -885,6 +901,9 @@ sb_status sb_pass2(sb_batch *b, const sb_dup *dups, size_t ndups, sb_pass2_resul
 		sb_acc_release(&w[i].hacc);
 		sb_free(w[i].trace);
 		sb_free(w[i].buf);
+		sb_free(w[i].recs);
+		sb_free(w[i].keys);
+		sb_free(w[i].ktmp);
 	}
 	if (!st && run.st) {
 		st = run.st;

@@ -113,6 +113,10 @@ static bool add_claim(sb_region_sum *g, const sb_claim *c, const sb_result *res)
 	g->claims++;
 	for (uint8_t i = 0; i < res->nlayers; i++) {
 		const sb_layer_result *lr = &res->layer[i];
+		/* Most layers of a claim pay nothing and charge no penalty:
+		 * adding two zeros changes no sum and cannot overflow. */
+		if (!lr->pay && !lr->penalty)
+			continue;
 		g->layer[lr->sym].claims += lr->pay != 0;
 		ok = ok && sb_fen_add(&g->layer[lr->sym].paid, lr->pay) &&
 		     sb_fen_add(&g->layer[lr->sym].penalty, lr->penalty);
