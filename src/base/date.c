@@ -47,19 +47,23 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 	return era * 146097 + doe - 719468;
 }
 
+/* The same arithmetic without signs: every int32 day number moved up by
+ * whole eras (ERAS of 400 years, 146097 days each) is positive, so every
+ * division is an unsigned one (a multiply, with no rounding fix-ups for
+ * negative operands), and the eras are taken off the year again. */
+#define ERAS 14700u /* 14700 * 146097 > 2^31 + 719468 */
 static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
-	z += 719468;
+	uint64_t zz = (uint64_t)(z + 719468) + (uint64_t)ERAS * 146097u;
+	uint64_t era = zz / 146097u;
+	uint32_t doe = (uint32_t)(zz - era * 146097u);                /* [0, 146096] */
+	uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);      /* [0, 365] */
+	uint32_t mp = (5 * doy + 2) / 153;                            /* [0, 11] */
+	uint32_t dd = doy - (153 * mp + 2) / 5 + 1;                   /* [1, 31] */
+	uint32_t mm = mp < 10 ? mp + 3 : mp - 9;                      /* [1, 12] */
 
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;                        /* [0, 146096] */
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);    /* [0, 365] */
-	int64_t mp = (5 * doy + 2) / 153;                          /* [0, 11] */
-	int64_t dd = doy - (153 * mp + 2) / 5 + 1;                 /* [1, 31] */
-	int64_t mm = mp < 10 ? mp + 3 : mp - 9;                    /* [1, 12] */
-
-	*y = yoe + era * 400 + (mm <= 2);
+	*y = (int64_t)yoe + ((int64_t)era - (int64_t)ERAS) * 400 + (mm <= 2);
 	*m = (int)mm;
 	*d = (int)dd;
 }

@@ -1,6 +1,8 @@
 /* pseudo.c: person keys. A person is referred to either by a resident ID or
  * by the pseudonym `sanbao pseudonymize` makes of it ("PS" + 16 hex), and
  * every module that joins persons to rows goes through one 64-bit key. */
+#include <string.h>
+
 #include "sanbao/base.h"
 
 static int hex_value(char c)
@@ -21,21 +23,39 @@ static int hex_value(char c)
  * below then reads and explains exactly as before. */
 static int valid_id(const char *p, uint64_t *key, sb_date *birth)
 {
-	static const unsigned char weight[17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6,
-						  3, 7, 9, 10, 5, 8, 4, 2 };
-	uint64_t k = 0;
-	unsigned sum = 0, bad = 0;
-
-	for (size_t i = 0; i < 17; i++) {
-		unsigned v = (unsigned)(unsigned char)p[i] - (unsigned)'0';
-
-		bad |= v > 9;
-		k = k * 10 + v;
-		sum += v * weight[i];
-	}
+	/* The first 16 characters as two little-endian words: all digits
+	 * when every byte's high nibble is 3 and stays 3 with 6 added (0x3a
+	 * to 0x3f become 0x40 to 0x45). A byte of 0xfa or more has another
+	 * high nibble already, so the additions never carry between bytes
+	 * of a word that passes the first test. */
+	uint64_t a, b;
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	const uint64_t hi = 0xf0f0f0f0f0f0f0f0ULL, three = 0x3030303030303030ULL,
+		       six = 0x0606060606060606ULL;
+	unsigned v16 = (unsigned)(unsigned char)p[16] - (unsigned)'0';
+	if (((a & hi) != three) | ((b & hi) != three) | (((a + six) & hi) != three) |
+	    (((b + six) & hi) != three) | (v16 > 9))
+		return 0;
+	/* Eight digits of a word into their number, the first the most
+	 * significant: pairs, then fours, then the eight. */
+	uint64_t x = a - three, z = b - three;
+	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffULL;
+	z = (z * 10 + (z >> 8)) & 0x00ff00ff00ff00ffULL;
+	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffULL;
+	z = (z * 100 + (z >> 16)) & 0x0000ffff0000ffffULL;
+	x = (x * 10000 + (x >> 32)) & 0xffffffffULL;
+	z = (z * 10000 + (z >> 32)) & 0xffffffffULL;
+	uint64_t k = (x * 100000000ULL + z) * 10 + v16;
+	/* The check sum's weights (2^(17-i) mod 11), one product a digit. */
+#define D(i) ((unsigned)(unsigned char)p[i] - (unsigned)'0')
+	unsigned sum = D(0) * 7 + D(1) * 9 + D(2) * 10 + D(3) * 5 + D(4) * 8 + D(5) * 4 +
+		       D(6) * 2 + D(7) * 1 + D(8) * 6 + D(9) * 3 + D(10) * 7 + D(11) * 9 +
+		       D(12) * 10 + D(13) * 5 + D(14) * 8 + D(15) * 4 + v16 * 2;
+#undef D
 	/* The check character is a digit or 'X', so a lowercase 'x' or any
 	 * other 18th character fails here too. */
-	if (bad || "10X98765432"[sum % 11] != p[17])
+	if ("10X98765432"[sum % 11] != p[17])
 		return 0;
 	/* Positions 7-14 (1-based) are YYYYMMDD; the years sb_id_check
 	 * takes. */

@@ -117,6 +117,19 @@ static sb_status sb_pass1_columns(sb_batch *b, const sb_csv *c, sb_claim_cols *c
 	return SB_OK;
 }
 
+/* The words of an enumerated column seen last (visit, place, filing) and
+ * what they name: a column holds a handful of words, and the general
+ * lookup measures every name on every row. */
+typedef struct enum_memo {
+	int n;
+	struct {
+		char text[24];
+		uint8_t len;
+		int8_t v;
+	} e[8];
+} enum_memo;
+enum { M_VISIT, M_PLACE, M_FILING, M_N };
+
 /* A thread's share of pass 1. */
 typedef struct worker {
 	sb_batch *b;
@@ -141,6 +154,7 @@ typedef struct worker {
 	sb_diag d;
 	int nlevels;
 	struct { char text[32]; size_t n; int sym; } levels[8];
+	enum_memo memo[M_N];
 } worker;
 
 static sb_status spill(int fd, _Atomic int64_t *size, const char *buf, size_t n, sb_diag *d)
@@ -244,6 +258,23 @@ static int enum_of(sb_csv_field f, const char *const *names, const char *const *
 	return i;
 }
 
+/* enum_of through the memo of its column. */
+static int enum_memo_of(enum_memo *m, sb_csv_field f, const char *const *names,
+			const char *const *codes)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->e[i].len == f.n && !memcmp(m->e[i].text, f.p, f.n))
+			return m->e[i].v;
+	int v = enum_of(f, names, codes);
+	if (f.n <= sizeof m->e[0].text && m->n < 8 && v < 128) {
+		memcpy(m->e[m->n].text, f.p, f.n);
+		m->e[m->n].len = (uint8_t)f.n;
+		m->e[m->n].v = (int8_t)v;
+		m->n++;
+	}
+	return v;
+}
+
 /* What a parsed row still needs from the person table. The lookups are
  * done a batch of rows at a time, after prefetching: the table is far
  * larger than the caches and each probe would otherwise wait for memory. */
@@ -340,7 +371,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		return why;
 	}
 	f = get(c, cols->col[C_VISIT]);
-	int v = enum_of(f, sb_visit_names, sb_visit_codes);
+	int v = enum_memo_of(&w->memo[M_VISIT], f, sb_visit_names, sb_visit_codes);
 	if (v < 0) {
 		snprintf(why, cap, "visit \"%s\" is not inpatient, chronic_outpatient, outpatient, "
 			 "pharmacy (or 21, 14, 11, 41)", shown(f).s);
@@ -361,7 +392,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 		rec->dxlen = (uint8_t)f.n;
 	f = get(c, cols->col[C_PLACE]);
 	if (f.n) {
-		v = enum_of(f, sb_place_names, NULL);
+		v = enum_memo_of(&w->memo[M_PLACE], f, sb_place_names, NULL);
 		if (v < 0) {
 			snprintf(why, cap, "place \"%s\" is not local, in_province or cross_province",
 				 shown(f).s);
@@ -388,7 +419,7 @@ static const char *parse_row(worker *w, const sb_csv *c, sb_crec *rec, char *why
 	}
 	f = get(c, cols->col[C_FILING]);
 	if (f.n) {
-		v = enum_of(f, sb_filing_names, NULL);
+		v = enum_memo_of(&w->memo[M_FILING], f, sb_filing_names, NULL);
 		if (v < 0) {
 			snprintf(why, cap, "filing \"%s\" is not filed, referral, emergency, unfiled "
 				 "or long_term", shown(f).s);

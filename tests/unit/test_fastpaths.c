@@ -5,8 +5,9 @@
  * wrong and lowercase check characters), sb_money_parse's digits.dd path
  * (against the general scanner's results on the same values spelled
  * another way), sb_person_key_text against the digits and
- * sb_id_check_char, sb_fen_put against snprintf and sb_date_format round
- * trips.
+ * sb_id_check_char, sb_fen_put against snprintf, sb_date_format round
+ * trips, and sb_date_ymd (unsigned arithmetic) against its inverse
+ * sb_date_from_ymd over the whole range of day numbers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -212,6 +213,37 @@ static void date_round_trip(void **state)
 	}
 }
 
+/* y, m, d of a day number, and back: the same day, and a real date. */
+static void ymd_back(int64_t z)
+{
+	int y, m, d;
+	sb_date_ymd((sb_date)z, &y, &m, &d);
+	assert_true(m >= 1 && m <= 12);
+	assert_true(d >= 1 && d <= 31);
+	assert_int_equal(sb_date_from_ymd(y, m, d), (sb_date)z);
+}
+
+static void date_ymd_inverse(void **state)
+{
+	(void)state;
+	for (int64_t z = INT32_MIN; z <= INT32_MAX; z += 9973)
+		ymd_back(z);
+	ymd_back(INT32_MIN);
+	ymd_back(INT32_MAX);
+	ymd_back(-1);
+	ymd_back(0);
+	/* Every day of the years that settle: month ends, leap days. */
+	for (int64_t z = sb_date_from_ymd(1799, 1, 1); z <= sb_date_from_ymd(2201, 1, 1); z++)
+		ymd_back(z);
+	int y, m, d;
+	sb_date_ymd(sb_date_from_ymd(2024, 2, 29), &y, &m, &d);
+	assert_true(y == 2024 && m == 2 && d == 29);
+	sb_date_ymd(sb_date_from_ymd(1600, 3, 1), &y, &m, &d);
+	assert_true(y == 1600 && m == 3 && d == 1);
+	sb_date_ymd(sb_date_from_ymd(-4713, 11, 24), &y, &m, &d);
+	assert_true(y == -4713 && m == 11 && d == 24);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +252,7 @@ int main(void)
 		cmocka_unit_test(key_text_equals_digits),
 		cmocka_unit_test(fen_put_equals_printf),
 		cmocka_unit_test(date_round_trip),
+		cmocka_unit_test(date_ymd_inverse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
