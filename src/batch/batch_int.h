@@ -97,6 +97,15 @@ static inline const char *sb_crec_id(const sb_crec *r)
 	return (const char *)(r + 1) + r->npaid * sizeof(sb_crec_paid);
 }
 
+/* A block of one partition's claim records kept in memory from pass 1 to
+ * pass 2 instead of the partition's spill file (whole records, n bytes of
+ * data). */
+typedef struct sb_mblock {
+	struct sb_mblock *next;
+	size_t n;
+	char data[]; /* at offset 16: 8-byte aligned, as records need */
+} sb_mblock;
+
 /* Rejected rows: batch/rejects.h. */
 
 typedef struct sb_batch {
@@ -122,6 +131,19 @@ typedef struct sb_batch {
 	char tmp[4096];
 	int *part_fd;
 	_Atomic int64_t *part_size;
+	/* Claims partitioned in memory while they fit: each partition's
+	 * blocks (pushed by every reader at once), mem_used the bytes they
+	 * hold (in whole blocks), at most mem_budget; past it, blocks go to
+	 * the partition's spill file as before. A partition may have both. */
+	sb_mblock *_Atomic *mem;
+	int64_t mem_budget;
+	_Atomic int64_t mem_used;
+	/* The regions (huge pages) the blocks and pass 1's buffers are cut
+	 * from: sb_batch_region. */
+	struct sb_region { void *p; size_t n; } *regions;
+	size_t nregions, capregions;
+	pthread_mutex_t region_lock;
+	bool region_lock_ok;
 	/* Claim ids seen by pass 1: 32 bits of each id's hash, open
 	 * addressing, filled by every reader thread at once (batch/dups.c).
 	 * An id whose bits are there already is a candidate duplicate;
@@ -170,6 +192,15 @@ static inline void sb_region_text(uint32_t region, char out[6])
 		region /= 10;
 	}
 }
+
+/* Forgets the memory blocks of partition p (all when p < 0): their memory
+ * is the regions'. */
+void sb_batch_free_blocks(sb_batch *b, int p);
+/* A new region of n bytes (huge pages where the system gives them), from
+ * any thread; freed by sb_batch_free_regions. NULL when out of memory. */
+#define SB_REGION_BYTES ((size_t)32 << 20)
+char *sb_batch_region(sb_batch *b, size_t n);
+void sb_batch_free_regions(sb_batch *b);
 
 /* Fills a settlement person from the table. */
 void sb_batch_person(const sb_batch *b, uint32_t i, sb_person *p);

@@ -121,16 +121,12 @@ static sb_status read_part(dupwork *w, int p, int64_t size)
 	return SB_OK;
 }
 
-/* The records of partition p whose id hash is a candidate's. */
-static sb_status scan_part(dupwork *w, int p)
+/* The records of buf[0..size) whose id hash is a candidate's. */
+static sb_status scan_bytes(dupwork *w, const char *buf, int64_t size)
 {
 	sb_batch *b = w->b;
-	int64_t size = atomic_load(&b->part_size[p]);
-	if (!size)
-		return SB_OK;
-	sb_status st = read_part(w, p, size);
-	for (int64_t off = 0; !st && off < size;) {
-		const sb_crec *r = (const sb_crec *)(w->buf + off);
+	for (int64_t off = 0; off < size;) {
+		const sb_crec *r = (const sb_crec *)(buf + off);
 		off += (int64_t)sb_crec_size(r);
 		uint64_t h = sb_claim_id_hash(sb_crec_id(r), r->idlen);
 		if (!is_candidate(b, h))
@@ -149,6 +145,20 @@ static sb_status scan_part(dupwork *w, int p)
 		memcpy(id, sb_crec_id(r), r->idlen);
 		w->m[w->n++] = (match){h, sb_pass_line(b, r->line), id, r->idlen};
 	}
+	return SB_OK;
+}
+
+/* The records of partition p whose id hash is a candidate's: in its
+ * spill file and in its memory blocks. */
+static sb_status scan_part(dupwork *w, int p)
+{
+	sb_batch *b = w->b;
+	int64_t size = atomic_load(&b->part_size[p]);
+	sb_status st = size ? read_part(w, p, size) : SB_OK;
+	if (!st && size)
+		st = scan_bytes(w, w->buf, size);
+	for (const sb_mblock *k = b->mem ? atomic_load(&b->mem[p]) : NULL; k && !st; k = k->next)
+		st = scan_bytes(w, k->data, (int64_t)k->n);
 	return st;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,8 @@ typedef struct worker {
 	bool overflow; /* rejected_total would not fit in 64 bits */
 	long long rejected_unreadable;
 	long lines;
+	char *region;             /* where the next buffer is cut (new_buffer) */
+	size_t region_left;
 	sb_date date_lo, date_hi; /* of the records spilled */
 	bool multiline;
 	sb_status st;
@@ -175,15 +178,65 @@ static sb_status spill(int fd, _Atomic int64_t *size, const char *buf, size_t n,
 	return SB_OK;
 }
 
+/* A partition buffer of the worker: the data of a memory block, cut from
+ * the worker's region of huge pages (b->regions): pass 2 visits the
+ * records in sorted order, all over the blocks, and 4 KiB pages would
+ * miss the TLB on nearly every record. Freed with the regions. */
+#define BLOCK_BYTES ((sizeof(sb_mblock) + PART_BUF + 63) & ~(size_t)63)
+static char *new_buffer(worker *w)
+{
+	if (w->region_left < BLOCK_BYTES) {
+		char *r = sb_batch_region(w->b, SB_REGION_BYTES);
+		if (!r)
+			return NULL;
+		w->region = r;
+		w->region_left = SB_REGION_BYTES;
+	}
+	sb_mblock *k = (sb_mblock *)(void *)w->region;
+	w->region += BLOCK_BYTES;
+	w->region_left -= BLOCK_BYTES;
+	return k->data;
+}
+
+static sb_mblock *block_of(char *buf)
+{
+	return (sb_mblock *)(void *)(buf - offsetof(sb_mblock, data));
+}
+
+/* Partition p's buffer, full (or the last of the range), to the
+ * partition's blocks in memory while they fit the budget, else to its
+ * spill file. With last, no new buffer is taken. */
+static sb_status hand_over(worker *w, int p, bool last)
+{
+	sb_batch *b = w->b;
+	if (atomic_fetch_add(&b->mem_used, (int64_t)PART_BUF) + (int64_t)PART_BUF <=
+	    b->mem_budget) {
+		char *next = last ? NULL : new_buffer(w);
+		if (last || next) {
+			sb_mblock *k = block_of(w->pbuf[p]);
+			k->n = w->plen[p];
+			k->next = atomic_load(&b->mem[p]);
+			while (!atomic_compare_exchange_weak(&b->mem[p], &k->next, k))
+				;
+			w->pbuf[p] = next;
+			w->plen[p] = 0;
+			return SB_OK;
+		}
+	}
+	atomic_fetch_sub(&b->mem_used, (int64_t)PART_BUF);
+	sb_status st = spill(b->part_fd[p], &b->part_size[p], w->pbuf[p], w->plen[p], &w->d);
+	w->plen[p] = 0;
+	return st;
+}
+
 static sb_status put(worker *w, int p, const void *rec, size_t n)
 {
 	char **buf = w->pbuf;
 	size_t *len = w->plen;
 	if (len[p] + n > PART_BUF) {
-		sb_status st = spill(w->b->part_fd[p], &w->b->part_size[p], buf[p], len[p], &w->d);
+		sb_status st = hand_over(w, p, false);
 		if (st)
 			return st;
-		len[p] = 0;
 	}
 	memcpy(buf[p] + len[p], rec, n);
 	len[p] += n;
@@ -701,7 +754,7 @@ static void *run_worker(void *arg)
 		w->lines = sb_csv_lines(c);
 		for (int p = 0; p < b->partitions && !w->st; p++) {
 			if (w->plen[p])
-				w->st = spill(b->part_fd[p], &b->part_size[p], w->pbuf[p], w->plen[p], &w->d);
+				w->st = hand_over(w, p, true);
 		}
 		if (!w->st && w->ridlen)
 			w->st = spill(b->rid_fd, &b->rid_size, w->ridbuf, w->ridlen, &w->d);
@@ -720,6 +773,9 @@ static sb_status reset_spill(sb_batch *b, int64_t size, sb_diag *d)
 					   strerror(errno));
 		atomic_store(&b->part_size[p], 0);
 	}
+	sb_batch_free_blocks(b, -1);
+	sb_batch_free_regions(b);
+	atomic_store(&b->mem_used, 0);
 	if (ftruncate(b->rid_fd, 0))
 		return sb_diag_set(d, SB_EIO, b->tmp, 0, 0, "cannot reset spill files: %s",
 				   strerror(errno));
@@ -769,7 +825,7 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 			if (!w[i].pbuf || !w[i].plen)
 				st = SB_ENOMEM;
 			for (int p = 0; !st && p < b->partitions; p++)
-				if (!(w[i].pbuf[p] = sb_malloc(PART_BUF)))
+				if (!(w[i].pbuf[p] = new_buffer(&w[i])))
 					st = SB_ENOMEM;
 		}
 		for (int i = 0; !st && i < nchunks; i++)
@@ -829,8 +885,6 @@ sb_status sb_pass1(sb_batch *b, sb_pass1_result *res, sb_diag *d)
 			b->ncand += b->cand ? w[i].ncand : 0;
 			sb_free(w[i].cand);
 			sb_free(w[i].ridbuf);
-			for (int p = 0; p < b->partitions && w[i].pbuf; p++)
-				sb_free(w[i].pbuf[p]);
 			sb_free(w[i].pbuf);
 			sb_free(w[i].plen);
 			if (!st && !multiline) {
