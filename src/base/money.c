@@ -165,6 +165,35 @@ char *sb_fen_put(char *q, sb_fen v)
 	/* The magnitude goes through uint64 so INT64_MIN does not overflow
 	 * on negation; such a value is never a valid amount but must still
 	 * print without undefined behaviour. */
+	if ((uint64_t)v < 10000000u) {
+		/* 0.00 to 99999.99: nearly every amount, in 32-bit arithmetic
+		 * with the length found by comparisons. */
+		uint32_t x = (uint32_t)v, yuan = x / 100;
+		unsigned k = (x - yuan * 100) * 2;
+		unsigned len = yuan < 10 ? 1 : yuan < 100 ? 2 : yuan < 1000 ? 3 : yuan < 10000 ? 4 : 5;
+		char *p = q + len;
+
+		p[0] = '.';
+		p[1] = digit_pairs[k];
+		p[2] = digit_pairs[k + 1];
+		while (yuan >= 100) {
+			uint32_t t = yuan / 100;
+
+			k = (yuan - t * 100) * 2;
+			*--p = digit_pairs[k + 1];
+			*--p = digit_pairs[k];
+			yuan = t;
+		}
+		if (yuan >= 10) {
+			k = yuan * 2;
+			*--p = digit_pairs[k + 1];
+			*--p = digit_pairs[k];
+		} else {
+			*--p = (char)('0' + yuan);
+		}
+		return q + len + 3;
+	}
+
 	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
 	if (v < 0)

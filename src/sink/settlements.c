@@ -199,6 +199,9 @@ static char *put_str(char *q, const char *s)
 	return q + n;
 }
 
+/* The bytes that make a CSV field need quotes (as sb_obuf_field). */
+static const unsigned char needs_quote[256] = {['\n'] = 1, ['\r'] = 1, ['"'] = 1, [','] = 1};
+
 /* An amount: most layer columns of a row are 0.00. */
 static inline char *put_fen(char *q, sb_fen v)
 {
@@ -235,8 +238,14 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 	const sb_policyset *set = sc->set;
 	bool odd_level = c->level < 0 && c->level_name && c->level_name[0];
 	/* Claim ids and unknown levels may need quoting: those go through
-	 * sb_obuf_field; everything else has a known bound. */
-	sb_obuf_field(o, s->claim_id, s->claim_idlen);
+	 * sb_obuf_field; everything else has a known bound. An id that needs
+	 * none (every one, nearly) is copied with the row below. */
+	unsigned quote = 0;
+	for (size_t i = 0; i < s->claim_idlen; i++)
+		quote |= needs_quote[(unsigned char)s->claim_id[i]];
+	bool id_inline = !quote && !odd_level;
+	if (!id_inline)
+		sb_obuf_field(o, s->claim_id, s->claim_idlen);
 	if (odd_level) {
 		char head[64];
 		char *q = head;
@@ -258,10 +267,14 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 			    sb_policyset_symbol_name(set, SB_SYM_IDENTITY, res->identity);
 	/* Fixed columns, two names and the amounts (at most 24 bytes each). */
 	size_t level_n = strlen(level), ident_n = strlen(ident);
-	size_t need = 128 + level_n + ident_n + ((size_t)sc->ncols + 5) * 24;
+	size_t need = 128 + s->claim_idlen + level_n + ident_n + ((size_t)sc->ncols + 5) * 24;
 	if (!sb_obuf_reserve(o, need))
 		return SB_OK; /* o->failed: partition_end reports it */
 	char *q = o->p + o->n;
+	if (id_inline) {
+		memcpy(q, s->claim_id, s->claim_idlen);
+		q += s->claim_idlen;
+	}
 	if (!odd_level) {
 		*q++ = ',';
 		memcpy(q, pe->id, SB_ID_LEN); /* always 18 characters */

@@ -199,6 +199,18 @@ static void fen_put_equals_printf(void **state)
 		assert_memory_equal(got, want, strlen(want));
 		assert_int_equal(*end, 'Z'); /* nothing written past the end */
 	}
+	/* Every amount around the 32-bit fast path's range, exactly. */
+	for (int64_t v = -20000; v < 10200000; v += v < 200000 || v > 9990000 ? 1 : 7) {
+		char want[48], got[48];
+		uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+		snprintf(want, sizeof want, "%s%llu.%02llu", v < 0 ? "-" : "",
+			 (unsigned long long)(mag / 100), (unsigned long long)(mag % 100));
+		memset(got, 'Z', sizeof got);
+		char *end = sb_fen_put(got, v);
+		assert_int_equal((size_t)(end - got), strlen(want));
+		assert_memory_equal(got, want, strlen(want));
+		assert_int_equal(*end, 'Z');
+	}
 }
 
 static void date_round_trip(void **state)
