@@ -119,7 +119,7 @@ typedef struct sb_batch {
 	size_t index_mask;
 	char **households;    /* household names, heap */
 	size_t nhouseholds, caphouseholds;
-	uint32_t *hh_index;
+	uint64_t *hh_index;   /* the households' index (people.c) */
 	uint32_t *hh_members;  /* enrolled persons per household */
 	size_t hh_mask;
 	sb_ident *idents;

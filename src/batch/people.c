@@ -102,9 +102,17 @@ typedef struct hhtab {
 	char **names;    /* heap */
 	uint64_t *hash;  /* FNV-1a of each name */
 	size_t n, cap;
-	uint32_t *index; /* name index + 1; 0: empty */
+	/* The upper 32 bits of the name's hash beside its index + 1 (0:
+	 * empty): a probe past another name costs no look at its hash or
+	 * text, which lie elsewhere in memory. */
+	uint64_t *index;
 	size_t mask;
 } hhtab;
+
+static inline uint64_t hh_slot(uint64_t hv, size_t i)
+{
+	return (hv >> 32) << 32 | (uint64_t)(i + 1);
+}
 
 static uint64_t hh_hash(const char *p, size_t n)
 {
@@ -131,14 +139,14 @@ static uint32_t hhtab_get(hhtab *t, const char *p, size_t n, uint64_t hv, char *
 {
 	if (t->n * 2 >= (t->index ? t->mask + 1 : 0)) {
 		size_t cap = t->index ? (t->mask + 1) * 2 : 1024;
-		uint32_t *idx = sb_calloc(cap, sizeof *idx);
+		uint64_t *idx = sb_calloc(cap, sizeof *idx);
 		if (!idx)
 			return 0;
 		for (size_t i = 0; i < t->n; i++) {
 			size_t h = sb_batch_hash(t->hash[i]) & (cap - 1);
 			while (idx[h])
 				h = (h + 1) & (cap - 1);
-			idx[h] = (uint32_t)(i + 1);
+			idx[h] = hh_slot(t->hash[i], i);
 		}
 		sb_free(t->index);
 		t->index = idx;
@@ -146,10 +154,12 @@ static uint32_t hhtab_get(hhtab *t, const char *p, size_t n, uint64_t hv, char *
 	}
 	size_t h = sb_batch_hash(hv) & t->mask;
 	for (; t->index[h]; h = (h + 1) & t->mask) {
-		uint32_t k = t->index[h] - 1;
+		if (t->index[h] >> 32 != hv >> 32)
+			continue;
+		uint32_t k = (uint32_t)t->index[h] - 1;
 		const char *s = t->names[k];
 		if (t->hash[k] == hv && !strncmp(s, p, n) && s[n] == '\0')
-			return t->index[h];
+			return k + 1;
 	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
@@ -172,8 +182,8 @@ static uint32_t hhtab_get(hhtab *t, const char *p, size_t n, uint64_t hv, char *
 	}
 	t->names[t->n] = s;
 	t->hash[t->n] = hv;
+	t->index[h] = hh_slot(hv, t->n);
 	t->n++;
-	t->index[h] = (uint32_t)t->n;
 	return (uint32_t)t->n;
 }
 
