@@ -11,8 +11,10 @@
  *      household's claims settle together), else by the ID.
  *   2. sb_pass1(b, &p1)          claims.csv in byte ranges
  *      (sb_io_ranges, one per thread): each row parsed, checked, joined
- *      to its person and spilled as an sb_crec (batch_int.h) to its
- *      partition's file (b->part_fd[p], b->part_size[p]); rows that cannot
+ *      to its person and kept as an sb_crec (batch_int.h) in its
+ *      partition's memory blocks (b->mem[p]) while they fit b->mem_budget,
+ *      past it spilled to the partition's file (b->part_fd[p],
+ *      b->part_size[p]); b->date_lo/hi the dates seen; rows that cannot
  *      be settled go to p1.rejects with their line. Every readable claim id
  *      goes into the id set (b->idset: 32 bits of its hash), which names
  *      candidate duplicates (b->cand); a rejected row's id is kept in
@@ -24,7 +26,8 @@
  *      (batch/dups.c), sorted by line, each naming its first line; nothing
  *      read when there is no candidate. Frees the id set.
  *   4. sb_pass2(b, dups, &p2)    the partitions settled in parallel
- *      (batch/pass2.c): each read back, sorted by person, date, claim id
+ *      (batch/pass2.c): each read back (file, then blocks), sorted by
+ *      person, date, claim id
  *      (then line), settled under each scenario through sb_settle_claim with
  *      the person's accumulators, handed to the sinks (sink/sink.h); the
  *      sinks' pieces are committed in partition order by one writer at a
