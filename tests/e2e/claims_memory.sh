@@ -3,8 +3,9 @@
 # settlements.csv is written make no difference to any output. A generated
 # province, with duplicate claim ids appended (so the duplicate check reads
 # the partitions back), is settled over several partitions with the claims
-# kept in memory (the default), all spilled (SANBAO_CLAIMS_MEMORY=0), and
-# partly each (a budget of a few blocks), each with --threads 1 and 3; then
+# all spilled (the default), all kept in memory (SANBAO_CLAIMS_MEMORY=ram/8
+# and a budget in bytes), and partly each (a budget of a few blocks), each
+# with --threads 1 and 3; then
 # with settlements.csv written through the page cache (SANBAO_DIRECT_IO=0)
 # and into a tmpfs folder (no O_DIRECT there) when /dev/shm is one. Every
 # run's settlements.csv, rejects.csv and summary.json (but for its run
@@ -43,16 +44,18 @@ norun "$tmp/ref/summary.json" >"$tmp/ref.json"
 grep -q '"partitions": [2-9]' "$tmp/ref/summary.json" || fail "one partition only"
 grep -q 'duplicate claim id' "$tmp/ref/rejects.csv" || fail "no duplicate was found"
 read -r mem spilled <<<"$(where "$tmp/ref")"
-[ "$mem" -gt 0 ] && [ "$spilled" -eq 0 ] || fail "default: $mem in memory, $spilled spilled"
+[ "$mem" -eq 0 ] && [ "$spilled" -gt 0 ] || fail "default: $mem in memory, $spilled spilled"
 
 for t in 1 3; do
-	for budget in "" 0 300000; do
-		out=$tmp/s$t-${budget:-default}
+	for budget in "" 0 ram/8 1000000000 300000; do
+		out=$tmp/s$t-${budget//\//-}
 		SANBAO_CLAIMS_MEMORY=$budget "$bin" settle "${g[@]}" --threads "$t" --out "$out"
 		same "$out" "--threads $t, SANBAO_CLAIMS_MEMORY=${budget:-default}"
 		read -r mem spilled <<<"$(where "$out")"
 		case $budget in
-		0) [ "$mem" -eq 0 ] && [ "$spilled" -gt 0 ] || fail "budget 0: $mem in memory" ;;
+		"" | 0) [ "$mem" -eq 0 ] && [ "$spilled" -gt 0 ] || fail "budget 0: $mem in memory" ;;
+		ram/8 | 1000000000) [ "$mem" -gt 0 ] && [ "$spilled" -eq 0 ] ||
+			fail "budget $budget: $mem in memory, $spilled spilled" ;;
 		300000) [ "$mem" -gt 0 ] && [ "$mem" -le 300000 ] && [ "$spilled" -gt 0 ] ||
 			fail "budget 300000: $mem in memory, $spilled spilled" ;;
 		esac
