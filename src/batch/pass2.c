@@ -471,6 +471,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 	uint32_t current = UINT32_MAX;
 	char id[72], level[48], dx[SB_CREC_DX_MAX + 1], reason[1100];
 	const sb_bperson *bp = NULL;
+	uint32_t members = 1; /* the person's household's enrolled members */
 	bool new_person = false;
 	for (size_t i = 0; i < count && !st; i++) {
 		const sb_crec *r = recs[i];
@@ -483,6 +484,13 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		}
 		if (i + 8 < count)
 			__builtin_prefetch(&b->persons[recs[i + 8]->person]);
+		/* and the household size of the person 4 ahead, whose record
+		 * came 4 records ago */
+		if (i + 4 < count) {
+			uint32_t hh = b->persons[recs[i + 4]->person].household;
+			if (hh)
+				__builtin_prefetch(&b->hh_members[hh - 1]);
+		}
 		if (run->ndups) {
 			const sb_dup *dup = find_dup(run, r->line);
 			if (dup) {
@@ -497,6 +505,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 			current = r->person;
 			bp = &b->persons[current];
 			sb_batch_person(b, current, &person);
+			members = bp->household ? b->hh_members[bp->household - 1] : 1;
 			new_person = true;
 		}
 		sb_claim c;
@@ -504,7 +513,7 @@ static sb_status settle_partition(w2 *w, int part, void **pieces)
 		sb_settled x = {.line = r->line, .claim_id = sb_crec_id(r), .claim_idlen = r->idlen,
 				.claim = &c, .person = &person, .person_index = r->person,
 				.household = bp->household, .region = bp->region,
-				.members = bp->household ? b->hh_members[bp->household - 1] : 1};
+				.members = members};
 		if (b->cfg->monitor_only) {
 			st = monitor_settled(w, r, &person, &c, &x, reason, sizeof reason);
 			continue;
