@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +56,6 @@ typedef struct monitor {
 	FILE *warn, *near;
 	char warn_path[PATH_MAX], near_path[PATH_MAX];
 	sb_outdir *out; /* the run's output folder (borrowed) */
-	int threads;    /* the run's threads (financial protection counts on as many) */
 	mon_stats s[SB_MAX_SCENARIOS]; /* hh: scenario 0's only */
 } monitor;
 
@@ -205,7 +203,6 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	snprintf(m->warn_path, sizeof m->warn_path, "%s/warnings.csv", dir);
 	snprintf(m->near_path, sizeof m->near_path, "%s/approaching.csv", dir);
 	m->out = env->out;
-	m->threads = env->threads;
 	if (!(m->warn = sb_outdir_create(m->out, "warnings.csv", d)) ||
 	    !(m->near = sb_outdir_create(m->out, "approaching.csv", d)))
 		return d->code ? d->code : SB_EIO;
@@ -823,7 +820,6 @@ static void fp_json(FILE *f, const fp_count *c, bool poverty)
  * without one stand alone); a household's income is the first value its
  * members give. */
 #define FP_MAX_YEARS 16
-#define FP_MAX_THREADS 64
 
 static void fp_json_year(FILE *f, const monitor *m, int year, const fp_count *all,
 			 const fp_count *byreg, size_t npol, const fp_count *byid, size_t nid,
@@ -861,139 +857,45 @@ static void fp_json_year(FILE *f, const monitor *m, int year, const fp_count *al
 	fputs("]}", f);
 }
 
-/* A share of the units (households, then persons without one) counted by
- * one thread: their members' income, region and identities by year. */
-typedef struct fp_work {
-	const monitor *mo;
-	const uint32_t *hh_of;   /* each person's household (index + 1; 0: none) */
-	const uint32_t *off, *list; /* household u's members: list[off[u + 1], off[u + 2]) */
-	size_t nh, np, lo, hi;   /* persons [lo, hi) in step 1, units in step 2 */
-	int nyears;
-	const int *years;
-	const sb_date *from, *to; /* each year's first and last day */
-	const sb_fen *oop_at;    /* by year and unit */
-	fp_count *all, *byreg, *byid; /* this share's counts */
-	int step;
-} fp_work;
-
-/* Step 1: each person's household. */
-static void fp_households(fp_work *w)
+/* A unit's counts in each year: its out-of-pocket against its income and,
+ * with a poverty line, the line for its members. */
+static void fp_unit(const monitor *mo, int nyears, const sb_fen *oop_at, size_t stride,
+		    size_t u, sb_fen income, long long nm, size_t policy, const int *ident,
+		    fp_count *all, fp_count *byreg, fp_count *byid)
 {
-	const sb_sink_people *pp = w->mo->people;
-	uint32_t *hh_of = (uint32_t *)w->hh_of;
-	sb_sink_person p;
-	for (size_t i = w->lo; i < w->hi; i++) {
-		pp->person(pp->ctx, (uint32_t)i, &p);
-		hh_of[i] = p.household;
-	}
-}
-
-/* Step 2: the units' counts. A unit's identity in a year is the
- * highest-priority identity any member held at some time in the calendar
- * year, by the first member's region policy (-1: none); its income the
- * first value its members give. */
-static void fp_units(fp_work *w)
-{
-	const monitor *mo = w->mo;
-	const sb_sink_people *pp = mo->people;
-	size_t nh = w->nh, np = w->np, npol = mo->sc->npol, nid = mo->sc->nident;
+	size_t npol = mo->sc->npol, nid = mo->sc->nident;
 	sb_fen poverty_line = mo->cfg->poverty_line;
 	bool poverty = poverty_line > 0;
-	for (size_t u = w->lo; u < w->hi; u++) {
-		const uint32_t *mem;
-		size_t nm;
-		uint32_t single;
-		if (u < nh) {
-			mem = w->list + w->off[u + 1];
-			nm = w->off[u + 2] - w->off[u + 1];
-		} else {
-			single = (uint32_t)(u - nh);
-			if (w->hh_of[single])
-				continue;
-			mem = &single;
-			nm = 1;
-		}
-		if (!nm)
-			continue;
-		sb_sink_person p;
-		sb_fen income = -1;
-		for (size_t m = 0; m < nm && income < 0; m++) {
-			pp->person(pp->ctx, mem[m], &p);
-			income = p.income;
-		}
-		if (income < 0)
-			continue;
-		pp->person(pp->ctx, mem[0], &p);
-		size_t policy = p.policy;
-		const sb_policy *pol = sb_policyset_at(mo->sc->set, policy);
-		int best[FP_MAX_YEARS], best_rank[FP_MAX_YEARS];
-		for (int y = 0; y < w->nyears; y++) {
-			best[y] = -1;
-			best_rank[y] = 1 << 30;
-		}
-		for (size_t m = 0; m < nm; m++) {
-			if (m)
-				pp->person(pp->ctx, mem[m], &p);
-			for (uint16_t k = 0; k < p.nidents; k++) {
-				const sb_ident *id = &p.idents[k];
-				int rank = -1;
-				for (uint16_t r = 0; r < pol->nidentities && rank < 0; r++)
-					if (pol->identities[r] == id->sym)
-						rank = r;
-				if (rank < 0)
-					continue;
-				for (int y = 0; y < w->nyears; y++)
-					if (!(id->to < w->from[y] || id->from > w->to[y]) &&
-					    rank < best_rank[y]) {
-						best_rank[y] = rank;
-						best[y] = id->sym;
-					}
-			}
-		}
-		for (int y = 0; y < w->nyears; y++) {
-			/* 128-bit products: no amount can make these wrap. */
-			__int128 oop = w->oop_at[(size_t)y * (nh + np) + u], inc = income;
-			bool over10 = oop * 100 > inc * 10, over25 = oop * 100 > inc * 25;
-			__int128 line = (__int128)poverty_line * (__int128)nm;
-			bool poor = poverty && inc >= line && inc - oop < line;
-			fp_add(&w->all[y], (long long)nm, over10, over25, poor);
-			fp_add(&w->byreg[(size_t)y * (npol + 1) + policy], (long long)nm, over10, over25,
-			       poor);
-			fp_add(&w->byid[(size_t)y * (nid + 1) + (size_t)(best[y] + 1)], (long long)nm,
-			       over10, over25, poor);
-		}
+	for (int y = 0; y < nyears; y++) {
+		/* 128-bit products: no amount can make these wrap. */
+		__int128 oop = oop_at[(size_t)y * stride + u], inc = income;
+		bool over10 = oop * 100 > inc * 10, over25 = oop * 100 > inc * 25;
+		__int128 line = (__int128)poverty_line * (__int128)nm;
+		bool poor = poverty && inc >= line && inc - oop < line;
+		fp_add(&all[y], nm, over10, over25, poor);
+		fp_add(&byreg[(size_t)y * (npol + 1) + policy], nm, over10, over25, poor);
+		fp_add(&byid[(size_t)y * (nid + 1) + (size_t)(ident[y] + 1)], nm, over10, over25,
+		       poor);
 	}
 }
 
-static void *fp_thread(void *arg)
-{
-	fp_work *w = arg;
-	if (w->step == 1)
-		fp_households(w);
-	else
-		fp_units(w);
-	return NULL;
-}
+#define NO_RANK UINT16_MAX
 
-/* Runs step on n shares of [0, total), one per thread (the caller's the
- * first); a share whose thread cannot start runs on the caller. */
-static void fp_parallel(fp_work *w, int n, int step, size_t total)
+/* Lowers rank[y] to the rank, in pol, of each of the person's identities
+ * held at some time in calendar year y ([from[y], to[y]]). */
+static void fp_ranks(const sb_policy *pol, const sb_sink_person *p, int nyears,
+		     const sb_date *from, const sb_date *to, uint16_t *rank, size_t stride)
 {
-	pthread_t tid[FP_MAX_THREADS];
-	bool started[FP_MAX_THREADS] = {false};
-	for (int i = 0; i < n; i++) {
-		w[i].step = step;
-		w[i].lo = total * (size_t)i / (size_t)n;
-		w[i].hi = total * (size_t)(i + 1) / (size_t)n;
-	}
-	for (int i = 1; i < n; i++)
-		started[i] = !pthread_create(&tid[i], NULL, fp_thread, &w[i]);
-	fp_thread(&w[0]);
-	for (int i = 1; i < n; i++) {
-		if (started[i])
-			pthread_join(tid[i], NULL);
-		else
-			fp_thread(&w[i]);
+	for (uint16_t k = 0; k < p->nidents; k++) {
+		const sb_ident *id = &p->idents[k];
+		uint16_t r = 0;
+		while (r < pol->nidentities && pol->identities[r] != id->sym)
+			r++;
+		if (r == pol->nidentities)
+			continue;
+		for (int y = 0; y < nyears; y++)
+			if (!(id->to < from[y] || id->from > to[y]) && r < rank[(size_t)y * stride])
+				rank[(size_t)y * stride] = r;
 	}
 }
 
@@ -1001,7 +903,11 @@ static void fp_parallel(fp_work *w, int n, int step, size_t total)
  * of their income (or consumption, as persons.csv gives it), and those
  * whom it pushes below the poverty line. Units are households (persons
  * without one stand alone); a household's income is the first value its
- * members give. Counted over shares of the units on the run's threads. */
+ * members give (in persons.csv's order), its region its first member's,
+ * its identity in a year the highest-priority one (by that region's
+ * policy) any member held at some time in the calendar year. One pass
+ * over the persons gathers each household's; persons without one are
+ * counted on the way. */
 static sb_status financial_protection(FILE *f, const monitor *mo, const char *ind)
 {
 	const mon_stats *s = mo->s;
@@ -1027,23 +933,19 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 		return SB_ENOMEM;
 	size_t nh = pp->nhouseholds, np = pp->npersons;
 	size_t npol = mo->sc->npol, nid = mo->sc->nident;
-	/* One share per 4096 units at least, at most one per thread. */
-	int nw = mo->threads < 1 ? 1 : mo->threads > FP_MAX_THREADS ? FP_MAX_THREADS : mo->threads;
-	if ((size_t)nw > (nh + np) / 4096 + 1)
-		nw = (int)((nh + np) / 4096 + 1);
-	uint32_t *off = sb_calloc(nh + 2, sizeof *off);
-	uint32_t *list = sb_malloc((np + 1) * sizeof *list);
-	uint32_t *hh_of = sb_malloc((np + 1) * sizeof *hh_of);
-	fp_count *all = sb_calloc((size_t)nw * ((size_t)nyears + 1), sizeof *all);
-	fp_count *byreg = sb_calloc((size_t)nw * ((size_t)nyears * (npol + 1) + 1), sizeof *byreg);
-	fp_count *byid = sb_calloc((size_t)nw * ((size_t)nyears * (nid + 1) + 1), sizeof *byid);
-	fp_work *w = sb_calloc((size_t)nw, sizeof *w);
+	uint32_t *nm = sb_calloc(nh + 1, sizeof *nm);
+	uint32_t *policy = sb_malloc((nh + 1) * sizeof *policy);
+	sb_fen *income = sb_malloc((nh + 1) * sizeof *income);
+	uint16_t *rank = sb_malloc(((size_t)nyears * nh + 1) * sizeof *rank);
+	fp_count *all = sb_calloc((size_t)nyears + 1, sizeof *all);
+	fp_count *byreg = sb_calloc((size_t)nyears * (npol + 1) + 1, sizeof *byreg);
+	fp_count *byid = sb_calloc((size_t)nyears * (nid + 1) + 1, sizeof *byid);
 	/* Out-of-pocket by year and unit (households, then persons): the sums
 	 * scattered by index, no sort needed. */
 	sb_fen *oop_at = sb_calloc((size_t)nyears * (nh + np) + 1, sizeof *oop_at);
 	sb_date from[FP_MAX_YEARS], to[FP_MAX_YEARS];
 	sb_status st = SB_OK;
-	if (!off || !list || !hh_of || !all || !byreg || !byid || !w || !oop_at) {
+	if (!nm || !policy || !income || !rank || !all || !byreg || !byid || !oop_at) {
 		st = SB_ENOMEM;
 		goto out;
 	}
@@ -1051,22 +953,6 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 		from[y] = sb_date_from_ymd(years[y], 1, 1);
 		to[y] = sb_date_from_ymd(years[y], 12, 31);
 	}
-	for (int i = 0; i < nw; i++)
-		w[i] = (fp_work){.mo = mo, .hh_of = hh_of, .off = off, .list = list, .nh = nh,
-				 .np = np, .nyears = nyears, .years = years, .from = from, .to = to,
-				 .oop_at = oop_at, .all = all + (size_t)i * ((size_t)nyears + 1),
-				 .byreg = byreg + (size_t)i * ((size_t)nyears * (npol + 1) + 1),
-				 .byid = byid + (size_t)i * ((size_t)nyears * (nid + 1) + 1)};
-	fp_parallel(w, nw, 1, np);
-	/* Members of each household, by counting sort. */
-	for (size_t i = 0; i < np; i++)
-		if (hh_of[i])
-			off[hh_of[i]]++;
-	for (size_t h = 1; h <= nh + 1; h++)
-		off[h] += off[h - 1];
-	for (size_t i = np; i-- > 0;)
-		if (hh_of[i])
-			list[--off[hh_of[i]]] = (uint32_t)i;
 	for (size_t i = 0; i < s->nhh; i++) {
 		int y = 0;
 		while (y < nyears && years[y] != s->hh[i].year)
@@ -1080,18 +966,47 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 			goto out;
 		}
 	}
-	fp_parallel(w, nw, 2, nh + np);
-	/* The shares' counts, summed into the first's. */
-	for (int i = 1; i < nw; i++) {
-		const long long *a = (const long long *)w[i].all, *r = (const long long *)w[i].byreg,
-				*k = (const long long *)w[i].byid;
-		long long *a0 = (long long *)all, *r0 = (long long *)byreg, *k0 = (long long *)byid;
-		for (size_t j = 0; j < (size_t)nyears * 8; j++)
-			a0[j] += a[j];
-		for (size_t j = 0; j < (size_t)nyears * (npol + 1) * 8; j++)
-			r0[j] += r[j];
-		for (size_t j = 0; j < (size_t)nyears * (nid + 1) * 8; j++)
-			k0[j] += k[j];
+	for (size_t i = 0; i < (size_t)nyears * nh; i++)
+		rank[i] = NO_RANK;
+	int ident[FP_MAX_YEARS];
+	for (size_t i = 0; i < np; i++) {
+		sb_sink_person p;
+		pp->person(pp->ctx, (uint32_t)i, &p);
+		if (p.household) {
+			size_t h = p.household - 1;
+			if (!nm[h]++) {
+				policy[h] = (uint32_t)p.policy;
+				income[h] = p.income;
+			} else if (income[h] < 0) {
+				income[h] = p.income;
+			}
+			if (p.nidents)
+				fp_ranks(sb_policyset_at(mo->sc->set, policy[h]), &p, nyears, from, to,
+					 rank + h, nh);
+			continue;
+		}
+		if (p.income < 0)
+			continue;
+		const sb_policy *pol = sb_policyset_at(mo->sc->set, p.policy);
+		uint16_t own[FP_MAX_YEARS];
+		for (int y = 0; y < nyears; y++)
+			own[y] = NO_RANK;
+		fp_ranks(pol, &p, nyears, from, to, own, 1);
+		for (int y = 0; y < nyears; y++)
+			ident[y] = own[y] == NO_RANK ? -1 : pol->identities[own[y]];
+		fp_unit(mo, nyears, oop_at, nh + np, nh + i, p.income, 1, p.policy, ident, all,
+			byreg, byid);
+	}
+	for (size_t h = 0; h < nh; h++) {
+		if (!nm[h] || income[h] < 0)
+			continue;
+		const sb_policy *pol = sb_policyset_at(mo->sc->set, policy[h]);
+		for (int y = 0; y < nyears; y++) {
+			uint16_t r = rank[(size_t)y * nh + h];
+			ident[y] = r == NO_RANK ? -1 : pol->identities[r];
+		}
+		fp_unit(mo, nyears, oop_at, nh + np, h, income[h], nm[h], policy[h], ident, all,
+			byreg, byid);
 	}
 	bool poverty = mo->cfg->poverty_line > 0;
 	/* --mpi: the counts of every rank's households. */
@@ -1108,13 +1023,13 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 			     &byid[(size_t)y * (nid + 1)], nid, poverty, ind, y == 0);
 	fprintf(f, "\n%s]", ind);
 out:
-	sb_free(off);
-	sb_free(list);
-	sb_free(hh_of);
+	sb_free(nm);
+	sb_free(policy);
+	sb_free(income);
+	sb_free(rank);
 	sb_free(all);
 	sb_free(byreg);
 	sb_free(byid);
-	sb_free(w);
 	sb_free(oop_at);
 	return st;
 }
