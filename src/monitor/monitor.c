@@ -351,26 +351,39 @@ sb_status sb_monitor_unit(const sb_mon_event *const *ev, size_t n, bool househol
 	return n ? run_unit(ev, n, household, unit_is_hh, unit, out) : SB_OK;
 }
 
+/* x after y within one household: by date, claim id, person (cmp_household
+ * with the unit equal). */
+static inline bool after(const sb_mon_event *x, const sb_mon_event *y)
+{
+	if (x->date != y->date)
+		return x->date > y->date;
+	int c = cmp_id(x, y);
+	if (c)
+		return c > 0;
+	return x->person > y->person;
+}
+
 static void merge_household(const sb_mon_event **a, size_t n, const sb_mon_event **tmp)
 {
 	if (n <= 16) {
-		for (size_t i = 1; i < n; i++)
-			for (size_t j = i; j > 0 && cmp_household(&a[j - 1], &a[j]) > 0; j--) {
-				const sb_mon_event *t = a[j];
+		for (size_t i = 1; i < n; i++) {
+			const sb_mon_event *t = a[i];
+			size_t j = i;
+			for (; j > 0 && after(a[j - 1], t); j--)
 				a[j] = a[j - 1];
-				a[j - 1] = t;
-			}
+			a[j] = t;
+		}
 		return;
 	}
 	size_t h = n / 2;
 	merge_household(a, h, tmp);
 	merge_household(a + h, n - h, tmp);
-	if (cmp_household(&a[h - 1], &a[h]) <= 0)
+	if (!after(a[h - 1], a[h]))
 		return; /* already in order: a member's claims after the others' */
 	memcpy(tmp, a, h * sizeof *a);
 	size_t i = 0, j = h, k = 0;
 	while (i < h && j < n)
-		a[k++] = cmp_household(&a[j], &tmp[i]) < 0 ? a[j++] : tmp[i++];
+		a[k++] = after(tmp[i], a[j]) ? a[j++] : tmp[i++];
 	while (i < h)
 		a[k++] = tmp[i++];
 }

@@ -87,6 +87,7 @@ typedef struct mscen {
 	size_t nrun, caprun;
 	sb_mon_out po, ho;    /* hits of person rules; of household rules */
 	size_t nho_sorted;    /* ho.warn / ho.near already in unit order */
+	mon_hh fp;            /* scenario 0: the out-of-pocket of the current unit and year */
 	mon_stats s;
 } mscen;
 
@@ -320,6 +321,7 @@ static sb_status partition(void *self, void *p, int part, size_t count, sb_diag 
 		t->nev = t->nthr = t->pstart = t->pthr = 0;
 		t->cur = UINT32_MAX;
 		t->nrun = 0;
+		t->fp.unit = 0;
 		t->po.nwarn = t->po.nnear = t->ho.nwarn = t->ho.nnear = 0;
 		t->po.unresolved = t->ho.unresolved = 0;
 	}
@@ -346,8 +348,6 @@ static sb_status ptr_room(mthr *th, size_t n)
 /* Which of a version's rules are person rules, which household rules. */
 static void rule_masks(mscen *t, const sb_version *v)
 {
-	if (t->mver == v)
-		return;
 	t->mver = v;
 	t->mperson = t->mhh = 0;
 	for (uint16_t i = 0; i < v->nrules && i < 16; i++) {
@@ -363,6 +363,19 @@ static sb_status fp_overflow(sb_diag *d)
 	return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
 			   "a household's out-of-pocket spending in a year adds up "
 			   "to more than a 64-bit sum of fen holds");
+}
+
+/* The current unit and year's out-of-pocket into the thread's list. */
+static sb_status fp_flush(mscen *t, sb_diag *d)
+{
+	if (!t->fp.unit)
+		return SB_OK;
+	sb_status st = hh_room(&t->s, 1);
+	if (st)
+		return fail(st, d);
+	t->s.hh[t->s.nhh++] = t->fp;
+	t->fp.unit = 0;
+	return SB_OK;
 }
 
 /* The current person's claims are all in (those a rule holds for): their
@@ -400,9 +413,13 @@ static sb_status person_end(mthr *th, int k, sb_diag *d)
 	 * for nothing in a household's sums. */
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
-		rule_masks(t, ev[i].version);
-		if (ev[i].rules_held & t->mhh)
-			ev[kept++] = ev[i];
+		if (t->mver != ev[i].version)
+			rule_masks(t, ev[i].version);
+		if (!(ev[i].rules_held & t->mhh))
+			continue;
+		if (kept != i)
+			ev[kept] = ev[i];
+		kept++;
 	}
 	if (t->nrun == t->caprun) {
 		size_t cap = t->caprun ? t->caprun * 2 : 1024;
@@ -442,45 +459,42 @@ static sb_status out_of_order(const sb_settled *s, sb_diag *d)
 static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 {
 	monitor *m = self;
-	if (s->scenario >= m->nscen)
+	int k = s->scenario;
+	if (k >= m->nscen)
 		return SB_OK;
 	mthr *th = p;
-	mscen *t = &th->sc[s->scenario];
+	mscen *t = &th->sc[k];
 	const sb_result *res = s->res;
-	if (t->nev == t->cap_ev || t->nthr + res->nrules > t->cap_thr)
-		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0,
-				   "out of memory"); /* partition sized both for the partition */
+	sb_status st;
 	if (s->person_index != t->cur) {
-		sb_status st;
 		if (t->cur != UINT32_MAX && s->person_index < t->cur)
 			return out_of_order(s, d);
-		if (t->cur != UINT32_MAX && (st = person_end(th, s->scenario, d)))
+		if (t->cur != UINT32_MAX && (st = person_end(th, k, d)))
 			return st;
 		t->cur = s->person_index;
 		t->pstart = t->nev;
 		t->pthr = t->nthr;
 		t->any_person = t->any_hh = false;
 	}
-	if (s->scenario == 0) {
+	if (k == 0) {
 		/* Out-of-pocket by unit and policy year, for the financial-
 		 * protection measures (summed by unit when the run ends): a
 		 * unit's claims come together and by date. */
-		mon_stats *fs = &t->s;
 		uint64_t unit = s->household ? s->household : ((uint64_t)1 << 32) + s->person_index;
-		mon_hh *last = fs->nhh ? &fs->hh[fs->nhh - 1] : NULL;
-		if (!last || last->unit != unit || last->year != res->year) {
-			sb_status st = hh_room(fs, 1);
-			if (st)
-				return fail(st, d);
-			last = &fs->hh[fs->nhh++];
-			*last = (mon_hh){unit, res->year, 0};
+		if (unit != t->fp.unit || res->year != t->fp.year) {
+			if ((st = fp_flush(t, d)))
+				return st;
+			t->fp = (mon_hh){unit, res->year, 0};
 		}
-		if (!sb_fen_add(&last->oop, res->oop))
+		if (!sb_fen_add(&t->fp.oop, res->oop))
 			return fp_overflow(d);
 	}
 	/* A claim no rule holds for counts in no sum. */
 	if (!res->rules_held)
 		return SB_OK;
+	if (t->nev == t->cap_ev || t->nthr + res->nrules > t->cap_thr)
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0,
+				   "out of memory"); /* partition sized both for the partition */
 	sb_mon_event *e = &t->ev[t->nev];
 	e->person = s->person_index;
 	e->household = s->household;
@@ -505,7 +519,8 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 	e->threshold = thr;
 	t->nthr += res->nrules;
 	t->nev++;
-	rule_masks(t, e->version);
+	if (t->mver != e->version)
+		rule_masks(t, e->version);
 	t->any_person |= (e->rules_held & t->mperson) != 0;
 	t->any_hh |= (e->rules_held & t->mhh) != 0;
 	return SB_OK;
@@ -634,6 +649,8 @@ static sb_status partition_end(void *self, void *p, int part, void **piece, sb_d
 		if (t->cur != UINT32_MAX && (st = person_end(th, k, d)))
 			break;
 		t->cur = UINT32_MAX;
+		if (k == 0 && (st = fp_flush(t, d)))
+			break;
 		if ((st = run_households(th, t)) || (st = order_hits(t->ho.warn, t->ho.nwarn)) ||
 		    (st = order_hits(t->ho.near, t->ho.nnear))) {
 			st = fail(st, d);
