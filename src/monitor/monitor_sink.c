@@ -14,12 +14,15 @@
 #include "monitor/monitor_int.h"
 #include "sink/obuf.h"
 
-/* Out-of-pocket of one unit (household + 1, or 2^32 + person) in a year. */
+/* Out-of-pocket of one unit (household index, or the number of households
+ * + person) in a year. */
 typedef struct mon_hh {
-	uint64_t unit;
-	int year;
+	uint32_t unit;
+	int32_t year;
 	sb_fen oop;
 } mon_hh;
+
+#define NO_UNIT UINT32_MAX
 
 /* Counts and per-unit spending, per thread and merged. The cells are
  * bounded by the policies; hh holds one entry per unit and policy year
@@ -56,6 +59,7 @@ typedef struct monitor {
 	FILE *warn, *near;
 	char warn_path[PATH_MAX], near_path[PATH_MAX];
 	sb_outdir *out; /* the run's output folder (borrowed) */
+	uint32_t nh;    /* households: units are numbered households first */
 	mon_stats s[SB_MAX_SCENARIOS]; /* hh: scenario 0's only */
 } monitor;
 
@@ -204,6 +208,12 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	snprintf(m->warn_path, sizeof m->warn_path, "%s/warnings.csv", dir);
 	snprintf(m->near_path, sizeof m->near_path, "%s/approaching.csv", dir);
 	m->out = env->out;
+	/* Units (households, then persons) are numbered in 32 bits. */
+	if (env->people->nhouseholds + env->people->npersons >= NO_UNIT)
+		return sb_diag_set(d, SB_ELIMIT, NULL, 0, 0,
+				   "more than %u households and persons to monitor in one run",
+				   NO_UNIT - 1);
+	m->nh = (uint32_t)env->people->nhouseholds;
 	if (!(m->warn = sb_outdir_create(m->out, "warnings.csv", d)) ||
 	    !(m->near = sb_outdir_create(m->out, "approaching.csv", d)))
 		return d->code ? d->code : SB_EIO;
@@ -321,7 +331,7 @@ static sb_status partition(void *self, void *p, int part, size_t count, sb_diag 
 		t->nev = t->nthr = t->pstart = t->pthr = 0;
 		t->cur = UINT32_MAX;
 		t->nrun = 0;
-		t->fp.unit = 0;
+		t->fp.unit = NO_UNIT;
 		t->po.nwarn = t->po.nnear = t->ho.nwarn = t->ho.nnear = 0;
 		t->po.unresolved = t->ho.unresolved = 0;
 	}
@@ -368,13 +378,13 @@ static sb_status fp_overflow(sb_diag *d)
 /* The current unit and year's out-of-pocket into the thread's list. */
 static sb_status fp_flush(mscen *t, sb_diag *d)
 {
-	if (!t->fp.unit)
+	if (t->fp.unit == NO_UNIT)
 		return SB_OK;
 	sb_status st = hh_room(&t->s, 1);
 	if (st)
 		return fail(st, d);
 	t->s.hh[t->s.nhh++] = t->fp;
-	t->fp.unit = 0;
+	t->fp.unit = NO_UNIT;
 	return SB_OK;
 }
 
@@ -480,7 +490,7 @@ static sb_status claim(void *self, void *p, const sb_settled *s, sb_diag *d)
 		/* Out-of-pocket by unit and policy year, for the financial-
 		 * protection measures (summed by unit when the run ends): a
 		 * unit's claims come together and by date. */
-		uint64_t unit = s->household ? s->household : ((uint64_t)1 << 32) + s->person_index;
+		uint32_t unit = s->household ? s->household - 1 : m->nh + s->person_index;
 		if (unit != t->fp.unit || res->year != t->fp.year) {
 			if ((st = fp_flush(t, d)))
 				return st;
@@ -725,7 +735,13 @@ static sb_status merge(void *self, void *p, sb_diag *d)
 		into->warnings += from->warnings;
 		into->approaching += from->approaching;
 		into->unresolved += from->unresolved;
-		if (from->nhh) {
+		if (from->nhh && !into->hh) { /* the first thread's: taken over */
+			into->hh = from->hh;
+			into->nhh = from->nhh;
+			into->caphh = from->caphh;
+			from->hh = NULL;
+			from->nhh = from->caphh = 0;
+		} else if (from->nhh) {
 			sb_status st = hh_room(into, from->nhh);
 			if (st)
 				return fail(st, d);
@@ -976,8 +992,7 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 			y++;
 		if (y == nyears)
 			continue; /* beyond FP_MAX_YEARS */
-		uint64_t unit = s->hh[i].unit;
-		size_t u = unit >> 32 ? nh + (size_t)(unit & 0xffffffffu) : (size_t)unit - 1;
+		size_t u = s->hh[i].unit;
 		if (!sb_fen_add(&oop_at[(size_t)y * (nh + np) + u], s->hh[i].oop)) {
 			st = SB_ELIMIT;
 			goto out;
