@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap "rm -rf $tmp" EXIT
 fail() { echo "monitor_order.sh: FAIL: $*" >&2; exit 1; }
 
-"$bin" gen --persons 40000 --seed 5 --out "$tmp/g" --policies-src "$src/policies/demo" > /dev/null
+"$bin" gen --persons 20000 --seed 5 --out "$tmp/g" --policies-src "$src/policies/demo" > /dev/null
 # Household thresholds at a tenth of the income, so that many households
 # cross (and come near), on claims that only their date order decides.
 sed -i 's/threshold: {income_share: 1.0, kind: rural}/threshold: {income_share: 0.1, kind: rural}/' \
@@ -54,7 +54,7 @@ grep -Eq '"partitions": ([2-9]|[1-9][0-9]+)' "$tmp/plain3/summary.json" || fail 
 hh=$(grep -c ',household,' "$tmp/plain1/warnings.csv" || true)
 pp=$(grep -c ',person,' "$tmp/plain1/warnings.csv" || true)
 near=$(($(wc -l < "$tmp/plain1/approaching.csv") - 1))
-[ "$hh" -gt 1000 ] && [ "$pp" -gt 15 ] && [ "$near" -gt 15 ] ||
+[ "$hh" -gt 300 ] && [ "$pp" -gt 5 ] && [ "$near" -gt 15 ] ||
 	fail "too few findings to tell ($hh household, $pp person warnings, $near approaching)"
 for r in plain3 mixed1 mixed3; do
 	for d in "" -m; do
