@@ -27,14 +27,22 @@ typedef struct mon_hh {
 /* Counts and per-unit spending, per thread and merged. The cells are
  * bounded by the policies; hh holds one entry per unit and policy year
  * with claims, so it grows with the claims (like the settlements) and is
- * bounded by MAX_HH entries. */
+ * bounded by MAX_HH entries. It is kept in chunks of HH_CHUNK entries,
+ * never moved: no copy as it grows, and a thread's chunks join the run's
+ * as they are. */
 #define MAX_HH ((size_t)1 << 31)
+#define HH_CHUNK 16384
+
+typedef struct hh_chunk {
+	size_t n;
+	mon_hh v[HH_CHUNK];
+} hh_chunk;
 
 typedef struct mon_stats {
 	long long *cell; /* [policy][identity + 1][rule][warning, approaching] */
 	long long warnings, approaching, unresolved;
-	mon_hh *hh;
-	size_t nhh, caphh;
+	hh_chunk **hh;
+	size_t nchunks, capchunks, nhh;
 } mon_stats;
 
 typedef struct region_ix {
@@ -118,6 +126,8 @@ static sb_status stats_init(const mon_scen *sc, mon_stats *s)
 static void stats_release(mon_stats *s)
 {
 	sb_free(s->cell);
+	for (size_t i = 0; i < s->nchunks; i++)
+		sb_free(s->hh[i]);
 	sb_free(s->hh);
 	memset(s, 0, sizeof *s);
 }
@@ -129,20 +139,36 @@ static long long *cell(const mon_scen *sc, const mon_stats *s, size_t pol, int i
 	return &s->cell[((pol * sc->nident + id) * sc->nrules + (size_t)rule) * 2 + (size_t)near];
 }
 
-static sb_status hh_room(mon_stats *s, size_t more)
+/* Room for n more chunk pointers. */
+static sb_status chunk_room(mon_stats *s, size_t n)
 {
-	if (s->nhh + more <= s->caphh)
+	if (s->nchunks + n <= s->capchunks)
 		return SB_OK;
-	if (s->nhh + more > MAX_HH)
-		return SB_ELIMIT;
-	size_t cap = s->caphh ? s->caphh * 2 : 1024;
-	while (cap < s->nhh + more)
+	size_t cap = s->capchunks ? s->capchunks * 2 : 16;
+	while (cap < s->nchunks + n)
 		cap *= 2;
-	mon_hh *v = sb_realloc(s->hh, cap * sizeof *v);
+	hh_chunk **v = sb_realloc(s->hh, cap * sizeof *v);
 	if (!v)
 		return SB_ENOMEM;
 	s->hh = v;
-	s->caphh = cap;
+	s->capchunks = cap;
+	return SB_OK;
+}
+
+/* Appends one unit-year. */
+static sb_status hh_push(mon_stats *s, const mon_hh *h)
+{
+	if (s->nhh >= MAX_HH)
+		return SB_ELIMIT;
+	hh_chunk *c = s->nchunks ? s->hh[s->nchunks - 1] : NULL;
+	if (!c || c->n == HH_CHUNK) {
+		if (chunk_room(s, 1) || !(c = sb_malloc(sizeof *c)))
+			return SB_ENOMEM;
+		c->n = 0;
+		s->hh[s->nchunks++] = c;
+	}
+	c->v[c->n++] = *h;
+	s->nhh++;
 	return SB_OK;
 }
 
@@ -313,20 +339,24 @@ static sb_status partition(void *self, void *p, int part, size_t count, sb_diag 
 	mthr *th = p;
 	for (int k = 0; k < m->nscen; k++) {
 		mscen *t = &th->sc[k];
+		/* A quarter more than asked: partitions differ a little in
+		 * size, and a new buffer is fresh pages to touch. */
 		size_t nthr = count * (size_t)m->sc[k].max_rules + 1;
 		if (count > t->cap_ev) {
 			sb_free(t->ev);
 			t->cap_ev = 0;
-			if (!(t->ev = sb_malloc(count * sizeof *t->ev)))
+			size_t cap = count + count / 4;
+			if (!(t->ev = sb_malloc(cap * sizeof *t->ev)))
 				return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-			t->cap_ev = count;
+			t->cap_ev = cap;
 		}
 		if (nthr > t->cap_thr) {
 			sb_free(t->thr);
 			t->cap_thr = 0;
-			if (!(t->thr = sb_malloc(nthr * sizeof *t->thr)))
+			size_t cap = nthr + nthr / 4;
+			if (!(t->thr = sb_malloc(cap * sizeof *t->thr)))
 				return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-			t->cap_thr = nthr;
+			t->cap_thr = cap;
 		}
 		t->nev = t->nthr = t->pstart = t->pthr = 0;
 		t->cur = UINT32_MAX;
@@ -380,10 +410,9 @@ static sb_status fp_flush(mscen *t, sb_diag *d)
 {
 	if (t->fp.unit == NO_UNIT)
 		return SB_OK;
-	sb_status st = hh_room(&t->s, 1);
+	sb_status st = hh_push(&t->s, &t->fp);
 	if (st)
 		return fail(st, d);
-	t->s.hh[t->s.nhh++] = t->fp;
 	t->fp.unit = NO_UNIT;
 	return SB_OK;
 }
@@ -735,18 +764,15 @@ static sb_status merge(void *self, void *p, sb_diag *d)
 		into->warnings += from->warnings;
 		into->approaching += from->approaching;
 		into->unresolved += from->unresolved;
-		if (from->nhh && !into->hh) { /* the first thread's: taken over */
-			into->hh = from->hh;
-			into->nhh = from->nhh;
-			into->caphh = from->caphh;
-			from->hh = NULL;
-			from->nhh = from->caphh = 0;
-		} else if (from->nhh) {
-			sb_status st = hh_room(into, from->nhh);
-			if (st)
-				return fail(st, d);
-			memcpy(into->hh + into->nhh, from->hh, from->nhh * sizeof *from->hh);
+		if (from->nchunks) { /* the thread's chunks join the run's */
+			if (into->nhh + from->nhh > MAX_HH)
+				return fail(SB_ELIMIT, d);
+			if (chunk_room(into, from->nchunks))
+				return fail(SB_ENOMEM, d);
+			memcpy(into->hh + into->nchunks, from->hh, from->nchunks * sizeof *from->hh);
+			into->nchunks += from->nchunks;
 			into->nhh += from->nhh;
+			from->nchunks = from->nhh = 0;
 		}
 	}
 	return SB_OK;
@@ -947,13 +973,14 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 	const sb_sink_people *pp = mo->people;
 	int years[FP_MAX_YEARS];
 	int nyears = 0;
-	for (size_t i = 0; i < s->nhh && nyears < FP_MAX_YEARS; i++) {
-		int k = 0;
-		while (k < nyears && years[k] != s->hh[i].year)
-			k++;
-		if (k == nyears)
-			years[nyears++] = s->hh[i].year;
-	}
+	for (size_t c = 0; c < s->nchunks; c++)
+		for (size_t i = 0; i < s->hh[c]->n && nyears < FP_MAX_YEARS; i++) {
+			int k = 0;
+			while (k < nyears && years[k] != s->hh[c]->v[i].year)
+				k++;
+			if (k == nyears)
+				years[nyears++] = s->hh[c]->v[i].year;
+		}
 	for (int i = 1; i < nyears; i++) /* a handful: insertion sort */
 		for (int j = i; j > 0 && years[j - 1] > years[j]; j--) {
 			int t = years[j];
@@ -986,18 +1013,19 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 		from[y] = sb_date_from_ymd(years[y], 1, 1);
 		to[y] = sb_date_from_ymd(years[y], 12, 31);
 	}
-	for (size_t i = 0; i < s->nhh; i++) {
-		int y = 0;
-		while (y < nyears && years[y] != s->hh[i].year)
-			y++;
-		if (y == nyears)
-			continue; /* beyond FP_MAX_YEARS */
-		size_t u = s->hh[i].unit;
-		if (!sb_fen_add(&oop_at[(size_t)y * (nh + np) + u], s->hh[i].oop)) {
-			st = SB_ELIMIT;
-			goto out;
+	for (size_t c = 0; c < s->nchunks; c++)
+		for (size_t i = 0; i < s->hh[c]->n; i++) {
+			const mon_hh *h = &s->hh[c]->v[i];
+			int y = 0;
+			while (y < nyears && years[y] != h->year)
+				y++;
+			if (y == nyears)
+				continue; /* beyond FP_MAX_YEARS */
+			if (!sb_fen_add(&oop_at[(size_t)y * (nh + np) + h->unit], h->oop)) {
+				st = SB_ELIMIT;
+				goto out;
+			}
 		}
-	}
 	for (size_t i = 0; i < (size_t)nyears * nh; i++)
 		rank[i] = NO_RANK;
 	int ident[FP_MAX_YEARS];
