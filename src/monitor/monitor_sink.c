@@ -916,11 +916,12 @@ static void fp_json_year(FILE *f, const monitor *m, int year, const fp_count *al
 	fputs("]}", f);
 }
 
-/* A unit's counts in each year: its out-of-pocket against its income and,
- * with a poverty line, the line for its members. */
+/* A unit's counts in each year, into the cell of its year, region and
+ * identity: its out-of-pocket against its income and, with a poverty line,
+ * the line for its members. */
 static void fp_unit(const monitor *mo, int nyears, const sb_fen *oop_at, size_t stride,
 		    size_t u, sb_fen income, long long nm, size_t policy, const int *ident,
-		    fp_count *all, fp_count *byreg, fp_count *byid)
+		    fp_count *cells)
 {
 	size_t npol = mo->sc->npol, nid = mo->sc->nident;
 	sb_fen poverty_line = mo->cfg->poverty_line;
@@ -931,11 +932,17 @@ static void fp_unit(const monitor *mo, int nyears, const sb_fen *oop_at, size_t 
 		bool over10 = oop * 100 > inc * 10, over25 = oop * 100 > inc * 25;
 		__int128 line = (__int128)poverty_line * (__int128)nm;
 		bool poor = poverty && inc >= line && inc - oop < line;
-		fp_add(&all[y], nm, over10, over25, poor);
-		fp_add(&byreg[(size_t)y * (npol + 1) + policy], nm, over10, over25, poor);
-		fp_add(&byid[(size_t)y * (nid + 1) + (size_t)(ident[y] + 1)], nm, over10, over25,
-		       poor);
+		fp_add(&cells[((size_t)y * (npol + 1) + policy) * (nid + 1) + (size_t)(ident[y] + 1)],
+		       nm, over10, over25, poor);
 	}
+}
+
+static void fp_sum(fp_count *into, const fp_count *c)
+{
+	long long *a = (long long *)into;
+	const long long *b = (const long long *)c;
+	for (int i = 0; i < 8; i++)
+		a[i] += b[i];
 }
 
 #define NO_RANK UINT16_MAX
@@ -1000,12 +1007,14 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 	fp_count *all = sb_calloc((size_t)nyears + 1, sizeof *all);
 	fp_count *byreg = sb_calloc((size_t)nyears * (npol + 1) + 1, sizeof *byreg);
 	fp_count *byid = sb_calloc((size_t)nyears * (nid + 1) + 1, sizeof *byid);
+	/* By year, region and identity: all, byreg and byid are its sums. */
+	fp_count *cells = sb_calloc((size_t)nyears * (npol + 1) * (nid + 1) + 1, sizeof *cells);
 	/* Out-of-pocket by year and unit (households, then persons): the sums
 	 * scattered by index, no sort needed. */
 	sb_fen *oop_at = sb_calloc((size_t)nyears * (nh + np) + 1, sizeof *oop_at);
 	sb_date from[FP_MAX_YEARS], to[FP_MAX_YEARS];
 	sb_status st = SB_OK;
-	if (!nm || !policy || !income || !rank || !all || !byreg || !byid || !oop_at) {
+	if (!nm || !policy || !income || !rank || !all || !byreg || !byid || !cells || !oop_at) {
 		st = SB_ENOMEM;
 		goto out;
 	}
@@ -1054,8 +1063,7 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 		fp_ranks(pol, &p, nyears, from, to, own, 1);
 		for (int y = 0; y < nyears; y++)
 			ident[y] = own[y] == NO_RANK ? -1 : pol->identities[own[y]];
-		fp_unit(mo, nyears, oop_at, nh + np, nh + i, p.income, 1, p.policy, ident, all,
-			byreg, byid);
+		fp_unit(mo, nyears, oop_at, nh + np, nh + i, p.income, 1, p.policy, ident, cells);
 	}
 	for (size_t h = 0; h < nh; h++) {
 		if (!nm[h] || income[h] < 0)
@@ -1065,9 +1073,16 @@ static sb_status financial_protection(FILE *f, const monitor *mo, const char *in
 			uint16_t r = rank[(size_t)y * nh + h];
 			ident[y] = r == NO_RANK ? -1 : pol->identities[r];
 		}
-		fp_unit(mo, nyears, oop_at, nh + np, h, income[h], nm[h], policy[h], ident, all,
-			byreg, byid);
+		fp_unit(mo, nyears, oop_at, nh + np, h, income[h], nm[h], policy[h], ident, cells);
 	}
+	for (int y = 0; y < nyears; y++)
+		for (size_t g = 0; g <= npol; g++)
+			for (size_t k = 0; k <= nid; k++) {
+				const fp_count *c = &cells[((size_t)y * (npol + 1) + g) * (nid + 1) + k];
+				fp_sum(&all[y], c);
+				fp_sum(&byreg[(size_t)y * (npol + 1) + g], c);
+				fp_sum(&byid[(size_t)y * (nid + 1) + k], c);
+			}
 	bool poverty = mo->cfg->poverty_line > 0;
 	/* --mpi: the counts of every rank's households. */
 	if (dist && dist->sum &&
@@ -1090,6 +1105,7 @@ out:
 	sb_free(all);
 	sb_free(byreg);
 	sb_free(byid);
+	sb_free(cells);
 	sb_free(oop_at);
 	return st;
 }
