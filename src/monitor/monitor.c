@@ -88,23 +88,36 @@ typedef struct rstate {
 	int sym;
 	int year;           /* policy year of the last matching claim */
 	bool fired;         /* fired in that year */
+	bool has_last;      /* last_* hold the last evaluation, for `approaching` */
 	sb_fen sum;         /* year window: the year's sum so far */
 	size_t lo;          /* 12m window: first event still inside it */
 	sb_fen wsum;        /* 12m window: sum of matching events in [lo, now] */
-	sb_mon_hit last;    /* the last evaluation, for `approaching` */
-	bool has_last;
+	const sb_rule *last_rule;
+	const sb_mon_event *last_ev;
+	sb_fen last_measure, last_threshold;
 } rstate;
 
-static sb_status close_year(rstate *s, sb_mon_out *out)
+static sb_mon_hit hit_of(const sb_rule *rule, bool unit_is_hh, uint32_t unit,
+			 const sb_mon_event *e, sb_fen measure, sb_fen threshold)
 {
-	if (!s->has_last || s->fired || s->last.threshold <= 0) {
+	sb_mon_hit h = {rule, unit_is_hh, unit, e->person, e->region, e->identity,
+			e->date, e->year, measure, threshold};
+	return h;
+}
+
+static sb_status close_year(rstate *s, bool unit_is_hh, uint32_t unit, sb_mon_out *out)
+{
+	if (!s->has_last || s->fired || s->last_threshold <= 0) {
 		s->has_last = false;
 		return SB_OK;
 	}
 	s->has_last = false;
 	/* 80% or more, not crossed: measure * 10 >= threshold * 8. */
-	if (s->last.measure * 10 >= s->last.threshold * 8)
-		return push(&out->near, &out->nnear, &out->capnear, &s->last);
+	if (s->last_measure * 10 >= s->last_threshold * 8) {
+		sb_mon_hit h = hit_of(s->last_rule, unit_is_hh, unit, s->last_ev, s->last_measure,
+				      s->last_threshold);
+		return push(&out->near, &out->nnear, &out->capnear, &h);
+	}
 	return SB_OK;
 }
 
@@ -128,6 +141,22 @@ static sb_fen measure(const sb_rule *rule, const sb_mon_event *e)
 	return rule->measure == SB_MEASURE_OOP ? e->oop : e->oop_in_scope;
 }
 
+/* sb_date_minus_year, remembered: a unit's claims fall on a few hundred
+ * days, and most units' claims on days other units' claims fell on. A
+ * slot holding {0, 0} is empty (day 0 a year earlier is not day 0). */
+static sb_date minus_year(sb_date date)
+{
+	static _Thread_local struct {
+		sb_date day, edge;
+	} memo[1024];
+	size_t k = (size_t)((uint32_t)date & 1023u);
+	if (memo[k].day != date || (!memo[k].day && !memo[k].edge)) {
+		memo[k].day = date;
+		memo[k].edge = sb_date_minus_year(date);
+	}
+	return memo[k].edge;
+}
+
 /* One unit's events [0, n), date-ordered, for the rules of one unit kind. */
 static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool household,
 			  bool unit_is_hh, uint32_t unit, sb_mon_out *out)
@@ -135,13 +164,21 @@ static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool househol
 	rstate st[32];
 	int nst = 0;
 	sb_status rc = SB_OK;
+	const sb_version *mv = NULL; /* the version whose rules of this kind are kind */
+	uint16_t kind = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const sb_mon_event *e = ev[i];
 		const sb_version *v = e->version;
-		for (uint16_t r = 0; r < v->nrules && r < 16 && !rc; r++) {
+		if (v != mv) {
+			mv = v;
+			kind = 0;
+			for (uint16_t r = 0; r < v->nrules && r < 16; r++)
+				if ((v->rules[r].unit == SB_UNIT_HOUSEHOLD) == household)
+					kind |= (uint16_t)(1u << r);
+		}
+		for (unsigned held = e->rules_held & kind; held && !rc; held &= held - 1) {
+			uint16_t r = (uint16_t)__builtin_ctz(held);
 			const sb_rule *rule = &v->rules[r];
-			if ((rule->unit == SB_UNIT_HOUSEHOLD) != household || !(e->rules_held >> r & 1))
-				continue;
 			rstate *s = NULL;
 			for (int k = 0; k < nst && !s; k++)
 				if (st[k].sym == rule->sym)
@@ -150,13 +187,14 @@ static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool househol
 				if (nst == 32)
 					continue;
 				s = &st[nst++];
-				memset(s, 0, sizeof *s);
 				s->sym = rule->sym;
 				s->year = e->year;
+				s->fired = s->has_last = false;
+				s->sum = s->wsum = 0;
 				s->lo = i;
 			}
 			if (e->year != s->year) {
-				if ((rc = close_year(s, out)))
+				if ((rc = close_year(s, unit_is_hh, unit, out)))
 					break;
 				s->year = e->year;
 				s->fired = false;
@@ -170,7 +208,7 @@ static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool househol
 			} else {
 				/* The 12 months ending on the claim's date: the same
 				 * day a year earlier is already out. */
-				sb_date edge = sb_date_minus_year(e->date);
+				sb_date edge = minus_year(e->date);
 				while (s->lo < i && ev[s->lo]->date <= edge) {
 					uint16_t rk;
 					const sb_rule *old = matching(ev[s->lo], rule->sym, household, &rk);
@@ -187,18 +225,20 @@ static sb_status run_unit(const sb_mon_event *const *ev, size_t n, bool househol
 			sb_fen t = e->threshold[r];
 			if (household && !rule->per_household)
 				t *= e->members;
-			sb_mon_hit h = {rule, unit_is_hh, unit, e->person, e->region, e->identity,
-					e->date, e->year, sum, t};
-			s->last = h;
+			s->last_rule = rule;
+			s->last_ev = e;
+			s->last_measure = sum;
+			s->last_threshold = t;
 			s->has_last = true;
 			if (sum > t && !s->fired) {
 				s->fired = true;
+				sb_mon_hit h = hit_of(rule, unit_is_hh, unit, e, sum, t);
 				rc = push(&out->warn, &out->nwarn, &out->capwarn, &h);
 			}
 		}
 	}
 	for (int k = 0; k < nst && !rc; k++)
-		rc = close_year(&st[k], out);
+		rc = close_year(&st[k], unit_is_hh, unit, out);
 	return rc;
 }
 
@@ -303,4 +343,52 @@ sb_status sb_monitor_run(const sb_mon_event *ev, size_t n, const sb_mon_event **
 	}
 	sb_free(ord);
 	return rc;
+}
+
+sb_status sb_monitor_unit(const sb_mon_event *const *ev, size_t n, bool household,
+			  bool unit_is_hh, uint32_t unit, sb_mon_out *out)
+{
+	return n ? run_unit(ev, n, household, unit_is_hh, unit, out) : SB_OK;
+}
+
+/* x after y within one household: by date, claim id, person (cmp_household
+ * with the unit equal). */
+static inline bool after(const sb_mon_event *x, const sb_mon_event *y)
+{
+	if (x->date != y->date)
+		return x->date > y->date;
+	int c = cmp_id(x, y);
+	if (c)
+		return c > 0;
+	return x->person > y->person;
+}
+
+static void merge_household(const sb_mon_event **a, size_t n, const sb_mon_event **tmp)
+{
+	if (n <= 16) {
+		for (size_t i = 1; i < n; i++) {
+			const sb_mon_event *t = a[i];
+			size_t j = i;
+			for (; j > 0 && after(a[j - 1], t); j--)
+				a[j] = a[j - 1];
+			a[j] = t;
+		}
+		return;
+	}
+	size_t h = n / 2;
+	merge_household(a, h, tmp);
+	merge_household(a + h, n - h, tmp);
+	if (!after(a[h - 1], a[h]))
+		return; /* already in order: a member's claims after the others' */
+	memcpy(tmp, a, h * sizeof *a);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		a[k++] = after(tmp[i], a[j]) ? a[j++] : tmp[i++];
+	while (i < h)
+		a[k++] = tmp[i++];
+}
+
+void sb_monitor_order_household(const sb_mon_event **ev, size_t n, const sb_mon_event **tmp)
+{
+	merge_household(ev, n, tmp);
 }

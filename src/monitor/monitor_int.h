@@ -59,6 +59,18 @@ SB_MUST_USE sb_status sb_monitor_run(const sb_mon_event *ev, size_t n,
 				     const sb_mon_event **by_household, sb_mon_out *out);
 void sb_mon_out_release(sb_mon_out *out);
 
+/* The rules of one unit kind (household or person) over one unit's events
+ * ev[0, n), in the order sb_monitor_run takes them (a person's: date,
+ * claim id; a household's: sb_monitor_order_household's), as
+ * sb_monitor_run runs each unit: unit is the household index + 1 when
+ * unit_is_hh, else the person index. Hits are appended to out. */
+SB_MUST_USE sb_status sb_monitor_unit(const sb_mon_event *const *ev, size_t n, bool household,
+				      bool unit_is_hh, uint32_t unit, sb_mon_out *out);
+
+/* Sorts one household's events ev[0, n) into the order sb_monitor_run
+ * takes them (date, claim id, person), stably; tmp is scratch of n / 2 + 1. */
+void sb_monitor_order_household(const sb_mon_event **ev, size_t n, const sb_mon_event **tmp);
+
 /* The measure / threshold as a ratio in basis points (10000 = 100%). */
 int64_t sb_monitor_ratio_bp(sb_fen measure, sb_fen threshold);
 

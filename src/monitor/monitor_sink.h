@@ -1,11 +1,19 @@
 /* monitor_sink.h: the policies' monitoring rules as a sink of the batch.
  * Partitions are keyed by household, so a partition holds every claim of
  * its households and the monitor runs on it alone, in the same pass as
- * settlement. The sink turns the hits into warnings.csv / approaching.csv
- * rows (in partition order), counts them by region, identity and rule, and
- * collects each household's out-of-pocket spending by year for the
- * financial-protection measures of monitor.json, all of scenario 0 (the
- * baseline). When the batch settles several policy sets it also runs the
+ * settlement. Claims come in (person, date, claim id) order, so the sink
+ * keeps only the current person's claims that a rule holds for: when the
+ * next person starts it runs the person rules on them, and the household
+ * rules too when the person is a unit of one (no household, or a household
+ * of one member); a larger household's claims are kept, one run per
+ * member, until the partition ends, then merged into date order and run.
+ * The rows come out as sb_monitor_run orders them (person rules' hits,
+ * then household rules' by household). The sink turns the hits into
+ * warnings.csv / approaching.csv rows (in partition order), counts them by
+ * region, identity and rule, and sums each unit's out-of-pocket spending by
+ * year as the claims pass, for the financial-protection measures of
+ * monitor.json (one pass over the persons at the end), all of scenario 0
+ * (the baseline). When the batch settles several policy sets it also runs the
  * rules over each reform's settled claims and counts their warnings and
  * approaching units the same way (no rows, no spending by unit): what
  * `settle --monitor` with that scenario's policies would count. */
