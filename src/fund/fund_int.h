@@ -34,6 +34,17 @@ typedef struct fperson {
 	uint32_t id_first, id_n; /* its rows in run.ids */
 } fperson;
 
+/* A person as the settlement rows need it, in persons.csv's order (settle
+ * writes a person's rows together and the persons in that order, so the
+ * next row's person is found a few places on, not by a search). */
+typedef struct fseq {
+	uint64_t key;
+	uint32_t index; /* in run.persons */
+	uint16_t region;
+	uint8_t flags;  /* scheme in bits 0-1, pseudo in bit 7 */
+	uint8_t groups; /* ratio groups (resident): residence in bits 0-3, income in 4-7 */
+} fseq;
+
 typedef struct fident {
 	uint64_t key;
 	uint8_t pseudo;
@@ -132,6 +143,8 @@ typedef struct fund_run {
 	fregion *regions; /* sorted by code */
 	size_t npersons;
 	fperson *persons; /* sorted by (key, pseudo) */
+	fseq *seq;        /* the same persons in persons.csv's order */
+	uint32_t *seq_of; /* each of r->persons' place in seq */
 	size_t nids;
 	fident *ids; /* sorted by (key, pseudo, from) */
 	uint32_t nhouseholds;
@@ -144,7 +157,7 @@ typedef struct fund_run {
 	int nyears;
 	int years[FUND_NY];   /* by slot, in the order first seen */
 	int yorder[FUND_NY];  /* the slots by year */
-	sb_fen *oop[FUND_NY]; /* per person, lazily */
+	sb_fen *oop[FUND_NY]; /* per person (as r->persons), lazily */
 	fadjust adjust[FUND_NY];
 	sb_fen adj_opening; /* balances.csv's row for the province */
 	bool has_adj_opening;

@@ -64,28 +64,11 @@ static const char *layer_fund_code(const sb_policyset *set, const char *id)
 static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen *out, sb_diag *d)
 {
 	const char *why;
-	/* Most layer cells of a settlement are 0.00: the common case first;
-	 * then the shape settle writes, digits and two decimals; anything else
-	 * goes through the one parser. */
+	/* Most layer cells of a settlement are 0.00: that first; the rest
+	 * through the one parser (its fast path reads settle's spelling). */
 	if (!f.n || (f.n == 4 && !memcmp(f.p, "0.00", 4))) {
 		*out = 0;
 		return SB_OK;
-	}
-	size_t i = f.p[0] == '-', n = f.n;
-	if (n >= i + 4 && n - i <= 17 && f.p[n - 3] == '.') {
-		int64_t v = 0;
-		bool ok = true;
-		for (size_t k = i; k < n; k++) {
-			if (k == n - 3)
-				continue;
-			unsigned dg = (unsigned)(f.p[k] - '0');
-			ok = ok && dg <= 9;
-			v = v * 10 + dg;
-		}
-		if (ok && (n - 3 == i + 1 || f.p[i] != '0')) {
-			*out = i ? -v : v;
-			return SB_OK;
-		}
 	}
 	if (sb_money_parse(f.p, f.n, out, &why) == SB_OK)
 		return SB_OK;
@@ -233,9 +216,35 @@ typedef struct sworker {
 	long long rows;
 	long lines;
 	bool overflow;
+	size_t cur; /* the last row's person in r->seq, SIZE_MAX before the first */
 	sb_status st;
 	sb_diag d;
 } sworker;
+
+/* How far on in persons.csv's order the next row's person is looked for
+ * before a search: settle writes the persons in that order, so a row's
+ * person is the last row's or one a few places on (persons without claims
+ * in between). */
+#define SEQ_WINDOW 512
+
+static const fseq *find_person(sworker *w, uint64_t key, int pseudo)
+{
+	const fund_run *r = w->r;
+	uint8_t ps = pseudo ? 0x80 : 0;
+	if (w->cur != SIZE_MAX) {
+		size_t end = r->npersons - w->cur > SEQ_WINDOW ? w->cur + SEQ_WINDOW : r->npersons;
+		for (size_t k = w->cur; k < end; k++)
+			if (r->seq[k].key == key && (r->seq[k].flags & 0x80) == ps) {
+				w->cur = k;
+				return &r->seq[k];
+			}
+	}
+	fperson *p = sb_fund_find_person(w->r, key, pseudo);
+	if (!p)
+		return NULL;
+	w->cur = r->seq_of[p - r->persons];
+	return &r->seq[w->cur];
+}
 
 static sb_status year_slot(sworker *w, int year, const sb_csv *c, int *y, sb_diag *d)
 {
@@ -278,8 +287,8 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 	sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
 	uint64_t key;
 	int pseudo;
-	fperson *p = NULL;
-	if (!settlement_key(fp, &key, &pseudo) || !(p = sb_fund_find_person(r, key, pseudo)))
+	const fseq *p = NULL;
+	if (!settlement_key(fp, &key, &pseudo) || !(p = find_person(w, key, pseudo)))
 		return row_error(c, d,
 				 "the person of this settlement is not in %s: give fund the persons "
 				 "file the settlement used",
@@ -288,7 +297,8 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "the settlement is in region %s but persons.csv enrols the person "
 				   "in %s (line %u)",
-				   g->code, r->regions[p->region].code, (unsigned)p->line);
+				   g->code, r->regions[p->region].code,
+				   (unsigned)r->persons[p->index].line);
 	size_t ri = (size_t)(g - r->regions), ry = ri * FUND_NY + (size_t)y;
 	if (!w->fund_known[ry]) {
 		w->fund[ry] = sb_policy_funding(g->pol, year);
@@ -338,7 +348,7 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 			a, b);
 	}
 	stally *t = &w->t[ry];
-	int s = p->scheme;
+	int s = p->flags & 3;
 	if (!sb_fen_add(&t->spending[s], pooled) ||
 	    !sb_fen_add(&t->spending[SB_FUND_ASSISTANCE], assist) ||
 	    !sb_fen_add(&w->settled, fund) || !sb_fen_add(&t->total[s], total) ||
@@ -348,17 +358,15 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 	t->claims[SB_FUND_ASSISTANCE] += paid_assist;
 	t->rows[s]++;
 	if (s == SB_FUND_RESIDENT) {
-		int grp[2] = { p->residence == SB_RESIDENCE_URBAN ? FG_URBAN :
-			       p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
-								    FG_RES_UNKNOWN,
-			       p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME };
+		int grp[2] = { p->groups & 15, p->groups >> 4 };
 		for (int k = 0; k < 2; k++) {
 			t->benefit[grp[k]] += pooled;
 			t->assistance[grp[k]] += assist;
 		}
 	}
-	/* a person's claims may fall in two threads' shares */
-	__atomic_fetch_add(&r->oop[y][p - r->persons], oop, __ATOMIC_RELAXED);
+	/* a person's claims may fall in two threads' shares; r->oop in
+	 * r->seq's order until every share is read */
+	__atomic_fetch_add(&r->oop[y][w->cur], oop, __ATOMIC_RELAXED);
 	w->rows++;
 	return SB_OK;
 }
@@ -444,6 +452,7 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		x->whole = nw == 1;
 		x->start = bounds[i];
 		x->end = bounds[i + 1];
+		x->cur = SIZE_MAX;
 		x->t = sb_calloc(nry, sizeof *x->t);
 		x->layer_paid = sb_calloc(nl, sizeof *x->layer_paid);
 		x->layer_claims = sb_calloc(nl, sizeof *x->layer_claims);
@@ -480,6 +489,20 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 			break;
 		}
 		base += w[i].lines;
+	}
+	/* r->oop from r->seq's order to r->persons' */
+	for (int y = 0; !st && y < FUND_NY; y++) {
+		if (!r->oop[y])
+			continue;
+		sb_fen *v = sb_malloc((r->npersons ? r->npersons : 1) * sizeof *v);
+		if (!v) {
+			st = oom(d);
+			break;
+		}
+		for (size_t i = 0; i < r->npersons; i++)
+			v[i] = r->oop[y][r->seq_of[i]];
+		sb_free(r->oop[y]);
+		r->oop[y] = v;
 	}
 	/* merge */
 	for (int i = 0; !st && i < nw; i++) {
