@@ -151,26 +151,14 @@ static sb_status households(fund_run *r, int y, sb_diag *d)
 static void coverage(fund_run *r, int y)
 {
 	int year = r->years[y];
+	size_t at = 0;
 	for (size_t i = 0; i < r->nids;) {
 		size_t j = i;
 		while (j < r->nids && r->ids[j].key == r->ids[i].key &&
 		       r->ids[j].pseudo == r->ids[i].pseudo)
 			j++;
 		const fident *x = &r->ids[i];
-		fperson *p = NULL;
-		size_t lo = 0, hi = r->npersons;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			fperson *q = &r->persons[mid];
-			if (q->key == x->key && q->pseudo == x->pseudo) {
-				p = q;
-				break;
-			}
-			if (q->key < x->key || (q->key == x->key && q->pseudo < x->pseudo))
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		fperson *p = sb_fund_find_person_from(r, x->key, x->pseudo, &at);
 		fregion *g = NULL;
 		if (x->region) {
 			char code[8];

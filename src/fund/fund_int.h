@@ -174,13 +174,19 @@ static inline size_t fund_layer_index(const fund_run *r, size_t region, int y, s
 
 /* read.c; settlements.c: sb_fund_read_settlements */
 SB_MUST_USE sb_status sb_fund_read_persons(fund_run *r, sb_diag *d);
+/* identities.csv read and sorted (no use of the persons: it may run
+ * beside sb_fund_read_persons), then linked to the persons. */
 SB_MUST_USE sb_status sb_fund_read_identities(fund_run *r, sb_diag *d);
+void sb_fund_link_identities(fund_run *r);
 SB_MUST_USE sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_balances(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d);
 fregion *sb_fund_region(fund_run *r, const char *code);
 fperson *sb_fund_find_person(fund_run *r, uint64_t key, int pseudo);
+/* The same for keys asked in increasing order: *at (0 at first) is where
+ * the last search ended. */
+fperson *sb_fund_find_person_from(fund_run *r, uint64_t key, int pseudo, size_t *at);
 /* The slot of a policy year (added in the order first seen; r->yorder by
  * year); SB_ELIMIT at c's line past FUND_NY years. Not thread-safe. */
 SB_MUST_USE sb_status sb_fund_add_year(fund_run *r, int year, int *slot, const sb_csv *c,

@@ -311,6 +311,7 @@ static void *persons_worker(void *arg)
 	pworker *w = arg;
 	fund_run *r = w->r;
 	sb_csv *c = NULL;
+	fregion *last = NULL;
 	sb_diag_clear(&w->d);
 	w->st = w->whole ? sb_csv_open(r->cfg->persons_path, &c, &w->d) :
 			   sb_csv_open_range(r->cfg->persons_path, w->ncols, w->start, w->end, &c,
@@ -328,9 +329,11 @@ static void *persons_worker(void *arg)
 		sb_person_row row;
 		char why[512];
 		fregion *g = NULL;
-		/* The rows settle refuses are left out, and counted. */
+		/* The rows settle refuses are left out, and counted (the last
+		 * row's region first: neighbours mostly share it). */
 		if (k < 0 || sb_person_row_read(c, w->col, &row, why, sizeof why) ||
-		    !(g = sb_fund_region(r, row.region))) {
+		    !(g = last && !memcmp(last->code, row.region, 7) ? last :
+								       sb_fund_region(r, row.region))) {
 			w->rejected++;
 			continue;
 		}
@@ -369,6 +372,7 @@ static void *persons_worker(void *arg)
 		p->line = (uint32_t)sb_csv_line(c);
 		w->hh[w->n] = row.household.n ? fnv(row.household.p, row.household.n) : 0;
 		w->n++;
+		last = g;
 	}
 	if (c)
 		w->lines = sb_csv_lines(c);
@@ -845,6 +849,36 @@ fperson *sb_fund_find_person(fund_run *r, uint64_t key, int pseudo)
 	return NULL;
 }
 
+static bool person_before(const fperson *p, uint64_t key, int pseudo)
+{
+	return p->key < key || (p->key == key && p->pseudo < pseudo);
+}
+
+fperson *sb_fund_find_person_from(fund_run *r, uint64_t key, int pseudo, size_t *at)
+{
+	size_t n = r->npersons, lo = *at, hi = lo, step = 1;
+	/* galloping: everything up to hi is before the key, then the search
+	 * between the last such place and the first not before */
+	while (hi < n && person_before(&r->persons[hi], key, pseudo)) {
+		lo = hi + 1;
+		hi += step;
+		step *= 2;
+	}
+	if (hi > n)
+		hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (person_before(&r->persons[mid], key, pseudo))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return lo < n && r->persons[lo].key == key && r->persons[lo].pseudo == pseudo ?
+		       &r->persons[lo] :
+		       NULL;
+}
+
 /* ---- identities.csv ------------------------------------------------------------ */
 
 static int cmp_ident(const void *a, const void *b)
@@ -921,20 +955,24 @@ sb_status sb_fund_read_identities(fund_run *r, sb_diag *d)
 		return st;
 	if (r->nids)
 		qsort(r->ids, r->nids, sizeof *r->ids, cmp_ident);
-	/* each person's rows */
+	return SB_OK;
+}
+
+void sb_fund_link_identities(fund_run *r)
+{
+	size_t at = 0;
 	for (size_t i = 0; i < r->nids;) {
 		size_t j = i;
 		while (j < r->nids && r->ids[j].key == r->ids[i].key &&
 		       r->ids[j].pseudo == r->ids[i].pseudo)
 			j++;
-		fperson *p = sb_fund_find_person(r, r->ids[i].key, r->ids[i].pseudo);
+		fperson *p = sb_fund_find_person_from(r, r->ids[i].key, r->ids[i].pseudo, &at);
 		if (p) {
 			p->id_first = (uint32_t)i;
 			p->id_n = (uint32_t)(j - i);
 		}
 		i = j;
 	}
-	return SB_OK;
 }
 
 uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_date end)

@@ -126,29 +126,56 @@ static sb_status open_settlements(fund_run *r, sb_csv **out, int *col, sb_diag *
 	return SB_OK;
 }
 
-/* Each region's last date and its policy year (settlements come in date
- * order, so most rows repeat it and skip the lookups), after pc[0], whose
+/* The policy year of the dates seen in each region, in a small
+ * direct-mapped table per region (a province's settlements span a few
+ * hundred days, each seen thousands of times), after pc[0], whose
  * region_of maps a 6-digit code to its region's index + 1. */
+#define DATE_SLOTS 1024
+
+typedef struct date_slot {
+	uint32_t ymd; /* YYYYMMDD, 0 empty */
+	int year;
+} date_slot;
+
 typedef struct place_cache {
 	uint16_t *region_of;
-	char date[32];
-	size_t n;
-	int year;
+	date_slot *dates; /* [nregions][DATE_SLOTS] */
 } place_cache;
 
-static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g, sb_date *date,
-			   int *year, place_cache *pc, sb_diag *d)
+/* A date written YYYY-MM-DD as the number YYYYMMDD, else 0. */
+static uint32_t ymd_of(sb_csv_field f)
+{
+	if (f.n != 10 || f.p[4] != '-' || f.p[7] != '-')
+		return 0;
+	uint32_t v = 0;
+	for (size_t i = 0; i < 10; i++) {
+		if (i == 4 || i == 7)
+			continue;
+		unsigned dg = (unsigned)(f.p[i] - '0');
+		if (dg > 9)
+			return 0;
+		v = v * 10 + dg;
+	}
+	return v;
+}
+
+static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g, int *year,
+			   place_cache *pc, sb_diag *d)
 {
 	sb_csv_field fr = cell(c, col[SB_SCOL_REGION]), fd = cell(c, col[SB_SCOL_DATE]);
 	uint32_t code = 0;
 	for (size_t i = 0; i < fr.n && fr.n == 6; i++)
 		code = fr.p[i] >= '0' && fr.p[i] <= '9' ? code * 10 + (uint32_t)(fr.p[i] - '0') :
 							  UINT32_MAX / 16;
-	if (fr.n == 6 && code < 1000000 && pc->region_of[code]) {
-		fregion *x = &r->regions[pc->region_of[code] - 1];
-		place_cache *e = &pc[1 + (x - r->regions)];
-		if (fd.n == e->n && !memcmp(fd.p, e->date, fd.n)) {
-			*g = x;
+	uint32_t ymd = ymd_of(fd);
+	date_slot *e = NULL;
+	*g = fr.n == 6 && code < 1000000 && pc->region_of[code] ?
+		     &r->regions[pc->region_of[code] - 1] :
+		     NULL;
+	if (*g && ymd) {
+		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS +
+			       ((ymd * 2654435761u) >> 22)];
+		if (e->ymd == ymd) {
 			*year = e->year;
 			return SB_OK;
 		}
@@ -160,25 +187,26 @@ static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion
 		memcpy(text, fr.p, 6);
 		text[6] = '\0';
 	}
-	if (fr.n != 6 || !(*g = sb_fund_region(r, text)))
+	if (!*g && (fr.n != 6 || !(*g = sb_fund_region(r, text))))
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "region \"%s\" has no policy among --policies: give the policies "
 				   "the settlement used",
 				   sb_io_shown(fr.p, fr.n, shown));
-	if (sb_date_parse(fd.p, fd.n, 1, date, &why))
+	sb_date date;
+	if (sb_date_parse(fd.p, fd.n, 1, &date, &why))
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "date \"%s\" %s", sb_io_shown(fd.p, fd.n, shown), why);
-	const sb_version *v = sb_policy_version_at((*g)->pol, *date);
+	const sb_version *v = sb_policy_version_at((*g)->pol, date);
 	if (!v)
 		return sb_diag_set(
 			d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 			"no version of region %s's policy is in force on this claim's date",
 			(*g)->code);
-	*year = sb_version_policy_year(v, *date);
-	place_cache *e = &pc[1 + (*g - r->regions)];
-	if (fd.n <= sizeof e->date) {
-		memcpy(e->date, fd.p, fd.n);
-		e->n = fd.n;
+	*year = sb_version_policy_year(v, date);
+	if (ymd) {
+		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS +
+			       ((ymd * 2654435761u) >> 22)];
+		e->ymd = ymd;
 		e->year = *year;
 	}
 	if (code < 1000000)
@@ -278,10 +306,9 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 	fund_run *r = w->r;
 	const int *col = w->col;
 	fregion *g;
-	sb_date date = 0;
 	int year = 0, y;
 	sb_status st;
-	if ((st = row_place(r, c, col, &g, &date, &year, w->pc, d)) ||
+	if ((st = row_place(r, c, col, &g, &year, w->pc, d)) ||
 	    (st = year_slot(w, year, c, &y, d)))
 		return st;
 	sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
@@ -458,9 +485,11 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		x->layer_claims = sb_calloc(nl, sizeof *x->layer_claims);
 		x->fund = sb_calloc(nry, sizeof *x->fund);
 		x->fund_known = sb_calloc(nry, sizeof *x->fund_known);
-		x->pc = sb_calloc(r->nregions + 1, sizeof *x->pc);
+		x->pc = sb_calloc(1, sizeof *x->pc);
 		if (!x->t || !x->layer_paid || !x->layer_claims || !x->fund || !x->fund_known ||
-		    !x->pc || !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)))
+		    !x->pc || !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)) ||
+		    !(x->pc->dates = sb_calloc((r->nregions ? r->nregions : 1) * DATE_SLOTS,
+					       sizeof *x->pc->dates)))
 			st = oom(d);
 	}
 	for (int i = 0; !st && i < nw; i++) {
@@ -541,8 +570,10 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		sb_free(w[i].layer_claims);
 		sb_free(w[i].fund);
 		sb_free(w[i].fund_known);
-		if (w[i].pc)
+		if (w[i].pc) {
 			sb_free(w[i].pc->region_of);
+			sb_free(w[i].pc->dates);
+		}
 		sb_free(w[i].pc);
 	}
 	sb_free(w);
