@@ -87,9 +87,8 @@ static sb_status contributions(fund_run *r, int y, sb_diag *d)
 			}
 		}
 		/* out-of-pocket share of income of the roster's groups */
-		sb_fen oop = r->oop[y] ? r->oop[y][i] : 0;
 		if (held && p->has_income) {
-			g->assisted_oop[y] += oop;
+			g->assisted_oop[y] += r->oop[y] ? r->oop[y][r->seq_of[i]] : 0;
 			g->assisted_income[y] += p->income_pc;
 		}
 	}
@@ -108,32 +107,35 @@ static sb_status contributions(fund_run *r, int y, sb_diag *d)
 
 /* Households whose out-of-pocket payments in the year exceed 25% of their
  * income (SDG 3.8.2's higher threshold, on income as persons.csv gives
- * it), by the region of their first member. */
+ * it), by the region of their first member in key order. The persons are
+ * walked in the file's order, as the households are numbered. */
 static sb_status households(fund_run *r, int y, sb_diag *d)
 {
 	if (!r->nhouseholds)
 		return SB_OK;
 	sb_fen *oop = sb_calloc(r->nhouseholds, sizeof *oop);
 	uint16_t *region = sb_calloc(r->nhouseholds, sizeof *region);
-	bool *seen = sb_calloc(r->nhouseholds, sizeof *seen);
-	if (!oop || !region || !seen) {
+	uint32_t *first = sb_malloc(r->nhouseholds * sizeof *first); /* in key order */
+	if (!oop || !region || !first) {
 		sb_free(oop);
 		sb_free(region);
-		sb_free(seen);
+		sb_free(first);
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
-	for (size_t i = 0; i < r->npersons; i++) {
-		const fperson *p = &r->persons[i];
-		if (p->household == UINT32_MAX)
+	for (uint32_t h = 0; h < r->nhouseholds; h++)
+		first[h] = UINT32_MAX;
+	for (size_t k = 0; k < r->npersons; k++) {
+		uint32_t h = r->seq_hh[k];
+		if (h == UINT32_MAX)
 			continue;
-		if (!seen[p->household]) {
-			seen[p->household] = true;
-			region[p->household] = p->region;
+		if (r->seq[k].index < first[h]) {
+			first[h] = r->seq[k].index;
+			region[h] = r->seq[k].region;
 		}
-		oop[p->household] += r->oop[y] ? r->oop[y][i] : 0;
+		oop[h] += r->oop[y] ? r->oop[y][k] : 0;
 	}
 	for (uint32_t h = 0; h < r->nhouseholds; h++) {
-		if (!seen[h] || r->hh_income[h] <= 0)
+		if (first[h] == UINT32_MAX || r->hh_income[h] <= 0)
 			continue;
 		fregion *g = &r->regions[region[h]];
 		g->hh_income[y]++;
@@ -141,7 +143,7 @@ static sb_status households(fund_run *r, int y, sb_diag *d)
 	}
 	sb_free(oop);
 	sb_free(region);
-	sb_free(seen);
+	sb_free(first);
 	return SB_OK;
 }
 

@@ -14,6 +14,7 @@ static void release(fund_run *r)
 	sb_free(r->persons);
 	sb_free(r->seq);
 	sb_free(r->seq_of);
+	sb_free(r->seq_hh);
 	sb_free(r->ids);
 	sb_free(r->hh_members);
 	sb_free(r->hh_income);

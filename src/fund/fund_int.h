@@ -145,6 +145,7 @@ typedef struct fund_run {
 	fperson *persons; /* sorted by (key, pseudo) */
 	fseq *seq;        /* the same persons in persons.csv's order */
 	uint32_t *seq_of; /* each of r->persons' place in seq */
+	uint32_t *seq_hh; /* each of seq's household, UINT32_MAX none */
 	size_t nids;
 	fident *ids; /* sorted by (key, pseudo, from) */
 	uint32_t nhouseholds;
@@ -157,7 +158,7 @@ typedef struct fund_run {
 	int nyears;
 	int years[FUND_NY];   /* by slot, in the order first seen */
 	int yorder[FUND_NY];  /* the slots by year */
-	sb_fen *oop[FUND_NY]; /* per person (as r->persons), lazily */
+	sb_fen *oop[FUND_NY]; /* per person (as r->seq), lazily */
 	fadjust adjust[FUND_NY];
 	sb_fen adj_opening; /* balances.csv's row for the province */
 	bool has_adj_opening;

@@ -605,7 +605,7 @@ static sb_status quintile_cuts(const mpart *m, int nparts, qcuts *q, sb_diag *d)
 }
 
 /* One thread's part of the last pass: each person's quintile and its
- * entry in r->seq. */
+ * entries in r->seq and r->seq_hh. */
 typedef struct fpart {
 	fund_run *r;
 	const qcuts *q;
@@ -632,6 +632,7 @@ static void *finish_part(void *arg)
 		r->seq[r->seq_of[i]] = (fseq){ p->key, (uint32_t)i, p->region,
 					       (uint8_t)(p->scheme | (p->pseudo ? 0x80 : 0)),
 					       (uint8_t)(res | inc << 4) };
+		r->seq_hh[r->seq_of[i]] = p->household;
 	}
 	return NULL;
 }
@@ -657,8 +658,9 @@ static sb_status merge_persons(fund_run *r, pworker *w, int nw, size_t total, sb
 	r->persons = sb_malloc((total ? total : 1) * sizeof *r->persons);
 	r->seq_of = sb_malloc((total ? total : 1) * sizeof *r->seq_of);
 	r->seq = sb_malloc((total ? total : 1) * sizeof *r->seq);
+	r->seq_hh = sb_malloc((total ? total : 1) * sizeof *r->seq_hh);
 	sb_status st = map && first && base && m && f && sample && r->persons && r->seq_of &&
-				       r->seq ?
+				       r->seq && r->seq_hh ?
 			       SB_OK :
 			       oom(d);
 	long line = 2;

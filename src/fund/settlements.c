@@ -245,6 +245,8 @@ typedef struct sworker {
 	long lines;
 	bool overflow;
 	size_t cur; /* the last row's person in r->seq, SIZE_MAX before the first */
+	char last_id[32]; /* and its person cell as written, last_n bytes (0: none) */
+	size_t last_n;
 	sb_status st;
 	sb_diag d;
 } sworker;
@@ -315,11 +317,19 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 	uint64_t key;
 	int pseudo;
 	const fseq *p = NULL;
-	if (!settlement_key(fp, &key, &pseudo) || !(p = find_person(w, key, pseudo)))
-		return row_error(c, d,
-				 "the person of this settlement is not in %s: give fund the persons "
-				 "file the settlement used",
-				 r->cfg->persons_path);
+	/* the last row's person, written the same: no reading again */
+	if (w->last_n && fp.n == w->last_n && !memcmp(fp.p, w->last_id, fp.n)) {
+		p = &r->seq[w->cur];
+	} else {
+		if (!settlement_key(fp, &key, &pseudo) || !(p = find_person(w, key, pseudo)))
+			return row_error(c, d,
+					 "the person of this settlement is not in %s: give fund the "
+					 "persons file the settlement used",
+					 r->cfg->persons_path);
+		w->last_n = fp.n <= sizeof w->last_id ? fp.n : 0;
+		if (w->last_n)
+			memcpy(w->last_id, fp.p, fp.n);
+	}
 	if (&r->regions[p->region] != g)
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "the settlement is in region %s but persons.csv enrols the person "
@@ -345,8 +355,11 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 		return st;
 	bool paid_pool = false, paid_assist = false;
 	for (size_t l = 0; l < r->nlayers; l++) {
+		sb_csv_field fl = sb_csv_get(c, r->layers[l].col);
 		sb_fen a;
-		if ((st = money(c, sb_csv_get(c, r->layers[l].col), r->layers[l].id, &a, d)))
+		if (fl.n == 4 && !memcmp(fl.p, "0.00", 4))
+			continue;
+		if ((st = money(c, fl, r->layers[l].id, &a, d)))
 			return st;
 		if (!a)
 			continue;
@@ -391,8 +404,7 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 			t->assistance[grp[k]] += assist;
 		}
 	}
-	/* a person's claims may fall in two threads' shares; r->oop in
-	 * r->seq's order until every share is read */
+	/* a person's claims may fall in two threads' shares */
 	__atomic_fetch_add(&r->oop[y][w->cur], oop, __ATOMIC_RELAXED);
 	w->rows++;
 	return SB_OK;
@@ -518,20 +530,6 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 			break;
 		}
 		base += w[i].lines;
-	}
-	/* r->oop from r->seq's order to r->persons' */
-	for (int y = 0; !st && y < FUND_NY; y++) {
-		if (!r->oop[y])
-			continue;
-		sb_fen *v = sb_malloc((r->npersons ? r->npersons : 1) * sizeof *v);
-		if (!v) {
-			st = oom(d);
-			break;
-		}
-		for (size_t i = 0; i < r->npersons; i++)
-			v[i] = r->oop[y][r->seq_of[i]];
-		sb_free(r->oop[y]);
-		r->oop[y] = v;
 	}
 	/* merge */
 	for (int i = 0; !st && i < nw; i++) {
