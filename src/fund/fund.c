@@ -16,6 +16,7 @@ static void release(fund_run *r)
 	sb_free(r->seq_of);
 	sb_free(r->seq_hh);
 	sb_free(r->ids);
+	sb_free(r->id_person);
 	sb_free(r->hh_members);
 	sb_free(r->hh_income);
 	sb_free(r->layers);
@@ -108,7 +109,7 @@ sb_status sb_fund_run(const sb_fund_config *cfg, sb_fund_totals *t, sb_diag *d)
 		*d = ids.d;
 	}
 	if (!st)
-		sb_fund_link_identities(&run);
+		st = sb_fund_link_identities(&run, d);
 	if (!st)
 		st = sb_fund_read_settlements(&run, d);
 	if (!st)

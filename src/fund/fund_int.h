@@ -147,7 +147,8 @@ typedef struct fund_run {
 	uint32_t *seq_of; /* each of r->persons' place in seq */
 	uint32_t *seq_hh; /* each of seq's household, UINT32_MAX none */
 	size_t nids;
-	fident *ids; /* sorted by (key, pseudo, from) */
+	fident *ids;         /* sorted by (key, pseudo, from) */
+	uint32_t *id_person; /* at each person's first row of ids: its place in persons, UINT32_MAX none */
 	uint32_t nhouseholds;
 	uint32_t *hh_members;
 	sb_fen *hh_income; /* household income as given on its first member */
@@ -178,7 +179,7 @@ SB_MUST_USE sb_status sb_fund_read_persons(fund_run *r, sb_diag *d);
 /* identities.csv read and sorted (no use of the persons: it may run
  * beside sb_fund_read_persons), then linked to the persons. */
 SB_MUST_USE sb_status sb_fund_read_identities(fund_run *r, sb_diag *d);
-void sb_fund_link_identities(fund_run *r);
+SB_MUST_USE sb_status sb_fund_link_identities(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_balances(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d);
@@ -195,6 +196,12 @@ SB_MUST_USE sb_status sb_fund_add_year(fund_run *r, int year, int *slot, const s
 int sb_fund_year_index(const fund_run *r, int year);
 /* Identity bits (sym + 1) a person holds on some day of [start, end). */
 uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_date end);
+
+/* Runs fn(args + i * size) for i in [0, n) on n threads (n at most
+ * SB_RANGES_MAX), the first on the calling one; SB_ENOMEM when a thread
+ * cannot start (those started are joined). */
+SB_MUST_USE sb_status sb_fund_threads(int n, void *(*fn)(void *), void *args, size_t size,
+				      sb_diag *d);
 
 /* accounts.c */
 SB_MUST_USE sb_status sb_fund_accounts(fund_run *r, sb_diag *d);

@@ -206,43 +206,48 @@ static void hh_release(hhset *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* The table grown to cap slots (a power of two); false when out of memory. */
+static bool hh_grow(hhset *t, size_t cap)
+{
+	uint64_t *h = sb_calloc(cap, sizeof *h);
+	uint32_t *ix = sb_calloc(cap, sizeof *ix);
+	uint64_t *hs = sb_realloc(t->hash, cap / 2 * sizeof *hs);
+	if (hs)
+		t->hash = hs;
+	uint32_t *m = hs ? sb_realloc(t->members, cap / 2 * sizeof *m) : NULL;
+	if (m)
+		t->members = m;
+	sb_fen *inc = m ? sb_realloc(t->income, cap / 2 * sizeof *inc) : NULL;
+	if (inc)
+		t->income = inc;
+	if (!h || !ix || !inc) {
+		sb_free(h);
+		sb_free(ix);
+		return false;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->slot_hash[i])
+			continue;
+		size_t k = t->slot_hash[i] & (cap - 1);
+		while (h[k])
+			k = (k + 1) & (cap - 1);
+		h[k] = t->slot_hash[i];
+		ix[k] = t->slot_index[i];
+	}
+	sb_free(t->slot_hash);
+	sb_free(t->slot_index);
+	t->slot_hash = h;
+	t->slot_index = ix;
+	t->cap = cap;
+	return true;
+}
+
 /* The number of household hv (added with income when new), its members
  * counted up by `members`; false when out of memory. */
 static bool hh_add(hhset *t, uint64_t hv, sb_fen income, uint32_t members, uint32_t *out)
 {
-	if (t->cap == 0 || (size_t)t->n * 2 >= t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		uint64_t *h = sb_calloc(cap, sizeof *h);
-		uint32_t *ix = sb_calloc(cap, sizeof *ix);
-		uint64_t *hs = sb_realloc(t->hash, cap / 2 * sizeof *hs);
-		if (hs)
-			t->hash = hs;
-		uint32_t *m = hs ? sb_realloc(t->members, cap / 2 * sizeof *m) : NULL;
-		if (m)
-			t->members = m;
-		sb_fen *inc = m ? sb_realloc(t->income, cap / 2 * sizeof *inc) : NULL;
-		if (inc)
-			t->income = inc;
-		if (!h || !ix || !inc) {
-			sb_free(h);
-			sb_free(ix);
-			return false;
-		}
-		for (size_t i = 0; i < t->cap; i++) {
-			if (!t->slot_hash[i])
-				continue;
-			size_t k = t->slot_hash[i] & (cap - 1);
-			while (h[k])
-				k = (k + 1) & (cap - 1);
-			h[k] = t->slot_hash[i];
-			ix[k] = t->slot_index[i];
-		}
-		sb_free(t->slot_hash);
-		sb_free(t->slot_index);
-		t->slot_hash = h;
-		t->slot_index = ix;
-		t->cap = cap;
-	}
+	if ((t->cap == 0 || (size_t)t->n * 2 >= t->cap) && !hh_grow(t, t->cap ? t->cap * 2 : 1024))
+		return false;
 	size_t k = hv & (t->cap - 1);
 	while (t->slot_hash[k] && t->slot_hash[k] != hv)
 		k = (k + 1) & (t->cap - 1);
@@ -292,9 +297,22 @@ static void persons_worker_sort(pworker *w)
 		w->st = oom(&w->d);
 		return;
 	}
+	/* room for a household per row: no growing on the way */
+	size_t cap = 1024;
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	if (!hh_grow(&w->hs, cap)) {
+		sb_free(count);
+		w->st = oom(&w->d);
+		return;
+	}
+	uint32_t hno = UINT32_MAX;
 	for (size_t i = 0; i < w->n; i++) {
-		uint32_t hno = UINT32_MAX;
-		if (w->hh[i] && !hh_add(&w->hs, w->hh[i], w->v[i].income, 1, &hno)) {
+		if (!w->hh[i]) {
+			hno = UINT32_MAX;
+		} else if (i && w->hh[i] == w->hh[i - 1]) {
+			w->hs.members[hno]++; /* a household's members mostly come together */
+		} else if (!hh_add(&w->hs, w->hh[i], w->v[i].income, 1, &hno)) {
 			sb_free(count);
 			w->st = oom(&w->d);
 			return;
@@ -332,8 +350,9 @@ static void *persons_worker(void *arg)
 		/* The rows settle refuses are left out, and counted (the last
 		 * row's region first: neighbours mostly share it). */
 		if (k < 0 || sb_person_row_read(c, w->col, &row, why, sizeof why) ||
-		    !(g = last && !memcmp(last->code, row.region, 7) ? last :
-								       sb_fund_region(r, row.region))) {
+		    !(g = last && !memcmp(last->code, row.region, 7) ?
+				  last :
+				  sb_fund_region(r, row.region))) {
 			w->rejected++;
 			continue;
 		}
@@ -384,8 +403,7 @@ static void *persons_worker(void *arg)
 
 /* ---- the shares merged, on several threads ------------------------------------------ */
 
-/* Runs fn(args + i * size) for i in [0, n) on n threads, the first on this one. */
-static sb_status run_threads(int n, void *(*fn)(void *), void *args, size_t size, sb_diag *d)
+sb_status sb_fund_threads(int n, void *(*fn)(void *), void *args, size_t size, sb_diag *d)
 {
 	pthread_t tid[SB_RANGES_MAX];
 	int started = 0;
@@ -457,7 +475,7 @@ typedef struct mpart {
 	int nw;
 	const size_t *first; /* each share's first place in the file's order */
 	const long *base;    /* each share's first line */
-	hhmap *const *map; /* each share's households */
+	hhmap *const *map;   /* each share's households */
 	size_t lo[SB_RANGES_MAX], hi[SB_RANGES_MAX];
 	size_t out, n;
 	size_t dup; /* the first place whose person is the one before, SIZE_MAX none */
@@ -492,7 +510,8 @@ static void *merge_part(void *arg)
 		int s = -1;
 		const sort_item *best = NULL;
 		for (int i = 0; i < m->nw; i++)
-			if (at[i] < m->hi[i] && (!best || item_before(&m->w[i].sorted[at[i]], best))) {
+			if (at[i] < m->hi[i] &&
+			    (!best || item_before(&m->w[i].sorted[at[i]], best))) {
 				best = &m->w[i].sorted[at[i]];
 				s = i;
 			}
@@ -718,7 +737,7 @@ static sb_status merge_persons(fund_run *r, pworker *w, int nw, size_t total, sb
 			out += x->n;
 		}
 		r->npersons = total;
-		st = run_threads(nw, merge_part, m, sizeof *m, d);
+		st = sb_fund_threads(nw, merge_part, m, sizeof *m, d);
 	}
 	size_t dup = SIZE_MAX;
 	for (int t = 0; !st && t < nw; t++) {
@@ -744,7 +763,7 @@ static sb_status merge_persons(fund_run *r, pworker *w, int nw, size_t total, sb
 		f[t] = (fpart){ r, &q, total * (size_t)t / (size_t)nw,
 				total * (size_t)(t + 1) / (size_t)nw };
 	if (!st)
-		st = run_threads(nw, finish_part, f, sizeof *f, d);
+		st = sb_fund_threads(nw, finish_part, f, sizeof *f, d);
 	hh_release(&hs);
 	for (int i = 0; map && i < nw; i++)
 		sb_free(map[i]);
@@ -960,21 +979,25 @@ sb_status sb_fund_read_identities(fund_run *r, sb_diag *d)
 	return SB_OK;
 }
 
-void sb_fund_link_identities(fund_run *r)
+sb_status sb_fund_link_identities(fund_run *r, sb_diag *d)
 {
 	size_t at = 0;
+	if (!(r->id_person = sb_malloc((r->nids ? r->nids : 1) * sizeof *r->id_person)))
+		return oom(d);
 	for (size_t i = 0; i < r->nids;) {
 		size_t j = i;
 		while (j < r->nids && r->ids[j].key == r->ids[i].key &&
 		       r->ids[j].pseudo == r->ids[i].pseudo)
 			j++;
 		fperson *p = sb_fund_find_person_from(r, r->ids[i].key, r->ids[i].pseudo, &at);
+		r->id_person[i] = p ? (uint32_t)(p - r->persons) : UINT32_MAX;
 		if (p) {
 			p->id_first = (uint32_t)i;
 			p->id_n = (uint32_t)(j - i);
 		}
 		i = j;
 	}
+	return SB_OK;
 }
 
 uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_date end)

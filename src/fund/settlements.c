@@ -173,8 +173,7 @@ static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion
 		     &r->regions[pc->region_of[code] - 1] :
 		     NULL;
 	if (*g && ymd) {
-		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS +
-			       ((ymd * 2654435761u) >> 22)];
+		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS + ((ymd * 2654435761u) >> 22)];
 		if (e->ymd == ymd) {
 			*year = e->year;
 			return SB_OK;
@@ -204,8 +203,7 @@ static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion
 			(*g)->code);
 	*year = sb_version_policy_year(v, date);
 	if (ymd) {
-		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS +
-			       ((ymd * 2654435761u) >> 22)];
+		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS + ((ymd * 2654435761u) >> 22)];
 		e->ymd = ymd;
 		e->year = *year;
 	}
@@ -244,7 +242,7 @@ typedef struct sworker {
 	long long rows;
 	long lines;
 	bool overflow;
-	size_t cur; /* the last row's person in r->seq, SIZE_MAX before the first */
+	size_t cur;       /* the last row's person in r->seq, SIZE_MAX before the first */
 	char last_id[32]; /* and its person cell as written, last_n bytes (0: none) */
 	size_t last_n;
 	sb_status st;
@@ -310,8 +308,7 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 	fregion *g;
 	int year = 0, y;
 	sb_status st;
-	if ((st = row_place(r, c, col, &g, &year, w->pc, d)) ||
-	    (st = year_slot(w, year, c, &y, d)))
+	if ((st = row_place(r, c, col, &g, &year, w->pc, d)) || (st = year_slot(w, year, c, &y, d)))
 		return st;
 	sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
 	uint64_t key;
