@@ -139,7 +139,7 @@ static sb_status contributions(fund_run *r, int y, sb_diag *d)
 		sb_fund_year_span(g, year, &start[i], &end[i]);
 		fund[i] = sb_policy_funding(g->pol, year);
 	}
-	size_t per = (size_t)1 << 16, n = r->npersons / per + 1;
+	size_t per = (size_t)1 << 14, n = r->npersons / per + 1; /* persons a thread at least */
 	int nw = r->cfg->threads > 1 ? r->cfg->threads : 1;
 	if (nw > SB_RANGES_MAX)
 		nw = SB_RANGES_MAX;
