@@ -1013,78 +1013,31 @@ uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_dat
 
 /* ---- balances.csv: opening balances ------------------------------------------------ */
 
+static bool known_region(void *ctx, const char *code, bool adjustment)
+{
+	fund_run *r = ctx;
+	return adjustment ? !strcmp(code, r->province) : sb_fund_region(r, code) != NULL;
+}
+
 sb_status sb_fund_read_balances(fund_run *r, sb_diag *d)
 {
 	if (!r->cfg->balances_path)
 		return SB_OK;
-	sb_csv *c;
-	sb_status st = sb_csv_open(r->cfg->balances_path, &c, d);
-	if (st)
-		return st;
-	int col[SB_BCOL_N];
-	if ((st = sb_io_map(c, "balances.csv", sb_balances_columns, SB_BCOL_N, true, col, d))) {
-		sb_csv_free(c);
-		return st;
-	}
-	int cr = col[SB_BCOL_REGION], cs = col[SB_BCOL_SCHEME], cb = col[SB_BCOL_BALANCE];
-	for (;;) {
-		sb_diag bad;
-		int k = sb_csv_next(c, &bad);
-		if (k == 0)
-			break;
-		if (k < 0) {
-			*d = bad;
-			st = bad.code ? bad.code : SB_EINPUT;
-			break;
-		}
-		sb_csv_field fr = cell(c, cr), fs = cell(c, cs), fb = cell(c, cb);
-		char code[7] = "", shown[SB_IO_SHOWN];
-		if (fr.n == 6) {
-			memcpy(code, fr.p, 6);
-			code[6] = '\0';
-		}
-		int sch = sb_name_index(sb_fund_scheme_names, fs.p, fs.n);
-		bool adj = fs.n == 10 && !memcmp(fs.p, "adjustment", 10);
-		fregion *g = code[0] ? sb_fund_region(r, code) : NULL;
-		sb_fen v;
-		const char *why;
-		if (adj ? strcmp(code, r->province) : !g) {
-			st = sb_diag_set(
-				d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-				"region \"%s\" is not a pooling region of --policies%s",
-				sb_io_shown(fr.p, fr.n, shown),
-				adj ? " (the adjustment fund's row is the province's code)" : "");
-			break;
-		}
-		if (sch < 0 && !adj) {
-			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-					 "scheme \"%s\" is not employee, resident, assistance or "
-					 "adjustment",
-					 sb_io_shown(fs.p, fs.n, shown));
-			break;
-		}
-		if (sb_money_parse(fb.p, fb.n, &v, &why)) {
-			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-					 "balance \"%s\" %s: write yuan with at most 2 decimals",
-					 sb_io_shown(fb.p, fb.n, shown), why);
-			break;
-		}
-		bool *has = adj ? &r->has_adj_opening : &g->has_opening[sch];
-		if (*has) {
-			st = sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
-					 "a second opening balance for %s %.*s: give one row each",
-					 adj ? r->province : g->code, (int)fs.n, fs.p);
-			break;
-		}
-		if (adj) {
-			r->adj_opening = v;
-			*has = true;
+	sb_fund_balance *b;
+	size_t n;
+	sb_status st =
+		sb_fund_read_balances_file(r->cfg->balances_path, known_region, r, &b, &n, d);
+	for (size_t i = 0; !st && i < n; i++) {
+		if (b[i].scheme == SB_FUND_ADJUSTMENT) {
+			r->adj_opening = b[i].balance;
+			r->has_adj_opening = true;
 		} else {
-			g->opening[sch] = v;
-			*has = true;
+			fregion *g = sb_fund_region(r, b[i].region);
+			g->opening[b[i].scheme] = b[i].balance;
+			g->has_opening[b[i].scheme] = true;
 		}
 	}
-	sb_csv_free(c);
+	sb_free(b);
 	return st;
 }
 
