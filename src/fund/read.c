@@ -357,7 +357,10 @@ static void *persons_worker(void *arg)
 			continue;
 		}
 		if (w->n == w->cap) {
-			size_t cap = w->cap ? w->cap * 2 : 4096;
+			/* first room for the share's rows at 40 bytes a row (a
+			 * persons row is longer), so that the table is not moved
+			 * while it grows */
+			size_t cap = w->cap ? w->cap * 2 : (size_t)(w->end - w->start) / 40 + 4096;
 			fperson *v = sb_realloc(w->v, cap * sizeof *v);
 			uint64_t *h = v ? sb_realloc(w->hh, cap * sizeof *h) : NULL;
 			if (v)
