@@ -28,9 +28,9 @@ static const char usage_text[] =
 	"  --runs N         Monte Carlo runs over cost growth and utilisation (0: none)\n"
 	"  --seed S         the Monte Carlo's seed (xoshiro256**): same seed, same bytes\n"
 	"  --threads N      read settlements.csv with N threads (default 1; same bytes)\n"
-	"  --balances F     balances.csv (region,scheme,balance, as `sanbao fund` reads it):\n"
-	"                   the opening balance of the funds it names, instead of the\n"
-	"                   scenario's opening_months of base-year spending\n"
+	"  --balances F     balances.csv (region,scheme,balance; `sanbao fund` reads it\n"
+	"                   too): the opening balance of the funds it names, instead of\n"
+	"                   the scenario's opening_months of base-year spending\n"
 	"Scenario files: scenarios/projection/README.md.\n";
 
 static int number(const char *v, long long lo, long long hi, long long *out)

@@ -322,6 +322,14 @@ static void persons_worker_sort(pworker *w)
 	}
 	w->sorted = sort_by_key(w->items, w->spare, w->n, count);
 	sb_free(count);
+	/* what the merge does not read, freed now */
+	sb_free(w->sorted == w->items ? w->spare : w->items);
+	if (w->sorted == w->items)
+		w->spare = NULL;
+	else
+		w->items = NULL;
+	sb_free(w->hh);
+	w->hh = NULL;
 }
 
 static void *persons_worker(void *arg)
@@ -671,6 +679,13 @@ static sb_status merge_persons(fund_run *r, pworker *w, int nw, size_t total, sb
 	hhset hs = w[0].hs;
 	uint32_t n0 = hs.n;
 	memset(&w[0].hs, 0, sizeof w[0].hs);
+	for (int i = 1; i < nw; i++) { /* their lists are merged, not their tables */
+		sb_free(w[i].hs.slot_hash);
+		sb_free(w[i].hs.slot_index);
+		w[i].hs.slot_hash = NULL;
+		w[i].hs.slot_index = NULL;
+		w[i].hs.cap = 0;
+	}
 	hhmap **map = sb_calloc((size_t)nw, sizeof *map);
 	size_t *first = sb_calloc((size_t)nw, sizeof *first);
 	long *base = sb_calloc((size_t)nw, sizeof *base);
@@ -679,12 +694,8 @@ static sb_status merge_persons(fund_run *r, pworker *w, int nw, size_t total, sb
 	sort_item *sample = sb_malloc((size_t)nw * SAMPLES * sizeof *sample);
 	r->persons = sb_malloc((total ? total : 1) * sizeof *r->persons);
 	r->seq_of = sb_malloc((total ? total : 1) * sizeof *r->seq_of);
-	r->seq = sb_malloc((total ? total : 1) * sizeof *r->seq);
-	r->seq_hh = sb_malloc((total ? total : 1) * sizeof *r->seq_hh);
-	sb_status st = map && first && base && m && f && sample && r->persons && r->seq_of &&
-				       r->seq && r->seq_hh ?
-			       SB_OK :
-			       oom(d);
+	sb_status st = map && first && base && m && f && sample && r->persons && r->seq_of ? SB_OK :
+											     oom(d);
 	long line = 2;
 	size_t place = 0, ns = 0;
 	for (int i = 0; !st && i < nw; i++) {
@@ -742,6 +753,14 @@ static sb_status merge_persons(fund_run *r, pworker *w, int nw, size_t total, sb
 		r->npersons = total;
 		st = sb_fund_threads(nw, merge_part, m, sizeof *m, d);
 	}
+	/* the shares' rows are in r->persons now */
+	for (int i = 0; i < nw; i++) {
+		sb_free(w[i].v);
+		sb_free(w[i].items);
+		sb_free(w[i].spare);
+		w[i].v = NULL;
+		w[i].items = w[i].spare = w[i].sorted = NULL;
+	}
 	size_t dup = SIZE_MAX;
 	for (int t = 0; !st && t < nw; t++) {
 		if (m[t].oom)
@@ -762,6 +781,12 @@ static sb_status merge_persons(fund_run *r, pworker *w, int nw, size_t total, sb
 	qcuts q;
 	if (!st)
 		st = quintile_cuts(m, nw, &q, d);
+	if (!st) {
+		r->seq = sb_malloc((total ? total : 1) * sizeof *r->seq);
+		r->seq_hh = sb_malloc((total ? total : 1) * sizeof *r->seq_hh);
+		if (!r->seq || !r->seq_hh)
+			st = oom(d);
+	}
 	for (int t = 0; !st && t < nw; t++)
 		f[t] = (fpart){ r, &q, total * (size_t)t / (size_t)nw,
 				total * (size_t)(t + 1) / (size_t)nw };
