@@ -64,6 +64,9 @@ static void *contrib_part(void *arg)
 		fperson *p = &r->persons[i];
 		fregion *g = &r->regions[p->region];
 		const sb_funding *f = w->fund[p->region];
+		/* the out-of-pocket sums are in the file's order: fetched ahead */
+		if (r->oop[y] && i + 16 < w->hi)
+			__builtin_prefetch(&r->oop[y][r->seq_of[i + 16]]);
 		if (!f) {
 			w->st = sb_diag_set(
 				d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
@@ -267,27 +270,39 @@ static sb_status households(fund_run *r, int y, sb_diag *d)
 static void coverage(fund_run *r, int y)
 {
 	int year = r->years[y];
+	sb_date start[SB_FUND_MAX_REGIONS], end[SB_FUND_MAX_REGIONS];
+	for (size_t i = 0; i < r->nregions; i++)
+		sb_fund_year_span(&r->regions[i], year, &start[i], &end[i]);
+	uint32_t last_code = 0;
+	fregion *last = NULL;
 	for (size_t i = 0; i < r->nids;) {
 		size_t j = i;
 		while (j < r->nids && r->ids[j].key == r->ids[i].key &&
 		       r->ids[j].pseudo == r->ids[i].pseudo)
 			j++;
+		/* the persons of the next rows fetched ahead */
+		if (j + 16 < r->nids && r->id_person[j + 16] != UINT32_MAX)
+			__builtin_prefetch(&r->persons[r->id_person[j + 16]]);
 		const fident *x = &r->ids[i];
 		fperson *p = r->id_person[i] != UINT32_MAX ? &r->persons[r->id_person[i]] : NULL;
 		fregion *g = NULL;
-		if (x->region) {
+		if (x->region && x->region == last_code) {
+			g = last;
+		} else if (x->region) {
 			char code[8];
 			snprintf(code, sizeof code, "%06u", (unsigned)(x->region % 1000000));
 			g = sb_fund_region(r, code);
+			last_code = x->region;
+			last = g;
 		}
 		if (!g && p)
 			g = &r->regions[p->region];
 		if (g) {
-			sb_date start, end;
-			sb_fund_year_span(g, year, &start, &end);
+			size_t gi = (size_t)(g - r->regions);
+			sb_date start_g = start[gi], end_g = end[gi];
 			uint64_t held = 0;
 			for (size_t k = i; k < j; k++)
-				if (r->ids[k].from < end && r->ids[k].to >= start)
+				if (r->ids[k].from < end_g && r->ids[k].to >= start_g)
 					held |= (uint64_t)1 << r->ids[k].sym;
 			for (int s = 0; s < FUND_NID; s++)
 				if (held >> s & 1) {
