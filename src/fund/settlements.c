@@ -261,11 +261,20 @@ static const fseq *find_person(sworker *w, uint64_t key, int pseudo)
 	uint8_t ps = pseudo ? 0x80 : 0;
 	if (w->cur != SIZE_MAX) {
 		size_t end = r->npersons - w->cur > SEQ_WINDOW ? w->cur + SEQ_WINDOW : r->npersons;
-		for (size_t k = w->cur; k < end; k++)
-			if (r->seq[k].key == key && (r->seq[k].flags & 0x80) == ps) {
-				w->cur = k;
-				return &r->seq[k];
+		const fseq *s = r->seq;
+		for (size_t k = w->cur; k < end;) {
+			/* four keys a step, one branch */
+			if (k + 4 <= end && s[k].key != key && s[k + 1].key != key &&
+			    s[k + 2].key != key && s[k + 3].key != key) {
+				k += 4;
+				continue;
 			}
+			if (s[k].key == key && (s[k].flags & 0x80) == ps) {
+				w->cur = k;
+				return &s[k];
+			}
+			k++;
+		}
 	}
 	fperson *p = sb_fund_find_person(w->r, key, pseudo);
 	if (!p)
