@@ -146,6 +146,31 @@ bool sb_fund_months(sb_fen balance, sb_fen spending, int64_t *months);
  * f has no bands. */
 int sb_funding_band(const sb_funding *f, bool has_months, int64_t months);
 
+/* ---- balances.csv: opening cumulative balances ------------------------- */
+
+/* One row of balances.csv (docs/data-format.md): a region's opening
+ * cumulative balance (累计结余) of one fund, scheme SB_FUND_EMPLOYEE,
+ * SB_FUND_RESIDENT or SB_FUND_ASSISTANCE, or of the province's adjustment
+ * fund, scheme SB_FUND_ADJUSTMENT, on the province's row. */
+#define SB_FUND_ADJUSTMENT SB_FUND_SCHEMES
+typedef struct sb_fund_balance {
+	char region[7];
+	int scheme;
+	sb_fen balance;
+	int line;
+} sb_fund_balance;
+
+/* Reads balances.csv (`region,scheme,balance`, through the one column
+ * table): a row's region must be one known(ctx, code, adjustment) accepts
+ * (the adjustment fund's row: the province's code), its scheme employee,
+ * resident, assistance or adjustment, its balance yuan with at most 2
+ * decimals, and each fund has one row. Errors at path:line. *rows is
+ * allocated (sb_free), in the file's order. Shared by `sanbao fund` and
+ * `sanbao project`. */
+SB_MUST_USE sb_status sb_fund_read_balances_file(
+	const char *path, bool (*known)(void *ctx, const char *code, bool adjustment), void *ctx,
+	sb_fund_balance **rows, size_t *n, sb_diag *d);
+
 /* ---- sanbao fund: the accounts of a settled year ------------------------ */
 
 #define SB_FUND_MAX_YEARS 8     /* policy years in one run */

@@ -35,6 +35,7 @@ typedef struct sb_project_config {
 	const char *policy_root;      /* may be NULL */
 	const char *persons_path;     /* required */
 	const char *settlements_path; /* required: settle's settlements.csv */
+	const char *balances_path;    /* NULL: opening_months; else balances.csv's openings */
 	const char *scenario_paths[SB_PROJECT_MAX_SCENARIOS];
 	int nscenarios;      /* at least 1 */
 	const char *out_dir; /* required */
@@ -48,6 +49,7 @@ typedef struct sb_project_config {
 typedef struct sb_project_totals {
 	long persons_rows, persons_used, persons_skipped; /* skipped: invalid or no birth date */
 	long settlement_rows, settlement_used, settlement_skipped;
+	int balances_used;                              /* funds opened from balances.csv */
 	int base_year, years, runs, nscenarios, nfunds; /* funds: region x scheme */
 	sb_fen base_spending, base_revenue;             /* of the first scenario */
 	int first_deficit_year,

@@ -11,7 +11,8 @@
 static const char usage_text[] =
 	"usage: sanbao project --policies DIR --persons F --settlements F --scenario F.yaml\n"
 	"                      [--scenario F.yaml ...] --out DIR [--years N] [--base-year Y]\n"
-	"                      [--runs N --seed S] [--threads N] [--policy-root DIR]\n"
+	"                      [--runs N --seed S] [--balances F] [--threads N]\n"
+	"                      [--policy-root DIR]\n"
 	"Projects each pooling region's funds (employee and resident) year by year from\n"
 	"the settled base year (by default the latest year of settlements.csv): the\n"
 	"insured of persons.csv carried forward by age and sex (the scenario's life\n"
@@ -27,6 +28,9 @@ static const char usage_text[] =
 	"  --runs N         Monte Carlo runs over cost growth and utilisation (0: none)\n"
 	"  --seed S         the Monte Carlo's seed (xoshiro256**): same seed, same bytes\n"
 	"  --threads N      read settlements.csv with N threads (default 1; same bytes)\n"
+	"  --balances F     balances.csv (region,scheme,balance; `sanbao fund` reads it\n"
+	"                   too): the opening balance of the funds it names, instead of\n"
+	"                   the scenario's opening_months of base-year spending\n"
 	"Scenario files: scenarios/projection/README.md.\n";
 
 static int number(const char *v, long long lo, long long hi, long long *out)
@@ -101,6 +105,8 @@ int sb_cmd_project(int argc, char **argv)
 			slot = &cfg.persons_path;
 		else if (!strcmp(a, "--settlements"))
 			slot = &cfg.settlements_path;
+		else if (!strcmp(a, "--balances"))
+			slot = &cfg.balances_path;
 		else if (!strcmp(a, "--out"))
 			slot = &cfg.out_dir;
 		if (!slot || !v) {
@@ -150,6 +156,9 @@ int sb_cmd_project(int argc, char **argv)
 		printf("first exhaustion %d\n", t.exhaustion_year);
 	else
 		printf("no fund exhausted within %d years\n", t.years);
+	if (cfg.balances_path)
+		printf("  opening balances of %d funds from %s (the others: opening_months)\n",
+		       t.balances_used, cfg.balances_path);
 	printf("  outputs: %s/projection.csv, projection.json\n", cfg.out_dir);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fund/fund_int.h"
+#include "io/ranges.h"
 #include "sanbao/io.h"
 
 const char *const sb_fund_group_names[] = { "urban", "rural", "residence_unknown", "q1", "q2", "q3",
@@ -28,6 +29,109 @@ void sb_fund_year_span(const fregion *g, int year, sb_date *start, sb_date *end)
 	*end = w ? sb_version_year_start(w, year + 1) : sb_date_from_ymd(year + 1, 1, 1);
 }
 
+/* One thread's share of the persons' contributions (a range of r->persons),
+ * summed by region; merged in the persons' order. */
+typedef struct ctally {
+	long long insured, persons[SB_FUND_SCHEMES], retirees[SB_FUND_SCHEMES],
+		no_base[SB_FUND_SCHEMES];
+	sb_fen individual[SB_FUND_SCHEMES], assisted[SB_FUND_SCHEMES], subsidy[SB_FUND_SCHEMES],
+		employer[SB_FUND_SCHEMES], account[SB_FUND_SCHEMES], revenue[SB_FUND_SCHEMES];
+	long long prem_n[FUND_NID];
+	sb_fen prem[FUND_NID], assist_spending;
+	fgroup groups[FG_N];
+	sb_fen assisted_oop, assisted_income;
+} ctally;
+
+typedef struct cpart {
+	fund_run *r;
+	int y;
+	const sb_date *start, *end;
+	const sb_funding *const *fund;
+	size_t lo, hi;
+	ctally *t; /* [r->nregions] */
+	sb_status st;
+	sb_diag d;
+} cpart;
+
+static void *contrib_part(void *arg)
+{
+	cpart *w = arg;
+	fund_run *r = w->r;
+	int y = w->y, year = r->years[y];
+	sb_diag *d = &w->d;
+	sb_diag_clear(d);
+	for (size_t i = w->lo; i < w->hi; i++) {
+		fperson *p = &r->persons[i];
+		fregion *g = &r->regions[p->region];
+		const sb_funding *f = w->fund[p->region];
+		/* the out-of-pocket sums are in the file's order: fetched ahead */
+		if (r->oop[y] && i + 16 < w->hi)
+			__builtin_prefetch(&r->oop[y][r->seq_of[i + 16]]);
+		if (!f) {
+			w->st = sb_diag_set(
+				d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
+				"region %s has no funding in force for policy year %d: add a "
+				"`funding` entry (docs/policy-format.md, Funding)",
+				g->code, year);
+			return NULL;
+		}
+		uint64_t held =
+			p->id_n ? sb_fund_held(r, p, w->start[p->region], w->end[p->region]) : 0;
+		sb_fund_person fp = { p->scheme,   p->employment, p->tier,
+				      p->has_wage, p->wage_base,  held };
+		sb_contrib c;
+		const char *why;
+		if (sb_funding_contrib(f, &fp, &c, &why)) {
+			w->st = sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
+					    "region %s, policy year %d: %s (persons.csv line %u)",
+					    g->code, year, why, (unsigned)p->line);
+			return NULL;
+		}
+		ctally *t = &w->t[p->region];
+		int s = p->scheme;
+		t->insured++;
+		t->persons[s]++;
+		t->retirees[s] += p->scheme == SB_FUND_EMPLOYEE && p->employment == 1;
+		t->no_base[s] += c.no_base;
+		if (!sb_fen_add(&t->individual[s], c.paid) ||
+		    !sb_fen_add(&t->assisted[s], c.assistance) ||
+		    !sb_fen_add(&t->subsidy[s], c.subsidy) ||
+		    !sb_fen_add(&t->employer[s], c.employer) ||
+		    !sb_fen_add(&t->account[s], c.account) || !sb_fen_add(&t->revenue[s], c.pool)) {
+			w->st = overflow(d);
+			return NULL;
+		}
+		if (c.assistance) {
+			int k = c.assist_identity;
+			t->prem_n[k]++;
+			t->prem[k] += c.assistance;
+			t->assist_spending += c.assistance;
+		}
+		if (p->scheme == SB_FUND_RESIDENT) {
+			int grp[2] = { p->residence == SB_RESIDENCE_URBAN ? FG_URBAN :
+				       p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
+									    FG_RES_UNKNOWN,
+				       p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME };
+			for (int k = 0; k < 2; k++) {
+				fgroup *x = &t->groups[grp[k]];
+				x->persons++;
+				x->premium += c.individual;
+				x->paid += c.paid;
+				x->subsidy += c.subsidy;
+			}
+		}
+		/* out-of-pocket share of income of the roster's groups */
+		if (held && p->has_income) {
+			t->assisted_oop += r->oop[y] ? r->oop[y][r->seq_of[i]] : 0;
+			t->assisted_income += p->income_pc;
+		}
+	}
+	return NULL;
+}
+
+/* Every enrolled person's contributions under the funding in force, on
+ * up to --threads threads over ranges of the persons (the first error in
+ * the persons' order is the one told). */
 static sb_status contributions(fund_run *r, int y, sb_diag *d)
 {
 	int year = r->years[y];
@@ -38,61 +142,73 @@ static sb_status contributions(fund_run *r, int y, sb_diag *d)
 		sb_fund_year_span(g, year, &start[i], &end[i]);
 		fund[i] = sb_policy_funding(g->pol, year);
 	}
-	for (size_t i = 0; i < r->npersons; i++) {
-		fperson *p = &r->persons[i];
-		fregion *g = &r->regions[p->region];
-		const sb_funding *f = fund[p->region];
-		if (!f)
-			return sb_diag_set(
-				d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
-				"region %s has no funding in force for policy year %d: add a "
-				"`funding` entry (docs/policy-format.md, Funding)",
-				g->code, year);
-		uint64_t held = p->id_n ? sb_fund_held(r, p, start[p->region], end[p->region]) : 0;
-		sb_fund_person fp = { p->scheme,   p->employment, p->tier,
-				      p->has_wage, p->wage_base,  held };
-		sb_contrib c;
-		const char *why;
-		if (sb_funding_contrib(f, &fp, &c, &why))
-			return sb_diag_set(d, SB_EPOLICY, sb_policy_path(g->pol), 0, 0,
-					   "region %s, policy year %d: %s (persons.csv line %u)",
-					   g->code, year, why, (unsigned)p->line);
-		facct *a = &g->acct[y][p->scheme];
-		g->insured[y]++;
-		a->persons++;
-		a->retirees += p->scheme == SB_FUND_EMPLOYEE && p->employment == 1;
-		a->no_base += c.no_base;
-		if (!sb_fen_add(&a->individual, c.paid) ||
-		    !sb_fen_add(&a->assisted, c.assistance) ||
-		    !sb_fen_add(&a->subsidy, c.subsidy) || !sb_fen_add(&a->employer, c.employer) ||
-		    !sb_fen_add(&a->account, c.account) || !sb_fen_add(&a->revenue, c.pool))
-			return overflow(d);
-		if (c.assistance) {
-			int s = c.assist_identity;
-			g->prem_n[y][s]++;
-			g->prem[y][s] += c.assistance;
-			g->acct[y][SB_FUND_ASSISTANCE].spending += c.assistance;
-		}
-		if (p->scheme == SB_FUND_RESIDENT) {
-			int grp[2] = { p->residence == SB_RESIDENCE_URBAN ? FG_URBAN :
-				       p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
-									    FG_RES_UNKNOWN,
-				       p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME };
-			for (int k = 0; k < 2; k++) {
-				fgroup *x = &g->groups[y][grp[k]];
-				x->persons++;
-				x->premium += c.individual;
-				x->paid += c.paid;
-				x->subsidy += c.subsidy;
-			}
-		}
-		/* out-of-pocket share of income of the roster's groups */
-		sb_fen oop = r->oop[y] ? r->oop[y][i] : 0;
-		if (held && p->has_income) {
-			g->assisted_oop[y] += oop;
-			g->assisted_income[y] += p->income_pc;
-		}
+	size_t per = (size_t)1 << 14, n = r->npersons / per + 1; /* persons a thread at least */
+	int nw = r->cfg->threads > 1 ? r->cfg->threads : 1;
+	if (nw > SB_RANGES_MAX)
+		nw = SB_RANGES_MAX;
+	if ((size_t)nw > n)
+		nw = (int)n;
+	cpart *w = sb_calloc((size_t)nw, sizeof *w);
+	ctally *tally = sb_calloc((size_t)nw * (r->nregions ? r->nregions : 1), sizeof *tally);
+	if (!w || !tally) {
+		sb_free(w);
+		sb_free(tally);
+		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
+	for (int i = 0; i < nw; i++)
+		w[i] = (cpart){ r,
+				y,
+				start,
+				end,
+				fund,
+				r->npersons * (size_t)i / (size_t)nw,
+				r->npersons * (size_t)(i + 1) / (size_t)nw,
+				&tally[(size_t)i * r->nregions],
+				SB_OK,
+				{ 0 } };
+	sb_status st = sb_fund_threads(nw, contrib_part, w, sizeof *w, d);
+	for (int i = 0; !st && i < nw; i++)
+		if (w[i].st) {
+			st = w[i].st;
+			*d = w[i].d;
+		}
+	for (int i = 0; !st && i < nw; i++)
+		for (size_t k = 0; !st && k < r->nregions; k++) {
+			const ctally *t = &w[i].t[k];
+			fregion *g = &r->regions[k];
+			g->insured[y] += t->insured;
+			for (int s = 0; s < SB_FUND_SCHEMES; s++) {
+				facct *a = &g->acct[y][s];
+				a->persons += t->persons[s];
+				a->retirees += t->retirees[s];
+				a->no_base += t->no_base[s];
+				if (!sb_fen_add(&a->individual, t->individual[s]) ||
+				    !sb_fen_add(&a->assisted, t->assisted[s]) ||
+				    !sb_fen_add(&a->subsidy, t->subsidy[s]) ||
+				    !sb_fen_add(&a->employer, t->employer[s]) ||
+				    !sb_fen_add(&a->account, t->account[s]) ||
+				    !sb_fen_add(&a->revenue, t->revenue[s]))
+					st = overflow(d);
+			}
+			for (int s = 0; s < FUND_NID; s++) {
+				g->prem_n[y][s] += t->prem_n[s];
+				g->prem[y][s] += t->prem[s];
+			}
+			g->acct[y][SB_FUND_ASSISTANCE].spending += t->assist_spending;
+			for (int s = 0; s < FG_N; s++) {
+				fgroup *x = &g->groups[y][s];
+				x->persons += t->groups[s].persons;
+				x->premium += t->groups[s].premium;
+				x->paid += t->groups[s].paid;
+				x->subsidy += t->groups[s].subsidy;
+			}
+			g->assisted_oop[y] += t->assisted_oop;
+			g->assisted_income[y] += t->assisted_income;
+		}
+	sb_free(w);
+	sb_free(tally);
+	if (st)
+		return st;
 	/* the assistance fund's revenue */
 	for (size_t i = 0; i < r->nregions; i++) {
 		fregion *g = &r->regions[i];
@@ -108,32 +224,35 @@ static sb_status contributions(fund_run *r, int y, sb_diag *d)
 
 /* Households whose out-of-pocket payments in the year exceed 25% of their
  * income (SDG 3.8.2's higher threshold, on income as persons.csv gives
- * it), by the region of their first member. */
+ * it), by the region of their first member in key order. The persons are
+ * walked in the file's order, as the households are numbered. */
 static sb_status households(fund_run *r, int y, sb_diag *d)
 {
 	if (!r->nhouseholds)
 		return SB_OK;
 	sb_fen *oop = sb_calloc(r->nhouseholds, sizeof *oop);
 	uint16_t *region = sb_calloc(r->nhouseholds, sizeof *region);
-	bool *seen = sb_calloc(r->nhouseholds, sizeof *seen);
-	if (!oop || !region || !seen) {
+	uint32_t *first = sb_malloc(r->nhouseholds * sizeof *first); /* in key order */
+	if (!oop || !region || !first) {
 		sb_free(oop);
 		sb_free(region);
-		sb_free(seen);
+		sb_free(first);
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
-	for (size_t i = 0; i < r->npersons; i++) {
-		const fperson *p = &r->persons[i];
-		if (p->household == UINT32_MAX)
+	for (uint32_t h = 0; h < r->nhouseholds; h++)
+		first[h] = UINT32_MAX;
+	for (size_t k = 0; k < r->npersons; k++) {
+		uint32_t h = r->seq_hh[k];
+		if (h == UINT32_MAX)
 			continue;
-		if (!seen[p->household]) {
-			seen[p->household] = true;
-			region[p->household] = p->region;
+		if (r->seq[k].index < first[h]) {
+			first[h] = r->seq[k].index;
+			region[h] = r->seq[k].region;
 		}
-		oop[p->household] += r->oop[y] ? r->oop[y][i] : 0;
+		oop[h] += r->oop[y] ? r->oop[y][k] : 0;
 	}
 	for (uint32_t h = 0; h < r->nhouseholds; h++) {
-		if (!seen[h] || r->hh_income[h] <= 0)
+		if (first[h] == UINT32_MAX || r->hh_income[h] <= 0)
 			continue;
 		fregion *g = &r->regions[region[h]];
 		g->hh_income[y]++;
@@ -141,7 +260,7 @@ static sb_status households(fund_run *r, int y, sb_diag *d)
 	}
 	sb_free(oop);
 	sb_free(region);
-	sb_free(seen);
+	sb_free(first);
 	return SB_OK;
 }
 
@@ -151,40 +270,39 @@ static sb_status households(fund_run *r, int y, sb_diag *d)
 static void coverage(fund_run *r, int y)
 {
 	int year = r->years[y];
+	sb_date start[SB_FUND_MAX_REGIONS], end[SB_FUND_MAX_REGIONS];
+	for (size_t i = 0; i < r->nregions; i++)
+		sb_fund_year_span(&r->regions[i], year, &start[i], &end[i]);
+	uint32_t last_code = 0;
+	fregion *last = NULL;
 	for (size_t i = 0; i < r->nids;) {
 		size_t j = i;
 		while (j < r->nids && r->ids[j].key == r->ids[i].key &&
 		       r->ids[j].pseudo == r->ids[i].pseudo)
 			j++;
+		/* the persons of the next rows fetched ahead */
+		if (j + 16 < r->nids && r->id_person[j + 16] != UINT32_MAX)
+			__builtin_prefetch(&r->persons[r->id_person[j + 16]]);
 		const fident *x = &r->ids[i];
-		fperson *p = NULL;
-		size_t lo = 0, hi = r->npersons;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			fperson *q = &r->persons[mid];
-			if (q->key == x->key && q->pseudo == x->pseudo) {
-				p = q;
-				break;
-			}
-			if (q->key < x->key || (q->key == x->key && q->pseudo < x->pseudo))
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		fperson *p = r->id_person[i] != UINT32_MAX ? &r->persons[r->id_person[i]] : NULL;
 		fregion *g = NULL;
-		if (x->region) {
+		if (x->region && x->region == last_code) {
+			g = last;
+		} else if (x->region) {
 			char code[8];
 			snprintf(code, sizeof code, "%06u", (unsigned)(x->region % 1000000));
 			g = sb_fund_region(r, code);
+			last_code = x->region;
+			last = g;
 		}
 		if (!g && p)
 			g = &r->regions[p->region];
 		if (g) {
-			sb_date start, end;
-			sb_fund_year_span(g, year, &start, &end);
+			size_t gi = (size_t)(g - r->regions);
+			sb_date start_g = start[gi], end_g = end[gi];
 			uint64_t held = 0;
 			for (size_t k = i; k < j; k++)
-				if (r->ids[k].from < end && r->ids[k].to >= start)
+				if (r->ids[k].from < end_g && r->ids[k].to >= start_g)
 					held |= (uint64_t)1 << r->ids[k].sym;
 			for (int s = 0; s < FUND_NID; s++)
 				if (held >> s & 1) {

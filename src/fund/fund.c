@@ -2,6 +2,7 @@
  * computes the accounts with the adjustment fund between the years
  * (accounts.c, adjust.c) and the indicators (indicators.c), and writes the
  * outputs (write.c) into the locked output folder, all or nothing. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,11 @@ static void release(fund_run *r)
 {
 	sb_free(r->regions);
 	sb_free(r->persons);
+	sb_free(r->seq);
+	sb_free(r->seq_of);
+	sb_free(r->seq_hh);
 	sb_free(r->ids);
+	sb_free(r->id_person);
 	sb_free(r->hh_members);
 	sb_free(r->hh_income);
 	sb_free(r->layers);
@@ -43,6 +48,20 @@ static sb_status find_province(fund_run *r, sb_diag *d)
 	return SB_OK;
 }
 
+typedef struct ids_job {
+	fund_run *r;
+	sb_status st;
+	sb_diag d;
+} ids_job;
+
+static void *read_identities(void *arg)
+{
+	ids_job *j = arg;
+	sb_diag_clear(&j->d);
+	j->st = sb_fund_read_identities(j->r, &j->d);
+	return NULL;
+}
+
 sb_status sb_fund_run(const sb_fund_config *cfg, sb_fund_totals *t, sb_diag *d)
 {
 	fund_run run;
@@ -71,12 +90,26 @@ sb_status sb_fund_run(const sb_fund_config *cfg, sb_fund_totals *t, sb_diag *d)
 		st = sb_policyset_set_root(run.set, cfg->policy_root, d);
 	if (!st)
 		st = sb_policyset_load_dir(run.set, cfg->policies_dir, d);
+	/* identities.csv is read on a thread of its own while the persons
+	 * are read; its errors come after theirs and the province's. */
+	ids_job ids = { &run, SB_OK, { 0 } };
+	pthread_t ids_tid;
+	bool ids_thread = !st && cfg->identities_path &&
+			  !pthread_create(&ids_tid, NULL, read_identities, &ids);
 	if (!st)
 		st = sb_fund_read_persons(&run, d);
+	if (ids_thread)
+		pthread_join(ids_tid, NULL);
+	else if (!st)
+		read_identities(&ids);
 	if (!st)
 		st = find_province(&run, d);
+	if (!st && ids.st) {
+		st = ids.st;
+		*d = ids.d;
+	}
 	if (!st)
-		st = sb_fund_read_identities(&run, d);
+		st = sb_fund_link_identities(&run, d);
 	if (!st)
 		st = sb_fund_read_settlements(&run, d);
 	if (!st)

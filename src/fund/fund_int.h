@@ -34,6 +34,17 @@ typedef struct fperson {
 	uint32_t id_first, id_n; /* its rows in run.ids */
 } fperson;
 
+/* A person as the settlement rows need it, in persons.csv's order (settle
+ * writes a person's rows together and the persons in that order, so the
+ * next row's person is found a few places on, not by a search). */
+typedef struct fseq {
+	uint64_t key;
+	uint32_t index; /* in run.persons */
+	uint16_t region;
+	uint8_t flags;  /* scheme in bits 0-1, pseudo in bit 7 */
+	uint8_t groups; /* ratio groups (resident): residence in bits 0-3, income in 4-7 */
+} fseq;
+
 typedef struct fident {
 	uint64_t key;
 	uint8_t pseudo;
@@ -132,8 +143,12 @@ typedef struct fund_run {
 	fregion *regions; /* sorted by code */
 	size_t npersons;
 	fperson *persons; /* sorted by (key, pseudo) */
+	fseq *seq;        /* the same persons in persons.csv's order */
+	uint32_t *seq_of; /* each of r->persons' place in seq */
+	uint32_t *seq_hh; /* each of seq's household, UINT32_MAX none */
 	size_t nids;
-	fident *ids; /* sorted by (key, pseudo, from) */
+	fident *ids;         /* sorted by (key, pseudo, from) */
+	uint32_t *id_person; /* at each person's first row of ids: its place in persons, UINT32_MAX none */
 	uint32_t nhouseholds;
 	uint32_t *hh_members;
 	sb_fen *hh_income; /* household income as given on its first member */
@@ -144,7 +159,7 @@ typedef struct fund_run {
 	int nyears;
 	int years[FUND_NY];   /* by slot, in the order first seen */
 	int yorder[FUND_NY];  /* the slots by year */
-	sb_fen *oop[FUND_NY]; /* per person, lazily */
+	sb_fen *oop[FUND_NY]; /* per person (as r->seq), lazily */
 	fadjust adjust[FUND_NY];
 	sb_fen adj_opening; /* balances.csv's row for the province */
 	bool has_adj_opening;
@@ -161,13 +176,19 @@ static inline size_t fund_layer_index(const fund_run *r, size_t region, int y, s
 
 /* read.c; settlements.c: sb_fund_read_settlements */
 SB_MUST_USE sb_status sb_fund_read_persons(fund_run *r, sb_diag *d);
+/* identities.csv read and sorted (no use of the persons: it may run
+ * beside sb_fund_read_persons), then linked to the persons. */
 SB_MUST_USE sb_status sb_fund_read_identities(fund_run *r, sb_diag *d);
+SB_MUST_USE sb_status sb_fund_link_identities(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_balances(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d);
 SB_MUST_USE sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d);
 fregion *sb_fund_region(fund_run *r, const char *code);
 fperson *sb_fund_find_person(fund_run *r, uint64_t key, int pseudo);
+/* The same for keys asked in increasing order: *at (0 at first) is where
+ * the last search ended. */
+fperson *sb_fund_find_person_from(fund_run *r, uint64_t key, int pseudo, size_t *at);
 /* The slot of a policy year (added in the order first seen; r->yorder by
  * year); SB_ELIMIT at c's line past FUND_NY years. Not thread-safe. */
 SB_MUST_USE sb_status sb_fund_add_year(fund_run *r, int year, int *slot, const sb_csv *c,
@@ -175,6 +196,12 @@ SB_MUST_USE sb_status sb_fund_add_year(fund_run *r, int year, int *slot, const s
 int sb_fund_year_index(const fund_run *r, int year);
 /* Identity bits (sym + 1) a person holds on some day of [start, end). */
 uint64_t sb_fund_held(const fund_run *r, const fperson *p, sb_date start, sb_date end);
+
+/* Runs fn(args + i * size) for i in [0, n) on n threads (n at most
+ * SB_RANGES_MAX), the first on the calling one; SB_ENOMEM when a thread
+ * cannot start (those started are joined). */
+SB_MUST_USE sb_status sb_fund_threads(int n, void *(*fn)(void *), void *args, size_t size,
+				      sb_diag *d);
 
 /* accounts.c */
 SB_MUST_USE sb_status sb_fund_accounts(fund_run *r, sb_diag *d);

@@ -64,28 +64,11 @@ static const char *layer_fund_code(const sb_policyset *set, const char *id)
 static sb_status money(const sb_csv *c, sb_csv_field f, const char *what, sb_fen *out, sb_diag *d)
 {
 	const char *why;
-	/* Most layer cells of a settlement are 0.00: the common case first;
-	 * then the shape settle writes, digits and two decimals; anything else
-	 * goes through the one parser. */
+	/* Most layer cells of a settlement are 0.00: that first; the rest
+	 * through the one parser (its fast path reads settle's spelling). */
 	if (!f.n || (f.n == 4 && !memcmp(f.p, "0.00", 4))) {
 		*out = 0;
 		return SB_OK;
-	}
-	size_t i = f.p[0] == '-', n = f.n;
-	if (n >= i + 4 && n - i <= 17 && f.p[n - 3] == '.') {
-		int64_t v = 0;
-		bool ok = true;
-		for (size_t k = i; k < n; k++) {
-			if (k == n - 3)
-				continue;
-			unsigned dg = (unsigned)(f.p[k] - '0');
-			ok = ok && dg <= 9;
-			v = v * 10 + dg;
-		}
-		if (ok && (n - 3 == i + 1 || f.p[i] != '0')) {
-			*out = i ? -v : v;
-			return SB_OK;
-		}
 	}
 	if (sb_money_parse(f.p, f.n, out, &why) == SB_OK)
 		return SB_OK;
@@ -143,29 +126,55 @@ static sb_status open_settlements(fund_run *r, sb_csv **out, int *col, sb_diag *
 	return SB_OK;
 }
 
-/* Each region's last date and its policy year (settlements come in date
- * order, so most rows repeat it and skip the lookups), after pc[0], whose
+/* The policy year of the dates seen in each region, in a small
+ * direct-mapped table per region (a province's settlements span a few
+ * hundred days, each seen thousands of times), after pc[0], whose
  * region_of maps a 6-digit code to its region's index + 1. */
+#define DATE_SLOTS 1024
+
+typedef struct date_slot {
+	uint32_t ymd; /* YYYYMMDD, 0 empty */
+	int year;
+} date_slot;
+
 typedef struct place_cache {
 	uint16_t *region_of;
-	char date[32];
-	size_t n;
-	int year;
+	date_slot *dates; /* [nregions][DATE_SLOTS] */
 } place_cache;
 
-static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g, sb_date *date,
-			   int *year, place_cache *pc, sb_diag *d)
+/* A date written YYYY-MM-DD as the number YYYYMMDD, else 0. */
+static uint32_t ymd_of(sb_csv_field f)
+{
+	if (f.n != 10 || f.p[4] != '-' || f.p[7] != '-')
+		return 0;
+	uint32_t v = 0;
+	for (size_t i = 0; i < 10; i++) {
+		if (i == 4 || i == 7)
+			continue;
+		unsigned dg = (unsigned)(f.p[i] - '0');
+		if (dg > 9)
+			return 0;
+		v = v * 10 + dg;
+	}
+	return v;
+}
+
+static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion **g, int *year,
+			   place_cache *pc, sb_diag *d)
 {
 	sb_csv_field fr = cell(c, col[SB_SCOL_REGION]), fd = cell(c, col[SB_SCOL_DATE]);
 	uint32_t code = 0;
 	for (size_t i = 0; i < fr.n && fr.n == 6; i++)
 		code = fr.p[i] >= '0' && fr.p[i] <= '9' ? code * 10 + (uint32_t)(fr.p[i] - '0') :
 							  UINT32_MAX / 16;
-	if (fr.n == 6 && code < 1000000 && pc->region_of[code]) {
-		fregion *x = &r->regions[pc->region_of[code] - 1];
-		place_cache *e = &pc[1 + (x - r->regions)];
-		if (fd.n == e->n && !memcmp(fd.p, e->date, fd.n)) {
-			*g = x;
+	uint32_t ymd = ymd_of(fd);
+	date_slot *e = NULL;
+	*g = fr.n == 6 && code < 1000000 && pc->region_of[code] ?
+		     &r->regions[pc->region_of[code] - 1] :
+		     NULL;
+	if (*g && ymd) {
+		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS + ((ymd * 2654435761u) >> 22)];
+		if (e->ymd == ymd) {
 			*year = e->year;
 			return SB_OK;
 		}
@@ -177,25 +186,25 @@ static sb_status row_place(fund_run *r, const sb_csv *c, const int *col, fregion
 		memcpy(text, fr.p, 6);
 		text[6] = '\0';
 	}
-	if (fr.n != 6 || !(*g = sb_fund_region(r, text)))
+	if (!*g && (fr.n != 6 || !(*g = sb_fund_region(r, text))))
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "region \"%s\" has no policy among --policies: give the policies "
 				   "the settlement used",
 				   sb_io_shown(fr.p, fr.n, shown));
-	if (sb_date_parse(fd.p, fd.n, 1, date, &why))
+	sb_date date;
+	if (sb_date_parse(fd.p, fd.n, 1, &date, &why))
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "date \"%s\" %s", sb_io_shown(fd.p, fd.n, shown), why);
-	const sb_version *v = sb_policy_version_at((*g)->pol, *date);
+	const sb_version *v = sb_policy_version_at((*g)->pol, date);
 	if (!v)
 		return sb_diag_set(
 			d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 			"no version of region %s's policy is in force on this claim's date",
 			(*g)->code);
-	*year = sb_version_policy_year(v, *date);
-	place_cache *e = &pc[1 + (*g - r->regions)];
-	if (fd.n <= sizeof e->date) {
-		memcpy(e->date, fd.p, fd.n);
-		e->n = fd.n;
+	*year = sb_version_policy_year(v, date);
+	if (ymd) {
+		e = &pc->dates[(size_t)(*g - r->regions) * DATE_SLOTS + ((ymd * 2654435761u) >> 22)];
+		e->ymd = ymd;
 		e->year = *year;
 	}
 	if (code < 1000000)
@@ -233,9 +242,46 @@ typedef struct sworker {
 	long long rows;
 	long lines;
 	bool overflow;
+	size_t cur;       /* the last row's person in r->seq, SIZE_MAX before the first */
+	char last_id[32]; /* and its person cell as written, last_n bytes (0: none) */
+	size_t last_n;
 	sb_status st;
 	sb_diag d;
 } sworker;
+
+/* How far on in persons.csv's order the next row's person is looked for
+ * before a search: settle writes the persons in that order, so a row's
+ * person is the last row's or one a few places on (persons without claims
+ * in between). */
+#define SEQ_WINDOW 512
+
+static const fseq *find_person(sworker *w, uint64_t key, int pseudo)
+{
+	const fund_run *r = w->r;
+	uint8_t ps = pseudo ? 0x80 : 0;
+	if (w->cur != SIZE_MAX) {
+		size_t end = r->npersons - w->cur > SEQ_WINDOW ? w->cur + SEQ_WINDOW : r->npersons;
+		const fseq *s = r->seq;
+		for (size_t k = w->cur; k < end;) {
+			/* four keys a step, one branch */
+			if (k + 4 <= end && s[k].key != key && s[k + 1].key != key &&
+			    s[k + 2].key != key && s[k + 3].key != key) {
+				k += 4;
+				continue;
+			}
+			if (s[k].key == key && (s[k].flags & 0x80) == ps) {
+				w->cur = k;
+				return &s[k];
+			}
+			k++;
+		}
+	}
+	fperson *p = sb_fund_find_person(w->r, key, pseudo);
+	if (!p)
+		return NULL;
+	w->cur = r->seq_of[p - r->persons];
+	return &r->seq[w->cur];
+}
 
 static sb_status year_slot(sworker *w, int year, const sb_csv *c, int *y, sb_diag *d)
 {
@@ -269,26 +315,33 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 	fund_run *r = w->r;
 	const int *col = w->col;
 	fregion *g;
-	sb_date date = 0;
 	int year = 0, y;
 	sb_status st;
-	if ((st = row_place(r, c, col, &g, &date, &year, w->pc, d)) ||
-	    (st = year_slot(w, year, c, &y, d)))
+	if ((st = row_place(r, c, col, &g, &year, w->pc, d)) || (st = year_slot(w, year, c, &y, d)))
 		return st;
 	sb_csv_field fp = cell(c, col[SB_SCOL_PERSON]);
 	uint64_t key;
 	int pseudo;
-	fperson *p = NULL;
-	if (!settlement_key(fp, &key, &pseudo) || !(p = sb_fund_find_person(r, key, pseudo)))
-		return row_error(c, d,
-				 "the person of this settlement is not in %s: give fund the persons "
-				 "file the settlement used",
-				 r->cfg->persons_path);
+	const fseq *p = NULL;
+	/* the last row's person, written the same: no reading again */
+	if (w->last_n && fp.n == w->last_n && !memcmp(fp.p, w->last_id, fp.n)) {
+		p = &r->seq[w->cur];
+	} else {
+		if (!settlement_key(fp, &key, &pseudo) || !(p = find_person(w, key, pseudo)))
+			return row_error(c, d,
+					 "the person of this settlement is not in %s: give fund the "
+					 "persons file the settlement used",
+					 r->cfg->persons_path);
+		w->last_n = fp.n <= sizeof w->last_id ? fp.n : 0;
+		if (w->last_n)
+			memcpy(w->last_id, fp.p, fp.n);
+	}
 	if (&r->regions[p->region] != g)
 		return sb_diag_set(d, SB_EINPUT, sb_csv_name(c), (int)sb_csv_line(c), 0,
 				   "the settlement is in region %s but persons.csv enrols the person "
 				   "in %s (line %u)",
-				   g->code, r->regions[p->region].code, (unsigned)p->line);
+				   g->code, r->regions[p->region].code,
+				   (unsigned)r->persons[p->index].line);
 	size_t ri = (size_t)(g - r->regions), ry = ri * FUND_NY + (size_t)y;
 	if (!w->fund_known[ry]) {
 		w->fund[ry] = sb_policy_funding(g->pol, year);
@@ -308,8 +361,11 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 		return st;
 	bool paid_pool = false, paid_assist = false;
 	for (size_t l = 0; l < r->nlayers; l++) {
+		sb_csv_field fl = sb_csv_get(c, r->layers[l].col);
 		sb_fen a;
-		if ((st = money(c, sb_csv_get(c, r->layers[l].col), r->layers[l].id, &a, d)))
+		if (fl.n == 4 && !memcmp(fl.p, "0.00", 4))
+			continue;
+		if ((st = money(c, fl, r->layers[l].id, &a, d)))
 			return st;
 		if (!a)
 			continue;
@@ -338,7 +394,7 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 			a, b);
 	}
 	stally *t = &w->t[ry];
-	int s = p->scheme;
+	int s = p->flags & 3;
 	if (!sb_fen_add(&t->spending[s], pooled) ||
 	    !sb_fen_add(&t->spending[SB_FUND_ASSISTANCE], assist) ||
 	    !sb_fen_add(&w->settled, fund) || !sb_fen_add(&t->total[s], total) ||
@@ -348,17 +404,14 @@ static sb_status settle_row(sworker *w, const sb_csv *c, sb_diag *d)
 	t->claims[SB_FUND_ASSISTANCE] += paid_assist;
 	t->rows[s]++;
 	if (s == SB_FUND_RESIDENT) {
-		int grp[2] = { p->residence == SB_RESIDENCE_URBAN ? FG_URBAN :
-			       p->residence == SB_RESIDENCE_RURAL ? FG_RURAL :
-								    FG_RES_UNKNOWN,
-			       p->quintile >= 0 ? FG_Q1 + p->quintile : FG_NO_INCOME };
+		int grp[2] = { p->groups & 15, p->groups >> 4 };
 		for (int k = 0; k < 2; k++) {
 			t->benefit[grp[k]] += pooled;
 			t->assistance[grp[k]] += assist;
 		}
 	}
 	/* a person's claims may fall in two threads' shares */
-	__atomic_fetch_add(&r->oop[y][p - r->persons], oop, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&r->oop[y][w->cur], oop, __ATOMIC_RELAXED);
 	w->rows++;
 	return SB_OK;
 }
@@ -444,14 +497,17 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		x->whole = nw == 1;
 		x->start = bounds[i];
 		x->end = bounds[i + 1];
+		x->cur = SIZE_MAX;
 		x->t = sb_calloc(nry, sizeof *x->t);
 		x->layer_paid = sb_calloc(nl, sizeof *x->layer_paid);
 		x->layer_claims = sb_calloc(nl, sizeof *x->layer_claims);
 		x->fund = sb_calloc(nry, sizeof *x->fund);
 		x->fund_known = sb_calloc(nry, sizeof *x->fund_known);
-		x->pc = sb_calloc(r->nregions + 1, sizeof *x->pc);
+		x->pc = sb_calloc(1, sizeof *x->pc);
 		if (!x->t || !x->layer_paid || !x->layer_claims || !x->fund || !x->fund_known ||
-		    !x->pc || !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)))
+		    !x->pc || !(x->pc->region_of = sb_calloc(1000000, sizeof *x->pc->region_of)) ||
+		    !(x->pc->dates = sb_calloc((r->nregions ? r->nregions : 1) * DATE_SLOTS,
+					       sizeof *x->pc->dates)))
 			st = oom(d);
 	}
 	for (int i = 0; !st && i < nw; i++) {
@@ -518,8 +574,10 @@ sb_status sb_fund_read_settlements(fund_run *r, sb_diag *d)
 		sb_free(w[i].layer_claims);
 		sb_free(w[i].fund);
 		sb_free(w[i].fund_known);
-		if (w[i].pc)
+		if (w[i].pc) {
 			sb_free(w[i].pc->region_of);
+			sb_free(w[i].pc->dates);
+		}
 		sb_free(w[i].pc);
 	}
 	sb_free(w);

@@ -240,7 +240,9 @@ sb_status pj_path_run(const pj_scenario *s, const pj_fund *f, int base_year, int
 		p->rev_pop[t] = p->contributors[t] * p->rev_per_contributor;
 	p->spending[0] = f->base_spending;
 	p->revenue[0] = pj_fen(p->rev_pop[0]);
-	p->opening = pj_fen(s->opening_months[f->scheme] / 12.0 * (double)f->base_spending / 100.0);
+	p->opening = f->has_opening ? f->opening :
+				      pj_fen(s->opening_months[f->scheme] / 12.0 *
+					     (double)f->base_spending / 100.0);
 	p->balance[0] = p->opening;
 	for (int t = 1; t <= years; t++) {
 		double gr = pow(1 + s->revenue_growth, t), sp = 0;

@@ -48,7 +48,9 @@ typedef struct run {
 	sb_fen spend[PJ_SCHEMES][PJ_VISITS][PJ_BANDS];
 	double people[PJ_SCHEMES][PJ_BANDS];
 	pj_scenario *scen;
-	pj_path *paths; /* [scenario][fund] */
+	pj_path *paths;            /* [scenario][fund] */
+	sb_fund_balance *balances; /* --balances */
+	size_t nbalances;
 } run;
 
 static const char *const scheme_word[PJ_SCHEMES] = { "employee", "resident" };
@@ -711,6 +713,35 @@ static sb_status write_json(run *r, FILE *o, sb_diag *d)
 
 /* ---- the run ----------------------------------------------------------- */
 
+/* A balances.csv row's region: a pooling region of --policies, the
+ * adjustment fund's row a province's file. */
+static bool known_region(void *ctx, const char *code, bool adjustment)
+{
+	const run *r = ctx;
+	return sb_policyset_find(r->set, code) && !strcmp(code + 2, "0000") == adjustment;
+}
+
+/* The opening balances balances.csv gives the projected funds (the
+ * assistance and adjustment funds are not projected: their rows are
+ * read, and left). */
+static void openings(run *r)
+{
+	for (size_t k = 0; k < r->nbalances; k++) {
+		const sb_fund_balance *b = &r->balances[k];
+		int scheme = b->scheme == SB_FUND_EMPLOYEE ? 0 :
+			     b->scheme == SB_FUND_RESIDENT ? 1 :
+							     -1;
+		for (size_t i = 0; scheme >= 0 && i < r->nfunds; i++) {
+			pj_fund *f = &r->funds[i];
+			if (f->scheme == scheme && !strcmp(f->region, b->region)) {
+				f->has_opening = true;
+				f->opening = b->balance;
+				r->t->balances_used++;
+			}
+		}
+	}
+}
+
 static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 {
 	const sb_project_config *cfg = r->cfg;
@@ -735,6 +766,10 @@ static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 		return st;
 	if ((st = sb_policyset_load_dir(r->set, cfg->policies_dir, d)))
 		return st;
+	if (cfg->balances_path &&
+	    (st = sb_fund_read_balances_file(cfg->balances_path, known_region, r, &r->balances,
+					     &r->nbalances, d)))
+		return st;
 	struct timespec r0, r1;
 	clock_gettime(CLOCK_MONOTONIC, &r0);
 	t->base_year = cfg->base_year;
@@ -756,6 +791,7 @@ static sb_status project(run *r, sb_outdir *out, sb_diag *d)
 	 * and are not needed any more */
 	qsort(r->funds, r->nfunds, sizeof *r->funds, cmp_fund);
 	profiles(r);
+	openings(r);
 	t->nfunds = (int)r->nfunds;
 	for (int s = 0; s < cfg->nscenarios; s++)
 		for (size_t i = 0; r->scen[s].revenue == PJ_REV_POLICY && i < r->nfunds; i++)
@@ -843,6 +879,9 @@ sb_status sb_project_run(const sb_project_config *cfg, sb_project_totals *t, sb_
 	for (int s = 0; !st && s < cfg->nscenarios; s++)
 		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "a scenario file",
 					 cfg->scenario_paths[s], d);
+	if (!st && cfg->balances_path)
+		st = sb_out_refuse_input(cfg->out_dir, outputs, NULL, "the balances file",
+					 cfg->balances_path, d);
 	if (!st)
 		st = project(&r, out, d);
 	sb_outdir_close(out);
@@ -854,6 +893,7 @@ sb_status sb_project_run(const sb_project_config *cfg, sb_project_totals *t, sb_
 	sb_free(r.funds);
 	sb_free(r.persons);
 	sb_free(r.slots);
+	sb_free(r.balances);
 	sb_policyset_free(r.set);
 	return st;
 }

@@ -103,6 +103,9 @@ typedef struct pj_fund {
 	sb_fen policy_revenue;
 	long policy_unpriced;
 	char policy_why[160];
+	/* balances.csv's opening balance, else the scenario's opening_months */
+	bool has_opening;
+	sb_fen opening;
 } pj_fund;
 
 /* A fund's path under one scenario. Arrays have years + 1 entries, [0] the

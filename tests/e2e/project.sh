@@ -32,6 +32,68 @@ grep -q "base year 2024, 2 funds (region x scheme), 30 years, 4 scenarios" "$tmp
 python3 "$here/closed_form.py" check "$tmp/cf/projection.json" "$tmp/cf/projection.csv" ||
 	fail "the closed-form case does not hold"
 
+# ---- (1b) opening balances from balances.csv --------------------------------
+# The funds open with balances.csv's rows (the reader `sanbao fund` uses;
+# the assistance and adjustment rows are read and left) instead of 12 months
+# of spending: the closed form holds from those openings, and without
+# interest every year's balance moves by exactly the opening's difference.
+cat >"$tmp/fx/balances.csv" <<'CSV'
+region,scheme,balance
+990100,employee,12345.67
+990100,resident,-500.00
+990100,assistance,10.00
+990000,adjustment,100.00
+CSV
+run_cf() { # OUT [more options]
+	local out=$1
+	shift
+	"$sanbao" project --policies "$policies" --persons "$tmp/fx/persons.csv" \
+		--settlements "$tmp/fx/settlements.csv" --scenario "$tmp/fx/constant.yaml" \
+		--scenario "$tmp/fx/constant-interest.yaml" --scenario "$tmp/fx/constant-policy.yaml" \
+		--scenario "$tmp/fx/constant-visit.yaml" --years 30 --out "$out" "$@"
+}
+run_cf "$tmp/cfb" --balances "$tmp/fx/balances.csv" >"$tmp/cfb.txt" ||
+	fail "the run with balances.csv failed: $(cat "$tmp/cfb.txt")"
+grep -qF "opening balances of 2 funds from $tmp/fx/balances.csv" "$tmp/cfb.txt" ||
+	fail "balances.csv's openings not told: $(cat "$tmp/cfb.txt")"
+python3 "$here/closed_form.py" check "$tmp/cfb/projection.json" "$tmp/cfb/projection.csv" \
+	employee=1234567 resident=-50000 || fail "the closed form does not hold from balances.csv's openings"
+python3 - "$tmp/cf/projection.csv" "$tmp/cfb/projection.csv" <<'EOF' || fail "the openings do not shift the paths exactly"
+import csv, sys
+def rows(p):
+    return {(r["scenario"], r["scheme"], r["year"]): r for r in csv.DictReader(open(p))
+            if r["percentile"] == "deterministic"}
+def fen(s):
+    neg = s.startswith("-")
+    y, f = s.lstrip("-").split(".")
+    return (-1 if neg else 1) * (int(y) * 100 + int(f))
+a, b = rows(sys.argv[1]), rows(sys.argv[2])
+assert a.keys() == b.keys() and len(a) == 4 * 2 * 31, len(a)
+# the default openings: 12 months of the base year's spending
+shift = {"employee": 1234567 - 300005, "resident": -50000 - 344567}
+n = 0
+for k, x in a.items():
+    y = b[k]
+    assert x["revenue"] == y["revenue"] and x["spending"] == y["spending"], k
+    if k[0] != "constant-interest":
+        assert fen(y["balance"]) - fen(x["balance"]) == shift[k[1]], (k, x["balance"], y["balance"])
+        n += 1
+assert n == 3 * 2 * 31
+EOF
+# Bad rows are refused at their line, nothing written.
+bad_balances() { # ROW MESSAGE
+	printf 'region,scheme,balance\n990100,employee,1.00\n%s\n' "$1" >"$tmp/bb.csv"
+	if run_cf "$tmp/cfbb" --balances "$tmp/bb.csv" >/dev/null 2>"$tmp/bb.txt"; then
+		fail "balances row accepted: $1"
+	fi
+	grep -qF "$2" "$tmp/bb.txt" || fail "for [$1] wanted [$2], got: $(cat "$tmp/bb.txt")"
+	[ ! -e "$tmp/cfbb/projection.json" ] || fail "a refused run wrote projection.json"
+}
+bad_balances "990999,employee,1.00" "bb.csv:3: region \"990999\" is not a pooling region of --policies"
+bad_balances "990100,employee,2.00" "bb.csv:3: a second opening balance for 990100 employee: give one row each"
+bad_balances "990100,resident,1.005" "bb.csv:3: balance \"1.005\" has more than 2 decimals"
+bad_balances "990100,adjustment,1.00" "(the adjustment fund's row is the province's code)"
+
 # ---- (2) deterministic per seed ---------------------------------------------
 run_mc() { # SEED OUT
 	"$sanbao" project --policies "$policies" --persons "$tmp/fx/persons.csv" \

@@ -102,7 +102,8 @@ def growth(name, visit):
     return Decimal("0.10") if name == "constant-visit" and visit == "inpatient" else Decimal("0.12")
 
 
-def check(jpath, cpath):
+def check(jpath, cpath, opening=None):
+    """opening: {scheme: fen} of balances.csv, else 12 months of spending."""
     j = json.load(open(jpath))["projection"]
     assert j["base_year"] == 2024 and j["years"] == 30, j["base_year"]
     gs, gr = Decimal("0.12"), Decimal("0.085")
@@ -142,7 +143,7 @@ def check(jpath, cpath):
             assert abs(Decimal(str(f["revenue_per_contributor"])) - r) < Decimal("0.005"), (f["scheme"], f["revenue_per_contributor"])
             assert fen(f["base_spending"]) == int(s0 * 100), (f["scheme"], f["base_spending"])
             y = f["years"]
-            b0 = rnd(s0)  # 12 months of the base year's spending
+            b0 = opening[f["scheme"]] if opening else rnd(s0)  # balances.csv, or 12 months
             assert fen(y[0]["balance"]) == b0, (f["scheme"], y[0]["balance"])
             assert y[0]["population"] == (3 if f["scheme"] == "resident" else 3)
             b, first_def, exhaust = b0, None, None
@@ -203,4 +204,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "fixture":
         fixture(sys.argv[2])
     else:
-        check(sys.argv[2], sys.argv[3])
+        # optional: scheme=fen ... of the openings given by balances.csv
+        check(sys.argv[2], sys.argv[3],
+              {k: int(v) for k, v in (a.split("=") for a in sys.argv[4:])} or None)
