@@ -5,6 +5,7 @@
 #define SANBAO_AUDIT_INT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "base/arena.h"
 #include "sanbao/audit.h"
@@ -13,45 +14,66 @@
 #define SB_AUDIT_MAX_ACTUAL 32 /* actual_<layer> columns in one extract */
 #define SB_AUDIT_MAX_PARTS 8   /* threads reading the extract */
 
-/* A cell of what was paid: col < SB_AUDIT_NFUNDS is a fund column
- * (hifp_pay ...), else actual_<layer> column col - SB_AUDIT_NFUNDS. */
-typedef struct __attribute__((packed)) sb_audit_cell {
-	uint8_t col;
-	sb_fen fen;
-} sb_audit_cell; /* 9 bytes: an extract has about ten per claim */
+#define SB_AUDIT_NCOLS (SB_AUDIT_NFUNDS + SB_AUDIT_MAX_ACTUAL) /* paid columns */
+#define SB_AUDIT_ROW_USED (1ULL << 63)  /* a row starts on this line */
+#define SB_AUDIT_ROW_MDTRT (1ULL << 62) /* the row has a visit id */
+#define SB_AUDIT_ROW_COLS ((1ULL << SB_AUDIT_NCOLS) - 1)
+#define SB_AUDIT_BLOCK_SHIFT 18 /* rows per block: 2^18, 16 MiB */
 
-/* One extract row as the audit reads it (the batch reads the rest). */
+/* One extract row as the audit's sink reads it: one cache line, stored at
+ * its line's place in its range's blocks (so the sink finds it from the
+ * batch's line alone, and fetches it ahead), with what the rules compare
+ * in it and the texts only findings show behind `cold`. Paid columns are
+ * numbered as read: col < SB_AUDIT_NFUNDS is a fund column (hifp_pay ...),
+ * else actual_<layer> column col - SB_AUDIT_NFUNDS. */
 typedef struct sb_audit_row {
-	uint64_t line;         /* claims.csv line */
-	uint64_t idhash;       /* sb_audit_idhash of the claim id */
-	uint64_t fachash;      /* ... of the facility (0 when not given) */
-	uint64_t mdtrthash;    /* ... of the visit id (0 when not given) */
-	const char *person;    /* masked (sb_id_mask), 18 characters (arena) */
-	const char *facility;  /* "" when not given (arena; one copy per code
-				* in each range read, so equal codes are often
-				* the same pointer) */
-	const char *mdtrt;     /* visit id, "" when not given */
-	const char *diagnosis; /* "" when not given */
-	sb_date begin;         /* admission date; INT32_MIN when not given */
-	uint32_t first;        /* cells[first .. first + ncells) */
-	uint8_t ncells;
+	uint64_t idhash;    /* sb_audit_idhash of the claim id */
+	uint64_t mdtrthash; /* ... of the visit id (SB_AUDIT_ROW_MDTRT: given) */
+	uint64_t cols;      /* bit col: the column has an amount; the flags above */
+	uint64_t nonzero;   /* bit col: that amount is not 0 */
+	/* the nonzero amounts in column order when there are more than two
+	 * (sb_fen each, unaligned), then the person masked (sb_id_mask), the
+	 * visit id and the diagnosis, each NUL-terminated ("" when not given);
+	 * owned by the extract */
+	const char *cold;
+	sb_date begin; /* admission date; INT32_MIN when not given */
+	uint32_t fac;  /* the range's facility number + 1; 0: not given */
+	sb_fen val[2]; /* the nonzero amounts when at most two */
 } sb_audit_row;
 
+/* One byte range of the extract as read by one thread. */
+typedef struct sb_audit_part {
+	uint64_t base;       /* the file's line before the range's first */
+	uint64_t lines;      /* physical lines in the range */
+	sb_audit_row **blk;  /* rows by line - base - 1, 2^SB_AUDIT_BLOCK_SHIFT a block */
+	size_t nblk;
+	uint32_t *facmap;    /* the range's facility number -> the extract's */
+	size_t nfac;
+	char **chunk;        /* the cold texts */
+	size_t nchunk;
+} sb_audit_part;
+
+typedef struct sb_audit_fallback sb_audit_fallback;
+
 typedef struct sb_audit_extract {
-	sb_arena arena;
-	sb_audit_row *rows;
-	size_t nrows, cap;
-	sb_audit_cell *cells;
-	size_t ncells, cellcap;
 	int nactual;                          /* actual_<layer> columns */
 	char actual[SB_AUDIT_MAX_ACTUAL][48]; /* their layer ids */
 	bool has_fund[SB_AUDIT_NFUNDS];       /* the fund column is present */
-	uint32_t *table;                      /* by idhash: row index + 1, 0 empty */
-	size_t mask;
 	long long rows_read;
-	sb_arena parts[SB_AUDIT_MAX_PARTS]; /* the strings of each range read */
+	sb_audit_part part[SB_AUDIT_MAX_PARTS];
 	int nparts;
+	const char **fac; /* facility codes, one copy each (owned by the parts) */
+	size_t nfac;
+	/* rows by id, built at the first claim whose line holds another row
+	 * (never, when the batch counts lines as the extract's reader does) */
+	sb_audit_fallback *fallback;
 } sb_audit_extract;
+
+/* A row found, with the range that holds it. */
+typedef struct sb_audit_ref {
+	const sb_audit_row *row; /* NULL: the claim is not in the extract */
+	uint32_t fac;            /* the extract's facility index + 1; 0: not given */
+} sb_audit_ref;
 
 /* Reads the audit's columns of every well-formed row of path (sanbao/io.h's
  * claims table; actual_<layer> by prefix). A bad cell is an error at
@@ -61,12 +83,48 @@ typedef struct sb_audit_extract {
 SB_MUST_USE sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract *x,
 					    sb_diag *d);
 void sb_audit_extract_release(sb_audit_extract *x);
-/* The row of a claim id, or NULL. An id on several rows (a duplicate id,
- * which the batch rejects) gives the row nearest to line. Rows are found by
- * id rather than by line alone so that a line the batch counts differently
- * (its chunked reader) never pairs a claim with another claim's payments. */
-const sb_audit_row *sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n,
-					  uint64_t line);
+/* Where the row of claims.csv line `line` is kept (NULL when no range
+ * holds the line), for a prefetch: reads only the ranges' small tables. */
+const sb_audit_row *sb_audit_extract_slot(const sb_audit_extract *x, uint64_t line);
+/* The row of a claim id into *out (out->row NULL when none). An id on
+ * several rows (a duplicate id, which the batch rejects) gives the row
+ * nearest to line, the earlier of two as near. Rows are found by id rather
+ * than by line alone so that a line the batch counts differently never
+ * pairs a claim with another claim's payments. Safe on several threads;
+ * fails only when out of memory. */
+SB_MUST_USE sb_status sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n,
+					    uint64_t line, sb_audit_ref *out, sb_diag *d);
+
+/* The k-th nonzero amount of row r (k below the popcount of r->nonzero). */
+static inline sb_fen sb_audit_row_amount(const sb_audit_row *r, int k)
+{
+	if (__builtin_popcountll(r->nonzero) <= 2)
+		return r->val[k];
+	sb_fen v;
+	memcpy(&v, r->cold + (size_t)k * sizeof v, sizeof v);
+	return v;
+}
+
+/* The row's person, masked (owned by the extract). */
+static inline const char *sb_audit_row_person(const sb_audit_row *r)
+{
+	int n = __builtin_popcountll(r->nonzero);
+	return r->cold + (n > 2 ? (size_t)n * sizeof(sb_fen) : 0);
+}
+
+/* The row's visit id, "" when not given. */
+static inline const char *sb_audit_row_mdtrt(const sb_audit_row *r)
+{
+	const char *p = sb_audit_row_person(r);
+	return p + strlen(p) + 1;
+}
+
+/* The row's diagnosis, "" when not given. */
+static inline const char *sb_audit_row_diagnosis(const sb_audit_row *r)
+{
+	const char *p = sb_audit_row_mdtrt(r);
+	return p + strlen(p) + 1;
+}
 
 /* FNV-1a of a claim id. */
 static inline uint64_t sb_audit_idhash(const char *p, size_t n)

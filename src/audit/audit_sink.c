@@ -54,20 +54,28 @@ typedef struct pres {
 	sb_fen pay[SB_MAX_LAYERS];
 } pres;
 
+/* A claim of the person being read. Its extract row is looked up only
+ * when the person's claims are all in (its place fetched ahead at once, so
+ * the lookup finds it in the cache); its texts are copied into the
+ * thread's scratch, which the next person reuses. */
 typedef struct pclaim {
-	sb_claim c; /* c.id and c.level_name copied into the piece */
-	const char *id;
+	sb_claim c; /* c.id, c.level_name, c.diagnosis: in the scratch (fix_texts) */
+	size_t id_off, level_off, dx_off; /* their offsets there; SIZE_MAX: NULL */
+	const char *id;                   /* the piece's copy, when a finding names it */
+	uint32_t idlen;
+	uint64_t line;
 	pres res;
 	const sb_policy *pol;
-	const sb_audit_row *row;
+	const sb_audit_row *row; /* NULL: not in the extract */
+	uint32_t fac;            /* the extract's facility index + 1; 0: not given */
 	uint32_t region;
 	bool flagged_dup;
 } pclaim;
 
 /* cost_outlier: a facility's claims of one level and visit type. */
 typedef struct cost {
-	const char *facility; /* extract arena */
-	uint64_t hash;
+	const char *facility; /* the extract's copy */
+	uint32_t fac;         /* the extract's facility index + 1 */
 	int level;         /* the level's symbol, or -1 when no policy names it */
 	const char *lname; /* then its text (costs arena), or NULL when none */
 	uint8_t visit;
@@ -87,6 +95,9 @@ typedef struct thr {
 	costs costs;
 	pclaim *v;
 	size_t n, cap;
+	size_t ncompared; /* v[0 .. ncompared) are looked up and compared */
+	char *scratch;    /* the person's claim texts */
+	size_t nscratch, scratchcap;
 	sb_person person;
 	uint32_t pidx;
 	const sb_policyset *set;
@@ -237,22 +248,32 @@ static const char *fmt_text(thr *t, const char *fmt, ...)
 
 /* What the extract says was paid on a claim in all: the fund columns when
  * it has any, else its actual_<layer> cells. */
-static sb_fen paid_total(const sb_audit_extract *x, const sb_audit_row *row, bool *any)
+static sb_fen paid_total(const sb_audit_row *row, bool *any)
 {
 	sb_fen fund = 0, layers = 0;
 	bool has_fund = false;
-	*any = false;
-	for (uint8_t i = 0; row && i < row->ncells; i++) {
-		const sb_audit_cell *c = &x->cells[row->first + i];
-		*any = true;
-		if (c->col < SB_AUDIT_NFUNDS) {
+	uint64_t cols = row ? row->cols & SB_AUDIT_ROW_COLS : 0;
+	*any = cols != 0;
+	int k = 0;
+	for (; cols; cols &= cols - 1) {
+		int col = __builtin_ctzll(cols);
+		sb_fen fen = row->nonzero >> col & 1 ? sb_audit_row_amount(row, k++) : 0;
+		if (col < SB_AUDIT_NFUNDS) {
 			has_fund = true;
-			(void)sb_fen_add(&fund, c->fen); /* each cell <= SB_FEN_MAX */
+			(void)sb_fen_add(&fund, fen); /* each cell <= SB_FEN_MAX */
 		} else {
-			(void)sb_fen_add(&layers, c->fen);
+			(void)sb_fen_add(&layers, fen);
 		}
 	}
 	return has_fund ? fund : layers;
+}
+
+/* The piece's copy of buffered claim k's id (NULL: out of memory). */
+static const char *pid(thr *t, pclaim *p)
+{
+	if (!p->id)
+		p->id = dup_text(t, p->c.id, p->idlen);
+	return p->id;
 }
 
 /* Settles the person's buffered claims [0, upto) again, except skip, on
@@ -317,11 +338,16 @@ static bool code_in(const sb_audit_rules *rules, int k, const char *code)
 	return false;
 }
 
-static void fill(finding *f, const pclaim *p)
+static const char *fac_text(const audit *a, uint32_t fac)
 {
-	f->claim = p->id;
-	f->person = p->row ? p->row->person : "";
-	f->facility = p->row ? p->row->facility : "";
+	return fac ? a->ctx->extract->fac[fac - 1] : "";
+}
+
+static void fill(const audit *a, thr *t, finding *f, pclaim *p)
+{
+	f->claim = pid(t, p);
+	f->person = p->row ? sb_audit_row_person(p->row) : "";
+	f->facility = fac_text(a, p->fac);
 	f->region = p->region;
 	f->date = p->c.date;
 }
@@ -333,7 +359,7 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	const sb_audit_extract *x = a->ctx->extract;
 	pclaim *p = &t->v[k];
 	const sb_audit_row *row = p->row;
-	if (!row || !row->ncells) {
+	if (!row || !(row->cols & SB_AUDIT_ROW_COLS)) {
 		t->unaudited++;
 		return SB_OK;
 	}
@@ -353,8 +379,14 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 				due_col[a->col_of_sym[s]] = p->res.pay[j];
 		}
 	}
-	for (uint8_t i = 0; i < row->ncells; i++) {
-		const sb_audit_cell *c = &x->cells[row->first + i];
+	int rank = 0;
+	for (uint64_t cols = row->cols & SB_AUDIT_ROW_COLS; cols; cols &= cols - 1) {
+		int ci = __builtin_ctzll(cols);
+		const struct {
+			int col;
+			sb_fen fen;
+		} cell = { ci, row->nonzero >> ci & 1 ? sb_audit_row_amount(row, rank++) : 0 },
+		  *c = &cell;
 		sb_fen due = 0;
 		bool ineligible = false;
 		const char *name;
@@ -413,7 +445,9 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 		finding *f = add(t, a, rule);
 		if (!f)
 			return oom(d);
-		fill(f, p);
+		fill(a, t, f, p);
+		if (!f->claim)
+			return oom(d);
 		snprintf(f->layer, sizeof f->layer, "%s", name);
 		f->paid = c->fen;
 		f->due = due;
@@ -444,11 +478,10 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	return SB_OK;
 }
 
-/* Facilities are one copy each per range of the extract read. The same facility: pointers, then hashes, then the text. */
-static bool same_facility(const sb_audit_row *a, const sb_audit_row *b)
+/* Facilities are numbered across the extract, one number per code. */
+static bool same_facility(const pclaim *a, const pclaim *b)
 {
-	return a->facility == b->facility ||
-	       (a->fachash == b->fachash && !strcmp(a->facility, b->facility));
+	return a->fac == b->fac;
 }
 
 static sb_date begin_of(const pclaim *p)
@@ -458,7 +491,7 @@ static sb_date begin_of(const pclaim *p)
 
 static bool same_stay(const pclaim *x, const pclaim *y)
 {
-	return x->row && y->row && same_facility(x->row, y->row) && begin_of(x) == begin_of(y) &&
+	return x->row && y->row && same_facility(x, y) && begin_of(x) == begin_of(y) &&
 	       x->c.date == y->c.date && x->c.visit == y->c.visit && x->c.total == y->c.total &&
 	       x->c.in_scope == y->c.in_scope;
 }
@@ -469,10 +502,12 @@ static sb_status whole(audit *a, thr *t, sb_audit_rule_id rule, size_t j, size_t
 	finding *f = add(t, a, rule);
 	if (!f)
 		return oom(d);
-	fill(f, &t->v[j]);
-	f->related = t->v[i].id;
+	fill(a, t, f, &t->v[j]);
+	f->related = pid(t, &t->v[i]);
+	if (!f->claim || !f->related)
+		return oom(d);
 	bool any;
-	f->paid = paid_total(a->ctx->extract, t->v[j].row, &any);
+	f->paid = paid_total(t->v[j].row, &any);
 	if (!any)
 		f->paid = t->v[j].res.fund;
 	f->due = t->v[j].res.fund;
@@ -515,19 +550,20 @@ static sb_status split_risk(thr *t, size_t i, size_t j, sb_fen *risk, sb_fen *me
 	return SB_OK;
 }
 
+static sb_status flush(audit *a, thr *t, sb_diag *d);
+
 /* The rules across one person's claims. */
 static sb_status person_end(audit *a, thr *t, sb_diag *d)
 {
 	const sb_audit_rules *rules = a->ctx->rules;
-	const sb_audit_extract *x = a->ctx->extract;
-	sb_status st = SB_OK;
+	sb_status st = flush(a, t, d);
 	char da[11], db[11];
 	for (size_t j = 0; j < t->n && !st; j++) {
 		pclaim *pj = &t->v[j];
 		if (!pj->row)
 			continue;
 		bool any;
-		sb_fen paid_j = paid_total(x, pj->row, &any);
+		sb_fen paid_j = paid_total(pj->row, &any);
 		if (!any)
 			paid_j = pj->res.fund;
 		if (rules->rule[SB_AUDIT_DUPLICATE].enabled) {
@@ -540,14 +576,16 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 						"the same visit (facility, dates, visit type "
 						"and amounts) as claim %s, settled again: the "
 						"second payment is at risk",
-						pi->id);
-				else if (pj->row->mdtrt[0] && pi->row &&
+						pi->c.id);
+				else if ((pj->row->cols & SB_AUDIT_ROW_MDTRT) && pi->row &&
+					 (pi->row->cols & SB_AUDIT_ROW_MDTRT) &&
 					 pi->row->mdtrthash == pj->row->mdtrthash &&
-					 !strcmp(pi->row->mdtrt, pj->row->mdtrt))
+					 !strcmp(sb_audit_row_mdtrt(pi->row),
+						 sb_audit_row_mdtrt(pj->row)))
 					why = fmt_text(t,
 						       "visit mdtrt_id %s is settled twice (first as "
 						       "claim %s): the second payment is at risk",
-						       pj->row->mdtrt, pi->id);
+						       sb_audit_row_mdtrt(pj->row), pi->c.id);
 				if (!why)
 					continue;
 				pj->flagged_dup = true;
@@ -561,18 +599,18 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		 * that ended on or before this admission, within N days. */
 		const sb_audit_rule *sr = &rules->rule[SB_AUDIT_SPLIT_STAY];
 		size_t best = SIZE_MAX;
-		for (size_t i = 0; sr->enabled && pj->row->facility[0] && i < j; i++) {
+		for (size_t i = 0; sr->enabled && pj->fac && i < j; i++) {
 			pclaim *pi = &t->v[i];
-			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row ||
-			    !same_facility(pi->row, pj->row))
+			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row || !same_facility(pi, pj))
 				continue;
 			sb_date gap = begin_of(pj) - pi->c.date;
 			if (gap < 0 || gap > sr->days)
 				continue;
 			if (sr->diagnosis_chars) {
 				size_t n = (size_t)sr->diagnosis_chars;
-				if (!pi->row->diagnosis[0] || !pj->row->diagnosis[0] ||
-				    strncmp(pi->row->diagnosis, pj->row->diagnosis, n))
+				const char *xi = sb_audit_row_diagnosis(pi->row),
+					   *xj = sb_audit_row_diagnosis(pj->row);
+				if (!xi[0] || !xj[0] || strncmp(xi, xj, n))
 					continue;
 			}
 			if (best == SIZE_MAX || pi->c.date >= t->v[best].c.date)
@@ -603,7 +641,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				t,
 				"readmitted to the same facility on %s, %d days after claim %s "
 				"was discharged on %s (rule: within %d days)%s",
-				db, (int)(begin_of(pj) - t->v[best].c.date), t->v[best].id, da,
+				db, (int)(begin_of(pj) - t->v[best].c.date), t->v[best].c.id, da,
 				sr->days, tail);
 			if ((st = whole(a, t, SB_AUDIT_SPLIT_STAY, j, best, why, risk, d)))
 				return st;
@@ -622,10 +660,9 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				fmt_text(t,
 					 "in hospital at %s from %s while claim %s at "
 					 "%s covers %s to %s: two beds at once",
-					 pj->row->facility[0] ? pj->row->facility : "a facility",
-					 "its admission", pi->id,
-					 pi->row && pi->row->facility[0] ? pi->row->facility :
-									   "a facility",
+					 pj->fac ? fac_text(a, pj->fac) : "a facility",
+					 "its admission", pi->c.id,
+					 pi->row && pi->fac ? fac_text(a, pi->fac) : "a facility",
 					 da, db);
 			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_j, d)))
 				return st;
@@ -637,16 +674,16 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 			   rules->rule[SB_AUDIT_OVERLAP].outpatient && j < t->n;
 	     j++) {
 		pclaim *po = &t->v[j];
-		if (po->c.visit == 0 || !po->row || !po->row->facility[0] || po->flagged_dup)
+		if (po->c.visit == 0 || !po->row || !po->fac || po->flagged_dup)
 			continue;
 		for (size_t i = 0; i < t->n; i++) {
 			pclaim *pi = &t->v[i];
-			if (pi->c.visit != 0 || !pi->row || !pi->row->facility[0] ||
-			    pi->flagged_dup || same_facility(pi->row, po->row) ||
+			if (pi->c.visit != 0 || !pi->row || !pi->fac || pi->flagged_dup ||
+			    same_facility(pi, po) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
 			bool any;
-			sb_fen paid = paid_total(x, po->row, &any);
+			sb_fen paid = paid_total(po->row, &any);
 			if (!any)
 				paid = po->res.fund;
 			sb_date_format(begin_of(pi), da);
@@ -656,12 +693,14 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 					 "outpatient claim at %s while in hospital at %s "
 					 "(claim %s, %s to %s): the person was in a bed "
 					 "elsewhere",
-					 po->row->facility, pi->row->facility, pi->id, da, db);
+					 fac_text(a, po->fac), fac_text(a, pi->fac), pi->c.id, da, db);
 			st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid, d);
 			break;
 		}
 	}
 	t->n = 0;
+	t->ncompared = 0;
+	t->nscratch = 0;
 	return st;
 }
 
@@ -680,18 +719,18 @@ static uint64_t level_key(int level, const char *lname)
 /* Adds n claims of total and fund to (facility, level, visit). A level no
  * policy names (its symbol -1) is told by its text, so that "primary" and
  * "secondary" facilities are never scored against each other. */
-static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level, const char *lname,
-			  uint8_t visit, long long n, sb_fen total, sb_fen fund)
+static sb_status cost_add(costs *c, uint32_t fac, const char *facility, int level,
+			  const char *lname, uint8_t visit, long long n, sb_fen total, sb_fen fund)
 {
 	if (level >= 0)
 		lname = NULL;
+	uint64_t h = fac * 0xff51afd7ed558ccdULL;
 	uint64_t key = h ^ level_key(level, lname) ^ visit;
 	if (c->table) {
 		for (size_t slot = (size_t)(key ^ key >> 31) & c->mask; c->table[slot];
 		     slot = (slot + 1) & c->mask) {
 			cost *e = &c->v[c->table[slot] - 1];
-			if (e->hash == h && same_level(e, level, lname) && e->visit == visit &&
-			    (e->facility == facility || !strcmp(e->facility, facility))) {
+			if (e->fac == fac && same_level(e, level, lname) && e->visit == visit) {
 				e->n += n;
 				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
 					       SB_OK :
@@ -716,7 +755,8 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		c->mask = cap - 1;
 		for (size_t i = 0; i < c->n; i++) {
 			const cost *e = &c->v[i];
-			uint64_t k = e->hash ^ level_key(e->level, e->lname) ^ e->visit;
+			uint64_t k = e->fac * 0xff51afd7ed558ccdULL ^ level_key(e->level, e->lname) ^
+				     e->visit;
 			size_t slot = (size_t)(k ^ k >> 31) & c->mask;
 			while (c->table[slot])
 				slot = (slot + 1) & c->mask;
@@ -728,7 +768,7 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		slot = (slot + 1) & c->mask;
 	if (lname && !(lname = sb_arena_strndup(&c->arena, lname, strlen(lname))))
 		return SB_ENOMEM;
-	c->v[c->n] = (cost){ facility, h, level, lname, visit, n, total, fund };
+	c->v[c->n] = (cost){ facility, fac, level, lname, visit, n, total, fund };
 	c->table[slot] = (uint32_t)++c->n;
 	return SB_OK;
 }
@@ -741,6 +781,74 @@ static void costs_release(costs *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* n bytes of text into the thread's scratch, at the returned offset
+ * (SIZE_MAX: out of memory). */
+static size_t scratch_put(thr *t, const char *p, size_t n)
+{
+	if (t->nscratch + n + 1 > t->scratchcap) {
+		size_t nc = t->scratchcap ? t->scratchcap * 2 : 4096;
+		while (nc < t->nscratch + n + 1)
+			nc *= 2;
+		char *v = sb_realloc(t->scratch, nc);
+		if (!v)
+			return SIZE_MAX;
+		t->scratch = v;
+		t->scratchcap = nc;
+	}
+	size_t off = t->nscratch;
+	memcpy(t->scratch + off, p, n);
+	t->scratch[off + n] = '\0';
+	t->nscratch += n + 1;
+	return off;
+}
+
+/* Points the buffered claims' texts into the scratch (which may have moved
+ * since they were put there). */
+static void fix_texts(thr *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		pclaim *p = &t->v[i];
+		p->c.id = t->scratch + p->id_off;
+		p->c.level_name = p->level_off == SIZE_MAX ? NULL : t->scratch + p->level_off;
+		p->c.diagnosis = p->dx_off == SIZE_MAX ? NULL : t->scratch + p->dx_off;
+	}
+}
+
+/* Looks up the extract rows of the buffered claims not yet compared and
+ * compares them (overpaid, underpaid, assistance_ineligible), in the
+ * order the claims came. */
+static sb_status flush(audit *a, thr *t, sb_diag *d)
+{
+	if (t->ncompared == t->n)
+		return SB_OK;
+	fix_texts(t);
+	const sb_audit_extract *x = a->ctx->extract;
+	bool costs_on = a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled;
+	for (size_t k = t->ncompared; k < t->n; k++) {
+		pclaim *p = &t->v[k];
+		sb_audit_ref ref;
+		sb_status st = sb_audit_extract_find(x, p->c.id, p->idlen, p->line, &ref, d);
+		if (st)
+			return st;
+		p->row = ref.row;
+		p->fac = ref.fac;
+		if (costs_on && p->row && p->fac) {
+			sb_status cs = cost_add(&t->costs, p->fac, x->fac[p->fac - 1], p->c.level,
+						p->c.level_name, p->c.visit, 1, p->c.total,
+						p->res.fund);
+			if (cs)
+				return sb_diag_set(d, cs, NULL, 0, 0,
+						   cs == SB_ENOMEM ?
+							   "out of memory" :
+							   "a facility's costs overflow a 64-bit sum");
+		}
+		t->ncompared = k + 1;
+		if ((st = compare(a, t, k, d)))
+			return st;
+	}
+	return SB_OK;
+}
+
 static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 {
 	audit *a = self;
@@ -750,6 +858,11 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	sb_status st;
 	if (t->n && t->pidx != s->person_index && (st = person_end(a, t, d)))
 		return st;
+	/* The row is looked at when the person's claims are all in: by then
+	 * this fetch has come in, while the batch settled the next claim. */
+	const sb_audit_row *slot = sb_audit_extract_slot(a->ctx->extract, s->line);
+	if (slot)
+		__builtin_prefetch(slot);
 	if (!t->n) {
 		t->person = *s->person;
 		t->pidx = s->person_index;
@@ -768,12 +881,23 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	 * is read of them), so no memset of the whole */
 	p->flagged_dup = false;
 	p->c = *s->claim;
-	p->id = dup_text(t, s->claim_id, s->claim_idlen);
-	p->c.id = p->id;
+	p->id = NULL;
+	p->idlen = s->claim_idlen;
+	p->line = s->line;
+	p->row = NULL;
+	p->fac = 0;
+	p->id_off = scratch_put(t, s->claim_id, s->claim_idlen);
+	p->level_off = p->dx_off = 0;
 	if (s->claim->level_name)
-		p->c.level_name = dup_text(t, s->claim->level_name, strlen(s->claim->level_name));
-	if (!p->id || (s->claim->level_name && !p->c.level_name))
+		p->level_off = scratch_put(t, s->claim->level_name, strlen(s->claim->level_name));
+	if (s->claim->diagnosis)
+		p->dx_off = scratch_put(t, s->claim->diagnosis, strlen(s->claim->diagnosis));
+	if (p->id_off == SIZE_MAX || p->level_off == SIZE_MAX || p->dx_off == SIZE_MAX)
 		return oom(d);
+	if (!s->claim->level_name)
+		p->level_off = SIZE_MAX;
+	if (!s->claim->diagnosis)
+		p->dx_off = SIZE_MAX;
 	p->res.version = s->res->version;
 	p->res.fund = s->res->fund;
 	p->res.nlayers = s->res->nlayers;
@@ -783,18 +907,8 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	}
 	p->pol = s->policy;
 	p->region = s->region;
-	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
-	if (a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled && p->row && p->row->facility[0]) {
-		sb_status cs = cost_add(&t->costs, p->row->facility, p->row->fachash, p->c.level,
-					p->c.level_name, p->c.visit, 1, p->c.total, p->res.fund);
-		if (cs)
-			return sb_diag_set(d, cs, NULL, 0, 0,
-					   cs == SB_ENOMEM ?
-						   "out of memory" :
-						   "a facility's costs overflow a 64-bit sum");
-	}
 	t->n++;
-	return compare(a, t, t->n - 1, d);
+	return SB_OK;
 }
 
 static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
@@ -809,10 +923,17 @@ static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
 		rule = SB_AUDIT_OVERPAID;
 	else
 		return SB_OK;
-	const sb_audit_row *row =
-		sb_audit_extract_find(a->ctx->extract, r->claim_id, r->claim_idlen, r->line);
+	/* The findings of the claims before it come first, as they came. */
+	sb_status st = flush(a, t, d);
+	if (st)
+		return st;
+	sb_audit_ref ref;
+	if ((st = sb_audit_extract_find(a->ctx->extract, r->claim_id, r->claim_idlen, r->line, &ref,
+					d)))
+		return st;
+	const sb_audit_row *row = ref.row;
 	bool any;
-	sb_fen paid = paid_total(a->ctx->extract, row, &any);
+	sb_fen paid = paid_total(row, &any);
 	if (rule == SB_AUDIT_OVERPAID && !paid)
 		return SB_OK;
 	finding *f = add(t, a, rule);
@@ -820,8 +941,8 @@ static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
 		return oom(d);
 	f->claim = dup_text(t, r->claim_id, r->claim_idlen);
 	if (row) {
-		f->person = row->person;
-		f->facility = row->facility;
+		f->person = sb_audit_row_person(row);
+		f->facility = fac_text(a, ref.fac);
 	}
 	f->paid = paid;
 	f->due = rule == SB_AUDIT_OVERPAID ? 0 : -1;
@@ -996,7 +1117,7 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 	a->unaudited += t->unaudited;
 	for (size_t i = 0; i < t->costs.n; i++) {
 		const cost *e = &t->costs.v[i];
-		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->lname,
+		sb_status st = cost_add(&a->costs, e->fac, e->facility, e->level, e->lname,
 					e->visit, e->n, e->total, e->fund);
 		if (st)
 			return sb_diag_set(d, st, NULL, 0, 0,
@@ -1016,6 +1137,7 @@ static void thread_free(void *self, void *vt)
 	piece_free(t->cur);
 	costs_release(&t->costs);
 	sb_free(t->v);
+	sb_free(t->scratch);
 	sb_free(t->trace);
 	sb_acc_release(&t->acc);
 	sb_free(t);
