@@ -49,6 +49,7 @@ typedef struct sb_audit_part {
 	size_t nblk;
 	uint32_t *facmap;    /* the range's facility number -> the extract's */
 	size_t nfac;
+	sb_arena facs;       /* the facility codes: together, so they stay cached */
 	char **chunk;        /* the cold texts */
 	size_t nchunk;
 } sb_audit_part;
@@ -135,12 +136,21 @@ static inline uint64_t sb_audit_idhash(const char *p, size_t n)
 	return h;
 }
 
+/* The extract read on a thread of its own while the batch reads persons
+ * and claims (audit.c). */
+typedef struct sb_audit_reader sb_audit_reader;
+
 /* What the batch carries to the audit sink (sb_batch_config.audit). */
 typedef struct sb_audit_ctx {
 	const sb_audit_rules *rules;
-	const sb_audit_extract *extract;
-	sb_audit_totals *totals; /* filled at the sink's end */
+	const sb_audit_extract *extract; /* complete once sb_audit_ready says so */
+	sb_audit_totals *totals;         /* filled at the sink's end */
+	sb_audit_reader *reader;         /* NULL: the extract was read before the batch */
 } sb_audit_ctx;
+
+/* Waits for the extract's read (once, on one thread: the sink's begin):
+ * its status, with the reason in d. */
+SB_MUST_USE sb_status sb_audit_ready(const sb_audit_ctx *ctx, sb_diag *d);
 
 /* SM3 of p[0..n) (OpenSSL EVP), prefixed by one tag byte when tag >= 0. */
 SB_MUST_USE sb_status sb_audit_sm3(int tag, const void *p, size_t n, const void *p2, size_t n2,

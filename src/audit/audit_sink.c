@@ -91,8 +91,25 @@ typedef struct costs {
 	sb_arena arena; /* the level texts */
 } costs;
 
+/* A thread's cost sums for the claims of a level some policy names, one
+ * 32-byte slot each, found in one probe: the claims come in person order,
+ * so the facilities at random, and a slot that holds its key and its sums
+ * costs one cache miss where an index and an entry cost two. */
+typedef struct cslot {
+	uint32_t fac; /* the extract's facility index + 1; 0: empty */
+	uint32_t lv;  /* level symbol << 8 | visit type */
+	long long n;
+	sb_fen total, fund;
+} cslot;
+
+typedef struct cslots {
+	cslot *v;
+	size_t n, mask;
+} cslots;
+
 typedef struct thr {
-	costs costs;
+	costs costs; /* levels no policy names, by their text */
+	cslots slots;
 	pclaim *v;
 	size_t n, cap;
 	size_t ncompared; /* v[0 .. ncompared) are looked up and compared */
@@ -149,6 +166,9 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	a->ctx = env->cfg->audit;
 	a->set = env->sets[0];
 	a->out = env->out;
+	sb_status rs = sb_audit_ready(a->ctx, d);
+	if (rs)
+		return rs;
 	const sb_audit_extract *x = a->ctx->extract;
 	for (int k = 0; k < x->nactual; k++) {
 		a->actual_sym[k] = sb_policyset_symbol(a->set, SB_SYM_LAYER, x->actual[k],
@@ -266,6 +286,15 @@ static sb_fen paid_total(const sb_audit_row *row, bool *any)
 		}
 	}
 	return has_fund ? fund : layers;
+}
+
+/* What was paid on a buffered claim in all: the extract's, or what the
+ * recomputation gives when the extract says nothing. */
+static sb_fen paid_of(const pclaim *p)
+{
+	bool any;
+	sb_fen v = paid_total(p->row, &any);
+	return any ? v : p->res.fund;
 }
 
 /* The piece's copy of buffered claim k's id (NULL: out of memory). */
@@ -562,10 +591,6 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		pclaim *pj = &t->v[j];
 		if (!pj->row)
 			continue;
-		bool any;
-		sb_fen paid_j = paid_total(pj->row, &any);
-		if (!any)
-			paid_j = pj->res.fund;
 		if (rules->rule[SB_AUDIT_DUPLICATE].enabled) {
 			for (size_t i = 0; i < j; i++) {
 				pclaim *pi = &t->v[i];
@@ -589,7 +614,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				if (!why)
 					continue;
 				pj->flagged_dup = true;
-				st = whole(a, t, SB_AUDIT_DUPLICATE, j, i, why, paid_j, d);
+				st = whole(a, t, SB_AUDIT_DUPLICATE, j, i, why, paid_of(pj), d);
 				break;
 			}
 		}
@@ -664,7 +689,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 					 "its admission", pi->c.id,
 					 pi->row && pi->fac ? fac_text(a, pi->fac) : "a facility",
 					 da, db);
-			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_j, d)))
+			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_of(pj), d)))
 				return st;
 			break;
 		}
@@ -682,10 +707,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 			    same_facility(pi, po) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
-			bool any;
-			sb_fen paid = paid_total(po->row, &any);
-			if (!any)
-				paid = po->res.fund;
+			sb_fen paid = paid_of(po);
 			sb_date_format(begin_of(pi), da);
 			sb_date_format(pi->c.date, db);
 			const char *why =
@@ -781,6 +803,51 @@ static void costs_release(costs *c)
 	memset(c, 0, sizeof *c);
 }
 
+static size_t cslot_of(uint32_t fac, uint32_t lv, size_t mask)
+{
+	uint64_t k = ((uint64_t)fac << 32 | lv) * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(k >> 32) & mask;
+}
+
+/* Adds one claim to the thread's sums of (facility, level, visit type). */
+static sb_status cslot_add(cslots *c, uint32_t fac, uint32_t lv, sb_fen total, sb_fen fund)
+{
+	if (c->v) {
+		for (size_t i = cslot_of(fac, lv, c->mask); c->v[i].fac; i = (i + 1) & c->mask) {
+			cslot *e = &c->v[i];
+			if (e->fac == fac && e->lv == lv) {
+				e->n++;
+				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
+					       SB_OK :
+					       SB_ELIMIT;
+			}
+		}
+	}
+	if ((c->n + 1) * 2 > (c->v ? c->mask + 1 : 0)) {
+		size_t cap = c->v ? (c->mask + 1) * 2 : 4096;
+		cslot *v = sb_calloc(cap, sizeof *v);
+		if (!v)
+			return SB_ENOMEM;
+		for (size_t i = 0; c->v && i <= c->mask; i++) {
+			if (!c->v[i].fac)
+				continue;
+			size_t j = cslot_of(c->v[i].fac, c->v[i].lv, cap - 1);
+			while (v[j].fac)
+				j = (j + 1) & (cap - 1);
+			v[j] = c->v[i];
+		}
+		sb_free(c->v);
+		c->v = v;
+		c->mask = cap - 1;
+	}
+	size_t i = cslot_of(fac, lv, c->mask);
+	while (c->v[i].fac)
+		i = (i + 1) & c->mask;
+	c->v[i] = (cslot){ fac, lv, 1, total, fund };
+	c->n++;
+	return SB_OK;
+}
+
 /* n bytes of text into the thread's scratch, at the returned offset
  * (SIZE_MAX: out of memory). */
 static size_t scratch_put(thr *t, const char *p, size_t n)
@@ -833,9 +900,14 @@ static sb_status flush(audit *a, thr *t, sb_diag *d)
 		p->row = ref.row;
 		p->fac = ref.fac;
 		if (costs_on && p->row && p->fac) {
-			sb_status cs = cost_add(&t->costs, p->fac, x->fac[p->fac - 1], p->c.level,
-						p->c.level_name, p->c.visit, 1, p->c.total,
-						p->res.fund);
+			sb_status cs =
+				p->c.level >= 0 && p->c.level < (1 << 23) ?
+					cslot_add(&t->slots, p->fac,
+						  (uint32_t)p->c.level << 8 | p->c.visit,
+						  p->c.total, p->res.fund) :
+					cost_add(&t->costs, p->fac, x->fac[p->fac - 1], p->c.level,
+						 p->c.level_name, p->c.visit, 1, p->c.total,
+						 p->res.fund);
 			if (cs)
 				return sb_diag_set(d, cs, NULL, 0, 0,
 						   cs == SB_ENOMEM ?
@@ -1115,6 +1187,19 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 	audit *a = self;
 	thr *t = vt;
 	a->unaudited += t->unaudited;
+	for (size_t i = 0; t->slots.v && i <= t->slots.mask; i++) {
+		const cslot *e = &t->slots.v[i];
+		if (!e->fac)
+			continue;
+		sb_status st = cost_add(&a->costs, e->fac, a->ctx->extract->fac[e->fac - 1],
+					(int)(e->lv >> 8), NULL, (uint8_t)(e->lv & 0xff), e->n,
+					e->total, e->fund);
+		if (st)
+			return sb_diag_set(d, st, NULL, 0, 0,
+					   st == SB_ENOMEM ?
+						   "out of memory" :
+						   "a facility's costs overflow a 64-bit sum");
+	}
 	for (size_t i = 0; i < t->costs.n; i++) {
 		const cost *e = &t->costs.v[i];
 		sb_status st = cost_add(&a->costs, e->fac, e->facility, e->level, e->lname,
@@ -1136,6 +1221,7 @@ static void thread_free(void *self, void *vt)
 		return;
 	piece_free(t->cur);
 	costs_release(&t->costs);
+	sb_free(t->slots.v);
 	sb_free(t->v);
 	sb_free(t->scratch);
 	sb_free(t->trace);

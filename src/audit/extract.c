@@ -151,13 +151,11 @@ static uint32_t facility(part *x, sb_csv_field f, bool *err)
 			x->facn[i] = (uint32_t)k + 1;
 		}
 	}
-	char *copy = cold(x, f.n + 1);
+	char *copy = sb_arena_strndup(&x->out->facs, f.p, f.n);
 	if (!copy) {
 		*err = true;
 		return 0;
 	}
-	memcpy(copy, f.p, f.n);
-	copy[f.n] = '\0';
 	size_t i = fac_slot(h, x->facmask);
 	while (x->facn[i])
 		i = (i + 1) & x->facmask;
@@ -651,6 +649,7 @@ void sb_audit_extract_release(sb_audit_extract *x)
 			sb_free(p->chunk[i]);
 		sb_free(p->chunk);
 		sb_free(p->facmap);
+		sb_arena_release(&p->facs);
 	}
 	sb_free(x->fac);
 	memset(x, 0, sizeof *x);
