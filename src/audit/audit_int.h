@@ -15,31 +15,47 @@
 #define SB_AUDIT_MAX_PARTS 8   /* threads reading the extract */
 
 #define SB_AUDIT_NCOLS (SB_AUDIT_NFUNDS + SB_AUDIT_MAX_ACTUAL) /* paid columns */
-#define SB_AUDIT_ROW_USED (1ULL << 63)  /* a row starts on this line */
-#define SB_AUDIT_ROW_MDTRT (1ULL << 62) /* the row has a visit id */
-#define SB_AUDIT_ROW_COLS ((1ULL << SB_AUDIT_NCOLS) - 1)
-#define SB_AUDIT_BLOCK_SHIFT 18 /* rows per block: 2^18, 16 MiB */
+#define SB_AUDIT_BLOCK_SHIFT 18 /* rows per block: 2^18, 8 MiB */
+/* sb_audit_row.flags */
+#define SB_AUDIT_ROW_USED (1u << 31)  /* a row starts on this line */
+#define SB_AUDIT_ROW_MDTRT (1u << 30) /* the row has a visit id */
+#define SB_AUDIT_ROW_WIDE (1u << 29)  /* its amounts are behind cold */
+#define SB_AUDIT_ROW_HASH ((1u << 29) - 1)
+/* sb_audit_row.cells when not wide: 0, or the one nonzero amount (below
+ * 2^26 fen) and its column + 1 above it */
+#define SB_AUDIT_CELL_BITS 26
 
-/* One extract row as the audit's sink reads it: one cache line, stored at
- * its line's place in its range's blocks (so the sink finds it from the
- * batch's line alone, and fetches it ahead), with what the rules compare
- * in it and the texts only findings show behind `cold`. Paid columns are
- * numbered as read: col < SB_AUDIT_NFUNDS is a fund column (hifp_pay ...),
- * else actual_<layer> column col - SB_AUDIT_NFUNDS. */
+/* One extract row as the audit's sink reads it: 32 bytes (a province's
+ * rows are touched at random, so every byte of them costs), stored at its
+ * line's place in its range's blocks (so the sink finds it from the
+ * batch's line alone, and fetches it ahead). Paid columns are numbered as
+ * read: col < SB_AUDIT_NFUNDS is a fund column (hifp_pay ...), else
+ * actual_<layer> column col - SB_AUDIT_NFUNDS. The common row has an
+ * amount in every paid column of the extract and at most one not 0,
+ * below 671,088.64 yuan: it lies in `cells`. Any other is wide: behind
+ * `cold`, the columns with an amount (uint64_t, bit col), those not 0
+ * (uint64_t), and their amounts in column order (sb_fen each); all
+ * unaligned. */
 typedef struct sb_audit_row {
-	uint64_t idhash;    /* sb_audit_idhash of the claim id */
-	uint64_t mdtrthash; /* ... of the visit id (SB_AUDIT_ROW_MDTRT: given) */
-	uint64_t cols;      /* bit col: the column has an amount; the flags above */
-	uint64_t nonzero;   /* bit col: that amount is not 0 */
-	/* the nonzero amounts in column order when there are more than two
-	 * (sb_fen each, unaligned), then the person masked (sb_id_mask), the
-	 * visit id and the diagnosis, each NUL-terminated ("" when not given);
-	 * owned by the extract */
+	uint64_t idhash; /* sb_audit_idhash of the claim id */
+	/* [wide: the amounts, as above] then the person masked (sb_id_mask),
+	 * the visit id and the diagnosis, each NUL-terminated ("" when not
+	 * given); owned by the extract */
 	const char *cold;
-	sb_date begin; /* admission date; INT32_MIN when not given */
-	uint32_t fac;  /* the range's facility number + 1; 0: not given */
-	sb_fen val[2]; /* the nonzero amounts when at most two */
+	sb_date begin;  /* admission date; INT32_MIN when not given */
+	uint32_t fac;   /* the range's facility number + 1; 0: not given */
+	uint32_t flags; /* the flags above | 29 bits of the visit id's hash */
+	uint32_t cells;
 } sb_audit_row;
+_Static_assert(sizeof(sb_audit_row) == 32, "an extract row is 32 bytes");
+
+/* A row's amounts, decoded (sb_audit_row_cells). */
+typedef struct sb_audit_cells {
+	uint64_t cols;       /* bit col: the column has an amount */
+	uint64_t nonzero;    /* bit col: that amount is not 0 */
+	const char *amounts; /* the nonzero amounts (wide rows), else NULL */
+	sb_fen one;          /* else the one nonzero amount */
+} sb_audit_cells;
 
 /* One byte range of the extract as read by one thread. */
 typedef struct sb_audit_part {
@@ -60,6 +76,7 @@ typedef struct sb_audit_extract {
 	int nactual;                          /* actual_<layer> columns */
 	char actual[SB_AUDIT_MAX_ACTUAL][48]; /* their layer ids */
 	bool has_fund[SB_AUDIT_NFUNDS];       /* the fund column is present */
+	uint64_t allcols;                     /* bit col: the extract has paid column col */
 	long long rows_read;
 	sb_audit_part part[SB_AUDIT_MAX_PARTS];
 	int nparts;
@@ -96,21 +113,41 @@ const sb_audit_row *sb_audit_extract_slot(const sb_audit_extract *x, uint64_t li
 SB_MUST_USE sb_status sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n,
 					    uint64_t line, sb_audit_ref *out, sb_diag *d);
 
-/* The k-th nonzero amount of row r (k below the popcount of r->nonzero). */
-static inline sb_fen sb_audit_row_amount(const sb_audit_row *r, int k)
+/* The amounts of row r of extract x. */
+static inline void sb_audit_row_cells(const sb_audit_extract *x, const sb_audit_row *r,
+				      sb_audit_cells *c)
 {
-	if (__builtin_popcountll(r->nonzero) <= 2)
-		return r->val[k];
+	if (r->flags & SB_AUDIT_ROW_WIDE) {
+		memcpy(&c->cols, r->cold, sizeof c->cols);
+		memcpy(&c->nonzero, r->cold + sizeof c->cols, sizeof c->nonzero);
+		c->amounts = r->cold + 2 * sizeof(uint64_t);
+		c->one = 0;
+		return;
+	}
+	c->cols = x->allcols;
+	c->amounts = NULL;
+	c->nonzero = r->cells ? 1ULL << ((r->cells >> SB_AUDIT_CELL_BITS) - 1) : 0;
+	c->one = (sb_fen)(r->cells & ((1u << SB_AUDIT_CELL_BITS) - 1));
+}
+
+/* The k-th nonzero amount of c (k below the popcount of c->nonzero). */
+static inline sb_fen sb_audit_cell_amount(const sb_audit_cells *c, int k)
+{
+	if (!c->amounts)
+		return c->one;
 	sb_fen v;
-	memcpy(&v, r->cold + (size_t)k * sizeof v, sizeof v);
+	memcpy(&v, c->amounts + (size_t)k * sizeof v, sizeof v);
 	return v;
 }
 
 /* The row's person, masked (owned by the extract). */
 static inline const char *sb_audit_row_person(const sb_audit_row *r)
 {
-	int n = __builtin_popcountll(r->nonzero);
-	return r->cold + (n > 2 ? (size_t)n * sizeof(sb_fen) : 0);
+	if (!(r->flags & SB_AUDIT_ROW_WIDE))
+		return r->cold;
+	uint64_t nonzero;
+	memcpy(&nonzero, r->cold + sizeof(uint64_t), sizeof nonzero);
+	return r->cold + (2 + (size_t)__builtin_popcountll(nonzero)) * sizeof(uint64_t);
 }
 
 /* The row's visit id, "" when not given. */

@@ -268,16 +268,19 @@ static const char *fmt_text(thr *t, const char *fmt, ...)
 
 /* What the extract says was paid on a claim in all: the fund columns when
  * it has any, else its actual_<layer> cells. */
-static sb_fen paid_total(const sb_audit_row *row, bool *any)
+static sb_fen paid_total(const sb_audit_extract *x, const sb_audit_row *row, bool *any)
 {
 	sb_fen fund = 0, layers = 0;
 	bool has_fund = false;
-	uint64_t cols = row ? row->cols & SB_AUDIT_ROW_COLS : 0;
+	sb_audit_cells cells = { 0 };
+	if (row)
+		sb_audit_row_cells(x, row, &cells);
+	uint64_t cols = cells.cols;
 	*any = cols != 0;
 	int k = 0;
 	for (; cols; cols &= cols - 1) {
 		int col = __builtin_ctzll(cols);
-		sb_fen fen = row->nonzero >> col & 1 ? sb_audit_row_amount(row, k++) : 0;
+		sb_fen fen = cells.nonzero >> col & 1 ? sb_audit_cell_amount(&cells, k++) : 0;
 		if (col < SB_AUDIT_NFUNDS) {
 			has_fund = true;
 			(void)sb_fen_add(&fund, fen); /* each cell <= SB_FEN_MAX */
@@ -290,10 +293,10 @@ static sb_fen paid_total(const sb_audit_row *row, bool *any)
 
 /* What was paid on a buffered claim in all: the extract's, or what the
  * recomputation gives when the extract says nothing. */
-static sb_fen paid_of(const pclaim *p)
+static sb_fen paid_of(const audit *a, const pclaim *p)
 {
 	bool any;
-	sb_fen v = paid_total(p->row, &any);
+	sb_fen v = paid_total(a->ctx->extract, p->row, &any);
 	return any ? v : p->res.fund;
 }
 
@@ -388,7 +391,10 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	const sb_audit_extract *x = a->ctx->extract;
 	pclaim *p = &t->v[k];
 	const sb_audit_row *row = p->row;
-	if (!row || !(row->cols & SB_AUDIT_ROW_COLS)) {
+	sb_audit_cells cells = { 0 };
+	if (row)
+		sb_audit_row_cells(x, row, &cells);
+	if (!cells.cols) {
 		t->unaudited++;
 		return SB_OK;
 	}
@@ -409,12 +415,12 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 		}
 	}
 	int rank = 0;
-	for (uint64_t cols = row->cols & SB_AUDIT_ROW_COLS; cols; cols &= cols - 1) {
+	for (uint64_t cols = cells.cols; cols; cols &= cols - 1) {
 		int ci = __builtin_ctzll(cols);
 		const struct {
 			int col;
 			sb_fen fen;
-		} cell = { ci, row->nonzero >> ci & 1 ? sb_audit_row_amount(row, rank++) : 0 },
+		} cell = { ci, cells.nonzero >> ci & 1 ? sb_audit_cell_amount(&cells, rank++) : 0 },
 		  *c = &cell;
 		sb_fen due = 0;
 		bool ineligible = false;
@@ -536,7 +542,7 @@ static sb_status whole(audit *a, thr *t, sb_audit_rule_id rule, size_t j, size_t
 	if (!f->claim || !f->related)
 		return oom(d);
 	bool any;
-	f->paid = paid_total(t->v[j].row, &any);
+	f->paid = paid_total(a->ctx->extract, t->v[j].row, &any);
 	if (!any)
 		f->paid = t->v[j].res.fund;
 	f->due = t->v[j].res.fund;
@@ -602,9 +608,9 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 						"and amounts) as claim %s, settled again: the "
 						"second payment is at risk",
 						pi->c.id);
-				else if ((pj->row->cols & SB_AUDIT_ROW_MDTRT) && pi->row &&
-					 (pi->row->cols & SB_AUDIT_ROW_MDTRT) &&
-					 pi->row->mdtrthash == pj->row->mdtrthash &&
+				else if ((pj->row->flags & SB_AUDIT_ROW_MDTRT) && pi->row &&
+					 (pi->row->flags & SB_AUDIT_ROW_MDTRT) &&
+					 ((pi->row->flags ^ pj->row->flags) & SB_AUDIT_ROW_HASH) == 0 &&
 					 !strcmp(sb_audit_row_mdtrt(pi->row),
 						 sb_audit_row_mdtrt(pj->row)))
 					why = fmt_text(t,
@@ -614,7 +620,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				if (!why)
 					continue;
 				pj->flagged_dup = true;
-				st = whole(a, t, SB_AUDIT_DUPLICATE, j, i, why, paid_of(pj), d);
+				st = whole(a, t, SB_AUDIT_DUPLICATE, j, i, why, paid_of(a, pj), d);
 				break;
 			}
 		}
@@ -689,7 +695,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 					 "its admission", pi->c.id,
 					 pi->row && pi->fac ? fac_text(a, pi->fac) : "a facility",
 					 da, db);
-			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_of(pj), d)))
+			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_of(a, pj), d)))
 				return st;
 			break;
 		}
@@ -707,7 +713,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 			    same_facility(pi, po) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
-			sb_fen paid = paid_of(po);
+			sb_fen paid = paid_of(a, po);
 			sb_date_format(begin_of(pi), da);
 			sb_date_format(pi->c.date, db);
 			const char *why =
@@ -1005,7 +1011,7 @@ static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
 		return st;
 	const sb_audit_row *row = ref.row;
 	bool any;
-	sb_fen paid = paid_total(row, &any);
+	sb_fen paid = paid_total(a->ctx->extract, row, &any);
 	if (rule == SB_AUDIT_OVERPAID && !paid)
 		return SB_OK;
 	finding *f = add(t, a, rule);

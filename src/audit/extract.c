@@ -47,6 +47,7 @@ typedef struct part {
 	int64_t start, end;
 	const int *col, *actual_col;
 	int nactual;
+	uint64_t allcols;
 	const char (*actual_name)[56];
 	/* what was read; lines are counted from 1 at start */
 	sb_audit_part *out;
@@ -193,15 +194,15 @@ static sb_audit_row *row_at(part *x, long line)
 
 /* One amount cell into the row being read: its column's bit, and the
  * amount in amounts[] when not 0. */
-static sb_status money_cell(const sb_csv *c, int idx, int col, const char *name,
-			    sb_audit_row *row, sb_fen *amounts, int *namounts, sb_diag *d)
+static sb_status money_cell(const sb_csv *c, int idx, int col, const char *name, uint64_t *cols,
+			    uint64_t *nonzero, sb_fen *amounts, int *namounts, sb_diag *d)
 {
 	if (idx < 0)
 		return SB_OK;
 	sb_csv_field f = sb_csv_get(c, (size_t)idx);
 	if (!f.n)
 		return SB_OK;
-	row->cols |= 1ULL << col;
+	*cols |= 1ULL << col;
 	if (f.n == 4 && !memcmp(f.p, "0.00", 4)) /* most cells of an extract */
 		return SB_OK;
 	sb_fen fen;
@@ -211,7 +212,7 @@ static sb_status money_cell(const sb_csv *c, int idx, int col, const char *name,
 	if (fen < 0)
 		return bad(c, name, f, "is negative", d);
 	if (fen) {
-		row->nonzero |= 1ULL << col;
+		*nonzero |= 1ULL << col;
 		amounts[(*namounts)++] = fen;
 	}
 	return SB_OK;
@@ -252,7 +253,7 @@ static sb_status read_part(part *x, sb_diag *d)
 		long line = sb_csv_line(c);
 		sb_audit_row row;
 		memset(&row, 0, sizeof row);
-		row.cols = SB_AUDIT_ROW_USED;
+		row.flags = SB_AUDIT_ROW_USED;
 		row.begin = INT32_MIN;
 		sb_csv_field idf = sb_csv_get(c, (size_t)col[SB_CCOL_ID]);
 		row.idhash = sb_audit_idhash(idf.p, idf.n);
@@ -267,8 +268,8 @@ static sb_status read_part(part *x, sb_diag *d)
 			}
 		}
 		if (col[SB_CCOL_MDTRT] >= 0 && (mf = sb_csv_get(c, (size_t)col[SB_CCOL_MDTRT])).n) {
-			row.cols |= SB_AUDIT_ROW_MDTRT;
-			row.mdtrthash = sb_audit_idhash(mf.p, mf.n);
+			row.flags |= SB_AUDIT_ROW_MDTRT |
+				     ((uint32_t)sb_audit_idhash(mf.p, mf.n) & SB_AUDIT_ROW_HASH);
 		}
 		if (col[SB_CCOL_DIAGNOSIS] >= 0)
 			xf = sb_csv_get(c, (size_t)col[SB_CCOL_DIAGNOSIS]);
@@ -294,28 +295,40 @@ static sb_status read_part(part *x, sb_diag *d)
 			}
 		}
 		sb_fen amounts[SB_AUDIT_NCOLS];
+		uint64_t cols = 0, nonzero = 0;
 		int na = 0;
 		for (int k = 0; k < SB_AUDIT_NFUNDS && !st; k++)
-			st = money_cell(c, col[SB_CCOL_HIFP + k], k, sb_audit_fund_column(k), &row,
-					amounts, &na, d);
+			st = money_cell(c, col[SB_CCOL_HIFP + k], k, sb_audit_fund_column(k), &cols,
+					&nonzero, amounts, &na, d);
 		for (int k = 0; k < x->nactual && !st; k++)
 			st = money_cell(c, x->actual_col[k], SB_AUDIT_NFUNDS + k, x->actual_name[k],
-					&row, amounts, &na, d);
+					&cols, &nonzero, amounts, &na, d);
 		if (st)
 			goto out;
-		size_t head = na > 2 ? (size_t)na * sizeof(sb_fen) : 0;
+		size_t head = 0;
+		if (cols == x->allcols && na <= 1 &&
+		    (!na || amounts[0] < ((sb_fen)1 << SB_AUDIT_CELL_BITS))) {
+			if (na)
+				row.cells = (uint32_t)(__builtin_ctzll(nonzero) + 1)
+						    << SB_AUDIT_CELL_BITS |
+					    (uint32_t)amounts[0];
+		} else {
+			row.flags |= SB_AUDIT_ROW_WIDE;
+			head = (2 + (size_t)na) * sizeof(uint64_t);
+		}
 		char *p = cold(x, head + pf.n + 1 + mf.n + 1 + xf.n + 1);
 		sb_audit_row *slot = p ? row_at(x, line) : NULL;
 		if (!slot) {
 			st = oom(d);
 			goto out;
 		}
-		if (head)
-			memcpy(p, amounts, head);
-		else
-			memcpy(row.val, amounts, (size_t)na * sizeof(sb_fen));
 		row.cold = p;
-		p += head;
+		if (head) {
+			memcpy(p, &cols, sizeof cols);
+			memcpy(p + sizeof cols, &nonzero, sizeof nonzero);
+			memcpy(p + 2 * sizeof cols, amounts, (size_t)na * sizeof(sb_fen));
+			p += head;
+		}
 		sb_id_mask(pf.p, pf.n, p);
 		p += pf.n + 1;
 		memcpy(p, mf.p, mf.n);
@@ -435,7 +448,10 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 		actual_col[x->nactual++] = (int)i;
 	}
 	for (int k = 0; k < SB_AUDIT_NFUNDS; k++)
-		x->has_fund[k] = col[SB_CCOL_HIFP + k] >= 0;
+		if ((x->has_fund[k] = col[SB_CCOL_HIFP + k] >= 0))
+			x->allcols |= 1ULL << k;
+	for (int k = 0; k < x->nactual; k++)
+		x->allcols |= 1ULL << (SB_AUDIT_NFUNDS + k);
 
 	/* The rows after the header, in up to SB_AUDIT_MAX_PARTS ranges cut at
 	 * line starts, one thread each (the audit's own pass over the extract
@@ -467,6 +483,7 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 				   .col = col,
 				   .actual_col = actual_col,
 				   .nactual = x->nactual,
+				   .allcols = x->allcols,
 				   .actual_name = (const char(*)[56])actual_name,
 				   .out = &x->part[k] };
 	x->nparts = np;
@@ -540,7 +557,7 @@ static sb_status fallback_build(sb_audit_fallback *f, const sb_audit_extract *x)
 	for (int k = 0; k < x->nparts; k++)
 		for (size_t b = 0; b < x->part[k].nblk; b++)
 			for (size_t i = 0; x->part[k].blk[b] && i < BLOCK_ROWS; i++)
-				n += (x->part[k].blk[b][i].cols & SB_AUDIT_ROW_USED) != 0;
+				n += (x->part[k].blk[b][i].flags & SB_AUDIT_ROW_USED) != 0;
 	if (!(f->v = sb_malloc((n ? n : 1) * sizeof *f->v)))
 		return SB_ENOMEM;
 	for (int k = 0; k < x->nparts; k++) {
@@ -548,7 +565,7 @@ static sb_status fallback_build(sb_audit_fallback *f, const sb_audit_extract *x)
 		for (size_t b = 0; b < p->nblk; b++)
 			for (size_t i = 0; p->blk[b] && i < BLOCK_ROWS; i++) {
 				const sb_audit_row *r = &p->blk[b][i];
-				if (!(r->cols & SB_AUDIT_ROW_USED))
+				if (!(r->flags & SB_AUDIT_ROW_USED))
 					continue;
 				f->v[f->n++] = (fb_entry){ r->idhash,
 							   p->base + 1 + (b << SB_AUDIT_BLOCK_SHIFT) + i,
@@ -590,7 +607,7 @@ sb_status sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_
 		size_t i = (size_t)(line - p->base - 1), b = i >> SB_AUDIT_BLOCK_SHIFT;
 		const sb_audit_row *r = b < p->nblk && p->blk[b] ? &p->blk[b][i & (BLOCK_ROWS - 1)] :
 								    NULL;
-		if (r && (r->cols & SB_AUDIT_ROW_USED) && r->idhash == h) {
+		if (r && (r->flags & SB_AUDIT_ROW_USED) && r->idhash == h) {
 			out->row = r;
 			out->fac = row_fac(p, r);
 			return SB_OK;
