@@ -164,13 +164,27 @@ static inline const char *sb_audit_row_diagnosis(const sb_audit_row *r)
 	return p + strlen(p) + 1;
 }
 
-/* FNV-1a of a claim id. */
+/* A 64-bit hash of a claim id (or a facility code, a visit id), eight
+ * bytes at a time: an extract's read hashes three texts a row, and a byte
+ * at a time (FNV) waits on a multiply per byte. Only compared in memory,
+ * never stored. */
 static inline uint64_t sb_audit_idhash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-	return h;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	if (n) {
+		uint64_t w = 0;
+		memcpy(&w, p, n);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+		h ^= h >> 32;
+	}
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ h >> 29;
 }
 
 /* The extract read on a thread of its own while the batch reads persons

@@ -102,9 +102,21 @@ typedef struct cslot {
 	sb_fen total, fund;
 } cslot;
 
+/* A claim's cost, waiting to be added to its slot: the slots are updated
+ * CSLOT_WAIT claims at a time, each fetched ahead, so that their misses
+ * overlap instead of coming one per claim. */
+typedef struct cwait {
+	uint32_t fac, lv;
+	sb_fen total, fund;
+} cwait;
+#define CSLOT_WAIT 1024
+#define CSLOT_AHEAD 16
+
 typedef struct cslots {
 	cslot *v;
 	size_t n, mask;
+	cwait wait[CSLOT_WAIT];
+	size_t nwait;
 } cslots;
 
 typedef struct thr {
@@ -854,6 +866,28 @@ static sb_status cslot_add(cslots *c, uint32_t fac, uint32_t lv, sb_fen total, s
 	return SB_OK;
 }
 
+/* Adds the waiting costs to their slots. */
+static sb_status cslot_drain(cslots *c)
+{
+	sb_status st = SB_OK;
+	for (size_t i = 0; i < c->nwait && !st; i++) {
+		if (i + CSLOT_AHEAD < c->nwait && c->v) {
+			const cwait *w = &c->wait[i + CSLOT_AHEAD];
+			__builtin_prefetch(&c->v[cslot_of(w->fac, w->lv, c->mask)], 1);
+		}
+		const cwait *w = &c->wait[i];
+		st = cslot_add(c, w->fac, w->lv, w->total, w->fund);
+	}
+	c->nwait = 0;
+	return st;
+}
+
+static sb_status cslot_push(cslots *c, uint32_t fac, uint32_t lv, sb_fen total, sb_fen fund)
+{
+	c->wait[c->nwait++] = (cwait){ fac, lv, total, fund };
+	return c->nwait == CSLOT_WAIT ? cslot_drain(c) : SB_OK;
+}
+
 /* n bytes of text into the thread's scratch, at the returned offset
  * (SIZE_MAX: out of memory). */
 static size_t scratch_put(thr *t, const char *p, size_t n)
@@ -908,7 +942,7 @@ static sb_status flush(audit *a, thr *t, sb_diag *d)
 		if (costs_on && p->row && p->fac) {
 			sb_status cs =
 				p->c.level >= 0 && p->c.level < (1 << 23) ?
-					cslot_add(&t->slots, p->fac,
+					cslot_push(&t->slots, p->fac,
 						  (uint32_t)p->c.level << 8 | p->c.visit,
 						  p->c.total, p->res.fund) :
 					cost_add(&t->costs, p->fac, x->fac[p->fac - 1], p->c.level,
@@ -1193,6 +1227,11 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 	audit *a = self;
 	thr *t = vt;
 	a->unaudited += t->unaudited;
+	sb_status ds = cslot_drain(&t->slots);
+	if (ds)
+		return sb_diag_set(d, ds, NULL, 0, 0,
+				   ds == SB_ENOMEM ? "out of memory" :
+						     "a facility's costs overflow a 64-bit sum");
 	for (size_t i = 0; t->slots.v && i <= t->slots.mask; i++) {
 		const cslot *e = &t->slots.v[i];
 		if (!e->fac)
