@@ -66,8 +66,8 @@ typedef struct sb_audit_part {
 	uint32_t *facmap;    /* the range's facility number -> the extract's */
 	size_t nfac;
 	sb_arena facs;       /* the facility codes: together, so they stay cached */
-	char **chunk;        /* the cold texts */
-	size_t nchunk;
+	char **chunk;        /* the cold texts (sb_huge_alloc, of chunksize bytes) */
+	size_t *chunksize, nchunk;
 } sb_audit_part;
 
 typedef struct sb_audit_fallback sb_audit_fallback;
@@ -177,9 +177,22 @@ static inline uint64_t sb_audit_idhash(const char *p, size_t n)
 		h = (h ^ w) * 0xff51afd7ed558ccdULL;
 		h ^= h >> 32;
 	}
-	if (n) {
+	if (n) { /* the last 1 to 7 bytes, never read past */
 		uint64_t w = 0;
-		memcpy(&w, p, n);
+		if (n & 4) {
+			uint32_t v;
+			memcpy(&v, p, 4);
+			w = v;
+			p += 4;
+		}
+		if (n & 2) {
+			uint16_t v;
+			memcpy(&v, p, 2);
+			w = w << 16 | v;
+			p += 2;
+		}
+		if (n & 1)
+			w = w << 8 | (unsigned char)*p;
 		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
 		h ^= h >> 32;
 	}

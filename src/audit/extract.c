@@ -35,7 +35,7 @@ struct sb_audit_fallback {
 
 #define BLOCK_ROWS ((size_t)1 << SB_AUDIT_BLOCK_SHIFT)
 #define BLOCK_BYTES (BLOCK_ROWS * sizeof(sb_audit_row))
-#define CHUNK_BYTES ((size_t)1 << 20)
+#define CHUNK_BYTES ((size_t)8 << 20) /* huge pages: a fault per 2 MiB, not per 4 KiB */
 
 /* One byte range of the extract, read by one thread into its own blocks of
  * rows, facility table and texts (x->out, kept by the extract); nothing is
@@ -61,9 +61,11 @@ typedef struct part {
 	/* facilities, one copy each (a few thousand in a province), numbered
 	 * in the order first seen */
 	const char **fac; /* by number */
-	uint32_t *facn;   /* hash table: number + 1, 0 empty */
 	uint64_t *fach;   /* by number: hash */
-	uint32_t *facl;   /* by number: length */
+	struct facslot {  /* the hash table: one cache line a probe */
+		uint64_t hash;
+		uint32_t len, num; /* num: number + 1, 0 empty */
+	} *facn;
 	size_t nfac, faccap, facmask;
 } part;
 
@@ -83,16 +85,20 @@ static char *cold(part *x, size_t n)
 		if (x->out->nchunk == x->chunkcap) {
 			size_t nc = x->chunkcap ? x->chunkcap * 2 : 64;
 			char **v = sb_realloc(x->out->chunk, nc * sizeof *v);
-			if (!v)
+			if (v)
+				x->out->chunk = v;
+			size_t *sz = v ? sb_realloc(x->out->chunksize, nc * sizeof *sz) : NULL;
+			if (!sz)
 				return NULL;
-			x->out->chunk = v;
+			x->out->chunksize = sz;
 			x->chunkcap = nc;
 		}
 		size_t size = n > CHUNK_BYTES ? n : CHUNK_BYTES;
-		char *c = sb_malloc(size);
+		char *c = sb_huge_alloc(size);
 		if (!c)
 			return NULL;
-		x->out->chunk[x->out->nchunk++] = c;
+		x->out->chunk[x->out->nchunk] = c;
+		x->out->chunksize[x->out->nchunk++] = size;
 		x->cur = c;
 		x->left = size;
 	}
@@ -115,10 +121,10 @@ static uint32_t facility(part *x, sb_csv_field f, bool *err)
 		return 0;
 	uint64_t h = sb_audit_idhash(f.p, f.n);
 	if (x->facn) {
-		for (size_t i = fac_slot(h, x->facmask); x->facn[i]; i = (i + 1) & x->facmask) {
-			uint32_t k = x->facn[i] - 1;
-			if (x->fach[k] == h && x->facl[k] == f.n && !memcmp(x->fac[k], f.p, f.n))
-				return k + 1;
+		for (size_t i = fac_slot(h, x->facmask); x->facn[i].num; i = (i + 1) & x->facmask) {
+			const struct facslot *e = &x->facn[i];
+			if (e->hash == h && e->len == f.n && !memcmp(x->fac[e->num - 1], f.p, f.n))
+				return e->num;
 		}
 	}
 	if (x->nfac == UINT32_MAX - 1 || f.n > UINT32_MAX) {
@@ -133,24 +139,23 @@ static uint32_t facility(part *x, sb_csv_field f, bool *err)
 		uint64_t *nh = nf ? sb_realloc(x->fach, nc * sizeof *nh) : NULL;
 		if (nh)
 			x->fach = nh;
-		uint32_t *nl = nh ? sb_realloc(x->facl, nc * sizeof *nl) : NULL;
-		if (nl)
-			x->facl = nl;
-		uint32_t *nt = nl ? sb_calloc(nc * 2, sizeof *nt) : NULL;
+		struct facslot *nt = nh ? sb_calloc(nc * 2, sizeof *nt) : NULL;
 		if (!nt) {
 			*err = true;
 			return 0;
+		}
+		for (size_t i = 0; x->facn && i <= x->facmask; i++) {
+			if (!x->facn[i].num)
+				continue;
+			size_t j = fac_slot(x->facn[i].hash, nc * 2 - 1);
+			while (nt[j].num)
+				j = (j + 1) & (nc * 2 - 1);
+			nt[j] = x->facn[i];
 		}
 		sb_free(x->facn);
 		x->facn = nt;
 		x->faccap = nc;
 		x->facmask = nc * 2 - 1;
-		for (size_t k = 0; k < x->nfac; k++) {
-			size_t i = fac_slot(x->fach[k], x->facmask);
-			while (x->facn[i])
-				i = (i + 1) & x->facmask;
-			x->facn[i] = (uint32_t)k + 1;
-		}
 	}
 	char *copy = sb_arena_strndup(&x->out->facs, f.p, f.n);
 	if (!copy) {
@@ -158,12 +163,11 @@ static uint32_t facility(part *x, sb_csv_field f, bool *err)
 		return 0;
 	}
 	size_t i = fac_slot(h, x->facmask);
-	while (x->facn[i])
+	while (x->facn[i].num)
 		i = (i + 1) & x->facmask;
 	x->fac[x->nfac] = copy;
 	x->fach[x->nfac] = h;
-	x->facl[x->nfac] = (uint32_t)f.n;
-	x->facn[i] = (uint32_t)++x->nfac;
+	x->facn[i] = (struct facslot){ h, (uint32_t)f.n, (uint32_t)++x->nfac };
 	return (uint32_t)x->nfac;
 }
 
@@ -530,7 +534,6 @@ out:
 		sb_free(parts[k].fac);
 		sb_free(parts[k].facn);
 		sb_free(parts[k].fach);
-		sb_free(parts[k].facl);
 	}
 	sb_csv_free(c);
 	return st;
@@ -663,8 +666,9 @@ void sb_audit_extract_release(sb_audit_extract *x)
 			sb_huge_free(p->blk[b], BLOCK_BYTES);
 		sb_free(p->blk);
 		for (size_t i = 0; i < p->nchunk; i++)
-			sb_free(p->chunk[i]);
+			sb_huge_free(p->chunk[i], p->chunksize[i]);
 		sb_free(p->chunk);
+		sb_free(p->chunksize);
 		sb_free(p->facmap);
 		sb_arena_release(&p->facs);
 	}
