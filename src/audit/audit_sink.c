@@ -60,7 +60,7 @@ typedef struct pres {
  * thread's scratch, which the next person reuses. */
 typedef struct pclaim {
 	sb_claim c; /* c.id, c.level_name, c.diagnosis: in the scratch (fix_texts) */
-	size_t id_off, level_off, dx_off; /* their offsets there; SIZE_MAX: NULL */
+	size_t id_off, level_off, dx_off; /* their offsets there, or TEXT_NONE, TEXT_KEPT */
 	const char *id;                   /* the piece's copy, when a finding names it */
 	uint32_t idlen;
 	uint64_t line;
@@ -888,8 +888,13 @@ static sb_status cslot_push(cslots *c, uint32_t fac, uint32_t lv, sb_fen total, 
 	return c->nwait == CSLOT_WAIT ? cslot_drain(c) : SB_OK;
 }
 
+/* A claim text's place in the scratch, or: */
+#define TEXT_FAIL SIZE_MAX        /* out of memory */
+#define TEXT_NONE (SIZE_MAX - 1)  /* NULL */
+#define TEXT_KEPT (SIZE_MAX - 2)  /* the claim's own pointer, valid for the run */
+
 /* n bytes of text into the thread's scratch, at the returned offset
- * (SIZE_MAX: out of memory). */
+ * (TEXT_FAIL: out of memory). */
 static size_t scratch_put(thr *t, const char *p, size_t n)
 {
 	if (t->nscratch + n + 1 > t->scratchcap) {
@@ -916,8 +921,12 @@ static void fix_texts(thr *t)
 	for (size_t i = 0; i < t->n; i++) {
 		pclaim *p = &t->v[i];
 		p->c.id = t->scratch + p->id_off;
-		p->c.level_name = p->level_off == SIZE_MAX ? NULL : t->scratch + p->level_off;
-		p->c.diagnosis = p->dx_off == SIZE_MAX ? NULL : t->scratch + p->dx_off;
+		if (p->level_off < TEXT_KEPT)
+			p->c.level_name = t->scratch + p->level_off;
+		else if (p->level_off == TEXT_NONE)
+			p->c.level_name = NULL;
+		if (p->dx_off < TEXT_KEPT)
+			p->c.diagnosis = t->scratch + p->dx_off;
 	}
 }
 
@@ -998,18 +1007,22 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	p->line = s->line;
 	p->row = NULL;
 	p->fac = 0;
+	/* The texts are the batch's for this call only: copied, unless a
+	 * level the policies name (its name is the policy set's) or no
+	 * diagnosis. */
+	const char *lv = s->claim->level_name, *dx = s->claim->diagnosis;
 	p->id_off = scratch_put(t, s->claim_id, s->claim_idlen);
-	p->level_off = p->dx_off = 0;
-	if (s->claim->level_name)
-		p->level_off = scratch_put(t, s->claim->level_name, strlen(s->claim->level_name));
-	if (s->claim->diagnosis)
-		p->dx_off = scratch_put(t, s->claim->diagnosis, strlen(s->claim->diagnosis));
-	if (p->id_off == SIZE_MAX || p->level_off == SIZE_MAX || p->dx_off == SIZE_MAX)
+	p->level_off = !lv ? TEXT_NONE :
+		       s->claim->level >= 0 &&
+				       lv == sb_policyset_symbol_name(s->set, SB_SYM_LEVEL,
+								      s->claim->level) ?
+			       TEXT_KEPT :
+			       scratch_put(t, lv, strlen(lv));
+	p->dx_off = !dx ? TEXT_NONE : !*dx ? TEXT_KEPT : scratch_put(t, dx, strlen(dx));
+	if (!dx || !*dx)
+		p->c.diagnosis = dx ? "" : NULL;
+	if (p->id_off == TEXT_FAIL || p->level_off == TEXT_FAIL || p->dx_off == TEXT_FAIL)
 		return oom(d);
-	if (!s->claim->level_name)
-		p->level_off = SIZE_MAX;
-	if (!s->claim->diagnosis)
-		p->dx_off = SIZE_MAX;
 	p->res.version = s->res->version;
 	p->res.fund = s->res->fund;
 	p->res.nlayers = s->res->nlayers;

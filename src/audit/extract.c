@@ -171,6 +171,23 @@ static uint32_t facility(part *x, sb_csv_field f, bool *err)
 	return (uint32_t)x->nfac;
 }
 
+/* A block of rows at a 2 MiB boundary, so that every page of it can be a
+ * huge one: the sink reads rows at random, and a 4 KiB page there is a
+ * TLB miss. */
+static sb_audit_row *block_new(void)
+{
+	const size_t align = (size_t)2 << 20;
+	char *p = sb_huge_alloc(BLOCK_BYTES + align);
+	if (!p)
+		return NULL;
+	uintptr_t u = (uintptr_t)p, a = (u + align - 1) & ~(uintptr_t)(align - 1);
+	size_t head = (size_t)(a - u);
+	if (head)
+		sb_huge_free(p, head);
+	sb_huge_free((char *)a + BLOCK_BYTES, align - head);
+	return (sb_audit_row *)a;
+}
+
 /* The place of the row on the range's line `line` (from 1), its block
  * mapped when new (NULL: out of memory). */
 static sb_audit_row *row_at(part *x, long line)
@@ -191,7 +208,7 @@ static sb_audit_row *row_at(part *x, long line)
 		while (o->nblk <= b)
 			o->blk[o->nblk++] = NULL;
 	}
-	if (!o->blk[b] && !(o->blk[b] = sb_huge_alloc(BLOCK_BYTES)))
+	if (!o->blk[b] && !(o->blk[b] = block_new()))
 		return NULL;
 	return &o->blk[b][i & (BLOCK_ROWS - 1)];
 }
