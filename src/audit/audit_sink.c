@@ -418,14 +418,25 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	/* What the recomputation gives for each actual_<layer> column, in one
 	 * pass over the claim's layers. */
 	sb_fen due_col[SB_AUDIT_MAX_ACTUAL];
+	uint64_t due_nonzero = 0; /* bit col: the recomputation gives it more than 0 */
 	if (x->nactual) {
 		memset(due_col, 0, (size_t)x->nactual * sizeof due_col[0]);
 		for (uint8_t j = 0; j < p->res.nlayers; j++) {
 			int s = p->res.sym[j];
-			if (s >= 0 && s < a->nsyms && a->col_of_sym[s] >= 0)
+			if (s >= 0 && s < a->nsyms && a->col_of_sym[s] >= 0) {
 				due_col[a->col_of_sym[s]] = p->res.pay[j];
+				if (p->res.pay[j])
+					due_nonzero |= 1ULL << (SB_AUDIT_NFUNDS + a->col_of_sym[s]);
+			}
 		}
 	}
+	/* The common row (actual_<layer> columns only, each with an amount,
+	 * at most one not 0) paid what the policy gives: nothing to flag. */
+	if (!cells.amounts && !(cells.cols & ((1ULL << SB_AUDIT_NFUNDS) - 1)) &&
+	    cells.nonzero == due_nonzero &&
+	    (!cells.nonzero ||
+	     due_col[__builtin_ctzll(cells.nonzero) - SB_AUDIT_NFUNDS] == cells.one))
+		return SB_OK;
 	int rank = 0;
 	for (uint64_t cols = cells.cols; cols; cols &= cols - 1) {
 		int ci = __builtin_ctzll(cols);
