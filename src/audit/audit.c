@@ -1,7 +1,9 @@
-/* audit.c: one `sanbao audit` run: the rule file and the extract's audit
- * columns are read, the batch settles the claims again with the audit sink
- * among its sinks (so the recomputation is settle's own), and the evidence
- * file is written over the committed outputs and the inputs. */
+/* audit.c: one `sanbao audit` run: the rule file is read, the extract's
+ * audit columns are read on a thread of their own while the batch loads
+ * the persons and reads the claims, the batch settles the claims again
+ * with the audit sink among its sinks (so the recomputation is settle's
+ * own), and the evidence file is written over the committed outputs and
+ * the inputs. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>

@@ -15,7 +15,7 @@
 #define SB_AUDIT_MAX_PARTS 8   /* threads reading the extract */
 
 #define SB_AUDIT_NCOLS (SB_AUDIT_NFUNDS + SB_AUDIT_MAX_ACTUAL) /* paid columns */
-#define SB_AUDIT_BLOCK_SHIFT 18 /* rows per block: 2^18, 8 MiB */
+#define SB_AUDIT_BLOCK_SHIFT 18                                /* rows per block: 2^18, 8 MiB */
 /* sb_audit_row.flags */
 #define SB_AUDIT_ROW_USED (1u << 31)  /* a row starts on this line */
 #define SB_AUDIT_ROW_MDTRT (1u << 30) /* the row has a visit id */
@@ -59,14 +59,14 @@ typedef struct sb_audit_cells {
 
 /* One byte range of the extract as read by one thread. */
 typedef struct sb_audit_part {
-	uint64_t base;       /* the file's line before the range's first */
-	uint64_t lines;      /* physical lines in the range */
-	sb_audit_row **blk;  /* rows by line - base - 1, 2^SB_AUDIT_BLOCK_SHIFT a block */
+	uint64_t base;      /* the file's line before the range's first */
+	uint64_t lines;     /* physical lines in the range */
+	sb_audit_row **blk; /* rows by line - base - 1, 2^SB_AUDIT_BLOCK_SHIFT a block */
 	size_t nblk;
-	uint32_t *facmap;    /* the range's facility number -> the extract's */
+	uint32_t *facmap; /* the range's facility number -> the extract's */
 	size_t nfac;
-	sb_arena facs;       /* the facility codes: together, so they stay cached */
-	char **chunk;        /* the cold texts (sb_huge_alloc, of chunksize bytes) */
+	sb_arena facs; /* the facility codes: together, so they stay cached */
+	char **chunk;  /* the cold texts (sb_huge_alloc, of chunksize bytes) */
 	size_t *chunksize, nchunk;
 } sb_audit_part;
 

@@ -1,8 +1,9 @@
 /* audit_sink.c: the audit's rules over the batch's stream of settled
  * claims. Each claim comes recomputed by the core in the person's date
- * order (the batch's one settlement loop); the sink compares its layers
- * with what the extract says each fund or layer paid, and, when a person's
- * claims are all in, checks them against each other. Findings are kept per
+ * order (the batch's one settlement loop); its extract row is fetched
+ * ahead when it comes, and when the person's claims are all in the sink
+ * compares each one's layers with what the extract says each fund or layer
+ * paid, then checks them against each other. Findings are kept per
  * partition and written in partition order, numbered as written, so the
  * outputs are the same for any thread count. A flagged payment carries the
  * trace of its recomputation: the person's earlier claims are settled again
@@ -76,8 +77,8 @@ typedef struct pclaim {
 typedef struct cost {
 	const char *facility; /* the extract's copy */
 	uint32_t fac;         /* the extract's facility index + 1 */
-	int level;         /* the level's symbol, or -1 when no policy names it */
-	const char *lname; /* then its text (costs arena), or NULL when none */
+	int level;            /* the level's symbol, or -1 when no policy names it */
+	const char *lname;    /* then its text (costs arena), or NULL when none */
 	uint8_t visit;
 	long long n;
 	sb_fen total, fund;
@@ -633,7 +634,8 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 						pi->c.id);
 				else if ((pj->row->flags & SB_AUDIT_ROW_MDTRT) && pi->row &&
 					 (pi->row->flags & SB_AUDIT_ROW_MDTRT) &&
-					 ((pi->row->flags ^ pj->row->flags) & SB_AUDIT_ROW_HASH) == 0 &&
+					 ((pi->row->flags ^ pj->row->flags) & SB_AUDIT_ROW_HASH) ==
+						 0 &&
 					 !strcmp(sb_audit_row_mdtrt(pi->row),
 						 sb_audit_row_mdtrt(pj->row)))
 					why = fmt_text(t,
@@ -655,7 +657,8 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; sr->enabled && pj->fac && i < j; i++) {
 			pclaim *pi = &t->v[i];
-			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row || !same_facility(pi, pj))
+			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row ||
+			    !same_facility(pi, pj))
 				continue;
 			sb_date gap = begin_of(pj) - pi->c.date;
 			if (gap < 0 || gap > sr->days)
@@ -739,12 +742,12 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 			sb_fen paid = paid_of(a, po);
 			sb_date_format(begin_of(pi), da);
 			sb_date_format(pi->c.date, db);
-			const char *why =
-				fmt_text(t,
-					 "outpatient claim at %s while in hospital at %s "
-					 "(claim %s, %s to %s): the person was in a bed "
-					 "elsewhere",
-					 fac_text(a, po->fac), fac_text(a, pi->fac), pi->c.id, da, db);
+			const char *why = fmt_text(t,
+						   "outpatient claim at %s while in hospital at %s "
+						   "(claim %s, %s to %s): the person was in a bed "
+						   "elsewhere",
+						   fac_text(a, po->fac), fac_text(a, pi->fac),
+						   pi->c.id, da, db);
 			st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid, d);
 			break;
 		}
@@ -806,8 +809,8 @@ static sb_status cost_add(costs *c, uint32_t fac, const char *facility, int leve
 		c->mask = cap - 1;
 		for (size_t i = 0; i < c->n; i++) {
 			const cost *e = &c->v[i];
-			uint64_t k = e->fac * 0xff51afd7ed558ccdULL ^ level_key(e->level, e->lname) ^
-				     e->visit;
+			uint64_t k = e->fac * 0xff51afd7ed558ccdULL ^
+				     level_key(e->level, e->lname) ^ e->visit;
 			size_t slot = (size_t)(k ^ k >> 31) & c->mask;
 			while (c->table[slot])
 				slot = (slot + 1) & c->mask;
@@ -900,9 +903,9 @@ static sb_status cslot_push(cslots *c, uint32_t fac, uint32_t lv, sb_fen total, 
 }
 
 /* A claim text's place in the scratch, or: */
-#define TEXT_FAIL SIZE_MAX        /* out of memory */
-#define TEXT_NONE (SIZE_MAX - 1)  /* NULL */
-#define TEXT_KEPT (SIZE_MAX - 2)  /* the claim's own pointer, valid for the run */
+#define TEXT_FAIL SIZE_MAX       /* out of memory */
+#define TEXT_NONE (SIZE_MAX - 1) /* NULL */
+#define TEXT_KEPT (SIZE_MAX - 2) /* the claim's own pointer, valid for the run */
 
 /* n bytes of text into the thread's scratch, at the returned offset
  * (TEXT_FAIL: out of memory). */
@@ -960,19 +963,19 @@ static sb_status flush(audit *a, thr *t, sb_diag *d)
 		p->row = ref.row;
 		p->fac = ref.fac;
 		if (costs_on && p->row && p->fac) {
-			sb_status cs =
-				p->c.level >= 0 && p->c.level < (1 << 23) ?
-					cslot_push(&t->slots, p->fac,
-						  (uint32_t)p->c.level << 8 | p->c.visit,
-						  p->c.total, p->res.fund) :
-					cost_add(&t->costs, p->fac, x->fac[p->fac - 1], p->c.level,
-						 p->c.level_name, p->c.visit, 1, p->c.total,
-						 p->res.fund);
+			sb_status cs = p->c.level >= 0 && p->c.level < (1 << 23) ?
+					       cslot_push(&t->slots, p->fac,
+							  (uint32_t)p->c.level << 8 | p->c.visit,
+							  p->c.total, p->res.fund) :
+					       cost_add(&t->costs, p->fac, x->fac[p->fac - 1],
+							p->c.level, p->c.level_name, p->c.visit, 1,
+							p->c.total, p->res.fund);
 			if (cs)
-				return sb_diag_set(d, cs, NULL, 0, 0,
-						   cs == SB_ENOMEM ?
-							   "out of memory" :
-							   "a facility's costs overflow a 64-bit sum");
+				return sb_diag_set(
+					d, cs, NULL, 0, 0,
+					cs == SB_ENOMEM ?
+						"out of memory" :
+						"a facility's costs overflow a 64-bit sum");
 		}
 		t->ncompared = k + 1;
 		if ((st = compare(a, t, k, d)))
@@ -1024,11 +1027,10 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	const char *lv = s->claim->level_name, *dx = s->claim->diagnosis;
 	p->id_off = scratch_put(t, s->claim_id, s->claim_idlen);
 	p->level_off = !lv ? TEXT_NONE :
-		       s->claim->level >= 0 &&
-				       lv == sb_policyset_symbol_name(s->set, SB_SYM_LEVEL,
-								      s->claim->level) ?
-			       TEXT_KEPT :
-			       scratch_put(t, lv, strlen(lv));
+		       s->claim->level >= 0 && lv == sb_policyset_symbol_name(s->set, SB_SYM_LEVEL,
+									      s->claim->level) ?
+			     TEXT_KEPT :
+			     scratch_put(t, lv, strlen(lv));
 	p->dx_off = !dx ? TEXT_NONE : !*dx ? TEXT_KEPT : scratch_put(t, dx, strlen(dx));
 	if (!dx || !*dx)
 		p->c.diagnosis = dx ? "" : NULL;

@@ -1,7 +1,8 @@
 /* extract.c: the audit's columns of a claims extract: what each fund or
  * layer actually paid (hifp_pay ..., actual_<layer>), the admission date,
- * the visit id, the facility and the diagnosis, kept by claims.csv line so
- * that the audit sink finds them beside the claim the batch settled. The
+ * the visit id, the facility and the diagnosis, kept at their claims.csv
+ * line's place (32 bytes a row, audit_int.h) so that the audit sink finds
+ * them from the line of the claim the batch settled. The
  * column names are sanbao/io.h's one table; actual_<layer> is a family by
  * prefix, like settle's paid_<layer> (which means something else: paid
  * elsewhere, given to settlement). */
@@ -65,7 +66,7 @@ typedef struct part {
 	struct facslot {  /* the hash table: one cache line a probe */
 		uint64_t hash;
 		uint32_t len, num; /* num: number + 1, 0 empty */
-	} *facn;
+	} * facn;
 	size_t nfac, faccap, facmask;
 } part;
 
@@ -587,9 +588,10 @@ static sb_status fallback_build(sb_audit_fallback *f, const sb_audit_extract *x)
 				const sb_audit_row *r = &p->blk[b][i];
 				if (!(r->flags & SB_AUDIT_ROW_USED))
 					continue;
-				f->v[f->n++] = (fb_entry){ r->idhash,
-							   p->base + 1 + (b << SB_AUDIT_BLOCK_SHIFT) + i,
-							   r, row_fac(p, r) };
+				f->v[f->n++] =
+					(fb_entry){ r->idhash,
+						    p->base + 1 + (b << SB_AUDIT_BLOCK_SHIFT) + i,
+						    r, row_fac(p, r) };
 			}
 	}
 	if (f->n)
@@ -614,8 +616,8 @@ const sb_audit_row *sb_audit_extract_slot(const sb_audit_extract *x, uint64_t li
 	return b < p->nblk && p->blk[b] ? &p->blk[b][i & (BLOCK_ROWS - 1)] : NULL;
 }
 
-sb_status sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n,
-				uint64_t line, sb_audit_ref *out, sb_diag *d)
+sb_status sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n, uint64_t line,
+				sb_audit_ref *out, sb_diag *d)
 {
 	uint64_t h = sb_audit_idhash(id, n);
 	out->row = NULL;
@@ -625,8 +627,8 @@ sb_status sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_
 	const sb_audit_part *p = part_of(x, line);
 	if (p) {
 		size_t i = (size_t)(line - p->base - 1), b = i >> SB_AUDIT_BLOCK_SHIFT;
-		const sb_audit_row *r = b < p->nblk && p->blk[b] ? &p->blk[b][i & (BLOCK_ROWS - 1)] :
-								    NULL;
+		const sb_audit_row *r =
+			b < p->nblk && p->blk[b] ? &p->blk[b][i & (BLOCK_ROWS - 1)] : NULL;
 		if (r && (r->flags & SB_AUDIT_ROW_USED) && r->idhash == h) {
 			out->row = r;
 			out->fac = row_fac(p, r);
