@@ -1,8 +1,9 @@
 /* audit_sink.c: the audit's rules over the batch's stream of settled
  * claims. Each claim comes recomputed by the core in the person's date
- * order (the batch's one settlement loop); the sink compares its layers
- * with what the extract says each fund or layer paid, and, when a person's
- * claims are all in, checks them against each other. Findings are kept per
+ * order (the batch's one settlement loop); its extract row is fetched
+ * ahead when it comes, and when the person's claims are all in the sink
+ * compares each one's layers with what the extract says each fund or layer
+ * paid, then checks them against each other. Findings are kept per
  * partition and written in partition order, numbered as written, so the
  * outputs are the same for any thread count. A flagged payment carries the
  * trace of its recomputation: the person's earlier claims are settled again
@@ -54,22 +55,30 @@ typedef struct pres {
 	sb_fen pay[SB_MAX_LAYERS];
 } pres;
 
+/* A claim of the person being read. Its extract row is looked up only
+ * when the person's claims are all in (its place fetched ahead at once, so
+ * the lookup finds it in the cache); its texts are copied into the
+ * thread's scratch, which the next person reuses. */
 typedef struct pclaim {
-	sb_claim c; /* c.id and c.level_name copied into the piece */
-	const char *id;
+	sb_claim c; /* c.id, c.level_name, c.diagnosis: in the scratch (fix_texts) */
+	size_t id_off, level_off, dx_off; /* their offsets there, or TEXT_NONE, TEXT_KEPT */
+	const char *id;                   /* the piece's copy, when a finding names it */
+	uint32_t idlen;
+	uint64_t line;
 	pres res;
 	const sb_policy *pol;
-	const sb_audit_row *row;
+	const sb_audit_row *row; /* NULL: not in the extract */
+	uint32_t fac;            /* the extract's facility index + 1; 0: not given */
 	uint32_t region;
 	bool flagged_dup;
 } pclaim;
 
 /* cost_outlier: a facility's claims of one level and visit type. */
 typedef struct cost {
-	const char *facility; /* extract arena */
-	uint64_t hash;
-	int level;         /* the level's symbol, or -1 when no policy names it */
-	const char *lname; /* then its text (costs arena), or NULL when none */
+	const char *facility; /* the extract's copy */
+	uint32_t fac;         /* the extract's facility index + 1 */
+	int level;            /* the level's symbol, or -1 when no policy names it */
+	const char *lname;    /* then its text (costs arena), or NULL when none */
 	uint8_t visit;
 	long long n;
 	sb_fen total, fund;
@@ -83,10 +92,42 @@ typedef struct costs {
 	sb_arena arena; /* the level texts */
 } costs;
 
+/* A thread's cost sums for the claims of a level some policy names, one
+ * 32-byte slot each, found in one probe: the claims come in person order,
+ * so the facilities at random, and a slot that holds its key and its sums
+ * costs one cache miss where an index and an entry cost two. */
+typedef struct cslot {
+	uint32_t fac; /* the extract's facility index + 1; 0: empty */
+	uint32_t lv;  /* level symbol << 8 | visit type */
+	long long n;
+	sb_fen total, fund;
+} cslot;
+
+/* A claim's cost, waiting to be added to its slot: the slots are updated
+ * CSLOT_WAIT claims at a time, each fetched ahead, so that their misses
+ * overlap instead of coming one per claim. */
+typedef struct cwait {
+	uint32_t fac, lv;
+	sb_fen total, fund;
+} cwait;
+#define CSLOT_WAIT 1024
+#define CSLOT_AHEAD 16
+
+typedef struct cslots {
+	cslot *v;
+	size_t n, mask;
+	cwait wait[CSLOT_WAIT];
+	size_t nwait;
+} cslots;
+
 typedef struct thr {
-	costs costs;
+	costs costs; /* levels no policy names, by their text */
+	cslots slots;
 	pclaim *v;
 	size_t n, cap;
+	size_t ncompared; /* v[0 .. ncompared) are looked up and compared */
+	char *scratch;    /* the person's claim texts */
+	size_t nscratch, scratchcap;
 	sb_person person;
 	uint32_t pidx;
 	const sb_policyset *set;
@@ -138,6 +179,9 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	a->ctx = env->cfg->audit;
 	a->set = env->sets[0];
 	a->out = env->out;
+	sb_status rs = sb_audit_ready(a->ctx, d);
+	if (rs)
+		return rs;
 	const sb_audit_extract *x = a->ctx->extract;
 	for (int k = 0; k < x->nactual; k++) {
 		a->actual_sym[k] = sb_policyset_symbol(a->set, SB_SYM_LAYER, x->actual[k],
@@ -241,18 +285,40 @@ static sb_fen paid_total(const sb_audit_extract *x, const sb_audit_row *row, boo
 {
 	sb_fen fund = 0, layers = 0;
 	bool has_fund = false;
-	*any = false;
-	for (uint8_t i = 0; row && i < row->ncells; i++) {
-		const sb_audit_cell *c = &x->cells[row->first + i];
-		*any = true;
-		if (c->col < SB_AUDIT_NFUNDS) {
+	sb_audit_cells cells = { 0 };
+	if (row)
+		sb_audit_row_cells(x, row, &cells);
+	uint64_t cols = cells.cols;
+	*any = cols != 0;
+	int k = 0;
+	for (; cols; cols &= cols - 1) {
+		int col = __builtin_ctzll(cols);
+		sb_fen fen = cells.nonzero >> col & 1 ? sb_audit_cell_amount(&cells, k++) : 0;
+		if (col < SB_AUDIT_NFUNDS) {
 			has_fund = true;
-			(void)sb_fen_add(&fund, c->fen); /* each cell <= SB_FEN_MAX */
+			(void)sb_fen_add(&fund, fen); /* each cell <= SB_FEN_MAX */
 		} else {
-			(void)sb_fen_add(&layers, c->fen);
+			(void)sb_fen_add(&layers, fen);
 		}
 	}
 	return has_fund ? fund : layers;
+}
+
+/* What was paid on a buffered claim in all: the extract's, or what the
+ * recomputation gives when the extract says nothing. */
+static sb_fen paid_of(const audit *a, const pclaim *p)
+{
+	bool any;
+	sb_fen v = paid_total(a->ctx->extract, p->row, &any);
+	return any ? v : p->res.fund;
+}
+
+/* The piece's copy of buffered claim k's id (NULL: out of memory). */
+static const char *pid(thr *t, pclaim *p)
+{
+	if (!p->id)
+		p->id = dup_text(t, p->c.id, p->idlen);
+	return p->id;
 }
 
 /* Settles the person's buffered claims [0, upto) again, except skip, on
@@ -317,11 +383,16 @@ static bool code_in(const sb_audit_rules *rules, int k, const char *code)
 	return false;
 }
 
-static void fill(finding *f, const pclaim *p)
+static const char *fac_text(const audit *a, uint32_t fac)
 {
-	f->claim = p->id;
-	f->person = p->row ? p->row->person : "";
-	f->facility = p->row ? p->row->facility : "";
+	return fac ? a->ctx->extract->fac[fac - 1] : "";
+}
+
+static void fill(const audit *a, thr *t, finding *f, pclaim *p)
+{
+	f->claim = pid(t, p);
+	f->person = p->row ? sb_audit_row_person(p->row) : "";
+	f->facility = fac_text(a, p->fac);
 	f->region = p->region;
 	f->date = p->c.date;
 }
@@ -333,7 +404,10 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	const sb_audit_extract *x = a->ctx->extract;
 	pclaim *p = &t->v[k];
 	const sb_audit_row *row = p->row;
-	if (!row || !row->ncells) {
+	sb_audit_cells cells = { 0 };
+	if (row)
+		sb_audit_row_cells(x, row, &cells);
+	if (!cells.cols) {
 		t->unaudited++;
 		return SB_OK;
 	}
@@ -345,16 +419,33 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	/* What the recomputation gives for each actual_<layer> column, in one
 	 * pass over the claim's layers. */
 	sb_fen due_col[SB_AUDIT_MAX_ACTUAL];
+	uint64_t due_nonzero = 0; /* bit col: the recomputation gives it more than 0 */
 	if (x->nactual) {
 		memset(due_col, 0, (size_t)x->nactual * sizeof due_col[0]);
 		for (uint8_t j = 0; j < p->res.nlayers; j++) {
 			int s = p->res.sym[j];
-			if (s >= 0 && s < a->nsyms && a->col_of_sym[s] >= 0)
+			if (s >= 0 && s < a->nsyms && a->col_of_sym[s] >= 0) {
 				due_col[a->col_of_sym[s]] = p->res.pay[j];
+				if (p->res.pay[j])
+					due_nonzero |= 1ULL << (SB_AUDIT_NFUNDS + a->col_of_sym[s]);
+			}
 		}
 	}
-	for (uint8_t i = 0; i < row->ncells; i++) {
-		const sb_audit_cell *c = &x->cells[row->first + i];
+	/* The common row (actual_<layer> columns only, each with an amount,
+	 * at most one not 0) paid what the policy gives: nothing to flag. */
+	if (!cells.amounts && !(cells.cols & ((1ULL << SB_AUDIT_NFUNDS) - 1)) &&
+	    cells.nonzero == due_nonzero &&
+	    (!cells.nonzero ||
+	     due_col[__builtin_ctzll(cells.nonzero) - SB_AUDIT_NFUNDS] == cells.one))
+		return SB_OK;
+	int rank = 0;
+	for (uint64_t cols = cells.cols; cols; cols &= cols - 1) {
+		int ci = __builtin_ctzll(cols);
+		const struct {
+			int col;
+			sb_fen fen;
+		} cell = { ci, cells.nonzero >> ci & 1 ? sb_audit_cell_amount(&cells, rank++) : 0 },
+		  *c = &cell;
 		sb_fen due = 0;
 		bool ineligible = false;
 		const char *name;
@@ -413,7 +504,9 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 		finding *f = add(t, a, rule);
 		if (!f)
 			return oom(d);
-		fill(f, p);
+		fill(a, t, f, p);
+		if (!f->claim)
+			return oom(d);
 		snprintf(f->layer, sizeof f->layer, "%s", name);
 		f->paid = c->fen;
 		f->due = due;
@@ -444,11 +537,10 @@ static sb_status compare(audit *a, thr *t, size_t k, sb_diag *d)
 	return SB_OK;
 }
 
-/* Facilities are one copy each per range of the extract read. The same facility: pointers, then hashes, then the text. */
-static bool same_facility(const sb_audit_row *a, const sb_audit_row *b)
+/* Facilities are numbered across the extract, one number per code. */
+static bool same_facility(const pclaim *a, const pclaim *b)
 {
-	return a->facility == b->facility ||
-	       (a->fachash == b->fachash && !strcmp(a->facility, b->facility));
+	return a->fac == b->fac;
 }
 
 static sb_date begin_of(const pclaim *p)
@@ -458,7 +550,7 @@ static sb_date begin_of(const pclaim *p)
 
 static bool same_stay(const pclaim *x, const pclaim *y)
 {
-	return x->row && y->row && same_facility(x->row, y->row) && begin_of(x) == begin_of(y) &&
+	return x->row && y->row && same_facility(x, y) && begin_of(x) == begin_of(y) &&
 	       x->c.date == y->c.date && x->c.visit == y->c.visit && x->c.total == y->c.total &&
 	       x->c.in_scope == y->c.in_scope;
 }
@@ -469,8 +561,10 @@ static sb_status whole(audit *a, thr *t, sb_audit_rule_id rule, size_t j, size_t
 	finding *f = add(t, a, rule);
 	if (!f)
 		return oom(d);
-	fill(f, &t->v[j]);
-	f->related = t->v[i].id;
+	fill(a, t, f, &t->v[j]);
+	f->related = pid(t, &t->v[i]);
+	if (!f->claim || !f->related)
+		return oom(d);
 	bool any;
 	f->paid = paid_total(a->ctx->extract, t->v[j].row, &any);
 	if (!any)
@@ -515,21 +609,18 @@ static sb_status split_risk(thr *t, size_t i, size_t j, sb_fen *risk, sb_fen *me
 	return SB_OK;
 }
 
+static sb_status flush(audit *a, thr *t, sb_diag *d);
+
 /* The rules across one person's claims. */
 static sb_status person_end(audit *a, thr *t, sb_diag *d)
 {
 	const sb_audit_rules *rules = a->ctx->rules;
-	const sb_audit_extract *x = a->ctx->extract;
-	sb_status st = SB_OK;
+	sb_status st = flush(a, t, d);
 	char da[11], db[11];
 	for (size_t j = 0; j < t->n && !st; j++) {
 		pclaim *pj = &t->v[j];
 		if (!pj->row)
 			continue;
-		bool any;
-		sb_fen paid_j = paid_total(x, pj->row, &any);
-		if (!any)
-			paid_j = pj->res.fund;
 		if (rules->rule[SB_AUDIT_DUPLICATE].enabled) {
 			for (size_t i = 0; i < j; i++) {
 				pclaim *pi = &t->v[i];
@@ -540,18 +631,21 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 						"the same visit (facility, dates, visit type "
 						"and amounts) as claim %s, settled again: the "
 						"second payment is at risk",
-						pi->id);
-				else if (pj->row->mdtrt[0] && pi->row &&
-					 pi->row->mdtrthash == pj->row->mdtrthash &&
-					 !strcmp(pi->row->mdtrt, pj->row->mdtrt))
+						pi->c.id);
+				else if ((pj->row->flags & SB_AUDIT_ROW_MDTRT) && pi->row &&
+					 (pi->row->flags & SB_AUDIT_ROW_MDTRT) &&
+					 ((pi->row->flags ^ pj->row->flags) & SB_AUDIT_ROW_HASH) ==
+						 0 &&
+					 !strcmp(sb_audit_row_mdtrt(pi->row),
+						 sb_audit_row_mdtrt(pj->row)))
 					why = fmt_text(t,
 						       "visit mdtrt_id %s is settled twice (first as "
 						       "claim %s): the second payment is at risk",
-						       pj->row->mdtrt, pi->id);
+						       sb_audit_row_mdtrt(pj->row), pi->c.id);
 				if (!why)
 					continue;
 				pj->flagged_dup = true;
-				st = whole(a, t, SB_AUDIT_DUPLICATE, j, i, why, paid_j, d);
+				st = whole(a, t, SB_AUDIT_DUPLICATE, j, i, why, paid_of(a, pj), d);
 				break;
 			}
 		}
@@ -561,18 +655,19 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 		 * that ended on or before this admission, within N days. */
 		const sb_audit_rule *sr = &rules->rule[SB_AUDIT_SPLIT_STAY];
 		size_t best = SIZE_MAX;
-		for (size_t i = 0; sr->enabled && pj->row->facility[0] && i < j; i++) {
+		for (size_t i = 0; sr->enabled && pj->fac && i < j; i++) {
 			pclaim *pi = &t->v[i];
 			if (pi->c.visit != 0 || pi->flagged_dup || !pi->row ||
-			    !same_facility(pi->row, pj->row))
+			    !same_facility(pi, pj))
 				continue;
 			sb_date gap = begin_of(pj) - pi->c.date;
 			if (gap < 0 || gap > sr->days)
 				continue;
 			if (sr->diagnosis_chars) {
 				size_t n = (size_t)sr->diagnosis_chars;
-				if (!pi->row->diagnosis[0] || !pj->row->diagnosis[0] ||
-				    strncmp(pi->row->diagnosis, pj->row->diagnosis, n))
+				const char *xi = sb_audit_row_diagnosis(pi->row),
+					   *xj = sb_audit_row_diagnosis(pj->row);
+				if (!xi[0] || !xj[0] || strncmp(xi, xj, n))
 					continue;
 			}
 			if (best == SIZE_MAX || pi->c.date >= t->v[best].c.date)
@@ -603,7 +698,7 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				t,
 				"readmitted to the same facility on %s, %d days after claim %s "
 				"was discharged on %s (rule: within %d days)%s",
-				db, (int)(begin_of(pj) - t->v[best].c.date), t->v[best].id, da,
+				db, (int)(begin_of(pj) - t->v[best].c.date), t->v[best].c.id, da,
 				sr->days, tail);
 			if ((st = whole(a, t, SB_AUDIT_SPLIT_STAY, j, best, why, risk, d)))
 				return st;
@@ -622,12 +717,11 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 				fmt_text(t,
 					 "in hospital at %s from %s while claim %s at "
 					 "%s covers %s to %s: two beds at once",
-					 pj->row->facility[0] ? pj->row->facility : "a facility",
-					 "its admission", pi->id,
-					 pi->row && pi->row->facility[0] ? pi->row->facility :
-									   "a facility",
+					 pj->fac ? fac_text(a, pj->fac) : "a facility",
+					 "its admission", pi->c.id,
+					 pi->row && pi->fac ? fac_text(a, pi->fac) : "a facility",
 					 da, db);
-			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_j, d)))
+			if ((st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid_of(a, pj), d)))
 				return st;
 			break;
 		}
@@ -637,31 +731,30 @@ static sb_status person_end(audit *a, thr *t, sb_diag *d)
 			   rules->rule[SB_AUDIT_OVERLAP].outpatient && j < t->n;
 	     j++) {
 		pclaim *po = &t->v[j];
-		if (po->c.visit == 0 || !po->row || !po->row->facility[0] || po->flagged_dup)
+		if (po->c.visit == 0 || !po->row || !po->fac || po->flagged_dup)
 			continue;
 		for (size_t i = 0; i < t->n; i++) {
 			pclaim *pi = &t->v[i];
-			if (pi->c.visit != 0 || !pi->row || !pi->row->facility[0] ||
-			    pi->flagged_dup || same_facility(pi->row, po->row) ||
+			if (pi->c.visit != 0 || !pi->row || !pi->fac || pi->flagged_dup ||
+			    same_facility(pi, po) ||
 			    !(begin_of(pi) < po->c.date && po->c.date < pi->c.date))
 				continue;
-			bool any;
-			sb_fen paid = paid_total(x, po->row, &any);
-			if (!any)
-				paid = po->res.fund;
+			sb_fen paid = paid_of(a, po);
 			sb_date_format(begin_of(pi), da);
 			sb_date_format(pi->c.date, db);
-			const char *why =
-				fmt_text(t,
-					 "outpatient claim at %s while in hospital at %s "
-					 "(claim %s, %s to %s): the person was in a bed "
-					 "elsewhere",
-					 po->row->facility, pi->row->facility, pi->id, da, db);
+			const char *why = fmt_text(t,
+						   "outpatient claim at %s while in hospital at %s "
+						   "(claim %s, %s to %s): the person was in a bed "
+						   "elsewhere",
+						   fac_text(a, po->fac), fac_text(a, pi->fac),
+						   pi->c.id, da, db);
 			st = whole(a, t, SB_AUDIT_OVERLAP, j, i, why, paid, d);
 			break;
 		}
 	}
 	t->n = 0;
+	t->ncompared = 0;
+	t->nscratch = 0;
 	return st;
 }
 
@@ -680,18 +773,18 @@ static uint64_t level_key(int level, const char *lname)
 /* Adds n claims of total and fund to (facility, level, visit). A level no
  * policy names (its symbol -1) is told by its text, so that "primary" and
  * "secondary" facilities are never scored against each other. */
-static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level, const char *lname,
-			  uint8_t visit, long long n, sb_fen total, sb_fen fund)
+static sb_status cost_add(costs *c, uint32_t fac, const char *facility, int level,
+			  const char *lname, uint8_t visit, long long n, sb_fen total, sb_fen fund)
 {
 	if (level >= 0)
 		lname = NULL;
+	uint64_t h = fac * 0xff51afd7ed558ccdULL;
 	uint64_t key = h ^ level_key(level, lname) ^ visit;
 	if (c->table) {
 		for (size_t slot = (size_t)(key ^ key >> 31) & c->mask; c->table[slot];
 		     slot = (slot + 1) & c->mask) {
 			cost *e = &c->v[c->table[slot] - 1];
-			if (e->hash == h && same_level(e, level, lname) && e->visit == visit &&
-			    (e->facility == facility || !strcmp(e->facility, facility))) {
+			if (e->fac == fac && same_level(e, level, lname) && e->visit == visit) {
 				e->n += n;
 				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
 					       SB_OK :
@@ -716,7 +809,8 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		c->mask = cap - 1;
 		for (size_t i = 0; i < c->n; i++) {
 			const cost *e = &c->v[i];
-			uint64_t k = e->hash ^ level_key(e->level, e->lname) ^ e->visit;
+			uint64_t k = e->fac * 0xff51afd7ed558ccdULL ^
+				     level_key(e->level, e->lname) ^ e->visit;
 			size_t slot = (size_t)(k ^ k >> 31) & c->mask;
 			while (c->table[slot])
 				slot = (slot + 1) & c->mask;
@@ -728,7 +822,7 @@ static sb_status cost_add(costs *c, const char *facility, uint64_t h, int level,
 		slot = (slot + 1) & c->mask;
 	if (lname && !(lname = sb_arena_strndup(&c->arena, lname, strlen(lname))))
 		return SB_ENOMEM;
-	c->v[c->n] = (cost){ facility, h, level, lname, visit, n, total, fund };
+	c->v[c->n] = (cost){ facility, fac, level, lname, visit, n, total, fund };
 	c->table[slot] = (uint32_t)++c->n;
 	return SB_OK;
 }
@@ -741,6 +835,155 @@ static void costs_release(costs *c)
 	memset(c, 0, sizeof *c);
 }
 
+static size_t cslot_of(uint32_t fac, uint32_t lv, size_t mask)
+{
+	uint64_t k = ((uint64_t)fac << 32 | lv) * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(k >> 32) & mask;
+}
+
+/* Adds one claim to the thread's sums of (facility, level, visit type). */
+static sb_status cslot_add(cslots *c, uint32_t fac, uint32_t lv, sb_fen total, sb_fen fund)
+{
+	if (c->v) {
+		for (size_t i = cslot_of(fac, lv, c->mask); c->v[i].fac; i = (i + 1) & c->mask) {
+			cslot *e = &c->v[i];
+			if (e->fac == fac && e->lv == lv) {
+				e->n++;
+				return sb_fen_add(&e->total, total) && sb_fen_add(&e->fund, fund) ?
+					       SB_OK :
+					       SB_ELIMIT;
+			}
+		}
+	}
+	if ((c->n + 1) * 2 > (c->v ? c->mask + 1 : 0)) {
+		size_t cap = c->v ? (c->mask + 1) * 2 : 4096;
+		cslot *v = sb_calloc(cap, sizeof *v);
+		if (!v)
+			return SB_ENOMEM;
+		for (size_t i = 0; c->v && i <= c->mask; i++) {
+			if (!c->v[i].fac)
+				continue;
+			size_t j = cslot_of(c->v[i].fac, c->v[i].lv, cap - 1);
+			while (v[j].fac)
+				j = (j + 1) & (cap - 1);
+			v[j] = c->v[i];
+		}
+		sb_free(c->v);
+		c->v = v;
+		c->mask = cap - 1;
+	}
+	size_t i = cslot_of(fac, lv, c->mask);
+	while (c->v[i].fac)
+		i = (i + 1) & c->mask;
+	c->v[i] = (cslot){ fac, lv, 1, total, fund };
+	c->n++;
+	return SB_OK;
+}
+
+/* Adds the waiting costs to their slots. */
+static sb_status cslot_drain(cslots *c)
+{
+	sb_status st = SB_OK;
+	for (size_t i = 0; i < c->nwait && !st; i++) {
+		if (i + CSLOT_AHEAD < c->nwait && c->v) {
+			const cwait *w = &c->wait[i + CSLOT_AHEAD];
+			__builtin_prefetch(&c->v[cslot_of(w->fac, w->lv, c->mask)], 1);
+		}
+		const cwait *w = &c->wait[i];
+		st = cslot_add(c, w->fac, w->lv, w->total, w->fund);
+	}
+	c->nwait = 0;
+	return st;
+}
+
+static sb_status cslot_push(cslots *c, uint32_t fac, uint32_t lv, sb_fen total, sb_fen fund)
+{
+	c->wait[c->nwait++] = (cwait){ fac, lv, total, fund };
+	return c->nwait == CSLOT_WAIT ? cslot_drain(c) : SB_OK;
+}
+
+/* A claim text's place in the scratch, or: */
+#define TEXT_FAIL SIZE_MAX       /* out of memory */
+#define TEXT_NONE (SIZE_MAX - 1) /* NULL */
+#define TEXT_KEPT (SIZE_MAX - 2) /* the claim's own pointer, valid for the run */
+
+/* n bytes of text into the thread's scratch, at the returned offset
+ * (TEXT_FAIL: out of memory). */
+static size_t scratch_put(thr *t, const char *p, size_t n)
+{
+	if (t->nscratch + n + 1 > t->scratchcap) {
+		size_t nc = t->scratchcap ? t->scratchcap * 2 : 4096;
+		while (nc < t->nscratch + n + 1)
+			nc *= 2;
+		char *v = sb_realloc(t->scratch, nc);
+		if (!v)
+			return SIZE_MAX;
+		t->scratch = v;
+		t->scratchcap = nc;
+	}
+	size_t off = t->nscratch;
+	memcpy(t->scratch + off, p, n);
+	t->scratch[off + n] = '\0';
+	t->nscratch += n + 1;
+	return off;
+}
+
+/* Points the buffered claims' texts into the scratch (which may have moved
+ * since they were put there). */
+static void fix_texts(thr *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		pclaim *p = &t->v[i];
+		p->c.id = t->scratch + p->id_off;
+		if (p->level_off < TEXT_KEPT)
+			p->c.level_name = t->scratch + p->level_off;
+		else if (p->level_off == TEXT_NONE)
+			p->c.level_name = NULL;
+		if (p->dx_off < TEXT_KEPT)
+			p->c.diagnosis = t->scratch + p->dx_off;
+	}
+}
+
+/* Looks up the extract rows of the buffered claims not yet compared and
+ * compares them (overpaid, underpaid, assistance_ineligible), in the
+ * order the claims came. */
+static sb_status flush(audit *a, thr *t, sb_diag *d)
+{
+	if (t->ncompared == t->n)
+		return SB_OK;
+	fix_texts(t);
+	const sb_audit_extract *x = a->ctx->extract;
+	bool costs_on = a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled;
+	for (size_t k = t->ncompared; k < t->n; k++) {
+		pclaim *p = &t->v[k];
+		sb_audit_ref ref;
+		sb_status st = sb_audit_extract_find(x, p->c.id, p->idlen, p->line, &ref, d);
+		if (st)
+			return st;
+		p->row = ref.row;
+		p->fac = ref.fac;
+		if (costs_on && p->row && p->fac) {
+			sb_status cs = p->c.level >= 0 && p->c.level < (1 << 23) ?
+					       cslot_push(&t->slots, p->fac,
+							  (uint32_t)p->c.level << 8 | p->c.visit,
+							  p->c.total, p->res.fund) :
+					       cost_add(&t->costs, p->fac, x->fac[p->fac - 1],
+							p->c.level, p->c.level_name, p->c.visit, 1,
+							p->c.total, p->res.fund);
+			if (cs)
+				return sb_diag_set(
+					d, cs, NULL, 0, 0,
+					cs == SB_ENOMEM ?
+						"out of memory" :
+						"a facility's costs overflow a 64-bit sum");
+		}
+		t->ncompared = k + 1;
+		if ((st = compare(a, t, k, d)))
+			return st;
+	}
+	return SB_OK;
+}
+
 static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 {
 	audit *a = self;
@@ -750,6 +993,11 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	sb_status st;
 	if (t->n && t->pidx != s->person_index && (st = person_end(a, t, d)))
 		return st;
+	/* The row is looked at when the person's claims are all in: by then
+	 * this fetch has come in, while the batch settled the next claim. */
+	const sb_audit_row *slot = sb_audit_extract_slot(a->ctx->extract, s->line);
+	if (slot)
+		__builtin_prefetch(slot);
 	if (!t->n) {
 		t->person = *s->person;
 		t->pidx = s->person_index;
@@ -768,11 +1016,25 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	 * is read of them), so no memset of the whole */
 	p->flagged_dup = false;
 	p->c = *s->claim;
-	p->id = dup_text(t, s->claim_id, s->claim_idlen);
-	p->c.id = p->id;
-	if (s->claim->level_name)
-		p->c.level_name = dup_text(t, s->claim->level_name, strlen(s->claim->level_name));
-	if (!p->id || (s->claim->level_name && !p->c.level_name))
+	p->id = NULL;
+	p->idlen = s->claim_idlen;
+	p->line = s->line;
+	p->row = NULL;
+	p->fac = 0;
+	/* The texts are the batch's for this call only: copied, unless a
+	 * level the policies name (its name is the policy set's) or no
+	 * diagnosis. */
+	const char *lv = s->claim->level_name, *dx = s->claim->diagnosis;
+	p->id_off = scratch_put(t, s->claim_id, s->claim_idlen);
+	p->level_off = !lv ? TEXT_NONE :
+		       s->claim->level >= 0 && lv == sb_policyset_symbol_name(s->set, SB_SYM_LEVEL,
+									      s->claim->level) ?
+			     TEXT_KEPT :
+			     scratch_put(t, lv, strlen(lv));
+	p->dx_off = !dx ? TEXT_NONE : !*dx ? TEXT_KEPT : scratch_put(t, dx, strlen(dx));
+	if (!dx || !*dx)
+		p->c.diagnosis = dx ? "" : NULL;
+	if (p->id_off == TEXT_FAIL || p->level_off == TEXT_FAIL || p->dx_off == TEXT_FAIL)
 		return oom(d);
 	p->res.version = s->res->version;
 	p->res.fund = s->res->fund;
@@ -783,18 +1045,8 @@ static sb_status claim(void *self, void *vt, const sb_settled *s, sb_diag *d)
 	}
 	p->pol = s->policy;
 	p->region = s->region;
-	p->row = sb_audit_extract_find(a->ctx->extract, s->claim_id, s->claim_idlen, s->line);
-	if (a->ctx->rules->rule[SB_AUDIT_COST_OUTLIER].enabled && p->row && p->row->facility[0]) {
-		sb_status cs = cost_add(&t->costs, p->row->facility, p->row->fachash, p->c.level,
-					p->c.level_name, p->c.visit, 1, p->c.total, p->res.fund);
-		if (cs)
-			return sb_diag_set(d, cs, NULL, 0, 0,
-					   cs == SB_ENOMEM ?
-						   "out of memory" :
-						   "a facility's costs overflow a 64-bit sum");
-	}
 	t->n++;
-	return compare(a, t, t->n - 1, d);
+	return SB_OK;
 }
 
 static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
@@ -809,8 +1061,15 @@ static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
 		rule = SB_AUDIT_OVERPAID;
 	else
 		return SB_OK;
-	const sb_audit_row *row =
-		sb_audit_extract_find(a->ctx->extract, r->claim_id, r->claim_idlen, r->line);
+	/* The findings of the claims before it come first, as they came. */
+	sb_status st = flush(a, t, d);
+	if (st)
+		return st;
+	sb_audit_ref ref;
+	if ((st = sb_audit_extract_find(a->ctx->extract, r->claim_id, r->claim_idlen, r->line, &ref,
+					d)))
+		return st;
+	const sb_audit_row *row = ref.row;
 	bool any;
 	sb_fen paid = paid_total(a->ctx->extract, row, &any);
 	if (rule == SB_AUDIT_OVERPAID && !paid)
@@ -820,8 +1079,8 @@ static sb_status reject(void *self, void *vt, const sb_rejected *r, sb_diag *d)
 		return oom(d);
 	f->claim = dup_text(t, r->claim_id, r->claim_idlen);
 	if (row) {
-		f->person = row->person;
-		f->facility = row->facility;
+		f->person = sb_audit_row_person(row);
+		f->facility = fac_text(a, ref.fac);
 	}
 	f->paid = paid;
 	f->due = rule == SB_AUDIT_OVERPAID ? 0 : -1;
@@ -994,9 +1253,27 @@ static sb_status merge(void *self, void *vt, sb_diag *d)
 	audit *a = self;
 	thr *t = vt;
 	a->unaudited += t->unaudited;
+	sb_status ds = cslot_drain(&t->slots);
+	if (ds)
+		return sb_diag_set(d, ds, NULL, 0, 0,
+				   ds == SB_ENOMEM ? "out of memory" :
+						     "a facility's costs overflow a 64-bit sum");
+	for (size_t i = 0; t->slots.v && i <= t->slots.mask; i++) {
+		const cslot *e = &t->slots.v[i];
+		if (!e->fac)
+			continue;
+		sb_status st = cost_add(&a->costs, e->fac, a->ctx->extract->fac[e->fac - 1],
+					(int)(e->lv >> 8), NULL, (uint8_t)(e->lv & 0xff), e->n,
+					e->total, e->fund);
+		if (st)
+			return sb_diag_set(d, st, NULL, 0, 0,
+					   st == SB_ENOMEM ?
+						   "out of memory" :
+						   "a facility's costs overflow a 64-bit sum");
+	}
 	for (size_t i = 0; i < t->costs.n; i++) {
 		const cost *e = &t->costs.v[i];
-		sb_status st = cost_add(&a->costs, e->facility, e->hash, e->level, e->lname,
+		sb_status st = cost_add(&a->costs, e->fac, e->facility, e->level, e->lname,
 					e->visit, e->n, e->total, e->fund);
 		if (st)
 			return sb_diag_set(d, st, NULL, 0, 0,
@@ -1015,7 +1292,9 @@ static void thread_free(void *self, void *vt)
 		return;
 	piece_free(t->cur);
 	costs_release(&t->costs);
+	sb_free(t->slots.v);
 	sb_free(t->v);
+	sb_free(t->scratch);
 	sb_free(t->trace);
 	sb_acc_release(&t->acc);
 	sb_free(t);

@@ -1,12 +1,15 @@
 /* extract.c: the audit's columns of a claims extract: what each fund or
  * layer actually paid (hifp_pay ..., actual_<layer>), the admission date,
- * the visit id, the facility and the diagnosis, kept by claims.csv line so
- * that the audit sink finds them beside the claim the batch settled. The
+ * the visit id, the facility and the diagnosis, kept at their claims.csv
+ * line's place (32 bytes a row, audit_int.h) so that the audit sink finds
+ * them from the line of the claim the batch settled. The
  * column names are sanbao/io.h's one table; actual_<layer> is a family by
  * prefix, like settle's paid_<layer> (which means something else: paid
  * elsewhere, given to settlement). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -16,13 +19,28 @@
 #include "sanbao/csv.h"
 #include "sanbao/io.h"
 
-static sb_status oom(sb_diag *d)
-{
-	return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-}
+/* Every row by (id hash, line), for the claims whose line holds no row of
+ * their id. */
+typedef struct fb_entry {
+	uint64_t idhash, line;
+	const sb_audit_row *row;
+	uint32_t fac;
+} fb_entry;
 
-/* One byte range of the extract, read by one thread into its own rows,
- * cells and arena; the ranges are joined in file order. */
+struct sb_audit_fallback {
+	pthread_mutex_t lock;
+	_Atomic bool built;
+	fb_entry *v;
+	size_t n;
+};
+
+#define BLOCK_ROWS ((size_t)1 << SB_AUDIT_BLOCK_SHIFT)
+#define BLOCK_BYTES (BLOCK_ROWS * sizeof(sb_audit_row))
+#define CHUNK_BYTES ((size_t)8 << 20) /* huge pages: a fault per 2 MiB, not per 4 KiB */
+
+/* One byte range of the extract, read by one thread into its own blocks of
+ * rows, facility table and texts (x->out, kept by the extract); nothing is
+ * copied when the ranges are joined. */
 typedef struct part {
 	/* what to read */
 	const char *path;
@@ -30,30 +48,27 @@ typedef struct part {
 	int64_t start, end;
 	const int *col, *actual_col;
 	int nactual;
+	uint64_t allcols;
 	const char (*actual_name)[56];
 	/* what was read; lines are counted from 1 at start */
-	sb_arena *arena;
-	sb_audit_row *rows;
-	size_t nrows, cap;
-	sb_audit_cell *cells;
-	size_t ncells, cellcap;
+	sb_audit_part *out;
+	size_t blkcap, chunkcap;
+	char *cur; /* the free end of the last chunk */
+	size_t left;
 	long long rows_read;
-	long lines;
+	long lines, lastline;
 	sb_status st;
 	sb_diag d;
-	/* facilities, one copy each (a few thousand in a province), so that
-	 * the rules compare them by pointer first */
-	const char **fac;
-	uint64_t *fach;
-	size_t nfac, facmask;
+	/* facilities, one copy each (a few thousand in a province), numbered
+	 * in the order first seen */
+	const char **fac; /* by number */
+	uint64_t *fach;   /* by number: hash */
+	struct facslot {  /* the hash table: one cache line a probe */
+		uint64_t hash;
+		uint32_t len, num; /* num: number + 1, 0 empty */
+	} * facn;
+	size_t nfac, faccap, facmask;
 } part;
-
-static const char *text(part *x, sb_csv_field f)
-{
-	if (!f.n)
-		return "";
-	return sb_arena_strndup(x->arena, f.p, f.n);
-}
 
 static sb_status bad(const sb_csv *c, const char *col, sb_csv_field f, const char *why, sb_diag *d)
 {
@@ -64,85 +79,170 @@ static sb_status bad(const sb_csv *c, const char *col, sb_csv_field f, const cha
 			   col, sb_io_shown(f.p, f.n, shown), why);
 }
 
-/* The one copy of a facility code in x (NULL: out of memory). */
-static const char *facility(part *x, sb_csv_field f)
+/* n bytes of cold text in x's chunks (NULL: out of memory). */
+static char *cold(part *x, size_t n)
+{
+	if (n > x->left) {
+		if (x->out->nchunk == x->chunkcap) {
+			size_t nc = x->chunkcap ? x->chunkcap * 2 : 64;
+			char **v = sb_realloc(x->out->chunk, nc * sizeof *v);
+			if (v)
+				x->out->chunk = v;
+			size_t *sz = v ? sb_realloc(x->out->chunksize, nc * sizeof *sz) : NULL;
+			if (!sz)
+				return NULL;
+			x->out->chunksize = sz;
+			x->chunkcap = nc;
+		}
+		size_t size = n > CHUNK_BYTES ? n : CHUNK_BYTES;
+		char *c = sb_huge_alloc(size);
+		if (!c)
+			return NULL;
+		x->out->chunk[x->out->nchunk] = c;
+		x->out->chunksize[x->out->nchunk++] = size;
+		x->cur = c;
+		x->left = size;
+	}
+	char *p = x->cur;
+	x->cur += n;
+	x->left -= n;
+	return p;
+}
+
+static size_t fac_slot(uint64_t h, size_t mask)
+{
+	return (size_t)(h ^ h >> 29) & mask;
+}
+
+/* The range's number + 1 of a facility code (0 when not given), *err set
+ * when out of memory. */
+static uint32_t facility(part *x, sb_csv_field f, bool *err)
 {
 	if (!f.n)
-		return "";
+		return 0;
 	uint64_t h = sb_audit_idhash(f.p, f.n);
-	if (x->fac) {
-		for (size_t i = (size_t)(h ^ h >> 29) & x->facmask; x->fac[i];
-		     i = (i + 1) & x->facmask)
-			if (x->fach[i] == h && !strncmp(x->fac[i], f.p, f.n) && !x->fac[i][f.n])
-				return x->fac[i];
-	}
-	if ((x->nfac + 1) * 2 > x->facmask) {
-		size_t cap = x->facmask ? (x->facmask + 1) * 2 : 1024;
-		const char **nf = sb_calloc(cap, sizeof *nf);
-		uint64_t *nh = sb_calloc(cap, sizeof *nh);
-		if (!nf || !nh) {
-			sb_free(nf);
-			sb_free(nh);
-			return NULL;
+	if (x->facn) {
+		for (size_t i = fac_slot(h, x->facmask); x->facn[i].num; i = (i + 1) & x->facmask) {
+			const struct facslot *e = &x->facn[i];
+			if (e->hash == h && e->len == f.n && !memcmp(x->fac[e->num - 1], f.p, f.n))
+				return e->num;
 		}
-		for (size_t i = 0; x->fac && i <= x->facmask; i++) {
-			if (!x->fac[i])
+	}
+	if (x->nfac == UINT32_MAX - 1 || f.n > UINT32_MAX) {
+		*err = true;
+		return 0;
+	}
+	if (x->nfac == x->faccap) {
+		size_t nc = x->faccap ? x->faccap * 2 : 512;
+		const char **nf = sb_realloc(x->fac, nc * sizeof *nf);
+		if (nf)
+			x->fac = nf;
+		uint64_t *nh = nf ? sb_realloc(x->fach, nc * sizeof *nh) : NULL;
+		if (nh)
+			x->fach = nh;
+		struct facslot *nt = nh ? sb_calloc(nc * 2, sizeof *nt) : NULL;
+		if (!nt) {
+			*err = true;
+			return 0;
+		}
+		for (size_t i = 0; x->facn && i <= x->facmask; i++) {
+			if (!x->facn[i].num)
 				continue;
-			size_t j = (size_t)(x->fach[i] ^ x->fach[i] >> 29) & (cap - 1);
-			while (nf[j])
-				j = (j + 1) & (cap - 1);
-			nf[j] = x->fac[i];
-			nh[j] = x->fach[i];
+			size_t j = fac_slot(x->facn[i].hash, nc * 2 - 1);
+			while (nt[j].num)
+				j = (j + 1) & (nc * 2 - 1);
+			nt[j] = x->facn[i];
 		}
-		sb_free(x->fac);
-		sb_free(x->fach);
-		x->fac = nf;
-		x->fach = nh;
-		x->facmask = cap - 1;
+		sb_free(x->facn);
+		x->facn = nt;
+		x->faccap = nc;
+		x->facmask = nc * 2 - 1;
 	}
-	const char *copy = sb_arena_strndup(x->arena, f.p, f.n);
-	if (!copy)
-		return NULL;
-	size_t i = (size_t)(h ^ h >> 29) & x->facmask;
-	while (x->fac[i])
+	char *copy = sb_arena_strndup(&x->out->facs, f.p, f.n);
+	if (!copy) {
+		*err = true;
+		return 0;
+	}
+	size_t i = fac_slot(h, x->facmask);
+	while (x->facn[i].num)
 		i = (i + 1) & x->facmask;
-	x->fac[i] = copy;
-	x->fach[i] = h;
-	x->nfac++;
-	return copy;
+	x->fac[x->nfac] = copy;
+	x->fach[x->nfac] = h;
+	x->facn[i] = (struct facslot){ h, (uint32_t)f.n, (uint32_t)++x->nfac };
+	return (uint32_t)x->nfac;
 }
 
-static sb_status add_cell(part *x, uint8_t col, sb_fen fen, sb_diag *d)
+/* A block of rows at a 2 MiB boundary, so that every page of it can be a
+ * huge one: the sink reads rows at random, and a 4 KiB page there is a
+ * TLB miss. */
+static sb_audit_row *block_new(void)
 {
-	if (x->ncells == x->cellcap) {
-		size_t nc = x->cellcap ? x->cellcap * 2 : 1024;
-		sb_audit_cell *v = sb_realloc(x->cells, nc * sizeof *v);
-		if (!v)
-			return oom(d);
-		x->cells = v;
-		x->cellcap = nc;
-	}
-	x->cells[x->ncells++] = (sb_audit_cell){ col, fen };
-	return SB_OK;
+	const size_t align = (size_t)2 << 20;
+	char *p = sb_huge_alloc(BLOCK_BYTES + align);
+	if (!p)
+		return NULL;
+	uintptr_t u = (uintptr_t)p, a = (u + align - 1) & ~(uintptr_t)(align - 1);
+	size_t head = (size_t)(a - u);
+	if (head)
+		sb_huge_free(p, head);
+	sb_huge_free((char *)a + BLOCK_BYTES, align - head);
+	return (sb_audit_row *)a;
 }
 
-static sb_status money_cell(part *x, const sb_csv *c, int idx, uint8_t col, const char *name,
-			    sb_diag *d)
+/* The place of the row on the range's line `line` (from 1), its block
+ * mapped when new (NULL: out of memory). */
+static sb_audit_row *row_at(part *x, long line)
+{
+	size_t i = (size_t)(line - 1), b = i >> SB_AUDIT_BLOCK_SHIFT;
+	sb_audit_part *o = x->out;
+	if (b >= o->nblk) {
+		if (b >= x->blkcap) {
+			size_t nc = x->blkcap ? x->blkcap * 2 : 16;
+			while (nc <= b)
+				nc *= 2;
+			sb_audit_row **v = sb_realloc(o->blk, nc * sizeof *v);
+			if (!v)
+				return NULL;
+			o->blk = v;
+			x->blkcap = nc;
+		}
+		while (o->nblk <= b)
+			o->blk[o->nblk++] = NULL;
+	}
+	if (!o->blk[b] && !(o->blk[b] = block_new()))
+		return NULL;
+	return &o->blk[b][i & (BLOCK_ROWS - 1)];
+}
+
+/* One amount cell into the row being read: its column's bit, and the
+ * amount in amounts[] when not 0. */
+static sb_status money_cell(const sb_csv *c, int idx, int col, const char *name, uint64_t *cols,
+			    uint64_t *nonzero, sb_fen *amounts, int *namounts, sb_diag *d)
 {
 	if (idx < 0)
 		return SB_OK;
 	sb_csv_field f = sb_csv_get(c, (size_t)idx);
 	if (!f.n)
 		return SB_OK;
+	*cols |= 1ULL << col;
+	if (f.n == 4 && !memcmp(f.p, "0.00", 4)) /* most cells of an extract */
+		return SB_OK;
 	sb_fen fen;
 	const char *why = NULL;
-	if (f.n == 4 && !memcmp(f.p, "0.00", 4)) /* most cells of an extract */
-		return add_cell(x, col, 0, d);
 	if (sb_money_parse(f.p, f.n, &fen, &why))
 		return bad(c, name, f, why ? why : "is not an amount", d);
 	if (fen < 0)
 		return bad(c, name, f, "is negative", d);
-	return add_cell(x, col, fen, d);
+	if (fen) {
+		*nonzero |= 1ULL << col;
+		amounts[(*namounts)++] = fen;
+	}
+	return SB_OK;
+}
+
+static sb_status oom(sb_diag *d)
+{
+	return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 }
 
 /* Reads the rows of part x's range. */
@@ -167,57 +267,39 @@ static sb_status read_part(part *x, sb_diag *d)
 		if (r < 0)
 			continue; /* the batch rejects it */
 		x->rows_read++;
-		if (x->nrows == UINT32_MAX - 1) {
+		if (x->rows_read >= UINT32_MAX - 1) {
 			st = sb_diag_set(d, SB_ELIMIT, x->path, (int)sb_csv_line(c), 0,
 					 "an extract holds at most %u claims", UINT32_MAX - 2);
 			goto out;
 		}
-		if (x->nrows == x->cap) {
-			size_t nc = x->cap ? x->cap * 2 : 1024;
-			sb_audit_row *v = sb_realloc(x->rows, nc * sizeof *v);
-			if (!v) {
+		long line = sb_csv_line(c);
+		sb_audit_row row;
+		memset(&row, 0, sizeof row);
+		row.flags = SB_AUDIT_ROW_USED;
+		row.begin = INT32_MIN;
+		sb_csv_field idf = sb_csv_get(c, (size_t)col[SB_CCOL_ID]);
+		row.idhash = sb_audit_idhash(idf.p, idf.n);
+		sb_csv_field pf = sb_csv_get(c, (size_t)col[SB_CCOL_PERSON]);
+		sb_csv_field mf = { "", 0 }, xf = { "", 0 }, f;
+		if (col[SB_CCOL_FACILITY] >= 0) {
+			bool err = false;
+			row.fac = facility(x, sb_csv_get(c, (size_t)col[SB_CCOL_FACILITY]), &err);
+			if (err) {
 				st = oom(d);
 				goto out;
 			}
-			x->rows = v;
-			x->cap = nc;
 		}
-		sb_audit_row *row = &x->rows[x->nrows];
-		memset(row, 0, sizeof *row);
-		row->line = (uint64_t)sb_csv_line(c);
-		row->begin = INT32_MIN;
-		sb_csv_field idf = sb_csv_get(c, (size_t)col[SB_CCOL_ID]);
-		row->idhash = sb_audit_idhash(idf.p, idf.n);
-		sb_csv_field f = sb_csv_get(c, (size_t)col[SB_CCOL_PERSON]);
-		char *mask = sb_arena_alloc(x->arena, f.n + 1);
-		if (!mask) {
-			st = oom(d);
-			goto out;
+		if (col[SB_CCOL_MDTRT] >= 0 && (mf = sb_csv_get(c, (size_t)col[SB_CCOL_MDTRT])).n) {
+			row.flags |= SB_AUDIT_ROW_MDTRT |
+				     ((uint32_t)sb_audit_idhash(mf.p, mf.n) & SB_AUDIT_ROW_HASH);
 		}
-		sb_id_mask(f.p, f.n, mask);
-		row->person = mask;
-		row->facility = col[SB_CCOL_FACILITY] < 0 ?
-					"" :
-					facility(x, sb_csv_get(c, (size_t)col[SB_CCOL_FACILITY]));
-		row->mdtrt = col[SB_CCOL_MDTRT] < 0 ?
-				     "" :
-				     text(x, sb_csv_get(c, (size_t)col[SB_CCOL_MDTRT]));
-		if (row->facility && row->facility[0])
-			row->fachash = sb_audit_idhash(row->facility, strlen(row->facility));
-		if (row->mdtrt && row->mdtrt[0])
-			row->mdtrthash = sb_audit_idhash(row->mdtrt, strlen(row->mdtrt));
-		row->diagnosis = col[SB_CCOL_DIAGNOSIS] < 0 ?
-					 "" :
-					 text(x, sb_csv_get(c, (size_t)col[SB_CCOL_DIAGNOSIS]));
-		if (!row->facility || !row->mdtrt || !row->diagnosis) {
-			st = oom(d);
-			goto out;
-		}
+		if (col[SB_CCOL_DIAGNOSIS] >= 0)
+			xf = sb_csv_get(c, (size_t)col[SB_CCOL_DIAGNOSIS]);
 		if (col[SB_CCOL_BEGIN] >= 0 && (f = sb_csv_get(c, (size_t)col[SB_CCOL_BEGIN])).n) {
 			const char *why = NULL;
 			char shown[SB_IO_SHOWN];
-			if (sb_date_parse(f.p, f.n, 1, &row->begin, &why)) {
-				st = sb_diag_set(d, SB_EINPUT, x->path, (int)row->line, 0,
+			if (sb_date_parse(f.p, f.n, 1, &row.begin, &why)) {
+				st = sb_diag_set(d, SB_EINPUT, x->path, (int)line, 0,
 						 "begin \"%s\" is not a date (%s): write YYYY-MM-DD "
 						 "or leave it empty",
 						 sb_io_shown(f.p, f.n, shown),
@@ -226,27 +308,61 @@ static sb_status read_part(part *x, sb_diag *d)
 			}
 			sb_csv_field df = sb_csv_get(c, (size_t)col[SB_CCOL_DATE]);
 			sb_date date;
-			if (!sb_date_parse(df.p, df.n, 1, &date, &why) && row->begin > date) {
-				st = sb_diag_set(d, SB_EINPUT, x->path, (int)row->line, 0,
+			if (!sb_date_parse(df.p, df.n, 1, &date, &why) && row.begin > date) {
+				st = sb_diag_set(d, SB_EINPUT, x->path, (int)line, 0,
 						 "begin \"%s\" is after the settlement date: an "
 						 "admission comes before its settlement",
 						 sb_io_shown(f.p, f.n, shown));
 				goto out;
 			}
 		}
-		row->first = (uint32_t)x->ncells;
+		sb_fen amounts[SB_AUDIT_NCOLS];
+		uint64_t cols = 0, nonzero = 0;
+		int na = 0;
 		for (int k = 0; k < SB_AUDIT_NFUNDS && !st; k++)
-			st = money_cell(x, c, col[SB_CCOL_HIFP + k], (uint8_t)k,
-					sb_audit_fund_column(k), d);
+			st = money_cell(c, col[SB_CCOL_HIFP + k], k, sb_audit_fund_column(k), &cols,
+					&nonzero, amounts, &na, d);
 		for (int k = 0; k < x->nactual && !st; k++)
-			st = money_cell(x, c, x->actual_col[k], (uint8_t)(SB_AUDIT_NFUNDS + k),
-					x->actual_name[k], d);
+			st = money_cell(c, x->actual_col[k], SB_AUDIT_NFUNDS + k, x->actual_name[k],
+					&cols, &nonzero, amounts, &na, d);
 		if (st)
 			goto out;
-		row->ncells = (uint8_t)(x->ncells - row->first);
-		x->nrows++;
+		size_t head = 0;
+		if (cols == x->allcols && na <= 1 &&
+		    (!na || amounts[0] < ((sb_fen)1 << SB_AUDIT_CELL_BITS))) {
+			if (na)
+				row.cells = (uint32_t)(__builtin_ctzll(nonzero) + 1)
+						    << SB_AUDIT_CELL_BITS |
+					    (uint32_t)amounts[0];
+		} else {
+			row.flags |= SB_AUDIT_ROW_WIDE;
+			head = (2 + (size_t)na) * sizeof(uint64_t);
+		}
+		char *p = cold(x, head + pf.n + 1 + mf.n + 1 + xf.n + 1);
+		sb_audit_row *slot = p ? row_at(x, line) : NULL;
+		if (!slot) {
+			st = oom(d);
+			goto out;
+		}
+		row.cold = p;
+		if (head) {
+			memcpy(p, &cols, sizeof cols);
+			memcpy(p + sizeof cols, &nonzero, sizeof nonzero);
+			memcpy(p + 2 * sizeof cols, amounts, (size_t)na * sizeof(sb_fen));
+			p += head;
+		}
+		sb_id_mask(pf.p, pf.n, p);
+		p += pf.n + 1;
+		memcpy(p, mf.p, mf.n);
+		p[mf.n] = '\0';
+		p += mf.n + 1;
+		memcpy(p, xf.p, xf.n);
+		p[xf.n] = '\0';
+		*slot = row;
+		x->lastline = line;
 	}
-	x->lines = sb_csv_lines(c);
+	/* a last line without a line feed is a line too */
+	x->lines = sb_csv_lines(c) > x->lastline ? sb_csv_lines(c) : x->lastline;
 out:
 	sb_csv_free(c);
 	return st;
@@ -260,10 +376,54 @@ static void *part_run(void *arg)
 	return NULL;
 }
 
+/* Numbers the ranges' facilities across the extract, one copy each, in the
+ * order first seen in the file. */
+static sb_status join_facilities(sb_audit_extract *x, part *parts, int np, sb_diag *d)
+{
+	size_t total = 0;
+	for (int k = 0; k < np; k++)
+		total += parts[k].nfac;
+	size_t cap = 16;
+	while (cap < total * 2)
+		cap *= 2;
+	uint32_t *tab = sb_calloc(cap, sizeof *tab);
+	uint64_t *hash = sb_malloc((total ? total : 1) * sizeof *hash);
+	x->fac = sb_malloc((total ? total : 1) * sizeof *x->fac);
+	if (!tab || !hash || !x->fac) {
+		sb_free(tab);
+		sb_free(hash);
+		return oom(d);
+	}
+	sb_status st = SB_OK;
+	for (int k = 0; k < np && !st; k++) {
+		part *p = &parts[k];
+		if (!(p->out->facmap = sb_malloc((p->nfac ? p->nfac : 1) * sizeof(uint32_t)))) {
+			st = oom(d);
+			break;
+		}
+		p->out->nfac = p->nfac;
+		for (size_t i = 0; i < p->nfac; i++) {
+			uint64_t h = p->fach[i];
+			size_t s = fac_slot(h, cap - 1);
+			for (; tab[s]; s = (s + 1) & (cap - 1))
+				if (hash[tab[s] - 1] == h && !strcmp(x->fac[tab[s] - 1], p->fac[i]))
+					break;
+			if (!tab[s]) {
+				hash[x->nfac] = h;
+				x->fac[x->nfac++] = p->fac[i];
+				tab[s] = (uint32_t)x->nfac;
+			}
+			p->out->facmap[i] = tab[s] - 1;
+		}
+	}
+	sb_free(tab);
+	sb_free(hash);
+	return st;
+}
+
 sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract *x, sb_diag *d)
 {
 	memset(x, 0, sizeof *x);
-	sb_arena_init(&x->arena);
 	sb_csv *c = NULL;
 	part parts[SB_AUDIT_MAX_PARTS];
 	memset(parts, 0, sizeof parts);
@@ -310,7 +470,10 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 		actual_col[x->nactual++] = (int)i;
 	}
 	for (int k = 0; k < SB_AUDIT_NFUNDS; k++)
-		x->has_fund[k] = col[SB_CCOL_HIFP + k] >= 0;
+		if ((x->has_fund[k] = col[SB_CCOL_HIFP + k] >= 0))
+			x->allcols |= 1ULL << k;
+	for (int k = 0; k < x->nactual; k++)
+		x->allcols |= 1ULL << (SB_AUDIT_NFUNDS + k);
 
 	/* The rows after the header, in up to SB_AUDIT_MAX_PARTS ranges cut at
 	 * line starts, one thread each (the audit's own pass over the extract
@@ -334,7 +497,7 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 		bounds[0] = body;
 		bounds[1] = size;
 	}
-	for (int k = 0; k < np; k++) {
+	for (int k = 0; k < np; k++)
 		parts[k] = (part){ .path = path,
 				   .ncols = ncols,
 				   .start = bounds[k],
@@ -342,10 +505,9 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 				   .col = col,
 				   .actual_col = actual_col,
 				   .nactual = x->nactual,
+				   .allcols = x->allcols,
 				   .actual_name = (const char(*)[56])actual_name,
-				   .arena = &x->parts[k] };
-		sb_arena_init(&x->parts[k]);
-	}
+				   .out = &x->part[k] };
 	x->nparts = np;
 	pthread_t tid[SB_AUDIT_MAX_PARTS];
 	bool started[SB_AUDIT_MAX_PARTS] = { false };
@@ -359,8 +521,7 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 			part_run(&parts[k]);
 	}
 	/* Join in file order; lines become the file's (the header is line 1). */
-	long base = 1;
-	size_t nrows = 0, ncells = 0;
+	uint64_t base = 1;
 	for (int k = 0; k < np; k++) {
 		if (parts[k].st) {
 			*d = parts[k].d;
@@ -369,110 +530,167 @@ sb_status sb_audit_extract_read(const char *path, int threads, sb_audit_extract 
 			st = parts[k].st;
 			goto out;
 		}
-		for (size_t i = 0; i < parts[k].nrows; i++)
-			parts[k].rows[i].line += (uint64_t)base;
-		base += parts[k].lines;
-		nrows += parts[k].nrows;
-		ncells += parts[k].ncells;
+		x->part[k].base = base;
+		x->part[k].lines = (uint64_t)parts[k].lines;
+		base += (uint64_t)parts[k].lines;
 		x->rows_read += parts[k].rows_read;
 	}
-	if (nrows >= UINT32_MAX - 1) {
+	if (x->rows_read >= UINT32_MAX - 1) {
 		st = sb_diag_set(d, SB_ELIMIT, path, 0, 0, "an extract holds at most %u claims",
 				 UINT32_MAX - 2);
 		goto out;
 	}
-	x->rows = sb_malloc((nrows ? nrows : 1) * sizeof *x->rows);
-	x->cells = sb_malloc((ncells ? ncells : 1) * sizeof *x->cells);
-	if (!x->rows || !x->cells) {
+	if ((st = join_facilities(x, parts, np, d)))
+		goto out;
+	if (!(x->fallback = sb_calloc(1, sizeof *x->fallback))) {
 		st = oom(d);
 		goto out;
 	}
-	for (int k = 0; k < np; k++) {
-		for (size_t i = 0; i < parts[k].nrows; i++) {
-			x->rows[x->nrows] = parts[k].rows[i];
-			x->rows[x->nrows++].first += (uint32_t)x->ncells;
-		}
-		if (parts[k].ncells)
-			memcpy(x->cells + x->ncells, parts[k].cells,
-			       parts[k].ncells * sizeof *x->cells);
-		x->ncells += parts[k].ncells;
-	}
-	x->cap = x->nrows;
-	x->cellcap = x->ncells;
-	size_t cap = 16;
-	while (cap < x->nrows * 2)
-		cap *= 2;
-	if (!(x->table = sb_calloc(cap, sizeof *x->table))) {
-		st = oom(d);
-		goto out;
-	}
-	x->mask = cap - 1;
-	for (size_t i = 0; i < x->nrows; i++) {
-		uint64_t h = x->rows[i].idhash;
-		size_t slot = (size_t)(h ^ h >> 29) & x->mask;
-		while (x->table[slot])
-			slot = (slot + 1) & x->mask;
-		x->table[slot] = (uint32_t)i + 1;
-	}
+	pthread_mutex_init(&x->fallback->lock, NULL);
 out:
 	for (int k = 0; k < np; k++) {
-		sb_free(parts[k].rows);
-		sb_free(parts[k].cells);
 		sb_free(parts[k].fac);
+		sb_free(parts[k].facn);
 		sb_free(parts[k].fach);
 	}
 	sb_csv_free(c);
 	return st;
 }
 
-void sb_audit_extract_release(sb_audit_extract *x)
+/* ---- finding a claim's row ---------------------------------------------- */
+
+static uint32_t row_fac(const sb_audit_part *p, const sb_audit_row *r)
 {
-	sb_free(x->table);
-	sb_free(x->rows);
-	sb_free(x->cells);
-	for (int k = 0; k < x->nparts; k++)
-		sb_arena_release(&x->parts[k]);
-	sb_arena_release(&x->arena);
-	memset(x, 0, sizeof *x);
+	return r->fac ? p->facmap[r->fac - 1] + 1 : 0;
 }
 
-const sb_audit_row *sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n,
-					  uint64_t line)
+static int cmp_fb(const void *a, const void *b)
 {
-	if (!x->table)
-		return NULL;
-	uint64_t h = sb_audit_idhash(id, n);
-	/* Rows are in file order: the row at the batch's line, found by its
-	 * place (rows before it are at most one per line), is the claim itself
-	 * when its id matches, with no hash probe (each a cache miss). */
-	if (line >= 2 && x->nrows) {
-		size_t lo = 0, hi = x->nrows;
-		size_t k = line - 2 < x->nrows ? (size_t)(line - 2) : x->nrows - 1;
-		if (x->rows[k].line != line) {
-			while (lo < hi) { /* the first row at or after line */
-				size_t mid = lo + (hi - lo) / 2;
-				if (x->rows[mid].line < line)
-					lo = mid + 1;
-				else
-					hi = mid;
+	const fb_entry *x = a, *y = b;
+	if (x->idhash != y->idhash)
+		return x->idhash < y->idhash ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static sb_status fallback_build(sb_audit_fallback *f, const sb_audit_extract *x)
+{
+	size_t n = 0;
+	for (int k = 0; k < x->nparts; k++)
+		for (size_t b = 0; b < x->part[k].nblk; b++)
+			for (size_t i = 0; x->part[k].blk[b] && i < BLOCK_ROWS; i++)
+				n += (x->part[k].blk[b][i].flags & SB_AUDIT_ROW_USED) != 0;
+	if (!(f->v = sb_malloc((n ? n : 1) * sizeof *f->v)))
+		return SB_ENOMEM;
+	for (int k = 0; k < x->nparts; k++) {
+		const sb_audit_part *p = &x->part[k];
+		for (size_t b = 0; b < p->nblk; b++)
+			for (size_t i = 0; p->blk[b] && i < BLOCK_ROWS; i++) {
+				const sb_audit_row *r = &p->blk[b][i];
+				if (!(r->flags & SB_AUDIT_ROW_USED))
+					continue;
+				f->v[f->n++] =
+					(fb_entry){ r->idhash,
+						    p->base + 1 + (b << SB_AUDIT_BLOCK_SHIFT) + i,
+						    r, row_fac(p, r) };
 			}
-			k = lo;
-		}
-		if (k < x->nrows && x->rows[k].line == line && x->rows[k].idhash == h)
-			return &x->rows[k];
 	}
-	const sb_audit_row *best = NULL;
-	uint64_t bestd = UINT64_MAX;
-	for (size_t slot = (size_t)(h ^ h >> 29) & x->mask; x->table[slot];
-	     slot = (slot + 1) & x->mask) {
-		const sb_audit_row *r = &x->rows[x->table[slot] - 1];
-		if (r->idhash != h)
-			continue;
-		uint64_t dist = r->line > line ? r->line - line : line - r->line;
-		if (dist < bestd) {
-			best = r;
-			bestd = dist;
+	if (f->n)
+		qsort(f->v, f->n, sizeof *f->v, cmp_fb);
+	return SB_OK;
+}
+
+static const sb_audit_part *part_of(const sb_audit_extract *x, uint64_t line)
+{
+	for (int k = 0; k < x->nparts; k++)
+		if (line > x->part[k].base && line <= x->part[k].base + x->part[k].lines)
+			return &x->part[k];
+	return NULL;
+}
+
+const sb_audit_row *sb_audit_extract_slot(const sb_audit_extract *x, uint64_t line)
+{
+	const sb_audit_part *p = part_of(x, line);
+	if (!p)
+		return NULL;
+	size_t i = (size_t)(line - p->base - 1), b = i >> SB_AUDIT_BLOCK_SHIFT;
+	return b < p->nblk && p->blk[b] ? &p->blk[b][i & (BLOCK_ROWS - 1)] : NULL;
+}
+
+sb_status sb_audit_extract_find(const sb_audit_extract *x, const char *id, size_t n, uint64_t line,
+				sb_audit_ref *out, sb_diag *d)
+{
+	uint64_t h = sb_audit_idhash(id, n);
+	out->row = NULL;
+	out->fac = 0;
+	/* The row at the batch's line is the claim itself when its id
+	 * matches: no search. */
+	const sb_audit_part *p = part_of(x, line);
+	if (p) {
+		size_t i = (size_t)(line - p->base - 1), b = i >> SB_AUDIT_BLOCK_SHIFT;
+		const sb_audit_row *r =
+			b < p->nblk && p->blk[b] ? &p->blk[b][i & (BLOCK_ROWS - 1)] : NULL;
+		if (r && (r->flags & SB_AUDIT_ROW_USED) && r->idhash == h) {
+			out->row = r;
+			out->fac = row_fac(p, r);
+			return SB_OK;
 		}
 	}
-	return best;
+	sb_audit_fallback *f = x->fallback;
+	if (!f)
+		return SB_OK; /* no rows */
+	if (!atomic_load_explicit(&f->built, memory_order_acquire)) {
+		pthread_mutex_lock(&f->lock);
+		sb_status st = SB_OK;
+		if (!atomic_load_explicit(&f->built, memory_order_relaxed)) {
+			st = fallback_build(f, x);
+			if (!st)
+				atomic_store_explicit(&f->built, true, memory_order_release);
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (st)
+			return oom(d);
+	}
+	/* The first entry of the id at or after line, and the one before. */
+	size_t lo = 0, hi = f->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->v[mid].idhash < h || (f->v[mid].idhash == h && f->v[mid].line < line))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const fb_entry *best = NULL;
+	if (lo > 0 && f->v[lo - 1].idhash == h)
+		best = &f->v[lo - 1];
+	if (lo < f->n && f->v[lo].idhash == h &&
+	    (!best || f->v[lo].line - line < line - best->line))
+		best = &f->v[lo];
+	if (best) {
+		out->row = best->row;
+		out->fac = best->fac;
+	}
+	return SB_OK;
+}
+
+void sb_audit_extract_release(sb_audit_extract *x)
+{
+	if (x->fallback) {
+		pthread_mutex_destroy(&x->fallback->lock);
+		sb_free(x->fallback->v);
+		sb_free(x->fallback);
+	}
+	for (int k = 0; k < x->nparts; k++) {
+		sb_audit_part *p = &x->part[k];
+		for (size_t b = 0; b < p->nblk; b++)
+			sb_huge_free(p->blk[b], BLOCK_BYTES);
+		sb_free(p->blk);
+		for (size_t i = 0; i < p->nchunk; i++)
+			sb_huge_free(p->chunk[i], p->chunksize[i]);
+		sb_free(p->chunk);
+		sb_free(p->chunksize);
+		sb_free(p->facmap);
+		sb_arena_release(&p->facs);
+	}
+	sb_free(x->fac);
+	memset(x, 0, sizeof *x);
 }

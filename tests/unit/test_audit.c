@@ -135,6 +135,95 @@ static void test_rules_oom(void **state)
 	assert_true(fail_each(load_rules) >= 3);
 }
 
+/* The extract's rows as the sink finds them: by the batch's line, and by
+ * id when the line holds another row (the nearest row of the id, the
+ * earlier of two as near); the amounts as read, in a row's 32 bytes or
+ * behind its texts (an empty cell, two amounts not 0, one too large to
+ * lie inline); the texts. */
+static sb_fen cell(const sb_audit_extract *x, const sb_audit_row *r, int col)
+{
+	sb_audit_cells c;
+	sb_audit_row_cells(x, r, &c);
+	if (!(c.cols >> col & 1))
+		return -1;
+	if (!(c.nonzero >> col & 1))
+		return 0;
+	return sb_audit_cell_amount(&c, __builtin_popcountll(c.nonzero & ((1ULL << col) - 1)));
+}
+
+static const sb_audit_row *found(const sb_audit_extract *x, const char *id, uint64_t line)
+{
+	sb_audit_ref ref;
+	sb_diag d;
+	sb_diag_clear(&d);
+	assert_int_equal(sb_audit_extract_find(x, id, strlen(id), line, &ref, &d), SB_OK);
+	return ref.row;
+}
+
+static void test_extract_rows(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/sb-test-extract-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static const char csv[] =
+		"id,person,date,visit,level,facility,mdtrt_id,begin,diagnosis,total,in_scope,"
+		"hifp_pay,maf_pay\n"
+		"A,990900198001010011,2024-03-10,inpatient,secondary,H1,M1,2024-03-01,K35.8,"
+		"10.00,10.00,1.00,0.00\n"
+		"B,990900198001010011,2024-03-11,outpatient,secondary,H2,,,,10.00,10.00,2.00,\n"
+		"A,990900198001010029,2024-03-12,outpatient,secondary,H1,M3,,,10.00,10.00,3.00,"
+		"4.00\n"
+		"\n"
+		"C,990900198001010029,2024-03-13,outpatient,secondary,,,,,"
+		"900000.00,900000.00,700000.00,0.00";
+	assert_int_equal(write(fd, csv, sizeof csv - 1), (ssize_t)(sizeof csv - 1));
+	close(fd);
+	sb_audit_extract x;
+	sb_diag d;
+	sb_diag_clear(&d);
+	assert_int_equal(sb_audit_extract_read(path, 1, &x, &d), SB_OK);
+	assert_int_equal(x.rows_read, 4);
+	const sb_audit_row *a2 = found(&x, "A", 2), *b3 = found(&x, "B", 3), *a4 = found(&x, "A", 4),
+			   *c6 = found(&x, "C", 6);
+	assert_non_null(a2);
+	assert_non_null(b3);
+	assert_non_null(a4);
+	assert_non_null(c6); /* the last line, without a line feed */
+	assert_int_equal(cell(&x, a2, SB_AUDIT_HIFP), 100);
+	assert_int_equal(cell(&x, a2, SB_AUDIT_MAF), 0);
+	assert_int_equal(cell(&x, a2, SB_AUDIT_OTH), -1);
+	assert_false(a2->flags & SB_AUDIT_ROW_WIDE);
+	assert_int_equal(cell(&x, b3, SB_AUDIT_HIFP), 200);
+	assert_int_equal(cell(&x, b3, SB_AUDIT_MAF), -1); /* empty: wide */
+	assert_true(b3->flags & SB_AUDIT_ROW_WIDE);
+	assert_int_equal(cell(&x, a4, SB_AUDIT_HIFP), 300);
+	assert_int_equal(cell(&x, a4, SB_AUDIT_MAF), 400); /* two amounts: wide */
+	assert_int_equal(cell(&x, c6, SB_AUDIT_HIFP), 70000000); /* too large: wide */
+	assert_int_equal(cell(&x, c6, SB_AUDIT_MAF), 0);
+	assert_string_equal(sb_audit_row_person(a2), "990900********0011");
+	assert_string_equal(sb_audit_row_mdtrt(a2), "M1");
+	assert_string_equal(sb_audit_row_diagnosis(a2), "K35.8");
+	assert_string_equal(sb_audit_row_person(a4), "990900********0029");
+	assert_string_equal(sb_audit_row_mdtrt(a4), "M3");
+	assert_string_equal(sb_audit_row_mdtrt(b3), "");
+	assert_int_equal(a2->begin, a2->begin);
+	assert_true(a2->begin != INT32_MIN && b3->begin == INT32_MIN);
+	assert_int_equal(a2->fac, a4->fac);
+	assert_true(a2->fac && b3->fac && a2->fac != b3->fac && !c6->fac);
+	/* by id, when the line holds another row or none */
+	assert_ptr_equal(found(&x, "A", 3), a2); /* 2 and 4, as near: the earlier */
+	assert_ptr_equal(found(&x, "A", 5), a4); /* 2 and 4: 4 is nearer */
+	assert_ptr_equal(found(&x, "A", 100), a4);
+	assert_ptr_equal(found(&x, "A", 1), a2);
+	assert_ptr_equal(found(&x, "B", 6), b3);
+	assert_ptr_equal(found(&x, "C", 2), c6);
+	assert_null(found(&x, "D", 2));
+	assert_null(found(&x, "", 5)); /* a blank line */
+	sb_audit_extract_release(&x);
+	unlink(path);
+}
+
 static char expected[PATH_MAX + 64];
 
 static sb_status run_fixture(sb_diag *d)
@@ -181,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_sm3_standard),
 		cmocka_unit_test(test_merkle),
 		cmocka_unit_test(test_rules_oom),
+		cmocka_unit_test(test_extract_rows),
 		cmocka_unit_test(test_run_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
