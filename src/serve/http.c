@@ -89,6 +89,13 @@ void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void sb_metrics_checkpoint(sb_metrics *m, bool tail)
+{
+	pthread_mutex_lock(&m->lock);
+	m->checkpoints[tail ? 1 : 0]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 char *sb_metrics_text(sb_metrics *m)
 {
 	char *buf = NULL;
@@ -173,6 +180,13 @@ char *sb_metrics_text(sb_metrics *m)
 		"commit).\n# TYPE sanbao_committed_jobs_total counter\n"
 		"sanbao_committed_jobs_total %ld\nsanbao_commit_failures_total %ld\n",
 		m->committed_jobs, m->commit_failures);
+	fprintf(f,
+		"# HELP sanbao_checkpoints_total Checkpoints of the WAL into the store: by the "
+		"checkpointer thread, and by the writer (the rest, so that the WAL restarts).\n"
+		"# TYPE sanbao_checkpoints_total counter\n"
+		"sanbao_checkpoints_total{by=\"checkpointer\"} %ld\n"
+		"sanbao_checkpoints_total{by=\"writer\"} %ld\n",
+		m->checkpoints[0], m->checkpoints[1]);
 	pthread_mutex_unlock(&m->lock);
 	fclose(f);
 	return buf;

@@ -77,6 +77,7 @@ typedef struct sb_metrics {
 	double sync_sum;
 	long syncs, sync_failures, synced_jobs;
 	long rest[8];
+	long checkpoints[2]; /* by the checkpointer, by the writer (the WAL's tail) */
 } sb_metrics;
 
 typedef struct sb_service {
@@ -100,6 +101,14 @@ typedef struct sb_service {
 	sb_job *shead, *stail;
 	bool sstop, sstarted;
 	pthread_t syncer;
+	/* Checkpoints in their own thread and connection (the checkpointer),
+	 * off the writer's path: frames counted by the writer's WAL hook. */
+	pthread_mutex_t cklock;
+	pthread_cond_t ckcond;
+	bool ckwant, ckstop, ckstarted;
+	pthread_t ckthread;
+	sqlite3 *ckdb;
+	atomic_int wal_frames, ck_done; /* the WAL's frames, and those checkpointed */
 	int walfd; /* the store's -wal file, opened by the syncer */
 	char *wal_path;
 	atomic_bool store_ok;
@@ -153,6 +162,8 @@ void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http,
 void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok);
 /* One fdatasync of the WAL making jobs durable. */
 void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok);
+/* One checkpoint of the WAL: by the checkpointer or (tail) by the writer. */
+void sb_metrics_checkpoint(sb_metrics *m, bool tail);
 /* Prometheus text, malloc'ed. */
 char *sb_metrics_text(sb_metrics *m);
 
