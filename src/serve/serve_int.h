@@ -109,6 +109,10 @@ SB_MUST_USE int sb_serve_audit(sqlite3 *db, const char *token, const char *call,
 SB_MUST_USE int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call,
 				 const char *msgid, const char *opter, const char req_sm3[65],
 				 const void *resp, size_t nresp);
+/* Forgets the calling thread's last appended record (sb_serve_audit_h
+ * keeps it to chain the next without reading it back): call it after
+ * every rollback on that thread. */
+void sb_serve_audit_forget(void);
 /* Checks the chain: records checked and the first bad sequence number. */
 SB_MUST_USE int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap);
 /* Applies sign x the encoded delta to the accumulators of psn_no. */

@@ -564,16 +564,19 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		return fail(S, resp, "the accumulators could not be advanced");
 	}
 	/* The settlement's number: one writer, so max + 1 inside its
-	 * transaction is free. */
+	 * transaction is free (kept from the last one until a rollback). */
 	sqlite3_stmt *s;
-	long long seq = 1;
-	if ((rc = sb_serve_stmt(db, "SELECT coalesce(max(seq), 0) + 1 FROM settlements", &s))) {
-		*dbrc = rc;
-		return 503;
+	long long seq = S->wseq + 1;
+	if (!S->wseq) {
+		if ((rc = sb_serve_stmt(db, "SELECT coalesce(max(seq), 0) + 1 FROM settlements",
+					&s))) {
+			*dbrc = rc;
+			return 503;
+		}
+		if (sqlite3_step(s) == SQLITE_ROW)
+			seq = sqlite3_column_int64(s, 0);
+		sb_serve_stmt_done(s);
 	}
-	if (sqlite3_step(s) == SQLITE_ROW)
-		seq = sqlite3_column_int64(s, 0);
-	sb_serve_stmt_done(s);
 	char setl_id[32];
 	snprintf(setl_id, sizeof setl_id, "SB%012lld", seq);
 	rc = sb_serve_stmt(
@@ -643,6 +646,7 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = rc;
 		return 503;
 	}
+	S->wseq = seq;
 	/* The answer is kept once, under the msgid (msgs.response): 5203,
 	 * cancels and export read the settlement's output from there. */
 	size_t no = 0;
@@ -1725,8 +1729,11 @@ static void *writer(void *arg)
 			if (keep && j->kind == SB_JOB_TX && !j->replay && j->resp &&
 			    strstr(j->resp, "\"infcode\":-1"))
 				keep = false;
-			if (!keep)
+			if (!keep) {
 				sb_serve_exec(db, "ROLLBACK TO job");
+				S->wseq = 0;
+				sb_serve_audit_forget();
+			}
 			sb_serve_exec(db, "RELEASE job");
 			if (dbrc)
 				j->http = 503;
@@ -1737,6 +1744,8 @@ static void *writer(void *arg)
 			rc = sb_serve_exec(db, "COMMIT");
 		if (rc) {
 			sb_serve_exec(db, "ROLLBACK");
+			S->wseq = 0;
+			sb_serve_audit_forget();
 			for (sb_job *j = batch; j; j = j->next)
 				j->http = 503;
 		}

@@ -124,6 +124,7 @@ typedef struct sb_service {
 	sb_trace *wtrace;
 	void *wcomp;
 	sb_acc wbefore, wacc, wdelta;
+	long long wseq; /* the last settlement's seq, 0 when unknown (after a rollback) */
 } sb_service;
 
 char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *output);

@@ -172,23 +172,45 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 	return sb_serve_audit_h(db, token, call, msgid, opter, rq, resp, nresp);
 }
 
+/* The last record this thread appended on db (its sequence number and
+ * chain), so that the next need not read it back; forgotten whenever the
+ * thread rolls anything back (sb_serve_audit_forget). */
+static _Thread_local struct {
+	sqlite3 *db;
+	long seq;
+	char chain[65];
+} audit_tail;
+
+void sb_serve_audit_forget(void)
+{
+	audit_tail.db = NULL;
+}
+
 int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call, const char *msgid,
 		     const char *opter, const char rq[65], const void *resp, size_t nresp)
 {
 	sqlite3_stmt *s;
-	int rc = sb_serve_stmt(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1", &s);
-	if (rc)
-		return rc;
+	int rc;
 	long seq = 1;
 	char prev[65] = "";
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		seq = (long)sqlite3_column_int64(s, 0) + 1;
-		snprintf(prev, sizeof prev, "%s", col_text(s, 1));
+	if (audit_tail.db == db) {
+		seq = audit_tail.seq + 1;
+		memcpy(prev, audit_tail.chain, sizeof prev);
+	} else {
+		rc = sb_serve_stmt(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1",
+				   &s);
+		if (rc)
+			return rc;
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			seq = (long)sqlite3_column_int64(s, 0) + 1;
+			snprintf(prev, sizeof prev, "%s", col_text(s, 1));
+		}
+		sb_serve_stmt_done(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return rc;
 	}
-	sb_serve_stmt_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return rc;
+	audit_tail.db = NULL;
 	char when[96], rs[65], chain[65];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -212,7 +234,12 @@ int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call, const cha
 	sqlite3_bind_text(s, 9, chain, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	sb_serve_stmt_done(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (rc != SQLITE_DONE)
+		return rc;
+	audit_tail.db = db;
+	audit_tail.seq = seq;
+	memcpy(audit_tail.chain, chain, sizeof chain);
+	return SQLITE_OK;
 }
 
 int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap)
