@@ -542,44 +542,136 @@ static void layers_text(const sb_policyset *set, const computed *c, const sb_tra
 	}
 }
 
-/* 2207, 2304 in the writer's transaction. */
-static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_token *tk,
-		     const sb_serve_req *r, char **resp, int *dbrc)
-{
+/* A settlement prepared in the HTTP thread (prepare_settle), before the
+ * writer sees it: settled on the accumulators the store held then, its
+ * number taken, its answer written and hashed. The writer takes it as it
+ * is when nothing it was settled on has changed since (prepared_holds):
+ * the same policies, the same person, byte for byte the same stored
+ * accumulators, and a number above every settlement stored before it (so
+ * that seq order stays commit order); else it settles the claim itself as
+ * before. Settlement is a function of those inputs, so the result is the
+ * one the writer would compute: what moves out of the writer's one thread
+ * is the settling, the answer's text and its SM3 (about half its work). */
+struct sb_prepared {
+	unsigned long long set_gen;
 	sb_serve_setl in;
 	const sb_facility *f;
-	char err[1400];
-	if (!settlement_input(S, r, &in, &f, err, sizeof err))
-		return fail(S, resp, "%s", err);
-	sb_trace *tr = S->wtrace;
-	computed *c = S->wcomp;
-	sb_acc *before = &S->wbefore, *acc = &S->wacc, *delta = &S->wdelta;
-	int rc = 0;
-	if (!compute(S, db, set, r, &in, f, before, acc, tr, c, err, sizeof err, &rc)) {
-		*dbrc = rc;
-		return fail(S, resp, "%s", err);
-	}
-	if (!sb_serve_acc_delta(before, acc, delta)) {
-		*dbrc = SQLITE_NOMEM;
-		return fail(S, resp, "the accumulators could not be advanced");
-	}
-	/* The settlement's number: one writer, so max + 1 inside its
-	 * transaction is free (kept from the last one until a rollback). */
-	sqlite3_stmt *s;
-	long long seq = S->wseq + 1;
-	if (!S->wseq) {
-		if ((rc = sb_serve_stmt(db, "SELECT coalesce(max(seq), 0) + 1 FROM settlements",
-					&s))) {
-			*dbrc = rc;
-			return 503;
-		}
-		if (sqlite3_step(s) == SQLITE_ROW)
-			seq = sqlite3_column_int64(s, 0);
-		sb_serve_stmt_done(s);
-	}
+	computed c;
+	uint8_t *raw; /* the accumulators' stored bytes it was settled on */
+	size_t nraw;
+	sb_acc after, delta;
+	long long seq;
 	char setl_id[32];
-	snprintf(setl_id, sizeof setl_id, "SB%012lld", seq);
-	rc = sb_serve_stmt(
+	char layers[2048], version[16];
+	char *resp;
+	char resp_sm3[65];
+};
+
+static void prepared_free(sb_prepared *p)
+{
+	if (!p)
+		return;
+	free(p->raw);
+	free(p->resp);
+	sb_acc_release(&p->after);
+	sb_acc_release(&p->delta);
+	free(p);
+}
+
+/* The settlement's number: from one counter (started above the store's
+ * largest), so that a number is never taken twice; a number whose
+ * settlement is refused or rolled back is left unused. */
+static long long next_seq(sb_service *S)
+{
+	return (long long)atomic_fetch_add(&S->next_seq, 1);
+}
+
+/* In the HTTP thread, under the policies' read lock, on its read
+ * connection: NULL when anything is off (the writer then does it all,
+ * refusals included). */
+static sb_prepared *prepare_settle(sb_service *S, sqlite3 *db, const sb_policyset *set,
+				   const sb_serve_req *r)
+{
+	sb_prepared *p = calloc(1, sizeof *p);
+	sb_trace *tr = sb_malloc(sizeof *tr);
+	sb_acc before;
+	sb_acc_init(&before);
+	char err[1400];
+	int rc = 0;
+	bool ok = p && tr && settlement_input(S, r, &p->in, &p->f, err, sizeof err);
+	if (ok) {
+		p->set_gen = S->set_gen;
+		ok = !sb_serve_exec(db, "BEGIN") &&
+		     !sb_serve_acc_load_raw(db, p->in.psn_no, NULL, &p->raw, &p->nraw, err,
+					    sizeof err) &&
+		     compute(S, db, set, r, &p->in, p->f, &before, &p->after, tr, &p->c, err,
+			     sizeof err, &rc);
+		sb_serve_exec(db, "COMMIT");
+	}
+	ok = ok && sb_serve_acc_delta(&before, &p->after, &p->delta);
+	if (ok) {
+		p->seq = next_seq(S);
+		snprintf(p->setl_id, sizeof p->setl_id, "SB%012lld", p->seq);
+		layers_text(set, &p->c, tr, p->layers, sizeof p->layers);
+		if (tr->has_head)
+			sb_date_format(tr->version_from, p->version);
+		size_t no = 0;
+		char *o = setl_output(set, r, &p->in, &p->c, tr, p->setl_id, &no);
+		p->resp = o ? envelope_text(S, 0, NULL, o, no) : NULL;
+		free(o);
+		ok = p->resp != NULL;
+		if (ok)
+			sb_serve_sm3_hex(p->resp, strlen(p->resp), p->resp_sm3);
+	}
+	sb_acc_release(&before);
+	sb_free(tr);
+	if (!ok) {
+		prepared_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Whether p still holds in the writer's transaction: the same policies,
+ * the same person, the same stored accumulators, and no settlement of the
+ * person stored since with a larger number (one that left the
+ * accumulators as they were would otherwise come before it in seq order
+ * having been settled after it). Persons share no accumulators (the
+ * service refuses household layers), so only each person's order counts. */
+static bool prepared_holds(sb_service *S, sqlite3 *db, const sb_policyset *set,
+			   const sb_prepared *p)
+{
+	if (!p || p->set_gen != S->set_gen)
+		return false;
+	sb_person now;
+	if (sb_serve_person_load(db, set, p->in.psn_no, &now, NULL, 0) ||
+	    memcmp(&now, &p->c.person, sizeof now))
+		return false;
+	int rc;
+	if (!sb_serve_acc_same(db, p->in.psn_no, p->raw, p->nraw, &rc))
+		return false;
+	sqlite3_stmt *s;
+	if (sb_serve_stmt(db, "SELECT 1 FROM settlements WHERE psn_no=? AND seq>? LIMIT 1", &s))
+		return false;
+	sqlite3_bind_text(s, 1, p->in.psn_no, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, p->seq);
+	bool later = sqlite3_step(s) != SQLITE_DONE;
+	sb_serve_stmt_done(s);
+	return !later;
+}
+
+/* The settlement's rows: the settlement, the person's accumulators, the
+ * answer under its msgid and the audit record (resp_sm3: the answer's SM3,
+ * or NULL to compute it). */
+static int store_settlement(sqlite3 *db, const sb_policyset *set,
+			    const sb_token *tk, const sb_serve_req *r, const sb_serve_setl *in,
+			    const sb_facility *f, const computed *c, const sb_acc *acc,
+			    const sb_acc *delta, const char *layers, const char *version,
+			    long long seq, const char *setl_id, const char *resp,
+			    const char *resp_sm3, int *dbrc)
+{
+	sqlite3_stmt *s;
+	int rc = sb_serve_stmt(
 		db,
 		"INSERT INTO settlements(seq, setl_id, fixmedins_code, msgid, infno, psn_no,"
 		" mdtrt_id, insutype, visit, level, place, care_region, filing,"
@@ -592,10 +684,6 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = rc;
 		return 503;
 	}
-	char layers[2048], version[16] = "";
-	layers_text(set, c, tr, layers, sizeof layers);
-	if (tr->has_head)
-		sb_date_format(tr->version_from, version);
 	size_t dn = sb_acc_encoded_size(delta), dlen = 0;
 	uint8_t *dbuf = sb_malloc(dn);
 	sb_diag d;
@@ -614,22 +702,22 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	sqlite3_bind_text(s, k++, r->fixmedins_code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, k++, r->msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, k++, r->infno, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, k++, in.psn_no, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, k++, in.mdtrt_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, k++, in->psn_no, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, k++, in->mdtrt_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, k++, c->person.scheme ? "390" : "310", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, k++, in.visit);
+	sqlite3_bind_int(s, k++, in->visit);
 	sqlite3_bind_text(s, k++, f->level, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, k++, c->place);
 	sqlite3_bind_text(s, k++, f->region, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, k++, in.filing);
-	sqlite3_bind_text(s, k++, in.dise_codg, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, k++, in.date);
-	sqlite3_bind_int64(s, k++, in.total);
-	sqlite3_bind_int64(s, k++, in.in_scope);
-	sqlite3_bind_int64(s, k++, in.pre);
-	sqlite3_bind_int64(s, k++, in.over);
-	sqlite3_bind_int64(s, k++, in.out);
-	sqlite3_bind_int(s, k++, in.has_out);
+	sqlite3_bind_int(s, k++, in->filing);
+	sqlite3_bind_text(s, k++, in->dise_codg, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, k++, in->date);
+	sqlite3_bind_int64(s, k++, in->total);
+	sqlite3_bind_int64(s, k++, in->in_scope);
+	sqlite3_bind_int64(s, k++, in->pre);
+	sqlite3_bind_int64(s, k++, in->over);
+	sqlite3_bind_int64(s, k++, in->out);
+	sqlite3_bind_int(s, k++, in->has_out);
 	sqlite3_bind_int64(s, k++, c->res.fund);
 	sqlite3_bind_int64(s, k++, c->res.oop);
 	sqlite3_bind_int64(s, k++, c->res.oop_in_scope);
@@ -646,9 +734,61 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = rc;
 		return 503;
 	}
-	S->wseq = seq;
 	/* The answer is kept once, under the msgid (msgs.response): 5203,
 	 * cancels and export read the settlement's output from there. */
+	if ((rc = sb_serve_acc_store(db, in->psn_no, acc)) ||
+	    (rc = remember(db, r, resp, setl_id)) ||
+	    (rc = resp_sm3 ? sb_serve_audit_hh(db, tk->name, r->infno, r->msgid, r->opter,
+					       r->body_sm3, resp_sm3) :
+			     sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter,
+					      r->body_sm3, resp, strlen(resp)))) {
+		*dbrc = rc;
+		return 503;
+	}
+	return 200;
+}
+
+/* 2207, 2304 in the writer's transaction: as prepared (p) when that still
+ * holds, else settled here. */
+static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_token *tk,
+		     const sb_serve_req *r, sb_prepared *p, char **resp, int *dbrc)
+{
+	bool holds = prepared_holds(S, db, set, p);
+	sb_metrics_prepared(&S->metrics, p != NULL, holds);
+	if (holds) {
+		int st = store_settlement(db, set, tk, r, &p->in, p->f, &p->c, &p->after,
+					  &p->delta, p->layers, p->version, p->seq, p->setl_id,
+					  p->resp, p->resp_sm3, dbrc);
+		if (st == 200) {
+			*resp = p->resp;
+			p->resp = NULL;
+		}
+		return st;
+	}
+	sb_serve_setl in;
+	const sb_facility *f;
+	char err[1400];
+	if (!settlement_input(S, r, &in, &f, err, sizeof err))
+		return fail(S, resp, "%s", err);
+	sb_trace *tr = S->wtrace;
+	computed *c = S->wcomp;
+	sb_acc *before = &S->wbefore, *acc = &S->wacc, *delta = &S->wdelta;
+	int rc = 0;
+	if (!compute(S, db, set, r, &in, f, before, acc, tr, c, err, sizeof err, &rc)) {
+		*dbrc = rc;
+		return fail(S, resp, "%s", err);
+	}
+	if (!sb_serve_acc_delta(before, acc, delta)) {
+		*dbrc = SQLITE_NOMEM;
+		return fail(S, resp, "the accumulators could not be advanced");
+	}
+	long long seq = next_seq(S);
+	char setl_id[32];
+	snprintf(setl_id, sizeof setl_id, "SB%012lld", seq);
+	char layers[2048], version[16] = "";
+	layers_text(set, c, tr, layers, sizeof layers);
+	if (tr->has_head)
+		sb_date_format(tr->version_from, version);
 	size_t no = 0;
 	char *o = setl_output(set, r, &in, c, tr, setl_id, &no);
 	*resp = o ? envelope_text(S, 0, NULL, o, no) : NULL;
@@ -657,14 +797,8 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 		*dbrc = SQLITE_NOMEM;
 		return 503;
 	}
-	if ((rc = sb_serve_acc_store(db, in.psn_no, acc)) ||
-	    (rc = remember(db, r, *resp, setl_id)) ||
-	    (rc = sb_serve_audit_h(db, tk->name, r->infno, r->msgid, r->opter, r->body_sm3, *resp,
-				   strlen(*resp)))) {
-		*dbrc = rc;
-		return 503;
-	}
-	return 200;
+	return store_settlement(db, set, tk, r, &in, f, c, acc, delta, layers, version, seq,
+				setl_id, *resp, NULL, dbrc);
 }
 
 /* Takes a settlement's additions off (sign -1) or puts them back (+1). */
@@ -1000,7 +1134,7 @@ static int tx_write(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job 
 			    "arrived; it is refused and changes nothing",
 			    r->msgid);
 	if (!strcmp(r->infno, "2207") || !strcmp(r->infno, "2304"))
-		return tx_settle(S, db, set, j->tok, r, &j->resp, dbrc);
+		return tx_settle(S, db, set, j->tok, r, j->pre, &j->resp, dbrc);
 	if (!strcmp(r->infno, "2208") || !strcmp(r->infno, "2305"))
 		return tx_cancel(S, db, j->tok, r, &j->resp, dbrc);
 	return tx_reverse(S, db, j->tok, r, &j->resp, dbrc);
@@ -1352,9 +1486,16 @@ int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const 
 	} else if (in_list(write_infnos, r->infno)) {
 		/* The audit's hash of the request, here rather than in the writer. */
 		sb_serve_sm3_hex(body, n, r->body_sm3);
+		sb_prepared *pre = NULL;
+		if (rdb && (!strcmp(r->infno, "2207") || !strcmp(r->infno, "2304"))) {
+			pthread_rwlock_rdlock(&S->pol_lock);
+			pre = prepare_settle(S, rdb, S->set, r);
+			pthread_rwlock_unlock(&S->pol_lock);
+		}
 		cl->j = (sb_job){ .kind = SB_JOB_TX,
 				  .tok = tk,
 				  .req = r,
+				  .pre = pre,
 				  .body = body,
 				  .nbody = n,
 				  .on_done = on_done,
@@ -1369,6 +1510,7 @@ int sb_service_fsi_begin(sb_service *S, sqlite3 *rdb, const sb_token *tk, const 
 		}
 		st = submit(S, &cl->j);
 		*resp = cl->j.resp;
+		prepared_free(cl->j.pre);
 	} else {
 		pthread_rwlock_rdlock(&S->pol_lock);
 		const sb_policyset *set = S->set;
@@ -1400,6 +1542,7 @@ int sb_service_fsi_finish(sb_service *S, sb_fsi_call *cl, char **resp, int *infc
 		free(cl->j.resp);
 	if (!*resp)
 		*resp = sb_service_envelope(S, -1, "the store is unavailable", NULL);
+	prepared_free(cl->j.pre);
 	sb_serve_req_release(&cl->r);
 	free(cl);
 	return fsi_answer(resp, st, infcode);
@@ -1696,6 +1839,51 @@ static int run_job(sb_service *S, sqlite3 *db, const sb_policyset *set, sb_job *
 	return *dbrc ? 503 : 200;
 }
 
+static int cmp_prepared_seq(const void *a, const void *b)
+{
+	long long x = (*(sb_job *const *)a)->pre->seq, y = (*(sb_job *const *)b)->pre->seq;
+	return x < y ? -1 : x > y;
+}
+
+/* The group with its prepared settlements in the order of their numbers
+ * (the other jobs where they were): two HTTP threads can queue their
+ * settlements in the other order than they took their numbers, and the
+ * jobs of one group are all in flight together, so any order of them is
+ * an order they could have come in. Without it a settlement queued after
+ * a larger number would be settled again by the writer. */
+static sb_job *seq_order(sb_job *batch)
+{
+	size_t n = 0, np = 0;
+	for (sb_job *j = batch; j; j = j->next, n++)
+		np += j->pre != NULL;
+	if (np < 2)
+		return batch;
+	sb_job **all = malloc(n * sizeof *all), **pre = malloc(np * sizeof *pre);
+	if (!all || !pre) {
+		free(all);
+		free(pre);
+		return batch;
+	}
+	size_t i = 0, k = 0;
+	for (sb_job *j = batch; j; j = j->next) {
+		all[i++] = j;
+		if (j->pre)
+			pre[k++] = j;
+	}
+	qsort(pre, np, sizeof *pre, cmp_prepared_seq);
+	k = 0;
+	for (i = 0; i < n; i++)
+		if (all[i]->pre)
+			all[i] = pre[k++];
+	for (i = 0; i + 1 < n; i++)
+		all[i]->next = all[i + 1];
+	all[n - 1]->next = NULL;
+	batch = all[0];
+	free(all);
+	free(pre);
+	return batch;
+}
+
 static void *writer(void *arg)
 {
 	sb_service *S = arg;
@@ -1709,6 +1897,7 @@ static void *writer(void *arg)
 		sb_job *batch = S->qhead;
 		S->qhead = S->qtail = NULL;
 		pthread_mutex_unlock(&S->qlock);
+		batch = seq_order(batch);
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		pthread_rwlock_rdlock(&S->pol_lock);
@@ -1731,7 +1920,6 @@ static void *writer(void *arg)
 				keep = false;
 			if (!keep) {
 				sb_serve_exec(db, "ROLLBACK TO job");
-				S->wseq = 0;
 				sb_serve_audit_forget();
 			}
 			sb_serve_exec(db, "RELEASE job");
@@ -1744,7 +1932,6 @@ static void *writer(void *arg)
 			rc = sb_serve_exec(db, "COMMIT");
 		if (rc) {
 			sb_serve_exec(db, "ROLLBACK");
-			S->wseq = 0;
 			sb_serve_audit_forget();
 			for (sb_job *j = batch; j; j = j->next)
 				j->http = 503;
@@ -1989,6 +2176,15 @@ sb_status sb_service_start(sb_service *S, sb_diag *d)
 			 "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384",
 			 NULL, NULL, NULL))
 		return sb_diag_set(d, SB_EIO, dbfile, 0, 0, "%s", sqlite3_errmsg(S->wdb));
+	/* Settlement numbers go on from the store's largest. */
+	sqlite3_stmt *ms;
+	long long maxseq = 0;
+	if (sb_serve_stmt(S->wdb, "SELECT coalesce(max(seq), 0) FROM settlements", &ms))
+		return sb_diag_set(d, SB_EIO, dbfile, 0, 0, "%s", sqlite3_errmsg(S->wdb));
+	if (sqlite3_step(ms) == SQLITE_ROW)
+		maxseq = sqlite3_column_int64(ms, 0);
+	sb_serve_stmt_done(ms);
+	atomic_store(&S->next_seq, maxseq + 1);
 	sb_status cst = sb_serve_store_open(S->cfg->db_path, false, &S->ckdb, d);
 	if (cst)
 		return cst;

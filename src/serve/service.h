@@ -34,10 +34,14 @@ typedef struct sb_token {
 
 enum { SB_JOB_TX, SB_JOB_PERSON, SB_JOB_IDENTITY, SB_JOB_AUDIT };
 
+/* A settlement prepared before the writer (service.c). */
+typedef struct sb_prepared sb_prepared;
+
 typedef struct sb_job {
 	int kind;
 	const sb_token *tok;
 	const sb_serve_req *req; /* SB_JOB_TX */
+	sb_prepared *pre;        /* 2207, 2304: prepared in the HTTP thread, or NULL */
 	json_t *obj;             /* REST body */
 	char key[80];            /* psn_no of the path, or the audit call */
 	const char *body;
@@ -78,6 +82,7 @@ typedef struct sb_metrics {
 	long syncs, sync_failures, synced_jobs;
 	long rest[8];
 	long checkpoints[2]; /* by the checkpointer, by the writer (the WAL's tail) */
+	long settled[3];     /* by the writer: as prepared, prepared but again, not prepared */
 } sb_metrics;
 
 typedef struct sb_service {
@@ -124,7 +129,11 @@ typedef struct sb_service {
 	sb_trace *wtrace;
 	void *wcomp;
 	sb_acc wbefore, wacc, wdelta;
-	long long wseq; /* the last settlement's seq, 0 when unknown (after a rollback) */
+	/* The counter settlement numbers are taken from (next_seq in service.c). */
+	atomic_llong next_seq;
+	/* Incremented at each reload (under pol_lock's write lock): a
+	 * settlement prepared under other policies is settled again. */
+	unsigned long long set_gen;
 } sb_service;
 
 char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *output);
@@ -163,6 +172,9 @@ void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http,
 void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok);
 /* One fdatasync of the WAL making jobs durable. */
 void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok);
+/* One settlement stored by the writer: prepared before (and whether the
+ * preparation held or it was settled again). */
+void sb_metrics_prepared(sb_metrics *m, bool prepared, bool held);
 /* One checkpoint of the WAL: by the checkpointer or (tail) by the writer. */
 void sb_metrics_checkpoint(sb_metrics *m, bool tail);
 /* Prometheus text, malloc'ed. */
