@@ -178,9 +178,24 @@ static const char *person_sqlite_error(int rc)
 
 /* Settles in on the person's stored accumulators (acc gets the updated
  * ones, before the old). false with err. */
+static bool compute_raw(sb_service *S, sqlite3 *db, const sb_policyset *set,
+			const sb_serve_req *r, const sb_serve_setl *in, const sb_facility *f,
+			sb_acc *before, sb_acc *acc, uint8_t **raw, size_t *nraw, sb_trace *tr,
+			computed *c, char *err, size_t cap, int *dbrc);
+
 static bool compute(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_serve_req *r,
 		    const sb_serve_setl *in, const sb_facility *f, sb_acc *before, sb_acc *acc,
 		    sb_trace *tr, computed *c, char *err, size_t cap, int *dbrc)
+{
+	return compute_raw(S, db, set, r, in, f, before, acc, NULL, NULL, tr, c, err, cap, dbrc);
+}
+
+/* The same, with a copy of the accumulators' stored bytes in *raw when raw
+ * is not NULL (prepare_settle). */
+static bool compute_raw(sb_service *S, sqlite3 *db, const sb_policyset *set,
+			const sb_serve_req *r, const sb_serve_setl *in, const sb_facility *f,
+			sb_acc *before, sb_acc *acc, uint8_t **raw, size_t *nraw, sb_trace *tr,
+			computed *c, char *err, size_t cap, int *dbrc)
 {
 	(void)S;
 	memset(c, 0, sizeof *c);
@@ -206,7 +221,7 @@ static bool compute(sb_service *S, sqlite3 *db, const sb_policyset *set, const s
 		snprintf(err, cap, "the person's region %s has no policy loaded", c->person.region);
 		return false;
 	}
-	if ((rc = sb_serve_acc_load(db, in->psn_no, acc, err, cap))) {
+	if ((rc = sb_serve_acc_load_raw(db, in->psn_no, acc, raw, nraw, err, cap))) {
 		*dbrc = rc;
 		return false;
 	}
@@ -602,10 +617,8 @@ static sb_prepared *prepare_settle(sb_service *S, sqlite3 *db, const sb_policyse
 	if (ok) {
 		p->set_gen = S->set_gen;
 		ok = !sb_serve_exec(db, "BEGIN") &&
-		     !sb_serve_acc_load_raw(db, p->in.psn_no, NULL, &p->raw, &p->nraw, err,
-					    sizeof err) &&
-		     compute(S, db, set, r, &p->in, p->f, &before, &p->after, tr, &p->c, err,
-			     sizeof err, &rc);
+		     compute_raw(S, db, set, r, &p->in, p->f, &before, &p->after, &p->raw,
+				 &p->nraw, tr, &p->c, err, sizeof err, &rc);
 		sb_serve_exec(db, "COMMIT");
 	}
 	ok = ok && sb_serve_acc_delta(&before, &p->after, &p->delta);
