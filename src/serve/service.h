@@ -134,6 +134,9 @@ typedef struct sb_service {
 	/* Incremented at each reload (under pol_lock's write lock): a
 	 * settlement prepared under other policies is settled again. */
 	unsigned long long set_gen;
+	/* Incremented by the writer after each commit that stored a person or
+	 * an identity: the HTTP threads' kept persons are then read again. */
+	atomic_ullong person_gen;
 } sb_service;
 
 char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *output);
