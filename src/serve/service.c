@@ -232,10 +232,10 @@ static int person_cached(sb_service *S, sqlite3 *db, const sb_policyset *set, co
 
 /* Settles in on the person's stored accumulators (acc gets the updated
  * ones, before the old). false with err. */
-static bool compute_raw(sb_service *S, sqlite3 *db, const sb_policyset *set,
-			const sb_serve_req *r, const sb_serve_setl *in, const sb_facility *f,
-			sb_acc *before, sb_acc *acc, uint8_t **raw, size_t *nraw, bool http,
-			sb_trace *tr, computed *c, char *err, size_t cap, int *dbrc);
+static bool compute_raw(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_serve_req *r,
+			const sb_serve_setl *in, const sb_facility *f, sb_acc *before, sb_acc *acc,
+			uint8_t **raw, size_t *nraw, bool http, sb_trace *tr, computed *c,
+			char *err, size_t cap, int *dbrc);
 
 /* In the writer (http false) or in an HTTP thread (its persons kept). */
 static bool compute(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_serve_req *r,
@@ -248,10 +248,10 @@ static bool compute(sb_service *S, sqlite3 *db, const sb_policyset *set, const s
 
 /* The same, with a copy of the accumulators' stored bytes in *raw when raw
  * is not NULL (prepare_settle). */
-static bool compute_raw(sb_service *S, sqlite3 *db, const sb_policyset *set,
-			const sb_serve_req *r, const sb_serve_setl *in, const sb_facility *f,
-			sb_acc *before, sb_acc *acc, uint8_t **raw, size_t *nraw, bool http,
-			sb_trace *tr, computed *c, char *err, size_t cap, int *dbrc)
+static bool compute_raw(sb_service *S, sqlite3 *db, const sb_policyset *set, const sb_serve_req *r,
+			const sb_serve_setl *in, const sb_facility *f, sb_acc *before, sb_acc *acc,
+			uint8_t **raw, size_t *nraw, bool http, sb_trace *tr, computed *c,
+			char *err, size_t cap, int *dbrc)
 {
 	memset(c, 0, sizeof *c);
 	*dbrc = 0;
@@ -535,9 +535,8 @@ static int tx_presettle(sb_service *S, sqlite3 *db, const sb_policyset *set, con
 	if (!tr || !c) {
 		st = 503;
 		*resp = sb_service_envelope(S, -1, "out of memory", NULL);
-	} else if (sb_serve_exec(db, "BEGIN"),
-		   !compute(S, db, set, r, &in, f, &before, &acc, true, tr, c, err, sizeof err,
-			    &rc)) {
+	} else if (sb_serve_exec(db, "BEGIN"), !compute(S, db, set, r, &in, f, &before, &acc, true,
+							tr, c, err, sizeof err, &rc)) {
 		st = rc ? 503 : fail(S, resp, "%s", err);
 		if (rc)
 			*resp = sb_service_envelope(S, -1, err, NULL);
@@ -674,8 +673,8 @@ static sb_prepared *prepare_settle(sb_service *S, sqlite3 *db, const sb_policyse
 	if (ok) {
 		p->set_gen = S->set_gen;
 		ok = !sb_serve_exec(db, "BEGIN") &&
-		     compute_raw(S, db, set, r, &p->in, p->f, &before, &p->after, &p->raw,
-				 &p->nraw, true, tr, &p->c, err, sizeof err, &rc);
+		     compute_raw(S, db, set, r, &p->in, p->f, &before, &p->after, &p->raw, &p->nraw,
+				 true, tr, &p->c, err, sizeof err, &rc);
 		sb_serve_exec(db, "COMMIT");
 	}
 	ok = ok && sb_serve_acc_delta(&before, &p->after, &p->delta);
@@ -733,12 +732,11 @@ static bool prepared_holds(sb_service *S, sqlite3 *db, const sb_policyset *set,
 /* The settlement's rows: the settlement, the person's accumulators, the
  * answer under its msgid and the audit record (resp_sm3: the answer's SM3,
  * or NULL to compute it). */
-static int store_settlement(sqlite3 *db, const sb_policyset *set,
-			    const sb_token *tk, const sb_serve_req *r, const sb_serve_setl *in,
-			    const sb_facility *f, const computed *c, const sb_acc *acc,
-			    const sb_acc *delta, const char *layers, const char *version,
-			    long long seq, const char *setl_id, const char *resp,
-			    const char *resp_sm3, int *dbrc)
+static int store_settlement(sqlite3 *db, const sb_policyset *set, const sb_token *tk,
+			    const sb_serve_req *r, const sb_serve_setl *in, const sb_facility *f,
+			    const computed *c, const sb_acc *acc, const sb_acc *delta,
+			    const char *layers, const char *version, long long seq,
+			    const char *setl_id, const char *resp, const char *resp_sm3, int *dbrc)
 {
 	sqlite3_stmt *s;
 	int rc = sb_serve_stmt(
@@ -826,9 +824,9 @@ static int tx_settle(sb_service *S, sqlite3 *db, const sb_policyset *set, const 
 	bool holds = prepared_holds(S, db, set, p);
 	sb_metrics_prepared(&S->metrics, p != NULL, holds);
 	if (holds) {
-		int st = store_settlement(db, set, tk, r, &p->in, p->f, &p->c, &p->after,
-					  &p->delta, p->layers, p->version, p->seq, p->setl_id,
-					  p->resp, p->resp_sm3, dbrc);
+		int st = store_settlement(db, set, tk, r, &p->in, p->f, &p->c, &p->after, &p->delta,
+					  p->layers, p->version, p->seq, p->setl_id, p->resp,
+					  p->resp_sm3, dbrc);
 		if (st == 200) {
 			*resp = p->resp;
 			p->resp = NULL;
@@ -2250,9 +2248,8 @@ sb_status sb_service_start(sb_service *S, sb_diag *d)
 	 * the indexes' inner pages: about 10 MiB for the bench's 20,000
 	 * persons); at 64 MiB, SQLite's walk over the cached pages at each
 	 * COMMIT (pcache1 truncation) was an eighth of the writer's time. */
-	if (sqlite3_exec(S->wdb,
-			 "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384",
-			 NULL, NULL, NULL))
+	if (sqlite3_exec(S->wdb, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384", NULL, NULL,
+			 NULL))
 		return sb_diag_set(d, SB_EIO, dbfile, 0, 0, "%s", sqlite3_errmsg(S->wdb));
 	/* Settlement numbers go on from the store's largest. */
 	sqlite3_stmt *ms;

@@ -114,7 +114,7 @@ typedef struct sb_service {
 	pthread_t ckthread;
 	sqlite3 *ckdb;
 	atomic_int wal_frames, ck_done; /* the WAL's frames, and those checkpointed */
-	int walfd; /* the store's -wal file, opened by the syncer */
+	int walfd;                      /* the store's -wal file, opened by the syncer */
 	char *wal_path;
 	atomic_bool store_ok;
 	atomic_ullong refseq;

@@ -298,8 +298,8 @@ int sb_serve_acc_load(sqlite3 *db, const char *psn_no, sb_acc *acc, char *err, s
 	return sb_serve_acc_load_raw(db, psn_no, acc, NULL, NULL, err, cap);
 }
 
-int sb_serve_acc_load_raw(sqlite3 *db, const char *psn_no, sb_acc *acc, uint8_t **raw,
-			  size_t *nraw, char *err, size_t cap)
+int sb_serve_acc_load_raw(sqlite3 *db, const char *psn_no, sb_acc *acc, uint8_t **raw, size_t *nraw,
+			  char *err, size_t cap)
 {
 	sqlite3_stmt *s;
 	if (acc)
