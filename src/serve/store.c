@@ -85,10 +85,13 @@ int sb_serve_exec(sqlite3 *db, const char *sql)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+static void audit_forget_db(sqlite3 *db);
+
 void sb_serve_store_close(sqlite3 *db)
 {
 	if (!db)
 		return;
+	audit_forget_db(db);
 	int k = 0;
 	for (int i = 0; i < nslots; i++)
 		if (slots[i].db != db)
@@ -184,6 +187,13 @@ static _Thread_local struct {
 void sb_serve_audit_forget(void)
 {
 	audit_tail.db = NULL;
+}
+
+/* A closed connection's address may be a new one's. */
+static void audit_forget_db(sqlite3 *db)
+{
+	if (audit_tail.db == db)
+		audit_tail.db = NULL;
 }
 
 int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call, const char *msgid,
