@@ -129,6 +129,7 @@ typedef struct sb_service {
 	sb_trace *wtrace;
 	void *wcomp;
 	sb_acc wbefore, wacc, wdelta;
+	bool prepare; /* SB_SERVE_PREPARE: 2207/2304 prepared in the HTTP threads */
 	/* The counter settlement numbers are taken from (next_seq in service.c). */
 	atomic_llong next_seq;
 	/* Incremented at each reload (under pol_lock's write lock): a
