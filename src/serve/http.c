@@ -89,6 +89,20 @@ void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void sb_metrics_prepared(sb_metrics *m, bool prepared, bool held)
+{
+	pthread_mutex_lock(&m->lock);
+	m->settled[!prepared ? 2 : held ? 0 : 1]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void sb_metrics_checkpoint(sb_metrics *m, bool tail)
+{
+	pthread_mutex_lock(&m->lock);
+	m->checkpoints[tail ? 1 : 0]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 char *sb_metrics_text(sb_metrics *m)
 {
 	char *buf = NULL;
@@ -173,6 +187,22 @@ char *sb_metrics_text(sb_metrics *m)
 		"commit).\n# TYPE sanbao_committed_jobs_total counter\n"
 		"sanbao_committed_jobs_total %ld\nsanbao_commit_failures_total %ld\n",
 		m->committed_jobs, m->commit_failures);
+	fprintf(f,
+		"# HELP sanbao_checkpoints_total Checkpoints of the WAL into the store: by the "
+		"checkpointer thread, and by the writer (the rest, so that the WAL restarts).\n"
+		"# TYPE sanbao_checkpoints_total counter\n"
+		"sanbao_checkpoints_total{by=\"checkpointer\"} %ld\n"
+		"sanbao_checkpoints_total{by=\"writer\"} %ld\n",
+		m->checkpoints[0], m->checkpoints[1]);
+	fprintf(f,
+		"# HELP sanbao_writer_settlements_total Settlements (2207, 2304) the writer "
+		"reached: prepared in the HTTP thread and taken as prepared, prepared but "
+		"settled again (what it was settled on had changed), or not prepared.\n"
+		"# TYPE sanbao_writer_settlements_total counter\n"
+		"sanbao_writer_settlements_total{as=\"prepared\"} %ld\n"
+		"sanbao_writer_settlements_total{as=\"settled_again\"} %ld\n"
+		"sanbao_writer_settlements_total{as=\"not_prepared\"} %ld\n",
+		m->settled[0], m->settled[1], m->settled[2]);
 	pthread_mutex_unlock(&m->lock);
 	fclose(f);
 	return buf;
@@ -529,6 +559,7 @@ static sb_status reload_locked(sb_service *S, const sb_token *tk, char *msg, siz
 	pthread_rwlock_wrlock(&S->pol_lock);
 	sb_policyset *old = S->set;
 	S->set = set;
+	S->set_gen++;
 	pthread_rwlock_unlock(&S->pol_lock);
 	sb_policyset_free(old);
 	char what[64];

@@ -201,16 +201,20 @@ void sb_jw_minify(sb_jw *w, const char *s, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
-		char c = s[i];
-		if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-			i++;
-			continue;
+		/* Outside strings: everything but the spaces, straight into the
+		 * buffer (at most what is left of the input). */
+		if (!sb_jw_reserve(w, n - i))
+			return;
+		char *o = w->p + w->n;
+		while (i < n && s[i] != '"') {
+			char c = s[i++];
+			if (c != ' ' && c != '\n' && c != '\t' && c != '\r')
+				*o++ = c;
 		}
-		if (c != '"') {
-			put_char(w, c);
-			i++;
-			continue;
-		}
+		w->n = (size_t)(o - w->p);
+		w->p[w->n] = '\0';
+		if (i >= n)
+			break;
 		/* A string: decode its escapes, write it as jansson would. */
 		put_char(w, '"');
 		i++;

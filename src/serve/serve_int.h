@@ -109,11 +109,26 @@ SB_MUST_USE int sb_serve_audit(sqlite3 *db, const char *token, const char *call,
 SB_MUST_USE int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call,
 				 const char *msgid, const char *opter, const char req_sm3[65],
 				 const void *resp, size_t nresp);
+/* Forgets the calling thread's last appended record (sb_serve_audit_h
+ * keeps it to chain the next without reading it back): call it after
+ * every rollback on that thread. */
+void sb_serve_audit_forget(void);
+/* The same with the response's SM3 already computed (64 hex digits). */
+SB_MUST_USE int sb_serve_audit_hh(sqlite3 *db, const char *token, const char *call,
+				  const char *msgid, const char *opter, const char req_sm3[65],
+				  const char resp_sm3[65]);
 /* Checks the chain: records checked and the first bad sequence number. */
 SB_MUST_USE int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap);
 /* Applies sign x the encoded delta to the accumulators of psn_no. */
 SB_MUST_USE int sb_serve_acc_load(sqlite3 *db, const char *psn_no, sb_acc *acc, char *err,
 				  size_t cap);
+/* The same (acc may be NULL), with a malloc'ed copy of the stored bytes in
+ * *raw (NULL and 0 when the person has none). */
+SB_MUST_USE int sb_serve_acc_load_raw(sqlite3 *db, const char *psn_no, sb_acc *acc, uint8_t **raw,
+				      size_t *nraw, char *err, size_t cap);
+/* Whether the stored accumulators of psn_no are the bytes raw[0..nraw)
+ * (none stored: nraw 0); *rc a SQLite code when they cannot be read. */
+bool sb_serve_acc_same(sqlite3 *db, const char *psn_no, const uint8_t *raw, size_t nraw, int *rc);
 SB_MUST_USE int sb_serve_acc_store(sqlite3 *db, const char *psn_no, const sb_acc *acc);
 /* acc += sign * delta; false when an entry would go negative. */
 bool sb_serve_acc_apply(sb_acc *acc, const sb_acc *delta, int sign);

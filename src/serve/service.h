@@ -34,10 +34,14 @@ typedef struct sb_token {
 
 enum { SB_JOB_TX, SB_JOB_PERSON, SB_JOB_IDENTITY, SB_JOB_AUDIT };
 
+/* A settlement prepared before the writer (service.c). */
+typedef struct sb_prepared sb_prepared;
+
 typedef struct sb_job {
 	int kind;
 	const sb_token *tok;
 	const sb_serve_req *req; /* SB_JOB_TX */
+	sb_prepared *pre;        /* 2207, 2304: prepared in the HTTP thread, or NULL */
 	json_t *obj;             /* REST body */
 	char key[80];            /* psn_no of the path, or the audit call */
 	const char *body;
@@ -77,6 +81,8 @@ typedef struct sb_metrics {
 	double sync_sum;
 	long syncs, sync_failures, synced_jobs;
 	long rest[8];
+	long checkpoints[2]; /* by the checkpointer, by the writer (the WAL's tail) */
+	long settled[3];     /* by the writer: as prepared, prepared but again, not prepared */
 } sb_metrics;
 
 typedef struct sb_service {
@@ -100,7 +106,15 @@ typedef struct sb_service {
 	sb_job *shead, *stail;
 	bool sstop, sstarted;
 	pthread_t syncer;
-	int walfd; /* the store's -wal file, opened by the syncer */
+	/* Checkpoints in their own thread and connection (the checkpointer),
+	 * off the writer's path: frames counted by the writer's WAL hook. */
+	pthread_mutex_t cklock;
+	pthread_cond_t ckcond;
+	bool ckwant, ckstop, ckstarted;
+	pthread_t ckthread;
+	sqlite3 *ckdb;
+	atomic_int wal_frames, ck_done; /* the WAL's frames, and those checkpointed */
+	int walfd;                      /* the store's -wal file, opened by the syncer */
 	char *wal_path;
 	atomic_bool store_ok;
 	atomic_ullong refseq;
@@ -115,6 +129,15 @@ typedef struct sb_service {
 	sb_trace *wtrace;
 	void *wcomp;
 	sb_acc wbefore, wacc, wdelta;
+	bool prepare; /* SB_SERVE_PREPARE: 2207/2304 prepared in the HTTP threads */
+	/* The counter settlement numbers are taken from (next_seq in service.c). */
+	atomic_llong next_seq;
+	/* Incremented at each reload (under pol_lock's write lock): a
+	 * settlement prepared under other policies is settled again. */
+	unsigned long long set_gen;
+	/* Incremented by the writer after each commit that stored a person or
+	 * an identity: the HTTP threads' kept persons are then read again. */
+	atomic_ullong person_gen;
 } sb_service;
 
 char *sb_service_envelope(sb_service *S, int infcode, const char *err, json_t *output);
@@ -153,6 +176,11 @@ void sb_metrics_request(sb_metrics *m, const char *infno, int infcode, int http,
 void sb_metrics_commit(sb_metrics *m, double work, double secs, long jobs, bool ok);
 /* One fdatasync of the WAL making jobs durable. */
 void sb_metrics_sync(sb_metrics *m, double secs, long jobs, bool ok);
+/* One settlement stored by the writer: prepared before (and whether the
+ * preparation held or it was settled again). */
+void sb_metrics_prepared(sb_metrics *m, bool prepared, bool held);
+/* One checkpoint of the WAL: by the checkpointer or (tail) by the writer. */
+void sb_metrics_checkpoint(sb_metrics *m, bool tail);
 /* Prometheus text, malloc'ed. */
 char *sb_metrics_text(sb_metrics *m);
 

@@ -85,10 +85,13 @@ int sb_serve_exec(sqlite3 *db, const char *sql)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+static void audit_forget_db(sqlite3 *db);
+
 void sb_serve_store_close(sqlite3 *db)
 {
 	if (!db)
 		return;
+	audit_forget_db(db);
 	int k = 0;
 	for (int i = 0; i < nslots; i++)
 		if (slots[i].db != db)
@@ -172,31 +175,67 @@ int sb_serve_audit(sqlite3 *db, const char *token, const char *call, const char 
 	return sb_serve_audit_h(db, token, call, msgid, opter, rq, resp, nresp);
 }
 
+/* The last record this thread appended on db (its sequence number and
+ * chain), so that the next need not read it back; forgotten whenever the
+ * thread rolls anything back (sb_serve_audit_forget). */
+static _Thread_local struct {
+	sqlite3 *db;
+	long seq;
+	char chain[65];
+} audit_tail;
+
+void sb_serve_audit_forget(void)
+{
+	audit_tail.db = NULL;
+}
+
+/* A closed connection's address may be a new one's. */
+static void audit_forget_db(sqlite3 *db)
+{
+	if (audit_tail.db == db)
+		audit_tail.db = NULL;
+}
+
 int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call, const char *msgid,
 		     const char *opter, const char rq[65], const void *resp, size_t nresp)
 {
+	char rs[65];
+	sb_serve_sm3_hex(resp, nresp, rs);
+	return sb_serve_audit_hh(db, token, call, msgid, opter, rq, rs);
+}
+
+int sb_serve_audit_hh(sqlite3 *db, const char *token, const char *call, const char *msgid,
+		      const char *opter, const char rq[65], const char rs[65])
+{
 	sqlite3_stmt *s;
-	int rc = sb_serve_stmt(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1", &s);
-	if (rc)
-		return rc;
+	int rc;
 	long seq = 1;
 	char prev[65] = "";
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		seq = (long)sqlite3_column_int64(s, 0) + 1;
-		snprintf(prev, sizeof prev, "%s", col_text(s, 1));
+	if (audit_tail.db == db) {
+		seq = audit_tail.seq + 1;
+		memcpy(prev, audit_tail.chain, sizeof prev);
+	} else {
+		rc = sb_serve_stmt(db, "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1",
+				   &s);
+		if (rc)
+			return rc;
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			seq = (long)sqlite3_column_int64(s, 0) + 1;
+			snprintf(prev, sizeof prev, "%s", col_text(s, 1));
+		}
+		sb_serve_stmt_done(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return rc;
 	}
-	sb_serve_stmt_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return rc;
-	char when[96], rs[65], chain[65];
+	audit_tail.db = NULL;
+	char when[96], chain[65];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	sb_serve_sm3_hex(resp, nresp, rs);
 	chain_of(prev, seq, when, token, call, msgid, opter, rq, rs, chain);
 	rc = sb_serve_stmt(db, "INSERT INTO audit VALUES(?,?,?,?,?,?,?,?,?)", &s);
 	if (rc)
@@ -212,7 +251,12 @@ int sb_serve_audit_h(sqlite3 *db, const char *token, const char *call, const cha
 	sqlite3_bind_text(s, 9, chain, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	sb_serve_stmt_done(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (rc != SQLITE_DONE)
+		return rc;
+	audit_tail.db = db;
+	audit_tail.seq = seq;
+	memcpy(audit_tail.chain, chain, sizeof chain);
+	return SQLITE_OK;
 }
 
 int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_t cap)
@@ -261,8 +305,19 @@ int sb_serve_audit_verify(sqlite3 *db, long *length, long *bad, char *why, size_
 
 int sb_serve_acc_load(sqlite3 *db, const char *psn_no, sb_acc *acc, char *err, size_t cap)
 {
+	return sb_serve_acc_load_raw(db, psn_no, acc, NULL, NULL, err, cap);
+}
+
+int sb_serve_acc_load_raw(sqlite3 *db, const char *psn_no, sb_acc *acc, uint8_t **raw, size_t *nraw,
+			  char *err, size_t cap)
+{
 	sqlite3_stmt *s;
-	sb_acc_reset(acc);
+	if (acc)
+		sb_acc_reset(acc);
+	if (raw) {
+		*raw = NULL;
+		*nraw = 0;
+	}
 	int rc = sb_serve_stmt(db, "SELECT blob FROM acc WHERE psn_no=?", &s);
 	if (rc)
 		return rc;
@@ -273,15 +328,46 @@ int sb_serve_acc_load(sqlite3 *db, const char *psn_no, sb_acc *acc, char *err, s
 		sb_diag_clear(&d);
 		const void *b = sqlite3_column_blob(s, 0);
 		int n = sqlite3_column_bytes(s, 0);
-		if (n && sb_acc_decode(acc, b, (size_t)n, &d)) {
+		if (acc && n && sb_acc_decode(acc, b, (size_t)n, &d)) {
 			snprintf(err, cap, "the stored accumulators are damaged: %s", d.message);
 			sb_serve_stmt_done(s);
 			return SQLITE_CORRUPT;
+		}
+		if (raw && n > 0) {
+			*raw = malloc((size_t)n);
+			if (!*raw) {
+				sb_serve_stmt_done(s);
+				return SQLITE_NOMEM;
+			}
+			memcpy(*raw, b, (size_t)n);
+			*nraw = (size_t)n;
 		}
 		rc = SQLITE_DONE;
 	}
 	sb_serve_stmt_done(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+bool sb_serve_acc_same(sqlite3 *db, const char *psn_no, const uint8_t *raw, size_t nraw, int *rc)
+{
+	sqlite3_stmt *s;
+	*rc = sb_serve_stmt(db, "SELECT blob FROM acc WHERE psn_no=?", &s);
+	if (*rc)
+		return false;
+	sqlite3_bind_text(s, 1, psn_no, -1, SQLITE_STATIC);
+	int st = sqlite3_step(s);
+	bool same = false;
+	if (st == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(s, 0);
+		const void *b = sqlite3_column_blob(s, 0);
+		same = (size_t)n == nraw && (!n || !memcmp(b, raw, nraw));
+	} else if (st == SQLITE_DONE) {
+		same = nraw == 0;
+	} else {
+		*rc = st;
+	}
+	sb_serve_stmt_done(s);
+	return same;
 }
 
 int sb_serve_acc_store(sqlite3 *db, const char *psn_no, const sb_acc *acc)
