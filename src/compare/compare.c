@@ -45,8 +45,10 @@ typedef struct thr {
 	/* person-years: key (person << 32 | year) then nscen oop sums */
 	int64_t *py;
 	size_t npy, cap;
-	const sb_version *last_v; /* funds_of's last answer, cached */
-	const int *last_fo;
+	/* funds_of's last answer per scenario, cached (a claim is settled
+	 * under every scenario in turn, each with its own versions) */
+	const sb_version **last_v; /* nscen */
+	const int **last_fo;       /* nscen */
 	size_t cur_start; /* the current person's first record */
 	uint32_t cur_person;
 	bool has_cur;
@@ -137,7 +139,10 @@ static sb_status thr_init(const cmp *c, thr *t)
 	t->lay = sb_calloc(n * c->nlay + 1, sizeof *t->lay);
 	t->fund = sb_calloc(n * c->nfund + 1, sizeof *t->fund);
 	t->rejected = sb_calloc(n, sizeof *t->rejected);
-	return t->aggs && t->lay && t->fund && t->rejected ? SB_OK : SB_ENOMEM;
+	t->last_v = sb_calloc(n, sizeof *t->last_v);
+	t->last_fo = sb_calloc(n, sizeof *t->last_fo);
+	return t->aggs && t->lay && t->fund && t->rejected && t->last_v && t->last_fo ? SB_OK
+										      : SB_ENOMEM;
 }
 
 static void thr_release(thr *t)
@@ -147,6 +152,8 @@ static void thr_release(thr *t)
 	sb_free(t->fund);
 	sb_free(t->rejected);
 	sb_free(t->py);
+	sb_free(t->last_v);
+	sb_free(t->last_fo);
 	memset(t, 0, sizeof *t);
 }
 
@@ -238,12 +245,11 @@ static int64_t *person_year(const cmp *c, thr *t, uint32_t person, int year)
 			return &t->py[i * st];
 	if (t->npy == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
-		int64_t *p = sb_malloc(cap * st * sizeof *p);
+		/* realloc: a large block grows by remapping its pages, not by
+		 * copying them into fresh ones */
+		int64_t *p = sb_realloc(t->py, cap * st * sizeof *p);
 		if (!p)
 			return NULL;
-		if (t->npy)
-			memcpy(p, t->py, t->npy * st * sizeof *p);
-		sb_free(t->py);
 		t->py = p;
 		t->cap = cap;
 	}
@@ -271,19 +277,21 @@ static sb_status claim(void *self, void *thrp, const sb_settled *s, sb_diag *d)
 		  agg_add(&a[c->o_ident + ident], cl, r);
 	paid *lay = t->lay + (size_t)s->scenario * c->nlay;
 	paid *fund = t->fund + (size_t)s->scenario * c->nfund;
-	if (t->last_v != r->version) {
-		t->last_v = r->version;
-		t->last_fo = funds_of(c, r->version);
+	if (t->last_v[s->scenario] != r->version) {
+		t->last_v[s->scenario] = r->version;
+		t->last_fo[s->scenario] = funds_of(c, r->version);
 	}
-	const int *fo = t->last_fo;
+	const int *fo = t->last_fo[s->scenario];
 	for (uint8_t i = 0; i < r->nlayers; i++) {
 		const sb_layer_result *lr = &r->layer[i];
+		if (!lr->pay) /* most layers pay nothing on a claim: nothing to add */
+			continue;
 		if (lr->sym >= 0 && (size_t)lr->sym < c->nlay) {
-			lay[lr->sym].claims += lr->pay != 0;
+			lay[lr->sym].claims++;
 			ok = ok && sb_fen_add(&lay[lr->sym].paid, lr->pay);
 		}
 		if (fo) {
-			fund[fo[i]].claims += lr->pay != 0;
+			fund[fo[i]].claims++;
 			ok = ok && sb_fen_add(&fund[fo[i]].paid, lr->pay);
 		}
 	}
@@ -349,16 +357,24 @@ static sb_status merge(void *self, void *thrp, sb_diag *d)
 		m->overflow = true;
 	if (t->npy) {
 		size_t st = stride(c);
-		int64_t *p = sb_malloc((m->npy + t->npy) * st * sizeof *p);
-		if (!p)
-			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		if (m->npy)
-			memcpy(p, m->py, m->npy * st * sizeof *p);
-		memcpy(p + m->npy * st, t->py, t->npy * st * sizeof *p);
-		sb_free(m->py);
-		m->py = p;
+		if (!m->npy) { /* the first thread's records: taken over, not copied */
+			sb_free(m->py);
+			m->py = t->py;
+			m->npy = t->npy;
+			m->cap = t->cap;
+			t->py = NULL;
+			t->npy = t->cap = 0;
+			return SB_OK;
+		}
+		if (m->npy + t->npy > m->cap) {
+			int64_t *p = sb_realloc(m->py, (m->npy + t->npy) * st * sizeof *p);
+			if (!p)
+				return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			m->py = p;
+			m->cap = m->npy + t->npy;
+		}
+		memcpy(m->py + m->npy * st, t->py, t->npy * st * sizeof *m->py);
 		m->npy += t->npy;
-		m->cap = m->npy;
 	}
 	return SB_OK;
 }
@@ -392,6 +408,7 @@ typedef struct pop {
 	uint8_t *has; /* year * np + person: the person has claims that year */
 	int *uident;  /* year * nu + unit: identity symbol + 1 */
 	int *pident;  /* year * np + person */
+	struct fp *fpc; /* ((k * nyears + y) * (npol + 1)): all, then by region */
 } pop;
 
 static size_t unit_of(const pop *p, uint32_t person)
@@ -464,6 +481,7 @@ static void pop_release(pop *p)
 	sb_free(p->has);
 	sb_free(p->uident);
 	sb_free(p->pident);
+	sb_free(p->fpc);
 }
 
 static int year_index(const pop *p, int year)
@@ -712,24 +730,42 @@ static void jfp(FILE *f, const fp *x, const fp *b, bool poverty)
 	}
 }
 
+/* Every scenario's SDG 3.8.2 counts for every year, all and by region, in
+ * one pass over the units per year (p->fpc). */
+static sb_status fp_build(const cmp *c, pop *p)
+{
+	sb_fen line = c->env->cfg->poverty_line;
+	size_t ns = (size_t)c->nscen, ny = (size_t)p->nyears, nr = c->npol + 1;
+	if (!(p->fpc = sb_calloc(ns * ny * nr + 1, sizeof *p->fpc)))
+		return SB_ENOMEM;
+	for (size_t y = 0; y < ny; y++)
+		for (size_t u = 0; u < p->nu; u++) {
+			if (!p->members[u] || p->income[u] < 0)
+				continue;
+			const sb_fen *uo = &p->uoop[(y * p->nu + u) * ns];
+			__int128 inc = p->income[u];
+			__int128 pl = (__int128)line * p->members[u];
+			for (size_t k = 0; k < ns; k++) {
+				__int128 oop = uo[k];
+				bool over10 = oop * 100 > inc * 10, over25 = oop * 100 > inc * 25;
+				bool poor = line > 0 && inc >= pl && inc - oop < pl;
+				fp *at = &p->fpc[(k * ny + y) * nr];
+				fp_add(at, p->members[u], over10, over25, poor);
+				if (p->upolicy[u] < c->npol)
+					fp_add(&at[1 + p->upolicy[u]], p->members[u], over10, over25,
+					       poor);
+			}
+		}
+	return SB_OK;
+}
+
 /* Scenario k's SDG 3.8.2 counts for year y: all, then by region. */
 static void fp_count(const cmp *c, const pop *p, int k, size_t y, fp *all, fp *byreg)
 {
-	sb_fen line = c->env->cfg->poverty_line;
-	size_t ns = (size_t)c->nscen;
-	memset(all, 0, sizeof *all);
-	memset(byreg, 0, c->npol * sizeof *byreg);
-	for (size_t u = 0; u < p->nu; u++) {
-		if (!p->members[u] || p->income[u] < 0)
-			continue;
-		__int128 oop = p->uoop[(y * p->nu + u) * ns + (size_t)k], inc = p->income[u];
-		__int128 pl = (__int128)line * p->members[u];
-		bool over10 = oop * 100 > inc * 10, over25 = oop * 100 > inc * 25;
-		bool poor = line > 0 && inc >= pl && inc - oop < pl;
-		fp_add(all, p->members[u], over10, over25, poor);
-		if (p->upolicy[u] < c->npol)
-			fp_add(&byreg[p->upolicy[u]], p->members[u], over10, over25, poor);
-	}
+	size_t nr = c->npol + 1;
+	const fp *at = &p->fpc[((size_t)k * (size_t)p->nyears + y) * nr];
+	*all = at[0];
+	memcpy(byreg, at + 1, c->npol * sizeof *byreg);
 }
 
 /* A region is listed when it has persons or claims (a parent policy such
@@ -1302,6 +1338,8 @@ static sb_status end(void *self, sb_diag *d)
 	pop p;
 	memset(&p, 0, sizeof p);
 	sb_status st = pop_build(c, &p);
+	if (!st)
+		st = fp_build(c, &p);
 	if (st == SB_ELIMIT)
 		st = sb_diag_set(d, st, NULL, 0, 0, "a household's out-of-pocket spending adds up "
 				 "to more than a 64-bit sum of fen holds");
