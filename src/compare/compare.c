@@ -37,7 +37,9 @@ typedef struct verfund {
 } verfund;
 
 typedef struct thr {
-	agg *aggs;   /* nscen x naggs */
+	agg *aggs;   /* nscen x naggs: by region, scheme, visit, identity, all */
+	agg *fine;   /* nscen x nfine: by region x scheme x visit x identity, each
+		      * claim summed once; folded into aggs at merge */
 	paid *lay;   /* nscen x nlay */
 	paid *fund;  /* nscen x nfund */
 	long long *rejected;
@@ -60,6 +62,7 @@ typedef struct cmp {
 	const sb_policyset *const *sets;
 	size_t npol, nid, nlay, nfund;
 	size_t o_region, o_scheme, o_visit, o_ident, o_all, naggs;
+	size_t nfine; /* npol x 2 x SB_VISIT_N x nid */
 	const char **fund_code; /* nfund */
 	verfund *vf;
 	size_t nvf;
@@ -136,18 +139,21 @@ static sb_status thr_init(const cmp *c, thr *t)
 {
 	size_t n = (size_t)c->nscen;
 	t->aggs = sb_calloc(n * c->naggs, sizeof *t->aggs);
+	t->fine = sb_calloc(n * c->nfine + 1, sizeof *t->fine);
 	t->lay = sb_calloc(n * c->nlay + 1, sizeof *t->lay);
 	t->fund = sb_calloc(n * c->nfund + 1, sizeof *t->fund);
 	t->rejected = sb_calloc(n, sizeof *t->rejected);
 	t->last_v = sb_calloc(n, sizeof *t->last_v);
 	t->last_fo = sb_calloc(n, sizeof *t->last_fo);
-	return t->aggs && t->lay && t->fund && t->rejected && t->last_v && t->last_fo ? SB_OK
-										      : SB_ENOMEM;
+	return t->aggs && t->fine && t->lay && t->fund && t->rejected && t->last_v && t->last_fo
+		       ? SB_OK
+		       : SB_ENOMEM;
 }
 
 static void thr_release(thr *t)
 {
 	sb_free(t->aggs);
+	sb_free(t->fine);
 	sb_free(t->lay);
 	sb_free(t->fund);
 	sb_free(t->rejected);
@@ -179,6 +185,7 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	c->o_ident = c->o_visit + SB_VISIT_N;
 	c->o_all = c->o_ident + c->nid;
 	c->naggs = c->o_all + 1;
+	c->nfine = (c->npol ? c->npol : 1) * 2 * SB_VISIT_N * c->nid;
 	if (index_funds(c) || thr_init(c, &c->sum))
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	/* Persons are enrolled by scenario 0's regions: each claim's region
@@ -268,13 +275,13 @@ static sb_status claim(void *self, void *thrp, const sb_settled *s, sb_diag *d)
 	size_t pol = c->to0[(size_t)s->scenario * c->maxpol + s->policy_index];
 	if (pol >= c->npol) /* not a region of the baseline: cannot happen */
 		pol = 0;
-	agg *a = t->aggs + (size_t)s->scenario * c->naggs;
 	size_t ident = r->identity >= 0 && (size_t)r->identity + 1 < c->nid ? (size_t)r->identity + 1
 									      : 0;
-	bool ok = agg_add(&a[c->o_all], cl, r) && agg_add(&a[c->o_region + pol], cl, r) &&
-		  agg_add(&a[c->o_scheme + (s->person->scheme ? 1 : 0)], cl, r) &&
-		  agg_add(&a[c->o_visit + (cl->visit < SB_VISIT_N ? cl->visit : 0)], cl, r) &&
-		  agg_add(&a[c->o_ident + ident], cl, r);
+	size_t cell = ((pol * 2 + (s->person->scheme ? 1 : 0)) * SB_VISIT_N +
+		       (cl->visit < SB_VISIT_N ? cl->visit : 0)) *
+			      c->nid +
+		      ident;
+	bool ok = agg_add(&t->fine[(size_t)s->scenario * c->nfine + cell], cl, r);
 	paid *lay = t->lay + (size_t)s->scenario * c->nlay;
 	paid *fund = t->fund + (size_t)s->scenario * c->nfund;
 	if (t->last_v[s->scenario] != r->version) {
@@ -341,6 +348,24 @@ static sb_status merge(void *self, void *thrp, sb_diag *d)
 	thr *t = thrp, *m = &c->sum;
 	size_t n = (size_t)c->nscen;
 	bool ok = !t->overflow;
+	/* The thread's cells into its tables by region, scheme, visit,
+	 * identity and all (money is never negative: a sum overflows here
+	 * exactly when it would have claim by claim) */
+	for (size_t k = 0; k < n; k++) {
+		agg *a = t->aggs + k * c->naggs;
+		const agg *f = t->fine + k * c->nfine;
+		for (size_t cell = 0; cell < c->nfine; cell++) {
+			if (!f[cell].claims)
+				continue;
+			size_t ident = cell % c->nid, rest = cell / c->nid;
+			size_t visit = rest % SB_VISIT_N, ps = rest / SB_VISIT_N;
+			ok = agg_merge(&a[c->o_all], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_region + ps / 2], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_scheme + ps % 2], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_visit + visit], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_ident + ident], &f[cell]) && ok;
+		}
+	}
 	for (size_t i = 0; i < n * c->naggs; i++)
 		ok = agg_merge(&m->aggs[i], &t->aggs[i]) && ok;
 	for (size_t i = 0; i < n * c->nlay; i++) {
@@ -446,10 +471,11 @@ static sb_status deciles(const pop *p, bool units, uint8_t *out)
 	return SB_OK;
 }
 
-static int identity_in(const cmp *c, const pop *p, const uint32_t *mem, size_t n, int year)
+/* The identity of members mem[0..n) in the year [from, to]. */
+static int identity_in(const cmp *c, const pop *p, const uint32_t *mem, size_t n, sb_date from,
+		       sb_date to)
 {
 	const sb_policy *pol = sb_policyset_at(c->sets[0], p->per[mem[0]].policy);
-	sb_date from = sb_date_from_ymd(year, 1, 1), to = sb_date_from_ymd(year, 12, 31);
 	int best = -1, best_rank = 1 << 30;
 	for (size_t m = 0; m < n; m++) {
 		const sb_sink_person *q = &p->per[mem[m]];
@@ -587,9 +613,11 @@ static sb_status pop_build(cmp *c, pop *p)
 		if (p->per[i].household)
 			list[--off[p->per[i].household]] = (uint32_t)i;
 	for (size_t y = 0; y < ny; y++) {
+		sb_date from = sb_date_from_ymd(p->years[y], 1, 1),
+			to = sb_date_from_ymd(p->years[y], 12, 31);
 		for (size_t i = 0; i < p->np; i++) {
 			uint32_t one = (uint32_t)i;
-			p->pident[y * p->np + i] = identity_in(c, p, &one, 1, p->years[y]) + 1;
+			p->pident[y * p->np + i] = identity_in(c, p, &one, 1, from, to) + 1;
 			if (!p->per[i].household)
 				p->uident[y * p->nu + p->nh + i] = p->pident[y * p->np + i];
 		}
@@ -597,7 +625,7 @@ static sb_status pop_build(cmp *c, pop *p)
 			size_t nm = off[h + 2] - off[h + 1];
 			if (nm)
 				p->uident[y * p->nu + h] =
-					identity_in(c, p, list + off[h + 1], nm, p->years[y]) + 1;
+					identity_in(c, p, list + off[h + 1], nm, from, to) + 1;
 		}
 	}
 out:
