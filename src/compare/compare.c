@@ -837,7 +837,7 @@ static void jbands(FILE *f, const bands *b)
 
 /* Winners and losers of reform k in year y, of persons (units false) or
  * households: all, by decile, by region, by identity. */
-static sb_status jwinners(FILE *f, const cmp *c, const pop *p, const sb_fen *pchg, int k,
+static sb_status jwinners(FILE *f, const cmp *c, const pop *p, int k,
 			  size_t y, bool units)
 {
 	size_t n = units ? p->nu : p->np, ns = (size_t)c->nscen;
@@ -865,7 +865,8 @@ static sb_status jwinners(FILE *f, const cmp *c, const pop *p, const sb_fen *pch
 			id = (size_t)p->uident[y * p->nu + i];
 			dc = p->udecile[i];
 		} else {
-			change = pchg[y * p->np + i];
+			const sb_fen *o = &p->poop[(y * p->np + i) * ns];
+			change = o[k] - o[0];
 			income = p->income[unit_of(p, (uint32_t)i)];
 			pol = p->per[i].policy;
 			id = (size_t)p->pident[y * p->np + i];
@@ -997,8 +998,7 @@ static bool ident_used(const cmp *c, size_t i)
 
 /* One scenario's tables (base < 0), or reform k's differences from the
  * baseline. */
-static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff,
-			   const sb_fen *pchg)
+static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff)
 {
 	const thr *m = &c->sum;
 	const agg *a = m->aggs + (size_t)k * c->naggs, *b0 = m->aggs;
@@ -1144,12 +1144,12 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 		sb_status st = SB_OK;
 		for (size_t y = 0; y < (size_t)p->nyears && !st; y++) {
 			fputs(y ? ",\n       " : "\n       ", f);
-			st = jwinners(f, c, p, pchg, k, y, false);
+			st = jwinners(f, c, p, k, y, false);
 		}
 		fputs("],\n      \"households\": [", f);
 		for (size_t y = 0; y < (size_t)p->nyears && !st; y++) {
 			fputs(y ? ",\n       " : "\n       ", f);
-			st = jwinners(f, c, p, pchg, k, y, true);
+			st = jwinners(f, c, p, k, y, true);
 		}
 		fputs("]}", f);
 		if (st)
@@ -1159,14 +1159,6 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 	sb_status st = sb_compare_monitoring_json(f, c->monitor, k, diff);
 	fputs("}", f);
 	return st;
-}
-
-/* Reform k's change of each person-year's out-of-pocket (year * np + person). */
-static void person_changes(const cmp *c, const pop *p, int k, sb_fen *pchg)
-{
-	size_t ns = (size_t)c->nscen, n = (size_t)p->nyears * p->np;
-	for (size_t i = 0; i < n; i++)
-		pchg[i] = p->poop[i * ns + (size_t)k] - p->poop[i * ns];
 }
 
 static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
@@ -1204,19 +1196,14 @@ static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
 	fputs(",\n  \"results\": [\n", f);
 	sb_status st = SB_OK;
 	for (int k = 0; k < c->nscen && !st; k++) {
-		st = jscenario(f, c, p, k, false, NULL);
+		st = jscenario(f, c, p, k, false);
 		fputs(k + 1 < c->nscen ? ",\n" : "\n", f);
 	}
 	fputs("  ],\n  \"differences\": [\n", f);
-	sb_fen *pchg = sb_malloc((size_t)p->nyears * p->np * sizeof *pchg + 8);
-	if (!pchg && !st)
-		st = SB_ENOMEM;
 	for (int k = 1; k < c->nscen && !st; k++) {
-		person_changes(c, p, k, pchg);
-		st = jscenario(f, c, p, k, true, pchg);
+		st = jscenario(f, c, p, k, true);
 		fputs(k + 1 < c->nscen ? ",\n" : "\n", f);
 	}
-	sb_free(pchg);
 	fputs("  ]\n}\n", f);
 	if (st) {
 		finish_quietly(c->env->out, f);
@@ -1241,11 +1228,9 @@ static sb_status write_headline(cmp *c, const pop *p, sb_diag *d)
 	FILE *f = sb_outdir_create(c->env->out, "compare.txt", d);
 	if (!f)
 		return d->code ? d->code : SB_EIO;
-	sb_fen *pchg = sb_malloc((size_t)p->nyears * p->np * sizeof *pchg + 8);
+	size_t ns = (size_t)c->nscen;
 	fp *reg = sb_calloc(c->npol + 1, sizeof *reg);
-	if (!pchg || !reg) {
-		sb_free(pchg);
-		sb_free(reg);
+	if (!reg) {
 		finish_quietly(c->env->out, f);
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
@@ -1264,14 +1249,15 @@ static sb_status write_headline(cmp *c, const pop *p, sb_diag *d)
 		put_yuan(f, a->oop - b->oop);
 		fprintf(f, "; effective rate %.2f%% -> %.2f%%\n", 100 * ratio(b->fund, b->total),
 			100 * ratio(a->fund, a->total));
-		person_changes(c, p, k, pchg);
 		bands all;
 		memset(&all, 0, sizeof all);
 		bool overflow = false;
 		for (size_t y = 0; y < (size_t)p->nyears; y++)
 			for (size_t i = 0; i < p->np; i++)
-				band_add(&all, pchg[y * p->np + i], p->income[unit_of(p, (uint32_t)i)],
-					 &overflow);
+				band_add(&all,
+					 p->poop[(y * p->np + i) * ns + (size_t)k] -
+						 p->poop[(y * p->np + i) * ns],
+					 p->income[unit_of(p, (uint32_t)i)], &overflow);
 		fprintf(f, "  persons (person-years): gain >5%% %lld, gain <5%% %lld, no change %lld, "
 			   "lose <5%% %lld, lose >5%% %lld, no income %lld\n",
 			all.n[0], all.n[1], all.n[2], all.n[3], all.n[4], all.unknown);
@@ -1291,7 +1277,6 @@ static sb_status write_headline(cmp *c, const pop *p, sb_diag *d)
 			   "%.4f; fund per person Gini %.4f -> %.4f\n",
 			rate0.gini, rate.gini, rate0.theil, rate.theil, pp0.gini, pp.gini);
 	}
-	sb_free(pchg);
 	sb_free(reg);
 	return sb_outdir_finish(c->env->out, f, d);
 }
