@@ -812,14 +812,25 @@ static const char *const band_names[SB_BANDS] = {"gain_more_than_5pct", "gain_le
 						  "no_change", "lose_less_than_5pct",
 						  "lose_more_than_5pct"};
 
-static void band_add(bands *b, sb_fen change, sb_fen income, bool *overflow)
+/* A change in band `band` (-1: no income) into b. */
+static void band_put(bands *b, int band, sb_fen change, bool *overflow)
 {
-	if (income < 0)
+	if (band < 0)
 		b->unknown++;
 	else
-		b->n[sb_compare_band(change, income)]++;
+		b->n[band]++;
 	if (!sb_fen_add(&b->change, change))
 		*overflow = true;
+}
+
+static int band_of(sb_fen change, sb_fen income)
+{
+	return income < 0 ? -1 : sb_compare_band(change, income);
+}
+
+static void band_add(bands *b, sb_fen change, sb_fen income, bool *overflow)
+{
+	band_put(b, band_of(change, income), change, overflow);
 }
 
 static void jbands(FILE *f, const bands *b)
@@ -872,12 +883,13 @@ static sb_status jwinners(FILE *f, const cmp *c, const pop *p, int k,
 			id = (size_t)p->pident[y * p->np + i];
 			dc = p->pdecile[i];
 		}
-		band_add(&all, change, income, &overflow);
-		band_add(&dec[dc], change, income, &overflow);
+		int band = band_of(change, income); /* once, into each of its tables */
+		band_put(&all, band, change, &overflow);
+		band_put(&dec[dc], band, change, &overflow);
 		if (pol < c->npol)
-			band_add(&reg[pol], change, income, &overflow);
+			band_put(&reg[pol], band, change, &overflow);
 		if (id < c->nid)
-			band_add(&idn[id], change, income, &overflow);
+			band_put(&idn[id], band, change, &overflow);
 	}
 	fprintf(f, "{\"year\": %d, \"all\": ", p->years[y]);
 	jbands(f, &all);
