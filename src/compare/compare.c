@@ -434,11 +434,12 @@ typedef struct pop {
 	int *uident;  /* year * nu + unit: identity symbol + 1 */
 	int *pident;  /* year * np + person */
 	struct fp *fpc; /* ((k * nyears + y) * (npol + 1)): all, then by region */
+	size_t *unit;   /* per person: its unit (household - 1, or nh + person) */
 } pop;
 
 static size_t unit_of(const pop *p, uint32_t person)
 {
-	return p->per[person].household ? p->per[person].household - 1 : p->nh + person;
+	return p->unit[person];
 }
 
 
@@ -508,6 +509,7 @@ static void pop_release(pop *p)
 	sb_free(p->uident);
 	sb_free(p->pident);
 	sb_free(p->fpc);
+	sb_free(p->unit);
 }
 
 static int year_index(const pop *p, int year)
@@ -533,14 +535,16 @@ static sb_status pop_build(cmp *c, pop *p)
 	p->pdecile = sb_calloc(p->np + 1, 1);
 	p->udecile = sb_calloc(p->nu + 1, 1);
 	p->region_persons = sb_calloc(c->npol + 1, sizeof *p->region_persons);
+	p->unit = sb_malloc((p->np + 1) * sizeof *p->unit);
 	if (!p->per || !p->members || !p->income || !p->upolicy || !p->pdecile || !p->udecile ||
-	    !p->region_persons)
+	    !p->region_persons || !p->unit)
 		return SB_ENOMEM;
 	for (size_t u = 0; u < p->nu; u++)
 		p->income[u] = -1;
 	for (size_t i = 0; i < p->np; i++) {
 		pp->person(pp->ctx, (uint32_t)i, &p->per[i]);
-		size_t u = unit_of(p, (uint32_t)i);
+		p->unit[i] = p->per[i].household ? p->per[i].household - 1 : p->nh + i;
+		size_t u = p->unit[i];
 		if (!p->members[u])
 			p->upolicy[u] = p->per[i].policy;
 		p->members[u]++;
@@ -587,6 +591,21 @@ static sb_status pop_build(cmp *c, pop *p)
 	for (size_t i = 0; i < m->npy; i++) {
 		const int64_t *rec = &m->py[i * st];
 		uint32_t person = (uint32_t)((uint64_t)rec[0] >> 32);
+		/* The records are in partition order, their persons scattered:
+		 * fetch the tables' lines of records ahead of time. */
+		if (i + 16 < m->npy) {
+			uint32_t ahead = (uint32_t)((uint64_t)m->py[(i + 16) * st] >> 32);
+			if (ahead < p->np)
+				__builtin_prefetch(&p->unit[ahead]);
+		}
+		if (i + 8 < m->npy) {
+			uint32_t ahead = (uint32_t)((uint64_t)m->py[(i + 8) * st] >> 32);
+			if (ahead < p->np) {
+				__builtin_prefetch(&p->poop[(size_t)ahead * ns], 1);
+				__builtin_prefetch(&p->has[ahead], 1);
+				__builtin_prefetch(&p->uoop[p->unit[ahead] * ns], 1);
+			}
+		}
 		int y = year_index(p, (int)(int32_t)(uint32_t)((uint64_t)rec[0] & 0xffffffffu));
 		if (y < 0 || person >= p->np) {
 			p->years_dropped++;
