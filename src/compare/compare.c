@@ -1,10 +1,11 @@
 /* compare.c: the compare sink (see compare.h). Each thread sums its own
- * claims by scenario into fixed tables (region, scheme, visit, identity,
- * layer, fund code) and records each person's out-of-pocket spending per
- * policy year and scenario; after the threads the sums are merged and the
- * person-years sorted, and end() derives the households, the SDG 3.8.2
- * counts, the winners and losers, the disparity measures, and writes
- * compare.json and persons_changed.csv. */
+ * claims by scenario into fixed tables (each claim once into its region x
+ * scheme x visit x identity cell, folded into the tables by region, scheme,
+ * visit and identity at merge; layer; fund code) and records each person's
+ * out-of-pocket spending per policy year and scenario; after the threads
+ * the sums are merged, and end() derives the households, the SDG 3.8.2
+ * counts (once per scenario and year), the winners and losers, the
+ * disparity measures, and writes compare.json and persons_changed.csv. */
 #include "compare/compare.h"
 #include "compare/compare_int.h"
 
