@@ -1,10 +1,11 @@
 /* compare.c: the compare sink (see compare.h). Each thread sums its own
- * claims by scenario into fixed tables (region, scheme, visit, identity,
- * layer, fund code) and records each person's out-of-pocket spending per
- * policy year and scenario; after the threads the sums are merged and the
- * person-years sorted, and end() derives the households, the SDG 3.8.2
- * counts, the winners and losers, the disparity measures, and writes
- * compare.json and persons_changed.csv. */
+ * claims by scenario into fixed tables (each claim once into its region x
+ * scheme x visit x identity cell, folded into the tables by region, scheme,
+ * visit and identity at merge; layer; fund code) and records each person's
+ * out-of-pocket spending per policy year and scenario; after the threads
+ * the sums are merged, and end() derives the households, the SDG 3.8.2
+ * counts (once per scenario and year), the winners and losers, the
+ * disparity measures, and writes compare.json and persons_changed.csv. */
 #include "compare/compare.h"
 #include "compare/compare_int.h"
 
@@ -37,7 +38,9 @@ typedef struct verfund {
 } verfund;
 
 typedef struct thr {
-	agg *aggs;   /* nscen x naggs */
+	agg *aggs;   /* nscen x naggs: by region, scheme, visit, identity, all */
+	agg *fine;   /* nscen x nfine: by region x scheme x visit x identity, each
+		      * claim summed once; folded into aggs at merge */
 	paid *lay;   /* nscen x nlay */
 	paid *fund;  /* nscen x nfund */
 	long long *rejected;
@@ -45,8 +48,10 @@ typedef struct thr {
 	/* person-years: key (person << 32 | year) then nscen oop sums */
 	int64_t *py;
 	size_t npy, cap;
-	const sb_version *last_v; /* funds_of's last answer, cached */
-	const int *last_fo;
+	/* funds_of's last answer per scenario, cached (a claim is settled
+	 * under every scenario in turn, each with its own versions) */
+	const sb_version **last_v; /* nscen */
+	const int **last_fo;       /* nscen */
 	size_t cur_start; /* the current person's first record */
 	uint32_t cur_person;
 	bool has_cur;
@@ -58,6 +63,7 @@ typedef struct cmp {
 	const sb_policyset *const *sets;
 	size_t npol, nid, nlay, nfund;
 	size_t o_region, o_scheme, o_visit, o_ident, o_all, naggs;
+	size_t nfine; /* npol x 2 x SB_VISIT_N x nid */
 	const char **fund_code; /* nfund */
 	verfund *vf;
 	size_t nvf;
@@ -134,19 +140,27 @@ static sb_status thr_init(const cmp *c, thr *t)
 {
 	size_t n = (size_t)c->nscen;
 	t->aggs = sb_calloc(n * c->naggs, sizeof *t->aggs);
+	t->fine = sb_calloc(n * c->nfine + 1, sizeof *t->fine);
 	t->lay = sb_calloc(n * c->nlay + 1, sizeof *t->lay);
 	t->fund = sb_calloc(n * c->nfund + 1, sizeof *t->fund);
 	t->rejected = sb_calloc(n, sizeof *t->rejected);
-	return t->aggs && t->lay && t->fund && t->rejected ? SB_OK : SB_ENOMEM;
+	t->last_v = sb_calloc(n, sizeof *t->last_v);
+	t->last_fo = sb_calloc(n, sizeof *t->last_fo);
+	return t->aggs && t->fine && t->lay && t->fund && t->rejected && t->last_v && t->last_fo
+		       ? SB_OK
+		       : SB_ENOMEM;
 }
 
 static void thr_release(thr *t)
 {
 	sb_free(t->aggs);
+	sb_free(t->fine);
 	sb_free(t->lay);
 	sb_free(t->fund);
 	sb_free(t->rejected);
 	sb_free(t->py);
+	sb_free(t->last_v);
+	sb_free(t->last_fo);
 	memset(t, 0, sizeof *t);
 }
 
@@ -172,6 +186,7 @@ static sb_status begin(void *self, const sb_sink_env *env, sb_diag *d)
 	c->o_ident = c->o_visit + SB_VISIT_N;
 	c->o_all = c->o_ident + c->nid;
 	c->naggs = c->o_all + 1;
+	c->nfine = (c->npol ? c->npol : 1) * 2 * SB_VISIT_N * c->nid;
 	if (index_funds(c) || thr_init(c, &c->sum))
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	/* Persons are enrolled by scenario 0's regions: each claim's region
@@ -238,12 +253,11 @@ static int64_t *person_year(const cmp *c, thr *t, uint32_t person, int year)
 			return &t->py[i * st];
 	if (t->npy == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
-		int64_t *p = sb_malloc(cap * st * sizeof *p);
+		/* realloc: a large block grows by remapping its pages, not by
+		 * copying them into fresh ones */
+		int64_t *p = sb_realloc(t->py, cap * st * sizeof *p);
 		if (!p)
 			return NULL;
-		if (t->npy)
-			memcpy(p, t->py, t->npy * st * sizeof *p);
-		sb_free(t->py);
 		t->py = p;
 		t->cap = cap;
 	}
@@ -262,28 +276,30 @@ static sb_status claim(void *self, void *thrp, const sb_settled *s, sb_diag *d)
 	size_t pol = c->to0[(size_t)s->scenario * c->maxpol + s->policy_index];
 	if (pol >= c->npol) /* not a region of the baseline: cannot happen */
 		pol = 0;
-	agg *a = t->aggs + (size_t)s->scenario * c->naggs;
 	size_t ident = r->identity >= 0 && (size_t)r->identity + 1 < c->nid ? (size_t)r->identity + 1
 									      : 0;
-	bool ok = agg_add(&a[c->o_all], cl, r) && agg_add(&a[c->o_region + pol], cl, r) &&
-		  agg_add(&a[c->o_scheme + (s->person->scheme ? 1 : 0)], cl, r) &&
-		  agg_add(&a[c->o_visit + (cl->visit < SB_VISIT_N ? cl->visit : 0)], cl, r) &&
-		  agg_add(&a[c->o_ident + ident], cl, r);
+	size_t cell = ((pol * 2 + (s->person->scheme ? 1 : 0)) * SB_VISIT_N +
+		       (cl->visit < SB_VISIT_N ? cl->visit : 0)) *
+			      c->nid +
+		      ident;
+	bool ok = agg_add(&t->fine[(size_t)s->scenario * c->nfine + cell], cl, r);
 	paid *lay = t->lay + (size_t)s->scenario * c->nlay;
 	paid *fund = t->fund + (size_t)s->scenario * c->nfund;
-	if (t->last_v != r->version) {
-		t->last_v = r->version;
-		t->last_fo = funds_of(c, r->version);
+	if (t->last_v[s->scenario] != r->version) {
+		t->last_v[s->scenario] = r->version;
+		t->last_fo[s->scenario] = funds_of(c, r->version);
 	}
-	const int *fo = t->last_fo;
+	const int *fo = t->last_fo[s->scenario];
 	for (uint8_t i = 0; i < r->nlayers; i++) {
 		const sb_layer_result *lr = &r->layer[i];
+		if (!lr->pay) /* most layers pay nothing on a claim: nothing to add */
+			continue;
 		if (lr->sym >= 0 && (size_t)lr->sym < c->nlay) {
-			lay[lr->sym].claims += lr->pay != 0;
+			lay[lr->sym].claims++;
 			ok = ok && sb_fen_add(&lay[lr->sym].paid, lr->pay);
 		}
 		if (fo) {
-			fund[fo[i]].claims += lr->pay != 0;
+			fund[fo[i]].claims++;
 			ok = ok && sb_fen_add(&fund[fo[i]].paid, lr->pay);
 		}
 	}
@@ -333,6 +349,24 @@ static sb_status merge(void *self, void *thrp, sb_diag *d)
 	thr *t = thrp, *m = &c->sum;
 	size_t n = (size_t)c->nscen;
 	bool ok = !t->overflow;
+	/* The thread's cells into its tables by region, scheme, visit,
+	 * identity and all (money is never negative: a sum overflows here
+	 * exactly when it would have claim by claim) */
+	for (size_t k = 0; k < n; k++) {
+		agg *a = t->aggs + k * c->naggs;
+		const agg *f = t->fine + k * c->nfine;
+		for (size_t cell = 0; cell < c->nfine; cell++) {
+			if (!f[cell].claims)
+				continue;
+			size_t ident = cell % c->nid, rest = cell / c->nid;
+			size_t visit = rest % SB_VISIT_N, ps = rest / SB_VISIT_N;
+			ok = agg_merge(&a[c->o_all], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_region + ps / 2], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_scheme + ps % 2], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_visit + visit], &f[cell]) && ok;
+			ok = agg_merge(&a[c->o_ident + ident], &f[cell]) && ok;
+		}
+	}
 	for (size_t i = 0; i < n * c->naggs; i++)
 		ok = agg_merge(&m->aggs[i], &t->aggs[i]) && ok;
 	for (size_t i = 0; i < n * c->nlay; i++) {
@@ -349,16 +383,24 @@ static sb_status merge(void *self, void *thrp, sb_diag *d)
 		m->overflow = true;
 	if (t->npy) {
 		size_t st = stride(c);
-		int64_t *p = sb_malloc((m->npy + t->npy) * st * sizeof *p);
-		if (!p)
-			return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
-		if (m->npy)
-			memcpy(p, m->py, m->npy * st * sizeof *p);
-		memcpy(p + m->npy * st, t->py, t->npy * st * sizeof *p);
-		sb_free(m->py);
-		m->py = p;
+		if (!m->npy) { /* the first thread's records: taken over, not copied */
+			sb_free(m->py);
+			m->py = t->py;
+			m->npy = t->npy;
+			m->cap = t->cap;
+			t->py = NULL;
+			t->npy = t->cap = 0;
+			return SB_OK;
+		}
+		if (m->npy + t->npy > m->cap) {
+			int64_t *p = sb_realloc(m->py, (m->npy + t->npy) * st * sizeof *p);
+			if (!p)
+				return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
+			m->py = p;
+			m->cap = m->npy + t->npy;
+		}
+		memcpy(m->py + m->npy * st, t->py, t->npy * st * sizeof *m->py);
 		m->npy += t->npy;
-		m->cap = m->npy;
 	}
 	return SB_OK;
 }
@@ -392,11 +434,13 @@ typedef struct pop {
 	uint8_t *has; /* year * np + person: the person has claims that year */
 	int *uident;  /* year * nu + unit: identity symbol + 1 */
 	int *pident;  /* year * np + person */
+	struct fp *fpc; /* ((k * nyears + y) * (npol + 1)): all, then by region */
+	size_t *unit;   /* per person: its unit (household - 1, or nh + person) */
 } pop;
 
 static size_t unit_of(const pop *p, uint32_t person)
 {
-	return p->per[person].household ? p->per[person].household - 1 : p->nh + person;
+	return p->unit[person];
 }
 
 
@@ -429,10 +473,11 @@ static sb_status deciles(const pop *p, bool units, uint8_t *out)
 	return SB_OK;
 }
 
-static int identity_in(const cmp *c, const pop *p, const uint32_t *mem, size_t n, int year)
+/* The identity of members mem[0..n) in the year [from, to]. */
+static int identity_in(const cmp *c, const pop *p, const uint32_t *mem, size_t n, sb_date from,
+		       sb_date to)
 {
 	const sb_policy *pol = sb_policyset_at(c->sets[0], p->per[mem[0]].policy);
-	sb_date from = sb_date_from_ymd(year, 1, 1), to = sb_date_from_ymd(year, 12, 31);
 	int best = -1, best_rank = 1 << 30;
 	for (size_t m = 0; m < n; m++) {
 		const sb_sink_person *q = &p->per[mem[m]];
@@ -464,6 +509,8 @@ static void pop_release(pop *p)
 	sb_free(p->has);
 	sb_free(p->uident);
 	sb_free(p->pident);
+	sb_free(p->fpc);
+	sb_free(p->unit);
 }
 
 static int year_index(const pop *p, int year)
@@ -489,14 +536,16 @@ static sb_status pop_build(cmp *c, pop *p)
 	p->pdecile = sb_calloc(p->np + 1, 1);
 	p->udecile = sb_calloc(p->nu + 1, 1);
 	p->region_persons = sb_calloc(c->npol + 1, sizeof *p->region_persons);
+	p->unit = sb_malloc((p->np + 1) * sizeof *p->unit);
 	if (!p->per || !p->members || !p->income || !p->upolicy || !p->pdecile || !p->udecile ||
-	    !p->region_persons)
+	    !p->region_persons || !p->unit)
 		return SB_ENOMEM;
 	for (size_t u = 0; u < p->nu; u++)
 		p->income[u] = -1;
 	for (size_t i = 0; i < p->np; i++) {
 		pp->person(pp->ctx, (uint32_t)i, &p->per[i]);
-		size_t u = unit_of(p, (uint32_t)i);
+		p->unit[i] = p->per[i].household ? p->per[i].household - 1 : p->nh + i;
+		size_t u = p->unit[i];
 		if (!p->members[u])
 			p->upolicy[u] = p->per[i].policy;
 		p->members[u]++;
@@ -543,6 +592,21 @@ static sb_status pop_build(cmp *c, pop *p)
 	for (size_t i = 0; i < m->npy; i++) {
 		const int64_t *rec = &m->py[i * st];
 		uint32_t person = (uint32_t)((uint64_t)rec[0] >> 32);
+		/* The records are in partition order, their persons scattered:
+		 * fetch the tables' lines of records ahead of time. */
+		if (i + 16 < m->npy) {
+			uint32_t ahead = (uint32_t)((uint64_t)m->py[(i + 16) * st] >> 32);
+			if (ahead < p->np)
+				__builtin_prefetch(&p->unit[ahead]);
+		}
+		if (i + 8 < m->npy) {
+			uint32_t ahead = (uint32_t)((uint64_t)m->py[(i + 8) * st] >> 32);
+			if (ahead < p->np) {
+				__builtin_prefetch(&p->poop[(size_t)ahead * ns], 1);
+				__builtin_prefetch(&p->has[ahead], 1);
+				__builtin_prefetch(&p->uoop[p->unit[ahead] * ns], 1);
+			}
+		}
 		int y = year_index(p, (int)(int32_t)(uint32_t)((uint64_t)rec[0] & 0xffffffffu));
 		if (y < 0 || person >= p->np) {
 			p->years_dropped++;
@@ -569,9 +633,11 @@ static sb_status pop_build(cmp *c, pop *p)
 		if (p->per[i].household)
 			list[--off[p->per[i].household]] = (uint32_t)i;
 	for (size_t y = 0; y < ny; y++) {
+		sb_date from = sb_date_from_ymd(p->years[y], 1, 1),
+			to = sb_date_from_ymd(p->years[y], 12, 31);
 		for (size_t i = 0; i < p->np; i++) {
 			uint32_t one = (uint32_t)i;
-			p->pident[y * p->np + i] = identity_in(c, p, &one, 1, p->years[y]) + 1;
+			p->pident[y * p->np + i] = identity_in(c, p, &one, 1, from, to) + 1;
 			if (!p->per[i].household)
 				p->uident[y * p->nu + p->nh + i] = p->pident[y * p->np + i];
 		}
@@ -579,7 +645,7 @@ static sb_status pop_build(cmp *c, pop *p)
 			size_t nm = off[h + 2] - off[h + 1];
 			if (nm)
 				p->uident[y * p->nu + h] =
-					identity_in(c, p, list + off[h + 1], nm, p->years[y]) + 1;
+					identity_in(c, p, list + off[h + 1], nm, from, to) + 1;
 		}
 	}
 out:
@@ -712,24 +778,42 @@ static void jfp(FILE *f, const fp *x, const fp *b, bool poverty)
 	}
 }
 
+/* Every scenario's SDG 3.8.2 counts for every year, all and by region, in
+ * one pass over the units per year (p->fpc). */
+static sb_status fp_build(const cmp *c, pop *p)
+{
+	sb_fen line = c->env->cfg->poverty_line;
+	size_t ns = (size_t)c->nscen, ny = (size_t)p->nyears, nr = c->npol + 1;
+	if (!(p->fpc = sb_calloc(ns * ny * nr + 1, sizeof *p->fpc)))
+		return SB_ENOMEM;
+	for (size_t y = 0; y < ny; y++)
+		for (size_t u = 0; u < p->nu; u++) {
+			if (!p->members[u] || p->income[u] < 0)
+				continue;
+			const sb_fen *uo = &p->uoop[(y * p->nu + u) * ns];
+			__int128 inc = p->income[u];
+			__int128 pl = (__int128)line * p->members[u];
+			for (size_t k = 0; k < ns; k++) {
+				__int128 oop = uo[k];
+				bool over10 = oop * 100 > inc * 10, over25 = oop * 100 > inc * 25;
+				bool poor = line > 0 && inc >= pl && inc - oop < pl;
+				fp *at = &p->fpc[(k * ny + y) * nr];
+				fp_add(at, p->members[u], over10, over25, poor);
+				if (p->upolicy[u] < c->npol)
+					fp_add(&at[1 + p->upolicy[u]], p->members[u], over10, over25,
+					       poor);
+			}
+		}
+	return SB_OK;
+}
+
 /* Scenario k's SDG 3.8.2 counts for year y: all, then by region. */
 static void fp_count(const cmp *c, const pop *p, int k, size_t y, fp *all, fp *byreg)
 {
-	sb_fen line = c->env->cfg->poverty_line;
-	size_t ns = (size_t)c->nscen;
-	memset(all, 0, sizeof *all);
-	memset(byreg, 0, c->npol * sizeof *byreg);
-	for (size_t u = 0; u < p->nu; u++) {
-		if (!p->members[u] || p->income[u] < 0)
-			continue;
-		__int128 oop = p->uoop[(y * p->nu + u) * ns + (size_t)k], inc = p->income[u];
-		__int128 pl = (__int128)line * p->members[u];
-		bool over10 = oop * 100 > inc * 10, over25 = oop * 100 > inc * 25;
-		bool poor = line > 0 && inc >= pl && inc - oop < pl;
-		fp_add(all, p->members[u], over10, over25, poor);
-		if (p->upolicy[u] < c->npol)
-			fp_add(&byreg[p->upolicy[u]], p->members[u], over10, over25, poor);
-	}
+	size_t nr = c->npol + 1;
+	const fp *at = &p->fpc[((size_t)k * (size_t)p->nyears + y) * nr];
+	*all = at[0];
+	memcpy(byreg, at + 1, c->npol * sizeof *byreg);
 }
 
 /* A region is listed when it has persons or claims (a parent policy such
@@ -748,14 +832,25 @@ static const char *const band_names[SB_BANDS] = {"gain_more_than_5pct", "gain_le
 						  "no_change", "lose_less_than_5pct",
 						  "lose_more_than_5pct"};
 
-static void band_add(bands *b, sb_fen change, sb_fen income, bool *overflow)
+/* A change in band `band` (-1: no income) into b. */
+static void band_put(bands *b, int band, sb_fen change, bool *overflow)
 {
-	if (income < 0)
+	if (band < 0)
 		b->unknown++;
 	else
-		b->n[sb_compare_band(change, income)]++;
+		b->n[band]++;
 	if (!sb_fen_add(&b->change, change))
 		*overflow = true;
+}
+
+static int band_of(sb_fen change, sb_fen income)
+{
+	return income < 0 ? -1 : sb_compare_band(change, income);
+}
+
+static void band_add(bands *b, sb_fen change, sb_fen income, bool *overflow)
+{
+	band_put(b, band_of(change, income), change, overflow);
 }
 
 static void jbands(FILE *f, const bands *b)
@@ -773,7 +868,7 @@ static void jbands(FILE *f, const bands *b)
 
 /* Winners and losers of reform k in year y, of persons (units false) or
  * households: all, by decile, by region, by identity. */
-static sb_status jwinners(FILE *f, const cmp *c, const pop *p, const sb_fen *pchg, int k,
+static sb_status jwinners(FILE *f, const cmp *c, const pop *p, int k,
 			  size_t y, bool units)
 {
 	size_t n = units ? p->nu : p->np, ns = (size_t)c->nscen;
@@ -801,18 +896,20 @@ static sb_status jwinners(FILE *f, const cmp *c, const pop *p, const sb_fen *pch
 			id = (size_t)p->uident[y * p->nu + i];
 			dc = p->udecile[i];
 		} else {
-			change = pchg[y * p->np + i];
+			const sb_fen *o = &p->poop[(y * p->np + i) * ns];
+			change = o[k] - o[0];
 			income = p->income[unit_of(p, (uint32_t)i)];
 			pol = p->per[i].policy;
 			id = (size_t)p->pident[y * p->np + i];
 			dc = p->pdecile[i];
 		}
-		band_add(&all, change, income, &overflow);
-		band_add(&dec[dc], change, income, &overflow);
+		int band = band_of(change, income); /* once, into each of its tables */
+		band_put(&all, band, change, &overflow);
+		band_put(&dec[dc], band, change, &overflow);
 		if (pol < c->npol)
-			band_add(&reg[pol], change, income, &overflow);
+			band_put(&reg[pol], band, change, &overflow);
 		if (id < c->nid)
-			band_add(&idn[id], change, income, &overflow);
+			band_put(&idn[id], band, change, &overflow);
 	}
 	fprintf(f, "{\"year\": %d, \"all\": ", p->years[y]);
 	jbands(f, &all);
@@ -933,8 +1030,7 @@ static bool ident_used(const cmp *c, size_t i)
 
 /* One scenario's tables (base < 0), or reform k's differences from the
  * baseline. */
-static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff,
-			   const sb_fen *pchg)
+static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff)
 {
 	const thr *m = &c->sum;
 	const agg *a = m->aggs + (size_t)k * c->naggs, *b0 = m->aggs;
@@ -1080,12 +1176,12 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 		sb_status st = SB_OK;
 		for (size_t y = 0; y < (size_t)p->nyears && !st; y++) {
 			fputs(y ? ",\n       " : "\n       ", f);
-			st = jwinners(f, c, p, pchg, k, y, false);
+			st = jwinners(f, c, p, k, y, false);
 		}
 		fputs("],\n      \"households\": [", f);
 		for (size_t y = 0; y < (size_t)p->nyears && !st; y++) {
 			fputs(y ? ",\n       " : "\n       ", f);
-			st = jwinners(f, c, p, pchg, k, y, true);
+			st = jwinners(f, c, p, k, y, true);
 		}
 		fputs("]}", f);
 		if (st)
@@ -1095,14 +1191,6 @@ static sb_status jscenario(FILE *f, const cmp *c, const pop *p, int k, bool diff
 	sb_status st = sb_compare_monitoring_json(f, c->monitor, k, diff);
 	fputs("}", f);
 	return st;
-}
-
-/* Reform k's change of each person-year's out-of-pocket (year * np + person). */
-static void person_changes(const cmp *c, const pop *p, int k, sb_fen *pchg)
-{
-	size_t ns = (size_t)c->nscen, n = (size_t)p->nyears * p->np;
-	for (size_t i = 0; i < n; i++)
-		pchg[i] = p->poop[i * ns + (size_t)k] - p->poop[i * ns];
 }
 
 static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
@@ -1140,19 +1228,14 @@ static sb_status write_json(cmp *c, const pop *p, sb_diag *d)
 	fputs(",\n  \"results\": [\n", f);
 	sb_status st = SB_OK;
 	for (int k = 0; k < c->nscen && !st; k++) {
-		st = jscenario(f, c, p, k, false, NULL);
+		st = jscenario(f, c, p, k, false);
 		fputs(k + 1 < c->nscen ? ",\n" : "\n", f);
 	}
 	fputs("  ],\n  \"differences\": [\n", f);
-	sb_fen *pchg = sb_malloc((size_t)p->nyears * p->np * sizeof *pchg + 8);
-	if (!pchg && !st)
-		st = SB_ENOMEM;
 	for (int k = 1; k < c->nscen && !st; k++) {
-		person_changes(c, p, k, pchg);
-		st = jscenario(f, c, p, k, true, pchg);
+		st = jscenario(f, c, p, k, true);
 		fputs(k + 1 < c->nscen ? ",\n" : "\n", f);
 	}
-	sb_free(pchg);
 	fputs("  ]\n}\n", f);
 	if (st) {
 		finish_quietly(c->env->out, f);
@@ -1177,11 +1260,9 @@ static sb_status write_headline(cmp *c, const pop *p, sb_diag *d)
 	FILE *f = sb_outdir_create(c->env->out, "compare.txt", d);
 	if (!f)
 		return d->code ? d->code : SB_EIO;
-	sb_fen *pchg = sb_malloc((size_t)p->nyears * p->np * sizeof *pchg + 8);
+	size_t ns = (size_t)c->nscen;
 	fp *reg = sb_calloc(c->npol + 1, sizeof *reg);
-	if (!pchg || !reg) {
-		sb_free(pchg);
-		sb_free(reg);
+	if (!reg) {
 		finish_quietly(c->env->out, f);
 		return sb_diag_set(d, SB_ENOMEM, NULL, 0, 0, "out of memory");
 	}
@@ -1200,14 +1281,15 @@ static sb_status write_headline(cmp *c, const pop *p, sb_diag *d)
 		put_yuan(f, a->oop - b->oop);
 		fprintf(f, "; effective rate %.2f%% -> %.2f%%\n", 100 * ratio(b->fund, b->total),
 			100 * ratio(a->fund, a->total));
-		person_changes(c, p, k, pchg);
 		bands all;
 		memset(&all, 0, sizeof all);
 		bool overflow = false;
 		for (size_t y = 0; y < (size_t)p->nyears; y++)
 			for (size_t i = 0; i < p->np; i++)
-				band_add(&all, pchg[y * p->np + i], p->income[unit_of(p, (uint32_t)i)],
-					 &overflow);
+				band_add(&all,
+					 p->poop[(y * p->np + i) * ns + (size_t)k] -
+						 p->poop[(y * p->np + i) * ns],
+					 p->income[unit_of(p, (uint32_t)i)], &overflow);
 		fprintf(f, "  persons (person-years): gain >5%% %lld, gain <5%% %lld, no change %lld, "
 			   "lose <5%% %lld, lose >5%% %lld, no income %lld\n",
 			all.n[0], all.n[1], all.n[2], all.n[3], all.n[4], all.unknown);
@@ -1227,7 +1309,6 @@ static sb_status write_headline(cmp *c, const pop *p, sb_diag *d)
 			   "%.4f; fund per person Gini %.4f -> %.4f\n",
 			rate0.gini, rate.gini, rate0.theil, rate.theil, pp0.gini, pp.gini);
 	}
-	sb_free(pchg);
 	sb_free(reg);
 	return sb_outdir_finish(c->env->out, f, d);
 }
@@ -1302,6 +1383,8 @@ static sb_status end(void *self, sb_diag *d)
 	pop p;
 	memset(&p, 0, sizeof p);
 	sb_status st = pop_build(c, &p);
+	if (!st)
+		st = fp_build(c, &p);
 	if (st == SB_ELIMIT)
 		st = sb_diag_set(d, st, NULL, 0, 0, "a household's out-of-pocket spending adds up "
 				 "to more than a 64-bit sum of fen holds");
