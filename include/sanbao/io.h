@@ -127,6 +127,12 @@ extern const sb_colspec sb_warnings_columns[SB_WCOL_N];
  * keep one"), or, when `required`, a column marked required is missing. */
 SB_MUST_USE sb_status sb_io_map(const sb_csv *c, const char *what, const sb_colspec *spec, size_t n,
 				bool required, int *col, sb_diag *d);
+/* Opens path (sb_csv_open) and maps its header through spec (sb_io_map,
+ * `what` naming the file in messages): on success *out is the open reader;
+ * on an error nothing is left open and d says why. */
+SB_MUST_USE sb_status sb_io_open_mapped(const char *path, const char *what, const sb_colspec *spec,
+					size_t n, bool required, int *col, sb_csv **out,
+					sb_diag *d);
 /* The missing-column error for s ("persons.csv has no column id (or
  * certno, psn_no)"), SB_ESYNTAX; for callers whose needs differ from the
  * table's required marks. */

@@ -673,14 +673,11 @@ static int cmp_ident_rows(const void *a, const void *b)
 static sb_status load_identities(sb_batch *b, sb_diag *d)
 {
 	sb_csv *c;
-	sb_status st = sb_csv_open(b->cfg->identities_path, &c, d);
+	int col[SB_ICOL_N];
+	sb_status st = sb_io_open_mapped(b->cfg->identities_path, "identities.csv",
+					 sb_identities_columns, SB_ICOL_N, true, col, &c, d);
 	if (st)
 		return st;
-	int col[SB_ICOL_N];
-	if ((st = sb_io_map(c, "identities.csv", sb_identities_columns, SB_ICOL_N, true, col, d))) {
-		sb_csv_free(c);
-		return st;
-	}
 	ident_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int r;

@@ -22,14 +22,11 @@ sb_status sb_fund_read_balances_file(const char *path,
 	*rows = NULL;
 	*n = 0;
 	sb_csv *c;
-	sb_status st = sb_csv_open(path, &c, d);
+	int col[SB_BCOL_N];
+	sb_status st = sb_io_open_mapped(path, "balances.csv", sb_balances_columns, SB_BCOL_N, true,
+					 col, &c, d);
 	if (st)
 		return st;
-	int col[SB_BCOL_N];
-	if ((st = sb_io_map(c, "balances.csv", sb_balances_columns, SB_BCOL_N, true, col, d))) {
-		sb_csv_free(c);
-		return st;
-	}
 	int cr = col[SB_BCOL_REGION], cs = col[SB_BCOL_SCHEME], cb = col[SB_BCOL_BALANCE];
 	size_t cap = 0;
 	for (;;) {

@@ -945,14 +945,11 @@ sb_status sb_fund_read_identities(fund_run *r, sb_diag *d)
 	if (!r->cfg->identities_path)
 		return SB_OK;
 	sb_csv *c;
-	sb_status st = sb_csv_open(r->cfg->identities_path, &c, d);
+	int col[SB_ICOL_N];
+	sb_status st = sb_io_open_mapped(r->cfg->identities_path, "identities.csv",
+					 sb_identities_columns, SB_ICOL_N, true, col, &c, d);
 	if (st)
 		return st;
-	int col[SB_ICOL_N];
-	if ((st = sb_io_map(c, "identities.csv", sb_identities_columns, SB_ICOL_N, true, col, d))) {
-		sb_csv_free(c);
-		return st;
-	}
 	size_t cap = 0;
 	for (;;) {
 		sb_diag bad;
@@ -1076,15 +1073,11 @@ sb_status sb_fund_read_adjustment(fund_run *r, sb_diag *d)
 	if (!r->cfg->adjustment_path)
 		return SB_OK;
 	sb_csv *c;
-	sb_status st = sb_csv_open(r->cfg->adjustment_path, &c, d);
+	int col[SB_ACOL_N];
+	sb_status st = sb_io_open_mapped(r->cfg->adjustment_path, "the adjustment input",
+					 sb_adjustment_columns, SB_ACOL_N, true, col, &c, d);
 	if (st)
 		return st;
-	int col[SB_ACOL_N];
-	if ((st = sb_io_map(c, "the adjustment input", sb_adjustment_columns, SB_ACOL_N, true, col,
-			    d))) {
-		sb_csv_free(c);
-		return st;
-	}
 	int cr = col[SB_ACOL_REGION], cs = col[SB_ACOL_SCHEME], cy = col[SB_ACOL_YEAR],
 	    csc = col[SB_ACOL_SCORE], cd = col[SB_ACOL_DEDUCTION], ca = col[SB_ACOL_ADVANCE];
 	for (;;) {
@@ -1174,14 +1167,11 @@ sb_status sb_fund_read_warnings(fund_run *r, sb_diag *d)
 	if (!r->cfg->warnings_path)
 		return SB_OK;
 	sb_csv *c;
-	sb_status st = sb_csv_open(r->cfg->warnings_path, &c, d);
+	int col[SB_WCOL_N];
+	sb_status st = sb_io_open_mapped(r->cfg->warnings_path, "warnings.csv", sb_warnings_columns,
+					 SB_WCOL_N, true, col, &c, d);
 	if (st)
 		return st;
-	int col[SB_WCOL_N];
-	if ((st = sb_io_map(c, "warnings.csv", sb_warnings_columns, SB_WCOL_N, true, col, d))) {
-		sb_csv_free(c);
-		return st;
-	}
 	int cr = col[SB_WCOL_REGION], cy = col[SB_WCOL_YEAR];
 	for (;;) {
 		sb_diag bad;

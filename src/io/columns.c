@@ -183,6 +183,21 @@ sb_status sb_io_map(const sb_csv *c, const char *what, const sb_colspec *spec, s
 	return SB_OK;
 }
 
+sb_status sb_io_open_mapped(const char *path, const char *what, const sb_colspec *spec, size_t n,
+			    bool required, int *col, sb_csv **out, sb_diag *d)
+{
+	sb_csv *c;
+	sb_status st = sb_csv_open(path, &c, d);
+	if (st)
+		return st;
+	if ((st = sb_io_map(c, what, spec, n, required, col, d))) {
+		sb_csv_free(c);
+		return st;
+	}
+	*out = c;
+	return SB_OK;
+}
+
 int sb_io_person_column(sb_csv_field h)
 {
 	const char *p = h.p;

@@ -219,16 +219,11 @@ static const char *const scheme_words[] = { "employee", "resident", "unknown sch
 static sb_status read_persons(sb_roster *r, sb_diag *d)
 {
 	sb_csv *c;
-	sb_status st = sb_csv_open(r->cfg->persons_path, &c, d);
-
+	int col[SB_PCOL_N];
+	sb_status st = sb_io_open_mapped(r->cfg->persons_path, "persons.csv", sb_persons_columns,
+					 SB_PCOL_N, true, col, &c, d);
 	if (st)
 		return st;
-	int col[SB_PCOL_N];
-
-	if ((st = sb_io_map(c, "persons.csv", sb_persons_columns, SB_PCOL_N, true, col, d))) {
-		sb_csv_free(c);
-		return st;
-	}
 	for (;;) {
 		sb_diag bad;
 		int k = sb_csv_next(c, &bad);
